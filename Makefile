@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# svcd - one entry point: all, check, demo, deps, bench, install, clean.
+# `make V=1` shows full commands; `make SANITIZE=1` builds user code and
+# tests with AddressSanitizer and UndefinedBehaviorSanitizer into build-san/.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+OUTPUT ?= build-san
+else
+OUTPUT ?= build
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN := -Wall -Wextra -Werror
+CFLAGS ?= -O2 -g
+USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser \
+	-I$(OUTPUT) -Iselftests -MMD -MP
+USER_LDLIBS := $(shell pkg-config --libs libbpf libcjson libmnl 2>/dev/null || \
+	echo -lbpf -lelf -lz -lcjson -lmnl)
+ifeq ($(SANITIZE),1)
+USER_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+USER_LDFLAGS += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MMD -MP
+
+# ---- sources ------------------------------------------------------------
+BPF_PROGS := pod
+BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
+SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
+
+# Pure logic: no libbpf, no curl; unit-tested alone.
+PURE_SRCS := user/log.c user/model.c user/writer.c
+# Runtime: loader, maps, netlink, file source.
+RT_SRCS := user/bpfmaps.c user/loader.c user/netlink.c
+SVCD_SRCS := user/svcd.c
+SVCCTL_SRCS := user/svcctl.c
+
+UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
+PROG_SRCS := $(sort $(wildcard selftests/prog/test_*.c))
+TEST_LIB_SRCS := selftests/runner.c
+PROG_LIB_SRCS := selftests/prog/pktbuild.c
+
+objs = $(patsubst %.c,$(OUTPUT)/obj/%.o,$(1))
+
+BINS := $(OUTPUT)/svcd $(OUTPUT)/svcctl
+TEST_BINS := $(OUTPUT)/unit_tests $(OUTPUT)/prog_tests
+
+.PHONY: all check check-unit check-prog check-netns check-format bench demo \
+	deps install clean format
+all: $(BINS) $(TEST_BINS)
+
+# ---- BPF ----------------------------------------------------------------
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+# ---- user ---------------------------------------------------------------
+$(OUTPUT)/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/svcd: $(call objs,$(SVCD_SRCS) $(PURE_SRCS) $(RT_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+
+$(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/log.c user/bpfmaps.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+
+# ---- tests: test_<name>() functions are found here, not listed by hand ---
+$(OUTPUT)/unit_tests.def: $(UNIT_SRCS) | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)grep -ho '^void test_[a-z0-9_]*(void)' $^ /dev/null | \
+		sed 's/^void \(test_[a-z0-9_]*\)(void)/DEFINE_TEST(\1)/' > $@
+$(OUTPUT)/prog_tests.def: $(PROG_SRCS) | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)grep -ho '^void test_[a-z0-9_]*(void)' $^ /dev/null | \
+		sed 's/^void \(test_[a-z0-9_]*\)(void)/DEFINE_TEST(\1)/' > $@
+
+$(OUTPUT)/obj/selftests/unit/main.o: selftests/main.c $(OUTPUT)/unit_tests.def
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -DTESTS_DEF='"unit_tests.def"' -c $< -o $@
+$(OUTPUT)/obj/selftests/prog/main.o: selftests/main.c $(OUTPUT)/prog_tests.def
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -DTESTS_DEF='"prog_tests.def"' -c $< -o $@
+
+$(OUTPUT)/unit_tests: $(OUTPUT)/obj/selftests/unit/main.o \
+		$(call objs,$(UNIT_SRCS) $(TEST_LIB_SRCS) $(PURE_SRCS))
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+
+$(OUTPUT)/prog_tests: $(OUTPUT)/obj/selftests/prog/main.o \
+		$(call objs,$(PROG_SRCS) $(TEST_LIB_SRCS) $(PROG_LIB_SRCS) user/log.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+
+$(OUTPUT):
+	@mkdir -p $@
+
+# ---- entry points -------------------------------------------------------
+# make check: every tier, one summary line `N passed, N failed` at the end.
+check: all
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh
+
+check-unit: $(OUTPUT)/unit_tests
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh unit
+check-prog: $(OUTPUT)/prog_tests
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh prog
+check-netns: $(BINS)
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh netns
+check-format:
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh format
+
+demo: $(BINS)
+	$(Q)OUTPUT=$(OUTPUT) ./scripts/demo.sh
+
+deps:
+	$(Q)./scripts/deps.sh
+
+bench: all
+	$(Q)OUTPUT=$(OUTPUT) ./scripts/bench.sh
+
+PREFIX ?= /usr/local
+install: $(BINS)
+	install -D -m 0755 $(OUTPUT)/svcd $(DESTDIR)$(PREFIX)/sbin/svcd
+	install -D -m 0755 $(OUTPUT)/svcctl $(DESTDIR)$(PREFIX)/sbin/svcctl
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/obj/*/*.d $(OUTPUT)/obj/*/*/*.d)

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * maps.h - the pinned maps every svcd program shares. Sizes here are the
+ * defaults; svcd sets the real ones from its flags before load.
+ */
+#ifndef SVCD_BPF_MAPS_H
+#define SVCD_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "svcd.h"
+
+/*
+ * BPF_F_NO_PREALLOC: a replaced element is freed after an RCU grace
+ * period, so a program still reading the old frontend value never sees it
+ * reused for another key mid-read (preallocated hash maps recycle elements
+ * at once).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_FRONTENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct svcd_frontend_key);
+	__type(value, struct svcd_frontend_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_frontends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct svcd_slot_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct svcd_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_backends SEC(".maps");
+
+/* Read by svcctl and by svcd on restart; the datapath never looks here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_SERVICES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct svcd_service);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK);
+	__type(key, struct svcd_ct_key);
+	__type(value, struct svcd_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_conntrack SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SVCD_DEF_SERVICES);
+	__type(key, __u32);
+	__type(value, struct svcd_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SVCD_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_reasons SEC(".maps");
+
+#endif

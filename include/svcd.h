@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * svcd.h - every map key and value, limit, flag and counter shared by the
+ * datapath (bpf/), the agent and CLI (user/) and the tests (selftests/).
+ *
+ * Byte order is in the type: __be* fields hold network order and are
+ * converted only at the edges (the Kubernetes parser and the printers).
+ * Every struct has explicit padding and a size assertion; a layout change
+ * gets a new map name (..._v2) so an upgrade never misreads old pins.
+ */
+#ifndef SVCD_H
+#define SVCD_H
+
+#include <linux/types.h>
+
+/* ---- pinned map names (stable contract; see DESIGN.md) ---------------- */
+#define SVCD_MAP_FRONTENDS "svcd_frontends"
+#define SVCD_MAP_SLOTS "svcd_slots"
+#define SVCD_MAP_BACKENDS "svcd_backends"
+#define SVCD_MAP_CONNTRACK "svcd_conntrack"
+#define SVCD_MAP_SERVICES "svcd_services"
+#define SVCD_MAP_STATS "svcd_stats"
+#define SVCD_MAP_REASONS "svcd_reasons"
+
+/* ---- default sizes (all overridable by svcd flags) -------------------- */
+#define SVCD_DEF_FRONTENDS 65536
+#define SVCD_DEF_SERVICES 65536	/* service ids: 1..SERVICES-1, 0 = global */
+#define SVCD_DEF_BACKENDS 262144
+#define SVCD_DEF_SLOTS 1048576
+#define SVCD_DEF_CONNTRACK 262144
+
+/* Largest slot table of one service; weights are scaled down to fit. */
+#define SVCD_MAX_SLOTS_PER_SERVICE 16384
+#define SVCD_MAX_WEIGHT 255
+
+/* ---- frontends: {address, port, protocol, scope} -> service ----------- */
+
+enum svcd_scope {
+	SVCD_SCOPE_EXTERNAL = 0, /* traffic from outside the node */
+	SVCD_SCOPE_INTERNAL = 1, /* traffic from local pods / the node */
+};
+
+struct svcd_frontend_key {
+	__be32 addr;  /* frontend IPv4 address */
+	__be16 port;  /* frontend port */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 scope;   /* enum svcd_scope */
+};
+_Static_assert(sizeof(struct svcd_frontend_key) == 8, "frontend key size");
+
+enum svcd_frontend_type {
+	SVCD_TYPE_CLUSTER_IP = 0,
+	SVCD_TYPE_NODE_PORT = 1,
+	SVCD_TYPE_EXTERNAL_IP = 2,
+	SVCD_TYPE_LOAD_BALANCER = 3,
+};
+
+/* svcd_frontend_value.flags */
+#define SVCD_FE_TYPE_MASK 0x0003  /* enum svcd_frontend_type */
+#define SVCD_FE_LOCAL_ONLY 0x0004 /* slots hold only node-local backends */
+#define SVCD_FE_EMPTY_DROP 0x0008 /* slot_count 0 means "endpoints exist, none
+				   * local": drop silently instead of refusing */
+
+/*
+ * The value is replaced whole by one map update, so a packet sees either
+ * the old (rev, slot_count) or the new one, never a mix. Slots of a
+ * revision are written before the frontend points at them and deleted
+ * after it stops pointing at them.
+ */
+struct svcd_frontend_value {
+	__u32 service_id;       /* index into svcd_stats and svcd_services */
+	__u16 slot_count;       /* 0: no usable backend -> refuse */
+	__u16 rev;              /* slot table revision in svcd_slots */
+	__u16 flags;            /* SVCD_FE_* */
+	__u16 pad;
+	__u32 affinity_timeout; /* seconds; 0 = no session affinity */
+};
+_Static_assert(sizeof(struct svcd_frontend_value) == 16, "frontend value size");
+
+/* ---- slots: {service, revision, slot} -> backend id ------------------- */
+
+struct svcd_slot_key {
+	__u32 service_id;
+	__u16 rev;  /* matches svcd_frontend_value.rev */
+	__u16 slot; /* 0 .. slot_count-1 */
+};
+_Static_assert(sizeof(struct svcd_slot_key) == 8, "slot key size");
+
+/* ---- backends: id -> address ------------------------------------------ */
+
+/* svcd_backend.flags */
+#define SVCD_BE_LOCAL 0x01       /* endpoint runs on this node */
+#define SVCD_BE_TERMINATING 0x02 /* serving but terminating */
+
+struct svcd_backend {
+	__be32 addr;  /* backend IPv4 address */
+	__be16 port;  /* backend port (EndpointSlice port) */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 flags;   /* SVCD_BE_* */
+};
+_Static_assert(sizeof(struct svcd_backend) == 8, "backend size");
+
+/* ---- services: id -> names, for people (svcctl) and restarts --------- */
+
+#define SVCD_NAME_LEN 128     /* "namespace/name": 63 + 1 + 63, NUL */
+#define SVCD_PORT_NAME_LEN 16 /* IANA service name: 15 chars, NUL */
+
+/* svcd_service.set */
+enum svcd_backend_set {
+	SVCD_SET_CLUSTER = 0, /* all usable endpoints */
+	SVCD_SET_LOCAL = 1,   /* node-local usable endpoints */
+};
+
+struct svcd_service {
+	char name[SVCD_NAME_LEN];           /* "namespace/name" */
+	char port_name[SVCD_PORT_NAME_LEN]; /* Service port name, "" if unnamed */
+	__u8 proto;                         /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 set;                           /* enum svcd_backend_set */
+	__u16 pad;
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct svcd_service) == 152, "service size");
+
+/* ---- conntrack -------------------------------------------------------- */
+
+enum svcd_ct_dir {
+	SVCD_CT_FORWARD = 0, /* client -> frontend, as the client sent it */
+	SVCD_CT_REVERSE = 1, /* backend -> client, as the backend sends it */
+};
+
+struct svcd_ct_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum svcd_ct_dir */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct svcd_ct_key) == 16, "ct key size");
+
+/* svcd_ct_value.flags */
+#define SVCD_CT_SNAT 0x01     /* source rewritten too (hairpin) */
+#define SVCD_CT_SEEN_FIN 0x02 /* a FIN or RST was seen: short lifetime */
+#define SVCD_CT_SEEN_REPLY 0x04
+
+enum svcd_tcp_state {
+	SVCD_TCP_NONE = 0, /* UDP */
+	SVCD_TCP_SYN_SENT = 1,
+	SVCD_TCP_ESTABLISHED = 2,
+	SVCD_TCP_CLOSING = 3,
+};
+
+/*
+ * Forward entry: key = client->frontend tuple; the value says where the
+ * packet goes (backend, and the source to use when SNAT is set).
+ * Reverse entry: key = backend->client tuple as the backend replies; the
+ * value says what to put back (frontend as source, client as destination).
+ */
+struct svcd_ct_value {
+	__be32 nat_saddr;   /* fwd: new source (SNAT); rev: client address */
+	__be32 nat_daddr;   /* fwd: backend address; rev: frontend address */
+	__be16 nat_sport;   /* fwd: new source port; rev: client port */
+	__be16 nat_dport;   /* fwd: backend port; rev: frontend port */
+	__u32 backend_id;   /* svcd_backends id the flow was given */
+	__u32 service_id;   /* for counters */
+	__u8 flags;         /* SVCD_CT_* */
+	__u8 tcp_state;     /* enum svcd_tcp_state */
+	__u16 pad;
+	__u64 created_ns;   /* bpf_ktime_get_ns() at creation */
+	__u64 last_seen_ns; /* refreshed at most every SVCD_CT_REFRESH_NS */
+};
+_Static_assert(sizeof(struct svcd_ct_value) == 40, "ct value size");
+
+/* Lifetimes after the last packet, by state. */
+#define SVCD_NS_PER_SEC 1000000000ULL
+#define SVCD_CT_LIFETIME_SYN (60 * SVCD_NS_PER_SEC)
+#define SVCD_CT_LIFETIME_TCP (6 * 3600 * SVCD_NS_PER_SEC)
+#define SVCD_CT_LIFETIME_CLOSING (10 * SVCD_NS_PER_SEC)
+#define SVCD_CT_LIFETIME_UDP (120 * SVCD_NS_PER_SEC)
+#define SVCD_CT_REFRESH_NS (1 * SVCD_NS_PER_SEC)
+
+/* ---- counters --------------------------------------------------------- */
+
+/* svcd_stats: per-CPU array, index = service id, index 0 = all services */
+struct svcd_stats {
+	__u64 packets;    /* translated packets, both directions */
+	__u64 bytes;
+	__u64 new_flows;  /* conntrack entries created */
+	__u64 no_backend; /* refused: frontend without usable backend */
+	__u64 map_full;   /* conntrack insert failed */
+};
+_Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
+
+/*
+ * svcd_reasons: per-CPU array of packet counts, one per verdict reason.
+ * Programs return an action or a negative reason; the entry point counts
+ * -reason here and maps it to an action.
+ */
+enum svcd_reason {
+	SVCD_R_PASS_NOT_IP = 0,     /* not IPv4: passed */
+	SVCD_R_PASS_NOT_OURS,       /* IPv4 not for a frontend, no conntrack */
+	SVCD_R_FORWARD,             /* translated client -> backend */
+	SVCD_R_REVERSE,             /* translated backend -> client */
+	SVCD_R_REFUSED,             /* no backend: ICMP port unreachable sent */
+	SVCD_R_PASS_FRAGMENT,       /* non-first fragment or fragmented frontend
+				     * packet: passed untranslated */
+	SVCD_R_DROP_NO_SLOT,        /* slot or backend missing (writer race) */
+	SVCD_R_DROP_CT_FULL,        /* conntrack insert failed */
+	SVCD_R_DROP_REWRITE,        /* a helper failed while rewriting */
+	SVCD_R_PASS_MALFORMED,      /* truncated or invalid IPv4/L4 headers:
+				     * passed untouched, the stack drops them */
+	SVCD_R_PASS_OTHER_PROTO,    /* IPv4 but neither TCP nor UDP */
+	SVCD_R_DROP_NO_LOCAL,       /* Local policy, no local endpoint: dropped */
+	SVCD_R_MAX,
+};
+
+#endif /* SVCD_H */

@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# run.sh [TIER...] - runs test tiers and ends with one line
+# "N passed, N failed, N skipped". Tiers: unit prog netns format (default all).
+# Every tier prints "[ OK ] name", "[FAIL] name" or "[SKIP] name: why" per
+# case; this script counts those lines, so a tier that dies early counts as
+# a failure of that tier rather than vanishing.
+set -u
+cd "$(dirname "$0")/.."
+OUTPUT=${OUTPUT:-build}
+export OUTPUT
+tiers=("$@")
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit prog netns format)
+
+log=$(mktemp /tmp/svcd-check.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+run_tier() {
+	local tier=$1 rc=0
+	echo "==== tier: $tier"
+	case $tier in
+	unit)
+		"$OUTPUT/unit_tests" || rc=$? ;;
+	prog)
+		"$OUTPUT/prog_tests" || rc=$? ;;
+	netns)
+		local t
+		for t in selftests/netns/test_*.sh; do
+			[ -e "$t" ] || continue
+			echo "---- $t"
+			timeout --kill-after=10 600 bash "$t" || {
+				local r=$?
+				echo "[FAIL] $(basename "$t" .sh): exited $r"
+			}
+		done ;;
+	format)
+		local bad
+		bad=$(git ls-files '*.c' '*.h' 2>/dev/null | \
+			xargs -r clang-format --dry-run 2>&1 | \
+			grep -o '^[^:]*:[0-9]*' | cut -d: -f1 | sort -u)
+		if [ -z "$bad" ]; then
+			echo "[ OK ] format"
+		else
+			echo "[FAIL] format: run 'make format'; files: $(echo $bad)"
+		fi ;;
+	*)
+		echo "[FAIL] $tier: unknown tier"; return ;;
+	esac
+	if [ $rc -gt 1 ]; then
+		echo "[FAIL] $tier: runner exited $rc"
+	fi
+}
+
+for tier in "${tiers[@]}"; do
+	run_tier "$tier" 2>&1 | tee -a "$log" | grep -v '^[0-9]* passed, '
+done
+
+passed=$(grep -c '^\[ OK \]' "$log")
+failed=$(grep -c '^\[FAIL\]' "$log")
+skipped=$(grep -c '^\[SKIP\]' "$log")
+echo
+grep '^\[FAIL\]' "$log" | sed 's/^/failed: /'
+grep '^\[SKIP\]' "$log" | sed 's/^/skipped: /'
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * writer.h - the map writer: makes the maps equal to a desired model_state
+ * by writing only the difference, in an order that never shows a packet a
+ * half-written service (DESIGN.md invariants 1 and 3).
+ *
+ * The writer never calls libbpf: it talks to the maps through a small ops
+ * table, so unit tests drive it over in-memory maps that check the
+ * invariants after every single operation, and svcd drives it over the
+ * pinned BPF maps (bpfmaps.c). The same code does the first sync after a
+ * restart (the mirror is loaded from the maps) and every later change.
+ */
+#ifndef SVCD_WRITER_H
+#define SVCD_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "svcd.h"
+
+enum writer_map {
+	WMAP_FRONTENDS, /* struct svcd_frontend_key -> struct svcd_frontend_value */
+	WMAP_SLOTS,     /* struct svcd_slot_key -> __u32 backend id */
+	WMAP_BACKENDS,  /* __u32 backend id -> struct svcd_backend */
+	WMAP_SERVICES,  /* __u32 service id -> struct svcd_service */
+	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
+	WMAP_COUNT,
+};
+
+/* Map access; every function returns 0 or -errno (-ENOENT, -E2BIG/-ENOSPC
+ * when full, ...). */
+struct writer_ops {
+	int (*update)(void *ctx, enum writer_map map, const void *key,
+		      const void *value);
+	int (*delete)(void *ctx, enum writer_map map, const void *key);
+	/* Calls fn for each entry; fn returns 0 to go on. */
+	int (*iterate)(void *ctx, enum writer_map map,
+		       int (*fn)(const void *key, const void *value, void *arg),
+		       void *arg);
+};
+
+struct writer_limits {
+	uint32_t max_services; /* service ids are 1 .. max_services-1 */
+	uint32_t max_backends; /* backend ids are 1 .. max_backends-1 */
+};
+
+struct writer_stats {
+	uint32_t services_added, services_updated, services_removed;
+	uint32_t frontends_added, frontends_removed;
+	uint32_t backends_added, backends_removed;
+	uint32_t udp_flows_flushed;
+	uint32_t errors; /* sets left at their old version (or absent) */
+};
+
+struct writer; /* opaque: the mirror of what the maps hold + id allocators */
+
+/*
+ * Create a writer over ops and load its mirror from the maps (services,
+ * backends, slots, frontends), so ids stay stable across restarts.
+ * Entries that do not form a consistent service (orphan slots, frontends
+ * naming a missing service) are kept until the first sync removes them.
+ * Returns NULL and sets errno on failure.
+ */
+struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
+			  const struct writer_limits *limits);
+void writer_free(struct writer *w);
+
+/*
+ * Make the maps equal to desired. Each set is installed whole or not at
+ * all: on a map error the set keeps its previous version (or stays
+ * absent), the error is logged with the set's name, counted in
+ * stats->errors, and the sync goes on with the other sets.
+ * UDP conntrack entries whose backend left its set are deleted.
+ * Returns 0 when everything was applied, or the first -errno seen.
+ */
+int writer_sync(struct writer *w, const struct model_state *desired,
+		struct writer_stats *stats);
+
+/* Number of service ids / backend ids in use (for logs and tests). */
+size_t writer_service_count(const struct writer *w);
+size_t writer_backend_count(const struct writer *w);
+
+/*
+ * Slot table for weights (exposed for tests): backends[i] gets
+ * weight[i]/g slots (g = gcd of the non-zero weights), scaled down
+ * proportionally (each at least 1) when the sum exceeds max_slots.
+ * Slots of different backends are interleaved so that any prefix of the
+ * table is close to the final proportions. Writes up to max_slots backend
+ * indexes into out and returns their count (0 when no weight is > 0).
+ */
+size_t writer_build_slots(const uint8_t *weights, size_t n, uint32_t *out,
+			  size_t max_slots);
+
+#endif
