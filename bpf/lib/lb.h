@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* lb.h - frontend lookup and weighted backend selection. */
+#ifndef SVCD_BPF_LB_H
+#define SVCD_BPF_LB_H
+
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline struct svcd_frontend_value *
+lb_lookup_frontend(const struct flow4 *f, __u8 scope)
+{
+	struct svcd_frontend_key key = {
+		.addr = f->daddr,
+		.port = f->dport,
+		.proto = f->proto,
+		.scope = scope,
+	};
+
+	return bpf_map_lookup_elem(&svcd_frontends, &key);
+}
+
+/*
+ * Pick a backend for a new flow: a backend of weight w owns w of the
+ * slot_count slots, so one random index is a weighted choice. fe is a copy
+ * taken once, so slot_count and rev belong to the same revision.
+ * Returns the backend, or NULL if the slot or backend is missing.
+ */
+static __always_inline struct svcd_backend *
+lb_select_backend(const struct svcd_frontend_value *fe, __u32 *backend_id)
+{
+	struct svcd_slot_key key = {
+		.service_id = fe->service_id,
+		.rev = fe->rev,
+		.slot = bpf_get_prandom_u32() % fe->slot_count,
+	};
+	__u32 *id;
+
+	id = bpf_map_lookup_elem(&svcd_slots, &key);
+	if (!id)
+		return NULL;
+	*backend_id = *id;
+	return bpf_map_lookup_elem(&svcd_backends, id);
+}
+
+#endif

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * refuse.h - turn a packet to a frontend without backends into the ICMP
+ * port unreachable that kube-proxy's REJECT rule would send, in place:
+ *
+ *   before: eth | ip (20) | l4 ...
+ *   after:  eth' | ip' (20) | icmp (8) | ip (20) | first 8 bytes of l4
+ *
+ * eth' has the MACs swapped, ip' goes from the frontend to the client.
+ * The quoted header stays where it was: bpf_skb_adjust_room(MAC) opens the
+ * 28 bytes for ip' and icmp right after the Ethernet header.
+ */
+#ifndef SVCD_BPF_REFUSE_H
+#define SVCD_BPF_REFUSE_H
+
+#include "parse.h"
+
+/* linux/icmp.h pulls in libc's socket headers, which a BPF build lacks. */
+#define ICMP_DEST_UNREACH 3
+#define ICMP_PORT_UNREACH 3
+
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	__be32 unused;
+};
+
+#define REFUSE_QUOTE_LEN (sizeof(struct iphdr) + 8)
+#define REFUSE_GROW (sizeof(struct iphdr) + sizeof(struct icmphdr))
+
+struct refuse_hdrs {
+	struct iphdr ip;
+	struct icmphdr icmp;
+};
+
+static __always_inline __u16 csum_fold(__u32 csum)
+{
+	csum = (csum & 0xffff) + (csum >> 16);
+	csum = (csum & 0xffff) + (csum >> 16);
+	return (__u16)~csum;
+}
+
+/* Returns 0 when the packet is now the ICMP error, ready to redirect. */
+static __always_inline int refuse_icmp(struct __sk_buff *skb,
+				       const struct flow4 *f)
+{
+	__u32 quote[REFUSE_QUOTE_LEN / 4];
+	struct refuse_hdrs h = {};
+	struct ethhdr eth, new_eth;
+	__s64 csum;
+
+	/* Quoting options would make every length variable; a SYN with IP
+	 * options to a frontend without backends is dropped instead. */
+	if (f->l3_off != sizeof(struct ethhdr) ||
+	    f->ihl_bytes != sizeof(struct iphdr))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_change_tail(skb, sizeof(eth) + REFUSE_QUOTE_LEN, 0))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_adjust_room(skb, REFUSE_GROW, BPF_ADJ_ROOM_MAC, 0))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_load_bytes(skb, sizeof(eth) + sizeof(h), quote, sizeof(quote)))
+		return -SVCD_R_DROP_REWRITE;
+
+	__builtin_memcpy(new_eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(new_eth.h_source, eth.h_dest, ETH_ALEN);
+	new_eth.h_proto = bpf_htons(ETH_P_IP);
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tot_len = bpf_htons(sizeof(h.ip) + sizeof(h.icmp) + sizeof(quote));
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_ICMP;
+	h.ip.saddr = f->daddr;
+	h.ip.daddr = f->saddr;
+	h.icmp.type = ICMP_DEST_UNREACH;
+	h.icmp.code = ICMP_PORT_UNREACH;
+
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	h.ip.check = csum_fold((__u32)csum);
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)quote, sizeof(quote),
+			     (__u32)csum);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	h.icmp.checksum = csum_fold((__u32)csum);
+
+	if (bpf_skb_store_bytes(skb, 0, &new_eth, sizeof(new_eth), 0) ||
+	    bpf_skb_store_bytes(skb, sizeof(new_eth), &h, sizeof(h), 0))
+		return -SVCD_R_DROP_REWRITE;
+	return 0;
+}
+
+#endif
