@@ -31,8 +31,8 @@ WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser \
 	-I$(OUTPUT) -Iselftests -MMD -MP
-USER_LDLIBS := $(shell pkg-config --libs libbpf libcjson libmnl 2>/dev/null || \
-	echo -lbpf -lelf -lz -lcjson -lmnl)
+USER_LDLIBS := $(shell pkg-config --libs libbpf libcjson libmnl yaml-0.1 \
+	libcurl 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmnl -lyaml -lcurl)
 ifeq ($(SANITIZE),1)
 USER_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
@@ -48,7 +48,8 @@ BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 
 # Pure logic: no libbpf, no curl; unit-tested alone.
-PURE_SRCS := user/log.c user/model.c user/writer.c
+PURE_SRCS := user/log.c user/model.c user/writer.c user/kubeconfig.c \
+	user/linesplit.c user/backoff.c user/k8s_store.c user/k8s_url.c
 # Runtime: loader, maps, netlink, file source.
 RT_SRCS := user/bpfmaps.c user/loader.c user/netlink.c
 SVCD_SRCS := user/svcd.c
@@ -57,7 +58,7 @@ SVCCTL_SRCS := user/svcctl.c
 UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
 PROG_SRCS := $(sort $(wildcard selftests/prog/test_*.c))
 TEST_LIB_SRCS := selftests/runner.c
-PROG_LIB_SRCS := selftests/prog/pktbuild.c
+PROG_LIB_SRCS := selftests/prog/pktbuild.c selftests/prog/progtest.c
 
 objs = $(patsubst %.c,$(OUTPUT)/obj/%.o,$(1))
 
@@ -90,6 +91,25 @@ $(OUTPUT)/svcd: $(call objs,$(SVCD_SRCS) $(PURE_SRCS) $(RT_SRCS))
 $(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/log.c user/bpfmaps.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+
+# ---- tools: test backends and load generators (no libbpf) -------------
+TOOLS := $(OUTPUT)/svcd-echo $(OUTPUT)/svcd-load
+all: $(TOOLS)
+check-netns demo: $(TOOLS)
+
+# Tools need no skeleton: a rule of their own, without the $(SKELS) order.
+$(OUTPUT)/obj/tools/%.o: tools/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/svcd-echo: $(call objs,tools/echo.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ -o $@
+
+$(OUTPUT)/svcd-load: $(call objs,tools/load.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ -lm -o $@
 
 # ---- tests: test_<name>() functions are found here, not listed by hand ---
 $(OUTPUT)/unit_tests.def: $(UNIT_SRCS) | $(OUTPUT)

@@ -27,8 +27,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 static __always_inline int reverse_nat(struct __sk_buff *skb,
 				       const struct flow4 *f, __u64 now)
 {
-	struct svcd_ct_value *ct;
-	struct svcd_ct_key key;
+	struct svcd_ct_value *ct, *fwd;
+	struct svcd_ct_key key, fwd_key;
 	int ret;
 
 	ct_key_of(f, SVCD_CT_REVERSE, &key);
@@ -36,6 +36,19 @@ static __always_inline int reverse_nat(struct __sk_buff *skb,
 	if (!ct)
 		return -SVCD_R_PASS_NOT_OURS;
 	ct_touch(ct, f, true, now);
+
+	/* The forward entry decides the flow's lifetime: replies move its
+	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING). */
+	fwd_key.saddr = ct->nat_saddr;
+	fwd_key.sport = ct->nat_sport;
+	fwd_key.daddr = ct->nat_daddr;
+	fwd_key.dport = ct->nat_dport;
+	fwd_key.proto = f->proto;
+	fwd_key.dir = SVCD_CT_FORWARD;
+	fwd_key.pad = 0;
+	fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
+	if (fwd)
+		ct_touch(fwd, f, true, now);
 	ret = nat_rewrite(skb, f, ct->nat_daddr, ct->nat_dport, ct->nat_saddr,
 			  ct->nat_sport);
 	if (ret)

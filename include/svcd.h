@@ -198,7 +198,8 @@ _Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
  * -reason here and maps it to an action.
  */
 enum svcd_reason {
-	SVCD_R_PASS_NOT_IP = 0,     /* not IPv4: passed */
+	SVCD_R_NONE = 0,            /* unused: 0 cannot be told from success */
+	SVCD_R_PASS_NOT_IP,         /* not IPv4: passed */
 	SVCD_R_PASS_NOT_OURS,       /* IPv4 not for a frontend, no conntrack */
 	SVCD_R_FORWARD,             /* translated client -> backend */
 	SVCD_R_REVERSE,             /* translated backend -> client */

@@ -1,0 +1,660 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* progtest.c - load pod.bpf.o unpinned, set maps, run table rows. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <time.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pod.skel.h"
+#include "progtest.h"
+#include "runner.h"
+
+#define IPV4_MIN_LEN 20
+
+/* libbpf's messages, verifier log included, show when a test fails. */
+static int libbpf_to_test_log(enum libbpf_print_level level, const char *fmt,
+			      va_list ap)
+{
+	char line[1024];
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	test__log("  libbpf: %s", line);
+	return 0;
+}
+
+static void set_size(struct bpf_map *map, __u32 entries)
+{
+	if (entries)
+		bpf_map__set_max_entries(map, entries);
+}
+
+int pt_open(struct pt *pt, const struct pt_sizes *sizes)
+{
+	static const struct pt_sizes small = {
+		.frontends = 64,
+		.services = 64,
+		.slots = 1024,
+		.backends = 64,
+		.conntrack = 16384,
+	};
+	struct bpf_map *map;
+	int err;
+
+	if (!sizes)
+		sizes = &small;
+	memset(pt, 0, sizeof(*pt));
+	libbpf_set_print(libbpf_to_test_log);
+	pt->skel = pod_bpf__open();
+	if (!pt->skel) {
+		err = -errno;
+		test__skip("cannot open pod.bpf.o: %s", strerror(-err));
+		return err;
+	}
+	/* Tests never share the agent's pinned maps under /sys/fs/bpf. */
+	bpf_object__for_each_map(map, pt->skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	set_size(pt->skel->maps.svcd_frontends, sizes->frontends);
+	set_size(pt->skel->maps.svcd_services, sizes->services);
+	set_size(pt->skel->maps.svcd_stats, sizes->services);
+	set_size(pt->skel->maps.svcd_slots, sizes->slots);
+	set_size(pt->skel->maps.svcd_backends, sizes->backends);
+	set_size(pt->skel->maps.svcd_conntrack, sizes->conntrack);
+
+	err = pod_bpf__load(pt->skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			test__skip(
+				"loading BPF needs CAP_BPF and CAP_NET_ADMIN (run as root): %s",
+				strerror(-err));
+		else if (err == -ENOSYS || err == -EOPNOTSUPP)
+			test__skip(
+				"kernel without BPF syscall or tc programs: %s",
+				strerror(-err));
+		else
+			test__fail(__FILE__, __LINE__,
+				   "pod.bpf.o does not load: %s",
+				   strerror(-err));
+		pod_bpf__destroy(pt->skel);
+		pt->skel = NULL;
+		return err;
+	}
+	pt->from_pod = bpf_program__fd(pt->skel->progs.from_pod);
+	pt->to_pod = bpf_program__fd(pt->skel->progs.to_pod);
+	pt->frontends = bpf_map__fd(pt->skel->maps.svcd_frontends);
+	pt->slots = bpf_map__fd(pt->skel->maps.svcd_slots);
+	pt->backends = bpf_map__fd(pt->skel->maps.svcd_backends);
+	pt->conntrack = bpf_map__fd(pt->skel->maps.svcd_conntrack);
+	pt->stats = bpf_map__fd(pt->skel->maps.svcd_stats);
+	pt->reasons = bpf_map__fd(pt->skel->maps.svcd_reasons);
+	pt->n_stats = bpf_map__max_entries(pt->skel->maps.svcd_stats);
+	pt->ncpus = libbpf_num_possible_cpus();
+	if (pt->ncpus <= 0) {
+		test__fail(__FILE__, __LINE__, "libbpf_num_possible_cpus: %d",
+			   pt->ncpus);
+		pt_close(pt);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void pt_close(struct pt *pt)
+{
+	pod_bpf__destroy(pt->skel);
+	pt->skel = NULL;
+}
+
+static int empty_hash(int fd, size_t key_size)
+{
+	__u8 key[64];
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			return -errno;
+	return 0;
+}
+
+int pt_reset(struct pt *pt)
+{
+	int err;
+
+	err = empty_hash(pt->conntrack, sizeof(struct svcd_ct_key));
+	err = err   ?:
+		      empty_hash(pt->frontends,
+				 sizeof(struct svcd_frontend_key));
+	err = err ?: empty_hash(pt->slots, sizeof(struct svcd_slot_key));
+	err = err ?: empty_hash(pt->backends, sizeof(__u32));
+	/* counters are compared as deltas, never reset */
+	return err;
+}
+
+static int delete_other_revs(struct pt *pt, __u32 service_id, __u16 rev)
+{
+	struct svcd_slot_key key, next, *prev = NULL;
+	struct svcd_slot_key *stale;
+	size_t n = 0, cap = 64, i;
+	int err = 0;
+
+	stale = malloc(cap * sizeof(*stale));
+	if (!stale)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(pt->slots, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (key.service_id != service_id || key.rev == rev)
+			continue;
+		if (n == cap) {
+			struct svcd_slot_key *bigger;
+
+			bigger = realloc(stale, 2 * cap * sizeof(*stale));
+			if (!bigger) {
+				err = -ENOMEM;
+				goto out;
+			}
+			stale = bigger;
+			cap *= 2;
+		}
+		stale[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(pt->slots, &stale[i]);
+out:
+	free(stale);
+	return err;
+}
+
+int pt_service_set(struct pt *pt, const struct pt_service *svc)
+{
+	struct svcd_frontend_key fkey = {
+		.addr = svc->addr,
+		.port = svc->port,
+		.proto = svc->proto,
+		.scope = svc->external ? SVCD_SCOPE_EXTERNAL :
+					 SVCD_SCOPE_INTERNAL,
+	};
+	struct svcd_frontend_value fval = {
+		.service_id = svc->id,
+		.rev = svc->rev,
+		.flags = svc->flags,
+	};
+	__u16 slot = 0;
+	int i, w;
+
+	for (i = 0; i < PT_MAX_BACKENDS && svc->backends[i].id; i++) {
+		const struct pt_backend *b = &svc->backends[i];
+		struct svcd_backend val = {
+			.addr = b->addr,
+			.port = b->port,
+			.proto = svc->proto,
+			.flags = b->flags,
+		};
+		int weight = b->weight ? b->weight : 1;
+
+		if (!svc->no_backends &&
+		    bpf_map_update_elem(pt->backends, &b->id, &val, BPF_ANY))
+			return -errno;
+		for (w = 0; w < weight; w++, slot++) {
+			struct svcd_slot_key skey = {
+				.service_id = svc->id,
+				.rev = svc->rev,
+				.slot = slot,
+			};
+
+			if (svc->no_slots)
+				continue;
+			if (bpf_map_update_elem(pt->slots, &skey, &b->id,
+						BPF_ANY))
+				return -errno;
+		}
+	}
+	fval.slot_count = slot;
+	if (bpf_map_update_elem(pt->frontends, &fkey, &fval, BPF_ANY))
+		return -errno;
+	return delete_other_revs(pt, svc->id, svc->rev);
+}
+
+int pt_run(struct pt *pt, enum pt_prog prog, const struct pkt *in,
+	   struct pkt *out, __u32 *retval)
+{
+	/* lo: bpf_redirect(skb->ifindex) of a refusal has a real target */
+	struct __sk_buff ctx = { .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
+		    .data_size_in = (__u32)in->len, .data_out = out->data,
+		    .data_size_out = sizeof(out->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int fd = prog == PT_TO_POD ? pt->to_pod : pt->from_pod;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return -errno;
+	out->len = opts.data_size_out;
+	*retval = opts.retval;
+	return 0;
+}
+
+int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
+	      __be16 dport, __u8 proto, __u8 dir, struct svcd_ct_value *val)
+{
+	struct svcd_ct_key key = {
+		.saddr = saddr,
+		.daddr = daddr,
+		.sport = sport,
+		.dport = dport,
+		.proto = proto,
+		.dir = dir,
+	};
+
+	/* a plain lookup: BPF_F_LOCK and friends would touch the LRU */
+	if (bpf_map_lookup_elem(pt->conntrack, &key, val))
+		return -errno;
+	return 0;
+}
+
+int pt_ct_count(struct pt *pt)
+{
+	struct svcd_ct_key key, next, *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(pt->conntrack, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+int pt_stats_get(struct pt *pt, __u32 index, struct svcd_stats *sum)
+{
+	struct svcd_stats *vals;
+	int i, err = 0;
+
+	vals = calloc(pt->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(pt->stats, &index, vals)) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < pt->ncpus; i++) {
+		sum->packets += vals[i].packets;
+		sum->bytes += vals[i].bytes;
+		sum->new_flows += vals[i].new_flows;
+		sum->no_backend += vals[i].no_backend;
+		sum->map_full += vals[i].map_full;
+	}
+out:
+	free(vals);
+	return err;
+}
+
+int pt_reasons_get(struct pt *pt, __u64 counts[SVCD_R_MAX])
+{
+	__u64 *vals;
+	__u32 r;
+	int i, err = 0;
+
+	vals = calloc(pt->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (r = 0; r < SVCD_R_MAX; r++) {
+		counts[r] = 0;
+		if (bpf_map_lookup_elem(pt->reasons, &r, vals)) {
+			err = -errno;
+			break;
+		}
+		for (i = 0; i < pt->ncpus; i++)
+			counts[r] += vals[i];
+	}
+	free(vals);
+	return err;
+}
+
+const char *pt_reason_name(int reason)
+{
+	static const char *const names[SVCD_R_MAX] = {
+		[SVCD_R_PASS_NOT_IP] = "PASS_NOT_IP",
+		[SVCD_R_PASS_NOT_OURS] = "PASS_NOT_OURS",
+		[SVCD_R_FORWARD] = "FORWARD",
+		[SVCD_R_REVERSE] = "REVERSE",
+		[SVCD_R_REFUSED] = "REFUSED",
+		[SVCD_R_PASS_FRAGMENT] = "PASS_FRAGMENT",
+		[SVCD_R_DROP_NO_SLOT] = "DROP_NO_SLOT",
+		[SVCD_R_DROP_CT_FULL] = "DROP_CT_FULL",
+		[SVCD_R_DROP_REWRITE] = "DROP_REWRITE",
+		[SVCD_R_PASS_MALFORMED] = "PASS_MALFORMED",
+		[SVCD_R_PASS_OTHER_PROTO] = "PASS_OTHER_PROTO",
+		[SVCD_R_DROP_NO_LOCAL] = "DROP_NO_LOCAL",
+	};
+
+	if (reason < 0 || reason >= SVCD_R_MAX || !names[reason])
+		return "?";
+	return names[reason];
+}
+
+/* ---- running table rows ------------------------------------------------ */
+
+static void log_frames(int step, const struct pkt *in, const struct pkt *out,
+		       const struct pkt *want)
+{
+	char buf[256];
+
+	pkt_describe(in->data, in->len, buf, sizeof(buf));
+	test__log("  step %d in:   %s\n", step, buf);
+	pkt_describe(out->data, out->len, buf, sizeof(buf));
+	test__log("  step %d out:  %s\n", step, buf);
+	if (want) {
+		pkt_describe(want->data, want->len, buf, sizeof(buf));
+		test__log("  step %d want: %s\n", step, buf);
+	}
+}
+
+static bool frames_equal(int step, const struct pkt *got,
+			 const struct pkt *want, const char *what)
+{
+	char msg[128];
+	size_t i;
+
+	snprintf(msg, sizeof(msg), "step %d: %s: frame length", step, what);
+	if (!ASSERT_EQ(got->len, want->len, msg))
+		return false;
+	for (i = 0; i < got->len && got->data[i] == want->data[i]; i++)
+		;
+	snprintf(msg, sizeof(msg),
+		 "step %d: %s: first differing byte offset (frame length %zu)",
+		 step, what, got->len);
+	return ASSERT_EQ(i, got->len, msg);
+}
+
+/* The output must carry valid IPv4 and L4 checksums, computed here. */
+static void check_csums(int step, const struct pkt *out)
+{
+	struct pkt_parsed p;
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "step %d: output parses", step);
+	if (!ASSERT_OK(pkt_parse(out->data, out->len, &p), msg))
+		return;
+	snprintf(msg, sizeof(msg), "step %d: output IPv4 header checksum",
+		 step);
+	ASSERT_TRUE(!p.ipv4 || p.ip_csum_ok, msg);
+	snprintf(msg, sizeof(msg), "step %d: output L4 checksum", step);
+	ASSERT_TRUE(!p.l4 || p.l4_csum_ok, msg);
+}
+
+/*
+ * The expected refusal is built from the input: MACs swapped, frontend ->
+ * client, ICMP 3/3 quoting the input's IP header and 8 bytes of L4. TTL,
+ * id, TOS and DF are the sender's choice and are taken from the output.
+ */
+static void check_refusal(int step, const struct pkt *in, const struct pkt *out)
+{
+	struct pkt_parsed pi, po;
+	struct pkt_spec s = {};
+	struct pkt want;
+	char msg[96];
+
+	pkt_parse(in->data, in->len, &pi);
+	snprintf(msg, sizeof(msg), "step %d: refusal parses", step);
+	if (!ASSERT_OK(pkt_parse(out->data, out->len, &po), msg))
+		return;
+	snprintf(msg, sizeof(msg), "step %d: refusal is IPv4", step);
+	if (!ASSERT_TRUE(po.ipv4, msg))
+		return;
+	snprintf(msg, sizeof(msg), "step %d: refusal TTL", step);
+	ASSERT_GT(po.ttl, 0, msg);
+	snprintf(msg, sizeof(msg), "step %d: refusal not a fragment", step);
+	ASSERT_EQ(po.frag & (PKT_MF | PKT_OFFSET_MASK), 0, msg);
+
+	memcpy(s.smac, in->data, 6);
+	memcpy(s.dmac, in->data + 6, 6);
+	s.saddr = pi.daddr;
+	s.daddr = pi.saddr;
+	s.proto = IPPROTO_ICMP;
+	s.icmp_type = 3;
+	s.icmp_code = 3;
+	s.payload = in->data + pi.l3_off;
+	s.payload_len = (size_t)pi.ihl * 4 + 8;
+	s.ttl = po.ttl;
+	s.id = po.id;
+	s.tos = po.tos;
+	s.frag = po.frag & PKT_DF;
+	pkt_build(&s, &want);
+	if (!frames_equal(step, out, &want, "ICMP port unreachable"))
+		log_frames(step, in, out, &want);
+	check_csums(step, out);
+}
+
+static void check_ct(struct pt *pt, int step, const struct pt_step *st,
+		     const struct pkt_parsed *in, const struct pkt_parsed *out)
+{
+	struct svcd_ct_value fwd, rev;
+	struct timespec ts;
+	__u64 now;
+	char msg[128];
+
+#define CT_EQ(a, b, what)                                              \
+	({                                                             \
+		snprintf(msg, sizeof(msg), "step %d: %s", step, what); \
+		ASSERT_EQ(a, b, msg);                                  \
+	})
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (__u64)ts.tv_sec * SVCD_NS_PER_SEC + (__u64)ts.tv_nsec;
+	if (!CT_EQ(pt_ct_get(pt, in->saddr, in->daddr, in->sport, in->dport,
+			     in->proto, SVCD_CT_FORWARD, &fwd),
+		   0, "forward conntrack entry exists"))
+		return;
+	CT_EQ(fwd.nat_daddr, out->daddr, "fwd nat_daddr = backend");
+	CT_EQ(fwd.nat_dport, out->dport, "fwd nat_dport = backend port");
+	CT_EQ(fwd.nat_saddr, out->saddr, "fwd nat_saddr = source after SNAT");
+	CT_EQ(fwd.nat_sport, out->sport, "fwd nat_sport = source port");
+	CT_EQ(fwd.backend_id, st->ct_backend, "fwd backend_id");
+	CT_EQ(fwd.service_id, st->service_id, "fwd service_id");
+	CT_EQ(!!(fwd.flags & SVCD_CT_SNAT), in->saddr != out->saddr,
+	      "fwd SNAT flag iff hairpin");
+	CT_EQ(fwd.created_ns > 0 && fwd.created_ns <= now, 1,
+	      "fwd created_ns is a past bpf_ktime_get_ns()");
+	CT_EQ(fwd.last_seen_ns >= fwd.created_ns && fwd.last_seen_ns <= now, 1,
+	      "fwd last_seen_ns in [created_ns, now]");
+
+	if (!CT_EQ(pt_ct_get(pt, out->daddr, out->saddr, out->dport, out->sport,
+			     in->proto, SVCD_CT_REVERSE, &rev),
+		   0, "reverse conntrack entry exists (backend -> source)"))
+		return;
+	CT_EQ(rev.nat_daddr, in->daddr, "rev nat_daddr = frontend");
+	CT_EQ(rev.nat_dport, in->dport, "rev nat_dport = frontend port");
+	CT_EQ(rev.nat_saddr, in->saddr, "rev nat_saddr = client");
+	CT_EQ(rev.nat_sport, in->sport, "rev nat_sport = client port");
+	CT_EQ(rev.backend_id, st->ct_backend, "rev backend_id");
+	CT_EQ(rev.service_id, st->service_id, "rev service_id");
+#undef CT_EQ
+}
+
+static void check_ct_state(struct pt *pt, int step, const struct pt_step *st,
+			   const struct pkt_parsed *in,
+			   const struct pkt_parsed *out)
+{
+	struct svcd_ct_value fwd;
+	char msg[96];
+	int err;
+
+	/* the flow's forward key: the input of a forward step, the output
+	 * turned around for a reply */
+	if (st->reason == SVCD_R_REVERSE)
+		err = pt_ct_get(pt, out->daddr, out->saddr, out->dport,
+				out->sport, in->proto, SVCD_CT_FORWARD, &fwd);
+	else
+		err = pt_ct_get(pt, in->saddr, in->daddr, in->sport, in->dport,
+				in->proto, SVCD_CT_FORWARD, &fwd);
+	snprintf(msg, sizeof(msg), "step %d: flow's forward entry exists",
+		 step);
+	if (!ASSERT_OK(err, msg))
+		return;
+	snprintf(msg, sizeof(msg), "step %d: forward entry tcp_state", step);
+	ASSERT_EQ(fwd.tcp_state, st->ct_state - 1, msg);
+}
+
+static void check_stats(int step, const struct pt_step *st,
+			const struct svcd_stats *b, const struct svcd_stats *a,
+			const struct pkt *in, const char *which)
+{
+	struct pkt_parsed p;
+	char msg[128];
+	__u64 bytes = a->bytes - b->bytes;
+
+#define ST_EQ(field)                                                       \
+	({                                                                 \
+		snprintf(msg, sizeof(msg), "step %d: %s." #field " delta", \
+			 step, which);                                     \
+		ASSERT_EQ(a->field - b->field, st->stats.field, msg);      \
+	})
+	ST_EQ(new_flows);
+	ST_EQ(no_backend);
+	ST_EQ(map_full);
+	/* whether a refused packet counts as "translated" is not specified */
+	if (st->out_kind == PT_OUT_REFUSAL)
+		return;
+	ST_EQ(packets);
+#undef ST_EQ
+	/* bytes: the contract does not say L2 or L3 length; accept both */
+	pkt_parse(in->data, in->len, &p);
+	snprintf(msg, sizeof(msg), "step %d: %s.bytes delta >= IPv4 tot_len",
+		 step, which);
+	ASSERT_GE(bytes, st->stats.packets ? p.tot_len : 0, msg);
+	snprintf(msg, sizeof(msg), "step %d: %s.bytes delta <= frame length",
+		 step, which);
+	ASSERT_LE(bytes, st->stats.packets ? in->len : 0, msg);
+}
+
+static void run_step(struct pt *pt, int i, const struct pt_step *st)
+{
+	__u64 rb[SVCD_R_MAX], ra[SVCD_R_MAX];
+	struct svcd_stats sb0, sa0, sbs, sas;
+	struct pkt in, out, want;
+	struct pkt_parsed pin, pout;
+	__u32 retval = ~0U;
+	char msg[160];
+	int r, err;
+
+	if (st->set) {
+		snprintf(msg, sizeof(msg), "step %d: set service %u", i,
+			 st->set->id);
+		if (!ASSERT_OK(pt_service_set(pt, st->set), msg))
+			return;
+	}
+	if (st->del_backend) {
+		snprintf(msg, sizeof(msg), "step %d: delete backend %u", i,
+			 st->del_backend);
+		if (!ASSERT_OK(bpf_map_delete_elem(pt->backends,
+						   &st->del_backend),
+			       msg))
+			return;
+	}
+	snprintf(msg, sizeof(msg), "step %d: build input", i);
+	if (!ASSERT_OK(pkt_build(&st->in, &in), msg))
+		return;
+
+	if (pt_reasons_get(pt, rb) || pt_stats_get(pt, 0, &sb0) ||
+	    pt_stats_get(pt, st->service_id, &sbs)) {
+		ASSERT_TRUE(false, "read counters before the run");
+		return;
+	}
+	err = pt_run(pt, st->prog, &in, &out, &retval);
+	if (err == -EINVAL && in.len < ETH_HLEN + IPV4_MIN_LEN &&
+	    in.data[12] == ETH_P_IP >> 8 && in.data[13] == (ETH_P_IP & 0xff)) {
+		/* since ~6.x test_run pulls the IPv4 header before the
+		 * program runs; real tc hooks can still see such frames */
+		test__skip(
+			"BPF_PROG_TEST_RUN rejects an IPv4 frame shorter than an IPv4 header (%zu bytes): -EINVAL",
+			in.len);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "step %d: bpf_prog_test_run_opts", i);
+	if (!ASSERT_OK(err, msg))
+		return;
+	if (pt_reasons_get(pt, ra) || pt_stats_get(pt, 0, &sa0) ||
+	    pt_stats_get(pt, st->service_id, &sas)) {
+		ASSERT_TRUE(false, "read counters after the run");
+		return;
+	}
+
+	snprintf(msg, sizeof(msg), "step %d: verdict (TC_ACT_*)", i);
+	if (!ASSERT_EQ(retval, st->verdict, msg))
+		log_frames(i, &in, &out, NULL);
+	for (r = 0; r < SVCD_R_MAX; r++) {
+		snprintf(msg, sizeof(msg), "step %d: svcd_reasons[%s] delta", i,
+			 pt_reason_name(r));
+		ASSERT_EQ(ra[r] - rb[r], r == (int)st->reason, msg);
+	}
+
+	switch (st->out_kind) {
+	case PT_OUT_SAME:
+		if (!frames_equal(i, &out, &in, "untouched"))
+			log_frames(i, &in, &out, &in);
+		break;
+	case PT_OUT_PKT:
+		pkt_build(&st->out, &want);
+		if (!frames_equal(i, &out, &want, "translated"))
+			log_frames(i, &in, &out, &want);
+		check_csums(i, &out);
+		break;
+	case PT_OUT_REFUSAL:
+		check_refusal(i, &in, &out);
+		break;
+	case PT_OUT_ANY:
+		break;
+	}
+
+	if (!st->stats_unchecked) {
+		check_stats(i, st, &sb0, &sa0, &in, "svcd_stats[0]");
+		if (st->service_id)
+			check_stats(i, st, &sbs, &sas, &in,
+				    "svcd_stats[service]");
+	}
+
+	pkt_parse(in.data, in.len, &pin);
+	pkt_parse(out.data, out.len, &pout);
+	if (st->ct_backend)
+		check_ct(pt, i, st, &pin, &pout);
+	if (st->ct_state)
+		check_ct_state(pt, i, st, &pin, &pout);
+	if (st->ct_count) {
+		snprintf(msg, sizeof(msg), "step %d: conntrack entries", i);
+		ASSERT_EQ(pt_ct_count(pt), st->ct_count - 1, msg);
+	}
+}
+
+void pt_run_case(struct pt *pt, const struct pt_case *c)
+{
+	char msg[96];
+	int i;
+
+	if (!ASSERT_OK(pt_reset(pt), "empty the maps"))
+		return;
+	for (i = 0; i < PT_MAX_SERVICES && c->services[i]; i++) {
+		snprintf(msg, sizeof(msg), "set service %u",
+			 c->services[i]->id);
+		if (!ASSERT_OK(pt_service_set(pt, c->services[i]), msg))
+			return;
+	}
+	for (i = 0; i < PT_MAX_STEPS && c->steps[i].prog != PT_END; i++)
+		run_step(pt, i, &c->steps[i]);
+}
+
+void pt_run_table(struct pt *pt, const struct pt_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!test__start_subtest(cases[i].name))
+			continue;
+		pt_run_case(pt, &cases[i]);
+	}
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * progtest.h - run the shipped pod.bpf.o through BPF_PROG_TEST_RUN.
+ *
+ * pt_open() loads the skeleton with small, unpinned maps (nothing under
+ * /sys/fs/bpf is touched), pt_service_set() installs a service the way the
+ * agent does (slots before the frontend), and pt_run_case() runs a table
+ * row: maps to set, then steps of {program, input packet, expected verdict
+ * and reason, expected output packet, expected counters and conntrack}.
+ */
+#ifndef SVCD_PROGTEST_H
+#define SVCD_PROGTEST_H
+
+#include <stdbool.h>
+#include <linux/pkt_cls.h>
+
+#include "pktbuild.h"
+#include "svcd.h"
+
+struct pod_bpf;
+
+struct pt_sizes {
+	__u32 frontends, services, slots, backends, conntrack; /* 0: small */
+};
+
+struct pt {
+	struct pod_bpf *skel;
+	int from_pod, to_pod; /* program fds */
+	int frontends, slots, backends, conntrack, stats, reasons; /* map fds */
+	__u32 n_stats; /* max_entries of svcd_stats */
+	int ncpus;
+};
+
+/*
+ * Opens and loads the skeleton. On failure marks the test skipped (no
+ * privilege, no BPF) or failed (the object does not load) and returns a
+ * negative errno; the caller just returns.
+ */
+int pt_open(struct pt *pt, const struct pt_sizes *sizes);
+void pt_close(struct pt *pt);
+/* Empties every map: conntrack, services, counters. */
+int pt_reset(struct pt *pt);
+
+#define PT_MAX_BACKENDS 4
+
+struct pt_backend {
+	__u32 id; /* svcd_backends key; 0 ends the list */
+	__be32 addr;
+	__be16 port;
+	__u8 weight; /* slots given to this backend; 0 means 1 */
+	__u8 flags; /* SVCD_BE_* */
+};
+
+struct pt_service {
+	__u32 id; /* service id, also the svcd_stats index */
+	__be32 addr; /* frontend */
+	__be16 port;
+	__u8 proto;
+	bool external; /* install with SVCD_SCOPE_EXTERNAL, not INTERNAL */
+	__u16 flags; /* SVCD_FE_* */
+	__u16 rev; /* slot table revision */
+	bool no_slots; /* announce slot_count slots but write none */
+	bool no_backends; /* write slots but not the backends they name */
+	struct pt_backend backends[PT_MAX_BACKENDS];
+};
+
+/*
+ * Installs or replaces a service as the agent does: backends, then the
+ * slots of the new revision, then the frontend, then deletes the slots of
+ * other revisions. slot_count = sum of the weights.
+ */
+int pt_service_set(struct pt *pt, const struct pt_service *svc);
+
+enum pt_prog {
+	PT_END = 0, /* ends a step list */
+	PT_FROM_POD,
+	PT_TO_POD,
+};
+
+/* Runs a program once; *out gets the output frame. Returns 0 or -errno. */
+int pt_run(struct pt *pt, enum pt_prog prog, const struct pkt *in,
+	   struct pkt *out, __u32 *retval);
+
+int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
+	      __be16 dport, __u8 proto, __u8 dir, struct svcd_ct_value *val);
+/* Number of conntrack entries. */
+int pt_ct_count(struct pt *pt);
+/* Per-CPU sums. */
+int pt_stats_get(struct pt *pt, __u32 index, struct svcd_stats *sum);
+int pt_reasons_get(struct pt *pt, __u64 counts[SVCD_R_MAX]);
+const char *pt_reason_name(int reason);
+
+enum pt_out {
+	PT_OUT_SAME = 0, /* output == input, byte for byte */
+	PT_OUT_PKT, /* output == step.out built from its spec */
+	PT_OUT_REFUSAL, /* ICMP port unreachable quoting the input */
+	PT_OUT_ANY, /* dropped: the bytes do not matter */
+};
+
+/* Counter deltas one step must cause, in svcd_stats[0] and [service_id]. */
+struct pt_stats_delta {
+	__u64 packets, new_flows, no_backend, map_full;
+};
+
+struct pt_step {
+	/* maps changed before the step */
+	const struct pt_service *set; /* install or replace this service */
+	__u32 del_backend; /* then delete this backend id */
+	enum pt_prog prog;
+	struct pkt_spec in;
+	int verdict; /* TC_ACT_* */
+	enum svcd_reason reason;
+	enum pt_out out_kind;
+	struct pkt_spec out;
+	__u32 service_id; /* counters also checked per service */
+	struct pt_stats_delta stats;
+	bool stats_unchecked; /* the contract says nothing here */
+	/* conntrack after the step */
+	__u32 ct_backend; /* forward step: both entries hold this backend */
+	int ct_state; /* 1 + enum svcd_tcp_state of the flow's forward
+			     * entry; 0: not checked */
+	int ct_count; /* 1 + conntrack entries after the step; 0: not
+			     * checked */
+};
+
+#define PT_STATE(s) (1 + (s))
+#define PT_CT_ENTRIES(n) (1 + (n))
+#define PT_MAX_STEPS 6
+#define PT_MAX_SERVICES 3
+
+struct pt_case {
+	const char *name;
+	const struct pt_service *services[PT_MAX_SERVICES]; /* maps to set */
+	struct pt_step steps[PT_MAX_STEPS];
+};
+
+/* Runs every row of a table as a subtest on a reset skeleton. */
+void pt_run_table(struct pt *pt, const struct pt_case *cases, size_t n);
+/* Runs one row; assertion failures are recorded in the current subtest. */
+void pt_run_case(struct pt *pt, const struct pt_case *c);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

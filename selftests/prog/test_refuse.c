@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_refuse.c - new flows that cannot be served (docs/datapath.md steps 9
+ * and 10): refused with ICMP port unreachable sent back out of the
+ * interface, dropped under EMPTY_DROP, dropped when a slot or backend is
+ * missing. None of them leaves conntrack state.
+ */
+#include "runner.h"
+#include "world.h"
+
+static const struct pt_service svc_tcp_empty = SVC_TCP_ON(1);
+static const struct pt_service svc_udp_empty = SVC_UDP_ON(1);
+static const struct pt_service svc_tcp_empty_drop = {
+	.id = SVC_ID,
+	.addr = FRONTEND,
+	.port = TCP_PORT,
+	.proto = IPPROTO_TCP,
+	.rev = 1,
+	.flags = SVCD_FE_EMPTY_DROP | SVCD_FE_LOCAL_ONLY,
+};
+static const struct pt_service svc_tcp_no_slot = {
+	.id = SVC_ID,
+	.addr = FRONTEND,
+	.port = TCP_PORT,
+	.proto = IPPROTO_TCP,
+	.rev = 1,
+	.no_slots = true,
+	.backends = { BACKEND(BE_A, BACKEND_A) },
+};
+static const struct pt_service svc_tcp_no_backend = {
+	.id = SVC_ID,
+	.addr = FRONTEND,
+	.port = TCP_PORT,
+	.proto = IPPROTO_TCP,
+	.rev = 1,
+	.no_backends = true,
+	.backends = { BACKEND(BE_A, BACKEND_A) },
+};
+static const struct pt_service svc_tcp_a =
+	SVC_TCP_ON(1, BACKEND(BE_A, BACKEND_A));
+
+static const __u8 ip_opts[] = { 0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00 };
+static const char big_payload[300] = "a UDP datagram longer than its quote";
+
+#define REFUSED(svc_id)                                       \
+	.prog = PT_FROM_POD, .verdict = TC_ACT_REDIRECT,      \
+	.reason = SVCD_R_REFUSED, .out_kind = PT_OUT_REFUSAL, \
+	.service_id = (svc_id), .stats = { .no_backend = 1 }, \
+	.ct_count = PT_CT_ENTRIES(0)
+
+static const struct pt_case refuse_cases[] = {
+	{
+		.name = "tcp_syn_no_backend_icmp_port_unreachable",
+		.services = { &svc_tcp_empty },
+		.steps = { { REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) } },
+	},
+	{
+		.name = "udp_no_backend_icmp_port_unreachable",
+		.services = { &svc_udp_empty },
+		.steps = { { REFUSED(SVC_ID_UDP),
+			     .in = UDP_C_TO_FE(.payload = "query",
+					       .payload_len = 5) } },
+	},
+	{
+		.name = "udp_long_datagram_quote_is_header_plus_8",
+		.services = { &svc_udp_empty },
+		.steps = { { REFUSED(SVC_ID_UDP),
+			     .in = UDP_C_TO_FE(.payload = big_payload,
+					       .payload_len =
+						       sizeof(big_payload)) } },
+	},
+	{
+		.name = "udp_zero_checksum_no_backend",
+		.services = { &svc_udp_empty },
+		.steps = { { REFUSED(SVC_ID_UDP),
+			     .in = UDP_C_TO_FE(.udp_zero_csum = true) } },
+	},
+	{
+		/* docs/datapath.md step 9: options are not quoted; dropped */
+		.name = "tcp_with_ip_options_dropped",
+		.services = { &svc_tcp_empty },
+		.steps = { {
+			.prog = PT_FROM_POD,
+			.in = C_TO_FE(PKT_SYN, .ip_opts = ip_opts,
+				      .ip_opts_len = sizeof(ip_opts)),
+			.verdict = TC_ACT_SHOT,
+			.reason = SVCD_R_DROP_REWRITE,
+			.out_kind = PT_OUT_ANY, .service_id = SVC_ID,
+			.stats = { .no_backend = 1 },
+			.ct_count = PT_CT_ENTRIES(0),
+		} },
+	},
+	{
+		.name = "refusal_repeats_for_every_packet",
+		.services = { &svc_tcp_empty },
+		.steps = {
+			{ REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) },
+			{ REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) },
+		},
+	},
+	{
+		/* endpoints exist, none local, externalTrafficPolicy=Local */
+		.name = "empty_drop_flag_drops_silently",
+		.services = { &svc_tcp_empty_drop },
+		.steps = { {
+			.prog = PT_FROM_POD, .in = C_TO_FE(PKT_SYN),
+			.verdict = TC_ACT_SHOT,
+			.reason = SVCD_R_DROP_NO_LOCAL,
+			.out_kind = PT_OUT_ANY, .service_id = SVC_ID,
+			/* "refusal" or not: the contract does not say */
+			.stats_unchecked = true,
+			.ct_count = PT_CT_ENTRIES(0),
+		} },
+	},
+	{
+		.name = "missing_slot_drops",
+		.services = { &svc_tcp_no_slot },
+		.steps = { {
+			.prog = PT_FROM_POD, .in = C_TO_FE(PKT_SYN),
+			.verdict = TC_ACT_SHOT, .reason = SVCD_R_DROP_NO_SLOT,
+			.out_kind = PT_OUT_ANY, .service_id = SVC_ID,
+			.ct_count = PT_CT_ENTRIES(0),
+		} },
+	},
+	{
+		.name = "missing_backend_drops",
+		.services = { &svc_tcp_no_backend },
+		.steps = { {
+			.prog = PT_FROM_POD, .in = C_TO_FE(PKT_SYN),
+			.verdict = TC_ACT_SHOT, .reason = SVCD_R_DROP_NO_SLOT,
+			.out_kind = PT_OUT_ANY, .service_id = SVC_ID,
+			.ct_count = PT_CT_ENTRIES(0),
+		} },
+	},
+	{
+		/* a tracked flow keeps its backend even when the service
+		 * has none left: no refusal mid-connection */
+		.name = "tracked_flow_survives_service_emptied",
+		.services = { &svc_tcp_a },
+		.steps = {
+			{ .prog = PT_FROM_POD, .in = C_TO_FE(PKT_SYN),
+			  .out = C_TO_A(PKT_SYN), .verdict = TC_ACT_OK,
+			  .reason = SVCD_R_FORWARD, .out_kind = PT_OUT_PKT,
+			  .service_id = SVC_ID, .stats = NEW_FLOW },
+			{ .set = &svc_tcp_empty, .del_backend = BE_A,
+			  .prog = PT_FROM_POD, .in = C_TO_FE(PKT_ACK),
+			  .out = C_TO_A(PKT_ACK), .verdict = TC_ACT_OK,
+			  .reason = SVCD_R_FORWARD, .out_kind = PT_OUT_PKT,
+			  .service_id = SVC_ID, .stats = ONE_PACKET },
+		},
+	},
+};
+
+void test_refuse(void)
+{
+	struct pt pt;
+
+	if (pt_open(&pt, NULL))
+		return;
+	pt_run_table(&pt, refuse_cases, ARRAY_SIZE(refuse_cases));
+	pt_close(&pt);
+}
