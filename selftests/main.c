@@ -16,7 +16,7 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } tests[] = {
-#define DEFINE_TEST(fn) { #fn + 5, fn },
+#define DEFINE_TEST(fn) { &(#fn)[5], fn },
 #include TESTS_DEF
 #undef DEFINE_TEST
 };

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* test_k8s_store.c - the list/watch object cache. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+
+#include "k8s_store.h"
+#include "runner.h"
+
+#define SVC(ns, name, rv, ip)                                              \
+	"{\"metadata\":{\"namespace\":\"" ns "\",\"name\":\"" name         \
+	"\",\"resourceVersion\":\"" rv "\"},\"spec\":{\"clusterIP\":\"" ip \
+	"\"}}"
+#define EV(type, obj) "{\"type\":\"" type "\",\"object\":" obj "}"
+
+static int apply(struct store *s, const char *line)
+{
+	char err[256];
+
+	return store_apply_event(s, line, strlen(line), err, sizeof(err));
+}
+
+static struct store *services_with(const char *items_json)
+{
+	struct store *s = store_new("Service", "v1");
+	cJSON *items = cJSON_Parse(items_json);
+
+	if (!ASSERT_OK_PTR(s, "store_new") || !ASSERT_OK_PTR(items, "items")) {
+		store_free(s);
+		cJSON_Delete(items);
+		return NULL;
+	}
+	ASSERT_OK(store_replace_all(s, items, "10", NULL), "replace_all");
+	cJSON_Delete(items);
+	return s;
+}
+
+static const char *ip_of(const struct store *s, const char *key)
+{
+	const cJSON *spec = cJSON_GetObjectItem(store_get(s, key), "spec");
+
+	return cJSON_GetStringValue(cJSON_GetObjectItem(spec, "clusterIP"));
+}
+
+void test_k8s_store(void)
+{
+	struct store_counts c;
+	struct store *s;
+	char err[256];
+	uint64_t gen;
+	cJSON *items;
+
+	s = services_with("[" SVC("b", "web", "5", "10.0.0.2") "," SVC(
+		"a", "db", "6",
+		"10.0.0.1") ","
+			    "{\"metadata\":{\"namespace\":\"a\"}}]");
+	if (!s)
+		return;
+	if (test__start_subtest("list")) {
+		ASSERT_EQ(store_count(s), 2, "count (nameless item skipped)");
+		ASSERT_STREQ(store_resource_version(s), "10", "list RV");
+		ASSERT_TRUE(store_dirty(s), "dirty");
+		ASSERT_EQ(store_generation(s), 1, "generation");
+		ASSERT_STREQ(ip_of(s, "a/db"), "10.0.0.1", "a/db");
+		ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(
+				     store_get(s, "b/web"), "kind")),
+			     "Service", "kind filled in");
+		ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(
+				     store_get(s, "b/web"), "apiVersion")),
+			     "v1", "apiVersion filled in");
+		store_clear_dirty(s);
+		ASSERT_FALSE(store_dirty(s), "cleared");
+	}
+	if (test__start_subtest("events")) {
+		ASSERT_EQ(apply(s,
+				EV("ADDED", SVC("a", "api", "11", "10.0.0.3"))),
+			  STORE_CHANGED, "ADDED");
+		ASSERT_EQ(store_count(s), 3, "count");
+		ASSERT_STREQ(store_resource_version(s), "11", "RV follows");
+		ASSERT_TRUE(store_dirty(s), "dirty");
+		gen = store_generation(s);
+		ASSERT_EQ(
+			apply(s,
+			      EV("MODIFIED",
+				 "{\"kind\":\"Service\",\"apiVersion\":\"v1\","
+				 "\"metadata\":{\"namespace\":\"a\",\"name\":\"api\",\"resourceVersion\":\"11\"},"
+				 "\"spec\":{\"clusterIP\":\"10.0.0.3\"}}")),
+			STORE_UNCHANGED, "MODIFIED, same RV");
+		ASSERT_EQ(store_generation(s), gen, "no change");
+		ASSERT_EQ(apply(s, EV("MODIFIED",
+				      SVC("a", "api", "12", "10.0.0.4"))),
+			  STORE_CHANGED, "MODIFIED");
+		ASSERT_STREQ(ip_of(s, "a/api"), "10.0.0.4", "replaced");
+		ASSERT_EQ(store_generation(s), gen + 1, "generation bumped");
+		ASSERT_EQ(apply(s, EV("DELETED",
+				      SVC("b", "web", "13", "10.0.0.2"))),
+			  STORE_CHANGED, "DELETED");
+		ASSERT_TRUE(store_get(s, "b/web") == NULL, "gone");
+		ASSERT_EQ(store_count(s), 2, "count");
+		ASSERT_EQ(apply(s, EV("DELETED",
+				      SVC("b", "nope", "14", "1.1.1.1"))),
+			  STORE_UNCHANGED, "DELETED unknown");
+		ASSERT_STREQ(store_resource_version(s), "14",
+			     "RV still follows");
+	}
+	if (test__start_subtest("bookmark")) {
+		store_clear_dirty(s);
+		gen = store_generation(s);
+		ASSERT_EQ(
+			apply(s,
+			      EV("BOOKMARK",
+				 "{\"kind\":\"Service\",\"metadata\":{\"resourceVersion\":\"99\"}}")),
+			STORE_UNCHANGED, "BOOKMARK");
+		ASSERT_STREQ(store_resource_version(s), "99", "RV advanced");
+		ASSERT_EQ(store_generation(s), gen, "no change");
+		ASSERT_FALSE(store_dirty(s), "not dirty");
+	}
+	if (test__start_subtest("error_events")) {
+		ASSERT_EQ(
+			store_apply_event(
+				s,
+				EV("ERROR",
+				   "{\"kind\":\"Status\",\"status\":\"Failure\","
+				   "\"message\":\"too old resource version: 5 (99)\","
+				   "\"reason\":\"Expired\",\"code\":410}"),
+				strlen(EV(
+					"ERROR",
+					"{\"kind\":\"Status\",\"status\":\"Failure\","
+					"\"message\":\"too old resource version: 5 (99)\","
+					"\"reason\":\"Expired\",\"code\":410}")),
+				err, sizeof(err)),
+			STORE_GONE, "410 -> relist");
+		ASSERT_STREQ(
+			err,
+			"Service watch: status 410 Expired: too old resource version: 5 (99)",
+			"message");
+		ASSERT_EQ(apply(s, EV("ERROR", "{\"reason\":\"Gone\"}")),
+			  STORE_GONE, "reason Gone without code");
+		ASSERT_EQ(
+			apply(s,
+			      EV("ERROR",
+				 "{\"code\":500,\"reason\":\"InternalError\",\"message\":\"etcd\"}")),
+			-EPROTO, "other status");
+		ASSERT_STREQ(store_resource_version(s), "99", "RV kept");
+		ASSERT_EQ(store_count(s), 2, "objects kept");
+	}
+	if (test__start_subtest("relist")) {
+		store_clear_dirty(s);
+		/* a/db unchanged, a/api changed, b/new added; nothing else. */
+		items = cJSON_Parse("[" SVC("a", "db", "6", "10.0.0.1") "," SVC(
+			"a", "api", "120",
+			"10.0.0.5") "," SVC("b", "new", "121",
+					    "10.0.0.6") "," SVC("b", "new",
+								"122",
+								"10.0.0.7") "]");
+		ASSERT_OK(store_replace_all(s, items, "130", &c), "relist");
+		cJSON_Delete(items);
+		ASSERT_EQ(c.added, 1, "added");
+		ASSERT_EQ(c.changed, 1, "changed");
+		ASSERT_EQ(c.removed, 0, "removed");
+		ASSERT_STREQ(ip_of(s, "b/new"), "10.0.0.7",
+			     "last duplicate wins");
+		ASSERT_STREQ(store_resource_version(s), "130", "RV");
+		ASSERT_TRUE(store_dirty(s), "dirty");
+		items = cJSON_Parse("[" SVC("a", "api", "120", "10.0.0.5") "]");
+		ASSERT_OK(store_replace_all(s, items, "140", &c), "relist");
+		cJSON_Delete(items);
+		ASSERT_EQ(c.removed, 2, "vanished objects deleted");
+		ASSERT_EQ(c.added + c.changed, 0, "nothing else");
+		ASSERT_EQ(store_count(s), 1, "count");
+		gen = store_generation(s);
+		items = cJSON_Parse("[" SVC("a", "api", "120", "10.0.0.5") "]");
+		ASSERT_OK(store_replace_all(s, items, "150", &c), "relist");
+		cJSON_Delete(items);
+		ASSERT_EQ(c.added + c.changed + c.removed, 0, "same truth");
+		ASSERT_EQ(store_generation(s), gen, "no change");
+		ASSERT_OK(store_replace_all(s, NULL, "160", &c),
+			  "empty relist");
+		ASSERT_EQ(c.removed, 1, "all gone");
+		ASSERT_EQ(store_count(s), 0, "empty");
+	}
+	store_free(s);
+}
+
+void test_k8s_store_malformed(void)
+{
+	static const char good[] =
+		EV("MODIFIED", SVC("a", "x", "20", "10.1.1.1"));
+	static const char *const bad[] = {
+		"",
+		"{",
+		"not json",
+		"[]",
+		"null",
+		"{\"type\":\"ADDED\"}",
+		"{\"type\":1,\"object\":{}}",
+		"{\"type\":\"ADDED\",\"object\":[]}",
+		"{\"type\":\"ADDED\",\"object\":{}}",
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":7}}}",
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"\"}}}",
+		"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\"}}}",
+		"{\"type\":\"SYNC\",\"object\":{\"metadata\":{\"name\":\"p\"}}}",
+		"{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{}}}",
+		"{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":{\"resourceVersion\":5}}}",
+	};
+	struct store *s =
+		services_with("[" SVC("a", "x", "10", "10.1.1.0") "]");
+	char err[256];
+	uint64_t gen;
+	size_t i;
+	bool ok;
+
+	if (!s)
+		return;
+	gen = store_generation(s);
+	if (test__start_subtest("bad_lines")) {
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			err[0] = 0;
+			ASSERT_EQ(store_apply_event(s, bad[i], strlen(bad[i]),
+						    err, sizeof(err)),
+				  -EINVAL, bad[i]);
+			ASSERT_TRUE(err[0] && !strchr(err, '\n'),
+				    "one line of message");
+		}
+		ASSERT_EQ(store_generation(s), gen, "store untouched");
+		ASSERT_STREQ(store_resource_version(s), "10", "RV untouched");
+		ASSERT_STREQ(ip_of(s, "a/x"), "10.1.1.0", "object untouched");
+	}
+	if (test__start_subtest("every_truncation")) {
+		ok = true;
+		/* Every proper prefix of a good line is rejected cleanly. */
+		for (i = 0; i < sizeof(good) - 2; i++)
+			ok &= store_apply_event(s, good, i, err, sizeof(err)) ==
+			      -EINVAL;
+		ASSERT_TRUE(ok, "prefixes rejected");
+		ASSERT_EQ(store_generation(s), gen, "store untouched");
+		ASSERT_EQ(apply(s, good), STORE_CHANGED, "whole line applies");
+		ASSERT_STREQ(ip_of(s, "a/x"), "10.1.1.1", "applied");
+	}
+	if (test__start_subtest("binary_in_message")) {
+		ASSERT_EQ(store_apply_event(s, "\x01\xff{\"a", 5, err,
+					    sizeof(err)),
+			  -EINVAL, "binary");
+		ASSERT_TRUE(strstr(err, "??{\"a") != NULL, err);
+	}
+	store_free(s);
+}
+
+void test_k8s_store_list_pages(void)
+{
+	struct store *s = store_new("EndpointSlice", "discovery.k8s.io/v1");
+	struct store_counts c;
+	char err[256], *cont;
+	const char *page1 =
+		"{\"kind\":\"EndpointSliceList\",\"metadata\":{\"resourceVersion\":\"50\",\"continue\":\"tok/1\"},"
+		"\"items\":[{\"metadata\":{\"namespace\":\"a\",\"name\":\"s1\",\"managedFields\":[{\"x\":1}]}}]}";
+	const char *page2 =
+		"{\"kind\":\"EndpointSliceList\",\"metadata\":{\"resourceVersion\":\"50\"},"
+		"\"items\":[{\"metadata\":{\"namespace\":\"a\",\"name\":\"s2\"}}]}";
+	const char *status =
+		"{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\",\"message\":\"continue token expired\"}";
+
+	if (!ASSERT_OK_PTR(s, "store_new"))
+		return;
+	if (test__start_subtest("two_pages")) {
+		store_list_begin(s);
+		ASSERT_OK(store_list_page(s, page1, strlen(page1), &cont, err,
+					  sizeof(err)),
+			  "page 1");
+		ASSERT_STREQ(cont, "tok/1", "continue token");
+		free(cont);
+		ASSERT_EQ(store_count(s), 0, "nothing applied before commit");
+		ASSERT_OK(store_list_page(s, page2, strlen(page2), &cont, err,
+					  sizeof(err)),
+			  "page 2");
+		ASSERT_TRUE(cont == NULL, "last page");
+		ASSERT_OK(store_list_commit(s, &c), "commit");
+		ASSERT_EQ(c.added, 2, "added");
+		ASSERT_STREQ(store_resource_version(s), "50", "RV");
+		ASSERT_TRUE(cJSON_GetObjectItem(
+				    cJSON_GetObjectItem(store_get(s, "a/s1"),
+							"metadata"),
+				    "managedFields") == NULL,
+			    "managedFields dropped");
+		ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(
+				     store_get(s, "a/s2"), "kind")),
+			     "EndpointSlice", "kind filled in");
+	}
+	if (test__start_subtest("restart")) {
+		store_list_begin(s);
+		ASSERT_OK(store_list_page(s, page1, strlen(page1), &cont, err,
+					  sizeof(err)),
+			  "page 1");
+		free(cont);
+		ASSERT_EQ(store_list_page(s, status, strlen(status), &cont, err,
+					  sizeof(err)),
+			  -EINVAL, "Status page");
+		ASSERT_STREQ(
+			err,
+			"EndpointSlice list: status 410 Expired: continue token expired",
+			"message");
+		ASSERT_EQ(store_list_page(s, "{}", 2, &cont, err, sizeof(err)),
+			  -EINVAL, "no resourceVersion");
+		ASSERT_EQ(store_list_page(s, "<html>", 6, &cont, err,
+					  sizeof(err)),
+			  -EINVAL, "not JSON");
+		store_list_begin(s); /* from the first page again */
+		ASSERT_OK(store_list_page(s, page2, strlen(page2), &cont, err,
+					  sizeof(err)),
+			  "single page");
+		ASSERT_OK(store_list_commit(s, &c), "commit");
+		ASSERT_EQ(c.removed, 1, "s1 vanished");
+		ASSERT_EQ(c.added + c.changed, 0, "s2 the same");
+		ASSERT_EQ(store_list_commit(s, &c), -EINVAL,
+			  "commit without pages");
+		store_list_begin(s);
+		ASSERT_OK(store_list_page(s, page1, strlen(page1), &cont, err,
+					  sizeof(err)),
+			  "page left staged");
+		free(cont);
+		/* store_free drops what is staged */
+	}
+	store_free(s);
+}
+
+void test_k8s_store_build_list(void)
+{
+	struct store *svcs = store_new("Service", "v1");
+	struct store *eps = store_new("EndpointSlice", "discovery.k8s.io/v1");
+	const struct store *stores[2] = { svcs, eps };
+	const char *want[] = { "Service a/z", "Service b/a",
+			       "EndpointSlice a/z-1", "EndpointSlice b/a-1",
+			       "EndpointSlice b/a-2" };
+	const cJSON *item;
+	cJSON *list;
+	char got[64];
+	size_t i = 0;
+
+	if (!ASSERT_OK_PTR(svcs, "svcs") || !ASSERT_OK_PTR(eps, "eps"))
+		goto out;
+	apply(svcs, EV("ADDED", SVC("b", "a", "1", "10.0.0.1")));
+	apply(svcs, EV("ADDED", SVC("a", "z", "2", "10.0.0.2")));
+	apply(eps,
+	      EV("ADDED",
+		 "{\"metadata\":{\"namespace\":\"b\",\"name\":\"a-2\",\"resourceVersion\":\"3\"}}"));
+	apply(eps,
+	      EV("ADDED",
+		 "{\"metadata\":{\"namespace\":\"a\",\"name\":\"z-1\",\"resourceVersion\":\"4\"}}"));
+	apply(eps,
+	      EV("ADDED",
+		 "{\"metadata\":{\"namespace\":\"b\",\"name\":\"a-1\",\"resourceVersion\":\"5\"}}"));
+	list = store_build_list(stores, 2);
+	if (!ASSERT_OK_PTR(list, "build_list"))
+		goto out;
+	ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(list, "kind")),
+		     "List", "kind");
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "items")) {
+		const cJSON *meta = cJSON_GetObjectItem(item, "metadata");
+
+		snprintf(
+			got, sizeof(got), "%s %s/%s",
+			cJSON_GetStringValue(cJSON_GetObjectItem(item, "kind")),
+			cJSON_GetStringValue(
+				cJSON_GetObjectItem(meta, "namespace")),
+			cJSON_GetStringValue(
+				cJSON_GetObjectItem(meta, "name")));
+		if (!ASSERT_LT(i, 5, "item count"))
+			break;
+		ASSERT_STREQ(got, want[i], "stores in order, objects by key");
+		i++;
+	}
+	ASSERT_EQ(i, 5, "all items");
+	cJSON_Delete(list);
+	/* The stores' objects survive the list (it holds references). */
+	ASSERT_STREQ(ip_of(svcs, "a/z"), "10.0.0.2", "objects intact");
+	list = store_build_list(stores, 0);
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(list, "items")), 0,
+		  "no stores, empty List");
+	cJSON_Delete(list);
+out:
+	store_free(svcs);
+	store_free(eps);
+}
+
+void test_k8s_store_node_info(void)
+{
+	struct store *nodes = store_new("Node", "v1");
+	struct store_node_info info;
+
+	if (!ASSERT_OK_PTR(nodes, "store_new"))
+		return;
+	ASSERT_EQ(
+		apply(nodes,
+		      EV("ADDED",
+			 "{\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\",\"resourceVersion\":\"3\","
+			 "\"labels\":{\"topology.kubernetes.io/zone\":\"zone-a\"}},"
+			 "\"status\":{\"addresses\":["
+			 "{\"type\":\"Hostname\",\"address\":\"n1\"},"
+			 "{\"type\":\"ExternalIP\",\"address\":\"203.0.113.7\"},"
+			 "{\"type\":\"InternalIP\",\"address\":\"2001:db8::1\"},"
+			 "{\"type\":\"InternalIP\",\"address\":\"198.19.0.11\"},"
+			 "{\"type\":\"ExternalIP\",\"address\":\"198.19.0.11\"},"
+			 "{\"type\":\"InternalIP\",\"address\":\"bogus\"}]}}")),
+		STORE_CHANGED, "node added");
+	if (ASSERT_OK(store_node_info(nodes, "n1", &info), "n1")) {
+		ASSERT_STREQ(info.zone, "zone-a", "zone");
+		ASSERT_EQ(info.n_addrs, 2, "IPv4 addresses, deduplicated");
+		ASSERT_EQ(info.addrs[0], inet_addr("198.19.0.11"),
+			  "InternalIP first");
+		ASSERT_EQ(info.addrs[1], inet_addr("203.0.113.7"),
+			  "then ExternalIP");
+	}
+	ASSERT_EQ(store_node_info(nodes, "n2", &info), -ENOENT, "unknown node");
+	ASSERT_EQ(
+		apply(nodes,
+		      EV("MODIFIED",
+			 "{\"metadata\":{\"name\":\"n1\",\"resourceVersion\":\"4\"}}")),
+		STORE_CHANGED, "node without labels/status");
+	ASSERT_OK(store_node_info(nodes, "n1", &info), "n1 bare");
+	ASSERT_STREQ(info.zone, "", "no zone");
+	ASSERT_EQ(info.n_addrs, 0, "no addresses");
+	store_free(nodes);
+}

@@ -1,0 +1,821 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * k8s.c - list/watch of Services, EndpointSlices and the Node over
+ * libcurl's multi interface (see k8s.h).
+ *
+ * Each resource has one watcher that cycles LIST (paginated) -> WATCH
+ * (from the list's resourceVersion, re-opened from the last seen one when
+ * the server ends it) and, on 410 Gone as an HTTP status or an ERROR event,
+ * back to LIST. Failures wait a backoff with jitter (or Retry-After) in
+ * WAIT. The stores keep the last good state the whole time, so svcd keeps
+ * serving while the API server is away.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "backoff.h"
+#include "k8s.h"
+#include "k8s_store.h"
+#include "k8s_url.h"
+#include "linesplit.h"
+#include "log.h"
+
+#define K8S_LIST_LIMIT 500
+#define K8S_WATCH_TIMEOUT_S 300
+#define K8S_CONNECT_TIMEOUT_MS 5000
+#define K8S_LIST_TIMEOUT_S 60
+#define K8S_BACKOFF_BASE_MS 250
+#define K8S_BACKOFF_CAP_MS 30000
+#define K8S_TOKEN_REREAD_S 60
+#define K8S_MAX_BODY (512u << 20) /* a list page bigger than this is refused */
+#define K8S_ERR_BODY 512          /* bytes of an error body kept for the log */
+
+enum phase {
+	PH_IDLE,
+	PH_LISTING,
+	PH_WATCHING,
+	PH_WAITING,
+};
+
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+
+struct watcher {
+	struct k8s_client *c;
+	enum k8s_resource res;
+	struct store *store;
+	enum phase phase;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *cont;       /* continue token of the next list page */
+	struct buf body;  /* list body, or the start of an error body */
+	struct linesplit ls;
+	bool listed;      /* a whole list has been committed once */
+	bool must_list;   /* the next attempt is a (re)list, not a watch */
+	bool need_relist; /* ERROR 410 seen in the stream */
+	bool stream_bad;  /* malformed or ERROR event: re-watch */
+	bool too_big;
+	unsigned long events;
+	uint64_t started_ms;
+	uint64_t retry_at_ms;
+	long retry_after_ms; /* from the last response, -1 if none */
+	struct backoff bo;
+};
+
+struct k8s_client {
+	struct k8s_client_config cfg;
+	char *token;
+	time_t token_read_at;
+	CURLM *multi;
+	int epfd;
+	int curl_timerfd;
+	int retry_timerfd;
+	struct watcher w[K8S_RESOURCE_COUNT];
+	k8s_change_fn on_change;
+	void *ctx;
+	uint64_t seed;
+	struct k8s_client_stats stats;
+};
+
+static const char *const res_names[K8S_RESOURCE_COUNT] = {
+	[K8S_SERVICES] = "services",
+	[K8S_ENDPOINTSLICES] = "endpointslices",
+	[K8S_NODES] = "nodes",
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void timerfd_arm_ms(int fd, long ms)
+{
+	struct itimerspec its = {};
+
+	if (ms >= 0) {
+		/* 0 would disarm: fire "now" as one nanosecond. */
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = (ms % 1000) * 1000000L;
+		if (!ms)
+			its.it_value.tv_nsec = 1;
+	}
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int buf_append(struct buf *b, const char *data, size_t len,
+		      size_t limit)
+{
+	size_t want = b->len + len + 1;
+	char *p;
+
+	if (want > limit)
+		return -E2BIG;
+	if (want > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+
+		while (cap < want)
+			cap *= 2;
+		p = realloc(b->data, cap);
+		if (!p)
+			return -ENOMEM;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static void buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+/* ---- credentials ------------------------------------------------------ */
+
+static void token_refresh(struct k8s_client *c, bool force)
+{
+	const struct kubeconfig *kc = c->cfg.kc;
+	time_t now = time(NULL);
+	char *token = NULL;
+	int err;
+
+	if (!kc->token_file)
+		return;
+	if (!force && c->token && now - c->token_read_at < K8S_TOKEN_REREAD_S)
+		return;
+	c->token_read_at = now;
+	err = kubeconfig_read_token(kc->token_file, &token);
+	if (err) {
+		pr_warn("k8s: cannot read token file %s: %s; keeping the previous token",
+			kc->token_file, strerror(-err));
+		return;
+	}
+	free(c->token);
+	c->token = token;
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct watcher *w = arg;
+	size_t len = size * n;
+	char value[128];
+	size_t vlen;
+	int ms;
+
+	if (len < 12 || strncasecmp(data, "Retry-After:", 12))
+		return len;
+	vlen = len - 12;
+	if (vlen >= sizeof(value))
+		vlen = sizeof(value) - 1;
+	memcpy(value, data + 12, vlen);
+	value[vlen] = '\0';
+	while (vlen && (value[vlen - 1] == '\r' || value[vlen - 1] == '\n'))
+		value[--vlen] = '\0';
+	ms = retry_after_ms(value + strspn(value, " \t"), time(NULL));
+	if (ms >= 0)
+		w->retry_after_ms = ms;
+	return len;
+}
+
+static int on_event_line(void *arg, const char *line, size_t len)
+{
+	struct watcher *w = arg;
+	char err[256];
+	int ret;
+
+	w->c->stats.events++;
+	w->events++;
+	ret = store_apply_event(w->store, line, len, err, sizeof(err));
+	if (ret == STORE_GONE) {
+		pr_info("k8s: watch %s: resourceVersion %s is too old (410 Gone), relisting",
+			res_names[w->res], store_resource_version(w->store));
+		w->need_relist = true;
+		return -ESTALE;
+	}
+	if (ret < 0) {
+		pr_err("k8s: watch %s: %s; re-watching from resourceVersion %s",
+		       res_names[w->res], err, store_resource_version(w->store));
+		w->stream_bad = true;
+		return ret;
+	}
+	return 0;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct watcher *w = arg;
+	size_t len = size * n;
+	long code = 0;
+	int ret;
+
+	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		/* Keep the start of an error body for the log line. */
+		if (w->body.len < K8S_ERR_BODY)
+			buf_append(&w->body, data,
+				   len < K8S_ERR_BODY ? len : K8S_ERR_BODY,
+				   K8S_ERR_BODY * 2);
+		return len;
+	}
+	if (w->phase == PH_LISTING) {
+		ret = buf_append(&w->body, data, len, K8S_MAX_BODY);
+		if (ret) {
+			w->too_big = true;
+			return 0; /* aborts the transfer */
+		}
+		return len;
+	}
+	ret = linesplit_feed(&w->ls, data, len, on_event_line, w);
+	if (ret == -E2BIG) {
+		pr_err("k8s: watch %s: event larger than the line limit, re-watching",
+		       res_names[w->res]);
+		w->stream_bad = true;
+		return 0;
+	}
+	return ret ? 0 : len;
+}
+
+static void watcher_release_easy(struct watcher *w)
+{
+	if (w->easy) {
+		curl_multi_remove_handle(w->c->multi, w->easy);
+		curl_easy_cleanup(w->easy);
+		w->easy = NULL;
+	}
+	curl_slist_free_all(w->headers);
+	w->headers = NULL;
+}
+
+static int watcher_start(struct watcher *w, const char *path, bool watch)
+{
+	struct k8s_client *c = w->c;
+	const struct kubeconfig *kc = c->cfg.kc;
+	char *url = NULL, *auth = NULL;
+	int err;
+
+	token_refresh(c, false);
+	err = k8s_url_join(kc->server, path, &url);
+	if (err)
+		goto out;
+	w->easy = curl_easy_init();
+	if (!w->easy) {
+		err = -ENOMEM;
+		goto out;
+	}
+	w->headers = curl_slist_append(NULL, "Accept: application/json");
+	if (c->token) {
+		if (asprintf(&auth, "Authorization: Bearer %s", c->token) < 0) {
+			err = -ENOMEM;
+			goto out;
+		}
+		w->headers = curl_slist_append(w->headers, auth);
+	}
+	curl_easy_setopt(w->easy, CURLOPT_URL, url);
+	curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers);
+	curl_easy_setopt(w->easy, CURLOPT_PRIVATE, w);
+	curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(w->easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w);
+	curl_easy_setopt(w->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)K8S_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT,
+			 watch ? (long)c->cfg.watch_timeout_s + 30 :
+				 (long)K8S_LIST_TIMEOUT_S);
+	/* TLS is always verified; the CA comes from the kubeconfig. */
+	curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (kc->ca_pem) {
+		struct curl_blob blob = { .data = kc->ca_pem,
+					  .len = kc->ca_pem_len,
+					  .flags = CURL_BLOB_COPY };
+
+		curl_easy_setopt(w->easy, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (kc->client_cert_pem && kc->client_key_pem) {
+		struct curl_blob cert = { .data = kc->client_cert_pem,
+					  .len = kc->client_cert_pem_len,
+					  .flags = CURL_BLOB_COPY };
+		struct curl_blob key = { .data = kc->client_key_pem,
+					 .len = kc->client_key_pem_len,
+					 .flags = CURL_BLOB_COPY };
+
+		curl_easy_setopt(w->easy, CURLOPT_SSLCERT_BLOB, &cert);
+		curl_easy_setopt(w->easy, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(w->easy, CURLOPT_SSLKEY_BLOB, &key);
+		curl_easy_setopt(w->easy, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	buf_reset(&w->body);
+	linesplit_reset(&w->ls);
+	w->too_big = false;
+	w->need_relist = false;
+	w->stream_bad = false;
+	w->events = 0;
+	w->retry_after_ms = -1;
+	w->started_ms = now_ms();
+	if (curl_multi_add_handle(c->multi, w->easy) != CURLM_OK) {
+		err = -ENOMEM;
+		goto out;
+	}
+	pr_debug("k8s: GET %s", path);
+	err = 0;
+out:
+	if (err) {
+		pr_err("k8s: %s: cannot start request: %s", res_names[w->res],
+		       strerror(-err));
+		watcher_release_easy(w);
+	}
+	free(url);
+	free(auth);
+	return err;
+}
+
+static void rearm_retry_timer(struct k8s_client *c)
+{
+	uint64_t next = 0, now = now_ms();
+	int i;
+
+	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
+		struct watcher *w = &c->w[i];
+
+		if (w->phase == PH_WAITING &&
+		    (!next || w->retry_at_ms < next))
+			next = w->retry_at_ms;
+	}
+	if (!next)
+		timerfd_arm_ms(c->retry_timerfd, -1);
+	else
+		timerfd_arm_ms(c->retry_timerfd,
+			       next > now ? (long)(next - now) : 0);
+}
+
+static void watcher_list(struct watcher *w);
+
+/* Wait before the next attempt: Retry-After if the server gave one. */
+static void watcher_wait(struct watcher *w)
+{
+	struct k8s_client *c = w->c;
+	uint32_t ms = backoff_next_ms(&w->bo, backoff_rand_splitmix, &c->seed);
+
+	if (w->retry_after_ms >= 0)
+		ms = (uint32_t)w->retry_after_ms;
+	if (ms < 50)
+		ms = 50; /* never spin on a server that fails at once */
+	w->phase = PH_WAITING;
+	w->retry_at_ms = now_ms() + ms;
+	pr_debug("k8s: %s: next attempt in %u ms", res_names[w->res], ms);
+	rearm_retry_timer(c);
+}
+
+static void watcher_list(struct watcher *w)
+{
+	struct k8s_client *c = w->c;
+	char *path = NULL;
+
+	if (!w->cont)
+		store_list_begin(w->store);
+	if (k8s_list_path(w->res, c->cfg.node_name, c->cfg.list_limit, w->cont,
+			  &path)) {
+		watcher_wait(w);
+		return;
+	}
+	w->phase = PH_LISTING;
+	if (!w->cont)
+		c->stats.lists++;
+	if (watcher_start(w, path, false))
+		watcher_wait(w);
+	free(path);
+}
+
+static void watcher_watch(struct watcher *w)
+{
+	struct k8s_client *c = w->c;
+	char *path = NULL;
+
+	if (k8s_watch_path(w->res, c->cfg.node_name,
+			   store_resource_version(w->store),
+			   c->cfg.watch_timeout_s, &path)) {
+		watcher_wait(w);
+		return;
+	}
+	w->phase = PH_WATCHING;
+	c->stats.watches++;
+	if (watcher_start(w, path, true))
+		watcher_wait(w);
+	free(path);
+}
+
+static void relist(struct watcher *w)
+{
+	free(w->cont);
+	w->cont = NULL;
+	w->must_list = true;
+	w->c->stats.relists++;
+	watcher_list(w);
+}
+
+static void list_page_done(struct watcher *w)
+{
+	struct k8s_client *c = w->c;
+	struct store_counts counts = {};
+	char err[256], *cont = NULL;
+	int ret;
+
+	ret = store_list_page(w->store, w->body.data ? w->body.data : "",
+			      w->body.len, &cont, err, sizeof(err));
+	free(w->cont);
+	w->cont = NULL;
+	if (ret) {
+		pr_err("k8s: list %s: %s", res_names[w->res], err);
+		store_list_abort(w->store);
+		c->stats.errors++;
+		watcher_wait(w);
+		return;
+	}
+	c->stats.list_pages++;
+	if (cont) {
+		w->cont = cont;
+		watcher_list(w);
+		return;
+	}
+	ret = store_list_commit(w->store, &counts);
+	if (ret) {
+		pr_err("k8s: list %s: cannot commit: %s", res_names[w->res],
+		       strerror(-ret));
+		watcher_wait(w);
+		return;
+	}
+	pr_info("k8s: listed %zu %s at resourceVersion %s (+%zu ~%zu -%zu) in %llu ms",
+		store_count(w->store), res_names[w->res],
+		store_resource_version(w->store), counts.added, counts.changed,
+		counts.removed,
+		(unsigned long long)(now_ms() - w->started_ms));
+	w->listed = true;
+	w->must_list = false;
+	backoff_reset(&w->bo);
+	watcher_watch(w);
+}
+
+static void watch_done(struct watcher *w, CURLcode res)
+{
+	uint64_t lasted = now_ms() - w->started_ms;
+
+	if (w->need_relist) {
+		relist(w);
+		return;
+	}
+	if (w->stream_bad) {
+		w->c->stats.errors++;
+		watcher_wait(w);
+		return;
+	}
+	if (res != CURLE_OK && res != CURLE_OPERATION_TIMEDOUT) {
+		pr_warn("k8s: watch %s ended: %s; re-watching from resourceVersion %s",
+			res_names[w->res], curl_easy_strerror(res),
+			store_resource_version(w->store));
+		w->c->stats.errors++;
+		watcher_wait(w);
+		return;
+	}
+	/* A watch the server ends is normal; one that ends at once with
+	 * nothing in it is a server in trouble: back off. */
+	if (w->events || lasted > 1000) {
+		backoff_reset(&w->bo);
+		watcher_watch(w);
+	} else {
+		watcher_wait(w);
+	}
+}
+
+static void http_error(struct watcher *w, long code)
+{
+	struct k8s_client *c = w->c;
+	char msg[K8S_ERR_BODY + 1];
+	size_t i;
+
+	snprintf(msg, sizeof(msg), "%s", w->body.data ? w->body.data : "");
+	for (i = 0; msg[i]; i++)
+		if (msg[i] == '\n' || msg[i] == '\r')
+			msg[i] = ' ';
+	c->stats.errors++;
+	if (code == 410) {
+		c->stats.http_410++;
+		pr_info("k8s: %s %s: 410 Gone, relisting", res_names[w->res],
+			w->phase == PH_LISTING ? "list" : "watch");
+		store_list_abort(w->store);
+		relist(w);
+		return;
+	}
+	if (code == 401) {
+		c->stats.http_401++;
+		token_refresh(c, true);
+	} else if (code == 429) {
+		c->stats.http_429++;
+	} else if (code >= 500) {
+		c->stats.http_5xx++;
+	}
+	pr_warn("k8s: %s %s: HTTP %ld%s%s; retrying", res_names[w->res],
+		w->phase == PH_LISTING ? "list" : "watch", code,
+		msg[0] ? ": " : "", msg);
+	if (w->phase == PH_LISTING) {
+		store_list_abort(w->store);
+		free(w->cont);
+		w->cont = NULL;
+	}
+	watcher_wait(w);
+}
+
+static void transfer_done(struct watcher *w, CURLcode res)
+{
+	long code = 0;
+
+	curl_easy_getinfo(w->easy, CURLINFO_RESPONSE_CODE, &code);
+	watcher_release_easy(w);
+	if (code && code != 200) {
+		http_error(w, code);
+		return;
+	}
+	if (w->phase == PH_WATCHING) {
+		watch_done(w, res);
+		return;
+	}
+	if (res != CURLE_OK) {
+		pr_warn("k8s: list %s: %s; retrying", res_names[w->res],
+			w->too_big ? "response too large" :
+				     curl_easy_strerror(res));
+		w->c->stats.errors++;
+		store_list_abort(w->store);
+		free(w->cont);
+		w->cont = NULL;
+		watcher_wait(w);
+		return;
+	}
+	list_page_done(w);
+}
+
+/* ---- curl multi glue ---------------------------------------------------- */
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg,
+		     void *sockp)
+{
+	struct k8s_client *c = arg;
+	struct epoll_event ev = { .data.fd = s };
+
+	(void)easy;
+	(void)sockp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(c->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev.events |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev.events |= EPOLLOUT;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
+		epoll_ctl(c->epfd, EPOLL_CTL_ADD, s, &ev);
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+	struct k8s_client *c = arg;
+
+	(void)multi;
+	timerfd_arm_ms(c->curl_timerfd, timeout_ms);
+	return 0;
+}
+
+static void drain_done(struct k8s_client *c)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(c->multi, &left))) {
+		struct watcher *w = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &w);
+		if (w)
+			transfer_done(w, msg->data.result);
+	}
+}
+
+static void run_due_retries(struct k8s_client *c)
+{
+	uint64_t now = now_ms();
+	int i;
+
+	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
+		struct watcher *w = &c->w[i];
+
+		if (w->phase != PH_WAITING || w->retry_at_ms > now)
+			continue;
+		if (w->listed && !w->must_list && !w->cont)
+			watcher_watch(w);
+		else
+			watcher_list(w);
+	}
+	rearm_retry_timer(c);
+}
+
+int k8s_client_dispatch(struct k8s_client *c)
+{
+	struct epoll_event evs[16];
+	bool changed = false;
+	int n, i, running;
+	uint64_t ticks;
+
+	n = epoll_wait(c->epfd, evs, 16, 0);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		int fd = evs[i].data.fd, flags = 0;
+
+		if (fd == c->curl_timerfd) {
+			if (read(fd, &ticks, sizeof(ticks)) < 0 &&
+			    errno != EAGAIN)
+				return -errno;
+			curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT,
+						 0, &running);
+		} else if (fd == c->retry_timerfd) {
+			if (read(fd, &ticks, sizeof(ticks)) < 0 &&
+			    errno != EAGAIN)
+				return -errno;
+			run_due_retries(c);
+		} else {
+			if (evs[i].events & EPOLLIN)
+				flags |= CURL_CSELECT_IN;
+			if (evs[i].events & EPOLLOUT)
+				flags |= CURL_CSELECT_OUT;
+			if (evs[i].events & (EPOLLERR | EPOLLHUP))
+				flags |= CURL_CSELECT_ERR;
+			curl_multi_socket_action(c->multi, fd, flags, &running);
+		}
+		drain_done(c);
+	}
+	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
+		if (store_dirty(c->w[i].store)) {
+			store_clear_dirty(c->w[i].store);
+			changed = true;
+		}
+	}
+	if (changed && c->on_change)
+		c->on_change(c->ctx);
+	return 0;
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
+				  k8s_change_fn on_change, void *ctx)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct k8s_client *c;
+	int i, err = -ENOMEM;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->cfg = *cfg;
+	if (!c->cfg.list_limit)
+		c->cfg.list_limit = K8S_LIST_LIMIT;
+	if (!c->cfg.watch_timeout_s)
+		c->cfg.watch_timeout_s = K8S_WATCH_TIMEOUT_S;
+	c->on_change = on_change;
+	c->ctx = ctx;
+	c->seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+	c->epfd = c->curl_timerfd = c->retry_timerfd = -1;
+	if (cfg->kc->token)
+		c->token = strdup(cfg->kc->token);
+	c->token_read_at = time(NULL);
+
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	c->curl_timerfd = timerfd_create(CLOCK_MONOTONIC,
+					 TFD_NONBLOCK | TFD_CLOEXEC);
+	c->retry_timerfd = timerfd_create(CLOCK_MONOTONIC,
+					  TFD_NONBLOCK | TFD_CLOEXEC);
+	if (c->epfd < 0 || c->curl_timerfd < 0 || c->retry_timerfd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	ev.data.fd = c->curl_timerfd;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->curl_timerfd, &ev)) {
+		err = -errno;
+		goto fail;
+	}
+	ev.data.fd = c->retry_timerfd;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, c->retry_timerfd, &ev)) {
+		err = -errno;
+		goto fail;
+	}
+	c->multi = curl_multi_init();
+	if (!c->multi)
+		goto fail;
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+
+	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
+		struct watcher *w = &c->w[i];
+
+		w->c = c;
+		w->res = i;
+		w->store = store_new(k8s_resource_kind(i),
+				     k8s_resource_api_version(i));
+		if (!w->store)
+			goto fail;
+		linesplit_init(&w->ls, 0);
+		backoff_init(&w->bo, BACKOFF_DECORRELATED, K8S_BACKOFF_BASE_MS,
+			     K8S_BACKOFF_CAP_MS);
+	}
+	for (i = 0; i < K8S_RESOURCE_COUNT; i++)
+		watcher_list(&c->w[i]);
+	return c;
+fail:
+	pr_err("k8s: cannot set up the API client: %s", strerror(-err));
+	k8s_client_free(c);
+	errno = -err;
+	return NULL;
+}
+
+void k8s_client_free(struct k8s_client *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
+		struct watcher *w = &c->w[i];
+
+		if (!w->c)
+			continue;
+		watcher_release_easy(w);
+		store_free(w->store);
+		linesplit_free(&w->ls);
+		free(w->body.data);
+		free(w->cont);
+	}
+	if (c->multi)
+		curl_multi_cleanup(c->multi);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	if (c->curl_timerfd >= 0)
+		close(c->curl_timerfd);
+	if (c->retry_timerfd >= 0)
+		close(c->retry_timerfd);
+	free(c->token);
+	free(c);
+}
+
+int k8s_client_fd(const struct k8s_client *c)
+{
+	return c->epfd;
+}
+
+bool k8s_client_synced(const struct k8s_client *c)
+{
+	return c->w[K8S_SERVICES].listed && c->w[K8S_ENDPOINTSLICES].listed;
+}
+
+cJSON *k8s_client_build_list(const struct k8s_client *c)
+{
+	const struct store *stores[] = { c->w[K8S_SERVICES].store,
+					 c->w[K8S_ENDPOINTSLICES].store };
+
+	return store_build_list(stores, 2);
+}
+
+int k8s_client_node_info(const struct k8s_client *c,
+			 struct store_node_info *info)
+{
+	return store_node_info(c->w[K8S_NODES].store, c->cfg.node_name, info);
+}
+
+void k8s_client_get_stats(const struct k8s_client *c,
+			  struct k8s_client_stats *stats)
+{
+	*stats = c->stats;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * k8s.h - the Kubernetes API source: list then watch Services,
+ * EndpointSlices and this node's Node over libcurl's multi interface,
+ * driven from svcd's one event loop (no thread per watch).
+ *
+ * The client owns an epoll fd that holds curl's sockets and timers; svcd
+ * adds that one fd to its own epoll set and calls k8s_client_dispatch()
+ * when it is readable. After a dispatch that changed objects, the change
+ * callback runs once; svcd coalesces further and then builds the List.
+ */
+#ifndef SVCD_K8S_H
+#define SVCD_K8S_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "k8s_store.h"
+#include "kubeconfig.h"
+
+struct k8s_client_config {
+	const struct kubeconfig *kc; /* server, CA, credentials */
+	const char *node_name;       /* fieldSelector for the Node watch */
+	unsigned int list_limit;     /* page size; 0 = 500 */
+	unsigned int watch_timeout_s; /* server-side watch timeout; 0 = 300 */
+};
+
+struct k8s_client_stats {
+	unsigned long lists, list_pages, watches, events, relists, errors;
+	unsigned long http_410, http_429, http_5xx, http_401;
+};
+
+typedef void (*k8s_change_fn)(void *ctx);
+
+struct k8s_client;
+
+/* NULL + errno on failure (one pr_err line says why). */
+struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
+				  k8s_change_fn on_change, void *ctx);
+void k8s_client_free(struct k8s_client *c);
+
+/* An fd that becomes readable when the client has work to do. */
+int k8s_client_fd(const struct k8s_client *c);
+/* Does the pending work; returns 0 or -errno on an internal failure. */
+int k8s_client_dispatch(struct k8s_client *c);
+
+/* True once Services and EndpointSlices have each been listed whole. */
+bool k8s_client_synced(const struct k8s_client *c);
+
+/*
+ * The current Services and EndpointSlices as a JSON List for
+ * model_build(). Valid until the next k8s_client_dispatch(); free it with
+ * cJSON_Delete().
+ */
+cJSON *k8s_client_build_list(const struct k8s_client *c);
+
+/* The node's zone and addresses, -ENOENT until the Node is known. */
+int k8s_client_node_info(const struct k8s_client *c,
+			 struct store_node_info *info);
+
+void k8s_client_get_stats(const struct k8s_client *c,
+			  struct k8s_client_stats *stats);
+
+#endif

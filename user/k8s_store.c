@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* k8s_store.c - object cache fed by list and watch (k8s_store.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "k8s_store.h"
+
+struct store_entry {
+	char *key; /* "namespace/name" or "name" */
+	cJSON *obj; /* owned */
+	size_t seq; /* input order, to keep the last duplicate of a list */
+};
+
+struct store {
+	char *kind;
+	char *api_version;
+	struct store_entry *entries; /* sorted by key, keys unique */
+	size_t n, cap;
+	char *rv;
+	uint64_t generation;
+	bool dirty;
+	/* a paginated list in progress */
+	cJSON *staged; /* array of items, or NULL */
+	char *staged_rv;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t err_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !err_size)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_size, fmt, ap);
+	va_end(ap);
+}
+
+struct store *store_new(const char *kind, const char *api_version)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->kind = strdup(kind);
+	s->api_version = strdup(api_version);
+	if (!s->kind || !s->api_version) {
+		store_free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+static void free_entries(struct store_entry *entries, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(entries[i].key);
+		cJSON_Delete(entries[i].obj);
+	}
+	free(entries);
+}
+
+void store_free(struct store *s)
+{
+	if (!s)
+		return;
+	free_entries(s->entries, s->n);
+	store_list_abort(s);
+	free(s->rv);
+	free(s->kind);
+	free(s->api_version);
+	free(s);
+}
+
+const char *store_kind(const struct store *s)
+{
+	return s->kind;
+}
+
+const char *store_resource_version(const struct store *s)
+{
+	return s->rv;
+}
+
+size_t store_count(const struct store *s)
+{
+	return s->n;
+}
+
+uint64_t store_generation(const struct store *s)
+{
+	return s->generation;
+}
+
+bool store_dirty(const struct store *s)
+{
+	return s->dirty;
+}
+
+void store_clear_dirty(struct store *s)
+{
+	s->dirty = false;
+}
+
+static void mark_changed(struct store *s)
+{
+	s->generation++;
+	s->dirty = true;
+}
+
+static const char *str_at(const cJSON *obj, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+static const char *object_rv(const cJSON *obj)
+{
+	return str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
+		      "resourceVersion");
+}
+
+static int set_rv(struct store *s, const char *rv)
+{
+	char *copy;
+
+	if (!rv || (s->rv && !strcmp(s->rv, rv)))
+		return 0;
+	copy = strdup(rv);
+	if (!copy)
+		return -ENOMEM;
+	free(s->rv);
+	s->rv = copy;
+	return 0;
+}
+
+/*
+ * The key of an object, malloc'ed; NULL with errno EINVAL when it has no
+ * name or is of another kind, ENOMEM when out of memory.
+ */
+static char *object_key(const struct store *s, const cJSON *obj)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *name = str_at(meta, "name"),
+		   *ns = str_at(meta, "namespace");
+	const char *kind = str_at(obj, "kind");
+	char *key;
+
+	if (!cJSON_IsObject(obj) || !name || !*name ||
+	    (kind && strcmp(kind, s->kind))) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (ns && *ns) {
+		if (asprintf(&key, "%s/%s", ns, name) < 0) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return key;
+	}
+	key = strdup(name);
+	if (!key)
+		errno = ENOMEM;
+	return key;
+}
+
+/*
+ * Make obj (owned) what the store keeps: kind and apiVersion filled in
+ * (list items lack them), metadata.managedFields dropped (large, and
+ * nothing svcd reads).
+ */
+static int normalize(const struct store *s, cJSON *obj)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+	if (!cJSON_GetObjectItemCaseSensitive(obj, "kind") &&
+	    !cJSON_AddStringToObject(obj, "kind", s->kind))
+		return -ENOMEM;
+	if (!cJSON_GetObjectItemCaseSensitive(obj, "apiVersion") &&
+	    !cJSON_AddStringToObject(obj, "apiVersion", s->api_version))
+		return -ENOMEM;
+	return 0;
+}
+
+static bool same_object(const cJSON *a, const cJSON *b)
+{
+	const char *rva = object_rv(a), *rvb = object_rv(b);
+
+	/* Same resourceVersion, same object: skip the deep compare. */
+	if (rva && rvb && !strcmp(rva, rvb))
+		return true;
+	return cJSON_Compare(a, b, true);
+}
+
+/* Index of key, or of where it would go (*found false). */
+static size_t find(const struct store *s, const char *key, bool *found)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(s->entries[mid].key, key);
+
+		if (!cmp) {
+			*found = true;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+const cJSON *store_get(const struct store *s, const char *key)
+{
+	bool found;
+	size_t i = find(s, key, &found);
+
+	return found ? s->entries[i].obj : NULL;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct store_entry *x = a, *y = b;
+	int cmp = strcmp(x->key, y->key);
+
+	if (cmp)
+		return cmp;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/*
+ * Install entries (owned, any order, maybe with duplicate keys: the last
+ * one wins) as the whole content; count the differences.
+ */
+static void install(struct store *s, struct store_entry *entries, size_t n,
+		    struct store_counts *counts)
+{
+	size_t i, j, k;
+
+	qsort(entries, n, sizeof(*entries), cmp_entry);
+	for (i = 0, k = 0; i < n; i++) {
+		if (i + 1 < n && !strcmp(entries[i].key, entries[i + 1].key)) {
+			free(entries[i].key);
+			cJSON_Delete(entries[i].obj);
+			continue;
+		}
+		entries[k++] = entries[i];
+	}
+	n = k;
+	/* Merge walk of old and new, both sorted. */
+	for (i = 0, j = 0; i < s->n || j < n;) {
+		int cmp = i == s->n ? 1 :
+			  j == n    ? -1 :
+				      strcmp(s->entries[i].key, entries[j].key);
+
+		if (cmp < 0) {
+			counts->removed++;
+			i++;
+		} else if (cmp > 0) {
+			counts->added++;
+			j++;
+		} else {
+			if (!same_object(s->entries[i].obj, entries[j].obj))
+				counts->changed++;
+			i++;
+			j++;
+		}
+	}
+	free_entries(s->entries, s->n);
+	s->entries = entries;
+	s->n = n;
+	s->cap = n;
+	if (counts->added || counts->changed || counts->removed)
+		mark_changed(s);
+}
+
+/* Replace with the items of array; take them out of it when steal. */
+static int replace(struct store *s, cJSON *array, bool steal, const char *rv,
+		   struct store_counts *counts)
+{
+	struct store_counts local = {};
+	size_t n = 0, max = cJSON_GetArraySize(array);
+	struct store_entry *entries;
+	cJSON *item, *next;
+	char *rv_copy = NULL;
+	int err = -ENOMEM;
+
+	if (!counts)
+		counts = &local;
+	memset(counts, 0, sizeof(*counts));
+	entries = calloc(max ? max : 1, sizeof(*entries));
+	if (!entries)
+		return -ENOMEM;
+	if (rv) {
+		rv_copy = strdup(rv);
+		if (!rv_copy)
+			goto fail;
+	}
+	for (item = array ? array->child : NULL; item; item = next) {
+		char *key;
+
+		next = item->next;
+		key = object_key(s, item);
+		if (!key && errno == EINVAL) {
+			counts->invalid++;
+			continue;
+		}
+		if (!key)
+			goto fail;
+		entries[n].key = key;
+		entries[n].seq = n;
+		if (steal)
+			entries[n].obj =
+				cJSON_DetachItemViaPointer(array, item);
+		else
+			entries[n].obj = cJSON_Duplicate(item, true);
+		n++;
+		if (!entries[n - 1].obj || normalize(s, entries[n - 1].obj))
+			goto fail;
+	}
+	install(s, entries, n, counts);
+	if (rv_copy) {
+		free(s->rv);
+		s->rv = rv_copy;
+	}
+	return 0;
+fail:
+	free(rv_copy);
+	free_entries(entries, n);
+	return err;
+}
+
+int store_replace_all(struct store *s, const cJSON *items, const char *rv,
+		      struct store_counts *counts)
+{
+	if (items && !cJSON_IsArray(items))
+		return -EINVAL;
+	/* Not stolen from: the cast only lets replace() share the walk. */
+	return replace(s, (cJSON *)items, false, rv, counts);
+}
+
+void store_list_begin(struct store *s)
+{
+	store_list_abort(s);
+}
+
+void store_list_abort(struct store *s)
+{
+	cJSON_Delete(s->staged);
+	s->staged = NULL;
+	free(s->staged_rv);
+	s->staged_rv = NULL;
+}
+
+/* Status objects carry why a request failed; name it in the message. */
+static void status_err(const cJSON *status, char *err, size_t err_size,
+		       const char *what)
+{
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(status, "code");
+	const char *reason = str_at(status, "reason");
+	const char *msg = str_at(status, "message");
+
+	set_err(err, err_size, "%s: status %d %s: %s", what,
+		cJSON_IsNumber(code) ? code->valueint : 0,
+		reason ? reason : "(no reason)", msg ? msg : "(no message)");
+}
+
+int store_list_page(struct store *s, const char *body, size_t len,
+		    char **continue_token, char *err, size_t err_size)
+{
+	cJSON *doc, *items, *item, *meta;
+	const char *rv, *cont, *kind;
+	int ret = -EINVAL;
+
+	*continue_token = NULL;
+	doc = cJSON_ParseWithLength(body, len);
+	if (!doc) {
+		set_err(err, err_size, "%s list: response is not JSON",
+			s->kind);
+		return -EINVAL;
+	}
+	kind = str_at(doc, "kind");
+	if (kind && !strcmp(kind, "Status")) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s list", s->kind);
+		status_err(doc, err, err_size, what);
+		goto out;
+	}
+	items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+	meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
+	rv = str_at(meta, "resourceVersion");
+	cont = str_at(meta, "continue");
+	if (!cJSON_IsObject(doc) ||
+	    (!cJSON_IsArray(items) && !cJSON_IsNull(items) && items) || !rv ||
+	    !*rv) {
+		set_err(err, err_size,
+			"%s list: response is not a List with items and metadata.resourceVersion",
+			s->kind);
+		goto out;
+	}
+	ret = -ENOMEM;
+	if (!s->staged) {
+		s->staged = cJSON_CreateArray();
+		if (!s->staged)
+			goto out;
+	}
+	/* Every page carries the snapshot's resourceVersion: keep the last. */
+	free(s->staged_rv);
+	s->staged_rv = strdup(rv);
+	if (!s->staged_rv)
+		goto out;
+	if (cont && *cont) {
+		*continue_token = strdup(cont);
+		if (!*continue_token)
+			goto out;
+	}
+	while (cJSON_IsArray(items) && (item = items->child)) {
+		cJSON_DetachItemViaPointer(items, item);
+		cJSON_AddItemToArray(s->staged, item);
+	}
+	ret = 0;
+out:
+	cJSON_Delete(doc);
+	return ret;
+}
+
+int store_list_commit(struct store *s, struct store_counts *counts)
+{
+	int err;
+
+	if (!s->staged_rv) {
+		store_list_abort(s);
+		return -EINVAL;
+	}
+	err = replace(s, s->staged, true, s->staged_rv, counts);
+	store_list_abort(s);
+	return err;
+}
+
+/* Put obj (owned) under key (owned); both are consumed. */
+static int put(struct store *s, char *key, cJSON *obj)
+{
+	bool found;
+	size_t i = find(s, key, &found);
+
+	if (found) {
+		free(key);
+		if (same_object(s->entries[i].obj, obj)) {
+			cJSON_Delete(obj);
+			return STORE_UNCHANGED;
+		}
+		cJSON_Delete(s->entries[i].obj);
+		s->entries[i].obj = obj;
+		mark_changed(s);
+		return STORE_CHANGED;
+	}
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct store_entry *e = realloc(s->entries, cap * sizeof(*e));
+
+		if (!e) {
+			free(key);
+			cJSON_Delete(obj);
+			return -ENOMEM;
+		}
+		s->entries = e;
+		s->cap = cap;
+	}
+	memmove(&s->entries[i + 1], &s->entries[i],
+		(s->n - i) * sizeof(*s->entries));
+	s->entries[i] = (struct store_entry){ .key = key, .obj = obj };
+	s->n++;
+	mark_changed(s);
+	return STORE_CHANGED;
+}
+
+static int del(struct store *s, const char *key)
+{
+	bool found;
+	size_t i = find(s, key, &found);
+
+	if (!found)
+		return STORE_UNCHANGED;
+	free(s->entries[i].key);
+	cJSON_Delete(s->entries[i].obj);
+	memmove(&s->entries[i], &s->entries[i + 1],
+		(s->n - i - 1) * sizeof(*s->entries));
+	s->n--;
+	mark_changed(s);
+	return STORE_CHANGED;
+}
+
+/* A short, printable excerpt of a bad line for the one-line message. */
+static void excerpt(const char *line, size_t len, char *out, size_t size)
+{
+	size_t i, n = len < size - 4 ? len : size - 4;
+
+	for (i = 0; i < n; i++)
+		out[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	strcpy(out + n, n < len ? "..." : "");
+}
+
+int store_apply_event(struct store *s, const char *line, size_t len, char *err,
+		      size_t err_size)
+{
+	cJSON *doc, *obj;
+	const char *type;
+	char what[80];
+	int ret = -EINVAL;
+	char *key;
+
+	doc = cJSON_ParseWithLength(line, len);
+	type = str_at(doc, "type");
+	obj = cJSON_GetObjectItemCaseSensitive(doc, "object");
+	if (!type || !cJSON_IsObject(obj)) {
+		excerpt(line, len, what, sizeof(what));
+		set_err(err, err_size,
+			"%s watch: malformed event (want type and object): %s",
+			s->kind, what);
+		goto out;
+	}
+	if (!strcmp(type, "ERROR")) {
+		const cJSON *code =
+			cJSON_GetObjectItemCaseSensitive(obj, "code");
+		const char *reason = str_at(obj, "reason");
+
+		snprintf(what, sizeof(what), "%s watch", s->kind);
+		status_err(obj, err, err_size, what);
+		if ((cJSON_IsNumber(code) && code->valueint == 410) ||
+		    (reason &&
+		     (!strcmp(reason, "Expired") || !strcmp(reason, "Gone"))))
+			ret = STORE_GONE;
+		else
+			ret = -EPROTO;
+		goto out;
+	}
+	if (!strcmp(type, "BOOKMARK")) {
+		const char *rv = object_rv(obj);
+
+		if (!rv || !*rv) {
+			set_err(err, err_size,
+				"%s watch: BOOKMARK without metadata.resourceVersion",
+				s->kind);
+			goto out;
+		}
+		ret = set_rv(s, rv) ?: STORE_UNCHANGED;
+		goto out;
+	}
+	if (strcmp(type, "ADDED") && strcmp(type, "MODIFIED") &&
+	    strcmp(type, "DELETED")) {
+		set_err(err, err_size, "%s watch: unknown event type \"%.32s\"",
+			s->kind, type);
+		goto out;
+	}
+	key = object_key(s, obj);
+	if (!key) {
+		if (errno == ENOMEM) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		set_err(err, err_size,
+			"%s watch: %s object without metadata.name or of kind \"%.32s\"",
+			s->kind, type,
+			str_at(obj, "kind") ? str_at(obj, "kind") : "");
+		goto out;
+	}
+	/* Take the RV first: an -ENOMEM later leaves the store as it was. */
+	ret = set_rv(s, object_rv(obj));
+	if (ret) {
+		free(key);
+		goto out;
+	}
+	if (!strcmp(type, "DELETED")) {
+		ret = del(s, key);
+		free(key);
+		goto out;
+	}
+	cJSON_DetachItemViaPointer(doc, obj);
+	ret = normalize(s, obj);
+	if (ret) {
+		free(key);
+		cJSON_Delete(obj);
+		goto out;
+	}
+	ret = put(s, key, obj);
+out:
+	cJSON_Delete(doc);
+	return ret;
+}
+
+cJSON *store_build_list(const struct store *const *stores, size_t n)
+{
+	cJSON *list, *items;
+	size_t i, j;
+
+	list = cJSON_CreateObject();
+	if (!list)
+		return NULL;
+	if (!cJSON_AddStringToObject(list, "kind", "List") ||
+	    !cJSON_AddStringToObject(list, "apiVersion", "v1"))
+		goto fail;
+	items = cJSON_AddArrayToObject(list, "items");
+	if (!items)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < stores[i]->n; j++) {
+			if (!cJSON_AddItemReferenceToArray(
+				    items, stores[i]->entries[j].obj))
+				goto fail;
+		}
+	}
+	return list;
+fail:
+	cJSON_Delete(list);
+	return NULL;
+}
+
+/* Append the addresses of one type (InternalIP, ExternalIP), deduplicated. */
+static void node_addrs_of(const cJSON *addresses, const char *type,
+			  struct store_node_info *info)
+{
+	const cJSON *a;
+	size_t i;
+
+	cJSON_ArrayForEach(a, addresses) {
+		const char *t = str_at(a, "type"), *addr = str_at(a, "address");
+		struct in_addr in;
+
+		if (!t || strcmp(t, type) || !addr ||
+		    inet_pton(AF_INET, addr, &in) != 1)
+			continue;
+		for (i = 0; i < info->n_addrs; i++)
+			if (info->addrs[i] == in.s_addr)
+				break;
+		if (i < info->n_addrs || info->n_addrs == STORE_NODE_MAX_ADDRS)
+			continue;
+		info->addrs[info->n_addrs++] = in.s_addr;
+	}
+}
+
+int store_node_info(const struct store *nodes, const char *node_name,
+		    struct store_node_info *info)
+{
+	const cJSON *node = store_get(nodes, node_name), *meta, *labels,
+		    *addresses;
+	const char *zone;
+
+	memset(info, 0, sizeof(*info));
+	if (!node)
+		return -ENOENT;
+	meta = cJSON_GetObjectItemCaseSensitive(node, "metadata");
+	labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+	zone = str_at(labels, "topology.kubernetes.io/zone");
+	/* Label values are at most 63 characters; ignore anything else. */
+	if (zone && strlen(zone) < sizeof(info->zone))
+		strcpy(info->zone, zone);
+	addresses = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(node, "status"), "addresses");
+	node_addrs_of(addresses, "InternalIP", info);
+	node_addrs_of(addresses, "ExternalIP", info);
+	return 0;
+}
