@@ -1,0 +1,1634 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_model.c - the state model against kube-proxy's semantics
+ * (DESIGN.md "Semantics"), one subtest per rule.
+ *
+ * Inputs are written as JSON with single quotes, which fx_build() turns
+ * into double quotes, and joined into one List.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "model.h"
+#include "runner.h"
+
+#define MAX_ERRS 16
+
+struct fx {
+	struct model_state st;
+	char errs[MAX_ERRS][512];
+	int n_errs;
+	int ret;
+};
+
+/* Node facts of every test unless it says otherwise. */
+#define NODE "node-a"
+#define ZONE "zone-a"
+
+#define SVC_META(ns, name, extra)                                         \
+	"'apiVersion':'v1','kind':'Service','metadata':{'namespace':'" ns \
+	"','name':'" name "'" extra "}"
+/* A Service; spec is the inside of "spec". */
+#define SVC(ns, name, spec) "{" SVC_META(ns, name, "") ",'spec':{" spec "}}"
+/* A Service with metadata extras (",'labels':{...}") and a status. */
+#define SVC_X(ns, name, meta, spec, status) \
+	"{" SVC_META(ns, name, meta) ",'spec':{" spec "},'status':{" status "}}"
+
+#define SLICE_META(ns, name, labels)                                           \
+	"'apiVersion':'discovery.k8s.io/v1','kind':'EndpointSlice',"           \
+	"'metadata':{'namespace':'" ns "','name':'" name "','labels':{" labels \
+	"}}"
+/* An EndpointSlice with these labels and addressType. */
+#define SLICE_X(ns, name, labels, type, body) \
+	"{" SLICE_META(ns, name, labels) ",'addressType':'" type "'," body "}"
+#define SVC_LABEL(svc) "'kubernetes.io/service-name':'" svc "'"
+/* A JSON array of up to 6 endpoints, one macro argument each. */
+#define EPS(...)                                             \
+	"[" EPS_N(__VA_ARGS__, EPS6, EPS5, EPS4, EPS3, EPS2, \
+		  EPS1)(__VA_ARGS__) "]"
+#define EPS_N(_1, _2, _3, _4, _5, _6, N, ...) N
+#define EPS1(a) a
+#define EPS2(a, b) a "," b
+#define EPS3(a, b, c) a "," EPS2(b, c)
+#define EPS4(a, b, c, d) a "," EPS3(b, c, d)
+#define EPS5(a, b, c, d, e) a "," EPS4(b, c, d, e)
+#define EPS6(a, b, c, d, e, f) a "," EPS5(b, c, d, e, f)
+/* An IPv4 EndpointSlice of Service svc: its ports ("'ports':[...]"),
+ * then its endpoints (none, or up to 6). */
+#define SLICE(ns, name, svc, ports, ...)          \
+	SLICE_X(ns, name, SVC_LABEL(svc), "IPv4", \
+		ports ",'endpoints':" EPS(__VA_ARGS__))
+/* An endpoint without conditions, and one with. */
+#define EP(addr, node) "{'addresses':['" addr "'],'nodeName':'" node "'}"
+#define EPC(addr, node, cond)                                                 \
+	"{'addresses':['" addr "'],'nodeName':'" node "','conditions':{" cond \
+	"}}"
+
+#define PROXY_LABEL "'service.kubernetes.io/service-proxy-name':'other'"
+#define HEADLESS_LABEL "'service.kubernetes.io/headless':''"
+#define V6_EP "{'addresses':['fd00:1::2']}"
+#define FQDN_EP "{'addresses':['db.example.com']}"
+
+/* Conditions of a terminating endpoint that still serves. */
+#define TERM "'ready':false,'serving':true,'terminating':true"
+
+#define PORT_HTTP "'ports':[{'name':'http','port':80,'protocol':'TCP'}]"
+#define SPORT_HTTP "'ports':[{'name':'http','port':8080,'protocol':'TCP'}]"
+
+static void fx_err(void *ctx, const char *line)
+{
+	struct fx *f = ctx;
+
+	test__log("  model: %s\n", line);
+	if (f->n_errs < MAX_ERRS)
+		snprintf(f->errs[f->n_errs], sizeof(f->errs[0]), "%s", line);
+	f->n_errs++;
+}
+
+static __be32 ip(const char *s)
+{
+	__be32 a = 0;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		test__fail(__FILE__, __LINE__, "bad test address %s", s);
+	return a;
+}
+
+static struct model_config node_cfg(__be32 *addrs)
+{
+	addrs[0] = ip("198.19.0.1");
+	addrs[1] = ip("198.19.0.2");
+	return (struct model_config){
+		.node_name = NODE,
+		.node_zone = ZONE,
+		.node_addrs = addrs,
+		.n_node_addrs = 2,
+	};
+}
+
+/* Every output must hold these, whatever the input. */
+static void check_state(const struct model_state *st)
+{
+	size_t i, j;
+
+	for (i = 0; i < st->n_frontends; i++) {
+		ASSERT_LT(st->frontends[i].set_index, st->n_sets, "set_index");
+		for (j = i + 1; j < st->n_frontends; j++)
+			if (!memcmp(&st->frontends[i].key,
+				    &st->frontends[j].key,
+				    sizeof(st->frontends[i].key)))
+				ASSERT_TRUE(false, "frontend keys unique");
+	}
+	for (i = 0; i < st->n_sets; i++) {
+		const struct model_set *s = &st->sets[i];
+
+		if (i) {
+			const struct model_set *p = &st->sets[i - 1];
+			int c = strcmp(p->name, s->name);
+
+			if (!c)
+				c = strcmp(p->port_name, s->port_name);
+			if (!c)
+				c = p->proto - s->proto;
+			if (!c)
+				c = p->set - s->set;
+			ASSERT_LT(c, 0, "sets sorted and unique");
+		}
+		for (j = 0; j < s->n_backends; j++) {
+			ASSERT_GE(s->backends[j].weight, 1, "weight >= 1");
+			if (!j)
+				continue;
+			ASSERT_TRUE(
+				ntohl(s->backends[j - 1].addr) <
+						ntohl(s->backends[j].addr) ||
+					(s->backends[j - 1].addr ==
+						 s->backends[j].addr &&
+					 ntohs(s->backends[j - 1].port) <
+						 ntohs(s->backends[j].port)),
+				"backends sorted by (addr, port)");
+		}
+	}
+}
+
+/* Builds a List of the NULL-terminated objects (single-quoted JSON). */
+static int fx_build_cfg(struct fx *f, const struct model_config *cfg, ...)
+{
+	size_t len = 64, n = 0;
+	const char *obj;
+	char *text, *p;
+	va_list ap;
+
+	memset(f, 0, sizeof(*f));
+	va_start(ap, cfg);
+	while ((obj = va_arg(ap, const char *)))
+		len += strlen(obj) + 1;
+	va_end(ap);
+	text = malloc(len);
+	if (!ASSERT_OK_PTR(text, "malloc"))
+		return -ENOMEM;
+	p = text + sprintf(text, "{'kind':'List','apiVersion':'v1','items':[");
+	va_start(ap, cfg);
+	while ((obj = va_arg(ap, const char *)))
+		p += sprintf(p, "%s%s", n++ ? "," : "", obj);
+	va_end(ap);
+	strcpy(p, "]}");
+	for (p = text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	f->ret = model_build_text(text, strlen(text), cfg, fx_err, f, &f->st);
+	free(text);
+	if (!f->ret)
+		check_state(&f->st);
+	return f->ret;
+}
+
+#define fx_build(f, ...)                                         \
+	({                                                       \
+		__be32 ___addrs[2];                              \
+		struct model_config ___cfg = node_cfg(___addrs); \
+		fx_build_cfg(f, &___cfg, __VA_ARGS__, NULL);     \
+	})
+
+static void fx_free(struct fx *f)
+{
+	model_state_free(&f->st);
+}
+
+static bool fx_has_err(const struct fx *f, const char *text)
+{
+	int i;
+
+	for (i = 0; i < f->n_errs && i < MAX_ERRS; i++)
+		if (strstr(f->errs[i], text))
+			return true;
+	return false;
+}
+
+static const struct model_frontend *find_fe(const struct model_state *st,
+					    const char *addr, uint16_t port,
+					    uint8_t proto, uint8_t scope)
+{
+	struct svcd_frontend_key key = {
+		.addr = ip(addr),
+		.port = htons(port),
+		.proto = proto,
+		.scope = scope,
+	};
+	size_t i;
+
+	for (i = 0; i < st->n_frontends; i++)
+		if (!memcmp(&st->frontends[i].key, &key, sizeof(key)))
+			return &st->frontends[i];
+	return NULL;
+}
+
+/* What fe_set() gives for a missing frontend: matches no expectation. */
+static const struct model_set missing_set = {
+	.name = "(missing)",
+	.port_name = "(missing)",
+	.proto = 0xff,
+	.set = 0xff,
+	.affinity_timeout = 0xffffffff,
+	.n_backends = 0xffff,
+};
+
+static const struct model_set *fe_set(const struct model_state *st,
+				      const struct model_frontend *fe)
+{
+	return fe && fe->set_index < st->n_sets ? &st->sets[fe->set_index] :
+						  &missing_set;
+}
+
+static unsigned int flags_of(const struct model_frontend *fe)
+{
+	return fe ? fe->flags : 0xffff;
+}
+
+static const struct model_set *find_set(const struct model_state *st,
+					const char *name, const char *port,
+					uint8_t proto, uint8_t set)
+{
+	size_t i;
+
+	for (i = 0; i < st->n_sets; i++)
+		if (!strcmp(st->sets[i].name, name) &&
+		    !strcmp(st->sets[i].port_name, port) &&
+		    st->sets[i].proto == proto && st->sets[i].set == set)
+			return &st->sets[i];
+	return NULL;
+}
+
+static size_t count_fes(const struct model_state *st, const char *name)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n_frontends; i++)
+		if (!strcmp(st->sets[st->frontends[i].set_index].name, name))
+			n++;
+	return n;
+}
+
+/*
+ * "ADDR:PORT/wWEIGHT[+local][+term]" for each backend, space-separated,
+ * in the set's order.
+ */
+static const char *backends(const struct model_set *s, char *buf, size_t len)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	if (s == &missing_set)
+		return "(missing)";
+	for (i = 0; i < s->n_backends && off < len; i++) {
+		const struct model_backend *b = &s->backends[i];
+
+		inet_ntop(AF_INET, &b->addr, addr, sizeof(addr));
+		off += snprintf(buf + off, len - off, "%s%s:%u/w%u%s%s",
+				i ? " " : "", addr, ntohs(b->port), b->weight,
+				b->flags & SVCD_BE_LOCAL ? "+local" : "",
+				b->flags & SVCD_BE_TERMINATING ? "+term" : "");
+	}
+	return buf;
+}
+
+#define ASSERT_BACKENDS(set, want)                                        \
+	({                                                                \
+		char ___buf[1024];                                        \
+		ASSERT_STREQ(backends(set, ___buf, sizeof(___buf)), want, \
+			     "backends of " #set);                        \
+	})
+
+/* The cluster set behind the ClusterIP frontend addr:port/TCP. */
+static const struct model_set *cip_set(const struct fx *f, const char *addr,
+				       uint16_t port)
+{
+	return fe_set(&f->st, find_fe(&f->st, addr, port, IPPROTO_TCP,
+				      SVCD_SCOPE_INTERNAL));
+}
+
+/* ---- which objects -------------------------------------------------- */
+
+#define WEB_SVC SVC("default", "web", "'clusterIP':'198.19.96.10'," PORT_HTTP)
+#define WEB_SLICE \
+	SLICE("default", "web-1", "web", SPORT_HTTP, EP("198.18.1.2", NODE))
+
+void test_model_skips(void)
+{
+	struct fx f;
+
+	if (test__start_subtest("headless")) {
+		fx_build(
+			&f, WEB_SVC,
+			SVC("default", "none", "'clusterIP':'None'," PORT_HTTP),
+			SVC("default", "empty", "'clusterIP':''," PORT_HTTP),
+			SVC("default", "missing", PORT_HTTP),
+			SVC("default", "nonelist",
+			    "'clusterIP':'None','clusterIPs':['None']," PORT_HTTP),
+			SLICE("default", "none-1", "none", SPORT_HTTP,
+			      EP("198.18.1.3", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no error lines");
+		ASSERT_EQ(f.st.n_frontends, 1, "only web");
+		ASSERT_EQ(f.st.n_sets, 1, "only web's set");
+		ASSERT_STREQ(f.st.sets[0].name, "default/web", "set name");
+		fx_free(&f);
+	}
+	if (test__start_subtest("external_name")) {
+		fx_build(
+			&f,
+			SVC("default", "ext",
+			    "'type':'ExternalName','externalName':'example.com',"
+			    "'clusterIP':'198.19.96.11'," PORT_HTTP),
+			SLICE("default", "ext-1", "ext", SPORT_HTTP,
+			      EP("198.18.1.3", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 0, "nothing");
+		ASSERT_EQ(f.st.n_sets, 0, "nothing");
+		fx_free(&f);
+	}
+	if (test__start_subtest("labels")) {
+		fx_build(&f, WEB_SVC,
+			 SVC_X("default", "proxied",
+			       ",'labels':{" PROXY_LABEL "}",
+			       "'clusterIP':'198.19.96.11'," PORT_HTTP, ""),
+			 SVC_X("default", "hl",
+			       ",'labels':{" HEADLESS_LABEL "}",
+			       "'clusterIP':'198.19.96.12'," PORT_HTTP, ""),
+			 SLICE("default", "proxied-1", "proxied", SPORT_HTTP,
+			       EP("198.18.1.3", NODE)),
+			 /* labelled slices of an installed Service: ignored */
+			 SLICE_X("default", "web-proxy",
+				 SVC_LABEL("web") "," PROXY_LABEL, "IPv4",
+				 SPORT_HTTP
+				 ",'endpoints':[" EP("198.18.1.4", NODE) "]"),
+			 SLICE_X("default", "web-hl",
+				 SVC_LABEL("web") "," HEADLESS_LABEL, "IPv4",
+				 SPORT_HTTP
+				 ",'endpoints':[" EP("198.18.1.5", NODE) "]"),
+			 WEB_SLICE);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 1, "only web");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("ipv6")) {
+		fx_build(
+			&f,
+			SVC("default", "v6",
+			    "'type':'NodePort',"
+			    "'clusterIP':'fd00::10','clusterIPs':['fd00::10'],"
+			    "'ipFamilies':['IPv6'],'ports':[{'name':'http',"
+			    "'port':80,'nodePort':30080}]"),
+			SVC("default", "v6single",
+			    "'type':'NodePort','clusterIP':'fd00::12',"
+			    "'ports':[{'name':'http','port':80,'nodePort':30081}]"),
+			SVC("default", "dual",
+			    "'clusterIP':'fd00::11',"
+			    "'clusterIPs':['fd00::11','198.19.96.11'],"
+			    "'ipFamilies':['IPv6','IPv4'],"
+			    "'externalIPs':['2001:db8::1','198.19.97.1']," PORT_HTTP),
+			SLICE_X("default", "v6-1", SVC_LABEL("v6"), "IPv6",
+				SPORT_HTTP ",'endpoints':[" V6_EP "]"),
+			SLICE_X("default", "dual-6", SVC_LABEL("dual"), "IPv6",
+				SPORT_HTTP ",'endpoints':[" V6_EP "]"),
+			SLICE_X("default", "dual-fqdn", SVC_LABEL("dual"),
+				"FQDN",
+				SPORT_HTTP ",'endpoints':[" FQDN_EP "]"),
+			SLICE("default", "dual-4", "dual", SPORT_HTTP,
+			      EP("198.18.2.2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		/* ClusterIP + externalIP in two scopes, all IPv4 */
+		ASSERT_EQ(f.st.n_frontends, 3, "IPv4 frontends only");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.11", 80),
+				"198.18.2.2:8080/w1");
+		ASSERT_OK_PTR(find_fe(&f.st, "198.19.97.1", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_EXTERNAL),
+			      "IPv4 externalIP");
+		ASSERT_EQ(count_fes(&f.st, "default/v6"), 0, "v6 only: none");
+		ASSERT_EQ(count_fes(&f.st, "default/v6single"), 0,
+			  "v6 only: no IPv4 nodePort");
+		fx_free(&f);
+	}
+	if (test__start_subtest("sctp")) {
+		fx_build(
+			&f,
+			SVC("default", "mixed",
+			    "'clusterIP':'198.19.96.12','ports':["
+			    "{'name':'sig','port':3868,'protocol':'SCTP'},"
+			    "{'name':'http','port':80}]"),
+			SLICE("default", "mixed-1", "mixed",
+			      "'ports':[{'name':'sig','port':3868,'protocol':'SCTP'},"
+			      "{'name':'http','port':8080}]",
+			      EP("198.18.1.2", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 1, "TCP port only");
+		ASSERT_EQ(f.st.n_sets, 1, "TCP set only");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.12", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("lb_ingress")) {
+		fx_build(
+			&f,
+			SVC_X("default", "lb", "",
+			      "'type':'LoadBalancer','clusterIP':'198.19.96.13',"
+			      "'ports':[{'name':'http','port':80}]",
+			      "'loadBalancer':{'ingress':["
+			      "{'ip':'198.19.98.1','ipMode':'Proxy'},"
+			      "{'hostname':'lb.example.com'},"
+			      "{'ip':'2001:db8::5'},"
+			      "{'ip':'198.19.98.2','ipMode':'VIP'},"
+			      "{'ip':'198.19.98.3'}]}"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 5, "ClusterIP + 2 LB IPs x 2");
+		ASSERT_TRUE(!find_fe(&f.st, "198.19.98.1", 80, IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL) &&
+				    !find_fe(&f.st, "198.19.98.1", 80,
+					     IPPROTO_TCP, SVCD_SCOPE_INTERNAL),
+			    "ipMode Proxy not programmed");
+		ASSERT_OK_PTR(find_fe(&f.st, "198.19.98.2", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_EXTERNAL),
+			      "ipMode VIP");
+		ASSERT_OK_PTR(find_fe(&f.st, "198.19.98.3", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_INTERNAL),
+			      "no ipMode");
+		fx_free(&f);
+	}
+}
+
+/* ---- ports ----------------------------------------------------------- */
+
+void test_model_ports(void)
+{
+	struct fx f;
+
+	if (test__start_subtest("named_multi_port")) {
+		fx_build(
+			&f,
+			SVC("default", "app",
+			    "'clusterIP':'198.19.96.20','ports':["
+			    "{'name':'http','port':80,'targetPort':'web'},"
+			    "{'name':'metrics','port':9090,'targetPort':9999}]"),
+			/* port order in the slice differs from the Service */
+			SLICE("default", "app-1", "app",
+			      "'ports':[{'name':'metrics','port':9100},"
+			      "{'name':'http','port':8080}]",
+			      EP("198.18.1.2", NODE),
+			      EP("198.18.2.2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.20", 80),
+				"198.18.1.2:8080/w1+local 198.18.2.2:8080/w1");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.20", 9090),
+				"198.18.1.2:9100/w1+local 198.18.2.2:9100/w1");
+		ASSERT_STREQ(cip_set(&f, "198.19.96.20", 9090)->port_name,
+			     "metrics", "port name of set");
+		ASSERT_EQ(f.st.n_sets, 2, "one set per port");
+		fx_free(&f);
+	}
+	if (test__start_subtest("same_name_tcp_udp")) {
+		const struct model_frontend *tcp, *udp;
+
+		fx_build(
+			&f,
+			SVC("kube-system", "dns",
+			    "'clusterIP':'198.19.96.53','ports':["
+			    "{'name':'dns','port':53,'protocol':'UDP'},"
+			    "{'name':'dns','port':53,'protocol':'TCP'}]"),
+			SLICE("kube-system", "dns-1", "dns",
+			      "'ports':[{'name':'dns','port':5353,'protocol':'TCP'},"
+			      "{'name':'dns','port':5354,'protocol':'UDP'}]",
+			      EP("198.18.1.53", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		tcp = find_fe(&f.st, "198.19.96.53", 53, IPPROTO_TCP,
+			      SVCD_SCOPE_INTERNAL);
+		udp = find_fe(&f.st, "198.19.96.53", 53, IPPROTO_UDP,
+			      SVCD_SCOPE_INTERNAL);
+		ASSERT_OK_PTR(tcp, "TCP frontend");
+		ASSERT_OK_PTR(udp, "UDP frontend");
+		ASSERT_BACKENDS(fe_set(&f.st, tcp), "198.18.1.53:5353/w1");
+		ASSERT_BACKENDS(fe_set(&f.st, udp), "198.18.1.53:5354/w1");
+		ASSERT_EQ(fe_set(&f.st, udp)->proto, IPPROTO_UDP, "UDP set");
+		/* sets in (name, port_name, proto) order: TCP(6) < UDP(17) */
+		ASSERT_EQ(f.st.sets[0].proto, IPPROTO_TCP, "TCP set first");
+		fx_free(&f);
+	}
+	if (test__start_subtest("unnamed_and_unmatched")) {
+		fx_build(&f,
+			 SVC("default", "one",
+			     "'clusterIP':'198.19.96.21','ports':[{'port':80,"
+			     "'targetPort':8081}]"),
+			 /* unnamed slice port joins the unnamed Service port */
+			 SLICE("default", "one-1", "one",
+			       "'ports':[{'port':8080}]",
+			       EP("198.18.1.2", "node-b")),
+			 /* named: does not join; no number: ignored */
+			 SLICE("default", "one-2", "one",
+			       "'ports':[{'name':'x','port':8082},{'name':''}]",
+			       EP("198.18.1.3", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.21", 80),
+				"198.18.1.2:8080/w1");
+		ASSERT_STREQ(cip_set(&f, "198.19.96.21", 80)->port_name, "",
+			     "unnamed");
+		fx_free(&f);
+	}
+}
+
+/* ---- endpoints ------------------------------------------------------- */
+
+void test_model_endpoints(void)
+{
+	struct fx f;
+
+	if (test__start_subtest("dedup_across_slices")) {
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-b", "web", SPORT_HTTP,
+			       EP("198.18.1.2", NODE),
+			       EP("198.18.2.3", "node-b")),
+			 SLICE("default", "web-a", "web", SPORT_HTTP,
+			       EP("198.18.2.3", "node-b"),
+			       EP("198.18.1.2", "node-c")),
+			 /* same address, other port: not a duplicate */
+			 SLICE("default", "web-c", "web",
+			       "'ports':[{'name':'http','port':8081}]",
+			       EP("198.18.2.3", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		/* web-a comes first by name, but web-b's copy is local */
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local 198.18.2.3:8080/w1 "
+				"198.18.2.3:8081/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("condition_defaults")) {
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       /* no conditions: ready */
+			       EP("198.18.2.1", "node-b"),
+			       /* ready null: ready */
+			       EPC("198.18.2.2", "node-b", "'ready':null"),
+			       /* not ready, serving = ready = false */
+			       EPC("198.18.2.3", "node-b",
+				   "'ready':false,'terminating':true"),
+			       /* ready, explicit */
+			       EPC("198.18.2.4", "node-b", "'ready':true"),
+			       /* no addresses beyond the first are used */
+			       "{'addresses':['198.18.2.5','198.18.2.6']}"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.2:8080/w1 "
+				"198.18.2.4:8080/w1 198.18.2.5:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("terminating_fallback")) {
+		fx_build(
+			&f, WEB_SVC,
+			SLICE("default", "web-1", "web", SPORT_HTTP,
+			      EPC("198.18.2.1", "node-b", TERM),
+			      EPC("198.18.1.2", NODE, TERM),
+			      /* terminating but not serving: never */
+			      EPC("198.18.2.3", "node-b",
+				  "'ready':false,'serving':false,'terminating':true"),
+			      /* not ready, not terminating: never */
+			      EPC("198.18.2.4", "node-b",
+				  "'ready':false,'serving':true")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local+term "
+				"198.18.2.1:8080/w1+term");
+		fx_free(&f);
+
+		/* one ready endpoint anywhere: terminating ones are out */
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       EPC("198.18.2.1", "node-b", TERM),
+			       EP("198.18.2.9", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.9:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("no_endpoints")) {
+		const struct model_set *s;
+
+		fx_build(
+			&f,
+			SVC("default", "empty",
+			    "'type':'NodePort','clusterIP':'198.19.96.30',"
+			    "'ports':[{'name':'http','port':80,'nodePort':30080}]"),
+			SLICE("default", "empty-1", "empty", SPORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		s = cip_set(&f, "198.19.96.30", 80);
+		ASSERT_EQ(s->n_backends, 0, "set exists, no backends: refuse");
+		ASSERT_EQ(f.st.n_frontends, 5, "ClusterIP + 2 nodes x 2");
+		ASSERT_EQ(flags_of(find_fe(&f.st, "198.19.0.1", 30080,
+					   IPPROTO_TCP, SVCD_SCOPE_EXTERNAL)),
+			  SVCD_TYPE_NODE_PORT, "refuse, not drop");
+		fx_free(&f);
+
+		/* and with no slice at all */
+		fx_build(&f, WEB_SVC);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.st.n_frontends, 1, "frontend");
+		ASSERT_EQ(f.st.n_sets, 1, "set");
+		ASSERT_EQ(f.st.sets[0].n_backends, 0, "empty");
+		fx_free(&f);
+	}
+}
+
+/* ---- traffic policies ------------------------------------------------ */
+
+#define TWO_NODE_SLICE(ns, name, svc)                            \
+	SLICE(ns, name, svc, SPORT_HTTP, EP("198.18.1.2", NODE), \
+	      EP("198.18.2.2", "node-b"))
+
+void test_model_traffic_policy(void)
+{
+	const struct model_frontend *fe;
+	struct fx f;
+
+	if (test__start_subtest("internal_local")) {
+		fx_build(&f,
+			 SVC("default", "itp",
+			     "'clusterIP':'198.19.96.40',"
+			     "'internalTrafficPolicy':'Local'," PORT_HTTP),
+			 TWO_NODE_SLICE("default", "itp-1", "itp"));
+		ASSERT_OK(f.ret, "build");
+		fe = find_fe(&f.st, "198.19.96.40", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_OK_PTR(fe, "ClusterIP");
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_CLUSTER_IP | SVCD_FE_LOCAL_ONLY,
+			  "local only");
+		ASSERT_EQ(fe_set(&f.st, fe)->set, SVCD_SET_LOCAL, "local set");
+		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.1.2:8080/w1+local");
+		ASSERT_EQ(f.st.n_sets, 1, "cluster set unused: absent");
+		ASSERT_TRUE(!find_set(&f.st, "default/itp", "http", IPPROTO_TCP,
+				      SVCD_SET_CLUSTER),
+			    "no cluster set");
+		fx_free(&f);
+	}
+	if (test__start_subtest("internal_local_empty_drop")) {
+		fx_build(&f,
+			 SVC("default", "itp",
+			     "'clusterIP':'198.19.96.40',"
+			     "'internalTrafficPolicy':'Local'," PORT_HTTP),
+			 SLICE("default", "itp-1", "itp", SPORT_HTTP,
+			       EP("198.18.2.2", "node-b")),
+			 SVC("default", "none",
+			     "'clusterIP':'198.19.96.41',"
+			     "'internalTrafficPolicy':'Local'," PORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		fe = find_fe(&f.st, "198.19.96.40", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_CLUSTER_IP | SVCD_FE_LOCAL_ONLY |
+				  SVCD_FE_EMPTY_DROP,
+			  "elsewhere: drop");
+		ASSERT_EQ(fe_set(&f.st, fe)->n_backends, 0, "empty local set");
+		/* no endpoint anywhere: refuse, not drop */
+		fe = find_fe(&f.st, "198.19.96.41", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_CLUSTER_IP | SVCD_FE_LOCAL_ONLY,
+			  "nowhere: refuse");
+		fx_free(&f);
+	}
+	if (test__start_subtest("local_terminating_fallback")) {
+		fx_build(&f,
+			 SVC("default", "itp",
+			     "'clusterIP':'198.19.96.40',"
+			     "'internalTrafficPolicy':'Local'," PORT_HTTP),
+			 SLICE("default", "itp-1", "itp", SPORT_HTTP,
+			       EP("198.18.2.2", "node-b"),
+			       EPC("198.18.1.2", NODE, TERM)));
+		ASSERT_OK(f.ret, "build");
+		fe = find_fe(&f.st, "198.19.96.40", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_BACKENDS(fe_set(&f.st, fe),
+				"198.18.1.2:8080/w1+local+term");
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_CLUSTER_IP | SVCD_FE_LOCAL_ONLY,
+			  "not empty: no drop flag");
+		fx_free(&f);
+	}
+	if (test__start_subtest("external_local")) {
+		static const char *const addrs[] = {
+			"198.19.0.1",
+			"198.19.0.2",
+			"198.19.97.1",
+			"198.19.98.1",
+		};
+		static const uint16_t ports[] = { 30080, 30080, 80, 80 };
+		static const uint16_t types[] = {
+			SVCD_TYPE_NODE_PORT,
+			SVCD_TYPE_NODE_PORT,
+			SVCD_TYPE_EXTERNAL_IP,
+			SVCD_TYPE_LOAD_BALANCER,
+		};
+		size_t i;
+
+		fx_build(
+			&f,
+			SVC_X("default", "lb", "",
+			      "'type':'LoadBalancer','clusterIP':'198.19.96.42',"
+			      "'externalIPs':['198.19.97.1'],"
+			      "'externalTrafficPolicy':'Local',"
+			      "'ports':[{'name':'http','port':80,'nodePort':30080}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.1'}]}"),
+			TWO_NODE_SLICE("default", "lb-1", "lb"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_EQ(f.st.n_frontends, 9, "ClusterIP + 4 x 2 scopes");
+		for (i = 0; i < 4; i++) {
+			fe = find_fe(&f.st, addrs[i], ports[i], IPPROTO_TCP,
+				     SVCD_SCOPE_INTERNAL);
+			if (!ASSERT_OK_PTR(fe, addrs[i]))
+				continue;
+			ASSERT_EQ(flags_of(fe), types[i], "internal: plain");
+			ASSERT_BACKENDS(fe_set(&f.st, fe),
+					"198.18.1.2:8080/w1+local "
+					"198.18.2.2:8080/w1");
+			fe = find_fe(&f.st, addrs[i], ports[i], IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL);
+			if (!ASSERT_OK_PTR(fe, addrs[i]))
+				continue;
+			ASSERT_EQ(flags_of(fe), types[i] | SVCD_FE_LOCAL_ONLY,
+				  "external: local only");
+			ASSERT_BACKENDS(fe_set(&f.st, fe),
+					"198.18.1.2:8080/w1+local");
+		}
+		/* the ClusterIP follows iTP (Cluster), not eTP */
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.42", 80),
+				"198.18.1.2:8080/w1+local 198.18.2.2:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("external_local_empty_drop")) {
+		fx_build(
+			&f,
+			SVC("default", "np",
+			    "'type':'NodePort','clusterIP':'198.19.96.43',"
+			    "'externalTrafficPolicy':'Local',"
+			    "'ports':[{'name':'http','port':80,'nodePort':30081}]"),
+			SLICE("default", "np-1", "np", SPORT_HTTP,
+			      EP("198.18.2.2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		fe = find_fe(&f.st, "198.19.0.2", 30081, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY |
+				  SVCD_FE_EMPTY_DROP,
+			  "drop");
+		ASSERT_EQ(fe_set(&f.st, fe)->n_backends, 0, "empty");
+		fe = find_fe(&f.st, "198.19.0.2", 30081, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.2.2:8080/w1");
+		fx_free(&f);
+	}
+}
+
+/* ---- topology hints -------------------------------------------------- */
+
+#define EPH(addr, node, hints) \
+	"{'addresses':['" addr "'],'nodeName':'" node "','hints':{" hints "}}"
+#define ZONES(z) "'forZones':[" z "]"
+#define NODES(n) "'forNodes':[" n "]"
+
+void test_model_topology(void)
+{
+	struct fx f;
+
+	if (test__start_subtest("zones")) {
+		fx_build(
+			&f, WEB_SVC,
+			SLICE("default", "web-1", "web", SPORT_HTTP,
+			      EPH("198.18.2.1", "node-b",
+				  ZONES("{'name':'zone-a'}")),
+			      EPH("198.18.2.2", "node-c",
+				  ZONES("{'name':'zone-b'}")),
+			      EPH("198.18.2.3", "node-d",
+				  ZONES("{'name':'zone-c'},{'name':'zone-a'}")),
+			      /* not ready: its missing hints do not count */
+			      EPC("198.18.2.4", "node-e", "'ready':false")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.3:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("nodes")) {
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       EPH("198.18.2.1", "node-b",
+				   NODES("{'name':'node-b'}") "," ZONES(
+					   "{'name':'zone-a'}")),
+			       EPH("198.18.1.2", NODE,
+				   NODES("{'name':'" NODE "'}") "," ZONES(
+					   "{'name':'zone-a'}"))));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("partial_hints_ignored")) {
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       EPH("198.18.2.1", "node-b",
+				   ZONES("{'name':'zone-a'}")),
+			       EP("198.18.2.2", "node-c")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.2:8080/w1");
+		fx_free(&f);
+
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       EPH("198.18.1.2", NODE,
+				   NODES("{'name':'" NODE "'}")),
+			       EP("198.18.2.2", "node-c")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local 198.18.2.2:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("no_hint_for_us")) {
+		fx_build(&f, WEB_SVC,
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       EPH("198.18.2.1", "node-b",
+				   NODES("{'name':'node-b'}") "," ZONES(
+					   "{'name':'zone-b'}")),
+			       EPH("198.18.2.2", "node-c",
+				   NODES("{'name':'node-c'}") "," ZONES(
+					   "{'name':'zone-c'}"))));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.2:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("unknown_zone")) {
+		struct model_config cfg = { .node_name = NODE };
+
+		fx_build_cfg(&f, &cfg, WEB_SVC,
+			     SLICE("default", "web-1", "web", SPORT_HTTP,
+				   EPH("198.18.2.1", "node-b",
+				       ZONES("{'name':'zone-a'}")),
+				   EPH("198.18.2.2", "node-c",
+				       ZONES("{'name':'zone-b'}"))),
+			     NULL);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.2:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("local_set_not_narrowed")) {
+		fx_build(&f,
+			 SVC("default", "itp",
+			     "'clusterIP':'198.19.96.40',"
+			     "'internalTrafficPolicy':'Local'," PORT_HTTP),
+			 SLICE("default", "itp-1", "itp", SPORT_HTTP,
+			       EPH("198.18.1.2", NODE,
+				   ZONES("{'name':'zone-b'}")),
+			       EPH("198.18.1.3", NODE,
+				   ZONES("{'name':'zone-a'}"))));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(
+			cip_set(&f, "198.19.96.40", 80),
+			"198.18.1.2:8080/w1+local 198.18.1.3:8080/w1+local");
+		fx_free(&f);
+	}
+}
+
+/* ---- weights --------------------------------------------------------- */
+
+#define WSVC(weights)                                             \
+	SVC_X("default", "web",                                   \
+	      ",'annotations':{'svcd.io/weights':'" weights "'}", \
+	      "'clusterIP':'198.19.96.10'," PORT_HTTP, "")
+#define EPT(addr, pod)                                                \
+	"{'addresses':['" addr "'],'nodeName':'node-b','targetRef':{" \
+	"'kind':'Pod','namespace':'default','name':'" pod "'}}"
+#define THREE_SLICE                                                   \
+	SLICE("default", "web-1", "web", SPORT_HTTP,                  \
+	      EPT("198.18.2.1", "web-a"), EPT("198.18.2.2", "web-b"), \
+	      EPT("198.18.2.3", "web-c"))
+
+void test_model_weights(void)
+{
+	struct fx f;
+
+	if (test__start_subtest("by_address")) {
+		fx_build(&f, WSVC("198.18.2.1=1,198.18.2.2=2, 198.18.2.3 = 3"),
+			 THREE_SLICE);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.2:8080/w2 "
+				"198.18.2.3:8080/w3");
+		fx_free(&f);
+	}
+	if (test__start_subtest("by_target_name")) {
+		fx_build(&f, WSVC("web-c=255,web-a=7"), THREE_SLICE);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w7 198.18.2.2:8080/w1 "
+				"198.18.2.3:8080/w255");
+		fx_free(&f);
+	}
+	if (test__start_subtest("zero")) {
+		fx_build(&f, WSVC("web-b=0"), THREE_SLICE);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.3:8080/w1");
+		fx_free(&f);
+
+		/* nothing else left: the zero-weight ones are used, weight 1 */
+		fx_build(&f, WSVC("web-a=0,web-b=0,198.18.2.3=0"), THREE_SLICE);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1 198.18.2.2:8080/w1 "
+				"198.18.2.3:8080/w1");
+		fx_free(&f);
+
+		/* the rule applies per set: locally only a zero is left */
+		fx_build(
+			&f,
+			SVC_X("default", "web",
+			      ",'annotations':{'svcd.io/weights':'198.18.1.2=0'}",
+			      "'clusterIP':'198.19.96.10',"
+			      "'internalTrafficPolicy':'Local'," PORT_HTTP,
+			      ""),
+			TWO_NODE_SLICE("default", "web-1", "web"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("malformed")) {
+		static const char *const bad[] = {
+			WSVC("198.18.2.1=1,198.18.2.2=256"),
+			WSVC("web-a=x"),
+			WSVC("web-a"),
+			WSVC("web-a=1,,web-b=2"),
+			WSVC("=3"),
+			WSVC("web-a=-1"),
+			WSVC("web-a=1;web-b=2"),
+			SVC_X("default", "web",
+			      ",'annotations':{'svcd.io/weights':5}",
+			      "'clusterIP':'198.19.96.10'," PORT_HTTP, ""),
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			test__log("case %zu\n", i);
+			fx_build(&f, bad[i], THREE_SLICE);
+			ASSERT_OK(f.ret, "build");
+			ASSERT_EQ(f.n_errs, 1, "one error line");
+			ASSERT_TRUE(
+				fx_has_err(
+					&f,
+					"Service default/web: annotation svcd.io/weights"),
+				"names the Service and the annotation");
+			/* installed, with all weights 1 */
+			ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+					"198.18.2.1:8080/w1 198.18.2.2:8080/w1 "
+					"198.18.2.3:8080/w1");
+			fx_free(&f);
+		}
+	}
+}
+
+/* ---- frontends ------------------------------------------------------- */
+
+void test_model_frontends(void)
+{
+	const struct model_frontend *fe;
+	struct fx f;
+
+	if (test__start_subtest("cluster_ip_key")) {
+		fx_build(&f, WEB_SVC, WEB_SLICE);
+		ASSERT_OK(f.ret, "build");
+		if (ASSERT_EQ(f.st.n_frontends, 1, "one frontend")) {
+			fe = &f.st.frontends[0];
+			ASSERT_EQ(fe->key.addr, ip("198.19.96.10"), "addr");
+			ASSERT_EQ(fe->key.port, htons(80), "port");
+			ASSERT_EQ(fe->key.proto, IPPROTO_TCP, "proto");
+			ASSERT_EQ(fe->key.scope, SVCD_SCOPE_INTERNAL, "scope");
+			ASSERT_EQ(flags_of(fe), SVCD_TYPE_CLUSTER_IP, "type");
+		}
+		ASSERT_STREQ(f.st.sets[0].name, "default/web", "name");
+		ASSERT_STREQ(f.st.sets[0].port_name, "http", "port name");
+		ASSERT_EQ(f.st.sets[0].set, SVCD_SET_CLUSTER, "cluster set");
+		ASSERT_EQ(f.st.sets[0].backends[0].addr, ip("198.18.1.2"),
+			  "backend addr");
+		ASSERT_EQ(f.st.sets[0].backends[0].port, htons(8080),
+			  "backend port");
+		fx_free(&f);
+	}
+	if (test__start_subtest("node_port")) {
+		fx_build(
+			&f,
+			SVC("default", "np",
+			    "'type':'NodePort','clusterIP':'198.19.96.50',"
+			    "'ports':[{'name':'http','port':80,'nodePort':30080},"
+			    "{'name':'dns','port':53,'protocol':'UDP','nodePort':30053}]"),
+			SVC("default", "cip",
+			    "'type':'ClusterIP','clusterIP':'198.19.96.51',"
+			    "'ports':[{'name':'http','port':80,'nodePort':30090}]"),
+			SLICE("default", "np-1", "np",
+			      "'ports':[{'name':'http','port':8080},"
+			      "{'name':'dns','port':5353,'protocol':'UDP'}]",
+			      EP("198.18.2.2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		/* 2 ports x (ClusterIP + 2 node addresses x 2 scopes) + 1 */
+		ASSERT_EQ(f.st.n_frontends, 11, "frontends");
+		fe = find_fe(&f.st, "198.19.0.2", 30053, IPPROTO_UDP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_OK_PTR(fe, "UDP nodePort, external");
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_NODE_PORT, "type");
+		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.2.2:5353/w1");
+		fe = find_fe(&f.st, "198.19.0.1", 30080, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_OK_PTR(fe, "TCP nodePort, internal");
+		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.2.2:8080/w1");
+		ASSERT_TRUE(!find_fe(&f.st, "198.19.0.1", 30090, IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL),
+			    "type ClusterIP: no nodePort");
+		fx_free(&f);
+	}
+	if (test__start_subtest("external_ip_and_lb")) {
+		fx_build(
+			&f,
+			SVC_X("default", "lb", "",
+			      "'type':'LoadBalancer','clusterIP':'198.19.96.52',"
+			      "'externalIPs':['198.19.97.2','198.19.98.2'],"
+			      "'ports':[{'name':'http','port':80}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.2'},"
+			      "{'ip':'198.19.98.3'}]}"),
+			TWO_NODE_SLICE("default", "lb-1", "lb"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		fe = find_fe(&f.st, "198.19.97.2", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP, "ext IP");
+		fe = find_fe(&f.st, "198.19.98.3", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_LOAD_BALANCER, "LB");
+		ASSERT_BACKENDS(fe_set(&f.st, fe),
+				"198.18.1.2:8080/w1+local 198.18.2.2:8080/w1");
+		/* an address both an externalIP and an LB IP: listed once */
+		fe = find_fe(&f.st, "198.19.98.2", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP,
+			  "first one wins");
+		/* ClusterIP + 3 addresses x 2 scopes, no nodePort */
+		ASSERT_EQ(f.st.n_frontends, 7, "frontends");
+		ASSERT_EQ(f.st.n_sets, 1, "all use the cluster set");
+		fx_free(&f);
+	}
+	if (test__start_subtest("affinity")) {
+		fx_build(
+			&f,
+			SVC("default", "a",
+			    "'clusterIP':'198.19.96.60',"
+			    "'sessionAffinity':'ClientIP'," PORT_HTTP),
+			SVC("default", "b",
+			    "'clusterIP':'198.19.96.61',"
+			    "'sessionAffinity':'ClientIP',"
+			    "'sessionAffinityConfig':{'clientIP':{'timeoutSeconds':60}}," PORT_HTTP),
+			SVC("default", "c",
+			    "'clusterIP':'198.19.96.62',"
+			    "'sessionAffinity':'ClientIP',"
+			    "'sessionAffinityConfig':{'clientIP':{'timeoutSeconds':86401}}," PORT_HTTP),
+			SVC("default", "d",
+			    "'clusterIP':'198.19.96.63',"
+			    "'sessionAffinity':'None',"
+			    "'sessionAffinityConfig':{'clientIP':{'timeoutSeconds':60}}," PORT_HTTP),
+			SVC("default", "e",
+			    "'clusterIP':'198.19.96.64',"
+			    "'sessionAffinity':'ClientIP',"
+			    "'sessionAffinityConfig':{'clientIP':{'timeoutSeconds':0}}," PORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(cip_set(&f, "198.19.96.60", 80)->affinity_timeout,
+			  10800, "default");
+		ASSERT_EQ(cip_set(&f, "198.19.96.61", 80)->affinity_timeout, 60,
+			  "explicit");
+		ASSERT_EQ(cip_set(&f, "198.19.96.62", 80)->affinity_timeout,
+			  10800, "too long: default");
+		ASSERT_EQ(cip_set(&f, "198.19.96.63", 80)->affinity_timeout, 0,
+			  "none");
+		ASSERT_EQ(cip_set(&f, "198.19.96.64", 80)->affinity_timeout,
+			  10800, "zero: default");
+		ASSERT_EQ(f.n_errs, 2, "two error lines");
+		ASSERT_TRUE(
+			fx_has_err(
+				&f,
+				"Service default/c: spec.sessionAffinityConfig.clientIP.timeoutSeconds 86401 out of range 1..86400"),
+			"c reported");
+		ASSERT_TRUE(fx_has_err(&f, "Service default/e: "),
+			    "e reported");
+		fx_free(&f);
+	}
+	if (test__start_subtest("conflict")) {
+		/* b comes first in the input, a sorts first and wins */
+		fx_build(
+			&f,
+			SVC("ns", "b",
+			    "'clusterIP':'198.19.96.10','ports':["
+			    "{'name':'x','port':81},{'name':'http','port':80}]"),
+			SVC("ns", "a", "'clusterIP':'198.19.96.10'," PORT_HTTP),
+			SVC("ns", "c", "'clusterIP':'198.19.96.11'," PORT_HTTP),
+			SLICE("ns", "b-1", "b", SPORT_HTTP,
+			      EP("198.18.2.9", "node-b")),
+			SLICE("ns", "a-1", "a", SPORT_HTTP,
+			      EP("198.18.2.1", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 1, "one error line");
+		ASSERT_STREQ(
+			f.errs[0],
+			"Service ns/b: frontend 198.19.96.10:80/TCP already used by ns/a",
+			"error line");
+		ASSERT_EQ(count_fes(&f.st, "ns/b"), 0, "b absent whole");
+		ASSERT_TRUE(!find_fe(&f.st, "198.19.96.10", 81, IPPROTO_TCP,
+				     SVCD_SCOPE_INTERNAL),
+			    "b's other port absent");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1");
+		ASSERT_STREQ(cip_set(&f, "198.19.96.11", 80)->name, "ns/c",
+			     "c applied");
+		ASSERT_EQ(f.st.n_sets, 2, "sets of a and c only");
+		fx_free(&f);
+	}
+	if (test__start_subtest("conflict_loser_frees_keys")) {
+		/* b takes keys for its first port, then loses its second
+		 * to a; c then gets the keys b had taken */
+		fx_build(
+			&f,
+			SVC("ns", "a",
+			    "'clusterIP':'198.19.96.10',"
+			    "'ports':[{'name':'x','port':81}]"),
+			SVC("ns", "b",
+			    "'type':'NodePort',"
+			    "'clusterIP':'198.19.96.10','ports':[{'name':'http',"
+			    "'port':80,'nodePort':30000},{'name':'x','port':81}]"),
+			SVC("ns", "c",
+			    "'type':'NodePort',"
+			    "'clusterIP':'198.19.96.10','ports':[{'name':'http',"
+			    "'port':80,'nodePort':30000}]"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 1, "one error line");
+		ASSERT_TRUE(
+			fx_has_err(
+				&f,
+				"Service ns/b: frontend 198.19.96.10:81/TCP already used by ns/a"),
+			"b reported");
+		ASSERT_EQ(count_fes(&f.st, "ns/b"), 0, "b absent whole");
+		ASSERT_EQ(count_fes(&f.st, "ns/c"), 5, "c whole");
+		fe = find_fe(&f.st, "198.19.0.1", 30000, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_OK_PTR(fe, "nodePort");
+		ASSERT_STREQ(fe_set(&f.st, fe)->name, "ns/c", "c has it");
+		fx_free(&f);
+	}
+}
+
+/* ---- validation ------------------------------------------------------ */
+
+/* Runs bad next to two good objects; the bad one must be reported with
+ * want and be absent whole, the good ones applied. */
+static void expect_rejected(const char *bad, const char *want,
+			    const char *absent_name)
+{
+	struct fx f;
+
+	fx_build(&f, WEB_SVC, bad, WEB_SLICE,
+		 SVC("other", "ok", "'clusterIP':'198.19.96.99'," PORT_HTTP));
+	ASSERT_OK(f.ret, "build");
+	ASSERT_EQ(f.n_errs, 1, "one error line");
+	ASSERT_STREQ(f.errs[0], want, "error line");
+	ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+			"198.18.1.2:8080/w1+local");
+	ASSERT_STREQ(cip_set(&f, "198.19.96.99", 80)->name, "other/ok",
+		     "other/ok applied");
+	if (absent_name)
+		ASSERT_EQ(count_fes(&f.st, absent_name), 0, "bad one absent");
+	fx_free(&f);
+}
+
+#define BAD_SVC(spec) SVC("default", "bad", "'clusterIP':'198.19.96.20'," spec)
+#define BAD_PORTS(p) \
+	BAD_SVC("'type':'NodePort','ports':[{'name':'a','port':81}," p "]")
+
+void test_model_validation(void)
+{
+	if (test__start_subtest("service_port_range")) {
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':70000}"),
+			"Service default/bad: spec.ports[1].port 70000 out of range 1..65535",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':0}"),
+			"Service default/bad: spec.ports[1].port 0 out of range 1..65535",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':'80'}"),
+			"Service default/bad: spec.ports[1].port \"80\" is not an integer in 1..65535",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':80.5}"),
+			"Service default/bad: spec.ports[1].port 80.5 is not an integer in 1..65535",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':1e300}"),
+			"Service default/bad: spec.ports[1].port 1e+300 out of range 1..65535",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'b'}"),
+			"Service default/bad: spec.ports[1].port missing",
+			"default/bad");
+	}
+	if (test__start_subtest("node_port_range")) {
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':82,'nodePort':0}"),
+			"Service default/bad: spec.ports[1].nodePort 0 out of range 1..65535",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':82,'nodePort':65536}"),
+			"Service default/bad: spec.ports[1].nodePort 65536 out of range 1..65535",
+			"default/bad");
+	}
+	if (test__start_subtest("protocol_and_port_name")) {
+		expect_rejected(
+			BAD_PORTS("{'name':'b','port':82,'protocol':'ICMP'}"),
+			"Service default/bad: spec.ports[1].protocol \"ICMP\" unknown",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'abcdefghijklmnop','port':82}"),
+			"Service default/bad: spec.ports[1].name \"abcdefghijklmnop\" longer than 15 characters",
+			"default/bad");
+		expect_rejected(
+			BAD_PORTS("{'name':'a','port':82}"),
+			"Service default/bad: spec.ports[1] (\"a\" 82/TCP) duplicates the name, port or nodePort of an earlier port",
+			"default/bad");
+	}
+	if (test__start_subtest("service_ips")) {
+		expect_rejected(
+			SVC("default", "bad",
+			    "'clusterIP':'198.19.96.300'," PORT_HTTP),
+			"Service default/bad: spec.clusterIP \"198.19.96.300\" is not an IP address",
+			"default/bad");
+		expect_rejected(
+			SVC("default", "bad",
+			    "'clusterIP':'198.19.96.20',"
+			    "'clusterIPs':['198.19.96.20'],"
+			    "'ipFamilies':['IPv6']," PORT_HTTP),
+			"Service default/bad: spec.clusterIPs[0] \"198.19.96.20\" is not an IPv6 address",
+			"default/bad");
+		expect_rejected(
+			BAD_SVC("'externalIPs':['198.19.97.1','1.2.3']," PORT_HTTP),
+			"Service default/bad: spec.externalIPs[1] \"1.2.3\" is not an IP address",
+			"default/bad");
+		expect_rejected(
+			SVC_X("default", "bad", "",
+			      "'clusterIP':'198.19.96.20'," PORT_HTTP,
+			      "'loadBalancer':{'ingress':[{'ip':'x'}]}"),
+			"Service default/bad: status.loadBalancer.ingress[0].ip \"x\" is not an IP address",
+			"default/bad");
+	}
+	if (test__start_subtest("service_enums")) {
+		expect_rejected(
+			BAD_SVC("'type':'Bogus'," PORT_HTTP),
+			"Service default/bad: spec.type \"Bogus\" unknown",
+			"default/bad");
+		expect_rejected(
+			BAD_SVC("'externalTrafficPolicy':'Nearby'," PORT_HTTP),
+			"Service default/bad: spec.externalTrafficPolicy \"Nearby\" unknown",
+			"default/bad");
+	}
+	if (test__start_subtest("slice_endpoint_address")) {
+		expect_rejected(
+			SLICE("default", "web-abc", "web", SPORT_HTTP,
+			      EP("198.18.2.1", "node-b"),
+			      EP("198.18.2.2", "node-b"),
+			      EP("1.2.3", "node-b")),
+			"EndpointSlice default/web-abc: endpoints[2].addresses[0] \"1.2.3\" is not an IPv4 address",
+			NULL);
+		expect_rejected(
+			SLICE("default", "web-abc", "web", SPORT_HTTP,
+			      "{'addresses':['198.18.2.1','fd00::1']}"),
+			"EndpointSlice default/web-abc: endpoints[0].addresses[1] \"fd00::1\" is not an IPv4 address",
+			NULL);
+		expect_rejected(
+			SLICE("default", "web-abc", "web", SPORT_HTTP,
+			      "{'addresses':[]}"),
+			"EndpointSlice default/web-abc: endpoints[0].addresses missing",
+			NULL);
+		expect_rejected(
+			SLICE("default", "web-abc", "web", SPORT_HTTP,
+			      EPC("198.18.2.1", "n", "'ready':'yes'")),
+			"EndpointSlice default/web-abc: endpoints[0].conditions are not booleans",
+			NULL);
+	}
+	if (test__start_subtest("slice_ports")) {
+		expect_rejected(
+			SLICE("default", "web-abc", "web",
+			      "'ports':[{'name':'http','port':0}]",
+			      EP("198.18.2.1", "n")),
+			"EndpointSlice default/web-abc: ports[0].port 0 out of range 1..65535",
+			NULL);
+		expect_rejected(
+			SLICE("default", "web-abc", "web",
+			      "'ports':[{'name':'http','port':8080,"
+			      "'protocol':'tcp'}]",
+			      EP("198.18.2.1", "n")),
+			"EndpointSlice default/web-abc: ports[0].protocol \"tcp\" unknown",
+			NULL);
+	}
+	if (test__start_subtest("slice_service_label")) {
+		expect_rejected(
+			SLICE_X("default", "web-x", "", "IPv4",
+				SPORT_HTTP
+				",'endpoints':[" EP("198.18.2.1", "n") "]"),
+			"EndpointSlice default/web-x: label kubernetes.io/service-name missing",
+			NULL);
+		expect_rejected(
+			SLICE("default", "x", "y", SPORT_HTTP,
+			      EP("198.18.2.1", "n")),
+			"EndpointSlice default/x: service default/y not found",
+			NULL);
+		/* same name, other namespace: not found either */
+		expect_rejected(
+			SLICE("other", "web-1", "web", SPORT_HTTP,
+			      EP("198.18.2.1", "n")),
+			"EndpointSlice other/web-1: service other/web not found",
+			NULL);
+	}
+	if (test__start_subtest("slice_backends_absent_whole")) {
+		struct fx f;
+
+		/* the good endpoints of a bad slice are not used either */
+		fx_build(&f, WEB_SVC, WEB_SLICE,
+			 SLICE("default", "web-2", "web", SPORT_HTTP,
+			       EP("198.18.2.1", "node-b"),
+			       EP("198.18.2.300", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 1, "one line");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("objects")) {
+		expect_rejected("42", "items[1]: not an object", NULL);
+		expect_rejected(
+			"{'kind':'Service','metadata':{'namespace':'x'}}",
+			"Service items[1]: metadata.name missing", NULL);
+		expect_rejected("{'kind':'Service','apiVersion':'v1',"
+				"'metadata':{'name':'x'},'spec':{}}",
+				"Service x: metadata.namespace missing", NULL);
+		expect_rejected("{'metadata':{'name':'x','namespace':'y'}}",
+				"items[1]: kind missing", NULL);
+		expect_rejected(
+			"{'kind':'Pod','apiVersion':'v1',"
+			"'metadata':{'name':'p','namespace':'default'}}",
+			"Pod default/p: unknown kind (apiVersion v1), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+			NULL);
+		expect_rejected(
+			"{'kind':'Service','apiVersion':'apps/v1',"
+			"'metadata':{'name':'p','namespace':'default'}}",
+			"Service default/p: unknown kind (apiVersion apps/v1), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+			NULL);
+		expect_rejected(
+			"{'kind':'EndpointSlice',"
+			"'apiVersion':'discovery.k8s.io/v1beta1',"
+			"'metadata':{'name':'p','namespace':'default'}}",
+			"EndpointSlice default/p: unknown kind (apiVersion discovery.k8s.io/v1beta1), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+			NULL);
+		expect_rejected("{" SVC_META("default", "nospec", "") "}",
+				"Service default/nospec: spec missing", NULL);
+	}
+	if (test__start_subtest("name_too_long")) {
+#define L60 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		struct fx f;
+
+		fx_build(&f, WEB_SVC,
+			 SVC(L60 "bbb", L60 "cccc",
+			     "'clusterIP':'198.19.96.20'," PORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 1, "one line");
+		ASSERT_TRUE(
+			fx_has_err(&f,
+				   "namespace/name longer than 127 characters"),
+			"cause");
+		ASSERT_TRUE(!strncmp(f.errs[0], "Service " L60, 68),
+			    "names the Service");
+		ASSERT_EQ(f.st.n_frontends, 1, "web only");
+		fx_free(&f);
+
+		/* 63 + 1 + 63 fits */
+		fx_build(&f, SVC(L60 "bbb", L60 "ccc",
+				 "'clusterIP':'198.19.96.20'," PORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no error");
+		ASSERT_EQ(f.st.n_frontends, 1, "installed");
+		fx_free(&f);
+#undef L60
+	}
+	if (test__start_subtest("duplicates")) {
+		struct fx f;
+
+		fx_build(&f, WEB_SVC, WEB_SLICE,
+			 SVC("default", "web",
+			     "'clusterIP':'198.19.96.77'," PORT_HTTP),
+			 SLICE("default", "web-1", "web", SPORT_HTTP,
+			       EP("198.18.9.9", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 2, "two lines");
+		ASSERT_STREQ(
+			f.errs[0],
+			"Service default/web: duplicate object, the first one is used",
+			"Service");
+		ASSERT_STREQ(
+			f.errs[1],
+			"EndpointSlice default/web-1: duplicate object, the first one is used",
+			"EndpointSlice");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		ASSERT_EQ(f.st.n_frontends, 1, "first only");
+		fx_free(&f);
+	}
+	if (test__start_subtest("document")) {
+		__be32 addrs[2];
+		struct model_config cfg = node_cfg(addrs);
+		struct model_state st = { 0 };
+		const char *text;
+		struct fx f = { 0 };
+		cJSON *doc;
+		int ret;
+
+		text = "{\"kind\":\"List\",\"items\":[{\"kind\":}]}";
+		ret = model_build_text(text, strlen(text), &cfg, fx_err, &f,
+				       &st);
+		ASSERT_EQ(ret, -EINVAL, "parse error");
+		ASSERT_EQ(f.n_errs, 1, "one line");
+		ASSERT_STREQ(f.errs[0],
+			     "JSON parse error at byte 32 (line 1, column 33)",
+			     "position");
+		ASSERT_EQ(st.n_sets + st.n_frontends, 0, "nothing filled");
+
+		f.n_errs = 0;
+		text = "[]\n\n  x";
+		ret = model_build_text(text, strlen(text), &cfg, fx_err, &f,
+				       &st);
+		ASSERT_EQ(ret, -EINVAL, "trailing garbage");
+		ASSERT_STREQ(f.errs[0],
+			     "JSON parse error at byte 6 (line 3, column 3)",
+			     "position");
+
+		f.n_errs = 0;
+		text = "{\"kind\":\"Service\",\"items\":[]}";
+		ret = model_build_text(text, strlen(text), &cfg, fx_err, &f,
+				       &st);
+		ASSERT_EQ(ret, -EINVAL, "not a List");
+		ASSERT_EQ(f.n_errs, 1, "one line");
+
+		f.n_errs = 0;
+		doc = cJSON_CreateString("x");
+		ret = model_build(doc, &cfg, fx_err, &f, &st);
+		ASSERT_EQ(ret, -EINVAL, "a string");
+		cJSON_Delete(doc);
+
+		/* a bare array, an empty List, a ServiceList */
+		f.n_errs = 0;
+		text = "[{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+		       "\"metadata\":{\"name\":\"a\",\"namespace\":\"b\"},"
+		       "\"spec\":{\"clusterIP\":\"198.19.96.1\","
+		       "\"ports\":[{\"port\":53,\"protocol\":\"UDP\"}]}}]";
+		ret = model_build_text(text, strlen(text), &cfg, fx_err, &f,
+				       &st);
+		ASSERT_OK(ret, "array");
+		ASSERT_EQ(st.n_frontends, 1, "one frontend");
+		ASSERT_OK_PTR(find_fe(&st, "198.19.96.1", 53, IPPROTO_UDP,
+				      SVCD_SCOPE_INTERNAL),
+			      "UDP ClusterIP");
+		model_state_free(&st);
+		text = "{\"kind\":\"List\",\"items\":null}";
+		ret = model_build_text(text, strlen(text), &cfg, fx_err, &f,
+				       &st);
+		ASSERT_OK(ret, "empty List");
+		ASSERT_EQ(st.n_frontends + st.n_sets, 0, "empty");
+		model_state_free(&st);
+		text = "{\"kind\":\"ServiceList\",\"items\":[]}";
+		ret = model_build_text(text, strlen(text), &cfg, fx_err, &f,
+				       &st);
+		ASSERT_OK(ret, "ServiceList");
+		model_state_free(&st);
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		/* no error callback at all */
+		text = "[1]";
+		ret = model_build_text(text, strlen(text), &cfg, NULL, NULL,
+				       &st);
+		ASSERT_OK(ret, "NULL err");
+		model_state_free(&st);
+	}
+}
+
+/* ---- determinism ----------------------------------------------------- */
+
+static bool same_state(const struct model_state *a, const struct model_state *b)
+{
+	size_t i;
+
+	if (a->n_sets != b->n_sets || a->n_frontends != b->n_frontends)
+		return false;
+	for (i = 0; i < a->n_sets; i++) {
+		const struct model_set *x = &a->sets[i], *y = &b->sets[i];
+
+		if (strcmp(x->name, y->name) ||
+		    strcmp(x->port_name, y->port_name) ||
+		    x->proto != y->proto || x->set != y->set ||
+		    x->affinity_timeout != y->affinity_timeout ||
+		    x->n_backends != y->n_backends ||
+		    (x->n_backends &&
+		     memcmp(x->backends, y->backends,
+			    x->n_backends * sizeof(*x->backends))))
+			return false;
+	}
+	for (i = 0; i < a->n_frontends; i++) {
+		const struct model_frontend *x = &a->frontends[i];
+		const struct model_frontend *y = NULL;
+		size_t j;
+
+		for (j = 0; j < b->n_frontends; j++)
+			if (!memcmp(&b->frontends[j].key, &x->key,
+				    sizeof(x->key)))
+				y = &b->frontends[j];
+		if (!y || y->flags != x->flags || y->set_index != x->set_index)
+			return false;
+	}
+	return true;
+}
+
+void test_model_determinism(void)
+{
+	static const char *const objs[] = {
+		SVC("ns", "b",
+		    "'clusterIP':'198.19.96.10','ports':["
+		    "{'name':'z','port':81},{'name':'a','port':82},"
+		    "{'name':'a','port':82,'protocol':'UDP'}]"),
+		SVC("ns", "a",
+		    "'clusterIP':'198.19.96.11',"
+		    "'internalTrafficPolicy':'Local'," PORT_HTTP),
+		SVC("ns", "c",
+		    "'clusterIP':'198.19.96.10','ports':["
+		    "{'name':'z','port':81}]"),
+		SLICE("ns", "b-2", "b",
+		      "'ports':[{'name':'z','port':1},{'name':'a','port':2}]",
+		      EP("198.18.3.1", "node-b"), EP("10.0.0.1", NODE),
+		      EP("198.18.2.1", "n")),
+		SLICE("ns", "b-1", "b",
+		      "'ports':[{'name':'z','port':1},{'name':'a','port':2}]",
+		      EP("198.18.3.1", NODE), EP("198.18.0.255", "n")),
+		TWO_NODE_SLICE("ns", "a-1", "a"),
+	};
+	struct fx f1, f2;
+
+	fx_build(&f1, objs[0], objs[1], objs[2], objs[3], objs[4], objs[5]);
+	fx_build(&f2, objs[5], objs[4], objs[3], objs[2], objs[1], objs[0]);
+	ASSERT_OK(f1.ret, "build 1");
+	ASSERT_OK(f2.ret, "build 2");
+	ASSERT_TRUE(same_state(&f1.st, &f2.st), "same output in any order");
+	ASSERT_EQ(f1.n_errs, 1, "c loses");
+	ASSERT_EQ(f2.n_errs, 1, "c loses");
+	ASSERT_STREQ(
+		f1.errs[0],
+		"Service ns/c: frontend 198.19.96.10:81/TCP already used by ns/b",
+		"error line");
+	if (ASSERT_EQ(f1.st.n_sets, 4, "a: local; b: a/TCP, a/UDP, z/TCP")) {
+		ASSERT_STREQ(f1.st.sets[0].name, "ns/a", "sets[0]");
+		ASSERT_EQ(f1.st.sets[0].set, SVCD_SET_LOCAL, "sets[0]");
+		ASSERT_STREQ(f1.st.sets[1].port_name, "a", "sets[1]");
+		ASSERT_EQ(f1.st.sets[1].proto, IPPROTO_TCP, "sets[1]");
+		ASSERT_EQ(f1.st.sets[2].proto, IPPROTO_UDP, "sets[2]");
+		ASSERT_STREQ(f1.st.sets[3].port_name, "z", "sets[3]");
+	}
+	ASSERT_BACKENDS(cip_set(&f1, "198.19.96.10", 81),
+			"10.0.0.1:1/w1+local 198.18.0.255:1/w1 "
+			"198.18.2.1:1/w1 198.18.3.1:1/w1+local");
+	fx_free(&f1);
+	fx_free(&f2);
+}

@@ -1,0 +1,1768 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * model.c - Service and EndpointSlice objects in, frontends and weighted
+ * backend sets out, with kube-proxy's semantics (DESIGN.md "Semantics").
+ *
+ * Three passes: name every item and find duplicates; parse and validate
+ * each object into plain structs (an object with any problem is dropped
+ * whole, after one error line); then build the Services in "namespace/name"
+ * order, so that a frontend claimed twice goes to the same Service on every
+ * node and every sync. Strings taken from the document point into it and
+ * live only while model_build runs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+#define LABEL_SERVICE_NAME "kubernetes.io/service-name"
+#define LABEL_PROXY_NAME "service.kubernetes.io/service-proxy-name"
+#define LABEL_HEADLESS "service.kubernetes.io/headless"
+#define ANNOTATION_WEIGHTS "svcd.io/weights"
+
+#define AFFINITY_DEFAULT 10800
+#define AFFINITY_MAX 86400
+
+/* Object outcomes besides 0 (use it) and -errno. */
+#define OBJ_SKIP 1 /* skipped on purpose, silently */
+
+enum obj_kind {
+	KIND_NONE, /* reported and dropped while naming it */
+	KIND_SERVICE,
+	KIND_SLICE,
+};
+
+enum svc_state {
+	SVC_OK,
+	SVC_SKIPPED, /* headless, ExternalName, proxy-name, IPv6 only */
+	SVC_INVALID, /* reported */
+	SVC_LOST, /* lost a frontend to a Service sorting first */
+};
+
+struct item {
+	const cJSON *obj;
+	enum obj_kind kind;
+	bool duplicate;
+	size_t index;
+	char name[SVCD_NAME_LEN]; /* "namespace/name" */
+};
+
+/* A Service port or an EndpointSlice port. */
+struct port_spec {
+	char name[SVCD_PORT_NAME_LEN];
+	uint8_t proto;
+	uint16_t port; /* host order */
+	uint16_t node_port; /* host order, 0 = none; Services only */
+};
+
+struct weight_rule {
+	const char *key; /* into the annotation, not NUL-terminated */
+	size_t key_len;
+	bool is_addr;
+	__be32 addr;
+	uint8_t weight;
+};
+
+struct svc {
+	char name[SVCD_NAME_LEN];
+	enum svc_state state;
+	bool node_ports; /* type NodePort or LoadBalancer */
+	bool itp_local;
+	bool etp_local;
+	uint32_t affinity_timeout;
+	struct port_spec *ports;
+	size_t n_ports, cap_ports;
+	__be32 *cluster_ips;
+	size_t n_cluster_ips, cap_cluster_ips;
+	__be32 *external_ips;
+	size_t n_external_ips, cap_external_ips;
+	__be32 *lb_ips;
+	size_t n_lb_ips, cap_lb_ips;
+	struct weight_rule *weights;
+	size_t n_weights, cap_weights;
+	size_t *slices; /* into build.slices, sorted by slice name */
+	size_t n_slices, cap_slices;
+};
+
+struct endpoint {
+	__be32 addr;
+	const char *target_name; /* targetRef.name or NULL */
+	bool ready, serving, terminating, local;
+	bool node_hints, node_match; /* hints.forNodes, names this node */
+	bool zone_hints, zone_match; /* hints.forZones, names this zone */
+};
+
+struct slice {
+	char name[SVCD_NAME_LEN]; /* "namespace/name" */
+	char service[SVCD_NAME_LEN]; /* "namespace/<service-name label>" */
+	struct port_spec *ports;
+	size_t n_ports, cap_ports;
+	struct endpoint *eps;
+	size_t n_eps, cap_eps;
+};
+
+/* An endpoint joined to one Service port. */
+struct candidate {
+	const struct endpoint *ep;
+	__be16 port;
+	uint8_t weight;
+	size_t seq; /* slice order, then endpoint order */
+};
+
+/* Frontend keys taken so far: open addressing, owner 0 = empty slot. */
+struct fe_table {
+	uint64_t *keys;
+	size_t *owners; /* svc index + 1 */
+	size_t cap, len;
+};
+
+struct build {
+	const struct model_config *cfg;
+	model_error_fn err;
+	void *err_ctx;
+	struct item *items;
+	size_t n_items;
+	struct svc *svcs;
+	size_t n_svcs, cap_svcs;
+	struct slice *slices;
+	size_t n_slices, cap_slices;
+	struct fe_table table;
+	struct model_state state;
+	size_t cap_sets, cap_frontends;
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Append one zeroed element to *data (libbpf_ensure_mem style). */
+static void *array_add(void **data, size_t *len, size_t *cap, size_t size)
+{
+	char *p;
+
+	if (*len == *cap) {
+		size_t n = *cap ? *cap * 2 : 4;
+
+		p = reallocarray(*data, n, size);
+		if (!p)
+			return NULL;
+		*data = p;
+		*cap = n;
+	}
+	p = (char *)*data + *len * size;
+	memset(p, 0, size);
+	(*len)++;
+	return p;
+}
+
+static void report(struct build *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void report(struct build *b, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	char *p;
+
+	if (!b->err)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* one line, whatever the document held */
+	for (p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	b->err(b->err_ctx, line);
+}
+
+static const cJSON *field(const cJSON *obj, const char *key)
+{
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+static bool absent(const cJSON *it)
+{
+	return !it || cJSON_IsNull(it);
+}
+
+/* 0 with *out NULL when absent, 0 with the string, or -EINVAL. */
+static int get_string(const cJSON *obj, const char *key, const char **out)
+{
+	const cJSON *it = field(obj, key);
+
+	*out = NULL;
+	if (absent(it))
+		return 0;
+	if (!cJSON_IsString(it))
+		return -EINVAL;
+	*out = it->valuestring;
+	return 0;
+}
+
+static int get_bool(const cJSON *obj, const char *key, bool def, bool *out)
+{
+	const cJSON *it = field(obj, key);
+
+	*out = def;
+	if (absent(it))
+		return 0;
+	if (!cJSON_IsBool(it))
+		return -EINVAL;
+	*out = cJSON_IsTrue(it);
+	return 0;
+}
+
+static bool has_label(const cJSON *labels, const char *key)
+{
+	return field(labels, key) != NULL;
+}
+
+/* A JSON value as it would read in the document, for messages. */
+static const char *describe(const cJSON *it, char *buf, size_t len)
+{
+	if (absent(it))
+		snprintf(buf, len, "null");
+	else if (cJSON_IsNumber(it))
+		snprintf(buf, len, "%.15g", it->valuedouble);
+	else if (cJSON_IsString(it))
+		snprintf(buf, len, "\"%.64s\"", it->valuestring);
+	else if (cJSON_IsBool(it))
+		snprintf(buf, len, "%s", cJSON_IsTrue(it) ? "true" : "false");
+	else
+		snprintf(buf, len, "%s",
+			 cJSON_IsArray(it) ? "an array" : "an object");
+	return buf;
+}
+
+/* An integral JSON number in lo..hi. */
+static bool int_in_range(const cJSON *it, long lo, long hi, long *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(it))
+		return false;
+	d = it->valuedouble;
+	if (!(d >= (double)lo && d <= (double)hi) || (double)(long)d != d)
+		return false;
+	*out = (long)d;
+	return true;
+}
+
+/* Why it is not an integer in lo..hi, e.g. "70000 out of range 1..65535". */
+static const char *range_cause(const cJSON *it, long lo, long hi, char *buf,
+			       size_t len)
+{
+	char val[96];
+	double d = it->valuedouble;
+
+	describe(it, val, sizeof(val));
+	/* doubles this large are integers; converting them is undefined */
+	if (cJSON_IsNumber(it) &&
+	    (d <= -1e18 || d >= 1e18 || d == (double)(long long)d))
+		snprintf(buf, len, "%s out of range %ld..%ld", val, lo, hi);
+	else
+		snprintf(buf, len, "%s is not an integer in %ld..%ld", val, lo,
+			 hi);
+	return buf;
+}
+
+/* AF_INET (and *addr), AF_INET6 (skipped by callers) or -EINVAL. */
+static int parse_ip(const char *s, __be32 *addr)
+{
+	struct in6_addr a6;
+
+	if (inet_pton(AF_INET, s, addr) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, s, &a6) == 1)
+		return AF_INET6;
+	return -EINVAL;
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_UDP ? "UDP" : "TCP";
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* ---- frontend table ---------------------------------------------------- */
+
+static uint64_t fe_pack(const struct svcd_frontend_key *key)
+{
+	uint64_t v;
+
+	_Static_assert(sizeof(*key) == sizeof(v), "frontend key packs in u64");
+	memcpy(&v, key, sizeof(v));
+	return v;
+}
+
+static size_t fe_hash(uint64_t v)
+{
+	v ^= v >> 33;
+	v *= 0xff51afd7ed558ccdULL;
+	v ^= v >> 33;
+	v *= 0xc4ceb9fe1a85ec53ULL;
+	v ^= v >> 33;
+	return (size_t)v;
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t fe_slot(const struct fe_table *t, uint64_t key)
+{
+	size_t i = fe_hash(key) & (t->cap - 1);
+
+	while (t->owners[i] && t->keys[i] != key)
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+static int fe_grow(struct fe_table *t)
+{
+	struct fe_table n = { .cap = t->cap ? t->cap * 2 : 64 };
+	size_t i, j;
+
+	n.keys = calloc(n.cap, sizeof(*n.keys));
+	n.owners = calloc(n.cap, sizeof(*n.owners));
+	if (!n.keys || !n.owners) {
+		free(n.keys);
+		free(n.owners);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t->cap; i++) {
+		if (!t->owners[i])
+			continue;
+		j = fe_slot(&n, t->keys[i]);
+		n.keys[j] = t->keys[i];
+		n.owners[j] = t->owners[i];
+	}
+	n.len = t->len;
+	free(t->keys);
+	free(t->owners);
+	*t = n;
+	return 0;
+}
+
+/* ---- pass 1: name every item, find duplicates ------------------------- */
+
+static int item_cmp(const void *pa, const void *pb)
+{
+	const struct item *a = *(const struct item *const *)pa;
+	const struct item *b = *(const struct item *const *)pb;
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	c = strcmp(a->name, b->name);
+	if (c)
+		return c;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static void name_item(struct build *b, struct item *it)
+{
+	const char *kind, *api, *name, *ns;
+	const cJSON *meta;
+
+	it->kind = KIND_NONE;
+	if (!cJSON_IsObject(it->obj)) {
+		report(b, "items[%zu]: not an object", it->index);
+		return;
+	}
+	if (get_string(it->obj, "kind", &kind) || !kind || !*kind) {
+		report(b, "items[%zu]: kind missing", it->index);
+		return;
+	}
+	meta = field(it->obj, "metadata");
+	if (get_string(meta, "name", &name) || !name || !*name) {
+		report(b, "%s items[%zu]: metadata.name missing", kind,
+		       it->index);
+		return;
+	}
+	if (get_string(meta, "namespace", &ns) || (ns && !*ns))
+		ns = NULL;
+	if (get_string(it->obj, "apiVersion", &api))
+		api = "?";
+	if (!strcmp(kind, "Service") && (!api || !strcmp(api, "v1"))) {
+		it->kind = KIND_SERVICE;
+	} else if (!strcmp(kind, "EndpointSlice") &&
+		   (!api || !strcmp(api, "discovery.k8s.io/v1"))) {
+		it->kind = KIND_SLICE;
+	} else {
+		report(b,
+		       "%s %s%s%s: unknown kind (apiVersion %s), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+		       kind, ns ? ns : "", ns ? "/" : "", name,
+		       api ? api : "missing");
+		return;
+	}
+	if (!ns) {
+		report(b, "%s %s: metadata.namespace missing", kind, name);
+		it->kind = KIND_NONE;
+		return;
+	}
+	if ((size_t)snprintf(it->name, sizeof(it->name), "%s/%s", ns, name) >=
+	    sizeof(it->name)) {
+		report(b, "%s %s/%s: namespace/name longer than %d characters",
+		       kind, ns, name, SVCD_NAME_LEN - 1);
+		it->kind = KIND_NONE;
+	}
+}
+
+static int name_items(struct build *b, const cJSON *items)
+{
+	struct item **sorted;
+	const cJSON *obj;
+	size_t i, n = 0;
+
+	b->n_items = (size_t)cJSON_GetArraySize(items);
+	b->items = calloc(b->n_items ? b->n_items : 1, sizeof(*b->items));
+	sorted = calloc(b->n_items ? b->n_items : 1, sizeof(*sorted));
+	if (!b->items || !sorted) {
+		free(sorted);
+		return -ENOMEM;
+	}
+	i = 0;
+	cJSON_ArrayForEach(obj, items) {
+		struct item *it = &b->items[i];
+
+		it->obj = obj;
+		it->index = i++;
+		name_item(b, it);
+		if (it->kind != KIND_NONE)
+			sorted[n++] = it;
+	}
+	qsort(sorted, n, sizeof(*sorted), item_cmp);
+	for (i = 1; i < n; i++)
+		if (sorted[i]->kind == sorted[i - 1]->kind &&
+		    !strcmp(sorted[i]->name, sorted[i - 1]->name))
+			sorted[i]->duplicate = true;
+	free(sorted);
+	return 0;
+}
+
+/* ---- pass 2: parse and validate --------------------------------------- */
+
+/*
+ * A port of a Service (spec.ports[i]) or of an EndpointSlice (ports[i]).
+ * Returns 0, OBJ_SKIP for SCTP and for slice ports without a number
+ * (kube-proxy ignores both), or -EINVAL after reporting.
+ */
+static int parse_port(struct build *b, const char *obj, const cJSON *it,
+		      const char *where, bool service, struct port_spec *p)
+{
+	const char *kind = service ? "Service" : "EndpointSlice";
+	const char *name, *proto;
+	const cJSON *num;
+	char val[160];
+	bool skip = false;
+	long v;
+
+	if (!cJSON_IsObject(it)) {
+		report(b, "%s %s: %s is not an object", kind, obj, where);
+		return -EINVAL;
+	}
+	if (get_string(it, "name", &name)) {
+		report(b, "%s %s: %s.name is not a string", kind, obj, where);
+		return -EINVAL;
+	}
+	if (name && strlen(name) >= sizeof(p->name)) {
+		report(b, "%s %s: %s.name \"%.64s\" longer than %zu characters",
+		       kind, obj, where, name, sizeof(p->name) - 1);
+		return -EINVAL;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+
+	if (get_string(it, "protocol", &proto)) {
+		report(b, "%s %s: %s.protocol is not a string", kind, obj,
+		       where);
+		return -EINVAL;
+	}
+	if (!proto || !strcmp(proto, "TCP")) {
+		p->proto = IPPROTO_TCP;
+	} else if (!strcmp(proto, "UDP")) {
+		p->proto = IPPROTO_UDP;
+	} else if (!strcmp(proto, "SCTP")) {
+		skip = true;
+	} else {
+		report(b, "%s %s: %s.protocol \"%.32s\" unknown", kind, obj,
+		       where, proto);
+		return -EINVAL;
+	}
+
+	num = field(it, "port");
+	if (absent(num) && service) {
+		report(b, "%s %s: %s.port missing", kind, obj, where);
+		return -EINVAL;
+	} else if (absent(num)) {
+		skip = true;
+	} else if (!int_in_range(num, 1, 65535, &v)) {
+		report(b, "%s %s: %s.port %s", kind, obj, where,
+		       range_cause(num, 1, 65535, val, sizeof(val)));
+		return -EINVAL;
+	} else {
+		p->port = (uint16_t)v;
+	}
+
+	num = field(it, "nodePort");
+	if (service && !absent(num)) {
+		if (!int_in_range(num, 1, 65535, &v)) {
+			report(b, "%s %s: %s.nodePort %s", kind, obj, where,
+			       range_cause(num, 1, 65535, val, sizeof(val)));
+			return -EINVAL;
+		}
+		p->node_port = (uint16_t)v;
+	}
+	return skip ? OBJ_SKIP : 0;
+}
+
+/* One IP of a Service: appended when IPv4, skipped when IPv6. */
+static int add_svc_ip(struct build *b, struct svc *s, const cJSON *it,
+		      const char *where, const char *family, __be32 **arr,
+		      size_t *len, size_t *cap)
+{
+	char val[96];
+	__be32 addr, *slot;
+	int af = -EINVAL;
+
+	if (cJSON_IsString(it))
+		af = parse_ip(it->valuestring, &addr);
+	if (af < 0 ||
+	    (family && strcmp(family, af == AF_INET ? "IPv4" : "IPv6"))) {
+		report(b, "Service %s: %s %s is not an %s address", s->name,
+		       where, describe(it, val, sizeof(val)),
+		       family ? family : "IP");
+		return -EINVAL;
+	}
+	if (af != AF_INET)
+		return 0;
+	slot = array_add((void **)arr, len, cap, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	*slot = addr;
+	return 0;
+}
+
+/* clusterIPs with ipFamilies, or clusterIP; OBJ_SKIP when headless or
+ * without an IPv4 address. */
+static int parse_cluster_ips(struct build *b, struct svc *s, const cJSON *spec)
+{
+	const cJSON *ips = field(spec, "clusterIPs");
+	const cJSON *families = field(spec, "ipFamilies");
+	const cJSON *ip;
+	char where[64];
+	int i = 0, ret;
+
+	if (!cJSON_IsArray(ips) || !cJSON_GetArraySize(ips)) {
+		ip = field(spec, "clusterIP");
+		if (absent(ip) ||
+		    (cJSON_IsString(ip) &&
+		     (!*ip->valuestring || !strcmp(ip->valuestring, "None"))))
+			return OBJ_SKIP;
+		ret = add_svc_ip(b, s, ip, "spec.clusterIP", NULL,
+				 &s->cluster_ips, &s->n_cluster_ips,
+				 &s->cap_cluster_ips);
+		if (ret)
+			return ret;
+		return s->n_cluster_ips ? 0 : OBJ_SKIP;
+	}
+	cJSON_ArrayForEach(ip, ips) {
+		const cJSON *fam = cJSON_GetArrayItem(families, i);
+		const char *family = NULL;
+
+		if (cJSON_IsString(ip) &&
+		    (!*ip->valuestring || !strcmp(ip->valuestring, "None")))
+			return OBJ_SKIP;
+		if (cJSON_IsString(fam)) {
+			family = fam->valuestring;
+			if (strcmp(family, "IPv4") && strcmp(family, "IPv6")) {
+				report(b,
+				       "Service %s: spec.ipFamilies[%d] \"%.32s\" unknown",
+				       s->name, i, family);
+				return -EINVAL;
+			}
+		}
+		snprintf(where, sizeof(where), "spec.clusterIPs[%d]", i);
+		ret = add_svc_ip(b, s, ip, where, family, &s->cluster_ips,
+				 &s->n_cluster_ips, &s->cap_cluster_ips);
+		if (ret)
+			return ret;
+		i++;
+	}
+	return s->n_cluster_ips ? 0 : OBJ_SKIP;
+}
+
+static int parse_svc_ports(struct build *b, struct svc *s, const cJSON *spec)
+{
+	const cJSON *ports = field(spec, "ports"), *it;
+	struct port_spec p, *slot;
+	char where[48];
+	size_t j;
+	int i = 0, ret;
+
+	if (absent(ports))
+		return 0;
+	if (!cJSON_IsArray(ports)) {
+		report(b, "Service %s: spec.ports is not an array", s->name);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, ports) {
+		memset(&p, 0, sizeof(p));
+		snprintf(where, sizeof(where), "spec.ports[%d]", i++);
+		ret = parse_port(b, s->name, it, where, true, &p);
+		if (ret == OBJ_SKIP)
+			continue;
+		if (ret)
+			return ret;
+		for (j = 0; j < s->n_ports; j++) {
+			const struct port_spec *o = &s->ports[j];
+
+			if (o->proto != p.proto)
+				continue;
+			if (!strcmp(o->name, p.name) || o->port == p.port ||
+			    (p.node_port && o->node_port == p.node_port)) {
+				report(b,
+				       "Service %s: %s (\"%s\" %u/%s) duplicates the name, port or nodePort of an earlier port",
+				       s->name, where, p.name, p.port,
+				       proto_name(p.proto));
+				return -EINVAL;
+			}
+		}
+		slot = array_add((void **)&s->ports, &s->n_ports, &s->cap_ports,
+				 sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = p;
+	}
+	return 0;
+}
+
+static int parse_external_ips(struct build *b, struct svc *s, const cJSON *spec,
+			      const cJSON *status)
+{
+	const cJSON *ips = field(spec, "externalIPs"), *it;
+	const cJSON *ingress;
+	const char *mode;
+	char where[64];
+	int i = 0, ret;
+
+	if (!absent(ips) && !cJSON_IsArray(ips)) {
+		report(b, "Service %s: spec.externalIPs is not an array",
+		       s->name);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, ips) {
+		snprintf(where, sizeof(where), "spec.externalIPs[%d]", i++);
+		ret = add_svc_ip(b, s, it, where, NULL, &s->external_ips,
+				 &s->n_external_ips, &s->cap_external_ips);
+		if (ret)
+			return ret;
+	}
+
+	ingress = field(field(status, "loadBalancer"), "ingress");
+	if (!absent(ingress) && !cJSON_IsArray(ingress)) {
+		report(b,
+		       "Service %s: status.loadBalancer.ingress is not an array",
+		       s->name);
+		return -EINVAL;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, ingress) {
+		snprintf(where, sizeof(where),
+			 "status.loadBalancer.ingress[%d].ip", i++);
+		/* ipMode Proxy: the load balancer delivers to the node */
+		if (!get_string(it, "ipMode", &mode) && mode &&
+		    !strcmp(mode, "Proxy"))
+			continue;
+		if (absent(field(it, "ip")))
+			continue;
+		ret = add_svc_ip(b, s, field(it, "ip"), where, NULL, &s->lb_ips,
+				 &s->n_lb_ips, &s->cap_lb_ips);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* "Local" -> true; absent or "Cluster" -> false; else -EINVAL. */
+static int parse_policy(struct build *b, struct svc *s, const cJSON *spec,
+			const char *key, bool *local)
+{
+	char val[96];
+	const char *v;
+
+	if (get_string(spec, key, &v) ||
+	    (v && strcmp(v, "Local") && strcmp(v, "Cluster"))) {
+		report(b, "Service %s: spec.%s %s unknown", s->name, key,
+		       describe(field(spec, key), val, sizeof(val)));
+		return -EINVAL;
+	}
+	*local = v && !strcmp(v, "Local");
+	return 0;
+}
+
+static int parse_affinity(struct build *b, struct svc *s, const cJSON *spec)
+{
+	const cJSON *timeout;
+	const char *v;
+	char val[160];
+	long t;
+
+	if (get_string(spec, "sessionAffinity", &v) ||
+	    (v && strcmp(v, "ClientIP") && strcmp(v, "None"))) {
+		report(b, "Service %s: spec.sessionAffinity %s unknown",
+		       s->name,
+		       describe(field(spec, "sessionAffinity"), val,
+				sizeof(val)));
+		return -EINVAL;
+	}
+	s->affinity_timeout = 0;
+	if (!v || strcmp(v, "ClientIP"))
+		return 0;
+	s->affinity_timeout = AFFINITY_DEFAULT;
+	timeout = field(field(field(spec, "sessionAffinityConfig"), "clientIP"),
+			"timeoutSeconds");
+	if (absent(timeout))
+		return 0;
+	if (!int_in_range(timeout, 1, AFFINITY_MAX, &t)) {
+		/* not fatal: the Service works with the default */
+		report(b,
+		       "Service %s: spec.sessionAffinityConfig.clientIP.timeoutSeconds %s, using %d",
+		       s->name,
+		       range_cause(timeout, 1, AFFINITY_MAX, val, sizeof(val)),
+		       AFFINITY_DEFAULT);
+		return 0;
+	}
+	s->affinity_timeout = (uint32_t)t;
+	return 0;
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * svcd.io/weights: "KEY=WEIGHT[,KEY=WEIGHT...]". Returns 0, -ENOMEM, or
+ * -EINVAL with *bad pointing at the entry that does not parse.
+ */
+static int parse_weight_rules(struct svc *s, const char *text, const char **bad)
+{
+	const char *p = text;
+	struct weight_rule *r;
+	char key[INET_ADDRSTRLEN];
+
+	while (is_blank(*p))
+		p++;
+	if (!*p)
+		return 0;
+	for (;;) {
+		const char *start, *k;
+		size_t key_len;
+		unsigned int w = 0;
+
+		while (is_blank(*p))
+			p++;
+		*bad = start = k = p;
+		while (*p && *p != '=' && *p != ',' && !is_blank(*p))
+			p++;
+		key_len = (size_t)(p - start);
+		while (is_blank(*p))
+			p++;
+		if (!key_len || *p++ != '=')
+			return -EINVAL;
+		while (is_blank(*p))
+			p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		while (*p >= '0' && *p <= '9') {
+			w = w * 10 + (unsigned int)(*p++ - '0');
+			if (w > SVCD_MAX_WEIGHT)
+				return -EINVAL;
+		}
+		while (is_blank(*p))
+			p++;
+		if (*p && *p != ',')
+			return -EINVAL;
+
+		r = array_add((void **)&s->weights, &s->n_weights,
+			      &s->cap_weights, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->key = k;
+		r->key_len = key_len;
+		r->weight = (uint8_t)w;
+		if (key_len < sizeof(key)) {
+			memcpy(key, k, key_len);
+			key[key_len] = '\0';
+			r->is_addr = inet_pton(AF_INET, key, &r->addr) == 1;
+		}
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
+static int parse_weights(struct build *b, struct svc *s, const cJSON *meta)
+{
+	const cJSON *it = field(field(meta, "annotations"), ANNOTATION_WEIGHTS);
+	const char *bad = NULL;
+	int ret;
+
+	if (!it)
+		return 0;
+	if (!cJSON_IsString(it)) {
+		ret = -EINVAL;
+	} else {
+		ret = parse_weight_rules(s, it->valuestring, &bad);
+		if (ret == -ENOMEM)
+			return ret;
+	}
+	if (ret) {
+		/* not fatal: the Service works with equal weights */
+		report(b,
+		       "Service %s: annotation %s: \"%.*s\" is not KEY=WEIGHT with WEIGHT 0..%d; weights ignored",
+		       s->name, ANNOTATION_WEIGHTS,
+		       bad ? (int)strcspn(bad, ",") : 0, bad ? bad : "",
+		       SVCD_MAX_WEIGHT);
+		s->n_weights = 0;
+	}
+	return 0;
+}
+
+static int fill_service(struct build *b, struct svc *s, const cJSON *obj)
+{
+	const cJSON *meta = field(obj, "metadata");
+	const cJSON *spec = field(obj, "spec");
+	const cJSON *labels = field(meta, "labels");
+	const char *type;
+	int ret;
+
+	if (has_label(labels, LABEL_PROXY_NAME) ||
+	    has_label(labels, LABEL_HEADLESS))
+		return OBJ_SKIP;
+	if (!cJSON_IsObject(spec)) {
+		report(b, "Service %s: spec missing", s->name);
+		return -EINVAL;
+	}
+	if (get_string(spec, "type", &type)) {
+		report(b, "Service %s: spec.type is not a string", s->name);
+		return -EINVAL;
+	}
+	if (type && !strcmp(type, "ExternalName"))
+		return OBJ_SKIP;
+	if (type && !strcmp(type, "NodePort"))
+		s->node_ports = true;
+	else if (type && !strcmp(type, "LoadBalancer"))
+		s->node_ports = true;
+	else if (type && strcmp(type, "ClusterIP")) {
+		report(b, "Service %s: spec.type \"%.32s\" unknown", s->name,
+		       type);
+		return -EINVAL;
+	}
+
+	ret = parse_cluster_ips(b, s, spec);
+	if (!ret)
+		ret = parse_svc_ports(b, s, spec);
+	if (!ret)
+		ret = parse_external_ips(b, s, spec, field(obj, "status"));
+	if (!ret)
+		ret = parse_policy(b, s, spec, "internalTrafficPolicy",
+				   &s->itp_local);
+	if (!ret)
+		ret = parse_policy(b, s, spec, "externalTrafficPolicy",
+				   &s->etp_local);
+	if (!ret)
+		ret = parse_affinity(b, s, spec);
+	/* last: its problems are not fatal, and worth a line only then */
+	if (!ret)
+		ret = parse_weights(b, s, meta);
+	return ret;
+}
+
+static void svc_release(struct svc *s)
+{
+	free(s->ports);
+	free(s->cluster_ips);
+	free(s->external_ips);
+	free(s->lb_ips);
+	free(s->weights);
+	free(s->slices);
+	s->ports = NULL;
+	s->cluster_ips = s->external_ips = s->lb_ips = NULL;
+	s->weights = NULL;
+	s->slices = NULL;
+	s->n_ports = s->n_cluster_ips = s->n_external_ips = s->n_lb_ips = 0;
+	s->n_weights = s->n_slices = 0;
+}
+
+static int add_service(struct build *b, const struct item *it)
+{
+	struct svc *s;
+	int ret;
+
+	s = array_add((void **)&b->svcs, &b->n_svcs, &b->cap_svcs, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memcpy(s->name, it->name, sizeof(s->name));
+	ret = fill_service(b, s, it->obj);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret) {
+		/* kept without its data, so its slices are not "not found" */
+		svc_release(s);
+		s->state = ret == OBJ_SKIP ? SVC_SKIPPED : SVC_INVALID;
+	}
+	return 0;
+}
+
+static bool hint_names(const cJSON *list, const char *name)
+{
+	const cJSON *h;
+	const char *v;
+
+	if (!name)
+		return false;
+	cJSON_ArrayForEach(h, list)
+		if (!get_string(h, "name", &v) && v && !strcmp(v, name))
+			return true;
+	return false;
+}
+
+static int parse_endpoint(struct build *b, struct slice *sl, const cJSON *it,
+			  int i)
+{
+	const struct model_config *cfg = b->cfg;
+	const cJSON *addrs = field(it, "addresses"), *a;
+	const cJSON *cond = field(it, "conditions");
+	const cJSON *hints = field(it, "hints"), *list;
+	const char *node;
+	struct endpoint *ep;
+	char val[96];
+	int j = 0;
+
+	if (!cJSON_IsObject(it)) {
+		report(b, "EndpointSlice %s: endpoints[%d] is not an object",
+		       sl->name, i);
+		return -EINVAL;
+	}
+	if (!cJSON_IsArray(addrs) || !cJSON_GetArraySize(addrs)) {
+		report(b, "EndpointSlice %s: endpoints[%d].addresses missing",
+		       sl->name, i);
+		return -EINVAL;
+	}
+	ep = array_add((void **)&sl->eps, &sl->n_eps, &sl->cap_eps,
+		       sizeof(*ep));
+	if (!ep)
+		return -ENOMEM;
+	/* kube-proxy uses the first address; all must be valid */
+	cJSON_ArrayForEach(a, addrs) {
+		__be32 addr;
+
+		if (!cJSON_IsString(a) ||
+		    parse_ip(a->valuestring, &addr) != AF_INET) {
+			report(b,
+			       "EndpointSlice %s: endpoints[%d].addresses[%d] %s is not an IPv4 address",
+			       sl->name, i, j, describe(a, val, sizeof(val)));
+			return -EINVAL;
+		}
+		if (!j++)
+			ep->addr = addr;
+	}
+	if ((!absent(cond) && !cJSON_IsObject(cond)) ||
+	    get_bool(cond, "ready", true, &ep->ready) ||
+	    get_bool(cond, "serving", ep->ready, &ep->serving) ||
+	    get_bool(cond, "terminating", false, &ep->terminating)) {
+		report(b,
+		       "EndpointSlice %s: endpoints[%d].conditions are not booleans",
+		       sl->name, i);
+		return -EINVAL;
+	}
+	if (get_string(it, "nodeName", &node)) {
+		report(b,
+		       "EndpointSlice %s: endpoints[%d].nodeName is not a string",
+		       sl->name, i);
+		return -EINVAL;
+	}
+	ep->local = node && cfg->node_name && !strcmp(node, cfg->node_name);
+	if (get_string(field(it, "targetRef"), "name", &ep->target_name))
+		ep->target_name = NULL;
+
+	list = field(hints, "forNodes");
+	ep->node_hints = cJSON_IsArray(list) && cJSON_GetArraySize(list);
+	ep->node_match = hint_names(list, cfg->node_name);
+	list = field(hints, "forZones");
+	ep->zone_hints = cJSON_IsArray(list) && cJSON_GetArraySize(list);
+	ep->zone_match = hint_names(list, cfg->node_zone);
+	return 0;
+}
+
+static int fill_slice(struct build *b, struct slice *sl, const cJSON *obj)
+{
+	const cJSON *meta = field(obj, "metadata");
+	const cJSON *labels = field(meta, "labels");
+	const cJSON *ports = field(obj, "ports");
+	const cJSON *eps = field(obj, "endpoints");
+	const char *type, *svc, *ns;
+	struct port_spec p, *slot;
+	const cJSON *it;
+	char where[48];
+	int i, ret;
+
+	if (has_label(labels, LABEL_PROXY_NAME) ||
+	    has_label(labels, LABEL_HEADLESS))
+		return OBJ_SKIP;
+	if (get_string(obj, "addressType", &type) || !type) {
+		report(b, "EndpointSlice %s: addressType missing", sl->name);
+		return -EINVAL;
+	}
+	if (strcmp(type, "IPv4"))
+		return OBJ_SKIP; /* IPv6 and FQDN */
+	if (get_string(labels, LABEL_SERVICE_NAME, &svc) || !svc || !*svc) {
+		report(b, "EndpointSlice %s: label %s missing", sl->name,
+		       LABEL_SERVICE_NAME);
+		return -EINVAL;
+	}
+	get_string(meta, "namespace", &ns); /* checked by name_item() */
+	if ((size_t)snprintf(sl->service, sizeof(sl->service), "%s/%s", ns,
+			     svc) >= sizeof(sl->service)) {
+		report(b, "EndpointSlice %s: label %s \"%.64s\" too long",
+		       sl->name, LABEL_SERVICE_NAME, svc);
+		return -EINVAL;
+	}
+
+	if (!absent(ports) && !cJSON_IsArray(ports)) {
+		report(b, "EndpointSlice %s: ports is not an array", sl->name);
+		return -EINVAL;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, ports) {
+		memset(&p, 0, sizeof(p));
+		snprintf(where, sizeof(where), "ports[%d]", i++);
+		ret = parse_port(b, sl->name, it, where, false, &p);
+		if (ret == OBJ_SKIP)
+			continue;
+		if (ret)
+			return ret;
+		slot = array_add((void **)&sl->ports, &sl->n_ports,
+				 &sl->cap_ports, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = p;
+	}
+
+	if (!absent(eps) && !cJSON_IsArray(eps)) {
+		report(b, "EndpointSlice %s: endpoints is not an array",
+		       sl->name);
+		return -EINVAL;
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, eps) {
+		ret = parse_endpoint(b, sl, it, i++);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void slice_release(struct slice *sl)
+{
+	free(sl->ports);
+	free(sl->eps);
+}
+
+static int add_slice(struct build *b, const struct item *it)
+{
+	struct slice *sl;
+	int ret;
+
+	sl = array_add((void **)&b->slices, &b->n_slices, &b->cap_slices,
+		       sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+	memcpy(sl->name, it->name, sizeof(sl->name));
+	ret = fill_slice(b, sl, it->obj);
+	if (ret) {
+		slice_release(sl);
+		b->n_slices--;
+	}
+	return ret == -ENOMEM ? ret : 0;
+}
+
+static int parse_items(struct build *b)
+{
+	static const char *const kinds[] = {
+		[KIND_SERVICE] = "Service",
+		[KIND_SLICE] = "EndpointSlice",
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < b->n_items; i++) {
+		const struct item *it = &b->items[i];
+
+		if (it->kind == KIND_NONE)
+			continue;
+		if (it->duplicate) {
+			report(b,
+			       "%s %s: duplicate object, the first one is used",
+			       kinds[it->kind], it->name);
+			continue;
+		}
+		if (it->kind == KIND_SERVICE)
+			ret = add_service(b, it);
+		else
+			ret = add_slice(b, it);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Services by name; each gets its slices, in slice name order. */
+static int link_slices(struct build *b)
+{
+	struct svc *s;
+	size_t i, *slot;
+
+	if (b->n_svcs)
+		qsort(b->svcs, b->n_svcs, sizeof(*b->svcs), name_cmp);
+	for (i = 0; i < b->n_slices; i++) {
+		const struct slice *sl = &b->slices[i];
+
+		s = NULL;
+		if (b->n_svcs)
+			s = bsearch(sl->service, b->svcs, b->n_svcs,
+				    sizeof(*b->svcs), name_cmp);
+		if (!s) {
+			report(b, "EndpointSlice %s: service %s not found",
+			       sl->name, sl->service);
+			continue;
+		}
+		if (s->state != SVC_OK)
+			continue;
+		slot = array_add((void **)&s->slices, &s->n_slices,
+				 &s->cap_slices, sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		*slot = i;
+	}
+	return 0;
+}
+
+static int slice_index_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct slice *slices = arg;
+
+	return strcmp(slices[*(const size_t *)pa].name,
+		      slices[*(const size_t *)pb].name);
+}
+
+/* ---- pass 3: build each Service ---------------------------------------- */
+
+static int candidate_cmp(const void *pa, const void *pb)
+{
+	const struct candidate *a = pa, *b = pb;
+	uint32_t aa = ntohl(a->ep->addr), ba = ntohl(b->ep->addr);
+	uint16_t ap = ntohs(a->port), bp = ntohs(b->port);
+
+	if (aa != ba)
+		return aa < ba ? -1 : 1;
+	if (ap != bp)
+		return ap < bp ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static uint8_t weight_of(const struct svc *s, const struct endpoint *ep)
+{
+	const char *name = ep->target_name;
+	size_t i;
+
+	for (i = 0; i < s->n_weights; i++)
+		if (s->weights[i].is_addr && s->weights[i].addr == ep->addr)
+			return s->weights[i].weight;
+	for (i = 0; name && i < s->n_weights; i++)
+		if (strlen(name) == s->weights[i].key_len &&
+		    !memcmp(name, s->weights[i].key, s->weights[i].key_len))
+			return s->weights[i].weight;
+	return 1;
+}
+
+static bool same_backend(const struct candidate *a, const struct candidate *b)
+{
+	return a->ep->addr == b->ep->addr && a->port == b->port;
+}
+
+/*
+ * The endpoints of one Service port: every slice port with the same name
+ * and protocol, deduplicated by address:port (the first slice by name
+ * wins, unless a later copy is node-local), sorted by address:port.
+ */
+static int join_port(struct build *b, const struct svc *s,
+		     const struct port_spec *p, struct candidate **out,
+		     size_t *n_out)
+{
+	struct candidate *c = NULL, *slot;
+	size_t n = 0, cap = 0, i, j, k, seq = 0;
+
+	for (i = 0; i < s->n_slices; i++) {
+		const struct slice *sl = &b->slices[s->slices[i]];
+		const struct port_spec *sp = NULL;
+
+		for (j = 0; j < sl->n_ports && !sp; j++)
+			if (sl->ports[j].proto == p->proto &&
+			    !strcmp(sl->ports[j].name, p->name))
+				sp = &sl->ports[j];
+		for (j = 0; sp && j < sl->n_eps; j++) {
+			slot = array_add((void **)&c, &n, &cap, sizeof(*slot));
+			if (!slot) {
+				free(c);
+				return -ENOMEM;
+			}
+			slot->ep = &sl->eps[j];
+			slot->port = htons(sp->port);
+			slot->weight = weight_of(s, slot->ep);
+			slot->seq = seq++;
+		}
+	}
+	if (n)
+		qsort(c, n, sizeof(*c), candidate_cmp);
+	for (i = 0, k = 0; i < n; i = j) {
+		size_t pick = i;
+
+		for (j = i + 1; j < n && same_backend(&c[i], &c[j]); j++)
+			if (!c[pick].ep->local && c[j].ep->local)
+				pick = j;
+		c[k++] = c[pick];
+	}
+	*out = c;
+	*n_out = k;
+	return 0;
+}
+
+enum pick {
+	PICK_READY,
+	PICK_READY_NODE,
+	PICK_READY_ZONE,
+	PICK_TERMINATING,
+};
+
+static bool picked(const struct endpoint *ep, enum pick how, bool local)
+{
+	if (local && !ep->local)
+		return false;
+	switch (how) {
+	case PICK_READY:
+		return ep->ready;
+	case PICK_READY_NODE:
+		return ep->ready && ep->node_match;
+	case PICK_READY_ZONE:
+		return ep->ready && ep->zone_match;
+	case PICK_TERMINATING:
+		return ep->serving && ep->terminating;
+	}
+	return false;
+}
+
+/* Topology hints narrow the cluster set only when every ready endpoint
+ * carries them and one of them is for this node (zone). */
+static enum pick cluster_pick(const struct build *b, const struct candidate *c,
+			      size_t n)
+{
+	bool ready = false, all_node = true, any_node = false;
+	bool all_zone = true, any_zone = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct endpoint *ep = c[i].ep;
+
+		if (!ep->ready)
+			continue;
+		ready = true;
+		all_node &= ep->node_hints;
+		any_node |= ep->node_match;
+		all_zone &= ep->zone_hints;
+		any_zone |= ep->zone_match;
+	}
+	if (!ready)
+		return PICK_TERMINATING;
+	if (all_node && any_node)
+		return PICK_READY_NODE;
+	if (b->cfg->node_zone && all_zone && any_zone)
+		return PICK_READY_ZONE;
+	return PICK_READY;
+}
+
+/* One backend set out of the candidates, with the weight-0 rule. */
+static int select_set(const struct build *b, const struct candidate *c,
+		      size_t n, enum svcd_backend_set set,
+		      struct model_backend **out, size_t *n_out)
+{
+	bool local = set == SVCD_SET_LOCAL;
+	struct model_backend *be;
+	enum pick how;
+	size_t i, k = 0, weighted = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (!n)
+		return 0;
+	if (local) {
+		how = PICK_READY;
+		for (i = 0; i < n && !picked(c[i].ep, how, true); i++)
+			;
+		if (i == n)
+			how = PICK_TERMINATING;
+	} else {
+		how = cluster_pick(b, c, n);
+	}
+	for (i = 0; i < n; i++)
+		if (picked(c[i].ep, how, local) && c[i].weight)
+			weighted++;
+	be = calloc(n, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		if (!picked(c[i].ep, how, local))
+			continue;
+		/* weight 0 stays out unless nothing else is left */
+		if (weighted && !c[i].weight)
+			continue;
+		be[k].addr = c[i].ep->addr;
+		be[k].port = c[i].port;
+		be[k].weight = weighted ? c[i].weight : 1;
+		be[k].flags =
+			(c[i].ep->local ? SVCD_BE_LOCAL : 0) |
+			(how == PICK_TERMINATING ? SVCD_BE_TERMINATING : 0);
+		k++;
+	}
+	if (!k) {
+		free(be);
+		be = NULL;
+	}
+	*out = be;
+	*n_out = k;
+	return 0;
+}
+
+/* What one Service port builds: its two candidate sets, and the frontends
+ * and sets of the whole Service so far (committed only if all are free). */
+struct svc_build {
+	struct build *b;
+	struct svc *s;
+	size_t owner; /* svc index + 1 */
+	const struct port_spec *port;
+	struct model_backend *be[2];
+	size_t n_be[2];
+	long set_index[2]; /* into sets, -1 = not used yet */
+	struct model_set *sets;
+	size_t n_sets, cap_sets;
+	struct model_frontend *fes;
+	size_t n_fes, cap_fes;
+	bool lost;
+};
+
+static void format_frontend(const struct svcd_frontend_key *key, char *buf,
+			    size_t len)
+{
+	char addr[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &key->addr, addr, sizeof(addr));
+	snprintf(buf, len, "%s:%u/%s", addr, ntohs(key->port),
+		 proto_name(key->proto));
+}
+
+static int use_set(struct svc_build *sb, enum svcd_backend_set set)
+{
+	struct model_set *ms;
+
+	if (sb->set_index[set] >= 0)
+		return 0;
+	ms = array_add((void **)&sb->sets, &sb->n_sets, &sb->cap_sets,
+		       sizeof(*ms));
+	if (!ms)
+		return -ENOMEM;
+	memcpy(ms->name, sb->s->name, sizeof(ms->name));
+	memcpy(ms->port_name, sb->port->name, sizeof(ms->port_name));
+	ms->proto = sb->port->proto;
+	ms->set = set;
+	ms->affinity_timeout = sb->s->affinity_timeout;
+	ms->backends = sb->be[set];
+	ms->n_backends = sb->n_be[set];
+	sb->be[set] = NULL; /* owned by the set now */
+	sb->set_index[set] = (long)(sb->n_sets - 1);
+	return 0;
+}
+
+static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
+			enum svcd_scope scope, enum svcd_frontend_type type,
+			bool local)
+{
+	struct svcd_frontend_key key = {
+		.addr = addr,
+		.port = port,
+		.proto = sb->port->proto,
+		.scope = scope,
+	};
+	struct fe_table *t = &sb->b->table;
+	enum svcd_backend_set set = local ? SVCD_SET_LOCAL : SVCD_SET_CLUSTER;
+	struct model_frontend *fe;
+	uint64_t packed = fe_pack(&key);
+	size_t i, owner;
+	char what[48];
+	int ret;
+
+	if (sb->lost)
+		return 0;
+	if ((t->len + 1) * 2 > t->cap) {
+		ret = fe_grow(t);
+		if (ret)
+			return ret;
+	}
+	i = fe_slot(t, packed);
+	owner = t->owners[i];
+	if (owner == sb->owner)
+		return 0; /* the same key twice in one Service: first wins */
+	if (owner && sb->b->svcs[owner - 1].state != SVC_LOST) {
+		format_frontend(&key, what, sizeof(what));
+		report(sb->b, "Service %s: frontend %s already used by %s",
+		       sb->s->name, what, sb->b->svcs[owner - 1].name);
+		sb->lost = true;
+		return 0;
+	}
+	/* free, or left behind by a Service that lost: take it */
+	if (!owner)
+		t->len++;
+	t->keys[i] = packed;
+	t->owners[i] = sb->owner;
+
+	ret = use_set(sb, set);
+	if (ret)
+		return ret;
+	fe = array_add((void **)&sb->fes, &sb->n_fes, &sb->cap_fes,
+		       sizeof(*fe));
+	if (!fe)
+		return -ENOMEM;
+	fe->key = key;
+	fe->flags = type;
+	fe->set_index = (size_t)sb->set_index[set];
+	if (local) {
+		fe->flags |= SVCD_FE_LOCAL_ONLY;
+		/* endpoints exist elsewhere: drop rather than refuse */
+		if (!sb->n_be[SVCD_SET_LOCAL] && sb->n_be[SVCD_SET_CLUSTER])
+			fe->flags |= SVCD_FE_EMPTY_DROP;
+	}
+	return 0;
+}
+
+/* Internal scope: the cluster set; external scope: per eTP. */
+static int add_external(struct svc_build *sb, __be32 addr, __be16 port,
+			enum svcd_frontend_type type)
+{
+	int ret;
+
+	ret = add_frontend(sb, addr, port, SVCD_SCOPE_INTERNAL, type, false);
+	if (!ret)
+		ret = add_frontend(sb, addr, port, SVCD_SCOPE_EXTERNAL, type,
+				   sb->s->etp_local);
+	return ret;
+}
+
+static int build_port(struct svc_build *sb)
+{
+	const struct model_config *cfg = sb->b->cfg;
+	const struct svc *s = sb->s;
+	__be16 port = htons(sb->port->port);
+	struct candidate *c;
+	size_t n, i;
+	int ret, set;
+
+	ret = join_port(sb->b, s, sb->port, &c, &n);
+	if (ret)
+		return ret;
+	for (set = 0; set < 2 && !ret; set++) {
+		sb->set_index[set] = -1;
+		ret = select_set(sb->b, c, n, set, &sb->be[set],
+				 &sb->n_be[set]);
+	}
+	free(c);
+
+	for (i = 0; i < s->n_cluster_ips && !ret; i++)
+		ret = add_frontend(sb, s->cluster_ips[i], port,
+				   SVCD_SCOPE_INTERNAL, SVCD_TYPE_CLUSTER_IP,
+				   s->itp_local);
+	for (i = 0; i < s->n_external_ips && !ret; i++)
+		ret = add_external(sb, s->external_ips[i], port,
+				   SVCD_TYPE_EXTERNAL_IP);
+	for (i = 0; i < s->n_lb_ips && !ret; i++)
+		ret = add_external(sb, s->lb_ips[i], port,
+				   SVCD_TYPE_LOAD_BALANCER);
+	if (s->node_ports && sb->port->node_port)
+		for (i = 0; i < cfg->n_node_addrs && !ret; i++)
+			ret = add_external(sb, cfg->node_addrs[i],
+					   htons(sb->port->node_port),
+					   SVCD_TYPE_NODE_PORT);
+
+	for (set = 0; set < 2; set++) {
+		free(sb->be[set]);
+		sb->be[set] = NULL;
+	}
+	return ret;
+}
+
+static int commit_service(struct svc_build *sb)
+{
+	struct build *b = sb->b;
+	struct model_state *st = &b->state;
+	size_t base = st->n_sets, i;
+	void *p;
+
+	for (i = 0; i < sb->n_sets; i++) {
+		p = array_add((void **)&st->sets, &st->n_sets, &b->cap_sets,
+			      sizeof(*st->sets));
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, &sb->sets[i], sizeof(sb->sets[i]));
+		sb->sets[i].backends = NULL; /* owned by the state now */
+	}
+	for (i = 0; i < sb->n_fes; i++) {
+		struct model_frontend *fe;
+
+		fe = array_add((void **)&st->frontends, &st->n_frontends,
+			       &b->cap_frontends, sizeof(*fe));
+		if (!fe)
+			return -ENOMEM;
+		*fe = sb->fes[i];
+		fe->set_index += base;
+	}
+	return 0;
+}
+
+static int build_service(struct build *b, size_t idx)
+{
+	struct svc_build sb = {
+		.b = b,
+		.s = &b->svcs[idx],
+		.owner = idx + 1,
+	};
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < sb.s->n_ports && !ret && !sb.lost; i++) {
+		sb.port = &sb.s->ports[i];
+		ret = build_port(&sb);
+	}
+	if (sb.lost)
+		sb.s->state = SVC_LOST; /* its keys are free again */
+	else if (!ret)
+		ret = commit_service(&sb);
+	for (i = 0; i < sb.n_sets; i++)
+		free(sb.sets[i].backends);
+	free(sb.sets);
+	free(sb.fes);
+	return ret;
+}
+
+static int set_cmp(const void *pa, const void *pb)
+{
+	const struct model_set *a = pa, *b = pb;
+	int c;
+
+	c = strcmp(a->name, b->name);
+	if (!c)
+		c = strcmp(a->port_name, b->port_name);
+	if (!c)
+		c = (int)a->proto - (int)b->proto;
+	if (!c)
+		c = (int)a->set - (int)b->set;
+	return c;
+}
+
+static int index_cmp(const void *pa, const void *pb, void *arg)
+{
+	const struct model_set *sets = arg;
+
+	return set_cmp(&sets[*(const size_t *)pa], &sets[*(const size_t *)pb]);
+}
+
+/* Sets in (name, port_name, proto, set) order; frontends follow. */
+static int sort_sets(struct model_state *st)
+{
+	size_t n = st->n_sets, i, *order, *where;
+	struct model_set *sorted;
+
+	if (!n)
+		return 0;
+	order = calloc(n, sizeof(*order));
+	where = calloc(n, sizeof(*where));
+	sorted = calloc(n, sizeof(*sorted));
+	if (!order || !where || !sorted) {
+		free(order);
+		free(where);
+		free(sorted);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), index_cmp, st->sets);
+	for (i = 0; i < n; i++) {
+		sorted[i] = st->sets[order[i]];
+		where[order[i]] = i;
+	}
+	for (i = 0; i < st->n_frontends; i++)
+		st->frontends[i].set_index = where[st->frontends[i].set_index];
+	free(st->sets);
+	st->sets = sorted;
+	free(order);
+	free(where);
+	return 0;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+/* The items of a List (kind "List" or "<Kind>List") or of an array. */
+static int doc_items(const cJSON *doc, const cJSON **items)
+{
+	const char *kind;
+	size_t len;
+
+	*items = NULL;
+	if (cJSON_IsArray(doc)) {
+		*items = doc;
+		return 0;
+	}
+	if (get_string(doc, "kind", &kind) || !kind)
+		return -EINVAL;
+	len = strlen(kind);
+	if (len < 4 || strcmp(kind + len - 4, "List"))
+		return -EINVAL;
+	*items = field(doc, "items");
+	if (absent(*items)) {
+		*items = NULL; /* an empty List */
+		return 0;
+	}
+	return cJSON_IsArray(*items) ? 0 : -EINVAL;
+}
+
+static void build_free(struct build *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_svcs; i++)
+		svc_release(&b->svcs[i]);
+	for (i = 0; i < b->n_slices; i++)
+		slice_release(&b->slices[i]);
+	free(b->svcs);
+	free(b->slices);
+	free(b->items);
+	free(b->table.keys);
+	free(b->table.owners);
+}
+
+int model_build(const cJSON *doc, const struct model_config *cfg,
+		model_error_fn err, void *err_ctx, struct model_state *out)
+{
+	struct build b = {
+		.cfg = cfg,
+		.err = err,
+		.err_ctx = err_ctx,
+	};
+	const cJSON *items;
+	size_t i;
+	int ret;
+
+	if (!cfg || !out)
+		return -EINVAL;
+	if (doc_items(doc, &items)) {
+		report(&b,
+		       "document is neither a List nor an array of objects");
+		return -EINVAL;
+	}
+	ret = name_items(&b, items);
+	if (!ret)
+		ret = parse_items(&b);
+	if (!ret)
+		ret = link_slices(&b);
+	for (i = 0; i < b.n_svcs && !ret; i++) {
+		struct svc *s = &b.svcs[i];
+
+		if (s->state != SVC_OK)
+			continue;
+		if (s->n_slices)
+			qsort_r(s->slices, s->n_slices, sizeof(*s->slices),
+				slice_index_cmp, b.slices);
+		ret = build_service(&b, i);
+	}
+	if (!ret)
+		ret = sort_sets(&b.state);
+	if (ret)
+		model_state_free(&b.state);
+	else
+		*out = b.state;
+	build_free(&b);
+	return ret;
+}
+
+int model_build_text(const char *text, size_t len,
+		     const struct model_config *cfg, model_error_fn err,
+		     void *err_ctx, struct model_state *out)
+{
+	struct build b = { .err = err, .err_ctx = err_ctx };
+	const char *end = NULL, *p;
+	size_t pos, line = 1, col = 1;
+	cJSON *doc;
+	int ret;
+
+	doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (doc && end) {
+		/* trailing bytes other than blanks are an error too */
+		for (p = end; p < text + len; p++)
+			if (*p != ' ' && *p != '\t' && *p != '\n' &&
+			    *p != '\r' && *p != '\0')
+				break;
+		if (p < text + len) {
+			cJSON_Delete(doc);
+			doc = NULL;
+			end = p;
+		}
+	}
+	if (!doc) {
+		pos = end && end >= text && end <= text + len ?
+			      (size_t)(end - text) :
+			      0;
+		for (p = text; p && p < text + pos; p++) {
+			col++;
+			if (*p == '\n') {
+				line++;
+				col = 1;
+			}
+		}
+		report(&b,
+		       "JSON parse error at byte %zu (line %zu, column %zu)",
+		       pos, line, col);
+		return -EINVAL;
+	}
+	ret = model_build(doc, cfg, err, err_ctx, out);
+	cJSON_Delete(doc);
+	return ret;
+}
+
+void model_state_free(struct model_state *state)
+{
+	size_t i;
+
+	if (!state)
+		return;
+	for (i = 0; i < state->n_sets; i++)
+		free(state->sets[i].backends);
+	free(state->sets);
+	free(state->frontends);
+	memset(state, 0, sizeof(*state));
+}
