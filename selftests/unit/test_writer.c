@@ -1,0 +1,2169 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_writer.c - the map writer over in-memory maps.
+ *
+ * The fake maps check the datapath's view after every single update and
+ * delete: each frontend's (service id, rev) has slots 0..slot_count-1, each
+ * slot names a backend that exists, no slot a frontend uses is rewritten
+ * and no backend a slot names is changed (invariant 1). Maps can be given
+ * a capacity ("map full", invariant 3), the Nth update or delete can fail,
+ * and the maps can "crash" (every operation after the Nth does nothing),
+ * which is what a restart after kill -9 looks like.
+ *
+ * Desired states are built by hand: these tests need the structs of
+ * model.h, not model.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "runner.h"
+#include "writer.h"
+
+/* ---- fake maps ---------------------------------------------------------- */
+
+/* One hash map: a dense entry array and an open-addressing index. */
+struct fmap {
+	size_t ksz, vsz;
+	size_t cap; /* most entries; 0: unlimited */
+	size_t n, alloc;
+	uint8_t *keys, *vals;
+	uint32_t *hashes;
+	uint32_t *bucket; /* dense index + 1; 0: empty */
+	size_t nbuckets; /* power of two */
+};
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size ? size : 1);
+	if (!p)
+		abort();
+	return p;
+}
+
+static uint32_t bytes_hash(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return (uint32_t)h;
+}
+
+static size_t fmap_bucket_of(const struct fmap *m, const void *key,
+			     uint32_t hash)
+{
+	size_t mask = m->nbuckets - 1, i;
+	uint32_t idx;
+
+	if (!m->nbuckets)
+		return SIZE_MAX;
+	for (i = hash & mask; m->bucket[i]; i = (i + 1) & mask) {
+		idx = m->bucket[i] - 1;
+		if (m->hashes[idx] == hash &&
+		    !memcmp(m->keys + idx * m->ksz, key, m->ksz))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+static void *fmap_get(const struct fmap *m, const void *key)
+{
+	size_t b = fmap_bucket_of(m, key, bytes_hash(key, m->ksz));
+
+	return b == SIZE_MAX ? NULL : m->vals + (m->bucket[b] - 1) * m->vsz;
+}
+
+static void fmap_place(struct fmap *m, uint32_t idx)
+{
+	size_t mask = m->nbuckets - 1, i;
+
+	for (i = m->hashes[idx] & mask; m->bucket[i]; i = (i + 1) & mask)
+		;
+	m->bucket[i] = idx + 1;
+}
+
+static int fmap_put(struct fmap *m, const void *key, const void *val)
+{
+	void *v = fmap_get(m, key);
+	size_t i;
+
+	if (v) {
+		memcpy(v, val, m->vsz);
+		return 0;
+	}
+	if (m->cap && m->n >= m->cap)
+		return -E2BIG;
+	if (m->n == m->alloc) {
+		m->alloc = m->alloc ? m->alloc * 2 : 64;
+		m->keys = xrealloc(m->keys, m->alloc * m->ksz);
+		m->vals = xrealloc(m->vals, m->alloc * m->vsz);
+		m->hashes = xrealloc(m->hashes, m->alloc * sizeof(*m->hashes));
+	}
+	if ((m->n + 1) * 2 > m->nbuckets) {
+		m->nbuckets = m->nbuckets ? m->nbuckets * 2 : 128;
+		free(m->bucket);
+		m->bucket = calloc(m->nbuckets, sizeof(*m->bucket));
+		if (!m->bucket)
+			abort();
+		for (i = 0; i < m->n; i++)
+			fmap_place(m, i);
+	}
+	memcpy(m->keys + m->n * m->ksz, key, m->ksz);
+	memcpy(m->vals + m->n * m->vsz, val, m->vsz);
+	m->hashes[m->n] = bytes_hash(key, m->ksz);
+	fmap_place(m, m->n);
+	m->n++;
+	return 0;
+}
+
+static int fmap_del(struct fmap *m, const void *key)
+{
+	size_t mask = m->nbuckets - 1, i, j, home;
+	size_t b = fmap_bucket_of(m, key, bytes_hash(key, m->ksz));
+	uint32_t idx, last;
+
+	if (b == SIZE_MAX)
+		return -ENOENT;
+	idx = m->bucket[b] - 1;
+	/* Backward-shift deletion of bucket b. */
+	m->bucket[b] = 0;
+	i = b;
+	for (j = (i + 1) & mask; m->bucket[j]; j = (j + 1) & mask) {
+		home = m->hashes[m->bucket[j] - 1] & mask;
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && home <= i && home > j)) {
+			m->bucket[i] = m->bucket[j];
+			m->bucket[j] = 0;
+			i = j;
+		}
+	}
+	/* Move the last entry into the hole. */
+	last = m->n - 1;
+	if (idx != last) {
+		for (j = m->hashes[last] & mask; m->bucket[j] != last + 1;
+		     j = (j + 1) & mask)
+			;
+		m->bucket[j] = idx + 1;
+		memcpy(m->keys + idx * m->ksz, m->keys + last * m->ksz, m->ksz);
+		memcpy(m->vals + idx * m->vsz, m->vals + last * m->vsz, m->vsz);
+		m->hashes[idx] = m->hashes[last];
+	}
+	m->n--;
+	return 0;
+}
+
+static void fmap_fini(struct fmap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	free(m->hashes);
+	free(m->bucket);
+}
+
+struct fake {
+	struct fmap map[WMAP_COUNT];
+	struct fmap fe_refs; /* sid << 16 | rev -> frontends on it */
+	struct fmap slot_refs; /* backend id -> slots naming it */
+	size_t updates, deletes; /* attempted operations */
+	size_t fail_update_at; /* 1-based; 0: never */
+	size_t fail_delete_at;
+	size_t crash_after; /* later operations do nothing; 0: never */
+	int fail_err;
+	bool full_check; /* whole-map check after every op */
+	int violations;
+	char first_violation[256];
+};
+
+static const size_t key_sizes[WMAP_COUNT] = {
+	[WMAP_FRONTENDS] = sizeof(struct svcd_frontend_key),
+	[WMAP_SLOTS] = sizeof(struct svcd_slot_key),
+	[WMAP_BACKENDS] = sizeof(__u32),
+	[WMAP_SERVICES] = sizeof(__u32),
+	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_key),
+};
+static const size_t val_sizes[WMAP_COUNT] = {
+	[WMAP_FRONTENDS] = sizeof(struct svcd_frontend_value),
+	[WMAP_SLOTS] = sizeof(__u32),
+	[WMAP_BACKENDS] = sizeof(struct svcd_backend),
+	[WMAP_SERVICES] = sizeof(struct svcd_service),
+	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_value),
+};
+
+static struct fake *fake_new(void)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	int i;
+
+	if (!f)
+		abort();
+	for (i = 0; i < WMAP_COUNT; i++) {
+		f->map[i].ksz = key_sizes[i];
+		f->map[i].vsz = val_sizes[i];
+	}
+	f->fe_refs.ksz = sizeof(uint64_t);
+	f->fe_refs.vsz = sizeof(uint32_t);
+	f->slot_refs.ksz = sizeof(uint32_t);
+	f->slot_refs.vsz = sizeof(uint32_t);
+	f->fail_err = -EIO;
+	f->full_check = true;
+	return f;
+}
+
+static void fake_free(struct fake *f)
+{
+	int i;
+
+	for (i = 0; i < WMAP_COUNT; i++)
+		fmap_fini(&f->map[i]);
+	fmap_fini(&f->fe_refs);
+	fmap_fini(&f->slot_refs);
+	free(f);
+}
+
+static void violation(struct fake *f, const char *what, uint32_t a, uint32_t b,
+		      uint32_t c)
+{
+	if (!f->violations++)
+		snprintf(f->first_violation, sizeof(f->first_violation),
+			 "%s (%u, %u, %u) after op %zu", what, a, b, c,
+			 f->updates + f->deletes);
+}
+
+static void count_add(struct fmap *m, const void *key, int delta)
+{
+	uint32_t *v = fmap_get(m, key), n;
+
+	n = (v ? *v : 0) + delta;
+	if (n)
+		fmap_put(m, key, &n);
+	else
+		fmap_del(m, key);
+}
+
+static uint32_t count_get(const struct fmap *m, const void *key)
+{
+	uint32_t *v = fmap_get(m, key);
+
+	return v ? *v : 0;
+}
+
+static uint64_t ref_key(uint32_t sid, uint16_t rev)
+{
+	return (uint64_t)sid << 16 | rev;
+}
+
+/* Some frontend reads slot `slot` of (sid, rev). */
+static bool slot_in_use(const struct fake *f, uint32_t sid, uint16_t rev,
+			uint32_t slot)
+{
+	const struct fmap *fe = &f->map[WMAP_FRONTENDS];
+	const struct svcd_frontend_value *v;
+	uint64_t key = ref_key(sid, rev);
+	size_t i;
+
+	if (!count_get(&f->fe_refs, &key))
+		return false;
+	for (i = 0; i < fe->n; i++) {
+		v = (const void *)(fe->vals + i * fe->vsz);
+		if (v->service_id == sid && v->rev == rev &&
+		    slot < v->slot_count)
+			return true;
+	}
+	return false;
+}
+
+static void check_frontend(struct fake *f, const struct svcd_frontend_value *v)
+{
+	struct svcd_slot_key sk = { .service_id = v->service_id,
+				    .rev = v->rev };
+	__u32 *bid;
+
+	for (sk.slot = 0; sk.slot < v->slot_count; sk.slot++) {
+		bid = fmap_get(&f->map[WMAP_SLOTS], &sk);
+		if (!bid) {
+			violation(f, "frontend uses a missing slot",
+				  sk.service_id, sk.rev, sk.slot);
+			return;
+		}
+		if (!fmap_get(&f->map[WMAP_BACKENDS], bid)) {
+			violation(f, "frontend slot names a missing backend",
+				  sk.service_id, sk.slot, *bid);
+			return;
+		}
+	}
+}
+
+/* The invariant over the whole maps. */
+static void check_all(struct fake *f)
+{
+	const struct fmap *fe = &f->map[WMAP_FRONTENDS];
+	const struct fmap *slots = &f->map[WMAP_SLOTS];
+	const struct svcd_slot_key *sk;
+	size_t i;
+
+	for (i = 0; i < fe->n; i++)
+		check_frontend(f, (const void *)(fe->vals + i * fe->vsz));
+	for (i = 0; i < slots->n; i++) {
+		sk = (const void *)(slots->keys + i * slots->ksz);
+		if (!fmap_get(&f->map[WMAP_BACKENDS],
+			      slots->vals + i * slots->vsz))
+			violation(f, "slot names a missing backend",
+				  sk->service_id, sk->rev, sk->slot);
+	}
+}
+
+/* Operations after a crash or an injected failure do nothing. */
+static int fake_fault(struct fake *f, bool update)
+{
+	size_t ops = f->updates + f->deletes;
+
+	if (f->crash_after && ops > f->crash_after)
+		return f->fail_err;
+	if (update && f->fail_update_at && f->updates == f->fail_update_at)
+		return f->fail_err;
+	if (!update && f->fail_delete_at && f->deletes == f->fail_delete_at)
+		return f->fail_err;
+	return 0;
+}
+
+static int fake_update(void *ctx, enum writer_map map, const void *key,
+		       const void *value)
+{
+	struct fake *f = ctx;
+	const struct svcd_frontend_value *nv = value, *ov;
+	const struct svcd_slot_key *sk = key;
+	struct svcd_backend *ob;
+	uint64_t rk;
+	__u32 *obid;
+	int err;
+
+	f->updates++;
+	err = fake_fault(f, true);
+	if (err)
+		return err;
+
+	switch (map) {
+	case WMAP_SLOTS:
+		if (!fmap_get(&f->map[WMAP_BACKENDS], value))
+			violation(f, "slot written with a missing backend",
+				  sk->service_id, sk->slot,
+				  *(const __u32 *)value);
+		obid = fmap_get(&f->map[WMAP_SLOTS], key);
+		if (obid && slot_in_use(f, sk->service_id, sk->rev, sk->slot))
+			violation(f, "slot in use rewritten", sk->service_id,
+				  sk->rev, sk->slot);
+		if (!obid && f->map[map].cap &&
+		    f->map[map].n >= f->map[map].cap)
+			return -E2BIG;
+		if (obid)
+			count_add(&f->slot_refs, obid, -1);
+		count_add(&f->slot_refs, value, 1);
+		break;
+	case WMAP_BACKENDS:
+		ob = fmap_get(&f->map[WMAP_BACKENDS], key);
+		if (ob && memcmp(ob, value, sizeof(*ob)) &&
+		    count_get(&f->slot_refs, key))
+			violation(f, "backend in use changed",
+				  *(const __u32 *)key, 0, 0);
+		break;
+	case WMAP_FRONTENDS:
+		ov = fmap_get(&f->map[WMAP_FRONTENDS], key);
+		if (!ov && f->map[map].cap && f->map[map].n >= f->map[map].cap)
+			return -E2BIG;
+		if (ov && ov->slot_count) {
+			rk = ref_key(ov->service_id, ov->rev);
+			count_add(&f->fe_refs, &rk, -1);
+		}
+		if (nv->slot_count) {
+			rk = ref_key(nv->service_id, nv->rev);
+			count_add(&f->fe_refs, &rk, 1);
+		}
+		break;
+	default:
+		break;
+	}
+	err = fmap_put(&f->map[map], key, value);
+	if (err)
+		return err;
+	if (map == WMAP_FRONTENDS)
+		check_frontend(f, nv);
+	if (f->full_check)
+		check_all(f);
+	return 0;
+}
+
+static int fake_delete(void *ctx, enum writer_map map, const void *key)
+{
+	struct fake *f = ctx;
+	const struct svcd_slot_key *sk = key;
+	const struct svcd_frontend_value *ov;
+	uint64_t rk;
+	__u32 *obid;
+	int err;
+
+	f->deletes++;
+	err = fake_fault(f, false);
+	if (err)
+		return err;
+
+	switch (map) {
+	case WMAP_SLOTS:
+		obid = fmap_get(&f->map[WMAP_SLOTS], key);
+		if (obid && slot_in_use(f, sk->service_id, sk->rev, sk->slot))
+			violation(f, "slot in use deleted", sk->service_id,
+				  sk->rev, sk->slot);
+		if (obid)
+			count_add(&f->slot_refs, obid, -1);
+		break;
+	case WMAP_BACKENDS:
+		if (count_get(&f->slot_refs, key))
+			violation(f, "backend named by a slot deleted",
+				  *(const __u32 *)key, 0, 0);
+		break;
+	case WMAP_FRONTENDS:
+		ov = fmap_get(&f->map[WMAP_FRONTENDS], key);
+		if (ov && ov->slot_count) {
+			rk = ref_key(ov->service_id, ov->rev);
+			count_add(&f->fe_refs, &rk, -1);
+		}
+		break;
+	default:
+		break;
+	}
+	err = fmap_del(&f->map[map], key);
+	if (!err && f->full_check)
+		check_all(f);
+	return err;
+}
+
+static int fake_iterate(void *ctx, enum writer_map map,
+			int (*fn)(const void *key, const void *value,
+				  void *arg),
+			void *arg)
+{
+	struct fake *f = ctx;
+	struct fmap *m = &f->map[map];
+	size_t i;
+	int err;
+
+	for (i = 0; i < m->n; i++) {
+		err = fn(m->keys + i * m->ksz, m->vals + i * m->vsz, arg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct writer_ops fake_ops = {
+	.update = fake_update,
+	.delete = fake_delete,
+	.iterate = fake_iterate,
+};
+
+static const struct writer_limits limits = {
+	.max_services = 64,
+	.max_backends = 256,
+};
+
+static size_t fake_writes(const struct fake *f)
+{
+	return f->updates + f->deletes;
+}
+
+/* Insert without the checks (to plant state a crash left behind). */
+static void fake_plant(struct fake *f, enum writer_map map, const void *key,
+		       const void *value)
+{
+	const struct svcd_frontend_value *v = value;
+	uint64_t rk;
+
+	fmap_put(&f->map[map], key, value);
+	if (map == WMAP_SLOTS)
+		count_add(&f->slot_refs, value, 1);
+	if (map == WMAP_FRONTENDS && v->slot_count) {
+		rk = ref_key(v->service_id, v->rev);
+		count_add(&f->fe_refs, &rk, 1);
+	}
+}
+
+/* ---- desired states by hand -------------------------------------------- */
+
+static __be32 ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+	return htonl((uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 |
+		     d);
+}
+
+static size_t add_set(struct model_state *s, const char *name,
+		      const char *port_name, uint8_t proto, uint8_t which)
+{
+	struct model_set *ms;
+
+	s->sets = xrealloc(s->sets, (s->n_sets + 1) * sizeof(*s->sets));
+	ms = &s->sets[s->n_sets];
+	memset(ms, 0, sizeof(*ms));
+	snprintf(ms->name, sizeof(ms->name), "%s", name);
+	snprintf(ms->port_name, sizeof(ms->port_name), "%s", port_name);
+	ms->proto = proto;
+	ms->set = which;
+	return s->n_sets++;
+}
+
+static void add_backend(struct model_state *s, size_t set, __be32 addr,
+			uint16_t port, uint8_t weight, uint8_t flags)
+{
+	struct model_set *ms = &s->sets[set];
+
+	ms->backends = xrealloc(ms->backends,
+				(ms->n_backends + 1) * sizeof(*ms->backends));
+	ms->backends[ms->n_backends++] = (struct model_backend){
+		.addr = addr,
+		.port = htons(port),
+		.weight = weight,
+		.flags = flags,
+	};
+}
+
+static struct svcd_frontend_key fkey(__be32 addr, uint16_t port, uint8_t proto,
+				     uint8_t scope)
+{
+	return (struct svcd_frontend_key){
+		.addr = addr,
+		.port = htons(port),
+		.proto = proto,
+		.scope = scope,
+	};
+}
+
+static void add_frontend(struct model_state *s, size_t set, __be32 addr,
+			 uint16_t port, uint8_t scope, uint16_t flags)
+{
+	s->frontends = xrealloc(s->frontends,
+				(s->n_frontends + 1) * sizeof(*s->frontends));
+	s->frontends[s->n_frontends++] = (struct model_frontend){
+		.key = fkey(addr, port, s->sets[set].proto, scope),
+		.flags = flags,
+		.set_index = set,
+	};
+}
+
+static void state_free(struct model_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_sets; i++)
+		free(s->sets[i].backends);
+	free(s->sets);
+	free(s->frontends);
+	memset(s, 0, sizeof(*s));
+}
+
+static void state_copy(struct model_state *dst, const struct model_state *src)
+{
+	size_t i, n;
+
+	dst->n_sets = src->n_sets;
+	dst->sets = xrealloc(NULL, src->n_sets * sizeof(*dst->sets));
+	memcpy(dst->sets, src->sets, src->n_sets * sizeof(*dst->sets));
+	for (i = 0; i < src->n_sets; i++) {
+		n = src->sets[i].n_backends * sizeof(struct model_backend);
+		dst->sets[i].backends = xrealloc(NULL, n);
+		memcpy(dst->sets[i].backends, src->sets[i].backends, n);
+	}
+	dst->n_frontends = src->n_frontends;
+	n = src->n_frontends * sizeof(*dst->frontends);
+	dst->frontends = xrealloc(NULL, n);
+	memcpy(dst->frontends, src->frontends, n);
+}
+
+static void remove_backend(struct model_state *s, size_t set, __be32 addr)
+{
+	struct model_set *ms = &s->sets[set];
+	size_t i;
+
+	for (i = 0; i < ms->n_backends; i++) {
+		if (ms->backends[i].addr != addr)
+			continue;
+		memmove(&ms->backends[i], &ms->backends[i + 1],
+			(ms->n_backends - i - 1) * sizeof(*ms->backends));
+		ms->n_backends--;
+		return;
+	}
+}
+
+static struct model_backend *find_backend(struct model_state *s, size_t set,
+					  __be32 addr)
+{
+	size_t i;
+
+	for (i = 0; i < s->sets[set].n_backends; i++) {
+		if (s->sets[set].backends[i].addr == addr)
+			return &s->sets[set].backends[i];
+	}
+	abort();
+}
+
+/* Drop a set and its frontends. */
+static void remove_set(struct model_state *s, size_t set)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < s->n_frontends; i++) {
+		if (s->frontends[i].set_index == set)
+			continue;
+		s->frontends[j] = s->frontends[i];
+		if (s->frontends[j].set_index > set)
+			s->frontends[j].set_index--;
+		j++;
+	}
+	s->n_frontends = j;
+	free(s->sets[set].backends);
+	memmove(&s->sets[set], &s->sets[set + 1],
+		(s->n_sets - set - 1) * sizeof(*s->sets));
+	s->n_sets--;
+}
+
+static void remove_frontend(struct model_state *s,
+			    const struct svcd_frontend_key *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_frontends; i++) {
+		if (!memcmp(&s->frontends[i].key, key, sizeof(*key))) {
+			memmove(&s->frontends[i], &s->frontends[i + 1],
+				(s->n_frontends - i - 1) *
+					sizeof(*s->frontends));
+			s->n_frontends--;
+			return;
+		}
+	}
+	abort();
+}
+
+static struct model_frontend *find_frontend(struct model_state *s,
+					    const struct svcd_frontend_key *key)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_frontends; i++) {
+		if (!memcmp(&s->frontends[i].key, key, sizeof(*key)))
+			return &s->frontends[i];
+	}
+	abort();
+}
+
+/*
+ * The reference picture: default/a:http (TCP, cluster set) with two
+ * frontends, default/a:http's local set, default/b:dns (UDP), and
+ * default/c (TCP, unnamed port, affinity) with weights 1:2:3.
+ */
+enum { SET_A, SET_A_LOCAL, SET_B, SET_C };
+
+static void base_state(struct model_state *s)
+{
+	size_t a, al, b, c;
+
+	memset(s, 0, sizeof(*s));
+	a = add_set(s, "default/a", "http", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(s, a, ip4(198, 18, 1, 2), 8080, 1, SVCD_BE_LOCAL);
+	add_backend(s, a, ip4(198, 18, 1, 3), 8080, 1, SVCD_BE_LOCAL);
+	add_backend(s, a, ip4(198, 18, 2, 2), 8080, 1, 0);
+	add_frontend(s, a, ip4(198, 19, 96, 10), 80, SVCD_SCOPE_INTERNAL,
+		     SVCD_TYPE_CLUSTER_IP);
+	add_frontend(s, a, ip4(198, 19, 0, 1), 30080, SVCD_SCOPE_INTERNAL,
+		     SVCD_TYPE_NODE_PORT);
+
+	al = add_set(s, "default/a", "http", IPPROTO_TCP, SVCD_SET_LOCAL);
+	add_backend(s, al, ip4(198, 18, 1, 2), 8080, 1, SVCD_BE_LOCAL);
+	add_backend(s, al, ip4(198, 18, 1, 3), 8080, 1, SVCD_BE_LOCAL);
+	add_frontend(s, al, ip4(198, 19, 0, 1), 30080, SVCD_SCOPE_EXTERNAL,
+		     SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY);
+
+	b = add_set(s, "default/b", "dns", IPPROTO_UDP, SVCD_SET_CLUSTER);
+	add_backend(s, b, ip4(198, 18, 1, 5), 53, 1, SVCD_BE_LOCAL);
+	add_backend(s, b, ip4(198, 18, 2, 5), 53, 1, 0);
+	add_frontend(s, b, ip4(198, 19, 96, 11), 53, SVCD_SCOPE_INTERNAL,
+		     SVCD_TYPE_CLUSTER_IP);
+
+	c = add_set(s, "default/c", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	s->sets[c].affinity_timeout = 10800;
+	add_backend(s, c, ip4(198, 18, 1, 7), 9000, 1, SVCD_BE_LOCAL);
+	add_backend(s, c, ip4(198, 18, 2, 7), 9000, 2, 0);
+	add_backend(s, c, ip4(198, 18, 3, 7), 9000, 3, 0);
+	add_frontend(s, c, ip4(198, 19, 96, 12), 9000, SVCD_SCOPE_INTERNAL,
+		     SVCD_TYPE_CLUSTER_IP);
+}
+
+/* ---- checking the maps against a desired state ------------------------- */
+
+static const struct svcd_frontend_value *
+fe_get(const struct fake *f, const struct svcd_frontend_key *k)
+{
+	return fmap_get(&f->map[WMAP_FRONTENDS], k);
+}
+
+static bool backend_is(const struct svcd_backend *b, const struct model_set *ms,
+		       const struct model_backend *mb)
+{
+	return b->addr == mb->addr && b->port == mb->port &&
+	       b->proto == ms->proto && b->flags == mb->flags;
+}
+
+/* Index of the set with the same identity seen first, for duplicates. */
+static bool set_is_first(const struct model_state *want, size_t i)
+{
+	const struct model_set *a = &want->sets[i], *b;
+	size_t j;
+
+	for (j = 0; j < i; j++) {
+		b = &want->sets[j];
+		if (!strcmp(a->name, b->name) &&
+		    !strcmp(a->port_name, b->port_name) &&
+		    a->proto == b->proto && a->set == b->set)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The maps hold exactly want: every frontend with its set's slot table in
+ * the order writer_build_slots gives, the set's identity in services, and
+ * nothing else (no extra frontend, slot, backend or services entry).
+ */
+static bool maps_match(const struct fake *f, const struct model_state *want)
+{
+	static uint32_t idx[SVCD_MAX_SLOTS_PER_SERVICE];
+	size_t i, k, n_slots, want_slots = 0, want_sets = 0, want_backends = 0;
+	const struct svcd_frontend_value *v;
+	const struct model_frontend *mf;
+	const struct svcd_service *info;
+	const struct svcd_backend *b;
+	const struct model_set *ms;
+	struct svcd_slot_key sk;
+	struct fmap seen = { .ksz = sizeof(struct svcd_backend), .vsz = 1 };
+	uint8_t weights[256], one = 1;
+	__u32 *bid;
+	bool ok = true;
+
+	for (i = 0; i < want->n_sets; i++) {
+		ms = &want->sets[i];
+		if (!set_is_first(want, i))
+			continue;
+		want_sets++;
+		for (k = 0; k < ms->n_backends; k++)
+			weights[k] = ms->backends[k].weight;
+		n_slots = writer_build_slots(weights, ms->n_backends, idx,
+					     SVCD_MAX_SLOTS_PER_SERVICE);
+		want_slots += n_slots;
+		for (k = 0; k < ms->n_backends; k++) {
+			struct svcd_backend key = {
+				.addr = ms->backends[k].addr,
+				.port = ms->backends[k].port,
+				.proto = ms->proto,
+				.flags = ms->backends[k].flags,
+			};
+
+			if (ms->backends[k].weight && !fmap_get(&seen, &key)) {
+				fmap_put(&seen, &key, &one);
+				want_backends++;
+			}
+		}
+	}
+	fmap_fini(&seen);
+	memset(&seen, 0, sizeof(seen));
+	seen.ksz = sizeof(struct svcd_backend);
+	seen.vsz = 1;
+
+	for (i = 0; i < want->n_frontends && ok; i++) {
+		mf = &want->frontends[i];
+		ms = &want->sets[mf->set_index];
+		v = fe_get(f, &mf->key);
+		if (!v) {
+			test__log("frontend %zu missing\n", i);
+			ok = false;
+			break;
+		}
+		info = fmap_get(&f->map[WMAP_SERVICES], &v->service_id);
+		if (!info || strcmp(info->name, ms->name) ||
+		    strcmp(info->port_name, ms->port_name) ||
+		    info->proto != ms->proto || info->set != ms->set) {
+			test__log("frontend %zu: service %u is not %s:%s\n", i,
+				  v->service_id, ms->name, ms->port_name);
+			ok = false;
+			break;
+		}
+		if (v->flags != mf->flags ||
+		    v->affinity_timeout != ms->affinity_timeout) {
+			test__log("frontend %zu: flags %#x affinity %u\n", i,
+				  v->flags, v->affinity_timeout);
+			ok = false;
+		}
+		for (k = 0; k < ms->n_backends; k++)
+			weights[k] = ms->backends[k].weight;
+		n_slots = writer_build_slots(weights, ms->n_backends, idx,
+					     SVCD_MAX_SLOTS_PER_SERVICE);
+		if (v->slot_count != n_slots) {
+			test__log("frontend %zu: %u slots, want %zu\n", i,
+				  v->slot_count, n_slots);
+			ok = false;
+			break;
+		}
+		sk = (struct svcd_slot_key){ .service_id = v->service_id,
+					     .rev = v->rev };
+		for (k = 0; k < n_slots && ok; k++) {
+			sk.slot = k;
+			bid = fmap_get(&f->map[WMAP_SLOTS], &sk);
+			b = bid ? fmap_get(&f->map[WMAP_BACKENDS], bid) : NULL;
+			if (!b || !backend_is(b, ms, &ms->backends[idx[k]])) {
+				test__log("frontend %zu: slot %zu wrong\n", i,
+					  k);
+				ok = false;
+			}
+		}
+	}
+	if (f->map[WMAP_FRONTENDS].n != want->n_frontends) {
+		test__log("%zu frontends in the map, want %zu\n",
+			  f->map[WMAP_FRONTENDS].n, want->n_frontends);
+		ok = false;
+	}
+	if (f->map[WMAP_SLOTS].n != want_slots) {
+		test__log("%zu slots in the map, want %zu\n",
+			  f->map[WMAP_SLOTS].n, want_slots);
+		ok = false;
+	}
+	if (f->map[WMAP_SERVICES].n != want_sets) {
+		test__log("%zu services in the map, want %zu\n",
+			  f->map[WMAP_SERVICES].n, want_sets);
+		ok = false;
+	}
+	if (f->map[WMAP_BACKENDS].n != want_backends) {
+		test__log("%zu backends in the map, want %zu\n",
+			  f->map[WMAP_BACKENDS].n, want_backends);
+		ok = false;
+	}
+	/* One entry per backend: sharing works. */
+	for (i = 0; i < f->map[WMAP_BACKENDS].n && ok; i++) {
+		b = (const void *)(f->map[WMAP_BACKENDS].vals + i * 8);
+		if (fmap_get(&seen, b)) {
+			test__log("backend stored twice\n");
+			ok = false;
+		}
+		fmap_put(&seen, b, &one);
+	}
+	fmap_fini(&seen);
+	return ok;
+}
+
+static bool no_violations(const struct fake *f)
+{
+	if (f->violations)
+		test__log("first violation: %s\n", f->first_violation);
+	return ASSERT_EQ(f->violations, 0, "invariant violations");
+}
+
+/* Backend id of addr:port in the maps (0: none). */
+static __u32 backend_id(const struct fake *f, __be32 addr, uint16_t port)
+{
+	const struct fmap *m = &f->map[WMAP_BACKENDS];
+	const struct svcd_backend *b;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		b = (const void *)(m->vals + i * m->vsz);
+		if (b->addr == addr && b->port == htons(port))
+			return *(const __u32 *)(m->keys + i * m->ksz);
+	}
+	return 0;
+}
+
+/* Slots of (sid, rev) that hold backend bid. */
+static size_t slots_of(const struct fake *f,
+		       const struct svcd_frontend_value *v, __u32 bid)
+{
+	struct svcd_slot_key sk = { .service_id = v->service_id,
+				    .rev = v->rev };
+	size_t n = 0;
+	__u32 *b;
+
+	for (sk.slot = 0; sk.slot < v->slot_count; sk.slot++) {
+		b = fmap_get(&f->map[WMAP_SLOTS], &sk);
+		n += b && *b == bid;
+	}
+	return n;
+}
+
+/* Run a sync with error lines silenced (tests that expect failures). */
+static int sync_quiet(struct writer *w, const struct model_state *want,
+		      struct writer_stats *st)
+{
+	int level = log_get_level(), err;
+
+	log_set_level(-1);
+	err = writer_sync(w, want, st);
+	log_set_level(level);
+	return err;
+}
+
+/* Run a sync and return what it printed on stderr (caller frees). */
+static char *sync_capture(struct writer *w, const struct model_state *want,
+			  struct writer_stats *st, int *err)
+{
+	FILE *tmp = tmpfile();
+	int saved;
+	char *out;
+	long len;
+
+	if (!tmp)
+		abort();
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fileno(tmp), 2);
+	*err = writer_sync(w, want, st);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	len = ftell(tmp);
+	out = xrealloc(NULL, len + 1);
+	rewind(tmp);
+	len = fread(out, 1, len, tmp);
+	out[len] = '\0';
+	fclose(tmp);
+	return out;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+void test_writer_install(void)
+{
+	struct model_state want;
+	struct writer_stats st;
+	const struct svcd_frontend_value *v1, *v2;
+	struct svcd_frontend_key k1, k2;
+	struct writer *w;
+	struct fake *f;
+	size_t writes;
+
+	f = fake_new();
+	base_state(&want);
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new"))
+		goto out;
+
+	if (test__start_subtest("initial")) {
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		no_violations(f);
+		ASSERT_EQ(st.services_added, 4, "services_added");
+		ASSERT_EQ(st.frontends_added, 5, "frontends_added");
+		/* a and a-local share two backends; b has 2, c has 3. */
+		ASSERT_EQ(st.backends_added, 3 + 2 + 3, "backends_added");
+		ASSERT_EQ(st.errors, 0, "errors");
+		ASSERT_EQ(writer_service_count(w), 4, "service count");
+		ASSERT_EQ(writer_backend_count(w), 8, "backend count");
+	}
+	if (test__start_subtest("two_frontends_one_set")) {
+		k1 = fkey(ip4(198, 19, 96, 10), 80, IPPROTO_TCP,
+			  SVCD_SCOPE_INTERNAL);
+		k2 = fkey(ip4(198, 19, 0, 1), 30080, IPPROTO_TCP,
+			  SVCD_SCOPE_INTERNAL);
+		v1 = fe_get(f, &k1);
+		v2 = fe_get(f, &k2);
+		if (ASSERT_OK_PTR(v1, "clusterIP") &&
+		    ASSERT_OK_PTR(v2, "nodePort")) {
+			ASSERT_EQ(v1->service_id, v2->service_id, "same set");
+			ASSERT_EQ(v1->rev, v2->rev, "same rev");
+			ASSERT_EQ(v2->flags, SVCD_TYPE_NODE_PORT, "flags");
+			ASSERT_GE(v1->service_id, 1, "id 0 is global");
+		}
+	}
+	if (test__start_subtest("unchanged_writes_nothing")) {
+		writes = fake_writes(f);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+		ASSERT_EQ(st.services_updated + st.services_added, 0,
+			  "updated");
+	}
+	writer_free(w);
+out:
+	state_free(&want);
+	fake_free(f);
+}
+
+void test_writer_weights(void)
+{
+	struct model_state want = { 0 };
+	const struct svcd_frontend_value *v;
+	struct svcd_frontend_key k;
+	struct writer *w;
+	struct fake *f;
+	size_t set;
+
+	f = fake_new();
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new"))
+		goto out;
+	k = fkey(ip4(198, 19, 96, 20), 80, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	set = add_set(&want, "default/w", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(&want, set, ip4(198, 18, 1, 1), 80, 1, 0);
+	add_backend(&want, set, ip4(198, 18, 1, 2), 80, 2, 0);
+	add_backend(&want, set, ip4(198, 18, 1, 3), 80, 3, 0);
+	add_frontend(&want, set, k.addr, 80, SVCD_SCOPE_INTERNAL, 0);
+
+	if (test__start_subtest("1_2_3")) {
+		ASSERT_OK(writer_sync(w, &want, NULL), "sync");
+		v = fe_get(f, &k);
+		if (ASSERT_OK_PTR(v, "frontend")) {
+			ASSERT_EQ(v->slot_count, 6, "slots");
+			ASSERT_EQ(
+				slots_of(f, v,
+					 backend_id(f, ip4(198, 18, 1, 1), 80)),
+				1, "weight 1");
+			ASSERT_EQ(
+				slots_of(f, v,
+					 backend_id(f, ip4(198, 18, 1, 2), 80)),
+				2, "weight 2");
+			ASSERT_EQ(
+				slots_of(f, v,
+					 backend_id(f, ip4(198, 18, 1, 3), 80)),
+				3, "weight 3");
+		}
+	}
+	if (test__start_subtest("2_4_6_same_table")) {
+		size_t writes = fake_writes(f);
+
+		want.sets[set].backends[0].weight = 2;
+		want.sets[set].backends[1].weight = 4;
+		want.sets[set].backends[2].weight = 6;
+		ASSERT_OK(writer_sync(w, &want, NULL), "sync");
+		v = fe_get(f, &k);
+		if (ASSERT_OK_PTR(v, "frontend"))
+			ASSERT_EQ(v->slot_count, 6, "slots after gcd");
+		/* Same table as 1:2:3: nothing to write. */
+		ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+	}
+	no_violations(f);
+	writer_free(w);
+out:
+	state_free(&want);
+	fake_free(f);
+}
+
+void test_writer_backends(void)
+{
+	struct model_state want;
+	struct writer_stats st;
+	const struct svcd_frontend_value *v;
+	struct svcd_frontend_key k;
+	struct writer *w;
+	struct fake *f;
+	uint16_t rev;
+	__u32 bid;
+
+	f = fake_new();
+	base_state(&want);
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &want, NULL), "first sync"))
+		goto out;
+	k = fkey(ip4(198, 19, 96, 10), 80, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	rev = fe_get(f, &k)->rev;
+
+	if (test__start_subtest("add")) {
+		add_backend(&want, SET_A, ip4(198, 18, 3, 2), 8080, 1, 0);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		v = fe_get(f, &k);
+		ASSERT_EQ(v->rev, (uint16_t)(rev + 1), "rev + 1");
+		ASSERT_EQ(st.backends_added, 1, "backends_added");
+		ASSERT_EQ(st.services_updated, 1, "services_updated");
+		ASSERT_EQ(writer_backend_count(w), 9, "backend count");
+		rev = v->rev;
+	}
+	if (test__start_subtest("remove")) {
+		bid = backend_id(f, ip4(198, 18, 2, 2), 8080);
+		remove_backend(&want, SET_A, ip4(198, 18, 2, 2));
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(st.backends_removed, 1, "backends_removed");
+		ASSERT_FALSE(fmap_get(&f->map[WMAP_BACKENDS], &bid),
+			     "backend entry gone");
+		ASSERT_EQ(writer_backend_count(w), 8, "backend count");
+	}
+	if (test__start_subtest("reweight")) {
+		find_backend(&want, SET_A, ip4(198, 18, 1, 2))->weight = 5;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(st.backends_added + st.backends_removed, 0,
+			  "backends untouched");
+		v = fe_get(f, &k);
+		ASSERT_EQ(slots_of(f, v,
+				   backend_id(f, ip4(198, 18, 1, 2), 8080)),
+			  5, "five slots");
+	}
+	if (test__start_subtest("terminating_is_a_new_backend")) {
+		find_backend(&want, SET_A, ip4(198, 18, 1, 3))->flags |=
+			SVCD_BE_TERMINATING;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		/* a-local still uses the old entry of 198.18.1.3. */
+		ASSERT_EQ(st.backends_added, 1, "backends_added");
+		ASSERT_EQ(st.backends_removed, 0, "backends_removed");
+	}
+	if (test__start_subtest("to_empty_and_back")) {
+		want.sets[SET_C].n_backends = 0;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "empty matches");
+		k = fkey(ip4(198, 19, 96, 12), 9000, IPPROTO_TCP,
+			 SVCD_SCOPE_INTERNAL);
+		ASSERT_EQ(fe_get(f, &k)->slot_count, 0, "refuse");
+		want.sets[SET_C].n_backends = 3;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "back");
+	}
+	no_violations(f);
+out:
+	writer_free(w);
+	state_free(&want);
+	fake_free(f);
+}
+
+void test_writer_shared_backend(void)
+{
+	struct model_state want = { 0 };
+	struct writer_stats st;
+	struct writer *w;
+	struct fake *f;
+	size_t s1, s2;
+	__u32 bid;
+
+	f = fake_new();
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new"))
+		goto out;
+	s1 = add_set(&want, "default/x", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(&want, s1, ip4(198, 18, 1, 9), 80, 1, 0);
+	add_backend(&want, s1, ip4(198, 18, 1, 10), 80, 1, 0);
+	add_frontend(&want, s1, ip4(198, 19, 96, 30), 80, SVCD_SCOPE_INTERNAL,
+		     0);
+	s2 = add_set(&want, "default/y", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(&want, s2, ip4(198, 18, 1, 9), 80, 1, 0);
+	add_frontend(&want, s2, ip4(198, 19, 96, 31), 80, SVCD_SCOPE_INTERNAL,
+		     0);
+
+	ASSERT_OK(writer_sync(w, &want, &st), "sync");
+	ASSERT_TRUE(maps_match(f, &want), "maps match");
+	ASSERT_EQ(writer_backend_count(w), 2, "one entry shared");
+	bid = backend_id(f, ip4(198, 18, 1, 9), 80);
+
+	remove_backend(&want, s1, ip4(198, 18, 1, 9));
+	ASSERT_OK(writer_sync(w, &want, &st), "sync");
+	ASSERT_TRUE(maps_match(f, &want), "maps match");
+	ASSERT_EQ(backend_id(f, ip4(198, 18, 1, 9), 80), bid, "kept for y");
+	ASSERT_EQ(st.backends_removed, 0, "nothing removed");
+
+	remove_backend(&want, s2, ip4(198, 18, 1, 9));
+	ASSERT_OK(writer_sync(w, &want, &st), "sync");
+	ASSERT_TRUE(maps_match(f, &want), "maps match");
+	ASSERT_EQ(backend_id(f, ip4(198, 18, 1, 9), 80), 0, "gone");
+	ASSERT_EQ(st.backends_removed, 1, "removed once");
+	no_violations(f);
+	writer_free(w);
+out:
+	state_free(&want);
+	fake_free(f);
+}
+
+void test_writer_remove_service(void)
+{
+	struct model_state want;
+	struct writer_stats st;
+	struct svcd_frontend_key k;
+	struct writer *w;
+	struct fake *f;
+	__u32 sid_c, sid_new;
+	size_t set;
+
+	f = fake_new();
+	base_state(&want);
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &want, NULL), "first sync"))
+		goto out;
+	k = fkey(ip4(198, 19, 96, 12), 9000, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	sid_c = fe_get(f, &k)->service_id;
+
+	/* c goes and d comes in the same sync: d must not get c's id. */
+	remove_set(&want, SET_C);
+	set = add_set(&want, "default/d", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(&want, set, ip4(198, 18, 4, 4), 80, 1, 0);
+	add_frontend(&want, set, ip4(198, 19, 96, 40), 80, SVCD_SCOPE_INTERNAL,
+		     0);
+	ASSERT_OK(writer_sync(w, &want, &st), "sync");
+	ASSERT_TRUE(maps_match(f, &want), "maps match");
+	ASSERT_EQ(st.services_removed, 1, "services_removed");
+	ASSERT_EQ(st.services_added, 1, "services_added");
+	ASSERT_EQ(st.frontends_removed, 1, "frontends_removed");
+	ASSERT_EQ(st.backends_removed, 3, "backends_removed");
+	ASSERT_FALSE(fmap_get(&f->map[WMAP_SERVICES], &sid_c), "entry gone");
+	k = fkey(ip4(198, 19, 96, 40), 80, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	ASSERT_NEQ(fe_get(f, &k)->service_id, sid_c,
+		   "freed id not reused at once");
+	ASSERT_EQ(writer_service_count(w), 4, "service count");
+
+	/* The next sync may reuse it. */
+	set = add_set(&want, "default/e", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(&want, set, ip4(198, 18, 4, 5), 80, 1, 0);
+	add_frontend(&want, set, ip4(198, 19, 96, 41), 80, SVCD_SCOPE_INTERNAL,
+		     0);
+	ASSERT_OK(writer_sync(w, &want, &st), "sync");
+	k = fkey(ip4(198, 19, 96, 41), 80, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	sid_new = fe_get(f, &k)->service_id;
+	ASSERT_EQ(sid_new, sid_c, "lowest free id reused later");
+
+	/* Everything goes. */
+	state_free(&want);
+	ASSERT_OK(writer_sync(w, &want, &st), "sync to empty");
+	ASSERT_EQ(f->map[WMAP_FRONTENDS].n + f->map[WMAP_SLOTS].n +
+			  f->map[WMAP_BACKENDS].n + f->map[WMAP_SERVICES].n,
+		  0, "maps empty");
+	ASSERT_EQ(writer_service_count(w) + writer_backend_count(w), 0,
+		  "mirror empty");
+	no_violations(f);
+out:
+	writer_free(w);
+	state_free(&want);
+	fake_free(f);
+}
+
+void test_writer_frontend_changes(void)
+{
+	struct model_state want;
+	struct writer_stats st;
+	struct svcd_frontend_key k;
+	struct writer *w;
+	struct fake *f;
+	size_t ups, dels;
+	__u32 sid_a, sid_c;
+
+	f = fake_new();
+	base_state(&want);
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &want, NULL), "first sync"))
+		goto out;
+	k = fkey(ip4(198, 19, 0, 1), 30080, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	sid_a = fe_get(f, &k)->service_id;
+
+	if (test__start_subtest("moved")) {
+		find_frontend(&want, &k)->set_index = SET_C;
+		ups = f->updates;
+		dels = f->deletes;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(f->updates - ups, 1, "one update");
+		ASSERT_EQ(f->deletes - dels, 0, "no delete");
+		sid_c = fe_get(f, &k)->service_id;
+		ASSERT_NEQ(sid_c, sid_a, "points at c");
+		ASSERT_EQ(fe_get(f, &k)->affinity_timeout, 10800,
+			  "c's affinity");
+	}
+	if (test__start_subtest("flags")) {
+		find_frontend(&want, &k)->flags |= SVCD_FE_EMPTY_DROP;
+		ups = f->updates;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(f->updates - ups, 1, "one update");
+	}
+	if (test__start_subtest("affinity")) {
+		want.sets[SET_A].affinity_timeout = 60;
+		ups = f->updates;
+		dels = f->deletes;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		/* a has one frontend left (the other moved to c). */
+		ASSERT_EQ(f->updates - ups, 1, "one update");
+		ASSERT_EQ(f->deletes - dels, 0, "no delete");
+	}
+	if (test__start_subtest("removed_frontend")) {
+		remove_frontend(&want, &k);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(st.frontends_removed, 1, "frontends_removed");
+		ASSERT_FALSE(fe_get(f, &k), "gone");
+	}
+	if (test__start_subtest("set_without_frontends")) {
+		/* b loses its only frontend: the set stays installed. */
+		remove_frontend(&want,
+				&want.frontends[want.n_frontends - 2].key);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+	}
+	no_violations(f);
+out:
+	writer_free(w);
+	state_free(&want);
+	fake_free(f);
+}
+
+/* Frontend values of the maps, to compare ids before and after. */
+static bool same_frontends(const struct fake *f, const struct fmap *before)
+{
+	size_t i;
+	const void *v;
+
+	if (before->n != f->map[WMAP_FRONTENDS].n)
+		return false;
+	for (i = 0; i < before->n; i++) {
+		v = fe_get(f, (const void *)(before->keys + i * before->ksz));
+		if (!v ||
+		    memcmp(v, before->vals + i * before->vsz, before->vsz))
+			return false;
+	}
+	return true;
+}
+
+void test_writer_restart(void)
+{
+	struct fmap before = { .ksz = sizeof(struct svcd_frontend_key),
+			       .vsz = sizeof(struct svcd_frontend_value) };
+	struct model_state want, next;
+	struct writer_stats st;
+	struct writer *w, *w2;
+	struct fake *f;
+	size_t i, writes, ops;
+
+	f = fake_new();
+	base_state(&want);
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &want, NULL), "first sync")) {
+		writer_free(w);
+		goto out;
+	}
+	/* Make revisions non-zero so a rebuild would show. */
+	add_backend(&want, SET_A, ip4(198, 18, 5, 5), 8080, 1, 0);
+	ASSERT_OK(writer_sync(w, &want, NULL), "second sync");
+	writer_free(w);
+	for (i = 0; i < f->map[WMAP_FRONTENDS].n; i++)
+		fmap_put(&before, f->map[WMAP_FRONTENDS].keys + i * 8,
+			 f->map[WMAP_FRONTENDS].vals + i * 16);
+
+	if (test__start_subtest("unchanged")) {
+		w2 = writer_new(&fake_ops, f, &limits);
+		if (ASSERT_OK_PTR(w2, "writer_new")) {
+			ASSERT_EQ(writer_service_count(w2), 4,
+				  "services loaded");
+			ASSERT_EQ(writer_backend_count(w2), 9,
+				  "backends loaded");
+			writes = fake_writes(f);
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync");
+			ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+			ASSERT_TRUE(same_frontends(f, &before),
+				    "ids identical");
+			/* And it goes on working from there. */
+			remove_backend(&want, SET_A, ip4(198, 18, 5, 5));
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync");
+			ASSERT_TRUE(maps_match(f, &want), "maps match");
+			ASSERT_EQ(st.backends_removed, 1, "backends_removed");
+		}
+		writer_free(w2);
+	}
+	if (test__start_subtest("leftovers_cleaned")) {
+		/* What a crash can leave: orphan slots, a stray backend, a
+		 * frontend naming a missing service, a services entry alone. */
+		struct svcd_slot_key sk = { .service_id = 40, .rev = 3 };
+		struct svcd_service lone = { .name = "gone/svc", .proto = 6 };
+		struct svcd_backend stray = { .addr = ip4(198, 18, 9, 9),
+					      .port = htons(1),
+					      .proto = 6 };
+		struct svcd_frontend_key fk =
+			fkey(ip4(198, 19, 96, 99), 1, IPPROTO_TCP, 0);
+		struct svcd_frontend_value fv = { .service_id = 50 };
+		__u32 id = 200, lone_id = 41;
+
+		f->full_check = false; /* planted state breaks it on purpose */
+		fake_plant(f, WMAP_BACKENDS, &id, &stray);
+		fake_plant(f, WMAP_SLOTS, &sk, &id);
+		fake_plant(f, WMAP_SERVICES, &lone_id, &lone);
+		fake_plant(f, WMAP_FRONTENDS, &fk, &fv);
+		w2 = writer_new(&fake_ops, f, &limits);
+		if (ASSERT_OK_PTR(w2, "writer_new")) {
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync");
+			ASSERT_TRUE(maps_match(f, &want), "maps match");
+			writes = fake_writes(f);
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync again");
+			ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+		}
+		writer_free(w2);
+		f->full_check = true;
+	}
+	if (test__start_subtest("crash_at_every_op")) {
+		/* svcd killed after op N of a big change, then restarted. */
+		struct fake *probe = fake_new();
+		size_t n, failed = 0;
+
+		state_copy(&next, &want);
+		find_backend(&next, SET_A, ip4(198, 18, 1, 2))->weight = 3;
+		add_backend(&next, SET_C, ip4(198, 18, 6, 6), 9000, 1, 0);
+		find_frontend(&next, &want.frontends[0].key)->set_index = SET_C;
+		remove_set(&next, SET_B); /* last: it renumbers the sets */
+		w = writer_new(&fake_ops, probe, &limits);
+		writer_sync(w, &want, NULL);
+		ops = fake_writes(probe);
+		writer_sync(w, &next, NULL);
+		ops = fake_writes(probe) - ops;
+		writer_free(w);
+		fake_free(probe);
+
+		for (n = 0; n < ops; n++) {
+			struct fake *c = fake_new();
+			struct writer *w3;
+
+			w = writer_new(&fake_ops, c, &limits);
+			writer_sync(w, &want, NULL);
+			c->crash_after = fake_writes(c) + n;
+			sync_quiet(w, &next, NULL);
+			writer_free(w);
+			c->crash_after = 0;
+			w3 = writer_new(&fake_ops, c, &limits);
+			if (!w3 || writer_sync(w3, &next, NULL) ||
+			    !maps_match(c, &next) || c->violations) {
+				test__log("crash after op %zu: %s\n", n,
+					  c->first_violation);
+				failed++;
+			}
+			writer_free(w3);
+			fake_free(c);
+		}
+		ASSERT_GT(ops, 10, "ops in the change");
+		ASSERT_EQ(failed, 0, "restarts that did not converge");
+		state_free(&next);
+	}
+	no_violations(f);
+out:
+	fmap_fini(&before);
+	state_free(&want);
+	fake_free(f);
+}
+
+/*
+ * Map full at each step. From base_state, the next state changes b first
+ * (one backend more: applies), then a (three backends more, one frontend
+ * more: fails when the map is limited) and adds d (fails too). The
+ * expected maps: next with a as before and without d.
+ */
+static void full_states(struct model_state *base, struct model_state *next,
+			struct model_state *expect)
+{
+	size_t d;
+
+	base_state(base);
+	state_copy(next, base);
+	/* b before a, so the one that fits is written first. */
+	add_backend(next, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+	add_backend(next, SET_A, ip4(198, 18, 3, 2), 8080, 1, 0);
+	add_backend(next, SET_A, ip4(198, 18, 3, 3), 8080, 1, 0);
+	add_backend(next, SET_A, ip4(198, 18, 3, 4), 8080, 1, 0);
+	d = add_set(next, "default/d", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(next, d, ip4(198, 18, 4, 4), 80, 1, 0);
+	add_backend(next, d, ip4(198, 18, 4, 5), 80, 1, 0);
+	add_frontend(next, d, ip4(198, 19, 96, 40), 80, SVCD_SCOPE_INTERNAL, 0);
+	/* a's frontends: the existing ones first, then a new one. */
+	add_frontend(next, SET_A, ip4(198, 19, 96, 50), 80, SVCD_SCOPE_INTERNAL,
+		     0);
+	{
+		/* Move set b to the front of the list. */
+		struct model_set tmp = next->sets[SET_B];
+		size_t i;
+
+		memmove(&next->sets[1], &next->sets[0], 2 * sizeof(tmp));
+		next->sets[0] = tmp;
+		for (i = 0; i < next->n_frontends; i++) {
+			size_t *si = &next->frontends[i].set_index;
+
+			*si = *si == SET_B ? 0 : *si < SET_B ? *si + 1 : *si;
+		}
+	}
+	state_copy(expect, base);
+	add_backend(expect, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+}
+
+void test_writer_map_full(void)
+{
+	static const struct {
+		const char *name;
+		enum writer_map map;
+		int room; /* entries beyond what base_state uses */
+		bool a_fails;
+	} cases[] = {
+		/* b needs one backend more; a three, d two. */
+		{ "backends", WMAP_BACKENDS, 1, true },
+		/* b's new table needs 3 slots while its old one is live. */
+		{ "slots", WMAP_SLOTS, 3, true },
+		/* d needs a services entry. */
+		{ "services", WMAP_SERVICES, 0, false },
+		/* a and d each need one frontend more. */
+		{ "frontends", WMAP_FRONTENDS, 0, true },
+	};
+	struct model_state base, next, expect;
+	struct writer_stats st;
+	struct writer *w;
+	struct fake *f;
+	size_t i, d;
+	char *log;
+	int err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!test__start_subtest(cases[i].name))
+			continue;
+		full_states(&base, &next, &expect);
+		if (!cases[i].a_fails) {
+			state_free(&expect);
+			state_copy(&expect, &next);
+			d = expect.n_sets - 1;
+			remove_set(&expect, d);
+		}
+		f = fake_new();
+		w = writer_new(&fake_ops, f, &limits);
+		ASSERT_OK(writer_sync(w, &base, NULL), "first sync");
+		f->map[cases[i].map].cap =
+			f->map[cases[i].map].n + cases[i].room;
+
+		log = sync_capture(w, &next, &st, &err);
+		ASSERT_EQ(err, -E2BIG, "first error");
+		ASSERT_EQ(st.errors, cases[i].a_fails ? 2 : 1, "errors");
+		ASSERT_EQ(count_lines(log), st.errors, "one line per set");
+		if (cases[i].a_fails) {
+			char line[160];
+
+			snprintf(
+				line, sizeof(line),
+				"service default/a:http/TCP: %s map full (-E2BIG), kept previous version",
+				cases[i].name);
+			ASSERT_TRUE(strstr(log, line), "line names a");
+		}
+		ASSERT_TRUE(strstr(log, "service default/d/TCP: ") &&
+				    strstr(log, "not installed"),
+			    "line names d");
+		if (!maps_match(f, &expect))
+			test__log("stderr: %s", log);
+		ASSERT_TRUE(maps_match(f, &expect), "old a, new b, no d");
+		no_violations(f);
+		free(log);
+
+		/* Room again: everything applies, from the same mirror. */
+		f->map[cases[i].map].cap = 0;
+		ASSERT_OK(writer_sync(w, &next, &st), "sync with room");
+		ASSERT_TRUE(maps_match(f, &next), "all applied");
+		no_violations(f);
+		writer_free(w);
+		fake_free(f);
+		state_free(&base);
+		state_free(&next);
+		state_free(&expect);
+	}
+}
+
+/*
+ * A set that fails after writing part of its table gives the room back at
+ * once: a later set in the same sync fits in it.
+ */
+void test_writer_full_undo(void)
+{
+	struct model_state base, next, expect;
+	struct writer_stats st;
+	struct svcd_frontend_key k;
+	struct writer *w;
+	struct fake *f;
+	size_t d;
+
+	base_state(&base);
+	f = fake_new();
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &base, NULL), "first sync"))
+		goto out_free;
+
+	if (test__start_subtest("room_given_back")) {
+		/* a: 3 -> 6 slots (fails after 4), then b: 2 -> 3 slots. */
+		state_copy(&next, &base);
+		add_backend(&next, SET_A, ip4(198, 18, 3, 2), 8080, 1, 0);
+		add_backend(&next, SET_A, ip4(198, 18, 3, 3), 8080, 1, 0);
+		add_backend(&next, SET_A, ip4(198, 18, 3, 4), 8080, 1, 0);
+		add_backend(&next, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+		state_copy(&expect, &base);
+		add_backend(&expect, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+		f->map[WMAP_SLOTS].cap = f->map[WMAP_SLOTS].n + 4;
+		ASSERT_EQ(sync_quiet(w, &next, &st), -E2BIG, "error");
+		ASSERT_EQ(st.errors, 1, "only a failed");
+		ASSERT_TRUE(maps_match(f, &expect), "old a, new b");
+		f->map[WMAP_SLOTS].cap = 0;
+		ASSERT_OK(writer_sync(w, &next, NULL), "with room");
+		ASSERT_TRUE(maps_match(f, &next), "all applied");
+		state_free(&base);
+		state_copy(&base, &next);
+		state_free(&next);
+		state_free(&expect);
+	}
+	if (test__start_subtest("moved_to_failed_set")) {
+		/* c changes and its frontend moves to a new set d that does
+		 * not fit: the frontend stays with c, at c's new version. */
+		state_copy(&next, &base);
+		add_backend(&next, SET_C, ip4(198, 18, 6, 7), 9000, 1, 0);
+		d = add_set(&next, "default/d", "", IPPROTO_TCP,
+			    SVCD_SET_CLUSTER);
+		add_backend(&next, d, ip4(198, 18, 6, 8), 9000, 1, 0);
+		next.sets[d].affinity_timeout = 10800;
+		k = fkey(ip4(198, 19, 96, 12), 9000, IPPROTO_TCP,
+			 SVCD_SCOPE_INTERNAL);
+		find_frontend(&next, &k)->set_index = d;
+		state_copy(&expect, &next);
+		find_frontend(&expect, &k)->set_index = SET_C;
+		remove_set(&expect, d);
+		f->map[WMAP_SERVICES].cap = f->map[WMAP_SERVICES].n;
+		ASSERT_EQ(sync_quiet(w, &next, &st), -E2BIG, "error");
+		ASSERT_TRUE(maps_match(f, &expect), "frontend on new c");
+		f->map[WMAP_SERVICES].cap = 0;
+		ASSERT_OK(writer_sync(w, &next, NULL), "with room");
+		ASSERT_TRUE(maps_match(f, &next), "all applied");
+		state_free(&next);
+		state_free(&expect);
+	}
+	no_violations(f);
+out_free:
+	writer_free(w);
+	state_free(&base);
+	fake_free(f);
+}
+
+/* A transition touching every path: used by the failure injection tests. */
+static void big_change(struct model_state *from, struct model_state *to)
+{
+	size_t d;
+
+	base_state(from);
+	state_copy(to, from);
+	add_backend(to, SET_A, ip4(198, 18, 3, 2), 8080, 2, 0);
+	remove_backend(to, SET_A, ip4(198, 18, 2, 2));
+	remove_backend(to, SET_B, ip4(198, 18, 2, 5));
+	add_backend(to, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+	find_backend(to, SET_C, ip4(198, 18, 2, 7))->weight = 7;
+	/* a's nodePort moves to c; a-local's frontend goes; d comes. */
+	find_frontend(to, &from->frontends[1].key)->set_index = SET_C;
+	remove_frontend(to, &from->frontends[2].key);
+	d = add_set(to, "default/d", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(to, d, ip4(198, 18, 1, 2), 8080, 1, SVCD_BE_LOCAL);
+	add_frontend(to, d, ip4(198, 19, 96, 40), 80, SVCD_SCOPE_INTERNAL, 0);
+	add_frontend(to, d, ip4(198, 19, 96, 41), 80, SVCD_SCOPE_INTERNAL, 0);
+	/* a-local loses its last frontend and goes. */
+	remove_set(to, SET_A_LOCAL);
+}
+
+static void fail_each(bool deletes)
+{
+	struct model_state from, to;
+	struct fake *probe, *f;
+	struct writer *w;
+	size_t n, ops, failed = 0, errs = 0;
+	int err;
+
+	big_change(&from, &to);
+	probe = fake_new();
+	w = writer_new(&fake_ops, probe, &limits);
+	writer_sync(w, &from, NULL);
+	ops = deletes ? probe->deletes : probe->updates;
+	writer_sync(w, &to, NULL);
+	ops = (deletes ? probe->deletes : probe->updates) - ops;
+	writer_free(w);
+	fake_free(probe);
+	ASSERT_GT(ops, 5, "operations in the change");
+
+	for (n = 1; n <= ops; n++) {
+		f = fake_new();
+		w = writer_new(&fake_ops, f, &limits);
+		writer_sync(w, &from, NULL);
+		if (deletes)
+			f->fail_delete_at = f->deletes + n;
+		else
+			f->fail_update_at = f->updates + n;
+		err = sync_quiet(w, &to, NULL);
+		errs += err == -EIO;
+		f->fail_delete_at = f->fail_update_at = 0;
+		/* The mirror must still be exact: the next sync converges
+		 * and the one after writes nothing. */
+		if (f->violations || writer_sync(w, &to, NULL) ||
+		    !maps_match(f, &to)) {
+			test__log("failing op %zu: %s\n", n,
+				  f->first_violation);
+			failed++;
+		} else {
+			size_t writes = fake_writes(f);
+
+			writer_sync(w, &to, NULL);
+			if (fake_writes(f) != writes) {
+				test__log("failing op %zu: mirror off\n", n);
+				failed++;
+			}
+		}
+		writer_free(w);
+		fake_free(f);
+	}
+	ASSERT_EQ(errs, ops, "every injected failure reported");
+	ASSERT_EQ(failed, 0, "cases that broke an invariant or diverged");
+	state_free(&from);
+	state_free(&to);
+}
+
+void test_writer_fail_nth(void)
+{
+	if (test__start_subtest("update"))
+		fail_each(false);
+	if (test__start_subtest("delete"))
+		fail_each(true);
+	if (test__start_subtest("first_install")) {
+		struct model_state want;
+		size_t n, failed = 0;
+
+		base_state(&want);
+		for (n = 1; n <= 30; n++) {
+			struct fake *f = fake_new();
+			struct writer *w = writer_new(&fake_ops, f, &limits);
+
+			f->fail_update_at = n;
+			sync_quiet(w, &want, NULL);
+			f->fail_update_at = 0;
+			if (f->violations || writer_sync(w, &want, NULL) ||
+			    !maps_match(f, &want))
+				failed++;
+			writer_free(w);
+			fake_free(f);
+		}
+		ASSERT_EQ(failed, 0, "cases that diverged");
+		state_free(&want);
+	}
+}
+
+/*
+ * A UDP or TCP flow to frontend :53 (the datapath's two entries): the
+ * forward value names the backend address, the reverse key starts at it.
+ */
+static void plant_flow(struct fake *f, uint8_t proto, uint16_t sport, __u32 sid,
+		       __u32 bid, __be32 backend, uint16_t port)
+{
+	struct svcd_ct_key k = {
+		.saddr = ip4(198, 18, 1, 100),
+		.daddr = ip4(198, 19, 96, 11),
+		.sport = htons(sport),
+		.dport = htons(53),
+		.proto = proto,
+		.dir = SVCD_CT_FORWARD,
+	};
+	struct svcd_ct_value v = {
+		.nat_saddr = k.saddr,
+		.nat_sport = k.sport,
+		.nat_daddr = backend,
+		.nat_dport = htons(port),
+		.backend_id = bid,
+		.service_id = sid,
+	};
+
+	fake_plant(f, WMAP_CONNTRACK, &k, &v);
+	k = (struct svcd_ct_key){
+		.saddr = backend,
+		.daddr = ip4(198, 18, 1, 100),
+		.sport = htons(port),
+		.dport = htons(sport),
+		.proto = proto,
+		.dir = SVCD_CT_REVERSE,
+	};
+	v.nat_saddr = k.daddr;
+	v.nat_sport = k.dport;
+	v.nat_daddr = ip4(198, 19, 96, 11);
+	v.nat_dport = htons(53);
+	fake_plant(f, WMAP_CONNTRACK, &k, &v);
+}
+
+static bool has_flow(struct fake *f, uint8_t proto, uint16_t sport)
+{
+	struct svcd_ct_key k = {
+		.saddr = ip4(198, 18, 1, 100),
+		.daddr = ip4(198, 19, 96, 11),
+		.sport = htons(sport),
+		.dport = htons(53),
+		.proto = proto,
+		.dir = SVCD_CT_FORWARD,
+	};
+
+	return fmap_get(&f->map[WMAP_CONNTRACK], &k);
+}
+
+/* Backend id of addr:port/proto in the maps (0: none). */
+static __u32 backend_id_proto(const struct fake *f, __be32 addr, uint16_t port,
+			      uint8_t proto)
+{
+	const struct fmap *m = &f->map[WMAP_BACKENDS];
+	const struct svcd_backend *b;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		b = (const void *)(m->vals + i * m->vsz);
+		if (b->addr == addr && b->port == htons(port) &&
+		    b->proto == proto)
+			return *(const __u32 *)(m->keys + i * m->ksz);
+	}
+	return 0;
+}
+
+void test_writer_udp_flush(void)
+{
+	const __be32 b1 = ip4(198, 18, 1, 5), b2 = ip4(198, 18, 2, 5);
+	const __be32 b3 = ip4(198, 18, 3, 5), a1 = ip4(198, 18, 1, 2);
+	struct model_state want;
+	struct writer_stats st;
+	struct svcd_frontend_key kb, ka;
+	struct writer *w;
+	struct fake *f;
+	__u32 sid_b, sid_a;
+
+	f = fake_new();
+	base_state(&want);
+	/* 198.18.2.5:53 in TCP set a too: one entry per protocol. */
+	add_backend(&want, SET_A, b2, 53, 1, 0);
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &want, NULL), "first sync"))
+		goto out;
+	kb = fkey(ip4(198, 19, 96, 11), 53, IPPROTO_UDP, SVCD_SCOPE_INTERNAL);
+	ka = fkey(ip4(198, 19, 96, 10), 80, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	sid_b = fe_get(f, &kb)->service_id;
+	sid_a = fe_get(f, &ka)->service_id;
+	ASSERT_NEQ(backend_id_proto(f, b2, 53, IPPROTO_UDP),
+		   backend_id_proto(f, b2, 53, IPPROTO_TCP), "one per proto");
+	plant_flow(f, IPPROTO_UDP, 1001, sid_b,
+		   backend_id_proto(f, b1, 53, IPPROTO_UDP), b1, 53);
+	plant_flow(f, IPPROTO_UDP, 1002, sid_b,
+		   backend_id_proto(f, b2, 53, IPPROTO_UDP), b2, 53);
+	plant_flow(f, IPPROTO_UDP, 1003, sid_b,
+		   backend_id_proto(f, b2, 53, IPPROTO_UDP), b2, 53);
+	plant_flow(f, IPPROTO_TCP, 1004, sid_a,
+		   backend_id_proto(f, a1, 8080, IPPROTO_TCP), a1, 8080);
+	plant_flow(f, IPPROTO_TCP, 1005, sid_a,
+		   backend_id_proto(f, b2, 53, IPPROTO_TCP), b2, 53);
+
+	if (test__start_subtest("removed_backend")) {
+		remove_backend(&want, SET_B, b2);
+		remove_backend(&want, SET_A, b2);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(st.udp_flows_flushed, 4,
+			  "two flows, both directions");
+		ASSERT_EQ(f->map[WMAP_CONNTRACK].n, 6, "left");
+		ASSERT_TRUE(has_flow(f, IPPROTO_UDP, 1001), "b1 flow kept");
+		ASSERT_FALSE(has_flow(f, IPPROTO_UDP, 1002), "b2 flow gone");
+		ASSERT_FALSE(has_flow(f, IPPROTO_UDP, 1003), "b2 flow gone");
+		ASSERT_TRUE(has_flow(f, IPPROTO_TCP, 1005), "TCP flow kept");
+	}
+	if (test__start_subtest("terminating_kept")) {
+		find_backend(&want, SET_B, b1)->flags |= SVCD_BE_TERMINATING;
+		add_backend(&want, SET_B, b3, 53, 1, 0);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(st.udp_flows_flushed, 0, "still serving");
+		ASSERT_TRUE(has_flow(f, IPPROTO_UDP, 1001), "kept");
+	}
+	if (test__start_subtest("old_id_removed_later")) {
+		/* 1001 still names b1's id from before it turned
+		 * terminating; b1 leaving must flush it all the same. */
+		remove_backend(&want, SET_B, b1);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(st.udp_flows_flushed, 2, "both directions");
+		ASSERT_FALSE(has_flow(f, IPPROTO_UDP, 1001), "gone");
+	}
+	if (test__start_subtest("removed_set")) {
+		plant_flow(f, IPPROTO_UDP, 1006, sid_b,
+			   backend_id_proto(f, b3, 53, IPPROTO_UDP), b3, 53);
+		remove_set(&want, SET_B);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(st.udp_flows_flushed, 2, "its flows");
+		ASSERT_FALSE(has_flow(f, IPPROTO_UDP, 1006), "gone");
+		ASSERT_EQ(f->map[WMAP_CONNTRACK].n, 4, "TCP flows left");
+		ASSERT_TRUE(has_flow(f, IPPROTO_TCP, 1004), "TCP kept");
+	}
+	no_violations(f);
+out:
+	writer_free(w);
+	state_free(&want);
+	fake_free(f);
+}
+
+/* Largest deviation of any prefix from the final proportions. */
+static double prefix_error(const uint32_t *out, size_t n_slots,
+			   const uint32_t *count, size_t n)
+{
+	uint32_t seen[16] = { 0 };
+	double worst = 0, d;
+	size_t i, j;
+
+	for (i = 0; i < n_slots; i++) {
+		seen[out[i]]++;
+		for (j = 0; j < n; j++) {
+			d = seen[j] - (double)(i + 1) * count[j] / n_slots;
+			if (d < 0)
+				d = -d;
+			if (d > worst)
+				worst = d;
+		}
+	}
+	return worst;
+}
+
+static void slot_counts(const uint32_t *out, size_t n_slots, uint32_t *count,
+			size_t n)
+{
+	size_t i;
+
+	memset(count, 0, n * sizeof(*count));
+	for (i = 0; i < n_slots; i++)
+		count[out[i]]++;
+}
+
+void test_writer_build_slots(void)
+{
+	static uint32_t out[SVCD_MAX_SLOTS_PER_SERVICE];
+	uint32_t count[16];
+	size_t n;
+
+	if (test__start_subtest("all_zero")) {
+		uint8_t w[] = { 0, 0, 0 };
+
+		ASSERT_EQ(writer_build_slots(w, 3, out, 100), 0, "no slots");
+		ASSERT_EQ(writer_build_slots(w, 0, out, 100), 0, "no backends");
+	}
+	if (test__start_subtest("one_backend")) {
+		uint8_t w[] = { 200 };
+
+		ASSERT_EQ(writer_build_slots(w, 1, out, 100), 1, "one slot");
+		ASSERT_EQ(out[0], 0, "backend 0");
+	}
+	if (test__start_subtest("zero_weights_skipped")) {
+		uint8_t w[] = { 0, 3, 0, 6 };
+
+		n = writer_build_slots(w, 4, out, 100);
+		slot_counts(out, n, count, 4);
+		ASSERT_EQ(n, 3, "slots");
+		ASSERT_EQ(count[0] + count[2], 0, "zero weight");
+		ASSERT_EQ(count[1], 1, "3 -> 1");
+		ASSERT_EQ(count[3], 2, "6 -> 2");
+	}
+	if (test__start_subtest("interleaved")) {
+		uint8_t w[] = { 1, 2, 3 };
+
+		n = writer_build_slots(w, 3, out, 100);
+		slot_counts(out, n, count, 3);
+		ASSERT_EQ(n, 6, "slots");
+		ASSERT_EQ(count[0] * 100 + count[1] * 10 + count[2], 123,
+			  "1:2:3");
+		ASSERT_LE(prefix_error(out, n, count, 3), 1.0, "prefix error");
+	}
+	if (test__start_subtest("255_and_1")) {
+		uint8_t w[] = { 255, 1 };
+
+		n = writer_build_slots(w, 2, out, SVCD_MAX_SLOTS_PER_SERVICE);
+		slot_counts(out, n, count, 2);
+		ASSERT_EQ(n, 256, "slots");
+		ASSERT_EQ(count[0], 255, "heavy");
+		ASSERT_EQ(count[1], 1, "light");
+		ASSERT_LE(prefix_error(out, n, count, 2), 1.0, "prefix error");
+	}
+	if (test__start_subtest("scaled_down")) {
+		uint8_t w[] = { 200, 100, 50, 1 };
+
+		n = writer_build_slots(w, 4, out, 100);
+		slot_counts(out, n, count, 4);
+		ASSERT_LE(n, 100, "fits");
+		ASSERT_GE(n, 90, "uses the room");
+		ASSERT_GE(count[3], 1, "light one keeps a slot");
+		ASSERT_LE(count[0] > 2 * count[1] ? count[0] - 2 * count[1] :
+						    2 * count[1] - count[0],
+			  2, "200:100");
+		ASSERT_LE(count[1] > 2 * count[2] ? count[1] - 2 * count[2] :
+						    2 * count[2] - count[1],
+			  2, "100:50");
+		test__log("scaled to %u/%u/%u/%u\n", count[0], count[1],
+			  count[2], count[3]);
+	}
+	if (test__start_subtest("each_keeps_one")) {
+		uint8_t w[10] = {
+			255, 255, 255, 255, 255, 255, 255, 255, 255, 1
+		};
+
+		n = writer_build_slots(w, 10, out, 20);
+		slot_counts(out, n, count, 10);
+		ASSERT_LE(n, 20, "fits");
+		ASSERT_EQ(count[9], 1, "weight 1 keeps one slot");
+		ASSERT_EQ(n, 19, "slots");
+		ASSERT_EQ(count[0], 2, "heavy ones share what is left");
+	}
+	if (test__start_subtest("max_slots_cap")) {
+		uint8_t w[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+
+		n = writer_build_slots(w, 10, out, 4);
+		slot_counts(out, n, count, 10);
+		ASSERT_EQ(n, 4, "capped");
+		ASSERT_EQ(count[0] + count[1] + count[2] + count[3], 4,
+			  "first four");
+		ASSERT_EQ(writer_build_slots(w, 10, out, 0), 0, "max 0");
+	}
+	if (test__start_subtest("service_max")) {
+		static uint8_t w[20000];
+
+		memset(w, 1, sizeof(w));
+		w[0] = 255;
+		n = writer_build_slots(w, 20000, out,
+				       SVCD_MAX_SLOTS_PER_SERVICE);
+		ASSERT_EQ(n, SVCD_MAX_SLOTS_PER_SERVICE, "capped at the max");
+		memset(w, 255, 100);
+		n = writer_build_slots(w, 100, out, SVCD_MAX_SLOTS_PER_SERVICE);
+		ASSERT_EQ(n, 100, "equal weights reduce to one each");
+	}
+}
+
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void test_writer_scale(void)
+{
+	const struct writer_limits big = {
+		.max_services = SVCD_DEF_SERVICES,
+		.max_backends = SVCD_DEF_BACKENDS,
+	};
+	struct model_state want = { 0 };
+	struct writer_stats st;
+	double t0, t_install, t_noop, t_change, t_restart;
+	struct writer *w;
+	struct fake *f;
+	size_t i, j, set, writes;
+	char name[64];
+
+	/* 10,000 sets of 10 backends each, all distinct: 100,000. */
+	for (i = 0; i < 10000; i++) {
+		snprintf(name, sizeof(name), "ns%zu/svc%zu", i / 100, i);
+		set = add_set(&want, name, "http", IPPROTO_TCP,
+			      SVCD_SET_CLUSTER);
+		for (j = 0; j < 10; j++)
+			add_backend(&want, set, htonl(0xc6120000 + i * 10 + j),
+				    8080, 1 + j % 3, 0);
+		add_frontend(&want, set, htonl(0xc6136000 + i), 80,
+			     SVCD_SCOPE_INTERNAL, SVCD_TYPE_CLUSTER_IP);
+	}
+	f = fake_new();
+	f->full_check = false; /* the per-operation checks stay on */
+	w = writer_new(&fake_ops, f, &big);
+	if (!ASSERT_OK_PTR(w, "writer_new"))
+		goto out;
+
+	t0 = cpu_seconds();
+	ASSERT_OK(writer_sync(w, &want, &st), "install");
+	t_install = cpu_seconds() - t0;
+	ASSERT_EQ(writer_service_count(w), 10000, "services");
+	ASSERT_EQ(writer_backend_count(w), 100000, "backends");
+	ASSERT_TRUE(maps_match(f, &want), "maps match");
+
+	writes = fake_writes(f);
+	t0 = cpu_seconds();
+	ASSERT_OK(writer_sync(w, &want, &st), "no-op sync");
+	t_noop = cpu_seconds() - t0;
+	ASSERT_EQ(fake_writes(f) - writes, 0, "no writes");
+
+	/* 1% of the sets lose a backend and gain another. */
+	for (i = 0; i < 10000; i += 100) {
+		want.sets[i].backends[0].addr = htonl(0xc7000000 + i);
+		want.sets[i].backends[1].weight = 5;
+	}
+	t0 = cpu_seconds();
+	ASSERT_OK(writer_sync(w, &want, &st), "change");
+	t_change = cpu_seconds() - t0;
+	ASSERT_EQ(st.services_updated, 100, "updated");
+	ASSERT_TRUE(maps_match(f, &want), "maps match");
+	writer_free(w);
+
+	writes = fake_writes(f);
+	t0 = cpu_seconds();
+	w = writer_new(&fake_ops, f, &big);
+	ASSERT_OK(writer_sync(w, &want, &st), "restart sync");
+	t_restart = cpu_seconds() - t0;
+	ASSERT_EQ(fake_writes(f) - writes, 0, "restart writes nothing");
+	no_violations(f);
+	printf("       10000 sets / 100000 backends, CPU seconds incl. fake maps: install %.3f, no-op %.3f, 1%% change %.3f, restart+sync %.3f\n",
+	       t_install, t_noop, t_change, t_restart);
+	writer_free(w);
+out:
+	state_free(&want);
+	fake_free(f);
+}
+
+void test_writer_bad_input(void)
+{
+	struct model_state want;
+	struct writer_limits tiny = { .max_services = 1, .max_backends = 8 };
+	struct writer *w;
+	struct fake *f;
+	size_t dup;
+
+	f = fake_new();
+	ASSERT_FALSE(writer_new(&fake_ops, f, &tiny), "limits too small");
+	ASSERT_EQ(errno, EINVAL, "errno");
+
+	base_state(&want);
+	/* The same identity twice: the first wins, the second is ignored. */
+	dup = add_set(&want, "default/b", "dns", IPPROTO_UDP, SVCD_SET_CLUSTER);
+	add_backend(&want, dup, ip4(198, 18, 8, 8), 53, 1, 0);
+	w = writer_new(&fake_ops, f, &limits);
+	if (ASSERT_OK_PTR(w, "writer_new")) {
+		ASSERT_OK(sync_quiet(w, &want, NULL), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "first one applied");
+		/* A frontend naming a set that does not exist. */
+		want.frontends[0].set_index = 99;
+		ASSERT_EQ(sync_quiet(w, &want, NULL), -EINVAL, "bad index");
+		ASSERT_FALSE(fe_get(f, &want.frontends[0].key), "skipped");
+	}
+	/* Out of service ids: the set is not installed, the rest is. */
+	writer_free(w);
+	fake_free(f);
+	f = fake_new();
+	state_free(&want);
+	base_state(&want);
+	tiny.max_services = 4; /* ids 1..3 for four sets */
+	w = writer_new(&fake_ops, f, &tiny);
+	if (ASSERT_OK_PTR(w, "writer_new")) {
+		ASSERT_EQ(sync_quiet(w, &want, NULL), -ENOSPC, "no id");
+		ASSERT_EQ(writer_service_count(w), 3, "three installed");
+		no_violations(f);
+	}
+	writer_free(w);
+	state_free(&want);
+	fake_free(f);
+}
