@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * loader.c - skeleton open/load over pinned maps, tc attach/detach, and
+ * `svcd --cleanup`. See loader.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include "loader.h"
+#include "log.h"
+#include "pod.skel.h"
+#include "svcd.h"
+
+struct loader {
+	struct pod_bpf *skel;
+};
+
+/* Every map svcd pins, for --cleanup. */
+static const char *const pinned_maps[] = {
+	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,    SVCD_MAP_BACKENDS,
+	SVCD_MAP_CONNTRACK, SVCD_MAP_SERVICES, SVCD_MAP_STATS,
+	SVCD_MAP_REASONS,
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	enum log_level ours;
+	char line[1024];
+
+	switch (level) {
+	case LIBBPF_WARN:
+		ours = LOG_WARN;
+		break;
+	case LIBBPF_INFO:
+		ours = LOG_DEBUG;
+		break;
+	default:
+		/* libbpf's debug output is long: only at -v 4 and up */
+		if (log_get_level() < 4)
+			return 0;
+		ours = LOG_DEBUG;
+		break;
+	}
+	vsnprintf(line, sizeof(line), fmt, ap);
+	/* The kernel's extack text for an error we handle ourselves (no
+	 * clsact qdisc yet, qdisc exists) is noise at the default level;
+	 * our own message names the failure when it is one. */
+	if (strstr(line, "Kernel error message:"))
+		ours = LOG_DEBUG;
+	/* libbpf's lines already start with "libbpf: " */
+	log_msg(ours, "%s", line);
+	return 0;
+}
+
+void loader_set_libbpf_log(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
+int loader_prepare_pin_dir(const char *pin_dir)
+{
+	char path[PATH_MAX], *slash;
+	struct stat st;
+	bool last;
+	size_t len;
+	int err;
+
+	len = strlen(pin_dir);
+	if (!len || len >= sizeof(path)) {
+		pr_err("--pin-dir '%s': bad path", pin_dir);
+		return -EINVAL;
+	}
+	memcpy(path, pin_dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+
+	/* Check the deepest existing ancestor before creating anything, so
+	 * a missing mount does not leave directories on another fs. */
+	for (;;) {
+		if (!stat(path, &st))
+			break;
+		if (errno != ENOENT) {
+			err = -errno;
+			pr_err("--pin-dir %s: stat %s: %s", pin_dir, path,
+			       strerror(-err));
+			return err;
+		}
+		slash = strrchr(path, '/');
+		if (!slash || slash == path) {
+			strcpy(path, slash ? "/" : ".");
+			continue;
+		}
+		*slash = '\0';
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		pr_err("--pin-dir %s: %s is not a directory", pin_dir, path);
+		return -ENOTDIR;
+	}
+	if (!is_bpffs(path)) {
+		pr_err("--pin-dir %s is not on a bpffs mount; mount -t bpf bpf %s",
+		       pin_dir, pin_dir);
+		return -EINVAL;
+	}
+
+	/* mkdir -p */
+	memcpy(path, pin_dir, strlen(pin_dir) + 1);
+	for (slash = path + 1;; slash++) {
+		if (*slash != '/' && *slash != '\0')
+			continue;
+		last = *slash == '\0';
+		*slash = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST) {
+			err = -errno;
+			pr_err("--pin-dir %s: mkdir %s: %s", pin_dir, path,
+			       strerror(-err));
+			return err;
+		}
+		if (last)
+			return 0;
+		*slash = '/';
+	}
+}
+
+/*
+ * Before load: a map already pinned under pin_dir is reused by libbpf
+ * only if it matches in every parameter, so take its size (reuse beats
+ * resize: a resize would drop every flow) and refuse a layout change with
+ * a clear message instead of libbpf's.
+ */
+static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
+{
+	const char *name = bpf_map__name(map);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int err = 0, fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return bpf_map__set_max_entries(map, want);
+		err = -errno;
+		pr_err("open pinned map %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err) {
+		err = -errno;
+		pr_err("read pinned map %s: %s", path, strerror(-err));
+		goto out;
+	}
+	if (info.type != bpf_map__type(map) ||
+	    info.key_size != bpf_map__key_size(map) ||
+	    info.value_size != bpf_map__value_size(map) ||
+	    info.map_flags != bpf_map__map_flags(map)) {
+		pr_err("pinned map %s has another layout than this svcd expects; run svcd --cleanup or use another --pin-dir",
+		       path);
+		err = -EINVAL;
+		goto out;
+	}
+	if (info.max_entries != want)
+		pr_warn("map %s: keeping the pinned size %u, not %u (resizing would drop its entries; run svcd --cleanup first to resize)",
+			name, info.max_entries, want);
+	err = bpf_map__set_max_entries(map, info.max_entries);
+out:
+	close(fd);
+	return err;
+}
+
+int loader_open(const struct loader_config *cfg, struct loader **out)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts,
+			    .pin_root_path = cfg->pin_dir);
+	struct {
+		struct bpf_map *map;
+		__u32 size;
+	} sizes[6];
+	struct loader *l;
+	size_t i;
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->skel = pod_bpf__open_opts(&opts);
+	if (!l->skel) {
+		err = -errno;
+		pr_err("open BPF object pod_bpf: %s", strerror(-err));
+		goto out_free;
+	}
+
+	sizes[0].map = l->skel->maps.svcd_frontends;
+	sizes[0].size = cfg->max_frontends;
+	sizes[1].map = l->skel->maps.svcd_slots;
+	sizes[1].size = cfg->max_slots;
+	sizes[2].map = l->skel->maps.svcd_backends;
+	sizes[2].size = cfg->max_backends;
+	sizes[3].map = l->skel->maps.svcd_services;
+	sizes[3].size = cfg->max_services;
+	sizes[4].map = l->skel->maps.svcd_stats;
+	sizes[4].size = cfg->max_services;
+	sizes[5].map = l->skel->maps.svcd_conntrack;
+	sizes[5].size = cfg->max_conntrack;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		err = adopt_pinned(sizes[i].map, cfg->pin_dir, sizes[i].size);
+		if (err)
+			goto out_destroy;
+	}
+	/* svcd_reasons is sized by the enum, never by a flag */
+	err = adopt_pinned(l->skel->maps.svcd_reasons, cfg->pin_dir,
+			   bpf_map__max_entries(l->skel->maps.svcd_reasons));
+	if (err)
+		goto out_destroy;
+
+	err = pod_bpf__load(l->skel);
+	if (err) {
+		pr_err("load BPF object pod_bpf (maps in %s): %s; run with -v 4 for libbpf's log",
+		       cfg->pin_dir, strerror(-err));
+		goto out_destroy;
+	}
+	*out = l;
+	return 0;
+
+out_destroy:
+	pod_bpf__destroy(l->skel);
+out_free:
+	free(l);
+	return err;
+}
+
+void loader_close(struct loader *l)
+{
+	if (!l)
+		return;
+	pod_bpf__destroy(l->skel);
+	free(l);
+}
+
+void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes)
+{
+	sizes->frontends = bpf_map__max_entries(l->skel->maps.svcd_frontends);
+	sizes->slots = bpf_map__max_entries(l->skel->maps.svcd_slots);
+	sizes->services = bpf_map__max_entries(l->skel->maps.svcd_services);
+	sizes->backends = bpf_map__max_entries(l->skel->maps.svcd_backends);
+	sizes->conntrack = bpf_map__max_entries(l->skel->maps.svcd_conntrack);
+}
+
+static const char *point_name(enum bpf_tc_attach_point point)
+{
+	return point == BPF_TC_INGRESS ? "ingress" : "egress";
+}
+
+static int attach_one(int ifindex, const char *ifname,
+		      enum bpf_tc_attach_point point,
+		      const struct bpf_program *prog)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SVCD_TC_HANDLE,
+			    .priority = SVCD_TC_PRIORITY,
+			    .flags = BPF_TC_F_REPLACE,
+			    .prog_fd = bpf_program__fd(prog));
+	const char *want = bpf_program__name(prog);
+	uint32_t prog_id = 0;
+	char name[16];
+	int err;
+
+	/* Replace only our own program: a filter of someone else that
+	 * happens to use our handle and priority is left alone. */
+	err = loader_tc_query(ifindex, point, &prog_id, name);
+	if (err < 0) {
+		pr_err("%s: query tc %s filters: %s", ifname, point_name(point),
+		       strerror(-err));
+		return err;
+	}
+	if (err > 0 && strcmp(name, want)) {
+		pr_err("%s: tc %s filter handle %#x prio %#x runs program %u '%s', not svcd's %s; not replacing it (remove it, or it is another tool's)",
+		       ifname, point_name(point), SVCD_TC_HANDLE,
+		       SVCD_TC_PRIORITY, prog_id, name, want);
+		return -EBUSY;
+	}
+
+	/* Creates the clsact qdisc; it is shared with other users. */
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		pr_err("%s: create clsact qdisc: %s", ifname, strerror(-err));
+		return err;
+	}
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		pr_err("%s: attach %s to tc %s: %s", ifname,
+		       bpf_program__name(prog), point_name(point),
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int loader_attach(struct loader *l, int ifindex, const char *ifname)
+{
+	int err;
+
+	err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+			 l->skel->progs.from_pod);
+	if (err)
+		return err;
+	return attach_one(ifindex, ifname, BPF_TC_EGRESS,
+			  l->skel->progs.to_pod);
+}
+
+static int detach_one(int ifindex, const char *ifname,
+		      enum bpf_tc_attach_point point, const char *prog_name)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SVCD_TC_HANDLE,
+			    .priority = SVCD_TC_PRIORITY);
+	uint32_t prog_id = 0;
+	char name[16];
+	int err;
+
+	err = loader_tc_query(ifindex, point, &prog_id, name);
+	if (err <= 0) {
+		if (err)
+			pr_err("%s: query tc %s filters: %s", ifname,
+			       point_name(point), strerror(-err));
+		return err;
+	}
+	if (strcmp(name, prog_name)) {
+		pr_warn("%s: tc %s filter %#x prio %#x runs program %u '%s', not svcd's %s; left alone",
+			ifname, point_name(point), SVCD_TC_HANDLE,
+			SVCD_TC_PRIORITY, prog_id, name, prog_name);
+		return 0;
+	}
+	err = bpf_tc_detach(&hook, &opts);
+	if (err == -ENOENT) /* gone meanwhile */
+		return 0;
+	if (err) {
+		pr_err("%s: detach %s from tc %s: %s", ifname, prog_name,
+		       point_name(point), strerror(-err));
+		return err;
+	}
+	return 1;
+}
+
+int loader_detach(int ifindex, const char *ifname)
+{
+	int in, eg;
+
+	in = detach_one(ifindex, ifname, BPF_TC_INGRESS, SVCD_PROG_FROM_POD);
+	eg = detach_one(ifindex, ifname, BPF_TC_EGRESS, SVCD_PROG_TO_POD);
+	if (in < 0)
+		return in;
+	if (eg < 0)
+		return eg;
+	return in + eg;
+}
+
+static int cleanup_links(struct loader_cleanup_stats *stats)
+{
+	struct if_nameindex *links, *link;
+	int err = 0, n;
+
+	links = if_nameindex();
+	if (!links) {
+		err = -errno;
+		pr_err("list network interfaces: %s", strerror(-err));
+		return err;
+	}
+	for (link = links; link->if_index; link++) {
+		stats->links++;
+		n = loader_detach(link->if_index, link->if_name);
+		if (n < 0) {
+			if (!err)
+				err = n;
+			continue;
+		}
+		if (n)
+			pr_info("%s: removed %d svcd tc filter%s",
+				link->if_name, n, n == 1 ? "" : "s");
+		stats->filters += n;
+	}
+	if_freenameindex(links);
+	return err;
+}
+
+static int cleanup_pins(const char *pin_dir, struct loader_cleanup_stats *stats)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int err = 0;
+	size_t i;
+
+	if (stat(pin_dir, &st)) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		pr_err("--pin-dir %s: %s", pin_dir, strerror(-err));
+		return err;
+	}
+	if (!is_bpffs(pin_dir)) {
+		pr_err("--pin-dir %s is not on a bpffs mount; mount -t bpf bpf %s",
+		       pin_dir, pin_dir);
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i]);
+		if (unlink(path)) {
+			if (errno == ENOENT)
+				continue;
+			if (!err)
+				err = -errno;
+			pr_err("unlink pinned map %s: %s", path,
+			       strerror(errno));
+			continue;
+		}
+		stats->maps++;
+	}
+	if (!rmdir(pin_dir))
+		stats->dir_removed = true;
+	else if (errno != ENOTEMPTY && errno != EEXIST && errno != EBUSY)
+		pr_warn("remove --pin-dir %s: %s", pin_dir, strerror(errno));
+	return err;
+}
+
+int loader_cleanup(const char *pin_dir, struct loader_cleanup_stats *stats)
+{
+	int err, err2;
+
+	memset(stats, 0, sizeof(*stats));
+	err = cleanup_links(stats);
+	err2 = cleanup_pins(pin_dir, stats);
+	return err ? err : err2;
+}

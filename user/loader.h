@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * loader.h - opens the pod_bpf skeleton over the pinned maps in --pin-dir
+ * (reusing them across restarts), attaches from_pod/to_pod to tc hooks of
+ * pod interfaces, and removes everything svcd made on `svcd --cleanup`.
+ *
+ * Programs and maps outlive the agent on purpose: a restarted or upgraded
+ * svcd replaces its tc filters in place (same handle and priority,
+ * BPF_TC_F_REPLACE) and keeps the maps, so established flows never see a
+ * gap (DESIGN.md invariant 2).
+ */
+#ifndef SVCD_LOADER_H
+#define SVCD_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+/*
+ * svcd's tc filters are found by these, on the ingress and egress hooks
+ * of clsact; the program names confirm that a filter is ours.
+ */
+#define SVCD_TC_HANDLE 0x5cd
+#define SVCD_TC_PRIORITY 0x5cd
+#define SVCD_PROG_FROM_POD "from_pod" /* tc ingress */
+#define SVCD_PROG_TO_POD "to_pod" /* tc egress */
+
+/* Requested sizes; a pinned map of another size is kept as it is. */
+struct loader_config {
+	const char *pin_dir;
+	uint32_t max_frontends;
+	uint32_t max_slots;
+	uint32_t max_services; /* svcd_services and svcd_stats */
+	uint32_t max_backends;
+	uint32_t max_conntrack;
+};
+
+/* Sizes in effect after load (pinned ones win). */
+struct loader_sizes {
+	uint32_t frontends, slots, services, backends, conntrack;
+};
+
+struct loader; /* opaque: the loaded skeleton */
+
+/* Route libbpf's messages through log.h (its debug output at -v 4+). */
+void loader_set_libbpf_log(void);
+
+/*
+ * Make sure pin_dir exists (created like mkdir -p) and is on bpffs.
+ * Returns 0, or -errno after logging one line that says what to do.
+ */
+int loader_prepare_pin_dir(const char *pin_dir);
+
+/*
+ * Open and load the skeleton, reusing pinned maps under cfg->pin_dir and
+ * pinning the ones that are missing. Returns 0 and *out, or -errno.
+ */
+int loader_open(const struct loader_config *cfg, struct loader **out);
+/* Frees the skeleton; attached programs and pinned maps stay. */
+void loader_close(struct loader *l);
+void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes);
+
+/*
+ * Attach from_pod to tc ingress and to_pod to tc egress of ifindex,
+ * replacing svcd's previous programs there in place. 0 or -errno.
+ */
+int loader_attach(struct loader *l, int ifindex, const char *ifname);
+
+/*
+ * Remove svcd's filters (our handle, priority and program names) from
+ * ifindex; other filters are never touched. Returns the number of
+ * filters removed (0..2) or -errno.
+ */
+int loader_detach(int ifindex, const char *ifname);
+
+/*
+ * Look up the filter with svcd's handle and priority on one hook
+ * (BPF_TC_INGRESS or BPF_TC_EGRESS) of ifindex. Returns 1 and fills
+ * prog_id and name (the program's name, "" if it cannot be read) when
+ * there is one, 0 when there is none (or no clsact qdisc), or -errno.
+ * Inline so that svcctl, which does not link the loader, shares it.
+ */
+static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
+				  uint32_t *prog_id, char name[16])
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SVCD_TC_HANDLE,
+			    .priority = SVCD_TC_PRIORITY);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err, fd;
+
+	name[0] = '\0';
+	err = bpf_tc_query(&hook, &opts);
+	/* ENOENT: no such filter; EINVAL: no clsact qdisc on the link */
+	if (err == -ENOENT || err == -EINVAL)
+		return 0;
+	if (err)
+		return err;
+	*prog_id = opts.prog_id;
+	fd = bpf_prog_get_fd_by_id(opts.prog_id);
+	if (fd < 0)
+		return 1;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, 16, "%s", info.name);
+	close(fd);
+	return 1;
+}
+
+struct loader_cleanup_stats {
+	unsigned int links; /* links looked at */
+	unsigned int filters; /* tc filters removed */
+	unsigned int maps; /* pinned maps unlinked */
+	bool dir_removed; /* pin dir removed (it was empty) */
+};
+
+/*
+ * `svcd --cleanup`: remove svcd's tc filters from every link of the
+ * current network namespace, unlink svcd's pinned maps under pin_dir and
+ * remove the directory if it is empty. Returns 0 or the first -errno
+ * (after going on with the rest).
+ */
+int loader_cleanup(const char *pin_dir, struct loader_cleanup_stats *stats);
+
+#endif

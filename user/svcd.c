@@ -1,0 +1,1083 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * svcd.c - the agent: flags, then one epoll loop over signals, the
+ * --from-file source (inotify on its directory, debounced by a timer) and
+ * link events (attach to pod interfaces as they come).
+ *
+ * Programs and maps stay when svcd exits, like kube-proxy's rules: a
+ * restart reuses the pinned maps (ids and conntrack kept) and replaces the
+ * tc programs in place. `svcd --cleanup` removes them.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpfmaps.h"
+#include "loader.h"
+#include "log.h"
+#include "model.h"
+#include "netlink.h"
+#include "svcd.h"
+#include "writer.h"
+
+#define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
+#define DEFAULT_VERBOSITY 2
+#define SYNC_DEBOUNCE_NS (100 * 1000 * 1000) /* a burst of writes -> one sync */
+#define MAX_SOURCE_FILE (512u << 20) /* larger than any real List */
+
+#define EXIT_USAGE 2
+
+/* Size ratios of the maps that have no flag of their own (the defaults'). */
+#define FRONTENDS_PER_SERVICE (SVCD_DEF_FRONTENDS / SVCD_DEF_SERVICES)
+#define SLOTS_PER_BACKEND (SVCD_DEF_SLOTS / SVCD_DEF_BACKENDS)
+
+struct strlist {
+	char **items;
+	size_t n;
+};
+
+struct cidr {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned int prefix;
+};
+
+struct cidrlist {
+	struct cidr *items;
+	size_t n;
+};
+
+struct options {
+	const char *from_file;
+	const char *kubeconfig;
+	const char *master;
+	const char *hostname;
+	struct strlist pod_ifaces; /* fnmatch globs */
+	struct strlist uplinks;
+	struct cidrlist nodeport_cidrs;
+	struct cidrlist cluster_cidrs;
+	const char *pin_dir;
+	const char *metrics_addr;
+	const char *healthz_addr;
+	bool cleanup;
+	bool help;
+	int verbosity;
+	uint32_t max_services;
+	uint32_t max_backends;
+	uint32_t max_conntrack;
+};
+
+struct attached_link {
+	int ifindex;
+	char name[IF_NAMESIZE];
+};
+
+enum loop_source {
+	SRC_SIGNAL,
+	SRC_INOTIFY,
+	SRC_TIMER,
+	SRC_NETLINK,
+};
+
+struct svcd {
+	const struct options *opts;
+	char node_name[256];
+	struct loader *loader;
+	struct svcd_maps maps;
+	bool maps_open;
+	struct writer *writer;
+	struct netlink *nl;
+	int epfd, sigfd, inofd, timerfd;
+	char *watch_dir; /* directory of --from-file */
+	const char *watch_name; /* its last component, inside watch_dir */
+	struct attached_link *links;
+	size_t n_links, cap_links;
+	/* model errors of the sync in progress */
+	char **model_errors;
+	size_t n_model_errors, cap_model_errors;
+};
+
+/* ---- flags ------------------------------------------------------------ */
+
+enum {
+	OPT_FROM_FILE = 256,
+	OPT_KUBECONFIG,
+	OPT_MASTER,
+	OPT_HOSTNAME,
+	OPT_POD_IFACES,
+	OPT_UPLINKS,
+	OPT_NODEPORT_ADDRS,
+	OPT_CLUSTER_CIDR,
+	OPT_PIN_DIR,
+	OPT_METRICS_ADDR,
+	OPT_HEALTHZ_ADDR,
+	OPT_CLEANUP,
+	OPT_MAX_SERVICES,
+	OPT_MAX_BACKENDS,
+	OPT_MAX_CONNTRACK,
+};
+
+static const struct option long_opts[] = {
+	{ "from-file", required_argument, NULL, OPT_FROM_FILE },
+	{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+	{ "master", required_argument, NULL, OPT_MASTER },
+	{ "hostname-override", required_argument, NULL, OPT_HOSTNAME },
+	{ "pod-ifaces", required_argument, NULL, OPT_POD_IFACES },
+	{ "uplinks", required_argument, NULL, OPT_UPLINKS },
+	{ "nodeport-addresses", required_argument, NULL, OPT_NODEPORT_ADDRS },
+	{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
+	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
+	{ "healthz-bind-address", required_argument, NULL, OPT_HEALTHZ_ADDR },
+	{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+	{ "v", required_argument, NULL, 'v' },
+	{ "max-services", required_argument, NULL, OPT_MAX_SERVICES },
+	{ "max-backends", required_argument, NULL, OPT_MAX_BACKENDS },
+	{ "max-conntrack", required_argument, NULL, OPT_MAX_CONNTRACK },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: svcd [--kubeconfig PATH [--master URL] | --from-file PATH]\n"
+		"            [--hostname-override NAME] [--pod-ifaces GLOB[,GLOB]]\n"
+		"            [--uplinks IFACE[,IFACE]] [--nodeport-addresses CIDR[,CIDR]]\n"
+		"            [--cluster-cidr CIDR[,CIDR]] [--pin-dir DIR]\n"
+		"            [--metrics-bind-address ADDR:PORT]\n"
+		"            [--healthz-bind-address ADDR:PORT] [--cleanup] [-v LEVEL]\n"
+		"            [--max-services N] [--max-backends N] [--max-conntrack N]\n"
+		"\n"
+		"eBPF Service proxy: keeps pinned BPF maps equal to the Services and\n"
+		"EndpointSlices it is given and attaches tc programs to pod interfaces.\n"
+		"\n"
+		"  --from-file PATH          JSON List of Service and EndpointSlice objects\n"
+		"                            (kubectl get svc,endpointslices -A -o json);\n"
+		"                            re-read when it changes and on SIGHUP\n"
+		"  --kubeconfig PATH, --master URL\n"
+		"                            API server source (not implemented yet)\n"
+		"  --hostname-override NAME  this node's name (default: the hostname)\n"
+		"  --pod-ifaces GLOB[,GLOB]  attach to interfaces matching these globs,\n"
+		"                            as they appear (default: none)\n"
+		"  --uplinks IFACE[,IFACE]   uplink interfaces (not used yet)\n"
+		"  --nodeport-addresses CIDR[,CIDR]  (validated; not used yet)\n"
+		"  --cluster-cidr CIDR[,CIDR]        (validated; not used yet)\n"
+		"  --pin-dir DIR             bpffs directory of the maps (default %s)\n"
+		"  --metrics-bind-address ADDR:PORT, --healthz-bind-address ADDR:PORT\n"
+		"                            (validated; not served yet)\n"
+		"  --cleanup                 remove svcd's tc filters from every link of\n"
+		"                            this network namespace and its pinned maps\n"
+		"  -v, --v LEVEL             log level: 0 errors and warnings, 2 info\n"
+		"                            (default), 3 debug, 4 libbpf debug\n"
+		"  --max-services N          size of the service maps (default %u)\n"
+		"  --max-backends N          size of the backend map (default %u)\n"
+		"  --max-conntrack N         size of the conntrack map (default %u)\n"
+		"  -h, --help                this text\n"
+		"\n"
+		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+		DEFAULT_PIN_DIR, SVCD_DEF_SERVICES, SVCD_DEF_BACKENDS,
+		SVCD_DEF_CONNTRACK);
+}
+
+static int parse_u32(const char *flag, const char *arg, uint32_t min,
+		     uint32_t max, uint32_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v < min ||
+	    v > max) {
+		pr_err("%s '%s': expected a number from %u to %u", flag, arg,
+		       min, max);
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static void strlist_free(struct strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+/* Split "a,b,c"; empty elements are a usage error. */
+static int parse_list(const char *flag, const char *arg, struct strlist *out)
+{
+	const char *p = arg, *comma;
+	char **items;
+	size_t len;
+
+	strlist_free(out);
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (!len) {
+			pr_err("%s '%s': empty element", flag, arg);
+			return -EINVAL;
+		}
+		items = realloc(out->items, (out->n + 1) * sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+		out->items = items;
+		out->items[out->n] = strndup(p, len);
+		if (!out->items[out->n])
+			return -ENOMEM;
+		out->n++;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int parse_cidr(const char *flag, const char *arg, struct cidr *out)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned long prefix;
+
+	if (strlen(arg) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, arg);
+	slash = strchr(buf, '/');
+	if (!slash)
+		goto bad;
+	*slash = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		goto bad;
+	errno = 0;
+	prefix = strtoul(slash + 1, &end, 10);
+	if (errno || end == slash + 1 || *end || slash[1] == '-' ||
+	    prefix > (out->family == AF_INET ? 32u : 128u))
+		goto bad;
+	out->prefix = prefix;
+	return 0;
+bad:
+	pr_err("%s '%s': expected a CIDR such as 198.18.0.0/15 or 2001:db8::/32",
+	       flag, arg);
+	return -EINVAL;
+}
+
+static int parse_cidrs(const char *flag, const char *arg, struct cidrlist *out)
+{
+	struct strlist parts = {};
+	size_t i;
+	int err;
+
+	err = parse_list(flag, arg, &parts);
+	if (err)
+		goto out;
+	free(out->items);
+	out->n = 0;
+	out->items = calloc(parts.n, sizeof(*out->items));
+	if (!out->items) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < parts.n; i++) {
+		err = parse_cidr(flag, parts.items[i], &out->items[i]);
+		if (err)
+			goto out;
+		out->n++;
+	}
+out:
+	strlist_free(&parts);
+	return err;
+}
+
+/* ADDR:PORT with an IPv4 address, [IPv6]:PORT, or "" (disabled). */
+static int parse_bind_addr(const char *flag, const char *arg)
+{
+	char host[INET6_ADDRSTRLEN + 2], addr[16];
+	const char *colon, *h;
+	size_t hlen;
+	uint32_t port;
+
+	if (!*arg)
+		return 0;
+	colon = strrchr(arg, ':');
+	if (!colon)
+		goto bad;
+	hlen = colon - arg;
+	if (hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, arg, hlen);
+	host[hlen] = '\0';
+	h = host;
+	if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host[hlen - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, addr) != 1)
+			goto bad;
+	} else if (hlen && inet_pton(AF_INET, h, addr) != 1) {
+		goto bad;
+	}
+	if (parse_u32(flag, colon + 1, 0, 65535, &port))
+		return -EINVAL;
+	return 0;
+bad:
+	pr_err("%s '%s': expected ADDR:PORT such as 0.0.0.0:10249 or [::]:10249",
+	       flag, arg);
+	return -EINVAL;
+}
+
+static void options_free(struct options *o)
+{
+	strlist_free(&o->pod_ifaces);
+	strlist_free(&o->uplinks);
+	free(o->nodeport_cidrs.items);
+	free(o->cluster_cidrs.items);
+}
+
+/* Returns 0, or -EINVAL after logging one line (usage error). */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	uint32_t v;
+	size_t i;
+	int c, err = 0;
+
+	o->pin_dir = DEFAULT_PIN_DIR;
+	o->verbosity = DEFAULT_VERBOSITY;
+	o->max_services = SVCD_DEF_SERVICES;
+	o->max_backends = SVCD_DEF_BACKENDS;
+	o->max_conntrack = SVCD_DEF_CONNTRACK;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":v:h", long_opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FROM_FILE:
+			o->from_file = optarg;
+			break;
+		case OPT_KUBECONFIG:
+			o->kubeconfig = optarg;
+			break;
+		case OPT_MASTER:
+			o->master = optarg;
+			break;
+		case OPT_HOSTNAME:
+			o->hostname = optarg;
+			break;
+		case OPT_POD_IFACES:
+			err = parse_list("--pod-ifaces", optarg,
+					 &o->pod_ifaces);
+			break;
+		case OPT_UPLINKS:
+			err = parse_list("--uplinks", optarg, &o->uplinks);
+			for (i = 0; !err && i < o->uplinks.n; i++) {
+				if (strlen(o->uplinks.items[i]) >=
+				    IF_NAMESIZE) {
+					pr_err("--uplinks: '%s' is longer than an interface name can be",
+					       o->uplinks.items[i]);
+					err = -EINVAL;
+				}
+			}
+			break;
+		case OPT_NODEPORT_ADDRS:
+			err = parse_cidrs("--nodeport-addresses", optarg,
+					  &o->nodeport_cidrs);
+			break;
+		case OPT_CLUSTER_CIDR:
+			err = parse_cidrs("--cluster-cidr", optarg,
+					  &o->cluster_cidrs);
+			break;
+		case OPT_PIN_DIR:
+			o->pin_dir = optarg;
+			break;
+		case OPT_METRICS_ADDR:
+			err = parse_bind_addr("--metrics-bind-address", optarg);
+			o->metrics_addr = optarg;
+			break;
+		case OPT_HEALTHZ_ADDR:
+			err = parse_bind_addr("--healthz-bind-address", optarg);
+			o->healthz_addr = optarg;
+			break;
+		case OPT_CLEANUP:
+			o->cleanup = true;
+			break;
+		case 'v':
+			err = parse_u32("-v", optarg, 0, 10, &v);
+			o->verbosity = v;
+			break;
+		case OPT_MAX_SERVICES:
+			err = parse_u32("--max-services", optarg, 2, 1u << 24,
+					&o->max_services);
+			break;
+		case OPT_MAX_BACKENDS:
+			err = parse_u32("--max-backends", optarg, 2, 1u << 24,
+					&o->max_backends);
+			break;
+		case OPT_MAX_CONNTRACK:
+			err = parse_u32("--max-conntrack", optarg, 64, 1u << 28,
+					&o->max_conntrack);
+			break;
+		case 'h':
+			o->help = true;
+			return 0;
+		case ':':
+			pr_err("%s needs a value (try --help)",
+			       argv[optind - 1]);
+			return -EINVAL;
+		default:
+			pr_err("unknown flag '%s' (try --help)",
+			       argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (err)
+			return err == -ENOMEM ? err : -EINVAL;
+	}
+	if (optind < argc) {
+		pr_err("unexpected argument '%s' (try --help)", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->kubeconfig) {
+		pr_err("not implemented yet: --kubeconfig (issue 3); use --from-file");
+		return -EINVAL;
+	}
+	if (o->master) {
+		pr_err("not implemented yet: --master (issue 3); use --from-file");
+		return -EINVAL;
+	}
+	if (!o->cleanup && !o->from_file) {
+		pr_err("--from-file PATH is required (the API server source is not implemented yet)");
+		return -EINVAL;
+	}
+	if (o->from_file && !*o->from_file) {
+		pr_err("--from-file: empty path");
+		return -EINVAL;
+	}
+	if (!*o->pin_dir) {
+		pr_err("--pin-dir: empty path");
+		return -EINVAL;
+	}
+	if (o->hostname && !*o->hostname) {
+		pr_err("--hostname-override: empty name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- links ------------------------------------------------------------ */
+
+static bool is_pod_iface(const struct options *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->pod_ifaces.n; i++)
+		if (!fnmatch(o->pod_ifaces.items[i], name, 0))
+			return true;
+	return false;
+}
+
+static struct attached_link *find_attached(struct svcd *s, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_links; i++)
+		if (s->links[i].ifindex == ifindex)
+			return &s->links[i];
+	return NULL;
+}
+
+static void forget_attached(struct svcd *s, struct attached_link *link)
+{
+	*link = s->links[--s->n_links];
+}
+
+static void attach_link(struct svcd *s, int ifindex, const char *name)
+{
+	struct attached_link *link;
+
+	if (loader_attach(s->loader, ifindex, name))
+		return; /* logged; the link may be gone already */
+	link = find_attached(s, ifindex);
+	if (!link) {
+		if (s->n_links == s->cap_links) {
+			size_t cap = s->cap_links ? 2 * s->cap_links : 16;
+			struct attached_link *links;
+
+			links = realloc(s->links, cap * sizeof(*links));
+			if (!links) {
+				pr_err("%s: attached, but out of memory to remember it",
+				       name);
+				return;
+			}
+			s->links = links;
+			s->cap_links = cap;
+		}
+		link = &s->links[s->n_links++];
+		link->ifindex = ifindex;
+	}
+	snprintf(link->name, sizeof(link->name), "%s", name);
+	pr_info("%s: attached %s (tc ingress) and %s (tc egress)", name,
+		SVCD_PROG_FROM_POD, SVCD_PROG_TO_POD);
+}
+
+static void on_link_up(void *ctx, int ifindex, const char *name,
+		       const char *old_name)
+{
+	struct svcd *s = ctx;
+	struct attached_link *link;
+	int n;
+
+	if (is_pod_iface(s->opts, name)) {
+		attach_link(s, ifindex, name);
+		return;
+	}
+	link = find_attached(s, ifindex);
+	if (link) {
+		n = loader_detach(ifindex, name);
+		forget_attached(s, link);
+		if (n >= 0)
+			pr_info("%s: detached (renamed from %s, no longer matches --pod-ifaces)",
+				name, old_name ? old_name : "?");
+		return;
+	}
+	/* Left behind by an earlier run with other --pod-ifaces? */
+	n = loader_detach(ifindex, name);
+	if (n > 0)
+		pr_info("%s: detached svcd programs left by an earlier run (does not match --pod-ifaces)",
+			name);
+}
+
+static void on_link_gone(void *ctx, int ifindex, const char *name)
+{
+	struct svcd *s = ctx;
+	struct attached_link *link;
+
+	link = find_attached(s, ifindex);
+	if (!link)
+		return;
+	forget_attached(s, link);
+	pr_info("%s: interface gone; its programs went with it", name);
+}
+
+static const struct netlink_ops link_ops = {
+	.link_up = on_link_up,
+	.link_gone = on_link_gone,
+};
+
+/* ---- sync ------------------------------------------------------------- */
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	size_t size = 0, cap = 64 * 1024;
+	char *buf = NULL, *grown;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (!buf || size == cap) {
+			if (buf)
+				cap *= 2;
+			if (cap > MAX_SOURCE_FILE) {
+				err = -EFBIG;
+				goto out;
+			}
+			grown = realloc(buf, cap + 1);
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + size, cap - size);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		if (!n)
+			break;
+		size += n;
+	}
+	buf[size] = '\0';
+	*text = buf;
+	*len = size;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+static void model_errors_clear(struct svcd *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_model_errors; i++)
+		free(s->model_errors[i]);
+	s->n_model_errors = 0;
+}
+
+/* Kept until the build is over: a document that is not a List is
+ * reported as one line, the rest one line per object. */
+static void on_model_error(void *ctx, const char *line)
+{
+	struct svcd *s = ctx;
+	char *copy;
+
+	if (s->n_model_errors == s->cap_model_errors) {
+		size_t cap = s->cap_model_errors ? 2 * s->cap_model_errors : 16;
+		char **grown;
+
+		grown = realloc(s->model_errors, cap * sizeof(*grown));
+		if (!grown) {
+			pr_err("%s", line);
+			return;
+		}
+		s->model_errors = grown;
+		s->cap_model_errors = cap;
+	}
+	copy = strdup(line);
+	if (!copy) {
+		pr_err("%s", line);
+		return;
+	}
+	s->model_errors[s->n_model_errors++] = copy;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void sync_once(struct svcd *s)
+{
+	struct model_config cfg = { .node_name = s->node_name };
+	struct model_state state = {};
+	struct writer_stats ws = {};
+	const char *path = s->opts->from_file;
+	struct timespec t0;
+	char *text = NULL;
+	size_t len = 0, i;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = read_file(path, &text, &len);
+	if (err) {
+		pr_err("read --from-file %s: %s; maps left as they are", path,
+		       strerror(-err));
+		return;
+	}
+	model_errors_clear(s);
+	err = model_build_text(text, len, &cfg, on_model_error, s, &state);
+	if (err == -EINVAL) {
+		pr_err("%s: %s; maps left as they are", path,
+		       s->n_model_errors ?
+			       s->model_errors[0] :
+			       "not a JSON List of Service and EndpointSlice objects");
+		goto out;
+	}
+	if (err) {
+		pr_err("%s: build the desired state: %s; maps left as they are",
+		       path, strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < s->n_model_errors; i++)
+		pr_err("%s", s->model_errors[i]);
+
+	/* Errors are logged by the writer per set and counted in ws. */
+	writer_sync(s->writer, &state, &ws);
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms",
+		writer_service_count(s->writer), state.n_frontends,
+		writer_backend_count(s->writer), ws.services_added,
+		ws.services_updated, ws.services_removed,
+		s->n_model_errors + ws.errors, ms_since(&t0));
+	if (ws.udp_flows_flushed)
+		pr_info("sync: flushed %u UDP flows to removed backends",
+			ws.udp_flows_flushed);
+out:
+	model_errors_clear(s);
+	model_state_free(&state);
+	free(text);
+}
+
+/* ---- event loop ------------------------------------------------------- */
+
+static int epoll_add(struct svcd *s, int fd, enum loop_source src)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = src };
+
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static void arm_debounce(struct svcd *s)
+{
+	struct itimerspec its = { .it_value.tv_nsec = SYNC_DEBOUNCE_NS };
+
+	timerfd_settime(s->timerfd, 0, &its, NULL);
+}
+
+static void handle_inotify(struct svcd *s)
+{
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	bool hit = false;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(s->inofd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				hit = true;
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+				pr_warn("--from-file directory %s was removed or moved; changes are no longer seen (restart svcd)",
+					s->watch_dir);
+			if (ev->len && !strcmp(ev->name, s->watch_name))
+				hit = true;
+		}
+	}
+	if (hit)
+		arm_debounce(s);
+}
+
+/* Returns 1 to stop the loop, 0 to go on. */
+static int handle_signal(struct svcd *s)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			pr_info("SIGHUP: reading %s again", s->opts->from_file);
+			sync_once(s);
+			break;
+		default:
+			pr_info("%s: exiting; programs and maps stay in place (svcd --cleanup removes them)",
+				strsignal(si.ssi_signo));
+			stop = 1;
+			break;
+		}
+	}
+	return stop;
+}
+
+static int run_loop(struct svcd *s)
+{
+	struct epoll_event evs[8];
+	uint64_t expirations;
+	int i, n, err;
+
+	for (;;) {
+		n = epoll_wait(s->epfd, evs, 8, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			pr_err("epoll_wait: %s", strerror(-err));
+			return err;
+		}
+		for (i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case SRC_SIGNAL:
+				if (handle_signal(s))
+					return 0;
+				break;
+			case SRC_INOTIFY:
+				handle_inotify(s);
+				break;
+			case SRC_TIMER:
+				if (read(s->timerfd, &expirations,
+					 sizeof(expirations)) > 0)
+					sync_once(s);
+				break;
+			case SRC_NETLINK:
+				err = netlink_process(s->nl);
+				if (err == -ENOMEM)
+					return err;
+				break;
+			}
+		}
+	}
+}
+
+static int setup_watch(struct svcd *s)
+{
+	const char *path = s->opts->from_file;
+	char *slash;
+	int err;
+
+	s->watch_dir = strdup(path);
+	if (!s->watch_dir)
+		return -ENOMEM;
+	slash = strrchr(s->watch_dir, '/');
+	if (!slash) {
+		s->watch_name = path;
+		strcpy(s->watch_dir, ".");
+	} else {
+		s->watch_name = path + (slash - s->watch_dir) + 1;
+		if (slash == s->watch_dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!*s->watch_name) {
+		pr_err("--from-file %s: names a directory, not a file", path);
+		return -EINVAL;
+	}
+	s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->inofd < 0) {
+		err = -errno;
+		pr_err("inotify_init1: %s", strerror(-err));
+		return err;
+	}
+	/* The directory, not the file: editors and `mv` replace the file,
+	 * and `kubectl ... > file` truncates and rewrites it. */
+	if (inotify_add_watch(s->inofd, s->watch_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+				      IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		err = -errno;
+		pr_err("watch directory %s of --from-file: %s", s->watch_dir,
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int setup_loop(struct svcd *s)
+{
+	sigset_t mask;
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	s->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->sigfd < 0) {
+		err = -errno;
+		pr_err("signalfd: %s", strerror(-err));
+		return err;
+	}
+	s->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->timerfd < 0) {
+		err = -errno;
+		pr_err("timerfd_create: %s", strerror(-err));
+		return err;
+	}
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0) {
+		err = -errno;
+		pr_err("epoll_create1: %s", strerror(-err));
+		return err;
+	}
+	err = setup_watch(s);
+	if (err)
+		return err;
+	err = epoll_add(s, s->sigfd, SRC_SIGNAL);
+	if (!err)
+		err = epoll_add(s, s->inofd, SRC_INOTIFY);
+	if (!err)
+		err = epoll_add(s, s->timerfd, SRC_TIMER);
+	if (err)
+		pr_err("epoll_ctl: %s", strerror(-err));
+	return err;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+static int set_node_name(struct svcd *s)
+{
+	char *p;
+
+	if (s->opts->hostname) {
+		snprintf(s->node_name, sizeof(s->node_name), "%s",
+			 s->opts->hostname);
+	} else if (gethostname(s->node_name, sizeof(s->node_name) - 1)) {
+		pr_err("gethostname: %s; pass --hostname-override NAME",
+		       strerror(errno));
+		return -errno;
+	}
+	/* kube-proxy lowercases the node name the same way */
+	for (p = s->node_name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	return 0;
+}
+
+static void log_unserved(const struct options *o)
+{
+	if (o->metrics_addr && *o->metrics_addr)
+		pr_info("--metrics-bind-address %s: not served yet",
+			o->metrics_addr);
+	if (o->healthz_addr && *o->healthz_addr)
+		pr_info("--healthz-bind-address %s: not served yet",
+			o->healthz_addr);
+	if (o->uplinks.n)
+		pr_info("--uplinks: not used yet (no XDP program)");
+}
+
+static int run_agent(const struct options *o)
+{
+	struct loader_config lcfg = {
+		.pin_dir = o->pin_dir,
+		.max_frontends = o->max_services * FRONTENDS_PER_SERVICE,
+		.max_slots = o->max_backends * SLOTS_PER_BACKEND,
+		.max_services = o->max_services,
+		.max_backends = o->max_backends,
+		.max_conntrack = o->max_conntrack,
+	};
+	struct svcd s = {
+		.opts = o,
+		.epfd = -1,
+		.sigfd = -1,
+		.inofd = -1,
+		.timerfd = -1,
+	};
+	struct writer_limits limits;
+	struct loader_sizes sizes;
+	int err;
+
+	if (lcfg.max_slots < SVCD_MAX_SLOTS_PER_SERVICE)
+		lcfg.max_slots = SVCD_MAX_SLOTS_PER_SERVICE;
+	err = set_node_name(&s);
+	if (err)
+		return err;
+	log_unserved(o);
+	err = setup_loop(&s);
+	if (err)
+		goto out;
+
+	err = loader_prepare_pin_dir(o->pin_dir);
+	if (err)
+		goto out;
+	err = loader_open(&lcfg, &s.loader);
+	if (err)
+		goto out;
+	loader_get_sizes(s.loader, &sizes);
+	err = svcd_maps_open_pinned(o->pin_dir, &s.maps); /* logs */
+	if (err)
+		goto out;
+	s.maps_open = true;
+	limits.max_services = sizes.services;
+	limits.max_backends = sizes.backends;
+	s.writer = writer_new(&svcd_bpf_writer_ops, &s.maps, &limits);
+	if (!s.writer) {
+		err = -errno;
+		pr_err("read the maps in %s back: %s; svcd --cleanup starts afresh",
+		       o->pin_dir, strerror(-err));
+		goto out;
+	}
+	pr_info("maps in %s: %zu services, %zu backends already there; node %s",
+		o->pin_dir, writer_service_count(s.writer),
+		writer_backend_count(s.writer), s.node_name);
+
+	/* Attaches to every existing match through on_link_up. */
+	s.nl = netlink_open(&link_ops, &s);
+	if (!s.nl) {
+		err = -errno;
+		goto out;
+	}
+	err = epoll_add(&s, netlink_fd(s.nl), SRC_NETLINK);
+	if (err) {
+		pr_err("epoll_ctl: %s", strerror(-err));
+		goto out;
+	}
+
+	sync_once(&s);
+	err = run_loop(&s);
+out:
+	netlink_close(s.nl);
+	writer_free(s.writer);
+	if (s.maps_open)
+		svcd_maps_close(&s.maps);
+	loader_close(s.loader);
+	close_fd(s.epfd);
+	close_fd(s.sigfd);
+	close_fd(s.inofd);
+	close_fd(s.timerfd);
+	free(s.watch_dir);
+	free(s.links);
+	model_errors_clear(&s);
+	free(s.model_errors);
+	return err;
+}
+
+static int run_cleanup(const struct options *o)
+{
+	struct loader_cleanup_stats st;
+	int err;
+
+	err = loader_cleanup(o->pin_dir, &st);
+	pr_info("cleanup: removed %u tc filters (%u links looked at), %u pinned maps from %s%s",
+		st.filters, st.links, st.maps, o->pin_dir,
+		st.dir_removed ? " and the directory" : "");
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts = {};
+	int err;
+
+	log_set_prefix("svcd");
+	err = parse_args(argc, argv, &opts);
+	if (err) {
+		options_free(&opts);
+		return err == -ENOMEM ? 1 : EXIT_USAGE;
+	}
+	if (opts.help) {
+		usage(stdout);
+		options_free(&opts);
+		return 0;
+	}
+	/* Warnings are always shown (log.h). */
+	log_set_level(opts.verbosity < LOG_WARN ? LOG_WARN : opts.verbosity);
+	loader_set_libbpf_log();
+	signal(SIGPIPE, SIG_IGN);
+
+	if (opts.cleanup)
+		err = run_cleanup(&opts);
+	else
+		err = run_agent(&opts);
+	options_free(&opts);
+	return err ? 1 : 0;
+}
