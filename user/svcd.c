@@ -27,7 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "bpfmaps.h"
+#include "k8s.h"
+#include "kubeconfig.h"
 #include "loader.h"
 #include "log.h"
 #include "model.h"
@@ -92,6 +96,7 @@ enum loop_source {
 	SRC_INOTIFY,
 	SRC_TIMER,
 	SRC_NETLINK,
+	SRC_K8S,
 };
 
 struct svcd {
@@ -102,6 +107,10 @@ struct svcd {
 	bool maps_open;
 	struct writer *writer;
 	struct netlink *nl;
+	struct kubeconfig kc;
+	bool kc_loaded;
+	struct k8s_client *k8s;
+	bool k8s_synced_once;
 	int epfd, sigfd, inofd, timerfd;
 	char *watch_dir; /* directory of --from-file */
 	const char *watch_name; /* its last component, inside watch_dir */
@@ -170,8 +179,11 @@ static void usage(FILE *f)
 		"  --from-file PATH          JSON List of Service and EndpointSlice objects\n"
 		"                            (kubectl get svc,endpointslices -A -o json);\n"
 		"                            re-read when it changes and on SIGHUP\n"
-		"  --kubeconfig PATH, --master URL\n"
-		"                            API server source (not implemented yet)\n"
+		"  --kubeconfig PATH         list/watch the API server this kubeconfig names\n"
+		"                            (current context; TLS always verified)\n"
+		"  --master URL              API server URL: overrides the kubeconfig's,\n"
+		"                            or alone uses in-cluster credentials\n"
+		"                            (service account token and CA)\n"
 		"  --hostname-override NAME  this node's name (default: the hostname)\n"
 		"  --pod-ifaces GLOB[,GLOB]  attach to interfaces matching these globs,\n"
 		"                            as they appear (default: none)\n"
@@ -454,16 +466,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		pr_err("unexpected argument '%s' (try --help)", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->kubeconfig) {
-		pr_err("not implemented yet: --kubeconfig (issue 3); use --from-file");
+	if (o->from_file && (o->kubeconfig || o->master)) {
+		pr_err("--from-file excludes --kubeconfig and --master: pick one source");
 		return -EINVAL;
 	}
-	if (o->master) {
-		pr_err("not implemented yet: --master (issue 3); use --from-file");
-		return -EINVAL;
-	}
-	if (!o->cleanup && !o->from_file) {
-		pr_err("--from-file PATH is required (the API server source is not implemented yet)");
+	/* In-cluster credentials need --master: the kubernetes Service's
+	 * ClusterIP is no way in for the program that makes ClusterIPs. */
+	if (!o->cleanup && !o->from_file && !o->kubeconfig && !o->master) {
+		pr_err("no source: pass --from-file PATH, --kubeconfig PATH, or --master URL (in-cluster credentials)");
 		return -EINVAL;
 	}
 	if (o->from_file && !*o->from_file) {
@@ -674,28 +684,30 @@ static double ms_since(const struct timespec *t0)
 	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void sync_once(struct svcd *s)
+/* Applies a desired state built from doc (file text or API objects). */
+static void sync_apply(struct svcd *s, const char *source, const char *text,
+		       size_t len, const cJSON *doc, struct timespec *t0)
 {
 	struct model_config cfg = { .node_name = s->node_name };
+	struct store_node_info node = {};
 	struct model_state state = {};
 	struct writer_stats ws = {};
-	const char *path = s->opts->from_file;
-	struct timespec t0;
-	char *text = NULL;
-	size_t len = 0, i;
+	size_t i;
 	int err;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = read_file(path, &text, &len);
-	if (err) {
-		pr_err("read --from-file %s: %s; maps left as they are", path,
-		       strerror(-err));
-		return;
+	if (s->k8s && !k8s_client_node_info(s->k8s, &node)) {
+		cfg.node_zone = node.zone[0] ? node.zone : NULL;
+		cfg.node_addrs = node.addrs;
+		cfg.n_node_addrs = node.n_addrs;
 	}
 	model_errors_clear(s);
-	err = model_build_text(text, len, &cfg, on_model_error, s, &state);
+	if (doc)
+		err = model_build(doc, &cfg, on_model_error, s, &state);
+	else
+		err = model_build_text(text, len, &cfg, on_model_error, s,
+				       &state);
 	if (err == -EINVAL) {
-		pr_err("%s: %s; maps left as they are", path,
+		pr_err("%s: %s; maps left as they are", source,
 		       s->n_model_errors ?
 			       s->model_errors[0] :
 			       "not a JSON List of Service and EndpointSlice objects");
@@ -703,7 +715,7 @@ static void sync_once(struct svcd *s)
 	}
 	if (err) {
 		pr_err("%s: build the desired state: %s; maps left as they are",
-		       path, strerror(-err));
+		       source, strerror(-err));
 		goto out;
 	}
 	for (i = 0; i < s->n_model_errors; i++)
@@ -715,13 +727,49 @@ static void sync_once(struct svcd *s)
 		writer_service_count(s->writer), state.n_frontends,
 		writer_backend_count(s->writer), ws.services_added,
 		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(&t0));
+		s->n_model_errors + ws.errors, ms_since(t0));
 	if (ws.udp_flows_flushed)
 		pr_info("sync: flushed %u UDP flows to removed backends",
 			ws.udp_flows_flushed);
 out:
 	model_errors_clear(s);
 	model_state_free(&state);
+}
+
+static void sync_once(struct svcd *s)
+{
+	const char *path = s->opts->from_file;
+	struct timespec t0;
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *doc;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (s->k8s) {
+		/* Until both lists are in, a sync would delete every
+		 * service the missing half names. */
+		if (!k8s_client_synced(s->k8s))
+			return;
+		doc = k8s_client_build_list(s->k8s);
+		if (!doc) {
+			pr_err("API objects: out of memory building the list; maps left as they are");
+			return;
+		}
+		if (!s->k8s_synced_once)
+			pr_info("k8s: first full list received, syncing");
+		s->k8s_synced_once = true;
+		sync_apply(s, "API objects", NULL, 0, doc, &t0);
+		cJSON_Delete(doc);
+		return;
+	}
+	err = read_file(path, &text, &len);
+	if (err) {
+		pr_err("read --from-file %s: %s; maps left as they are", path,
+		       strerror(-err));
+		return;
+	}
+	sync_apply(s, path, text, len, NULL, &t0);
 	free(text);
 }
 
@@ -780,7 +828,9 @@ static int handle_signal(struct svcd *s)
 	while (read(s->sigfd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			pr_info("SIGHUP: reading %s again", s->opts->from_file);
+			pr_info("SIGHUP: syncing again from %s",
+				s->opts->from_file ? s->opts->from_file :
+						     "the API objects");
 			sync_once(s);
 			break;
 		default:
@@ -821,6 +871,11 @@ static int run_loop(struct svcd *s)
 				if (read(s->timerfd, &expirations,
 					 sizeof(expirations)) > 0)
 					sync_once(s);
+				break;
+			case SRC_K8S:
+				err = k8s_client_dispatch(s->k8s);
+				if (err == -ENOMEM)
+					return err;
 				break;
 			case SRC_NETLINK:
 				err = netlink_process(s->nl);
@@ -905,12 +960,15 @@ static int setup_loop(struct svcd *s)
 		pr_err("epoll_create1: %s", strerror(-err));
 		return err;
 	}
-	err = setup_watch(s);
-	if (err)
-		return err;
-	err = epoll_add(s, s->sigfd, SRC_SIGNAL);
-	if (!err)
+	if (s->opts->from_file) {
+		err = setup_watch(s);
+		if (err)
+			return err;
 		err = epoll_add(s, s->inofd, SRC_INOTIFY);
+		if (err)
+			return err;
+	}
+	err = epoll_add(s, s->sigfd, SRC_SIGNAL);
 	if (!err)
 		err = epoll_add(s, s->timerfd, SRC_TIMER);
 	if (err)
@@ -953,6 +1011,55 @@ static void log_unserved(const struct options *o)
 			o->healthz_addr);
 	if (o->uplinks.n)
 		pr_info("--uplinks: not used yet (no XDP program)");
+}
+
+#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+static void on_k8s_change(void *ctx)
+{
+	/* Many events -> one sync, like file writes. */
+	arm_debounce(ctx);
+}
+
+/* --kubeconfig [--master], or in-cluster credentials with --master. */
+static int setup_k8s(struct svcd *s)
+{
+	const struct options *o = s->opts;
+	struct k8s_client_config kcfg = { .node_name = s->node_name };
+	char err_line[512] = "";
+	int err;
+
+	if (o->kubeconfig)
+		err = kubeconfig_load_file(o->kubeconfig, NULL, &s->kc,
+					   err_line, sizeof(err_line));
+	else
+		err = kubeconfig_in_cluster(getenv("SVCD_SERVICEACCOUNT_DIR") ?:
+						    SA_DIR,
+					    o->master, &s->kc, err_line,
+					    sizeof(err_line));
+	if (err) {
+		pr_err("%s", err_line[0] ? err_line : strerror(-err));
+		return err;
+	}
+	s->kc_loaded = true;
+	if (o->kubeconfig && o->master) {
+		err = kubeconfig_set_server(&s->kc, o->master, err_line,
+					    sizeof(err_line));
+		if (err) {
+			pr_err("--master %s: %s", o->master, err_line);
+			return err;
+		}
+	}
+	pr_info("k8s: API server %s (%s), node %s", s->kc.server,
+		s->kc.source, s->node_name);
+	kcfg.kc = &s->kc;
+	s->k8s = k8s_client_new(&kcfg, on_k8s_change, s);
+	if (!s->k8s)
+		return -errno;
+	err = epoll_add(s, k8s_client_fd(s->k8s), SRC_K8S);
+	if (err)
+		pr_err("epoll_ctl: %s", strerror(-err));
+	return err;
 }
 
 static int run_agent(const struct options *o)
@@ -1022,9 +1129,18 @@ static int run_agent(const struct options *o)
 		goto out;
 	}
 
-	sync_once(&s);
+	if (o->from_file) {
+		sync_once(&s);
+	} else {
+		err = setup_k8s(&s);
+		if (err)
+			goto out;
+	}
 	err = run_loop(&s);
 out:
+	k8s_client_free(s.k8s);
+	if (s.kc_loaded)
+		kubeconfig_free(&s.kc);
 	netlink_close(s.nl);
 	writer_free(s.writer);
 	if (s.maps_open)
@@ -1074,10 +1190,13 @@ int main(int argc, char **argv)
 	loader_set_libbpf_log();
 	signal(SIGPIPE, SIG_IGN);
 
-	if (opts.cleanup)
+	if (opts.cleanup) {
 		err = run_cleanup(&opts);
-	else
+	} else {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
 		err = run_agent(&opts);
+		curl_global_cleanup();
+	}
 	options_free(&opts);
 	return err ? 1 : 0;
 }
