@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # run.sh [TIER...] - runs test tiers and ends with one line
-# "N passed, N failed, N skipped". Tiers: unit prog netns format (default all).
+# "N passed, N failed, N skipped". Tiers: unit prog netns agent format
+# (default all).
 # Every tier prints "[ OK ] name", "[FAIL] name" or "[SKIP] name: why" per
 # case; this script counts those lines, so a tier that dies early counts as
 # a failure of that tier rather than vanishing.
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 OUTPUT=${OUTPUT:-build}
 export OUTPUT
 tiers=("$@")
-[ ${#tiers[@]} -eq 0 ] && tiers=(unit prog netns format)
+[ ${#tiers[@]} -eq 0 ] && tiers=(unit prog netns agent format)
 
 log=$(mktemp /tmp/svcd-check.XXXXXX)
 trap 'rm -f "$log"' EXIT
@@ -23,9 +24,9 @@ run_tier() {
 		"$OUTPUT/unit_tests" || rc=$? ;;
 	prog)
 		"$OUTPUT/prog_tests" || rc=$? ;;
-	netns)
+	netns | agent)
 		local t
-		for t in selftests/netns/test_*.sh; do
+		for t in selftests/$tier/test_*.sh; do
 			[ -e "$t" ] || continue
 			echo "---- $t"
 			timeout --kill-after=10 600 bash "$t" || {
