@@ -35,14 +35,16 @@ run_tier() {
 			}
 		done ;;
 	format)
-		local bad
-		bad=$(git ls-files '*.c' '*.h' 2>/dev/null | \
-			xargs -r clang-format --dry-run 2>&1 | \
-			grep -o '^[^:]*:[0-9]*' | cut -d: -f1 | sort -u)
-		if [ -z "$bad" ]; then
+		local bad f
+		bad=()
+		while IFS= read -r f; do
+			clang-format --dry-run -Werror "$f" >/dev/null 2>&1 ||
+				bad+=("$f")
+		done < <(git ls-files '*.c' '*.h' 2>/dev/null)
+		if [ ${#bad[@]} -eq 0 ]; then
 			echo "[ OK ] format"
 		else
-			echo "[FAIL] format: run 'make format'; files: $(echo $bad)"
+			echo "[FAIL] format: run 'make format'; files: ${bad[*]}"
 		fi ;;
 	*)
 		echo "[FAIL] $tier: unknown tier"; return ;;

@@ -250,7 +250,8 @@ static void install(struct store *s, struct store_entry *entries, size_t n,
 {
 	size_t i, j, k;
 
-	qsort(entries, n, sizeof(*entries), cmp_entry);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(entries, n, sizeof(*entries), cmp_entry);
 	for (i = 0, k = 0; i < n; i++) {
 		if (i + 1 < n && !strcmp(entries[i].key, entries[i + 1].key)) {
 			free(entries[i].key);

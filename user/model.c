@@ -439,7 +439,8 @@ static int name_items(struct build *b, const cJSON *items)
 		if (it->kind != KIND_NONE)
 			sorted[n++] = it;
 	}
-	qsort(sorted, n, sizeof(*sorted), item_cmp);
+	if (n)
+		qsort(sorted, n, sizeof(*sorted), item_cmp);
 	for (i = 1; i < n; i++)
 		if (sorted[i]->kind == sorted[i - 1]->kind &&
 		    !strcmp(sorted[i]->name, sorted[i - 1]->name))

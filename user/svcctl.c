@@ -360,7 +360,8 @@ static int cmp_slot_key(const void *a, const void *b)
 static void sort_entries(struct entries *e,
 			 int (*cmp)(const void *, const void *))
 {
-	qsort(e->data, e->n, e->rec, cmp);
+	if (e->n)
+		qsort(e->data, e->n, e->rec, cmp);
 }
 
 /* Entry whose key (a u32 id) equals id, in entries sorted by it. */
@@ -481,7 +482,9 @@ static int view_backends(struct svc_maps *s, struct fe_view *v)
 		}
 		v->backends[j].weight++;
 	}
-	qsort(v->backends, v->n_backends, sizeof(*v->backends), cmp_fe_backend);
+	if (v->n_backends) /* qsort(NULL, 0) is undefined */
+		qsort(v->backends, v->n_backends, sizeof(*v->backends),
+		      cmp_fe_backend);
 	return 0;
 }
 
@@ -546,7 +549,8 @@ static int svc_maps_load(const struct ctx *c, struct svc_maps *s)
 		if (view_backends(s, v))
 			return fail(c, EXIT_RUNTIME, "out of memory");
 	}
-	qsort(s->views, s->n_views, sizeof(*s->views), cmp_view);
+	if (s->n_views)
+		qsort(s->views, s->n_views, sizeof(*s->views), cmp_view);
 	return 0;
 }
 

@@ -879,7 +879,8 @@ static size_t build_slots(const uint8_t *weights, size_t n, uint32_t *out,
 			n_slots++;
 		}
 	}
-	qsort(pos, n_slots, sizeof(*pos), slot_pos_cmp);
+	if (n_slots)
+		qsort(pos, n_slots, sizeof(*pos), slot_pos_cmp);
 	for (i = 0; i < n_slots; i++)
 		out[i] = pos[i].idx;
 	return n_slots;

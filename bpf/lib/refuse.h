@@ -4,11 +4,17 @@
  * port unreachable that kube-proxy's REJECT rule would send, in place:
  *
  *   before: eth | ip (20) | l4 ...
- *   after:  eth' | ip' (20) | icmp (8) | ip (20) | first 8 bytes of l4
+ *   after:  eth' | ip' (20) | icmp (8) | ip (20) | quoted l4
  *
  * eth' has the MACs swapped, ip' goes from the frontend to the client.
  * The quoted header stays where it was: bpf_skb_adjust_room(MAC) opens the
  * 28 bytes for ip' and icmp right after the Ethernet header.
+ *
+ * The quote is the IPv4 header and 8 bytes of UDP, or the first 20 bytes
+ * of TCP: a locally sent SYN is CHECKSUM_PARTIAL, and the kernel refuses
+ * to trim such a packet short of its L4 checksum field (bytes 16-17 of
+ * TCP). RFC 1812 allows quoting more than 8 bytes. The packet stays
+ * CHECKSUM_PARTIAL, which the pod's veth peer takes as verified.
  */
 #ifndef SVCD_BPF_REFUSE_H
 #define SVCD_BPF_REFUSE_H
@@ -26,7 +32,8 @@ struct icmphdr {
 	__be32 unused;
 };
 
-#define REFUSE_QUOTE_LEN (sizeof(struct iphdr) + 8)
+#define REFUSE_QUOTE_UDP (sizeof(struct iphdr) + 8)
+#define REFUSE_QUOTE_TCP (sizeof(struct iphdr) + 20)
 #define REFUSE_GROW (sizeof(struct iphdr) + sizeof(struct icmphdr))
 
 struct refuse_hdrs {
@@ -41,11 +48,12 @@ static __always_inline __u16 csum_fold(__u32 csum)
 	return (__u16)~csum;
 }
 
-/* Returns 0 when the packet is now the ICMP error, ready to redirect. */
-static __always_inline int refuse_icmp(struct __sk_buff *skb,
-				       const struct flow4 *f)
+/* quote_len is a constant at each call site, so every size is one. */
+static __always_inline int refuse_icmp_quote(struct __sk_buff *skb,
+					     const struct flow4 *f,
+					     const __u32 quote_len)
 {
-	__u32 quote[REFUSE_QUOTE_LEN / 4];
+	__u32 quote[REFUSE_QUOTE_TCP / 4];
 	struct refuse_hdrs h = {};
 	struct ethhdr eth, new_eth;
 	__s64 csum;
@@ -57,11 +65,11 @@ static __always_inline int refuse_icmp(struct __sk_buff *skb,
 		return -SVCD_R_DROP_REWRITE;
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
 		return -SVCD_R_DROP_REWRITE;
-	if (bpf_skb_change_tail(skb, sizeof(eth) + REFUSE_QUOTE_LEN, 0))
+	if (bpf_skb_change_tail(skb, sizeof(eth) + quote_len, 0))
 		return -SVCD_R_DROP_REWRITE;
 	if (bpf_skb_adjust_room(skb, REFUSE_GROW, BPF_ADJ_ROOM_MAC, 0))
 		return -SVCD_R_DROP_REWRITE;
-	if (bpf_skb_load_bytes(skb, sizeof(eth) + sizeof(h), quote, sizeof(quote)))
+	if (bpf_skb_load_bytes(skb, sizeof(eth) + sizeof(h), quote, quote_len))
 		return -SVCD_R_DROP_REWRITE;
 
 	__builtin_memcpy(new_eth.h_dest, eth.h_source, ETH_ALEN);
@@ -69,7 +77,7 @@ static __always_inline int refuse_icmp(struct __sk_buff *skb,
 	new_eth.h_proto = bpf_htons(ETH_P_IP);
 	h.ip.version = 4;
 	h.ip.ihl = 5;
-	h.ip.tot_len = bpf_htons(sizeof(h.ip) + sizeof(h.icmp) + sizeof(quote));
+	h.ip.tot_len = bpf_htons(sizeof(h.ip) + sizeof(h.icmp) + quote_len);
 	h.ip.ttl = 64;
 	h.ip.protocol = IPPROTO_ICMP;
 	h.ip.saddr = f->daddr;
@@ -84,8 +92,7 @@ static __always_inline int refuse_icmp(struct __sk_buff *skb,
 	csum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp), 0);
 	if (csum < 0)
 		return -SVCD_R_DROP_REWRITE;
-	csum = bpf_csum_diff(NULL, 0, (__be32 *)quote, sizeof(quote),
-			     (__u32)csum);
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, (__u32)csum);
 	if (csum < 0)
 		return -SVCD_R_DROP_REWRITE;
 	h.icmp.checksum = csum_fold((__u32)csum);
@@ -94,6 +101,15 @@ static __always_inline int refuse_icmp(struct __sk_buff *skb,
 	    bpf_skb_store_bytes(skb, sizeof(new_eth), &h, sizeof(h), 0))
 		return -SVCD_R_DROP_REWRITE;
 	return 0;
+}
+
+/* Returns 0 when the packet is now the ICMP error, ready to redirect. */
+static __always_inline int refuse_icmp(struct __sk_buff *skb,
+				       const struct flow4 *f)
+{
+	if (f->proto == IPPROTO_TCP)
+		return refuse_icmp_quote(skb, f, REFUSE_QUOTE_TCP);
+	return refuse_icmp_quote(skb, f, REFUSE_QUOTE_UDP);
 }
 
 #endif

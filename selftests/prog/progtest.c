@@ -421,7 +421,9 @@ static void check_refusal(int step, const struct pkt *in, const struct pkt *out)
 	s.icmp_type = 3;
 	s.icmp_code = 3;
 	s.payload = in->data + pi.l3_off;
-	s.payload_len = (size_t)pi.ihl * 4 + 8;
+	/* docs/datapath.md step 9: IPv4 header + 8 bytes of UDP, or + the
+	 * 20-byte TCP header (a CHECKSUM_PARTIAL SYN can't be cut shorter). */
+	s.payload_len = (size_t)pi.ihl * 4 + (pi.proto == IPPROTO_TCP ? 20 : 8);
 	s.ttl = po.ttl;
 	s.id = po.id;
 	s.tos = po.tos;

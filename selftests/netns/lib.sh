@@ -1,0 +1,602 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# lib.sh - helpers for the netns tests (sourced, not run), in the manner of
+# the kernel's tools/testing/selftests/net/lib.sh.
+#
+# A test:
+#
+#	source "$(dirname "$0")/lib.sh"
+#	setup_test f1			# root, tc/bpf, bpffs, temp dir, EXIT trap
+#	make_node "$NODE"		# namespace: lo up, forwarding on
+#	make_pod "$NODE" "$POD_A" 198.18.1.11 198.18.1.1
+#	cluster_write "$CLUSTER" "$(k8s_service ...)" "$(k8s_slice ...)"
+#	start_svcd "$NODE" "$CLUSTER"
+#	wait_frontends 10 198.19.96.10:80/TCP || ...
+#	... ok "case" / fail "case" "why" / skip "case" "why"
+#	finish
+#
+# Everything is made inside namespaces the test creates, with names unique
+# to the run; every made thing registers its undo on a cleanup stack that
+# an EXIT trap runs in reverse, on success, failure and interrupt alike.
+# Nothing touches the root namespace except the bpffs mounted under the
+# test's own temporary directory.
+#
+# Addresses: 198.18.0.0/15 only. Nodes 198.19.0.0/24, pods of node k
+# 198.18.k.0/24 with gateway 198.18.k.1, ClusterIPs 198.19.96.0/20.
+#
+# Results are "[ OK ] test/case", "[FAIL] test/case" (details follow as
+# "# ..." lines) and "[SKIP] test/case: why"; selftests/run.sh counts them.
+# A test exits 0 once it has reported every case, whatever the results, and
+# non-zero only when it died before doing so (run.sh then adds a [FAIL]).
+
+set -u
+
+NETNS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$NETNS_DIR/../.." && pwd)
+OUTPUT=${OUTPUT:-build}
+case $OUTPUT in
+/*) OUT_DIR=$OUTPUT ;;
+*) OUT_DIR=$REPO/$OUTPUT ;;
+esac
+SVCD=$OUT_DIR/svcd
+SVCCTL=$OUT_DIR/svcctl
+ECHO_BIN=$OUT_DIR/svcd-echo
+LOAD_BIN=$OUT_DIR/svcd-load
+
+TEST_ID=${TEST_ID:-$(basename "$0" .sh)}
+# Unique per run: PID plus 16 random bits.
+RUN_ID=$(printf '%x%04x' $$ $((RANDOM ^ (RANDOM << 1) & 0xffff)))
+T_DIR=		# temporary directory of the run
+BPFFS=		# bpffs mounted for this run; svcd's --pin-dir is under it
+PIN_DIR=
+SVCD_PID=
+SVCD_NODE=
+SVCD_FILE=
+SVCD_LOG=
+SVCD_STARTS=0
+N_OK=0
+N_FAIL=0
+N_SKIP=0
+
+# ---- results -------------------------------------------------------------
+
+ok() {
+	echo "[ OK ] $TEST_ID/$1"
+	N_OK=$((N_OK + 1))
+}
+
+# fail CASE [DETAIL...]: each detail printed as a "# " line.
+fail() {
+	local c=$1 d
+	shift
+	echo "[FAIL] $TEST_ID/$c"
+	for d in "$@"; do
+		printf '%s\n' "$d" | sed 's/^/#   /'
+	done
+	N_FAIL=$((N_FAIL + 1))
+}
+
+skip() {
+	echo "[SKIP] $TEST_ID/$1: $2"
+	N_SKIP=$((N_SKIP + 1))
+}
+
+# check CASE CMD...: ok when CMD succeeds, else fail with CHECK_WHY if set.
+CHECK_WHY=
+check() {
+	local c=$1
+	shift
+	if "$@"; then
+		ok "$c"
+	else
+		fail "$c" "${CHECK_WHY:-command failed: $*}"
+	fi
+	CHECK_WHY=
+}
+
+log() {
+	echo "# $*"
+}
+
+# Skip the whole test (every case it would have run) and exit.
+skip_all() {
+	echo "[SKIP] $TEST_ID: $1"
+	exit 0
+}
+
+# Fail the whole test (setup went wrong) and exit.
+fail_all() {
+	echo "[FAIL] $TEST_ID: $1"
+	N_FAIL=$((N_FAIL + 1))
+	exit 0
+}
+
+# At the end of a test: on any failure, show what svcd said.
+finish() {
+	if [ "$N_FAIL" -gt 0 ]; then
+		dump_diag
+	fi
+	log "$TEST_ID: $N_OK ok, $N_FAIL failed, $N_SKIP skipped"
+	exit 0
+}
+
+dump_diag() {
+	if [ -n "$SVCD_LOG" ] && [ -s "$SVCD_LOG" ]; then
+		log "last lines of $SVCD_LOG:"
+		tail -n 25 "$SVCD_LOG" | sed 's/^/#   /'
+	fi
+	if [ -n "$SVCD_NODE" ] && [ -x "$SVCCTL" ]; then
+		log "svcctl dump services:"
+		svcctl dump services 2>&1 | head -n 40 | sed 's/^/#   /'
+	fi
+}
+
+# ---- cleanup stack ---------------------------------------------------------
+
+CLEANUP=()
+
+# defer CMD ARG...: run CMD at exit, after everything deferred later.
+defer() {
+	CLEANUP+=("$(printf '%q ' "$@")")
+}
+
+run_cleanup() {
+	local i
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP[$i]}" >/dev/null 2>&1 || true
+	done
+	CLEANUP=()
+}
+
+on_exit() {
+	local rc=$?
+	trap - EXIT
+	run_cleanup
+	exit $rc
+}
+
+# ---- waiting -----------------------------------------------------------------
+
+# wait_until TIMEOUT_SECS CMD...: poll CMD every 0.1 s until it succeeds or
+# the deadline passes; returns 0 or 1.
+wait_until() {
+	local timeout=$1 end
+	shift
+	end=$(($(date +%s%N) + timeout * 1000000000))
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s%N)" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# same_nonempty A B: A is not empty and B equals it.
+same_nonempty() {
+	[ -n "$1" ] && [ "$1" = "$2" ]
+}
+
+# lines_at_least FILE N: FILE exists and has N lines or more.
+lines_at_least() {
+	[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]
+}
+
+# ---- processes ---------------------------------------------------------------
+
+# Kill a process this test started, by PID, and reap it (bounded).
+kill_pid() {
+	local pid=$1 sig=${2:-TERM}
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || {
+		wait "$pid" 2>/dev/null
+		return 0
+	}
+	kill -"$sig" "$pid" 2>/dev/null
+	if ! wait_until 5 pid_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# pid_gone PID: exited (or a zombie not yet reaped); no procps needed.
+pid_gone() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 0
+	stat=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ "${stat%% *}" = Z ]
+}
+
+# ---- environment -------------------------------------------------------------
+
+# setup_test: skips the test when it cannot run here (not root, no netns,
+# no tc clsact, no BPF), fails it when the binaries are missing, then makes
+# the temporary directory and this run's bpffs.
+setup_test() {
+	local probe
+	trap on_exit EXIT
+	trap 'exit 130' INT TERM HUP
+
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces, BPF)"
+	for c in ip tc python3 ss; do
+		command -v "$c" >/dev/null || skip_all "'$c' not found (scripts/deps.sh)"
+	done
+	for b in "$SVCD" "$SVCCTL" "$ECHO_BIN" "$LOAD_BIN"; do
+		[ -x "$b" ] || fail_all "$b missing: run 'make' first"
+	done
+
+	T_DIR=$(mktemp -d /tmp/svcd-test.XXXXXX) || fail_all "mktemp failed"
+	defer rm -rf "$T_DIR"
+	BPFFS=$T_DIR/bpf
+	mkdir -p "$BPFFS"
+	mount -t bpf bpf "$BPFFS" 2>/dev/null ||
+		skip_all "cannot mount bpffs (CONFIG_BPF_SYSCALL?)"
+	defer umount -l "$BPFFS"
+	PIN_DIR=$BPFFS/svcd
+
+	probe=svcd-probe-$RUN_ID
+	ip netns add "$probe" 2>/dev/null ||
+		skip_all "cannot create network namespaces (CONFIG_NET_NS?)"
+	defer ip netns del "$probe"
+	tc -n "$probe" qdisc add dev lo clsact 2>/dev/null ||
+		skip_all "tc clsact qdisc unavailable (CONFIG_NET_SCH_INGRESS)"
+	if command -v bpftool >/dev/null; then
+		bpftool map create "$BPFFS/probe" type array key 4 value 4 \
+			entries 1 name svcd_probe 2>/dev/null ||
+			skip_all "BPF maps cannot be created (bpf() denied or CONFIG_BPF_SYSCALL off)"
+		rm -f "$BPFFS/probe"
+		bpftool feature probe kernel 2>/dev/null |
+			grep -q 'program_type sched_cls is available' ||
+			skip_all "BPF program type sched_cls unavailable (CONFIG_NET_CLS_BPF)"
+	fi
+	ip netns del "$probe"
+}
+
+# nsname ROLE: a namespace name unique to this run.
+nsname() {
+	echo "svcd-${TEST_ID#test_}-$1-$RUN_ID"
+}
+
+# ---- topology ------------------------------------------------------------------
+
+# make_node NS: a node namespace: loopback up, IPv4 forwarding on,
+# rp_filter off, no ICMP redirects (hairpin leaves by the port it came in).
+make_node() {
+	local ns=$1
+	ip netns add "$ns" || fail_all "ip netns add $ns failed"
+	defer ip netns del "$ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.default.send_redirects=0 >/dev/null
+}
+
+# make_pod NODE POD ADDR GW: a pod namespace joined to NODE by a veth pair;
+# node side "svp-X-Y" (ADDR's last two octets, matches --pod-ifaces 'svp*')
+# holding GW/32, a /32 route to the pod, rp_filter off; pod side eth0 with
+# ADDR/32 and a default route via GW (on-link).
+make_pod() {
+	local node=$1 pod=$2 addr=$3 gw=$4 ifn
+	ifn=$(echo "$addr" | awk -F. '{printf "svp-%s-%s", $3, $4}')
+	ip netns add "$pod" || fail_all "ip netns add $pod failed"
+	defer ip netns del "$pod"
+	ip -n "$node" link add "$ifn" type veth peer name eth0 netns "$pod" ||
+		fail_all "veth $ifn for $pod failed"
+	ip netns exec "$node" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0" \
+		"net.ipv4.conf.$ifn.send_redirects=0" >/dev/null
+	ip -n "$node" addr add "$gw/32" dev "$ifn"
+	ip -n "$node" link set "$ifn" up
+	ip -n "$node" route add "$addr/32" dev "$ifn" src "$gw"
+	ip -n "$pod" link set lo up
+	ip -n "$pod" addr add "$addr/32" dev eth0
+	ip -n "$pod" link set eth0 up
+	ip -n "$pod" route add "$gw" dev eth0 scope link
+	ip -n "$pod" route add default via "$gw" dev eth0 onlink
+	eval "POD_IF_$(echo "$pod" | tr -c 'A-Za-z0-9_\n' _)=$ifn"
+}
+
+# pod_iface POD: the node-side interface make_pod made for POD.
+pod_iface() {
+	local v
+	v="POD_IF_$(echo "$1" | tr -c 'A-Za-z0-9_\n' _)"
+	echo "${!v}"
+}
+
+# ---- backends ------------------------------------------------------------------
+
+# start_echo POD NAME PORT [--tcp|--udp]: svcd-echo in POD; waits until it
+# listens. Sets ECHO_PID.
+start_echo() {
+	local pod=$1 name=$2 port=$3
+	shift 3
+	ip netns exec "$pod" "$ECHO_BIN" --name "$name" --port "$port" "$@" \
+		>>"$T_DIR/echo-$name.log" 2>&1 &
+	ECHO_PID=$!
+	defer kill_pid "$ECHO_PID"
+	wait_until 5 echo_listening "$pod" "$port" "$@" ||
+		fail_all "svcd-echo $name in $pod did not listen on $port"
+}
+
+echo_listening() {
+	local pod=$1 port=$2 want=${3:-}
+	if [ "$want" != --udp ]; then
+		ip netns exec "$pod" ss -Hltn "sport = :$port" | grep -q . || return 1
+	fi
+	if [ "$want" != --tcp ]; then
+		ip netns exec "$pod" ss -Hlun "sport = :$port" | grep -q . || return 1
+	fi
+}
+
+# load POD OUT_JSON ARGS...: svcd-load in POD, JSON summary into OUT_JSON.
+load() {
+	local pod=$1 out=$2
+	shift 2
+	ip netns exec "$pod" "$LOAD_BIN" --json "$@" >"$out" 2>"$out.err"
+	[ -s "$out" ] || echo '{}' >"$out"
+}
+
+# jget FILE PYEXPR: evaluate PYEXPR with d = the JSON in FILE; prints it.
+jget() {
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+r = eval(sys.argv[2])
+print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1" "$2"
+}
+
+# answers FILE: "name=count ..." sorted, for messages.
+answers() {
+	jget "$1" '" ".join("%s=%d" % kv for kv in sorted(d.get("answers", {}).items()))'
+}
+
+# load_summary FILE: one line for failure messages.
+load_summary() {
+	jget "$1" '"attempts=%s answered=%s failures=%s answers=%s seen=%s seen_self=%s" % (d.get("attempts"), d.get("answered"), d.get("failures"), d.get("answers"), d.get("seen"), d.get("seen_self"))'
+}
+
+# ---- svcd ---------------------------------------------------------------------
+
+svcctl() {
+	ip netns exec "$SVCD_NODE" "$SVCCTL" --pin-dir "$PIN_DIR" "$@"
+}
+
+# start_svcd NODE FILE [ARGS...]: svcd in NODE reading FILE, logging to
+# $T_DIR/svcd.log (all starts appended). Sets SVCD_PID.
+start_svcd() {
+	SVCD_NODE=$1
+	SVCD_FILE=$2
+	shift 2
+	SVCD_LOG=$T_DIR/svcd.log
+	SVCD_STARTS=$((SVCD_STARTS + 1))
+	echo "---- start $SVCD_STARTS" >>"$SVCD_LOG"
+	ip netns exec "$SVCD_NODE" "$SVCD" --from-file "$SVCD_FILE" \
+		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" -v 2 "$@" \
+		>>"$SVCD_LOG" 2>&1 &
+	SVCD_PID=$!
+	if [ "$SVCD_STARTS" -eq 1 ]; then
+		defer stop_svcd
+	fi
+}
+
+stop_svcd() {
+	kill_pid "$SVCD_PID"
+	SVCD_PID=
+}
+
+svcd_alive() {
+	[ -n "$SVCD_PID" ] && ! pid_gone "$SVCD_PID"
+}
+
+# services_json FILE: `svcctl dump services -o json` into FILE.
+services_json() {
+	svcctl dump services -o json >"$1" 2>/dev/null
+}
+
+# fe_backends FE: the backends of frontend FE ("198.19.96.10:80/TCP") as
+# sorted "addr:port" words, "-" when FE is absent; state/weight with -l.
+fe_backends() {
+	local long=0 f
+	[ "$1" = -l ] && { long=1; shift; }
+	f=$T_DIR/services.$BASHPID.json
+	services_json "$f" || { echo "-"; return 1; }
+	python3 - "$f" "$1" "$long" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception:
+    print("-"); sys.exit(1)
+fe = sys.argv[2].upper()
+for s in d if isinstance(d, list) else []:
+    if str(s.get("frontend", "")).upper() != fe:
+        continue
+    out = []
+    for b in s.get("backends", []):
+        w = b.get("address", "?")
+        if sys.argv[3] == "1":
+            w += "=%s/%s" % (b.get("weight"), b.get("state"))
+        out.append(w)
+    print(" ".join(sorted(out)))
+    sys.exit(0)
+print("-")
+sys.exit(1)
+EOF
+}
+
+# frontends_present FE...: all frontends are in the maps.
+frontends_present() {
+	local f fe
+	f=$T_DIR/services.$BASHPID.json
+	services_json "$f" || return 1
+	for fe in "$@"; do
+		python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if any(str(s.get("frontend","")).upper() == sys.argv[2].upper() for s in d) else 1)' "$f" "$fe" 2>/dev/null || return 1
+	done
+}
+
+# wait_frontends TIMEOUT FE...: until svcd is up and every FE is in the
+# maps; returns 1 (and says why) when svcd died or the deadline passed.
+wait_frontends() {
+	local timeout=$1
+	shift
+	if ! wait_until "$timeout" svcd_up_with "$@"; then
+		if ! svcd_alive; then
+			log "svcd (pid $SVCD_PID) exited"
+		else
+			log "frontends $* not all in the maps after ${timeout}s"
+		fi
+		return 1
+	fi
+}
+
+svcd_up_with() {
+	svcd_alive || return 2
+	frontends_present "$@"
+}
+
+# wait_backends TIMEOUT FE "ADDR:PORT ..." : until FE has exactly these
+# backends (sorted words, as fe_backends prints).
+wait_backends() {
+	local timeout=$1 fe=$2 want
+	want=$(echo "$3" | tr ' ' '\n' | sort | xargs)
+	wait_until "$timeout" backends_are "$fe" "$want"
+}
+
+backends_are() {
+	svcd_alive || return 1
+	[ "$(fe_backends "$1")" = "$2" ]
+}
+
+# svcd_start_and_wait NODE FILE TIMEOUT FE... : start_svcd + wait_frontends,
+# failing the test when svcd does not come up.
+svcd_start_and_wait() {
+	local node=$1 file=$2 timeout=$3
+	shift 3
+	start_svcd "$node" "$file"
+	wait_frontends "$timeout" "$@" ||
+		{ dump_diag; fail_all "svcd did not install $* within ${timeout}s"; }
+}
+
+# ---- cluster files ---------------------------------------------------------------
+#
+# Objects as `kubectl get svc,endpointslices -A -o json` prints them:
+#
+#   k8s_service NS NAME CLUSTER_IP PORTS [ANNOTATIONS_JSON]
+#	PORTS: comma-separated NAME:PORT/PROTO[:TARGET]; NAME may be empty
+#	(":80/TCP"); TARGET, a number or a port name (informational:
+#	kube-proxy never reads it), defaults to PORT.
+#   k8s_slice NS SLICE SERVICE PORTS ENDPOINT...
+#	PORTS: comma-separated NAME:PORT/PROTO.
+#	ENDPOINT: ADDR[,ready=B][,serving=B][,terminating=B][,node=N]
+#	[,target=POD][,conditions=none]; conditions default to
+#	ready=true,serving=true,terminating=false as the controller writes.
+#   cluster_write FILE OBJECT...: a List of the objects, written atomically
+#	(temporary file in the same directory, then rename).
+#   cluster_write_raw FILE < TEXT: any text (malformed inputs), atomically.
+
+_k8s_ports() {
+	local spec=$1 with_target=$2 p name rest port proto target sep=
+	printf '['
+	IFS=, read -ra ps <<<"$spec"
+	for p in "${ps[@]}"; do
+		name=${p%%:*}
+		rest=${p#*:}
+		port=${rest%%/*}
+		rest=${rest#*/}
+		proto=${rest%%:*}
+		target=$port
+		[ "$rest" != "$proto" ] && target=${rest#*:}
+		printf '%s{"name":"%s","port":%s,"protocol":"%s"' "$sep" "$name" "$port" "$proto"
+		if [ "$with_target" = 1 ]; then
+			case $target in
+			*[!0-9]*) printf ',"targetPort":"%s"' "$target" ;; # named
+			*) printf ',"targetPort":%s' "$target" ;;
+			esac
+		fi
+		printf '}'
+		sep=,
+	done
+	printf ']'
+}
+
+# A uid derived from the object's identity, so references agree.
+_k8s_uid() {
+	local h
+	h=$(md5sum <<<"$1")
+	echo "${h:0:8}-${h:8:4}-4${h:13:3}-8${h:17:3}-${h:20:12}"
+}
+
+k8s_service() {
+	local ns=$1 name=$2 ip=$3 ports=$4 ann=${5:-}
+	printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"%s","namespace":"%s","uid":"%s","resourceVersion":"1000"' \
+		"$name" "$ns" "$(_k8s_uid "svc/$ns/$name")"
+	[ -n "$ann" ] && printf ',"annotations":%s' "$ann"
+	printf '},"spec":{"type":"ClusterIP","clusterIP":"%s","clusterIPs":["%s"],"ipFamilies":["IPv4"],"ipFamilyPolicy":"SingleStack","internalTrafficPolicy":"Cluster","sessionAffinity":"None","ports":%s},"status":{"loadBalancer":{}}}' \
+		"$ip" "$ip" "$(_k8s_ports "$ports" 1)"
+}
+
+k8s_slice() {
+	local ns=$1 slice=$2 svc=$3 ports=$4 ep sep='' addr kv k v conds node target
+	shift 4
+	printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"%s","namespace":"%s","uid":"%s","resourceVersion":"1001","generateName":"%s-","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslice-controller.k8s.io","kubernetes.io/service-name":"%s"},"ownerReferences":[{"apiVersion":"v1","kind":"Service","name":"%s","uid":"%s","blockOwnerDeletion":true,"controller":true}]},"addressType":"IPv4","endpoints":[' \
+		"$slice" "$ns" "$(_k8s_uid "slice/$ns/$slice")" "$svc" "$svc" "$svc" "$(_k8s_uid "svc/$ns/$svc")"
+	for ep in "$@"; do
+		addr=${ep%%,*}
+		local ready=true serving=true terminating=false
+		conds=1 node=node1 target=
+		if [ "$ep" != "$addr" ]; then
+			IFS=, read -ra kvs <<<"${ep#*,}"
+			for kv in "${kvs[@]}"; do
+				k=${kv%%=*}
+				v=${kv#*=}
+				case $k in
+				ready) ready=$v ;;
+				serving) serving=$v ;;
+				terminating) terminating=$v ;;
+				node) node=$v ;;
+				target) target=$v ;;
+				conditions) [ "$v" = none ] && conds=0 ;;
+				esac
+			done
+		fi
+		printf '%s{"addresses":["%s"]' "$sep" "$addr"
+		if [ "$conds" = 1 ]; then
+			printf ',"conditions":{"ready":%s,"serving":%s,"terminating":%s}' \
+				"$ready" "$serving" "$terminating"
+		else
+			printf ',"conditions":{}'
+		fi
+		printf ',"nodeName":"%s"' "$node"
+		[ -n "$target" ] && printf ',"targetRef":{"kind":"Pod","name":"%s","namespace":"%s","uid":"%s"}' \
+			"$target" "$ns" "$(_k8s_uid "pod/$ns/$target")"
+		printf '}'
+		sep=,
+	done
+	printf '],"ports":%s}' "$(_k8s_ports "$ports" 0)"
+}
+
+cluster_write() {
+	local file=$1 tmp obj sep=
+	shift
+	tmp=$(mktemp "$(dirname "$file")/.cluster.XXXXXX")
+	{
+		printf '{"apiVersion":"v1","kind":"List","metadata":{"resourceVersion":""},"items":['
+		for obj in "$@"; do
+			printf '%s%s' "$sep" "$obj"
+			sep=,
+		done
+		printf ']}'
+	} >"$tmp.raw"
+	# Pretty-printed as kubectl prints, and proven to be valid JSON.
+	if ! python3 -m json.tool --indent 4 "$tmp.raw" >"$tmp"; then
+		rm -f "$tmp" "$tmp.raw"
+		fail_all "cluster_write: generated invalid JSON for $file"
+	fi
+	rm -f "$tmp.raw"
+	mv -f "$tmp" "$file"
+}
+
+cluster_write_raw() {
+	local file=$1 tmp
+	tmp=$(mktemp "$(dirname "$file")/.cluster.XXXXXX")
+	cat >"$tmp"
+	mv -f "$tmp" "$file"
+}
