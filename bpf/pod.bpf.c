@@ -75,8 +75,8 @@ static __always_inline int ct_create(const struct flow4 *f,
 	fwd->backend_id = backend_id;
 	fwd->service_id = fe->service_id;
 	fwd->flags = hairpin ? SVCD_CT_SNAT : 0;
-	fwd->tcp_state =
-		f->proto == IPPROTO_TCP ? SVCD_TCP_SYN_SENT : SVCD_TCP_NONE;
+	fwd->tcp_state = f->proto == IPPROTO_TCP ? SVCD_TCP_SYN_SENT :
+						   SVCD_TCP_NONE;
 	if (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST)))
 		fwd->tcp_state = SVCD_TCP_CLOSING;
 	fwd->created_ns = now;

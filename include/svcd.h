@@ -24,7 +24,7 @@
 
 /* ---- default sizes (all overridable by svcd flags) -------------------- */
 #define SVCD_DEF_FRONTENDS 65536
-#define SVCD_DEF_SERVICES 65536	/* service ids: 1..SERVICES-1, 0 = global */
+#define SVCD_DEF_SERVICES 65536 /* service ids: 1..SERVICES-1, 0 = global */
 #define SVCD_DEF_BACKENDS 262144
 #define SVCD_DEF_SLOTS 1048576
 #define SVCD_DEF_CONNTRACK 262144
@@ -41,10 +41,10 @@ enum svcd_scope {
 };
 
 struct svcd_frontend_key {
-	__be32 addr;  /* frontend IPv4 address */
-	__be16 port;  /* frontend port */
-	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 scope;   /* enum svcd_scope */
+	__be32 addr; /* frontend IPv4 address */
+	__be16 port; /* frontend port */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 scope;  /* enum svcd_scope */
 };
 _Static_assert(sizeof(struct svcd_frontend_key) == 8, "frontend key size");
 
@@ -58,8 +58,8 @@ enum svcd_frontend_type {
 /* svcd_frontend_value.flags */
 #define SVCD_FE_TYPE_MASK 0x0003  /* enum svcd_frontend_type */
 #define SVCD_FE_LOCAL_ONLY 0x0004 /* slots hold only node-local backends */
-#define SVCD_FE_EMPTY_DROP 0x0008 /* slot_count 0 means "endpoints exist, none
-				   * local": drop silently instead of refusing */
+/* slot_count 0 means "endpoints exist, none local": drop, don't refuse */
+#define SVCD_FE_EMPTY_DROP 0x0008
 
 /*
  * The value is replaced whole by one map update, so a packet sees either
@@ -68,10 +68,10 @@ enum svcd_frontend_type {
  * after it stops pointing at them.
  */
 struct svcd_frontend_value {
-	__u32 service_id;       /* index into svcd_stats and svcd_services */
-	__u16 slot_count;       /* 0: no usable backend -> refuse */
-	__u16 rev;              /* slot table revision in svcd_slots */
-	__u16 flags;            /* SVCD_FE_* */
+	__u32 service_id; /* index into svcd_stats and svcd_services */
+	__u16 slot_count; /* 0: no usable backend -> refuse */
+	__u16 rev;	  /* slot table revision in svcd_slots */
+	__u16 flags;	  /* SVCD_FE_* */
 	__u16 pad;
 	__u32 affinity_timeout; /* seconds; 0 = no session affinity */
 };
@@ -89,14 +89,14 @@ _Static_assert(sizeof(struct svcd_slot_key) == 8, "slot key size");
 /* ---- backends: id -> address ------------------------------------------ */
 
 /* svcd_backend.flags */
-#define SVCD_BE_LOCAL 0x01       /* endpoint runs on this node */
+#define SVCD_BE_LOCAL 0x01	 /* endpoint runs on this node */
 #define SVCD_BE_TERMINATING 0x02 /* serving but terminating */
 
 struct svcd_backend {
-	__be32 addr;  /* backend IPv4 address */
-	__be16 port;  /* backend port (EndpointSlice port) */
-	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 flags;   /* SVCD_BE_* */
+	__be32 addr; /* backend IPv4 address */
+	__be16 port; /* backend port (EndpointSlice port) */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 flags;  /* SVCD_BE_* */
 };
 _Static_assert(sizeof(struct svcd_backend) == 8, "backend size");
 
@@ -112,10 +112,10 @@ enum svcd_backend_set {
 };
 
 struct svcd_service {
-	char name[SVCD_NAME_LEN];           /* "namespace/name" */
+	char name[SVCD_NAME_LEN];	    /* "namespace/name" */
 	char port_name[SVCD_PORT_NAME_LEN]; /* Service port name, "" if unnamed */
-	__u8 proto;                         /* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 set;                           /* enum svcd_backend_set */
+	__u8 proto;			    /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 set;			    /* enum svcd_backend_set */
 	__u16 pad;
 	__u32 pad2;
 };
@@ -158,14 +158,14 @@ enum svcd_tcp_state {
  * value says what to put back (frontend as source, client as destination).
  */
 struct svcd_ct_value {
-	__be32 nat_saddr;   /* fwd: new source (SNAT); rev: client address */
-	__be32 nat_daddr;   /* fwd: backend address; rev: frontend address */
-	__be16 nat_sport;   /* fwd: new source port; rev: client port */
-	__be16 nat_dport;   /* fwd: backend port; rev: frontend port */
-	__u32 backend_id;   /* svcd_backends id the flow was given */
-	__u32 service_id;   /* for counters */
-	__u8 flags;         /* SVCD_CT_* */
-	__u8 tcp_state;     /* enum svcd_tcp_state */
+	__be32 nat_saddr; /* fwd: new source (SNAT); rev: client address */
+	__be32 nat_daddr; /* fwd: backend address; rev: frontend address */
+	__be16 nat_sport; /* fwd: new source port; rev: client port */
+	__be16 nat_dport; /* fwd: backend port; rev: frontend port */
+	__u32 backend_id; /* svcd_backends id the flow was given */
+	__u32 service_id; /* for counters */
+	__u8 flags;	  /* SVCD_CT_* */
+	__u8 tcp_state;	  /* enum svcd_tcp_state */
 	__u16 pad;
 	__u64 created_ns;   /* bpf_ktime_get_ns() at creation */
 	__u64 last_seen_ns; /* refreshed at most every SVCD_CT_REFRESH_NS */
@@ -184,11 +184,11 @@ _Static_assert(sizeof(struct svcd_ct_value) == 40, "ct value size");
 
 /* svcd_stats: per-CPU array, index = service id, index 0 = all services */
 struct svcd_stats {
-	__u64 packets;    /* translated packets, both directions */
+	__u64 packets; /* translated packets, both directions */
 	__u64 bytes;
 	__u64 new_flows;  /* conntrack entries created */
 	__u64 no_backend; /* refused: frontend without usable backend */
-	__u64 map_full;   /* conntrack insert failed */
+	__u64 map_full;	  /* conntrack insert failed */
 };
 _Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
 
@@ -198,21 +198,21 @@ _Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
  * -reason here and maps it to an action.
  */
 enum svcd_reason {
-	SVCD_R_NONE = 0,            /* unused: 0 cannot be told from success */
-	SVCD_R_PASS_NOT_IP,         /* not IPv4: passed */
-	SVCD_R_PASS_NOT_OURS,       /* IPv4 not for a frontend, no conntrack */
-	SVCD_R_FORWARD,             /* translated client -> backend */
-	SVCD_R_REVERSE,             /* translated backend -> client */
-	SVCD_R_REFUSED,             /* no backend: ICMP port unreachable sent */
-	SVCD_R_PASS_FRAGMENT,       /* non-first fragment or fragmented frontend
+	SVCD_R_NONE = 0,	 /* unused: 0 cannot be told from success */
+	SVCD_R_PASS_NOT_IP,	 /* not IPv4: passed */
+	SVCD_R_PASS_NOT_OURS,	 /* IPv4 not for a frontend, no conntrack */
+	SVCD_R_FORWARD,		 /* translated client -> backend */
+	SVCD_R_REVERSE,		 /* translated backend -> client */
+	SVCD_R_REFUSED,		 /* no backend: ICMP port unreachable sent */
+	SVCD_R_PASS_FRAGMENT,	 /* non-first fragment or fragmented frontend
 				     * packet: passed untranslated */
-	SVCD_R_DROP_NO_SLOT,        /* slot or backend missing (writer race) */
-	SVCD_R_DROP_CT_FULL,        /* conntrack insert failed */
-	SVCD_R_DROP_REWRITE,        /* a helper failed while rewriting */
-	SVCD_R_PASS_MALFORMED,      /* truncated or invalid IPv4/L4 headers:
+	SVCD_R_DROP_NO_SLOT,	 /* slot or backend missing (writer race) */
+	SVCD_R_DROP_CT_FULL,	 /* conntrack insert failed */
+	SVCD_R_DROP_REWRITE,	 /* a helper failed while rewriting */
+	SVCD_R_PASS_MALFORMED,	 /* truncated or invalid IPv4/L4 headers:
 				     * passed untouched, the stack drops them */
-	SVCD_R_PASS_OTHER_PROTO,    /* IPv4 but neither TCP nor UDP */
-	SVCD_R_DROP_NO_LOCAL,       /* Local policy, no local endpoint: dropped */
+	SVCD_R_PASS_OTHER_PROTO, /* IPv4 but neither TCP nor UDP */
+	SVCD_R_DROP_NO_LOCAL,	 /* Local policy, no local endpoint: dropped */
 	SVCD_R_MAX,
 };
 

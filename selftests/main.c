@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 				printf("%s\n", tests[i].name);
 			return 0;
 		default:
-			fprintf(stderr, "usage: %s [-t FILTER] [-l]\n", argv[0]);
+			fprintf(stderr, "usage: %s [-t FILTER] [-l]\n",
+				argv[0]);
 			return 2;
 		}
 	}

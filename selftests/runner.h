@@ -27,27 +27,28 @@ void test__fail(const char *file, int line, const char *fmt, ...)
 /* Extra context printed only when the current subtest fails. */
 void test__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define ASSERT_TRUE(cond, what)                                              \
-	({                                                                   \
-		bool ___ok = !!(cond);                                       \
-		if (!___ok)                                                  \
-			test__fail(__FILE__, __LINE__, "%s: expected true",  \
-				   (what));                                  \
-		___ok;                                                       \
+#define ASSERT_TRUE(cond, what)                                             \
+	({                                                                  \
+		bool ___ok = !!(cond);                                      \
+		if (!___ok)                                                 \
+			test__fail(__FILE__, __LINE__, "%s: expected true", \
+				   (what));                                 \
+		___ok;                                                      \
 	})
 
 #define ASSERT_FALSE(cond, what) ASSERT_TRUE(!(cond), what)
 
-#define ASSERT_CMP(a, b, op, what)                                           \
-	({                                                                   \
-		long long ___a = (long long)(a), ___b = (long long)(b);      \
-		bool ___ok = ___a op ___b;                                   \
-		if (!___ok)                                                  \
-			test__fail(__FILE__, __LINE__,                       \
-				   "%s: %lld (0x%llx) not " #op " %lld (0x%llx)", \
-				   (what), ___a, (unsigned long long)___a, ___b, \
-				   (unsigned long long)___b);                \
-		___ok;                                                       \
+#define ASSERT_CMP(a, b, op, what)                                         \
+	({                                                                 \
+		long long ___a = (long long)(a), ___b = (long long)(b);    \
+		bool ___ok = ___a op ___b;                                 \
+		if (!___ok)                                                \
+			test__fail(__FILE__, __LINE__,                     \
+				   "%s: %lld (0x%llx) not " #op            \
+				   " %lld (0x%llx)",                       \
+				   (what), ___a, (unsigned long long)___a, \
+				   ___b, (unsigned long long)___b);        \
+		___ok;                                                     \
 	})
 
 #define ASSERT_EQ(a, b, what) ASSERT_CMP(a, b, ==, what)
@@ -58,16 +59,15 @@ void test__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define ASSERT_GE(a, b, what) ASSERT_CMP(a, b, >=, what)
 #define ASSERT_OK(err, what) ASSERT_CMP(err, 0, ==, what)
 
-#define ASSERT_STREQ(a, b, what)                                             \
-	({                                                                   \
-		const char *___a = (a), *___b = (b);                         \
-		bool ___ok = ___a && ___b && strcmp(___a, ___b) == 0;        \
-		if (!___ok)                                                  \
-			test__fail(__FILE__, __LINE__,                       \
-				   "%s: \"%s\" != \"%s\"", (what),           \
-				   ___a ? ___a : "(null)",                   \
-				   ___b ? ___b : "(null)");                  \
-		___ok;                                                       \
+#define ASSERT_STREQ(a, b, what)                                               \
+	({                                                                     \
+		const char *___a = (a), *___b = (b);                           \
+		bool ___ok = ___a && ___b && strcmp(___a, ___b) == 0;          \
+		if (!___ok)                                                    \
+			test__fail(__FILE__, __LINE__, "%s: \"%s\" != \"%s\"", \
+				   (what), ___a ? ___a : "(null)",             \
+				   ___b ? ___b : "(null)");                    \
+		___ok;                                                         \
 	})
 
 #define ASSERT_OK_PTR(p, what) ASSERT_TRUE((p) != NULL, what)

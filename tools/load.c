@@ -39,7 +39,13 @@
 #define MAX_NAMES 64
 #define LINE_MAX_LEN 256
 
-enum fail_kind { FAIL_REFUSED, FAIL_TIMEOUT, FAIL_RESET, FAIL_OTHER, FAIL_KINDS };
+enum fail_kind {
+	FAIL_REFUSED,
+	FAIL_TIMEOUT,
+	FAIL_RESET,
+	FAIL_OTHER,
+	FAIL_KINDS
+};
 static const char *const fail_names[FAIL_KINDS] = { "refused", "timeout",
 						    "reset", "other" };
 
@@ -171,19 +177,32 @@ static double percentile(const struct samples *s, double p)
 static const char *errno_name(int err)
 {
 	switch (err) {
-	case ECONNREFUSED: return "ECONNREFUSED";
-	case ETIMEDOUT: return "ETIMEDOUT";
-	case ECONNRESET: return "ECONNRESET";
-	case EPIPE: return "EPIPE";
-	case EHOSTUNREACH: return "EHOSTUNREACH";
-	case ENETUNREACH: return "ENETUNREACH";
-	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
-	case EADDRINUSE: return "EADDRINUSE";
-	case EMFILE: return "EMFILE";
-	case ENOBUFS: return "ENOBUFS";
-	case EPERM: return "EPERM";
-	case 0: return "EOF"; /* closed before a full line */
-	default: return "EOTHER";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	case ETIMEDOUT:
+		return "ETIMEDOUT";
+	case ECONNRESET:
+		return "ECONNRESET";
+	case EPIPE:
+		return "EPIPE";
+	case EHOSTUNREACH:
+		return "EHOSTUNREACH";
+	case ENETUNREACH:
+		return "ENETUNREACH";
+	case EADDRNOTAVAIL:
+		return "EADDRNOTAVAIL";
+	case EADDRINUSE:
+		return "EADDRINUSE";
+	case EMFILE:
+		return "EMFILE";
+	case ENOBUFS:
+		return "ENOBUFS";
+	case EPERM:
+		return "EPERM";
+	case 0:
+		return "EOF"; /* closed before a full line */
+	default:
+		return "EOTHER";
 	}
 }
 
@@ -252,7 +271,8 @@ static void answer(struct load *l, struct attempt *a)
 	count_add(&l->seen, seen_ip);
 	if (!getsockname(a->fd, (struct sockaddr *)&local, &llen)) {
 		inet_ntop(AF_INET, &local.sin_addr, ip, sizeof(ip));
-		snprintf(self, sizeof(self), "%s:%u", ip, ntohs(local.sin_port));
+		snprintf(self, sizeof(self), "%s:%u", ip,
+			 ntohs(local.sin_port));
 		if (!strcmp(self, seen))
 			l->seen_self++;
 	}
@@ -326,11 +346,13 @@ static void start(struct load *l, struct attempt *a)
 		a->fd = fd;
 		if (l->sport) {
 			struct sockaddr_in src = { .sin_family = AF_INET,
-						   .sin_port = htons(l->sport) };
+						   .sin_port =
+							   htons(l->sport) };
 
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 				   sizeof(one));
-			if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			if (bind(fd, (struct sockaddr *)&src, sizeof(src)) <
+			    0) {
 				fail(l, a, errno);
 				return;
 			}
@@ -455,7 +477,8 @@ static void report(struct load *l, double elapsed)
 		print_counters_json("answers", &l->answers);
 		printf(",");
 		print_counters_json("seen", &l->seen);
-		printf(",\"seen_self\":%llu,", (unsigned long long)l->seen_self);
+		printf(",\"seen_self\":%llu,",
+		       (unsigned long long)l->seen_self);
 		print_lat_json("latency_ms", &l->ok_lat);
 		printf(",");
 		print_lat_json("failure_latency_ms", &l->fail_lat);
@@ -555,7 +578,8 @@ int main(int argc, char **argv)
 		case 't':
 		case 'u':
 			if (proto_set && l.udp != (c == 'u')) {
-				fprintf(stderr, "svcd-load: give one of --tcp, --udp\n");
+				fprintf(stderr,
+					"svcd-load: give one of --tcp, --udp\n");
 				return 2;
 			}
 			l.udp = c == 'u';
@@ -563,7 +587,8 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			if (parse_addr(optarg, &l.to)) {
-				fprintf(stderr, "svcd-load: --to: '%s' is not IPv4:PORT\n",
+				fprintf(stderr,
+					"svcd-load: --to: '%s' is not IPv4:PORT\n",
 					optarg);
 				return 2;
 			}
@@ -641,7 +666,8 @@ int main(int argc, char **argv)
 		int err = open_udp(&l, &l.udp_fd);
 
 		if (err) {
-			fprintf(stderr, "svcd-load: udp socket on port %d: %s\n",
+			fprintf(stderr,
+				"svcd-load: udp socket on port %d: %s\n",
 				l.sport, strerror(-err));
 			return 1;
 		}
@@ -661,7 +687,8 @@ int main(int argc, char **argv)
 				fail(&l, a, ETIMEDOUT);
 			if (a->state == A_IDLE && more) {
 				double due = l.rate > 0 ?
-					l.t0 + l.started / l.rate : t;
+						     l.t0 + l.started / l.rate :
+						     t;
 
 				if (due <= t) {
 					start(&l, a);

@@ -19,7 +19,7 @@ enum backoff_jitter {
 
 struct backoff {
 	uint32_t base_ms; /* first ceiling; > 0 */
-	uint32_t cap_ms; /* no delay is longer; >= base_ms */
+	uint32_t cap_ms;  /* no delay is longer; >= base_ms */
 	uint32_t attempt; /* delays handed out since the last reset */
 	uint32_t prev_ms; /* last delay (decorrelated jitter) */
 	enum backoff_jitter jitter;

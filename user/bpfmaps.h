@@ -14,8 +14,8 @@
 
 struct svcd_maps {
 	int fd[WMAP_COUNT]; /* by enum writer_map; -1 when not open */
-	int stats_fd; /* SVCD_MAP_STATS */
-	int reasons_fd; /* SVCD_MAP_REASONS */
+	int stats_fd;	    /* SVCD_MAP_STATS */
+	int reasons_fd;	    /* SVCD_MAP_REASONS */
 };
 
 /*

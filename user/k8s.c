@@ -36,7 +36,7 @@
 #define K8S_BACKOFF_CAP_MS 30000
 #define K8S_TOKEN_REREAD_S 60
 #define K8S_MAX_BODY (512u << 20) /* a list page bigger than this is refused */
-#define K8S_ERR_BODY 512          /* bytes of an error body kept for the log */
+#define K8S_ERR_BODY 512	  /* bytes of an error body kept for the log */
 
 enum phase {
 	PH_IDLE,
@@ -57,11 +57,11 @@ struct watcher {
 	enum phase phase;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *cont;       /* continue token of the next list page */
-	struct buf body;  /* list body, or the start of an error body */
+	char *cont;	 /* continue token of the next list page */
+	struct buf body; /* list body, or the start of an error body */
 	struct linesplit ls;
-	bool listed;      /* a whole list has been committed once */
-	bool must_list;   /* the next attempt is a (re)list, not a watch */
+	bool listed;	  /* a whole list has been committed once */
+	bool must_list;	  /* the next attempt is a (re)list, not a watch */
 	bool need_relist; /* ERROR 410 seen in the stream */
 	bool stream_bad;  /* malformed or ERROR event: re-watch */
 	bool too_big;
@@ -115,8 +115,7 @@ static void timerfd_arm_ms(int fd, long ms)
 	timerfd_settime(fd, 0, &its, NULL);
 }
 
-static int buf_append(struct buf *b, const char *data, size_t len,
-		      size_t limit)
+static int buf_append(struct buf *b, const char *data, size_t len, size_t limit)
 {
 	size_t want = b->len + len + 1;
 	char *p;
@@ -213,7 +212,8 @@ static int on_event_line(void *arg, const char *line, size_t len)
 	}
 	if (ret < 0) {
 		pr_err("k8s: watch %s: %s; re-watching from resourceVersion %s",
-		       res_names[w->res], err, store_resource_version(w->store));
+		       res_names[w->res], err,
+		       store_resource_version(w->store));
 		w->stream_bad = true;
 		return ret;
 	}
@@ -359,8 +359,7 @@ static void rearm_retry_timer(struct k8s_client *c)
 	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
 		struct watcher *w = &c->w[i];
 
-		if (w->phase == PH_WAITING &&
-		    (!next || w->retry_at_ms < next))
+		if (w->phase == PH_WAITING && (!next || w->retry_at_ms < next))
 			next = w->retry_at_ms;
 	}
 	if (!next)
@@ -469,8 +468,7 @@ static void list_page_done(struct watcher *w)
 	pr_info("k8s: listed %zu %s at resourceVersion %s (+%zu ~%zu -%zu) in %llu ms",
 		store_count(w->store), res_names[w->res],
 		store_resource_version(w->store), counts.added, counts.changed,
-		counts.removed,
-		(unsigned long long)(now_ms() - w->started_ms));
+		counts.removed, (unsigned long long)(now_ms() - w->started_ms));
 	w->listed = true;
 	w->must_list = false;
 	backoff_reset(&w->bo);
@@ -712,10 +710,10 @@ struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
 	c->token_read_at = time(NULL);
 
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
-	c->curl_timerfd = timerfd_create(CLOCK_MONOTONIC,
-					 TFD_NONBLOCK | TFD_CLOEXEC);
-	c->retry_timerfd = timerfd_create(CLOCK_MONOTONIC,
-					  TFD_NONBLOCK | TFD_CLOEXEC);
+	c->curl_timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	c->retry_timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (c->epfd < 0 || c->curl_timerfd < 0 || c->retry_timerfd < 0) {
 		err = -errno;
 		goto fail;

@@ -20,9 +20,9 @@
 #include "kubeconfig.h"
 
 struct k8s_client_config {
-	const struct kubeconfig *kc; /* server, CA, credentials */
-	const char *node_name;       /* fieldSelector for the Node watch */
-	unsigned int list_limit;     /* page size; 0 = 500 */
+	const struct kubeconfig *kc;  /* server, CA, credentials */
+	const char *node_name;	      /* fieldSelector for the Node watch */
+	unsigned int list_limit;      /* page size; 0 = 500 */
 	unsigned int watch_timeout_s; /* server-side watch timeout; 0 = 300 */
 };
 

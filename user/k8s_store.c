@@ -10,7 +10,7 @@
 #include "k8s_store.h"
 
 struct store_entry {
-	char *key; /* "namespace/name" or "name" */
+	char *key;  /* "namespace/name" or "name" */
 	cJSON *obj; /* owned */
 	size_t seq; /* input order, to keep the last duplicate of a list */
 };

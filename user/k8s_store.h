@@ -35,8 +35,8 @@ struct store_counts {
 /* Results of store_apply_event() that are not errors. */
 enum store_result {
 	STORE_UNCHANGED = 0, /* bookmark, or an event that changed nothing */
-	STORE_CHANGED = 1, /* an object was added, replaced or deleted */
-	STORE_GONE = 2, /* ERROR 410 Gone/Expired: relist */
+	STORE_CHANGED = 1,   /* an object was added, replaced or deleted */
+	STORE_GONE = 2,	     /* ERROR 410 Gone/Expired: relist */
 };
 
 /*

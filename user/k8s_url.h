@@ -9,9 +9,9 @@
 #include <stdbool.h>
 
 enum k8s_resource {
-	K8S_SERVICES = 0, /* /api/v1/services */
+	K8S_SERVICES = 0,	/* /api/v1/services */
 	K8S_ENDPOINTSLICES = 1, /* /apis/discovery.k8s.io/v1/endpointslices */
-	K8S_NODES = 2, /* /api/v1/nodes */
+	K8S_NODES = 2,		/* /api/v1/nodes */
 	K8S_RESOURCE_COUNT,
 };
 
@@ -24,10 +24,10 @@ enum k8s_resource {
 struct k8s_query {
 	const char *label_selector;
 	const char *field_selector;
-	unsigned int limit; /* list page size */
+	unsigned int limit;	    /* list page size */
 	const char *continue_token; /* from the previous page's metadata */
 	const char *resource_version;
-	bool watch; /* watch=1 */
+	bool watch;		    /* watch=1 */
 	bool allow_watch_bookmarks; /* allowWatchBookmarks=true */
 	unsigned int timeout_seconds;
 };

@@ -20,14 +20,14 @@
 #define KUBECONFIG_MAX_FILE (1u << 20)
 
 struct kubeconfig {
-	char *source; /* kubeconfig path, "(string)" or the SA dir */
-	char *context; /* context followed; NULL in-cluster */
-	char *cluster; /* cluster name; NULL in-cluster */
-	char *user; /* user name; NULL in-cluster */
-	char *namespace; /* context's or SA's namespace, or NULL */
-	char *server; /* "https://host:port[/prefix]" */
+	char *source;	       /* kubeconfig path, "(string)" or the SA dir */
+	char *context;	       /* context followed; NULL in-cluster */
+	char *cluster;	       /* cluster name; NULL in-cluster */
+	char *user;	       /* user name; NULL in-cluster */
+	char *namespace;       /* context's or SA's namespace, or NULL */
+	char *server;	       /* "https://host:port[/prefix]" */
 	char *tls_server_name; /* name to verify instead of the host, or NULL */
-	uint8_t *ca_pem; /* CA bundle (PEM), or NULL: system roots */
+	uint8_t *ca_pem;       /* CA bundle (PEM), or NULL: system roots */
 	size_t ca_pem_len;
 	/*
 	 * Parsed so that it is refused: loading fails when it is true, since

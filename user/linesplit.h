@@ -16,9 +16,9 @@
 #define LINESPLIT_DEF_MAX_LINE (64u << 20) /* 64 MiB */
 
 struct linesplit {
-	char *buf; /* the partial line so far, NUL-terminated */
-	size_t len; /* bytes in buf, without the NUL */
-	size_t cap; /* allocated size of buf */
+	char *buf;	 /* the partial line so far, NUL-terminated */
+	size_t len;	 /* bytes in buf, without the NUL */
+	size_t cap;	 /* allocated size of buf */
 	size_t max_line; /* longest line accepted, without its newline */
 	bool discarding; /* inside a line that was too long: drop to '\n' */
 };

@@ -30,7 +30,7 @@
 #define SVCD_TC_HANDLE 0x5cd
 #define SVCD_TC_PRIORITY 0x5cd
 #define SVCD_PROG_FROM_POD "from_pod" /* tc ingress */
-#define SVCD_PROG_TO_POD "to_pod" /* tc egress */
+#define SVCD_PROG_TO_POD "to_pod"     /* tc egress */
 
 /* Requested sizes; a pinned map of another size is kept as it is. */
 struct loader_config {
@@ -116,10 +116,10 @@ static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
 }
 
 struct loader_cleanup_stats {
-	unsigned int links; /* links looked at */
+	unsigned int links;   /* links looked at */
 	unsigned int filters; /* tc filters removed */
-	unsigned int maps; /* pinned maps unlinked */
-	bool dir_removed; /* pin dir removed (it was empty) */
+	unsigned int maps;    /* pinned maps unlinked */
+	bool dir_removed;     /* pin dir removed (it was empty) */
 };
 
 /*

@@ -41,7 +41,7 @@ enum svc_state {
 	SVC_OK,
 	SVC_SKIPPED, /* headless, ExternalName, proxy-name, IPv6 only */
 	SVC_INVALID, /* reported */
-	SVC_LOST, /* lost a frontend to a Service sorting first */
+	SVC_LOST,    /* lost a frontend to a Service sorting first */
 };
 
 struct item {
@@ -56,7 +56,7 @@ struct item {
 struct port_spec {
 	char name[SVCD_PORT_NAME_LEN];
 	uint8_t proto;
-	uint16_t port; /* host order */
+	uint16_t port;	    /* host order */
 	uint16_t node_port; /* host order, 0 = none; Services only */
 };
 
@@ -98,7 +98,7 @@ struct endpoint {
 };
 
 struct slice {
-	char name[SVCD_NAME_LEN]; /* "namespace/name" */
+	char name[SVCD_NAME_LEN];    /* "namespace/name" */
 	char service[SVCD_NAME_LEN]; /* "namespace/<service-name label>" */
 	struct port_spec *ports;
 	size_t n_ports, cap_ports;

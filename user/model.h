@@ -18,7 +18,8 @@
 /* Node facts the model needs. */
 struct model_config {
 	const char *node_name; /* --hostname-override or hostname */
-	const char *node_zone; /* Node label topology.kubernetes.io/zone, or NULL */
+	const char *
+		node_zone; /* Node label topology.kubernetes.io/zone, or NULL */
 	/* Node addresses for NodePort frontends (network order); may be 0. */
 	const __be32 *node_addrs;
 	size_t n_node_addrs;
@@ -29,7 +30,7 @@ struct model_backend {
 	__be32 addr;
 	__be16 port;
 	uint8_t weight; /* 1..255 after the weight-0 rule is applied */
-	uint8_t flags;  /* SVCD_BE_LOCAL | SVCD_BE_TERMINATING */
+	uint8_t flags;	/* SVCD_BE_LOCAL | SVCD_BE_TERMINATING */
 };
 
 /*
@@ -38,19 +39,19 @@ struct model_backend {
  * set across syncs is (name, port_name, proto, set).
  */
 struct model_set {
-	char name[SVCD_NAME_LEN];           /* "namespace/name" */
+	char name[SVCD_NAME_LEN];	    /* "namespace/name" */
 	char port_name[SVCD_PORT_NAME_LEN]; /* "" when unnamed */
-	uint8_t proto;                      /* IPPROTO_TCP / IPPROTO_UDP */
-	uint8_t set;                        /* enum svcd_backend_set */
-	uint32_t affinity_timeout;          /* seconds, 0 = none */
-	struct model_backend *backends;     /* sorted by (addr, port) */
-	size_t n_backends;                  /* 0: refuse */
+	uint8_t proto;			    /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t set;			    /* enum svcd_backend_set */
+	uint32_t affinity_timeout;	    /* seconds, 0 = none */
+	struct model_backend *backends;	    /* sorted by (addr, port) */
+	size_t n_backends;		    /* 0: refuse */
 };
 
 struct model_frontend {
 	struct svcd_frontend_key key;
-	uint16_t flags;    /* SVCD_FE_*: type and LOCAL_ONLY */
-	size_t set_index;  /* into model_state.sets */
+	uint16_t flags;	  /* SVCD_FE_*: type and LOCAL_ONLY */
+	size_t set_index; /* into model_state.sets */
 };
 
 struct model_state {

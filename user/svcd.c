@@ -42,7 +42,7 @@
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
 #define DEFAULT_VERBOSITY 2
 #define SYNC_DEBOUNCE_NS (100 * 1000 * 1000) /* a burst of writes -> one sync */
-#define MAX_SOURCE_FILE (512u << 20) /* larger than any real List */
+#define MAX_SOURCE_FILE (512u << 20)	     /* larger than any real List */
 
 #define EXIT_USAGE 2
 
@@ -112,7 +112,7 @@ struct svcd {
 	struct k8s_client *k8s;
 	bool k8s_synced_once;
 	int epfd, sigfd, inofd, timerfd;
-	char *watch_dir; /* directory of --from-file */
+	char *watch_dir;	/* directory of --from-file */
 	const char *watch_name; /* its last component, inside watch_dir */
 	struct attached_link *links;
 	size_t n_links, cap_links;
@@ -1033,10 +1033,9 @@ static int setup_k8s(struct svcd *s)
 		err = kubeconfig_load_file(o->kubeconfig, NULL, &s->kc,
 					   err_line, sizeof(err_line));
 	else
-		err = kubeconfig_in_cluster(getenv("SVCD_SERVICEACCOUNT_DIR") ?:
-						    SA_DIR,
-					    o->master, &s->kc, err_line,
-					    sizeof(err_line));
+		err = kubeconfig_in_cluster(
+			getenv("SVCD_SERVICEACCOUNT_DIR") ?: SA_DIR, o->master,
+			&s->kc, err_line, sizeof(err_line));
 	if (err) {
 		pr_err("%s", err_line[0] ? err_line : strerror(-err));
 		return err;
@@ -1050,8 +1049,8 @@ static int setup_k8s(struct svcd *s)
 			return err;
 		}
 	}
-	pr_info("k8s: API server %s (%s), node %s", s->kc.server,
-		s->kc.source, s->node_name);
+	pr_info("k8s: API server %s (%s), node %s", s->kc.server, s->kc.source,
+		s->node_name);
 	kcfg.kc = &s->kc;
 	s->k8s = k8s_client_new(&kcfg, on_k8s_change, s);
 	if (!s->k8s)

@@ -243,8 +243,8 @@ static void u64set_fini(struct u64set *s)
  */
 struct idalloc {
 	uint64_t *bits; /* set: in use or quarantined */
-	uint32_t max; /* ids are 1 .. max-1 */
-	uint32_t hint; /* no free id below this */
+	uint32_t max;	/* ids are 1 .. max-1 */
+	uint32_t hint;	/* no free id below this */
 	uint32_t *quarantine;
 	size_t n_quarantine, cap_quarantine;
 };
@@ -339,12 +339,12 @@ struct slot_table {
 	uint32_t len; /* slots 0 .. len-1 may be present */
 	uint32_t cap;
 	uint32_t present; /* how many of them are */
-	uint32_t *bids; /* backend id per slot, or SLOT_NONE */
+	uint32_t *bids;	  /* backend id per slot, or SLOT_NONE */
 };
 
 struct wsvc {
 	struct svcd_service info; /* identity, as in WMAP_SERVICES */
-	bool in_map; /* the services entry exists */
+	bool in_map;		  /* the services entry exists */
 	/*
 	 * The version frontends should use: slot table live_rev with
 	 * live_count complete slots (none when live_count is 0). False for
@@ -362,7 +362,7 @@ struct wsvc {
 struct wbe {
 	struct svcd_backend be;
 	uint32_t refs; /* slots in the map holding this id */
-	bool present; /* the backends entry exists */
+	bool present;  /* the backends entry exists */
 };
 
 struct wfe {
@@ -388,7 +388,7 @@ struct writer {
 	struct htab svc_by_name; /* identity -> service id */
 
 	struct wbe *be; /* by backend id */
-	size_t n_be; /* present entries */
+	size_t n_be;	/* present entries */
 	uint32_t be_hi; /* no backend id above this was ever used */
 	struct idalloc be_ids;
 	struct htab be_by_value; /* struct svcd_backend -> backend id */
@@ -404,9 +404,9 @@ struct writer {
 	uint32_t *bids;
 	bool *used;
 	size_t cap_backends;
-	uint32_t *slot_idx; /* SVCD_MAX_SLOTS_PER_SERVICE */
-	void *build_scratch; /* for build_slots() */
-	uint32_t *undo_be; /* backends written for the set */
+	uint32_t *slot_idx;	 /* SVCD_MAX_SLOTS_PER_SERVICE */
+	void *build_scratch;	 /* for build_slots() */
+	uint32_t *undo_be;	 /* backends written for the set */
 	struct fe_undo *undo_fe; /* frontends written for the set */
 	size_t cap_undo_fe;
 };
@@ -1192,11 +1192,11 @@ struct sync {
 	struct writer *w;
 	const struct model_state *desired;
 	struct writer_stats *stats;
-	int err; /* first error */
-	struct htab want_fe; /* desired frontend key -> index + 1 */
+	int err;	      /* first error */
+	struct htab want_fe;  /* desired frontend key -> index + 1 */
 	struct htab want_set; /* set identity -> set index + 1 */
-	size_t *set_first; /* per set: first frontend index + 1 */
-	size_t *fe_next; /* per frontend: next of the same set + 1 */
+	size_t *set_first;    /* per set: first frontend index + 1 */
+	size_t *fe_next;      /* per frontend: next of the same set + 1 */
 	/* UDP sets whose flows phase 6 checks, by service id. */
 	struct u64set udp_changed;
 	struct u64set udp_removed;
@@ -1394,12 +1394,12 @@ static int ensure_scratch(struct writer *w, size_t n_backends, size_t n_fe)
 }
 
 struct set_undo {
-	bool created; /* the service record is new in this sync */
+	bool created;	    /* the service record is new in this sync */
 	bool wrote_service; /* the services entry was written */
 	bool wrote_table;
-	uint16_t rev; /* of the new table */
-	size_t n_be; /* backends written: w->undo_be */
-	size_t n_fe; /* frontends touched: w->undo_fe/undo_val */
+	uint16_t rev;	/* of the new table */
+	size_t n_be;	/* backends written: w->undo_be */
+	size_t n_fe;	/* frontends touched: w->undo_fe/undo_val */
 	bool fe_failed; /* a frontend could not be put back */
 };
 

@@ -22,9 +22,9 @@
 
 enum writer_map {
 	WMAP_FRONTENDS, /* struct svcd_frontend_key -> struct svcd_frontend_value */
-	WMAP_SLOTS,     /* struct svcd_slot_key -> __u32 backend id */
-	WMAP_BACKENDS,  /* __u32 backend id -> struct svcd_backend */
-	WMAP_SERVICES,  /* __u32 service id -> struct svcd_service */
+	WMAP_SLOTS,	/* struct svcd_slot_key -> __u32 backend id */
+	WMAP_BACKENDS,	/* __u32 backend id -> struct svcd_backend */
+	WMAP_SERVICES,	/* __u32 service id -> struct svcd_service */
 	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
 	WMAP_COUNT,
 };

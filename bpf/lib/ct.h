@@ -47,9 +47,8 @@ static __always_inline bool ct_is_live(const struct svcd_ct_value *ct,
 
 /* Moves the TCP state on by what this packet shows and refreshes the
  * timestamp at most once per SVCD_CT_REFRESH_NS (fewer cache-line writes). */
-static __always_inline void ct_touch(struct svcd_ct_value *ct,
-				     const struct flow4 *f, bool reply,
-				     __u64 now)
+static __always_inline void
+ct_touch(struct svcd_ct_value *ct, const struct flow4 *f, bool reply, __u64 now)
 {
 	if (f->proto == IPPROTO_TCP) {
 		if (f->tcp_flags & (TCP_FIN | TCP_RST)) {

@@ -68,8 +68,7 @@ static __always_inline int nat_port(struct __sk_buff *skb,
 /* Make the packet's tuple (saddr:sport -> daddr:dport) the given one. */
 static __always_inline int nat_rewrite(struct __sk_buff *skb,
 				       const struct flow4 *f, __be32 saddr,
-				       __be16 sport, __be32 daddr,
-				       __be16 dport)
+				       __be16 sport, __be32 daddr, __be16 dport)
 {
 	if (nat_addr(skb, f, IP_SADDR_OFF(f), f->saddr, saddr) ||
 	    nat_addr(skb, f, IP_DADDR_OFF(f), f->daddr, daddr) ||

@@ -42,8 +42,8 @@ struct pkt {
 
 struct pkt_spec {
 	/* Ethernet */
-	__u8 smac[6]; /* all zero: PKT_MAC_A */
-	__u8 dmac[6]; /* all zero: PKT_MAC_B */
+	__u8 smac[6];	 /* all zero: PKT_MAC_A */
+	__u8 dmac[6];	 /* all zero: PKT_MAC_B */
 	__u16 ethertype; /* host order; 0: ETH_P_IP. ETH_P_ARP builds an ARP
 			  * request, ETH_P_IPV6 an IPv6 header + L4,
 			  * ETH_P_8021Q a VLAN tag around IPv4 */
@@ -52,17 +52,17 @@ struct pkt_spec {
 	__be32 daddr;
 	__u8 proto; /* IPPROTO_TCP, _UDP, _ICMP or any other (payload) */
 	__u8 tos;
-	__u8 ttl; /* 0: 64 */
-	__u16 id; /* host order */
-	__u16 frag; /* host order: PKT_DF | PKT_MF | offset */
+	__u8 ttl;	     /* 0: 64 */
+	__u16 id;	     /* host order */
+	__u16 frag;	     /* host order: PKT_DF | PKT_MF | offset */
 	const __u8 *ip_opts; /* raw option bytes, ip_opts_len % 4 == 0 */
 	__u8 ip_opts_len;
 	/* TCP/UDP */
 	__be16 sport;
 	__be16 dport;
-	__u8 tcp_flags; /* PKT_SYN | ... */
-	__u32 seq; /* host order */
-	__u32 ack; /* host order */
+	__u8 tcp_flags;	    /* PKT_SYN | ... */
+	__u32 seq;	    /* host order */
+	__u32 ack;	    /* host order */
 	bool udp_zero_csum; /* send UDP with checksum 0 ("none") */
 	/* ICMP */
 	__u8 icmp_type;
@@ -72,9 +72,9 @@ struct pkt_spec {
 	const void *payload;
 	size_t payload_len;
 	/* malformation knobs; 0 = correct value */
-	__u8 ihl; /* IPv4 header length in 32-bit words */
-	__u16 tot_len; /* host order */
-	__u8 doff; /* TCP data offset in 32-bit words */
+	__u8 ihl;	 /* IPv4 header length in 32-bit words */
+	__u16 tot_len;	 /* host order */
+	__u8 doff;	 /* TCP data offset in 32-bit words */
 	size_t truncate; /* cut the frame to this many bytes */
 	bool bad_ip_csum;
 };
@@ -90,20 +90,20 @@ int pkt_build(const struct pkt_spec *spec, struct pkt *out);
 struct pkt_parsed {
 	__u8 smac[6], dmac[6];
 	__u16 ethertype; /* host order */
-	bool ipv4; /* an IPv4 header was parsed */
+	bool ipv4;	 /* an IPv4 header was parsed */
 	__u8 ihl, tos, ttl, proto;
 	__u16 tot_len, id, frag; /* host order */
 	__be32 saddr, daddr;
 	bool ip_csum_ok;
 	size_t l3_off, l4_off; /* offsets in the frame */
-	bool l4; /* a TCP/UDP/ICMP header was parsed */
+	bool l4;	       /* a TCP/UDP/ICMP header was parsed */
 	__be16 sport, dport;
 	__u8 tcp_flags, doff;
-	__u32 seq, ack; /* host order */
-	__u16 l4_csum; /* as found in the header, network order */
+	__u32 seq, ack;	 /* host order */
+	__u16 l4_csum;	 /* as found in the header, network order */
 	bool l4_csum_ok; /* UDP with checksum 0 counts as ok */
 	__u8 icmp_type, icmp_code;
-	__u32 icmp_rest; /* host order */
+	__u32 icmp_rest;		 /* host order */
 	size_t payload_off, payload_len; /* after the L4 header */
 };
 

@@ -48,18 +48,18 @@ struct pt_backend {
 	__be32 addr;
 	__be16 port;
 	__u8 weight; /* slots given to this backend; 0 means 1 */
-	__u8 flags; /* SVCD_BE_* */
+	__u8 flags;  /* SVCD_BE_* */
 };
 
 struct pt_service {
-	__u32 id; /* service id, also the svcd_stats index */
+	__u32 id;    /* service id, also the svcd_stats index */
 	__be32 addr; /* frontend */
 	__be16 port;
 	__u8 proto;
-	bool external; /* install with SVCD_SCOPE_EXTERNAL, not INTERNAL */
-	__u16 flags; /* SVCD_FE_* */
-	__u16 rev; /* slot table revision */
-	bool no_slots; /* announce slot_count slots but write none */
+	bool external;	  /* install with SVCD_SCOPE_EXTERNAL, not INTERNAL */
+	__u16 flags;	  /* SVCD_FE_* */
+	__u16 rev;	  /* slot table revision */
+	bool no_slots;	  /* announce slot_count slots but write none */
 	bool no_backends; /* write slots but not the backends they name */
 	struct pt_backend backends[PT_MAX_BACKENDS];
 };
@@ -92,9 +92,9 @@ const char *pt_reason_name(int reason);
 
 enum pt_out {
 	PT_OUT_SAME = 0, /* output == input, byte for byte */
-	PT_OUT_PKT, /* output == step.out built from its spec */
-	PT_OUT_REFUSAL, /* ICMP port unreachable quoting the input */
-	PT_OUT_ANY, /* dropped: the bytes do not matter */
+	PT_OUT_PKT,	 /* output == step.out built from its spec */
+	PT_OUT_REFUSAL,	 /* ICMP port unreachable quoting the input */
+	PT_OUT_ANY,	 /* dropped: the bytes do not matter */
 };
 
 /* Counter deltas one step must cause, in svcd_stats[0] and [service_id]. */
@@ -105,7 +105,7 @@ struct pt_stats_delta {
 struct pt_step {
 	/* maps changed before the step */
 	const struct pt_service *set; /* install or replace this service */
-	__u32 del_backend; /* then delete this backend id */
+	__u32 del_backend;	      /* then delete this backend id */
 	enum pt_prog prog;
 	struct pkt_spec in;
 	int verdict; /* TC_ACT_* */
@@ -117,9 +117,9 @@ struct pt_step {
 	bool stats_unchecked; /* the contract says nothing here */
 	/* conntrack after the step */
 	__u32 ct_backend; /* forward step: both entries hold this backend */
-	int ct_state; /* 1 + enum svcd_tcp_state of the flow's forward
+	int ct_state;	  /* 1 + enum svcd_tcp_state of the flow's forward
 			     * entry; 0: not checked */
-	int ct_count; /* 1 + conntrack entries after the step; 0: not
+	int ct_count;	  /* 1 + conntrack entries after the step; 0: not
 			     * checked */
 };
 

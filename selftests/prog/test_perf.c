@@ -41,7 +41,9 @@ static const struct pt_service svc_pong = {
 	.port = TCP_PORT,
 	.proto = IPPROTO_TCP,
 	.rev = 1,
-	.backends = { { .id = MEASURED_BE + 1, .addr = PING, .port = TCP_PORT } },
+	.backends = { { .id = MEASURED_BE + 1,
+			.addr = PING,
+			.port = TCP_PORT } },
 };
 
 /* 198.19.96.0/20 x ports 80.., one backend each, written straight into the maps (the
@@ -104,8 +106,8 @@ static int run_repeat(struct pt *pt, const struct pkt_spec *spec, int repeat,
 /* Times established flows (ping-pong) and new flows, prints the figures. */
 static void measure(struct pt *pt, const char *what)
 {
-	struct pkt_spec ack = TCP_PKT(CLIENT, CLIENT_PORT, PING, TCP_PORT,
-				      PKT_ACK);
+	struct pkt_spec ack =
+		TCP_PKT(CLIENT, CLIENT_PORT, PING, TCP_PORT, PKT_ACK);
 	struct pkt_spec other =
 		TCP_PKT(CLIENT, CLIENT_PORT, ELSEWHERE, TCP_PORT, PKT_ACK);
 	__u32 retval, ns, ns_other, ns_new;
@@ -121,8 +123,8 @@ static void measure(struct pt *pt, const char *what)
 	    !ASSERT_EQ(retval, TC_ACT_OK, "not-ours verdict"))
 		return;
 	for (i = 0; i < NEW_FLOWS; i++) {
-		struct pkt_spec syn = TCP_PKT(CLIENT, bpf_htons(20000 + i), PING,
-					      TCP_PORT, PKT_SYN);
+		struct pkt_spec syn = TCP_PKT(CLIENT, bpf_htons(20000 + i),
+					      PING, TCP_PORT, PKT_SYN);
 
 		if (!ASSERT_OK(run_repeat(pt, &syn, 1, &retval, &ns_new),
 			       "syn") ||

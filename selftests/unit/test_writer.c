@@ -35,7 +35,7 @@ struct fmap {
 	uint8_t *keys, *vals;
 	uint32_t *hashes;
 	uint32_t *bucket; /* dense index + 1; 0: empty */
-	size_t nbuckets; /* power of two */
+	size_t nbuckets;  /* power of two */
 };
 
 static void *xrealloc(void *p, size_t size)
@@ -173,10 +173,10 @@ static void fmap_fini(struct fmap *m)
 
 struct fake {
 	struct fmap map[WMAP_COUNT];
-	struct fmap fe_refs; /* sid << 16 | rev -> frontends on it */
-	struct fmap slot_refs; /* backend id -> slots naming it */
+	struct fmap fe_refs;	 /* sid << 16 | rev -> frontends on it */
+	struct fmap slot_refs;	 /* backend id -> slots naming it */
 	size_t updates, deletes; /* attempted operations */
-	size_t fail_update_at; /* 1-based; 0: never */
+	size_t fail_update_at;	 /* 1-based; 0: never */
 	size_t fail_delete_at;
 	size_t crash_after; /* later operations do nothing; 0: never */
 	int fail_err;
