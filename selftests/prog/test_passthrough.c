@@ -47,6 +47,8 @@ static const char sctp_init[16] = { 0x9c, 0x40, 0x00, 0x50 };
 #define ETH 14
 #define IPH 20
 
+/* A table macro reads better hand-aligned. */
+/* clang-format off */
 #define PASS_ROWS(p, tag)                                                                                                                                                                                                     \
 	ROW(tag "arp", p, SVCD_R_PASS_NOT_IP,                                                                                                                                                                                 \
 	    { .ethertype = ETH_P_ARP, .saddr = CLIENT, .daddr = FRONTEND }),                                                                                                                                                  \
@@ -119,6 +121,7 @@ static const char sctp_init[16] = { 0x9c, 0x40, 0x00, 0x50 };
 			    TCP_PORT, PKT_SYN)),                                                                                                                                                                              \
 		ROW(tag "tcp_from_frontend_port", p, SVCD_R_PASS_NOT_OURS,                                                                                                                                                    \
 		    TCP_PKT(FRONTEND, TCP_PORT, CLIENT, CLIENT_PORT, PKT_SYN))
+/* clang-format on */
 
 static const struct pt_case pass_cases[] = {
 	PASS_ROWS(PT_FROM_POD, "from_pod_"),
