@@ -4,6 +4,7 @@
 # tests with AddressSanitizer and UndefinedBehaviorSanitizer into build-san/.
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 SANITIZE ?= 0
@@ -43,7 +44,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MMD -MP
 
 # ---- sources ------------------------------------------------------------
-BPF_PROGS := pod
+BPF_PROGS := pod wire
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 

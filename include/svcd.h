@@ -60,6 +60,10 @@ enum svcd_frontend_type {
 #define SVCD_FE_LOCAL_ONLY 0x0004 /* slots hold only node-local backends */
 /* slot_count 0 means "endpoints exist, none local": drop, don't refuse */
 #define SVCD_FE_EMPTY_DROP 0x0008
+/* LoadBalancer IP with loadBalancerSourceRanges: svcd_src_ranges decides */
+#define SVCD_FE_SRC_RANGES 0x0010
+/* externalTrafficPolicy Cluster from outside: SNAT to the node address */
+#define SVCD_FE_SNAT 0x0020
 
 /*
  * The value is replaced whole by one map update, so a packet sees either
@@ -121,6 +125,17 @@ struct svcd_service {
 };
 _Static_assert(sizeof(struct svcd_service) == 152, "service size");
 
+/* ---- loadBalancerSourceRanges: LPM trie {LB IP, source prefix} -------- */
+
+#define SVCD_MAP_SRC_RANGES "svcd_src_ranges"
+
+struct svcd_src_range_key {
+	__u32 prefixlen; /* 32 (the LB IP) + source prefix length */
+	__be32 lb_addr;	 /* LoadBalancer ingress IP */
+	__be32 src_addr; /* allowed source prefix */
+};
+_Static_assert(sizeof(struct svcd_src_range_key) == 12, "src range key size");
+
 /* ---- conntrack -------------------------------------------------------- */
 
 enum svcd_ct_dir {
@@ -143,6 +158,10 @@ _Static_assert(sizeof(struct svcd_ct_key) == 16, "ct key size");
 #define SVCD_CT_SNAT 0x01     /* source rewritten too (hairpin) */
 #define SVCD_CT_SEEN_FIN 0x02 /* a FIN or RST was seen: short lifetime */
 #define SVCD_CT_SEEN_REPLY 0x04
+/* After translation the source is a node address (SNAT, or the reply of a
+ * NodePort flow): the stack would drop it as a martian, so the hook sends
+ * it out itself (fib lookup + redirect) instead of passing it up. */
+#define SVCD_CT_LOCAL_SRC 0x08
 
 enum svcd_tcp_state {
 	SVCD_TCP_NONE = 0, /* UDP */
@@ -213,6 +232,14 @@ enum svcd_reason {
 				     * passed untouched, the stack drops them */
 	SVCD_R_PASS_OTHER_PROTO, /* IPv4 but neither TCP nor UDP */
 	SVCD_R_DROP_NO_LOCAL,	 /* Local policy, no local endpoint: dropped */
+	SVCD_R_DROP_SNAT_PORTS,	  /* no free SNAT port toward that backend */
+	SVCD_R_DROP_SOURCE_RANGE, /* source outside loadBalancerSourceRanges */
+	SVCD_R_PASS_REFUSE_STACK, /* no backend, from the wire: passed so the
+				   * stack answers (RST / port unreachable) */
+	SVCD_R_PASS_TO_TC,	  /* XDP: needs a neighbour lookup, left to the
+				   * tc ingress program (from_wire_tc) */
+	SVCD_R_DROP_FIB,	  /* no route toward the translated address */
+	SVCD_R_TX,		  /* XDP/tc: translated and sent out directly */
 	SVCD_R_MAX,
 };
 

@@ -28,6 +28,7 @@
 #include "loader.h"
 #include "log.h"
 #include "svcd.h"
+#include "svcd_names.h"
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
 
@@ -46,24 +47,6 @@ struct cmd {
 	const char *help;
 };
 
-/* Names of enum svcd_reason values, as svcctl prints them. */
-static const char *const reason_names[] = {
-	[SVCD_R_NONE] = "none",
-	[SVCD_R_PASS_NOT_IP] = "pass_not_ip",
-	[SVCD_R_PASS_NOT_OURS] = "pass_not_ours",
-	[SVCD_R_FORWARD] = "forward",
-	[SVCD_R_REVERSE] = "reverse",
-	[SVCD_R_REFUSED] = "refused",
-	[SVCD_R_PASS_FRAGMENT] = "pass_fragment",
-	[SVCD_R_DROP_NO_SLOT] = "drop_no_slot",
-	[SVCD_R_DROP_CT_FULL] = "drop_ct_full",
-	[SVCD_R_DROP_REWRITE] = "drop_rewrite",
-	[SVCD_R_PASS_MALFORMED] = "pass_malformed",
-	[SVCD_R_PASS_OTHER_PROTO] = "pass_other_proto",
-	[SVCD_R_DROP_NO_LOCAL] = "drop_no_local",
-};
-_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == SVCD_R_MAX,
-	       "a name for every svcd_reason");
 
 static const char *const type_names[] = {
 	[SVCD_TYPE_CLUSTER_IP] = "ClusterIP",
@@ -82,8 +65,8 @@ static const char *const tcp_state_names[] = {
 /* A reason added to svcd.h before this table learns its name still prints. */
 static const char *reason_name(size_t reason, char *buf, size_t len)
 {
-	if (reason_names[reason])
-		return reason_names[reason];
+	if (svcd_reason_names[reason])
+		return svcd_reason_names[reason];
 	snprintf(buf, len, "reason_%zu", reason);
 	return buf;
 }

@@ -78,4 +78,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_reasons SEC(".maps");
 
+/* Allowed sources of LoadBalancer IPs that set loadBalancerSourceRanges. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct svcd_src_range_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_src_ranges SEC(".maps");
+
 #endif

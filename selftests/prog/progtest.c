@@ -11,6 +11,7 @@
 
 #include "pod.skel.h"
 #include "progtest.h"
+#include "svcd_names.h"
 #include "runner.h"
 
 #define IPV4_MIN_LEN 20
@@ -319,24 +320,9 @@ int pt_reasons_get(struct pt *pt, __u64 counts[SVCD_R_MAX])
 
 const char *pt_reason_name(int reason)
 {
-	static const char *const names[SVCD_R_MAX] = {
-		[SVCD_R_PASS_NOT_IP] = "PASS_NOT_IP",
-		[SVCD_R_PASS_NOT_OURS] = "PASS_NOT_OURS",
-		[SVCD_R_FORWARD] = "FORWARD",
-		[SVCD_R_REVERSE] = "REVERSE",
-		[SVCD_R_REFUSED] = "REFUSED",
-		[SVCD_R_PASS_FRAGMENT] = "PASS_FRAGMENT",
-		[SVCD_R_DROP_NO_SLOT] = "DROP_NO_SLOT",
-		[SVCD_R_DROP_CT_FULL] = "DROP_CT_FULL",
-		[SVCD_R_DROP_REWRITE] = "DROP_REWRITE",
-		[SVCD_R_PASS_MALFORMED] = "PASS_MALFORMED",
-		[SVCD_R_PASS_OTHER_PROTO] = "PASS_OTHER_PROTO",
-		[SVCD_R_DROP_NO_LOCAL] = "DROP_NO_LOCAL",
-	};
-
-	if (reason < 0 || reason >= SVCD_R_MAX || !names[reason])
+	if (reason < 0 || reason >= SVCD_R_MAX || !svcd_reason_names[reason])
 		return "?";
-	return names[reason];
+	return svcd_reason_names[reason];
 }
 
 /* ---- running table rows ------------------------------------------------ */

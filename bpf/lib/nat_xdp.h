@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * nat_xdp.h - address and port rewriting with direct packet access and
+ * incremental checksums (RFC 1624), for XDP where no csum helpers exist
+ * and no CHECKSUM_PARTIAL packet is ever seen.
+ */
+#ifndef SVCD_BPF_NAT_XDP_H
+#define SVCD_BPF_NAT_XDP_H
+
+#include "parse.h"
+
+static __always_inline __u16 csum16_add(__u16 a, __u16 b)
+{
+	__u32 sum = (__u32)a + b;
+
+	return (__u16)((sum & 0xffff) + (sum >> 16));
+}
+
+/* HC' = ~(~HC + ~m + m') for one 16-bit word m -> m'. */
+static __always_inline void csum_replace2(__sum16 *sum, __u16 from, __u16 to)
+{
+	__u16 s = ~*sum;
+
+	s = csum16_add(s, ~from);
+	s = csum16_add(s, to);
+	*sum = ~s;
+}
+
+static __always_inline void csum_replace4(__sum16 *sum, __be32 from,
+					  __be32 to)
+{
+	csum_replace2(sum, (__u16)from, (__u16)to);
+	csum_replace2(sum, (__u16)(from >> 16), (__u16)(to >> 16));
+}
+
+/*
+ * Rewrite the tuple in place. Packet pointers are derived here from
+ * (data, data_end) and the parse offsets; returns 0 or a negative reason.
+ */
+static __always_inline int nat_rewrite_xdp(void *data, void *data_end,
+					   const struct flow4 *f, __be32 saddr,
+					   __be16 sport, __be32 daddr,
+					   __be16 dport)
+{
+	struct iphdr *ip = data + f->l3_off;
+	__sum16 *l4_check;
+	__be16 *ports;
+	bool l4_csum;
+
+	/* verifier: offsets from the parse are not bounds; check again */
+	if ((void *)(ip + 1) > data_end)
+		return -SVCD_R_DROP_REWRITE;
+	ports = data + f->l4_off;
+	if ((void *)(ports + 2) > data_end)
+		return -SVCD_R_DROP_REWRITE;
+	if (f->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = (void *)ports;
+
+		if ((void *)(tcp + 1) > data_end)
+			return -SVCD_R_DROP_REWRITE;
+		l4_check = &tcp->check;
+		l4_csum = true;
+	} else {
+		struct udphdr *udp = (void *)ports;
+
+		if ((void *)(udp + 1) > data_end)
+			return -SVCD_R_DROP_REWRITE;
+		l4_check = &udp->check;
+		l4_csum = udp->check != 0; /* 0: no checksum, keep it so */
+	}
+
+	if (l4_csum) {
+		csum_replace4(l4_check, ip->saddr, saddr);
+		csum_replace4(l4_check, ip->daddr, daddr);
+		csum_replace2(l4_check, ports[0], sport);
+		csum_replace2(l4_check, ports[1], dport);
+		if (f->proto == IPPROTO_UDP && !*l4_check)
+			*l4_check = 0xffff; /* 0 would mean "none" */
+	}
+	csum_replace4(&ip->check, ip->saddr, saddr);
+	csum_replace4(&ip->check, ip->daddr, daddr);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ports[0] = sport;
+	ports[1] = dport;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * svc.h - the service translation decisions shared by every hook: reverse
+ * NAT of replies, frontend + conntrack + backend choice for new and
+ * tracked flows, SNAT port allocation. No packet is written here: each
+ * hook applies the resulting tuple with its own rewrite (nat.h for tc,
+ * nat_xdp.h for XDP), so XDP and tc share the logic, not copies of it.
+ */
+#ifndef SVCD_BPF_SVC_H
+#define SVCD_BPF_SVC_H
+
+#include "ct.h"
+#include "lb.h"
+#include "maps.h"
+#include "parse.h"
+#include "stats.h"
+
+/* The tuple a packet must carry after translation. */
+struct nat_target {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 service_id;
+	__u8 ct_flags; /* SVCD_CT_*: LOCAL_SRC says "send it out yourself" */
+};
+
+/* Where SNAT takes its source from (external traffic, policy Cluster). */
+struct snat_config {
+	__be32 addr;	   /* node address; 0: no SNAT possible */
+	__u16 port_min;	   /* host order, inclusive */
+	__u16 port_max;
+};
+
+/* Tries of a random port before SNAT gives up on a backend. */
+#define SNAT_PORT_TRIES 16
+
+/* Step 6 of docs/datapath.md: a reply from a backend. */
+static __always_inline int svc_reverse(const struct flow4 *f, __u64 now,
+				       struct nat_target *t)
+{
+	struct svcd_ct_value *ct, *fwd;
+	struct svcd_ct_key key, fwd_key;
+
+	ct_key_of(f, SVCD_CT_REVERSE, &key);
+	ct = bpf_map_lookup_elem(&svcd_conntrack, &key);
+	if (!ct)
+		return -SVCD_R_PASS_NOT_OURS;
+	ct_touch(ct, f, true, now);
+
+	/* The forward entry decides the flow's lifetime: replies move its
+	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING). */
+	fwd_key.saddr = ct->nat_saddr;
+	fwd_key.sport = ct->nat_sport;
+	fwd_key.daddr = ct->nat_daddr;
+	fwd_key.dport = ct->nat_dport;
+	fwd_key.proto = f->proto;
+	fwd_key.dir = SVCD_CT_FORWARD;
+	fwd_key.pad = 0;
+	fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
+	if (fwd)
+		ct_touch(fwd, f, true, now);
+
+	t->saddr = ct->nat_daddr;
+	t->sport = ct->nat_dport;
+	t->daddr = ct->nat_saddr;
+	t->dport = ct->nat_sport;
+	t->service_id = ct->service_id;
+	t->ct_flags = ct->flags;
+	return SVCD_R_REVERSE;
+}
+
+static __always_inline void ct_fill(const struct flow4 *f,
+				    const struct svcd_frontend_value *fe,
+				    const struct svcd_backend *be,
+				    __u32 backend_id, __u64 now,
+				    struct svcd_ct_value *fwd,
+				    struct svcd_ct_value *rev)
+{
+	fwd->nat_saddr = f->saddr;
+	fwd->nat_sport = f->sport;
+	fwd->nat_daddr = be->addr;
+	fwd->nat_dport = be->port;
+	fwd->backend_id = backend_id;
+	fwd->service_id = fe->service_id;
+	fwd->flags = 0;
+	fwd->tcp_state = f->proto == IPPROTO_TCP ? SVCD_TCP_SYN_SENT :
+						   SVCD_TCP_NONE;
+	if (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST)))
+		fwd->tcp_state = SVCD_TCP_CLOSING;
+	fwd->pad = 0;
+	fwd->created_ns = now;
+	fwd->last_seen_ns = now;
+
+	*rev = *fwd;
+	rev->nat_saddr = f->saddr;
+	rev->nat_sport = f->sport;
+	rev->nat_daddr = f->daddr;
+	rev->nat_dport = f->dport;
+}
+
+static __always_inline void rev_key_of(const struct flow4 *f,
+				       const struct svcd_backend *be,
+				       __be32 src, __be16 sport,
+				       struct svcd_ct_key *key)
+{
+	key->saddr = be->addr;
+	key->sport = be->port;
+	key->daddr = src;
+	key->dport = sport;
+	key->proto = f->proto;
+	key->dir = SVCD_CT_REVERSE;
+	key->pad = 0;
+}
+
+/*
+ * SNAT: find a node port whose reverse entry toward this backend is free,
+ * and take it in the same step (BPF_NOEXIST), so two CPUs never share one.
+ */
+static __always_inline int snat_take_port(const struct flow4 *f,
+					  const struct svcd_backend *be,
+					  const struct snat_config *snat,
+					  const struct svcd_ct_value *rev,
+					  __be16 *port)
+{
+	__u32 range = (__u32)snat->port_max - snat->port_min + 1;
+	__u32 start = bpf_get_prandom_u32();
+	struct svcd_ct_key key;
+	int i;
+
+	for (i = 0; i < SNAT_PORT_TRIES; i++) {
+		__be16 p = bpf_htons(snat->port_min + (start + i) % range);
+
+		rev_key_of(f, be, snat->addr, p, &key);
+		if (!bpf_map_update_elem(&svcd_conntrack, &key, rev,
+					 BPF_NOEXIST)) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -SVCD_R_DROP_SNAT_PORTS;
+}
+
+/* Steps 11-12: remember the flow both ways. */
+static __always_inline int ct_create(const struct flow4 *f, __u8 scope,
+				     const struct svcd_frontend_value *fe,
+				     const struct svcd_backend *be,
+				     __u32 backend_id, __u64 now,
+				     const struct snat_config *snat,
+				     struct svcd_ct_value *fwd)
+{
+	struct svcd_ct_value rev;
+	struct svcd_ct_key key;
+	__be16 port;
+	int ret;
+
+	ct_fill(f, fe, be, backend_id, now, fwd, &rev);
+	/* A NodePort's address is this node's: the reply's new source is
+	 * local. */
+	if ((fe->flags & SVCD_FE_TYPE_MASK) == SVCD_TYPE_NODE_PORT)
+		rev.flags |= SVCD_CT_LOCAL_SRC;
+	if (scope == SVCD_SCOPE_EXTERNAL && (fe->flags & SVCD_FE_SNAT) &&
+	    !(be->flags & SVCD_BE_LOCAL)) {
+		/* externalTrafficPolicy Cluster toward another node: the
+		 * backend sees this node, so its reply comes back here to be
+		 * translated. A local backend's reply passes this node's
+		 * from_pod anyway: it keeps the client's address. */
+		if (!snat->addr || snat->port_max < snat->port_min)
+			return -SVCD_R_DROP_SNAT_PORTS;
+		ret = snat_take_port(f, be, snat, &rev, &port);
+		if (ret)
+			return ret;
+		fwd->nat_saddr = snat->addr;
+		fwd->nat_sport = port;
+		fwd->flags = SVCD_CT_SNAT | SVCD_CT_LOCAL_SRC;
+	} else {
+		if (be->addr == f->saddr) {
+			/* Hairpin: a pod reaching itself sees the frontend
+			 * as the source and replies to it. */
+			fwd->nat_saddr = f->daddr;
+			fwd->flags = SVCD_CT_SNAT;
+		}
+		/* The reverse entry first: once the forward one exists, a
+		 * reply can come back at any moment. */
+		rev_key_of(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+		if (bpf_map_update_elem(&svcd_conntrack, &key, &rev, BPF_ANY))
+			return -SVCD_R_DROP_CT_FULL;
+	}
+	ct_key_of(f, SVCD_CT_FORWARD, &key);
+	if (bpf_map_update_elem(&svcd_conntrack, &key, fwd, BPF_ANY))
+		return -SVCD_R_DROP_CT_FULL;
+	return 0;
+}
+
+/* loadBalancerSourceRanges: is this source allowed to this LB IP? */
+static __always_inline bool src_range_allows(const struct flow4 *f)
+{
+	struct svcd_src_range_key key = {
+		.prefixlen = 64,
+		.lb_addr = f->daddr,
+		.src_addr = f->saddr,
+	};
+
+	return bpf_map_lookup_elem(&svcd_src_ranges, &key) != NULL;
+}
+
+/*
+ * Steps 7-12 for a packet from a client: SVCD_R_FORWARD with *t set,
+ * SVCD_R_REFUSED when the hook must refuse (no usable backend), or a
+ * negative reason (not ours, drops).
+ */
+static __always_inline int svc_forward(const struct flow4 *f, __u8 scope,
+				       __u64 now,
+				       const struct snat_config *snat,
+				       struct nat_target *t)
+{
+	struct svcd_frontend_value *fe_ptr, fe;
+	struct svcd_ct_value *ct, new_ct;
+	struct svcd_backend *be;
+	struct svcd_ct_key key;
+	__u32 backend_id = 0;
+	int ret;
+
+	fe_ptr = lb_lookup_frontend(f, scope);
+	if (!fe_ptr)
+		return -SVCD_R_PASS_NOT_OURS;
+	/* One copy: slot_count and rev of the same revision. */
+	fe = *fe_ptr;
+	if ((fe.flags & SVCD_FE_SRC_RANGES) && !src_range_allows(f))
+		return -SVCD_R_DROP_SOURCE_RANGE;
+
+	ct_key_of(f, SVCD_CT_FORWARD, &key);
+	ct = bpf_map_lookup_elem(&svcd_conntrack, &key);
+	if (ct && ct_is_live(ct, f, now)) {
+		ct_touch(ct, f, false, now);
+		goto out;
+	}
+
+	if (fe.slot_count == 0) {
+		stats_add(fe.service_id, STAT_NO_BACKEND, 0);
+		if (fe.flags & SVCD_FE_EMPTY_DROP)
+			return -SVCD_R_DROP_NO_LOCAL;
+		t->service_id = fe.service_id;
+		return SVCD_R_REFUSED;
+	}
+	be = lb_select_backend(&fe, &backend_id);
+	if (!be)
+		return -SVCD_R_DROP_NO_SLOT;
+	ret = ct_create(f, scope, &fe, be, backend_id, now, snat, &new_ct);
+	if (ret) {
+		stats_add(fe.service_id, STAT_MAP_FULL, 0);
+		return ret;
+	}
+	stats_add(fe.service_id, STAT_NEW_FLOW, 0);
+	ct = &new_ct;
+out:
+	t->saddr = ct->nat_saddr;
+	t->sport = ct->nat_sport;
+	t->daddr = ct->nat_daddr;
+	t->dport = ct->nat_dport;
+	t->service_id = ct->service_id;
+	t->ct_flags = ct->flags;
+	return SVCD_R_FORWARD;
+}
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* svcd_names.h - printable names of svcd.h's enums, for user code only. */
+#ifndef SVCD_NAMES_H
+#define SVCD_NAMES_H
+
+#include "svcd.h"
+
+/* Names of enum svcd_reason values, as svcctl and the tests print them. */
+static const char *const svcd_reason_names[] = {
+	[SVCD_R_NONE] = "none",
+	[SVCD_R_PASS_NOT_IP] = "pass_not_ip",
+	[SVCD_R_PASS_NOT_OURS] = "pass_not_ours",
+	[SVCD_R_FORWARD] = "forward",
+	[SVCD_R_REVERSE] = "reverse",
+	[SVCD_R_REFUSED] = "refused",
+	[SVCD_R_PASS_FRAGMENT] = "pass_fragment",
+	[SVCD_R_DROP_NO_SLOT] = "drop_no_slot",
+	[SVCD_R_DROP_CT_FULL] = "drop_ct_full",
+	[SVCD_R_DROP_REWRITE] = "drop_rewrite",
+	[SVCD_R_PASS_MALFORMED] = "pass_malformed",
+	[SVCD_R_PASS_OTHER_PROTO] = "pass_other_proto",
+	[SVCD_R_DROP_NO_LOCAL] = "drop_no_local",
+	[SVCD_R_DROP_SNAT_PORTS] = "drop_snat_ports",
+	[SVCD_R_DROP_SOURCE_RANGE] = "drop_source_range",
+	[SVCD_R_PASS_REFUSE_STACK] = "pass_refuse_stack",
+	[SVCD_R_PASS_TO_TC] = "pass_to_tc",
+	[SVCD_R_DROP_FIB] = "drop_fib",
+	[SVCD_R_TX] = "tx",
+};
+_Static_assert(sizeof(svcd_reason_names) / sizeof(svcd_reason_names[0]) ==
+		       SVCD_R_MAX,
+	       "a name for every svcd_reason");
+
+#endif
