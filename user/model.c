@@ -85,6 +85,9 @@ struct svc {
 	size_t n_lb_ips, cap_lb_ips;
 	struct weight_rule *weights;
 	size_t n_weights, cap_weights;
+	uint16_t hc_node_port; /* healthCheckNodePort, 0 = none */
+	struct model_src_range *ranges; /* lb_addr unset: per LB IP later */
+	size_t n_ranges, cap_ranges;
 	size_t *slices; /* into build.slices, sorted by slice name */
 	size_t n_slices, cap_slices;
 };
@@ -133,7 +136,7 @@ struct build {
 	size_t n_slices, cap_slices;
 	struct fe_table table;
 	struct model_state state;
-	size_t cap_sets, cap_frontends;
+	size_t cap_sets, cap_frontends, cap_src_ranges, cap_healthchecks;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -745,6 +748,70 @@ static int parse_affinity(struct build *b, struct svc *s, const cJSON *spec)
 	return 0;
 }
 
+/* spec.healthCheckNodePort and spec.loadBalancerSourceRanges. */
+static int parse_lb_extras(struct build *b, struct svc *s, const cJSON *spec)
+{
+	const cJSON *hc = field(spec, "healthCheckNodePort");
+	const cJSON *ranges = field(spec, "loadBalancerSourceRanges"), *it;
+	struct model_src_range *r;
+	char val[160], buf[64], *slash, *end;
+	struct in6_addr a6;
+	__be32 addr;
+	long v;
+	int i = 0;
+
+	if (!absent(hc)) {
+		if (!int_in_range(hc, 1, 65535, &v)) {
+			report(b, "Service %s: spec.healthCheckNodePort %s",
+			       s->name,
+			       range_cause(hc, 1, 65535, val, sizeof(val)));
+			return -EINVAL;
+		}
+		s->hc_node_port = (uint16_t)v;
+	}
+	if (absent(ranges))
+		return 0;
+	if (!cJSON_IsArray(ranges)) {
+		report(b,
+		       "Service %s: spec.loadBalancerSourceRanges is not an array",
+		       s->name);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, ranges) {
+		const char *str = cJSON_GetStringValue(it);
+
+		if (!str || strlen(str) >= sizeof(buf))
+			goto bad;
+		snprintf(buf, sizeof(buf), "%s", str);
+		slash = strchr(buf, '/');
+		if (!slash)
+			goto bad;
+		*slash = '\0';
+		v = strtol(slash + 1, &end, 10);
+		if (end == slash + 1 || *end)
+			goto bad;
+		if (inet_pton(AF_INET6, buf, &a6) == 1 && v >= 0 && v <= 128) {
+			i++;
+			continue; /* IPv6: handled with the IPv6 datapath */
+		}
+		if (inet_pton(AF_INET, buf, &addr) != 1 || v < 0 || v > 32)
+			goto bad;
+		r = array_add((void **)&s->ranges, &s->n_ranges,
+			      &s->cap_ranges, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->len = (uint8_t)v;
+		r->prefix = v ? addr & htonl(~0u << (32 - v)) : 0;
+		i++;
+	}
+	return 0;
+bad:
+	report(b,
+	       "Service %s: spec.loadBalancerSourceRanges[%d] %s is not a CIDR",
+	       s->name, i, describe(it, val, sizeof(val)));
+	return -EINVAL;
+}
+
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -882,6 +949,8 @@ static int fill_service(struct build *b, struct svc *s, const cJSON *obj)
 				   &s->etp_local);
 	if (!ret)
 		ret = parse_affinity(b, s, spec);
+	if (!ret)
+		ret = parse_lb_extras(b, s, spec);
 	/* last: its problems are not fatal, and worth a line only then */
 	if (!ret)
 		ret = parse_weights(b, s, meta);
@@ -895,7 +964,10 @@ static void svc_release(struct svc *s)
 	free(s->external_ips);
 	free(s->lb_ips);
 	free(s->weights);
+	free(s->ranges);
 	free(s->slices);
+	s->ranges = NULL;
+	s->n_ranges = 0;
 	s->ports = NULL;
 	s->cluster_ips = s->external_ips = s->lb_ips = NULL;
 	s->weights = NULL;
@@ -1454,6 +1526,11 @@ static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 	fe->key = key;
 	fe->flags = type;
 	fe->set_index = (size_t)sb->set_index[set];
+	/* eTP Cluster from outside: the backend must reply through here */
+	if (scope == SVCD_SCOPE_EXTERNAL && !local)
+		fe->flags |= SVCD_FE_SNAT;
+	if (type == SVCD_TYPE_LOAD_BALANCER && sb->s->n_ranges)
+		fe->flags |= SVCD_FE_SRC_RANGES;
 	if (local) {
 		fe->flags |= SVCD_FE_LOCAL_ONLY;
 		/* endpoints exist elsewhere: drop rather than refuse */
@@ -1518,6 +1595,72 @@ static int build_port(struct svc_build *sb)
 	return ret;
 }
 
+static int addr_cmp(const void *pa, const void *pb)
+{
+	uint32_t a = ntohl(*(const __be32 *)pa), b = ntohl(*(const __be32 *)pb);
+
+	return a < b ? -1 : a > b;
+}
+
+/* Source ranges per LB IP, and the health check with its local count:
+ * distinct local addresses that are ready (terminating ones don't count). */
+static int commit_lb_extras(struct svc_build *sb, size_t base)
+{
+	struct model_state *st = &sb->b->state;
+	const struct svc *s = sb->s;
+	struct model_healthcheck *hc;
+	__be32 *addrs = NULL;
+	size_t i, j, n = 0, total = 0, distinct = 0;
+
+	for (i = 0; i < s->n_lb_ips; i++) {
+		for (j = 0; j < s->n_ranges; j++) {
+			struct model_src_range *r;
+
+			r = array_add((void **)&st->src_ranges,
+				      &st->n_src_ranges,
+				      &sb->b->cap_src_ranges, sizeof(*r));
+			if (!r)
+				return -ENOMEM;
+			*r = s->ranges[j];
+			r->lb_addr = s->lb_ips[i];
+		}
+	}
+	if (!s->hc_node_port || !s->etp_local || !s->n_lb_ips)
+		return 0;
+	/* the sets are the state's now: base .. base + sb->n_sets */
+	for (i = base; i < base + sb->n_sets; i++)
+		if (st->sets[i].set == SVCD_SET_LOCAL)
+			total += st->sets[i].n_backends;
+	if (total) {
+		addrs = calloc(total, sizeof(*addrs));
+		if (!addrs)
+			return -ENOMEM;
+	}
+	for (i = base; i < base + sb->n_sets; i++) {
+		const struct model_set *ms = &st->sets[i];
+
+		if (ms->set != SVCD_SET_LOCAL)
+			continue;
+		for (j = 0; j < ms->n_backends; j++)
+			if (!(ms->backends[j].flags & SVCD_BE_TERMINATING))
+				addrs[n++] = ms->backends[j].addr;
+	}
+	if (n)
+		qsort(addrs, n, sizeof(*addrs), addr_cmp);
+	for (i = 0; i < n; i++)
+		if (!i || addrs[i] != addrs[i - 1])
+			distinct++;
+	free(addrs);
+	hc = array_add((void **)&st->healthchecks, &st->n_healthchecks,
+		       &sb->b->cap_healthchecks, sizeof(*hc));
+	if (!hc)
+		return -ENOMEM;
+	memcpy(hc->name, s->name, sizeof(hc->name));
+	hc->port = s->hc_node_port;
+	hc->local_endpoints = (uint32_t)distinct;
+	return 0;
+}
+
 static int commit_service(struct svc_build *sb)
 {
 	struct build *b = sb->b;
@@ -1543,7 +1686,7 @@ static int commit_service(struct svc_build *sb)
 		*fe = sb->fes[i];
 		fe->set_index += base;
 	}
-	return 0;
+	return commit_lb_extras(sb, base);
 }
 
 static int build_service(struct build *b, size_t idx)
@@ -1765,5 +1908,7 @@ void model_state_free(struct model_state *state)
 		free(state->sets[i].backends);
 	free(state->sets);
 	free(state->frontends);
+	free(state->src_ranges);
+	free(state->healthchecks);
 	memset(state, 0, sizeof(*state));
 }

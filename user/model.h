@@ -54,11 +54,29 @@ struct model_frontend {
 	size_t set_index; /* into model_state.sets */
 };
 
+/* One allowed source prefix of one LoadBalancer IP. */
+struct model_src_range {
+	__be32 lb_addr; /* LoadBalancer ingress IP */
+	__be32 prefix;	/* network order, host bits zero */
+	uint8_t len;	/* prefix length 0..32 */
+};
+
+/* healthCheckNodePort of a LoadBalancer Service with eTP Local. */
+struct model_healthcheck {
+	char name[SVCD_NAME_LEN]; /* "namespace/name" */
+	uint16_t port;		  /* host order */
+	uint32_t local_endpoints; /* local ready, not terminating */
+};
+
 struct model_state {
 	struct model_set *sets;
 	size_t n_sets;
 	struct model_frontend *frontends; /* keys unique */
 	size_t n_frontends;
+	struct model_src_range *src_ranges; /* for SVCD_FE_SRC_RANGES */
+	size_t n_src_ranges;
+	struct model_healthcheck *healthchecks; /* in Service order */
+	size_t n_healthchecks;
 };
 
 /*

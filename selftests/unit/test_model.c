@@ -638,7 +638,7 @@ void test_model_endpoints(void)
 		ASSERT_EQ(f.st.n_frontends, 5, "ClusterIP + 2 nodes x 2");
 		ASSERT_EQ(flags_of(find_fe(&f.st, "198.19.0.1", 30080,
 					   IPPROTO_TCP, SVCD_SCOPE_EXTERNAL)),
-			  SVCD_TYPE_NODE_PORT, "refuse, not drop");
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT, "refuse, not drop");
 		fx_free(&f);
 
 		/* and with no slice at all */
@@ -1060,7 +1060,8 @@ void test_model_frontends(void)
 		fe = find_fe(&f.st, "198.19.0.2", 30053, IPPROTO_UDP,
 			     SVCD_SCOPE_EXTERNAL);
 		ASSERT_OK_PTR(fe, "UDP nodePort, external");
-		ASSERT_EQ(flags_of(fe), SVCD_TYPE_NODE_PORT, "type");
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT,
+			  "type, eTP Cluster: SNAT");
 		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.2.2:5353/w1");
 		fe = find_fe(&f.st, "198.19.0.1", 30080, IPPROTO_TCP,
 			     SVCD_SCOPE_INTERNAL);
@@ -1085,7 +1086,8 @@ void test_model_frontends(void)
 		ASSERT_EQ(f.n_errs, 0, "no errors");
 		fe = find_fe(&f.st, "198.19.97.2", 80, IPPROTO_TCP,
 			     SVCD_SCOPE_EXTERNAL);
-		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP, "ext IP");
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP | SVCD_FE_SNAT,
+			  "ext IP");
 		fe = find_fe(&f.st, "198.19.98.3", 80, IPPROTO_TCP,
 			     SVCD_SCOPE_INTERNAL);
 		ASSERT_EQ(flags_of(fe), SVCD_TYPE_LOAD_BALANCER, "LB");
@@ -1094,7 +1096,7 @@ void test_model_frontends(void)
 		/* an address both an externalIP and an LB IP: listed once */
 		fe = find_fe(&f.st, "198.19.98.2", 80, IPPROTO_TCP,
 			     SVCD_SCOPE_EXTERNAL);
-		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP,
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP | SVCD_FE_SNAT,
 			  "first one wins");
 		/* ClusterIP + 3 addresses x 2 scopes, no nodePort */
 		ASSERT_EQ(f.st.n_frontends, 7, "frontends");
@@ -1631,4 +1633,104 @@ void test_model_determinism(void)
 			"198.18.2.1:1/w1 198.18.3.1:1/w1+local");
 	fx_free(&f1);
 	fx_free(&f2);
+}
+
+/* ---- LoadBalancer extras: source ranges, health check node port -------- */
+
+void test_model_lb_extras(void)
+{
+	const struct model_frontend *fe;
+	struct in_addr a;
+	struct fx f;
+
+	if (test__start_subtest("source_ranges_per_lb_ip")) {
+		fx_build(&f,
+			 SVC_X("default", "lb", "",
+			       "'type':'LoadBalancer','clusterIP':'198.19.96.60',"
+			       "'loadBalancerSourceRanges':['198.19.0.0/25',"
+			       "'198.19.0.200/32','2001:db8::/32'],"
+			       "'ports':[{'name':'http','port':80,"
+			       "'nodePort':30060}]",
+			       "'loadBalancer':{'ingress':[{'ip':'198.19.98.6'},"
+			       "{'ip':'198.19.98.7'}]}"),
+			 TWO_NODE_SLICE("default", "lb-1", "lb"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		ASSERT_EQ(f.st.n_src_ranges, 4, "2 LB IPs x 2 IPv4 ranges");
+		inet_pton(AF_INET, "198.19.98.6", &a);
+		ASSERT_EQ(f.st.src_ranges[0].lb_addr, a.s_addr, "first LB IP");
+		inet_pton(AF_INET, "198.19.0.0", &a);
+		ASSERT_EQ(f.st.src_ranges[0].prefix, a.s_addr, "prefix");
+		ASSERT_EQ(f.st.src_ranges[0].len, 25, "length");
+		ASSERT_EQ(f.st.src_ranges[1].len, 32, "host range");
+		fe = find_fe(&f.st, "198.19.98.7", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SNAT |
+				  SVCD_FE_SRC_RANGES,
+			  "LB IP checks sources");
+		fe = find_fe(&f.st, "198.19.0.1", 30060, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT,
+			  "NodePort does not (as kube-proxy)");
+		fx_free(&f);
+	}
+	if (test__start_subtest("bad_source_range_rejects_service")) {
+		fx_build(&f,
+			 SVC("default", "lb",
+			     "'type':'LoadBalancer','clusterIP':'198.19.96.61',"
+			     "'loadBalancerSourceRanges':['198.19.0.0/33'],"
+			     "'ports':[{'name':'http','port':80}]"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_TRUE(fx_has_err(&f, "Service default/lb: "
+					   "spec.loadBalancerSourceRanges[0]"),
+			    "error names the Service and the entry");
+		ASSERT_EQ(f.st.n_frontends, 0, "nothing installed");
+		fx_free(&f);
+	}
+	if (test__start_subtest("health_check_counts_local_ready")) {
+		fx_build(&f,
+			 SVC_X("default", "hc", "",
+			       "'type':'LoadBalancer','clusterIP':'198.19.96.62',"
+			       "'externalTrafficPolicy':'Local',"
+			       "'healthCheckNodePort':32001,"
+			       "'ports':[{'name':'http','port':80,'nodePort':30062},"
+			       "{'name':'dns','port':53,'protocol':'UDP',"
+			       "'nodePort':30063}]",
+			       "'loadBalancer':{'ingress':[{'ip':'198.19.98.8'}]}"),
+			 SLICE("default", "hc-1", "hc",
+			       "'ports':[{'name':'http','port':8080},"
+			       "{'name':'dns','port':5353,'protocol':'UDP'}]",
+			       EP("198.18.1.2", NODE), EP("198.18.1.3", NODE),
+			       EPC("198.18.1.4", NODE, TERM),
+			       EP("198.18.2.2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.st.n_healthchecks, 1, "one health check");
+		ASSERT_EQ(f.st.healthchecks[0].port, 32001, "port");
+		ASSERT_STREQ(f.st.healthchecks[0].name, "default/hc", "name");
+		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 2,
+			  "2 local ready (not the terminating or remote one), "
+			  "counted once across ports");
+		fe = find_fe(&f.st, "198.19.0.1", 30062, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY,
+			  "eTP Local: no SNAT");
+		fx_free(&f);
+	}
+	if (test__start_subtest("health_check_zero_local")) {
+		fx_build(&f,
+			 SVC_X("default", "hc", "",
+			       "'type':'LoadBalancer','clusterIP':'198.19.96.63',"
+			       "'externalTrafficPolicy':'Local',"
+			       "'healthCheckNodePort':32002,"
+			       "'ports':[{'name':'http','port':80,'nodePort':30064}]",
+			       "'loadBalancer':{'ingress':[{'ip':'198.19.98.9'}]}"),
+			 SLICE("default", "hc-1", "hc", SPORT_HTTP,
+			       EP("198.18.2.2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.st.n_healthchecks, 1, "still served");
+		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 0, "none local");
+		fx_free(&f);
+	}
 }
