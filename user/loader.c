@@ -18,18 +18,22 @@
 
 #include "loader.h"
 #include "log.h"
+#include <linux/if_link.h>
+
 #include "pod.skel.h"
 #include "svcd.h"
+#include "wire.skel.h"
 
 struct loader {
 	struct pod_bpf *skel;
+	struct wire_bpf *wire;
 };
 
 /* Every map svcd pins, for --cleanup. */
 static const char *const pinned_maps[] = {
 	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,    SVCD_MAP_BACKENDS,
 	SVCD_MAP_CONNTRACK, SVCD_MAP_SERVICES, SVCD_MAP_STATS,
-	SVCD_MAP_REASONS,
+	SVCD_MAP_REASONS,   SVCD_MAP_SRC_RANGES,
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -186,6 +190,8 @@ out:
 	return err;
 }
 
+static int open_wire(struct loader *l, const struct loader_config *cfg);
+
 int loader_open(const struct loader_config *cfg, struct loader **out)
 {
 	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts,
@@ -231,26 +237,72 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	if (err)
 		goto out_destroy;
 
+	err = adopt_pinned(l->skel->maps.svcd_src_ranges, cfg->pin_dir,
+			   bpf_map__max_entries(l->skel->maps.svcd_src_ranges));
+	if (err)
+		goto out_destroy;
+
 	err = pod_bpf__load(l->skel);
 	if (err) {
 		pr_err("load BPF object pod_bpf (maps in %s): %s; run with -v 4 for libbpf's log",
 		       cfg->pin_dir, strerror(-err));
 		goto out_destroy;
 	}
+	err = open_wire(l, cfg);
+	if (err)
+		goto out_destroy;
 	*out = l;
 	return 0;
 
 out_destroy:
+	wire_bpf__destroy(l->wire);
 	pod_bpf__destroy(l->skel);
 out_free:
 	free(l);
 	return err;
 }
 
+/*
+ * The uplink programs share every map with the pod programs through the
+ * pins pod_bpf just made or reused, so each map takes the pinned size.
+ */
+static int open_wire(struct loader *l, const struct loader_config *cfg)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts,
+			    .pin_root_path = cfg->pin_dir);
+	struct bpf_map *map;
+	int err;
+
+	l->wire = wire_bpf__open_opts(&opts);
+	if (!l->wire) {
+		err = -errno;
+		pr_err("open BPF object wire_bpf: %s", strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(map, l->wire->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		err = adopt_pinned(map, cfg->pin_dir, bpf_map__max_entries(map));
+		if (err)
+			return err;
+	}
+	l->wire->rodata->snat_addr = cfg->snat_addr;
+	l->wire->rodata->snat_port_min = cfg->snat_port_min;
+	l->wire->rodata->snat_port_max = cfg->snat_port_max;
+	err = wire_bpf__load(l->wire);
+	if (err) {
+		pr_err("load BPF object wire_bpf (maps in %s): %s; run with -v 4 for libbpf's log",
+		       cfg->pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 void loader_close(struct loader *l)
 {
 	if (!l)
 		return;
+	wire_bpf__destroy(l->wire);
 	pod_bpf__destroy(l->skel);
 	free(l);
 }
@@ -327,8 +379,110 @@ int loader_attach(struct loader *l, int ifindex, const char *ifname)
 			  l->skel->progs.to_pod);
 }
 
+/* Name of the XDP program attached to ifindex (any mode), "" if none. */
+static int xdp_query(int ifindex, uint32_t *prog_id, __u32 *mode_flags,
+		     char name[16])
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err, fd;
+
+	name[0] = '\0';
+	*prog_id = 0;
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	if (q.attach_mode == XDP_ATTACHED_NONE)
+		return 0;
+	if (q.attach_mode == XDP_ATTACHED_DRV) {
+		*prog_id = q.drv_prog_id;
+		*mode_flags = XDP_FLAGS_DRV_MODE;
+	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
+		*prog_id = q.skb_prog_id;
+		*mode_flags = XDP_FLAGS_SKB_MODE;
+	} else {
+		*prog_id = q.prog_id;
+		*mode_flags = 0;
+	}
+	fd = bpf_prog_get_fd_by_id(*prog_id);
+	if (fd < 0)
+		return 1;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, 16, "%s", info.name);
+	close(fd);
+	return 1;
+}
+
+int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
+			 enum loader_xdp_mode *mode)
+{
+	int fd = bpf_program__fd(l->wire->progs.from_wire);
+	__u32 old_mode = 0;
+	uint32_t prog_id;
+	char name[16];
+	int err;
+
+	err = xdp_query(ifindex, &prog_id, &old_mode, name);
+	if (err < 0) {
+		pr_err("%s: query XDP program: %s", ifname, strerror(-err));
+		return err;
+	}
+	if (err > 0 && strcmp(name, SVCD_PROG_FROM_WIRE)) {
+		pr_err("%s: XDP program %u '%s' is attached, not svcd's %s; not replacing it",
+		       ifname, prog_id, name, SVCD_PROG_FROM_WIRE);
+		return -EBUSY;
+	}
+	/* Attaching over our own program replaces it atomically. */
+	if (!err || old_mode == XDP_FLAGS_DRV_MODE) {
+		err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+		if (!err) {
+			*mode = LOADER_XDP_NATIVE;
+			goto tc;
+		}
+		pr_warn("%s: native XDP not available (%s); using generic XDP, which is slower",
+			ifname, strerror(-err));
+	}
+	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, NULL);
+	if (err) {
+		pr_err("%s: attach %s to XDP: %s", ifname, SVCD_PROG_FROM_WIRE,
+		       strerror(-err));
+		return err;
+	}
+	*mode = LOADER_XDP_GENERIC;
+tc:
+	err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+			 l->wire->progs.from_wire_tc);
+	if (err)
+		return err;
+	return attach_one(ifindex, ifname, BPF_TC_EGRESS,
+			  l->wire->progs.to_wire);
+}
+
+static int detach_xdp(int ifindex, const char *ifname)
+{
+	__u32 mode = 0;
+	uint32_t prog_id;
+	char name[16];
+	int err;
+
+	err = xdp_query(ifindex, &prog_id, &mode, name);
+	if (err <= 0)
+		return err == -EINVAL || err == -EOPNOTSUPP ? 0 : err;
+	if (strcmp(name, SVCD_PROG_FROM_WIRE))
+		return 0; /* someone else's */
+	err = bpf_xdp_detach(ifindex, mode, NULL);
+	if (err) {
+		pr_err("%s: detach %s from XDP: %s", ifname,
+		       SVCD_PROG_FROM_WIRE, strerror(-err));
+		return err;
+	}
+	return 1;
+}
+
 static int detach_one(int ifindex, const char *ifname,
-		      enum bpf_tc_attach_point point, const char *prog_name)
+		      enum bpf_tc_attach_point point, const char *prog_name,
+		      const char *alt_name)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = point);
@@ -345,6 +499,8 @@ static int detach_one(int ifindex, const char *ifname,
 			       point_name(point), strerror(-err));
 		return err;
 	}
+	if (alt_name && !strcmp(name, alt_name))
+		prog_name = alt_name;
 	if (strcmp(name, prog_name)) {
 		pr_warn("%s: tc %s filter %#x prio %#x runs program %u '%s', not svcd's %s; left alone",
 			ifname, point_name(point), SVCD_TC_HANDLE,
@@ -364,15 +520,20 @@ static int detach_one(int ifindex, const char *ifname,
 
 int loader_detach(int ifindex, const char *ifname)
 {
-	int in, eg;
+	int in, eg, xdp;
 
-	in = detach_one(ifindex, ifname, BPF_TC_INGRESS, SVCD_PROG_FROM_POD);
-	eg = detach_one(ifindex, ifname, BPF_TC_EGRESS, SVCD_PROG_TO_POD);
+	in = detach_one(ifindex, ifname, BPF_TC_INGRESS, SVCD_PROG_FROM_POD,
+			SVCD_PROG_FROM_WIRE_TC);
+	eg = detach_one(ifindex, ifname, BPF_TC_EGRESS, SVCD_PROG_TO_POD,
+			SVCD_PROG_TO_WIRE);
+	xdp = detach_xdp(ifindex, ifname);
 	if (in < 0)
 		return in;
 	if (eg < 0)
 		return eg;
-	return in + eg;
+	if (xdp < 0)
+		return xdp;
+	return in + eg + xdp;
 }
 
 static int cleanup_links(struct loader_cleanup_stats *stats)

@@ -29,8 +29,11 @@
  */
 #define SVCD_TC_HANDLE 0x5cd
 #define SVCD_TC_PRIORITY 0x5cd
-#define SVCD_PROG_FROM_POD "from_pod" /* tc ingress */
-#define SVCD_PROG_TO_POD "to_pod"     /* tc egress */
+#define SVCD_PROG_FROM_POD "from_pod" /* tc ingress, pod interfaces */
+#define SVCD_PROG_TO_POD "to_pod"     /* tc egress, pod interfaces */
+#define SVCD_PROG_FROM_WIRE "from_wire"	      /* XDP, uplinks */
+#define SVCD_PROG_FROM_WIRE_TC "from_wire_tc" /* tc ingress, uplinks */
+#define SVCD_PROG_TO_WIRE "to_wire"	      /* tc egress, uplinks */
 
 /* Requested sizes; a pinned map of another size is kept as it is. */
 struct loader_config {
@@ -40,6 +43,15 @@ struct loader_config {
 	uint32_t max_services; /* svcd_services and svcd_stats */
 	uint32_t max_backends;
 	uint32_t max_conntrack;
+	/* uplink programs (wire.bpf.c), fixed at load */
+	uint32_t snat_addr; /* __be32 node address for SNAT; 0: none */
+	uint16_t snat_port_min, snat_port_max;
+};
+
+/* How the XDP program ended up attached to an uplink. */
+enum loader_xdp_mode {
+	LOADER_XDP_NATIVE,
+	LOADER_XDP_GENERIC,
 };
 
 /* Sizes in effect after load (pinned ones win). */
@@ -72,6 +84,14 @@ void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes);
  * replacing svcd's previous programs there in place. 0 or -errno.
  */
 int loader_attach(struct loader *l, int ifindex, const char *ifname);
+
+/*
+ * Attach from_wire to XDP (native, else generic: *mode says which),
+ * from_wire_tc to tc ingress and to_wire to tc egress of an uplink,
+ * replacing svcd's previous programs in place. 0 or -errno.
+ */
+int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
+			 enum loader_xdp_mode *mode);
 
 /*
  * Remove svcd's filters (our handle, priority and program names) from

@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <ifaddrs.h>
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,11 +86,13 @@ struct options {
 	uint32_t max_services;
 	uint32_t max_backends;
 	uint32_t max_conntrack;
+	uint16_t snat_port_min, snat_port_max;
 };
 
 struct attached_link {
 	int ifindex;
 	char name[IF_NAMESIZE];
+	bool uplink;
 };
 
 enum loop_source {
@@ -139,6 +143,7 @@ enum {
 	OPT_MAX_SERVICES,
 	OPT_MAX_BACKENDS,
 	OPT_MAX_CONNTRACK,
+	OPT_SNAT_PORTS,
 };
 
 static const struct option long_opts[] = {
@@ -158,6 +163,7 @@ static const struct option long_opts[] = {
 	{ "max-services", required_argument, NULL, OPT_MAX_SERVICES },
 	{ "max-backends", required_argument, NULL, OPT_MAX_BACKENDS },
 	{ "max-conntrack", required_argument, NULL, OPT_MAX_CONNTRACK },
+	{ "snat-port-range", required_argument, NULL, OPT_SNAT_PORTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -187,8 +193,13 @@ static void usage(FILE *f)
 		"  --hostname-override NAME  this node's name (default: the hostname)\n"
 		"  --pod-ifaces GLOB[,GLOB]  attach to interfaces matching these globs,\n"
 		"                            as they appear (default: none)\n"
-		"  --uplinks IFACE[,IFACE]   uplink interfaces (not used yet)\n"
-		"  --nodeport-addresses CIDR[,CIDR]  (validated; not used yet)\n"
+		"  --uplinks IFACE[,IFACE]   uplinks (names or globs): XDP from_wire does\n"
+		"                            NodePort/externalIP/LoadBalancer DNAT and\n"
+		"                            SNAT toward other nodes\n"
+		"  --nodeport-addresses CIDR[,CIDR]  node addresses that answer on\n"
+		"                            NodePorts (default: all but loopback)\n"
+		"  --snat-port-range MIN-MAX source ports for SNAT toward other nodes\n"
+		"                            (default 61000-65535)\n"
 		"  --cluster-cidr CIDR[,CIDR]        (validated; not used yet)\n"
 		"  --pin-dir DIR             bpffs directory of the maps (default %s)\n"
 		"  --metrics-bind-address ADDR:PORT, --healthz-bind-address ADDR:PORT\n"
@@ -358,6 +369,23 @@ bad:
 	return -EINVAL;
 }
 
+/* "MIN-MAX", 1024 <= MIN <= MAX <= 65535. */
+static int parse_port_range(const char *arg, uint16_t *min, uint16_t *max)
+{
+	unsigned int lo, hi;
+	int n = 0;
+
+	if (sscanf(arg, "%u-%u%n", &lo, &hi, &n) != 2 || arg[n] ||
+	    lo < 1024 || hi > 65535 || lo > hi) {
+		pr_err("--snat-port-range %s: want MIN-MAX with 1024 <= MIN <= MAX <= 65535",
+		       arg);
+		return -EINVAL;
+	}
+	*min = (uint16_t)lo;
+	*max = (uint16_t)hi;
+	return 0;
+}
+
 static void options_free(struct options *o)
 {
 	strlist_free(&o->pod_ifaces);
@@ -378,6 +406,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->max_services = SVCD_DEF_SERVICES;
 	o->max_backends = SVCD_DEF_BACKENDS;
 	o->max_conntrack = SVCD_DEF_CONNTRACK;
+	/* above the ephemeral range (32768-60999), below nothing else */
+	o->snat_port_min = 61000;
+	o->snat_port_max = 65535;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":v:h", long_opts, NULL)) != -1) {
@@ -447,6 +478,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			err = parse_u32("--max-conntrack", optarg, 64, 1u << 28,
 					&o->max_conntrack);
 			break;
+		case OPT_SNAT_PORTS:
+			err = parse_port_range(optarg, &o->snat_port_min,
+					       &o->snat_port_max);
+			break;
 		case 'h':
 			o->help = true;
 			return 0;
@@ -503,6 +538,16 @@ static bool is_pod_iface(const struct options *o, const char *name)
 	return false;
 }
 
+static bool is_uplink(const struct options *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->uplinks.n; i++)
+		if (!fnmatch(o->uplinks.items[i], name, 0))
+			return true;
+	return false;
+}
+
 static struct attached_link *find_attached(struct svcd *s, int ifindex)
 {
 	size_t i;
@@ -518,11 +563,14 @@ static void forget_attached(struct svcd *s, struct attached_link *link)
 	*link = s->links[--s->n_links];
 }
 
-static void attach_link(struct svcd *s, int ifindex, const char *name)
+static void attach_link(struct svcd *s, int ifindex, const char *name,
+			bool uplink)
 {
+	enum loader_xdp_mode mode = LOADER_XDP_NATIVE;
 	struct attached_link *link;
 
-	if (loader_attach(s->loader, ifindex, name))
+	if (uplink ? loader_attach_uplink(s->loader, ifindex, name, &mode) :
+		     loader_attach(s->loader, ifindex, name))
 		return; /* logged; the link may be gone already */
 	link = find_attached(s, ifindex);
 	if (!link) {
@@ -543,8 +591,15 @@ static void attach_link(struct svcd *s, int ifindex, const char *name)
 		link->ifindex = ifindex;
 	}
 	snprintf(link->name, sizeof(link->name), "%s", name);
-	pr_info("%s: attached %s (tc ingress) and %s (tc egress)", name,
-		SVCD_PROG_FROM_POD, SVCD_PROG_TO_POD);
+	link->uplink = uplink;
+	if (uplink)
+		pr_info("%s: attached %s (%s XDP), %s (tc ingress) and %s (tc egress)",
+			name, SVCD_PROG_FROM_WIRE,
+			mode == LOADER_XDP_NATIVE ? "native" : "generic",
+			SVCD_PROG_FROM_WIRE_TC, SVCD_PROG_TO_WIRE);
+	else
+		pr_info("%s: attached %s (tc ingress) and %s (tc egress)", name,
+			SVCD_PROG_FROM_POD, SVCD_PROG_TO_POD);
 }
 
 static void on_link_up(void *ctx, int ifindex, const char *name,
@@ -554,8 +609,12 @@ static void on_link_up(void *ctx, int ifindex, const char *name,
 	struct attached_link *link;
 	int n;
 
+	if (is_uplink(s->opts, name)) {
+		attach_link(s, ifindex, name, true);
+		return;
+	}
 	if (is_pod_iface(s->opts, name)) {
-		attach_link(s, ifindex, name);
+		attach_link(s, ifindex, name, false);
 		return;
 	}
 	link = find_attached(s, ifindex);
@@ -563,14 +622,14 @@ static void on_link_up(void *ctx, int ifindex, const char *name,
 		n = loader_detach(ifindex, name);
 		forget_attached(s, link);
 		if (n >= 0)
-			pr_info("%s: detached (renamed from %s, no longer matches --pod-ifaces)",
+			pr_info("%s: detached (renamed from %s, no longer matches --pod-ifaces or --uplinks)",
 				name, old_name ? old_name : "?");
 		return;
 	}
 	/* Left behind by an earlier run with other --pod-ifaces? */
 	n = loader_detach(ifindex, name);
 	if (n > 0)
-		pr_info("%s: detached svcd programs left by an earlier run (does not match --pod-ifaces)",
+		pr_info("%s: detached svcd programs left by an earlier run (does not match --pod-ifaces or --uplinks)",
 			name);
 }
 
@@ -684,22 +743,96 @@ static double ms_since(const struct timespec *t0)
 	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+#define MAX_NODE_ADDRS 64
+
+static bool in_cidrs(const struct cidrlist *l, __be32 addr)
+{
+	uint32_t a = ntohl(addr), net, mask;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->items[i].family != AF_INET)
+			continue;
+		memcpy(&net, l->items[i].addr, 4);
+		mask = l->items[i].prefix ? ~0u << (32 - l->items[i].prefix) :
+					    0;
+		if ((a & mask) == (ntohl(net) & mask))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * IPv4 addresses of this network namespace for NodePorts: all but
+ * loopback, or those inside --nodeport-addresses.
+ */
+static size_t node_addresses(const struct options *o, __be32 *out, size_t max)
+{
+	struct ifaddrs *ifa, *it;
+	size_t n = 0, i;
+
+	if (getifaddrs(&ifa)) {
+		pr_warn("list node addresses: %s; no NodePort frontends",
+			strerror(errno));
+		return 0;
+	}
+	for (it = ifa; it && n < max; it = it->ifa_next) {
+		__be32 addr;
+
+		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET)
+			continue;
+		addr = ((struct sockaddr_in *)it->ifa_addr)->sin_addr.s_addr;
+		if ((ntohl(addr) >> 24) == 127)
+			continue;
+		if (o->nodeport_cidrs.n && !in_cidrs(&o->nodeport_cidrs, addr))
+			continue;
+		for (i = 0; i < n && out[i] != addr; i++)
+			;
+		if (i == n)
+			out[n++] = addr;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/* The SNAT source: the first IPv4 address of the first uplink. */
+static __be32 snat_address(const struct options *o)
+{
+	struct ifaddrs *ifa, *it;
+	__be32 addr = 0;
+	size_t i;
+
+	if (!o->uplinks.n || getifaddrs(&ifa))
+		return 0;
+	for (i = 0; i < o->uplinks.n && !addr; i++)
+		for (it = ifa; it && !addr; it = it->ifa_next)
+			if (it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
+			    !fnmatch(o->uplinks.items[i], it->ifa_name, 0))
+				addr = ((struct sockaddr_in *)it->ifa_addr)
+					       ->sin_addr.s_addr;
+	freeifaddrs(ifa);
+	return addr;
+}
+
 /* Applies a desired state built from doc (file text or API objects). */
 static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       size_t len, const cJSON *doc, struct timespec *t0)
 {
 	struct model_config cfg = { .node_name = s->node_name };
 	struct store_node_info node = {};
+	__be32 node_addrs[MAX_NODE_ADDRS];
 	struct model_state state = {};
 	struct writer_stats ws = {};
 	size_t i;
 	int err;
 
-	if (s->k8s && !k8s_client_node_info(s->k8s, &node)) {
+	if (s->k8s && !k8s_client_node_info(s->k8s, &node))
 		cfg.node_zone = node.zone[0] ? node.zone : NULL;
-		cfg.node_addrs = node.addrs;
-		cfg.n_node_addrs = node.n_addrs;
-	}
+	/* NodePorts answer on this node's addresses, as kube-proxy's
+	 * --nodeport-addresses picks them (default: all of them). */
+	cfg.n_node_addrs = node_addresses(s->opts, node_addrs,
+					  MAX_NODE_ADDRS);
+	cfg.node_addrs = node_addrs;
 	model_errors_clear(s);
 	if (doc)
 		err = model_build(doc, &cfg, on_model_error, s, &state);
@@ -1009,8 +1142,6 @@ static void log_unserved(const struct options *o)
 	if (o->healthz_addr && *o->healthz_addr)
 		pr_info("--healthz-bind-address %s: not served yet",
 			o->healthz_addr);
-	if (o->uplinks.n)
-		pr_info("--uplinks: not used yet (no XDP program)");
 }
 
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -1027,6 +1158,7 @@ static int setup_k8s(struct svcd *s)
 	const struct options *o = s->opts;
 	struct k8s_client_config kcfg = { .node_name = s->node_name };
 	char err_line[512] = "";
+	const char *env;
 	int err;
 
 	if (o->kubeconfig)
@@ -1049,6 +1181,13 @@ static int setup_k8s(struct svcd *s)
 			return err;
 		}
 	}
+	/* Tests: short watches, so that faults the API simulator injects
+	 * into the next watch come soon (the idle limit follows, k8s.c). */
+	env = getenv("SVCD_K8S_WATCH_TIMEOUT_S");
+	if (env && *env &&
+	    parse_u32("SVCD_K8S_WATCH_TIMEOUT_S", env, 1, 3600,
+		      &kcfg.watch_timeout_s))
+		return -EINVAL;
 	pr_info("k8s: API server %s (%s), node %s", s->kc.server, s->kc.source,
 		s->node_name);
 	kcfg.kc = &s->kc;
@@ -1084,6 +1223,19 @@ static int run_agent(const struct options *o)
 
 	if (lcfg.max_slots < SVCD_MAX_SLOTS_PER_SERVICE)
 		lcfg.max_slots = SVCD_MAX_SLOTS_PER_SERVICE;
+	lcfg.snat_addr = snat_address(o);
+	lcfg.snat_port_min = o->snat_port_min;
+	lcfg.snat_port_max = o->snat_port_max;
+	if (o->uplinks.n) {
+		char a[INET_ADDRSTRLEN] = "none";
+
+		if (lcfg.snat_addr)
+			inet_ntop(AF_INET, &lcfg.snat_addr, a, sizeof(a));
+		else
+			pr_warn("--uplinks: no IPv4 address on them yet; external traffic to remote backends under externalTrafficPolicy Cluster is dropped (restart svcd once the uplink has its address)");
+		pr_info("uplinks: SNAT toward other nodes from %s, ports %u-%u",
+			a, o->snat_port_min, o->snat_port_max);
+	}
 	err = set_node_name(&s);
 	if (err)
 		return err;
