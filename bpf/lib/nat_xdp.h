@@ -42,15 +42,18 @@ static __always_inline int nat_rewrite_xdp(void *data, void *data_end,
 					   __be16 sport, __be32 daddr,
 					   __be16 dport)
 {
-	struct iphdr *ip = data + f->l3_off;
+	struct iphdr *ip = data + sizeof(struct ethhdr);
 	__sum16 *l4_check;
 	__be16 *ports;
 	bool l4_csum;
 
-	/* verifier: offsets from the parse are not bounds; check again */
+	/* verifier: a packet pointer plus a variable offset only gets a
+	 * range when offset + access stays below 64 KiB, so the __u16
+	 * offsets are narrowed (L4 starts at most 14 + 60 bytes in). The
+	 * IPv4 header follows an untagged Ethernet header (parse_eth). */
 	if ((void *)(ip + 1) > data_end)
 		return -SVCD_R_DROP_REWRITE;
-	ports = data + f->l4_off;
+	ports = data + (f->l4_off & 0x7f);
 	if ((void *)(ports + 2) > data_end)
 		return -SVCD_R_DROP_REWRITE;
 	if (f->proto == IPPROTO_TCP) {
