@@ -52,7 +52,8 @@ SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 PURE_SRCS := user/log.c user/model.c user/writer.c user/kubeconfig.c \
 	user/linesplit.c user/backoff.c user/k8s_store.c user/k8s_url.c
 # Runtime: loader, maps, netlink, file source.
-RT_SRCS := user/bpfmaps.c user/loader.c user/netlink.c user/k8s.c
+RT_SRCS := user/bpfmaps.c user/loader.c user/netlink.c user/k8s.c \
+	user/httpd.c user/serve.c user/srcranges.c
 SVCD_SRCS := user/svcd.c
 SVCCTL_SRCS := user/svcctl.c
 

@@ -556,7 +556,7 @@ static int cleanup_links(struct loader_cleanup_stats *stats)
 			continue;
 		}
 		if (n)
-			pr_info("%s: removed %d svcd tc filter%s",
+			pr_info("%s: removed %d svcd program%s (tc, XDP)",
 				link->if_name, n, n == 1 ? "" : "s");
 		stats->filters += n;
 	}

@@ -31,6 +31,8 @@
 
 #include <curl/curl.h>
 
+#include <bpf/bpf.h>
+
 #include "bpfmaps.h"
 #include "k8s.h"
 #include "kubeconfig.h"
@@ -38,6 +40,8 @@
 #include "log.h"
 #include "model.h"
 #include "netlink.h"
+#include "serve.h"
+#include "srcranges.h"
 #include "svcd.h"
 #include "writer.h"
 
@@ -101,6 +105,7 @@ enum loop_source {
 	SRC_TIMER,
 	SRC_NETLINK,
 	SRC_K8S,
+	SRC_HTTP,
 };
 
 struct svcd {
@@ -115,6 +120,8 @@ struct svcd {
 	bool kc_loaded;
 	struct k8s_client *k8s;
 	bool k8s_synced_once;
+	struct serve *serve; /* health checks, /healthz, /metrics */
+	int src_ranges_fd;   /* svcd_src_ranges */
 	int epfd, sigfd, inofd, timerfd;
 	char *watch_dir;	/* directory of --from-file */
 	const char *watch_name; /* its last component, inside watch_dir */
@@ -202,8 +209,9 @@ static void usage(FILE *f)
 		"                            (default 61000-65535)\n"
 		"  --cluster-cidr CIDR[,CIDR]        (validated; not used yet)\n"
 		"  --pin-dir DIR             bpffs directory of the maps (default %s)\n"
-		"  --metrics-bind-address ADDR:PORT, --healthz-bind-address ADDR:PORT\n"
-		"                            (validated; not served yet)\n"
+		"  --metrics-bind-address ADDR:PORT  serve /metrics and /proxyMode\n"
+		"  --healthz-bind-address ADDR:PORT  serve /healthz and /livez\n"
+		"                            (each only when given)\n"
 		"  --cleanup                 remove svcd's tc filters from every link of\n"
 		"                            this network namespace and its pinned maps\n"
 		"  -v, --v LEVEL             log level: 0 errors and warnings, 2 info\n"
@@ -854,8 +862,26 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	for (i = 0; i < s->n_model_errors; i++)
 		pr_err("%s", s->model_errors[i]);
 
-	/* Errors are logged by the writer per set and counted in ws. */
+	/* Source ranges exist before a frontend checks them, and stay until
+	 * none does. Errors are logged by the writer per set, counted in ws. */
+	if (s->src_ranges_fd >= 0)
+		src_ranges_add(s->src_ranges_fd, &state);
 	writer_sync(s->writer, &state, &ws);
+	if (s->src_ranges_fd >= 0)
+		src_ranges_prune(s->src_ranges_fd, &state);
+	if (s->serve) {
+		struct serve_sync_info info = {
+			.ok = true,
+			.ms = ms_since(t0),
+			.services = writer_service_count(s->writer),
+			.frontends = state.n_frontends,
+			.backends = writer_backend_count(s->writer),
+			.errors = s->n_model_errors + ws.errors,
+		};
+
+		serve_set_healthchecks(s->serve, &state);
+		serve_note_sync(s->serve, &info);
+	}
 	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms",
 		writer_service_count(s->writer), state.n_frontends,
 		writer_backend_count(s->writer), ws.services_added,
@@ -1005,6 +1031,9 @@ static int run_loop(struct svcd *s)
 					 sizeof(expirations)) > 0)
 					sync_once(s);
 				break;
+			case SRC_HTTP:
+				serve_dispatch(s->serve);
+				break;
 			case SRC_K8S:
 				err = k8s_client_dispatch(s->k8s);
 				if (err == -ENOMEM)
@@ -1134,16 +1163,6 @@ static int set_node_name(struct svcd *s)
 	return 0;
 }
 
-static void log_unserved(const struct options *o)
-{
-	if (o->metrics_addr && *o->metrics_addr)
-		pr_info("--metrics-bind-address %s: not served yet",
-			o->metrics_addr);
-	if (o->healthz_addr && *o->healthz_addr)
-		pr_info("--healthz-bind-address %s: not served yet",
-			o->healthz_addr);
-}
-
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
 static void on_k8s_change(void *ctx)
@@ -1216,7 +1235,9 @@ static int run_agent(const struct options *o)
 		.sigfd = -1,
 		.inofd = -1,
 		.timerfd = -1,
+		.src_ranges_fd = -1,
 	};
+	char path[PATH_MAX];
 	struct writer_limits limits;
 	struct loader_sizes sizes;
 	int err;
@@ -1239,7 +1260,6 @@ static int run_agent(const struct options *o)
 	err = set_node_name(&s);
 	if (err)
 		return err;
-	log_unserved(o);
 	err = setup_loop(&s);
 	if (err)
 		goto out;
@@ -1268,6 +1288,22 @@ static int run_agent(const struct options *o)
 		o->pin_dir, writer_service_count(s.writer),
 		writer_backend_count(s.writer), s.node_name);
 
+	snprintf(path, sizeof(path), "%s/%s", o->pin_dir, SVCD_MAP_SRC_RANGES);
+	s.src_ranges_fd = bpf_obj_get(path);
+	if (s.src_ranges_fd < 0)
+		pr_warn("open %s: %s; loadBalancerSourceRanges are not written",
+			path, strerror(errno));
+	s.serve = serve_new(o->healthz_addr, o->metrics_addr, &s.maps);
+	if (!s.serve) {
+		err = -errno;
+		goto out; /* logged with the address */
+	}
+	err = epoll_add(&s, serve_fd(s.serve), SRC_HTTP);
+	if (err) {
+		pr_err("epoll_ctl: %s", strerror(-err));
+		goto out;
+	}
+
 	/* Attaches to every existing match through on_link_up. */
 	s.nl = netlink_open(&link_ops, &s);
 	if (!s.nl) {
@@ -1290,6 +1326,8 @@ static int run_agent(const struct options *o)
 	err = run_loop(&s);
 out:
 	k8s_client_free(s.k8s);
+	serve_free(s.serve);
+	close_fd(s.src_ranges_fd);
 	if (s.kc_loaded)
 		kubeconfig_free(&s.kc);
 	netlink_close(s.nl);
@@ -1314,7 +1352,7 @@ static int run_cleanup(const struct options *o)
 	int err;
 
 	err = loader_cleanup(o->pin_dir, &st);
-	pr_info("cleanup: removed %u tc filters (%u links looked at), %u pinned maps from %s%s",
+	pr_info("cleanup: removed %u programs (tc filters and XDP; %u links looked at), %u pinned maps from %s%s",
 		st.filters, st.links, st.maps, o->pin_dir,
 		st.dir_removed ? " and the directory" : "");
 	return err;

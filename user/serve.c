@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* serve.c - see serve.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "httpd.h"
+#include "log.h"
+#include "serve.h"
+#include "svcd_names.h"
+
+#define TAG_HEALTHZ 0x10000u
+#define TAG_METRICS 0x10001u
+
+struct healthcheck {
+	uint16_t port;
+	int listener;
+	char name[SVCD_NAME_LEN];
+	uint32_t local_endpoints;
+	bool seen; /* in the latest state */
+};
+
+struct serve {
+	struct httpd *httpd;
+	const struct svcd_maps *maps;
+	struct healthcheck *hcs;
+	size_t n_hcs, cap_hcs;
+	struct serve_sync_info last;
+	time_t last_ok; /* wall clock of the last good sync, 0 = none */
+	unsigned long syncs, sync_failures;
+};
+
+static void iso_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int reply_healthcheck(struct serve *s, uint16_t port,
+			     struct httpd_reply *r)
+{
+	static char weight[48];
+	const struct healthcheck *hc = NULL;
+	const char *slash;
+	size_t i;
+
+	for (i = 0; i < s->n_hcs; i++)
+		if (s->hcs[i].port == port)
+			hc = &s->hcs[i];
+	if (!hc) {
+		r->status = 404;
+		return 0;
+	}
+	slash = strchr(hc->name, '/');
+	r->status = hc->local_endpoints ? 200 : 503;
+	r->content_type = "application/json";
+	/* kube-proxy's header: lets a load balancer weigh nodes */
+	snprintf(weight, sizeof(weight), "X-Load-Balancing-Endpoint-Weight: %u",
+		 hc->local_endpoints);
+	r->extra_header = weight;
+	if (asprintf(&r->body,
+		     "{\"service\":{\"namespace\":\"%.*s\",\"name\":\"%s\"},"
+		     "\"localEndpoints\":%u,\"serviceProxyHealthy\":true}\n",
+		     slash ? (int)(slash - hc->name) : 0, hc->name,
+		     slash ? slash + 1 : hc->name, hc->local_endpoints) < 0) {
+		r->body = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int reply_healthz(struct serve *s, const char *path,
+			 struct httpd_reply *r)
+{
+	char last[32] = "", now[32];
+
+	if (strcmp(path, "/healthz") && strcmp(path, "/livez")) {
+		r->status = 404;
+		return 0;
+	}
+	iso_time(time(NULL), now, sizeof(now));
+	if (s->last_ok)
+		iso_time(s->last_ok, last, sizeof(last));
+	/* Healthy once the maps hold a whole desired state. */
+	r->status = s->last_ok ? 200 : 503;
+	r->content_type = "application/json";
+	if (asprintf(&r->body,
+		     "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}\n",
+		     last, now) < 0) {
+		r->body = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int reply_metrics(struct serve *s, const char *path,
+			 struct httpd_reply *r)
+{
+	__u64 reasons[SVCD_R_MAX] = {};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	if (!strcmp(path, "/proxyMode")) {
+		r->status = 200;
+		r->body = strdup("ebpf");
+		return r->body ? 0 : -ENOMEM;
+	}
+	if (strcmp(path, "/metrics")) {
+		r->status = 404;
+		return 0;
+	}
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f,
+		"# HELP svcd_sync_total Syncs of the maps to the desired state.\n"
+		"# TYPE svcd_sync_total counter\nsvcd_sync_total %lu\n"
+		"# HELP svcd_sync_failures_total Syncs whose input was rejected whole.\n"
+		"# TYPE svcd_sync_failures_total counter\n"
+		"svcd_sync_failures_total %lu\n"
+		"# HELP svcd_sync_duration_seconds Duration of the last sync.\n"
+		"# TYPE svcd_sync_duration_seconds gauge\n"
+		"svcd_sync_duration_seconds %.6f\n"
+		"# HELP svcd_services Backend sets (service ports) in the maps.\n"
+		"# TYPE svcd_services gauge\nsvcd_services %zu\n"
+		"# HELP svcd_frontends Frontends in the maps.\n"
+		"# TYPE svcd_frontends gauge\nsvcd_frontends %zu\n"
+		"# HELP svcd_backends Backends in the maps.\n"
+		"# TYPE svcd_backends gauge\nsvcd_backends %zu\n"
+		"# HELP svcd_sync_errors Objects or sets rejected in the last sync.\n"
+		"# TYPE svcd_sync_errors gauge\nsvcd_sync_errors %zu\n",
+		s->syncs, s->sync_failures, s->last.ms / 1000.0,
+		s->last.services, s->last.frontends, s->last.backends,
+		s->last.errors);
+	if (!svcd_maps_read_reasons(s->maps, reasons)) {
+		fprintf(f, "# HELP svcd_datapath_packets_total Packets the "
+			   "datapath saw, by verdict reason.\n"
+			   "# TYPE svcd_datapath_packets_total counter\n");
+		for (i = 1; i < SVCD_R_MAX; i++)
+			fprintf(f,
+				"svcd_datapath_packets_total{reason=\"%s\"} %llu\n",
+				svcd_reason_names[i],
+				(unsigned long long)reasons[i]);
+	}
+	fclose(f);
+	r->status = 200;
+	r->content_type = "text/plain; version=0.0.4";
+	r->body = buf;
+	return 0;
+}
+
+static int handle(void *ctx, uint32_t tag, const char *path,
+		  struct httpd_reply *r)
+{
+	struct serve *s = ctx;
+
+	if (tag == TAG_HEALTHZ)
+		return reply_healthz(s, path, r);
+	if (tag == TAG_METRICS)
+		return reply_metrics(s, path, r);
+	/* a healthCheckNodePort answers any path, as kube-proxy's does */
+	return reply_healthcheck(s, (uint16_t)tag, r);
+}
+
+struct serve *serve_new(const char *healthz_addr, const char *metrics_addr,
+			const struct svcd_maps *maps)
+{
+	struct serve *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->maps = maps;
+	s->httpd = httpd_new(handle, s);
+	if (!s->httpd)
+		goto fail;
+	if (healthz_addr && *healthz_addr &&
+	    httpd_listen(s->httpd, healthz_addr, TAG_HEALTHZ) < 0)
+		goto fail;
+	if (metrics_addr && *metrics_addr &&
+	    httpd_listen(s->httpd, metrics_addr, TAG_METRICS) < 0)
+		goto fail;
+	return s;
+fail:
+	serve_free(s);
+	errno = EADDRNOTAVAIL;
+	return NULL;
+}
+
+void serve_free(struct serve *s)
+{
+	if (!s)
+		return;
+	httpd_free(s->httpd);
+	free(s->hcs);
+	free(s);
+}
+
+int serve_fd(const struct serve *s)
+{
+	return httpd_fd(s->httpd);
+}
+
+void serve_dispatch(struct serve *s)
+{
+	httpd_dispatch(s->httpd);
+}
+
+void serve_set_healthchecks(struct serve *s, const struct model_state *st)
+{
+	struct healthcheck *hc;
+	char addr[32];
+	size_t i, j;
+
+	for (j = 0; j < s->n_hcs; j++)
+		s->hcs[j].seen = false;
+	for (i = 0; i < st->n_healthchecks; i++) {
+		const struct model_healthcheck *m = &st->healthchecks[i];
+
+		for (j = 0; j < s->n_hcs && s->hcs[j].port != m->port; j++)
+			;
+		if (j < s->n_hcs) {
+			hc = &s->hcs[j];
+			if (hc->seen) {
+				pr_err("Service %s: healthCheckNodePort %u already served for %s",
+				       m->name, m->port, hc->name);
+				continue;
+			}
+		} else {
+			if (s->n_hcs == s->cap_hcs) {
+				size_t cap = s->cap_hcs ? 2 * s->cap_hcs : 8;
+				void *p = realloc(s->hcs, cap * sizeof(*hc));
+
+				if (!p)
+					continue;
+				s->hcs = p;
+				s->cap_hcs = cap;
+			}
+			snprintf(addr, sizeof(addr), "0.0.0.0:%u", m->port);
+			hc = &s->hcs[s->n_hcs];
+			hc->listener = httpd_listen(s->httpd, addr, m->port);
+			if (hc->listener < 0)
+				continue; /* logged with the address */
+			hc->port = m->port;
+			hc->local_endpoints = m->local_endpoints;
+			s->n_hcs++;
+			pr_info("Service %s: serving healthCheckNodePort %u (%u local endpoints: %d)",
+				m->name, m->port, m->local_endpoints,
+				m->local_endpoints ? 200 : 503);
+		}
+		hc->seen = true;
+		memcpy(hc->name, m->name, sizeof(hc->name));
+		if (hc->local_endpoints != m->local_endpoints)
+			pr_info("Service %s: healthCheckNodePort %u now answers %d (%u local endpoints)",
+				m->name, m->port,
+				m->local_endpoints ? 200 : 503,
+				m->local_endpoints);
+		hc->local_endpoints = m->local_endpoints;
+	}
+	for (j = 0; j < s->n_hcs;) {
+		if (s->hcs[j].seen) {
+			j++;
+			continue;
+		}
+		pr_info("Service %s: healthCheckNodePort %u closed",
+			s->hcs[j].name, s->hcs[j].port);
+		httpd_unlisten(s->httpd, s->hcs[j].listener);
+		s->hcs[j] = s->hcs[--s->n_hcs];
+	}
+}
+
+void serve_note_sync(struct serve *s, const struct serve_sync_info *info)
+{
+	s->syncs++;
+	if (!info->ok) {
+		s->sync_failures++;
+		return;
+	}
+	s->last = *info;
+	s->last_ok = time(NULL);
+}

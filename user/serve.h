@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * serve.h - what svcd answers over HTTP: each healthCheckNodePort
+ * (kube-proxy's body, 200 with local ready endpoints, else 503),
+ * --healthz-bind-address (/healthz, /livez) and --metrics-bind-address
+ * (/metrics in the Prometheus text format, /proxyMode).
+ */
+#ifndef SVCD_SERVE_H
+#define SVCD_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bpfmaps.h"
+#include "model.h"
+
+struct serve;
+
+struct serve_sync_info {
+	bool ok; /* the desired state was built and written */
+	double ms;
+	size_t services, frontends, backends, errors;
+};
+
+/* Addresses may be NULL/"" (not served). NULL + errno on failure. */
+struct serve *serve_new(const char *healthz_addr, const char *metrics_addr,
+			const struct svcd_maps *maps);
+void serve_free(struct serve *s);
+int serve_fd(const struct serve *s);
+void serve_dispatch(struct serve *s);
+
+/* Opens, updates and closes healthCheckNodePort listeners. */
+void serve_set_healthchecks(struct serve *s, const struct model_state *st);
+void serve_note_sync(struct serve *s, const struct serve_sync_info *info);
+
+#endif
