@@ -130,6 +130,10 @@ struct svcd {
 	/* model errors of the sync in progress */
 	char **model_errors;
 	size_t n_model_errors, cap_model_errors;
+	/* those of the previous sync, sorted: the API source logs a bad
+	 * object once, not at every event */
+	char **prev_errors;
+	size_t n_prev_errors;
 };
 
 /* ---- flags ------------------------------------------------------------ */
@@ -706,6 +710,60 @@ out:
 	return err;
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void prev_errors_free(struct svcd *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_prev_errors; i++)
+		free(s->prev_errors[i]);
+	free(s->prev_errors);
+	s->prev_errors = NULL;
+	s->n_prev_errors = 0;
+}
+
+/*
+ * One line per problem. With the API source a sync follows every burst of
+ * events, so a problem already logged by the previous sync is only
+ * counted; a file is logged whole each time it changes.
+ */
+static void log_model_errors(struct svcd *s)
+{
+	size_t i, repeated = 0;
+	char **now = NULL;
+
+	for (i = 0; i < s->n_model_errors; i++) {
+		if (s->k8s && s->n_prev_errors &&
+		    bsearch(&s->model_errors[i], s->prev_errors,
+			    s->n_prev_errors, sizeof(char *), str_cmp)) {
+			repeated++;
+			continue;
+		}
+		pr_err("%s", s->model_errors[i]);
+	}
+	if (repeated)
+		pr_debug("sync: %zu problems logged before are still there",
+			 repeated);
+	prev_errors_free(s);
+	if (!s->k8s || !s->n_model_errors)
+		return;
+	now = calloc(s->n_model_errors, sizeof(*now));
+	if (!now)
+		return;
+	for (i = 0; i < s->n_model_errors; i++) {
+		now[i] = strdup(s->model_errors[i]);
+		if (!now[i])
+			break;
+	}
+	s->prev_errors = now;
+	s->n_prev_errors = i;
+	qsort(now, i, sizeof(*now), str_cmp);
+}
+
 static void model_errors_clear(struct svcd *s)
 {
 	size_t i;
@@ -831,7 +889,6 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	__be32 node_addrs[MAX_NODE_ADDRS];
 	struct model_state state = {};
 	struct writer_stats ws = {};
-	size_t i;
 	int err;
 
 	if (s->k8s && !k8s_client_node_info(s->k8s, &node))
@@ -859,8 +916,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       source, strerror(-err));
 		goto out;
 	}
-	for (i = 0; i < s->n_model_errors; i++)
-		pr_err("%s", s->model_errors[i]);
+	log_model_errors(s);
 
 	/* Source ranges exist before a frontend checks them, and stay until
 	 * none does. Errors are logged by the writer per set, counted in ws. */
@@ -1343,6 +1399,7 @@ out:
 	free(s.links);
 	model_errors_clear(&s);
 	free(s.model_errors);
+	prev_errors_free(&s);
 	return err;
 }
 
