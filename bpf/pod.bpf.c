@@ -53,20 +53,9 @@ static __always_inline int tc_verdict(struct __sk_buff *skb, int ret)
 	if (ret == TC_ACT_REDIRECT)
 		return ret;
 	stats_reason(reason);
-	switch (reason) {
-	case SVCD_R_REFUSED:
+	if (reason == SVCD_R_REFUSED)
 		return bpf_redirect(skb->ifindex, 0);
-	case SVCD_R_DROP_NO_SLOT:
-	case SVCD_R_DROP_CT_FULL:
-	case SVCD_R_DROP_REWRITE:
-	case SVCD_R_DROP_NO_LOCAL:
-	case SVCD_R_DROP_SNAT_PORTS:
-	case SVCD_R_DROP_SOURCE_RANGE:
-	case SVCD_R_DROP_FIB:
-		return TC_ACT_SHOT;
-	default:
-		return TC_ACT_OK;
-	}
+	return reason_drops(reason) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 SEC("tc")

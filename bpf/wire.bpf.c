@@ -50,20 +50,9 @@ static __always_inline int xdp_verdict(int ret)
 	int reason = ret < 0 ? -ret : ret;
 
 	stats_reason(reason);
-	switch (reason) {
-	case SVCD_R_TX:
+	if (reason == SVCD_R_TX)
 		return XDP_TX;
-	case SVCD_R_DROP_NO_SLOT:
-	case SVCD_R_DROP_CT_FULL:
-	case SVCD_R_DROP_REWRITE:
-	case SVCD_R_DROP_NO_LOCAL:
-	case SVCD_R_DROP_SNAT_PORTS:
-	case SVCD_R_DROP_SOURCE_RANGE:
-	case SVCD_R_DROP_FIB:
-		return XDP_DROP;
-	default:
-		return XDP_PASS;
-	}
+	return reason_drops(reason) ? XDP_DROP : XDP_PASS;
 }
 
 /* Leave the packet untranslated for from_wire_tc. */
@@ -155,18 +144,7 @@ static __always_inline int tc_verdict(int ret)
 	if (ret == TC_ACT_REDIRECT)
 		return ret;
 	stats_reason(reason);
-	switch (reason) {
-	case SVCD_R_DROP_NO_SLOT:
-	case SVCD_R_DROP_CT_FULL:
-	case SVCD_R_DROP_REWRITE:
-	case SVCD_R_DROP_NO_LOCAL:
-	case SVCD_R_DROP_SNAT_PORTS:
-	case SVCD_R_DROP_SOURCE_RANGE:
-	case SVCD_R_DROP_FIB:
-		return TC_ACT_SHOT;
-	default:
-		return TC_ACT_OK;
-	}
+	return reason_drops(reason) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
 static __always_inline bool handed_over(struct __sk_buff *skb)

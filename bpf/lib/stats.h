@@ -3,6 +3,8 @@
 #ifndef SVCD_BPF_STATS_H
 #define SVCD_BPF_STATS_H
 
+#include <stdbool.h>
+
 #include "maps.h"
 
 enum stat_field {
@@ -43,6 +45,23 @@ static __always_inline void stats_add(__u32 service_id, enum stat_field field,
 	if (service_id)
 		stats_add_one(service_id, field, bytes);
 	stats_add_one(0, field, bytes);
+}
+
+/* The reasons that end in a drop, whatever the hook. */
+static __always_inline bool reason_drops(int reason)
+{
+	switch (reason) {
+	case SVCD_R_DROP_NO_SLOT:
+	case SVCD_R_DROP_CT_FULL:
+	case SVCD_R_DROP_REWRITE:
+	case SVCD_R_DROP_NO_LOCAL:
+	case SVCD_R_DROP_SNAT_PORTS:
+	case SVCD_R_DROP_SOURCE_RANGE:
+	case SVCD_R_DROP_FIB:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static __always_inline void stats_reason(int reason)
