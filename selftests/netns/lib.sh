@@ -56,6 +56,8 @@ SVCD_STARTS=0
 N_OK=0
 N_FAIL=0
 N_SKIP=0
+# several nodes, one svcd each (start_node_svcd), keyed by namespace
+declare -A NODE_SVCD_PID=() NODE_SVCD_NAME=() NODE_PIN_DIR=() NODE_SVCD_LOG=()
 
 # ---- results -------------------------------------------------------------
 
@@ -120,6 +122,20 @@ finish() {
 }
 
 dump_diag() {
+	local n
+	# several nodes (start_node_svcd): each svcd in turn
+	if [ ${#NODE_SVCD_PID[@]} -gt 0 ]; then
+		for n in "${!NODE_SVCD_PID[@]}"; do
+			log "---- node ${NODE_SVCD_NAME[$n]} ($n)"
+			use_svcd "$n"
+			_dump_diag_one
+		done
+		return
+	fi
+	_dump_diag_one
+}
+
+_dump_diag_one() {
 	if [ -n "$SVCD_LOG" ] && [ -s "$SVCD_LOG" ]; then
 		log "last lines of $SVCD_LOG:"
 		tail -n 25 "$SVCD_LOG" | sed 's/^/#   /'
@@ -599,4 +615,331 @@ cluster_write_raw() {
 	tmp=$(mktemp "$(dirname "$file")/.cluster.XXXXXX")
 	cat >"$tmp"
 	mv -f "$tmp" "$file"
+}
+
+# ---- several nodes (F2, F4-F7) ---------------------------------------------
+#
+# Nodes and external clients hang off a router namespace by one veth each,
+# all in 198.19.0.0/24: the router holds ROUTER_ADDR/32 on every one of
+# its interfaces and a /32 route to each peer; the peer holds its address
+# as /32 with a default route via ROUTER_ADDR, so everything between nodes
+# and clients is routed by the router (pods of node k: 198.18.k.0/24 via
+# node k).
+#
+# Two traps veth sets that a real NIC does not, and what the helpers do:
+# - A frame XDP sends back out of a veth (XDP_TX) goes to the peer's
+#   NAPI ring: without NAPI there the kernel drops it (xdp_tx_errors).
+#   GRO on the peer gives it NAPI, but on current kernels (seen on 6.18)
+#   veth_xdp_flush() kicks the peer's NAPI only when the peer has an XDP
+#   program, so the frames never come out: the router side of each veth
+#   gets a trivial XDP_PASS program (xdp_pass_obj, built with clang).
+# - A packet sent by a local socket over veth stays CHECKSUM_PARTIAL (the
+#   L4 checksum field holds only the pseudo-header sum) across veths and
+#   forwarding, so XDP on the next node sees a checksum no NIC would
+#   deliver. Clients and pods made here send full checksums (tx offload
+#   off on their eth0), as traffic from a real NIC has; tx_csum_offload
+#   turns it back on for tests of that case.
+#
+#   xdp_pass_obj                       path of the XDP_PASS object
+#   tx_csum_offload NS IF on|off       checksum offload of a sender
+#   make_router NS                     the router namespace
+#   join_router ROUTER NS IF ADDR      veth NS:IF <-> ROUTER:rt-<last octet>
+#   router_route ROUTER PREFIX VIA     ROUTER sends PREFIX to VIA (a peer)
+#   make_two_nodes                     the whole F2/F4-F7 topology below
+#   start_node_svcd NODE NAME FILE [ARGS...]
+#                                      svcd in NODE as node NAME, own pin dir
+#   use_svcd NODE                      svcctl, wait_frontends, fe_backends,
+#                                      ... now talk to NODE's svcd
+
+ROUTER_ADDR=198.19.0.254
+
+# xdp_pass_obj: builds (once per run) and prints an object with one
+# XDP_PASS program, section "xdp"; skips the test without clang.
+xdp_pass_obj() {
+	local o=$T_DIR/xdp_pass.bpf.o multiarch
+	if [ ! -s "$o" ]; then
+		command -v clang >/dev/null ||
+			skip_all "'clang' not found (an XDP_PASS program for the router's veths)"
+		multiarch=$(cc -print-multiarch 2>/dev/null || gcc -print-multiarch 2>/dev/null)
+		printf '%s\n' '#include <linux/bpf.h>' \
+			'__attribute__((section("xdp"), used)) int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }' \
+			'__attribute__((section("license"), used)) char LICENSE[] = "GPL";' |
+			clang -O2 -target bpf ${multiarch:+-I/usr/include/$multiarch} \
+				-x c -c - -o "$o" 2>"$o.log" ||
+			fail_all "building the XDP_PASS program failed: $(head -c 300 "$o.log")"
+	fi
+	echo "$o"
+}
+
+# tx_csum_offload NS IF on|off: whether IF in NS leaves L4 checksums to
+# "hardware" (CHECKSUM_PARTIAL on veth) or computes them in software.
+tx_csum_offload() {
+	ip netns exec "$1" ethtool -K "$2" tx "$3" >/dev/null 2>&1 ||
+		fail_all "ethtool -K $2 tx $3 in $1 failed"
+}
+
+# make_router NS: forwarding on, rp_filter off, no redirects (a node and a
+# client share a /24 but not a link).
+make_router() {
+	make_node "$1"
+}
+
+# join_router ROUTER NS IF ADDR: a veth between ROUTER ("rt-" + ADDR's last
+# octet) and NS (IF), routed as described above.
+join_router() {
+	local router=$1 ns=$2 ifn=$3 addr=$4 rif
+	rif=rt-${addr##*.}
+	ip -n "$router" link add "$rif" type veth peer name "$ifn" netns "$ns" ||
+		fail_all "veth $rif <-> $ns:$ifn failed"
+	ip netns exec "$router" sysctl -qw "net.ipv4.conf.$rif.rp_filter=0" \
+		"net.ipv4.conf.$rif.send_redirects=0" >/dev/null
+	ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0" \
+		>/dev/null 2>&1
+	ip -n "$router" addr add "$ROUTER_ADDR/32" dev "$rif"
+	ip -n "$router" link set "$rif" up
+	ip -n "$router" route add "$addr/32" dev "$rif" src "$ROUTER_ADDR"
+	ip -n "$router" link set dev "$rif" xdpdrv obj "$(xdp_pass_obj)" sec xdp ||
+		fail_all "XDP_PASS program on $rif failed (NAPI for XDP_TX)"
+	ip -n "$ns" addr add "$addr/32" dev "$ifn"
+	ip -n "$ns" link set "$ifn" up
+	ip -n "$ns" route add "$ROUTER_ADDR" dev "$ifn" scope link
+	ip -n "$ns" route add default via "$ROUTER_ADDR" dev "$ifn" onlink
+}
+
+# router_route ROUTER PREFIX VIA: VIA is an address join_router gave a peer.
+router_route() {
+	ip -n "$1" route add "$2" via "$3" dev "rt-${3##*.}" onlink ||
+		fail_all "route $2 via $3 in $1 failed"
+}
+
+# make_two_nodes: the F2/F4-F7 topology; sets ROUTER, NODE_A, NODE_B,
+# CLIENT, CLIENT2, POD_A1, POD_A2, POD_B1 (namespace names) and
+# NODE_A_IP, NODE_B_IP, CLIENT_IP, CLIENT2_IP, A1_IP, A2_IP, B1_IP.
+#
+#       client 198.19.0.100              client2 198.19.0.101
+#            | eth0                            | eth0
+#   +--------|-------------- router -----------|----------------+
+#   |     rt-100      198.19.0.254/32 on each rt-*      rt-101   |
+#   |  198.18.1.0/24 via node A       198.18.2.0/24 via node B   |
+#   |     rt-1 (XDP_PASS)                     rt-2 (XDP_PASS)    |
+#   +------|-----------------------------------|----------------+
+#          | upl0 198.19.0.1/32                | upl0 198.19.0.2/32
+#   +------|------ node A --------+     +------|------ node B --------+
+#   |  XDP from_wire, tc on upl0  |     |  XDP from_wire, tc on upl0  |
+#   |  svp-1-10       svp-1-20    |     |  svp-2-10                   |
+#   +----|---------------|--------+     +----|------------------------+
+#     pod a1          pod a2              pod b1
+#   198.18.1.10     198.18.1.20         198.18.2.10
+make_two_nodes() {
+	local c
+	command -v ethtool >/dev/null ||
+		skip_all "'ethtool' not found (checksum offload of the senders' veths)"
+	ROUTER=$(nsname router)
+	NODE_A=$(nsname nodea)
+	NODE_B=$(nsname nodeb)
+	CLIENT=$(nsname client)
+	CLIENT2=$(nsname client2)
+	POD_A1=$(nsname a1)
+	POD_A2=$(nsname a2)
+	POD_B1=$(nsname b1)
+	NODE_A_IP=198.19.0.1
+	NODE_B_IP=198.19.0.2
+	CLIENT_IP=198.19.0.100
+	CLIENT2_IP=198.19.0.101
+	A1_IP=198.18.1.10
+	A2_IP=198.18.1.20
+	B1_IP=198.18.2.10
+
+	make_router "$ROUTER"
+	make_node "$NODE_A"
+	make_node "$NODE_B"
+	for c in "$CLIENT" "$CLIENT2"; do
+		ip netns add "$c" || fail_all "ip netns add $c failed"
+		defer ip netns del "$c"
+		ip -n "$c" link set lo up
+	done
+	join_router "$ROUTER" "$NODE_A" upl0 "$NODE_A_IP"
+	join_router "$ROUTER" "$NODE_B" upl0 "$NODE_B_IP"
+	join_router "$ROUTER" "$CLIENT" eth0 "$CLIENT_IP"
+	join_router "$ROUTER" "$CLIENT2" eth0 "$CLIENT2_IP"
+	router_route "$ROUTER" 198.18.1.0/24 "$NODE_A_IP"
+	router_route "$ROUTER" 198.18.2.0/24 "$NODE_B_IP"
+	make_pod "$NODE_A" "$POD_A1" "$A1_IP" 198.18.1.1
+	make_pod "$NODE_A" "$POD_A2" "$A2_IP" 198.18.1.1
+	make_pod "$NODE_B" "$POD_B1" "$B1_IP" 198.18.2.1
+	for c in "$CLIENT" "$CLIENT2" "$POD_A1" "$POD_A2" "$POD_B1"; do
+		tx_csum_offload "$c" eth0 off
+	done
+	# Nodes answer closed NodePorts with ICMP port unreachable: no
+	# per-peer rate limit in the way of a test's quick retries.
+	ip netns exec "$NODE_A" sysctl -qw net.ipv4.icmp_ratelimit=0 >/dev/null
+	ip netns exec "$NODE_B" sysctl -qw net.ipv4.icmp_ratelimit=0 >/dev/null
+}
+
+# start_node_svcd NODE NAME FILE [ARGS...]: svcd in namespace NODE as node
+# NAME (--hostname-override), reading FILE, pins under $BPFFS/NAME, log in
+# $T_DIR/svcd-NAME.log, pod interfaces 'svp*'. Then use_svcd NODE.
+start_node_svcd() {
+	local node=$1 name=$2 file=$3 log
+	shift 3
+	log=$T_DIR/svcd-$name.log
+	echo "---- start" >>"$log"
+	ip netns exec "$node" "$SVCD" --from-file "$file" \
+		--hostname-override "$name" --pod-ifaces 'svp*' \
+		--pin-dir "$BPFFS/$name" -v 2 "$@" >>"$log" 2>&1 &
+	NODE_SVCD_PID[$node]=$!
+	NODE_SVCD_NAME[$node]=$name
+	NODE_PIN_DIR[$node]=$BPFFS/$name
+	NODE_SVCD_LOG[$node]=$log
+	defer kill_pid "$!"
+	use_svcd "$node"
+}
+
+# use_svcd NODE: the single-svcd helpers (svcctl, services_json,
+# wait_frontends, fe_backends, wait_backends, dump_diag) act on NODE's.
+use_svcd() {
+	SVCD_NODE=$1
+	SVCD_PID=${NODE_SVCD_PID[$1]}
+	PIN_DIR=${NODE_PIN_DIR[$1]}
+	SVCD_LOG=${NODE_SVCD_LOG[$1]}
+}
+
+# node_svcd_wait NODE TIMEOUT FE...: use_svcd NODE, then wait_frontends.
+node_svcd_wait() {
+	local node=$1 timeout=$2
+	shift 2
+	use_svcd "$node"
+	wait_frontends "$timeout" "$@"
+}
+
+# k8s_service_x NS NAME CLUSTER_IP PORTS [KEY=VALUE...]: a Service of any
+# type, as the API server returns it.
+#	PORTS: comma-separated NAME:PORT/PROTO[:TARGET][@NODEPORT]
+#	KEYs: type (ClusterIP, NodePort, LoadBalancer), etp (Cluster, Local),
+#	hc (healthCheckNodePort), eips (externalIPs, ';'-separated),
+#	lb (status.loadBalancer.ingress IPs, ';'-separated), ranges
+#	(loadBalancerSourceRanges, ';'-separated)
+k8s_service_x() {
+	python3 -c '
+import json, sys
+uid, ns, name, ip, ports = sys.argv[1:6]
+kv = dict(a.split("=", 1) for a in sys.argv[6:])
+typ = kv.get("type", "ClusterIP")
+plist = []
+for p in ports.split(","):
+    pname, rest = p.split(":", 1)
+    node_port = None
+    if "@" in rest:
+        rest, node_port = rest.split("@")
+    port, rest = rest.split("/", 1)
+    proto, _, target = rest.partition(":")
+    target = target or port
+    o = {"name": pname, "port": int(port), "protocol": proto,
+         "targetPort": int(target) if target.isdigit() else target}
+    if node_port:
+        o["nodePort"] = int(node_port)
+    plist.append(o)
+spec = {"type": typ, "clusterIP": ip, "clusterIPs": [ip],
+        "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+        "internalTrafficPolicy": "Cluster", "sessionAffinity": "None",
+        "ports": plist}
+if typ != "ClusterIP":
+    spec["externalTrafficPolicy"] = kv.get("etp", "Cluster")
+if "hc" in kv:
+    spec["healthCheckNodePort"] = int(kv["hc"])
+if "eips" in kv:
+    spec["externalIPs"] = kv["eips"].split(";")
+if "ranges" in kv:
+    spec["loadBalancerSourceRanges"] = kv["ranges"].split(";")
+status = {"loadBalancer": {}}
+if "lb" in kv:
+    status["loadBalancer"]["ingress"] = [
+        {"ip": i, "ipMode": "VIP"} for i in kv["lb"].split(";")]
+print(json.dumps({"apiVersion": "v1", "kind": "Service",
+                  "metadata": {"name": name, "namespace": ns, "uid": uid,
+                               "resourceVersion": "1000"},
+                  "spec": spec, "status": status}))
+' "$(_k8s_uid "svc/$1/$2")" "$@"
+}
+
+# ct_entries [PY_FILTER]: the current svcd's conntrack entries (svcctl dump
+# conntrack -o json) for which PY_FILTER holds (e: one entry), one JSON
+# object per line.
+ct_entries() {
+	svcctl dump conntrack -o json 2>/dev/null | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+for e in d if isinstance(d, list) else []:
+    if eval(sys.argv[1]):
+        print(json.dumps(e, sort_keys=True))' "${1:-True}"
+}
+
+# fe_type FE: the "type" svcctl shows for frontend FE, "-" when absent.
+fe_type() {
+	local f=$T_DIR/services.$BASHPID.json
+	services_json "$f" || { echo "-"; return 1; }
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+t = [s.get("type") for s in d if str(s.get("frontend","")).upper() == sys.argv[2].upper()]
+print(t[0] if t else "-")' "$f" "$1"
+}
+
+# http_get NS URL OUT: curl from NS, 2 s at most; prints the HTTP status
+# ("000" when nothing answered); the body goes to OUT.
+http_get() {
+	ip netns exec "$1" curl -s -o "$3" -w '%{http_code}' --max-time 2 \
+		"$2" 2>/dev/null || true
+}
+
+# fe_backends_in SCOPE FE: the backends of FE's frontend of SCOPE (internal
+# or external) as sorted "addr:port" words ("" for none), "-" when absent.
+fe_backends_in() {
+	local f=$T_DIR/services.$BASHPID.json
+	services_json "$f" || { echo "-"; return 1; }
+	python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+for s in d:
+    if str(s.get("frontend","")).upper() == sys.argv[3].upper() and s.get("scope") == sys.argv[2]:
+        print(" ".join(sorted(b.get("address", "?") for b in s.get("backends", []))))
+        sys.exit(0)
+print("-")' "$f" "$1" "$2"
+}
+
+# backends_in_are SCOPE FE WANT: fe_backends_in prints WANT.
+backends_in_are() {
+	svcd_alive || return 1
+	[ "$(fe_backends_in "$1" "$2")" = "$3" ]
+}
+
+# reason_count REASON: svcd_reasons[REASON] ("drop_no_local", ...) of the
+# current svcd, -1 when it cannot be read.
+reason_count() {
+	svcctl dump stats -o json 2>/dev/null | python3 -c 'import json,sys
+try:
+    print(json.load(sys.stdin).get("reasons", {}).get(sys.argv[1], -1))
+except Exception:
+    print(-1)' "$1"
+}
+
+# ct_match FILTER PROPERTY: "N K": the current svcd has N conntrack entries
+# for which the Python expression FILTER holds (e: one entry of svcctl
+# dump conntrack -o json), K of which also satisfy PROPERTY.
+ct_match() {
+	svcctl dump conntrack -o json 2>/dev/null | python3 -c 'import json,sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    d = []
+rows = [e for e in d if eval(sys.argv[1])]
+print(len(rows), sum(1 for e in rows if eval(sys.argv[2])))' "$1" "$2"
+}
+
+# ct_all_with MIN FILTER PROPERTY: at least MIN entries match FILTER and
+# every one of them PROPERTY (a flow's tuple may come back when a client
+# reuses its port, so flows and entries need not be as many). Sets
+# CHECK_WHY for check.
+ct_all_with() {
+	local n
+	n=$(ct_match "$2" "$3")
+	CHECK_WHY="conntrack of $SVCD_NODE: (entries where $2, of which $3) = ($n); expected at least $1, all of them"
+	[ "${n%% *}" -ge "$1" ] && [ "${n%% *}" = "${n##* }" ]
 }

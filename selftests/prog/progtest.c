@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* progtest.c - load pod.bpf.o unpinned, set maps, run table rows. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/if_ether.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "pod.skel.h"
+#include "wire.skel.h"
 #include "progtest.h"
 #include "svcd_names.h"
 #include "runner.h"
@@ -93,6 +99,7 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	pt->conntrack = bpf_map__fd(pt->skel->maps.svcd_conntrack);
 	pt->stats = bpf_map__fd(pt->skel->maps.svcd_stats);
 	pt->reasons = bpf_map__fd(pt->skel->maps.svcd_reasons);
+	pt->src_ranges = bpf_map__fd(pt->skel->maps.svcd_src_ranges);
 	pt->n_stats = bpf_map__max_entries(pt->skel->maps.svcd_stats);
 	pt->ncpus = libbpf_num_possible_cpus();
 	if (pt->ncpus <= 0) {
@@ -104,10 +111,163 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	return 0;
 }
 
+int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg)
+{
+	struct bpf_map *map, *ours;
+	int err;
+
+	pt->wire = wire_bpf__open();
+	if (!pt->wire) {
+		err = -errno;
+		test__fail(__FILE__, __LINE__, "cannot open wire.bpf.o: %s",
+			   strerror(-err));
+		return err;
+	}
+	/* Every map is the pod object's: one datapath, as svcd pins it. */
+	bpf_object__for_each_map(map, pt->wire->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		bpf_map__set_pin_path(map, NULL);
+		ours = bpf_object__find_map_by_name(pt->skel->obj,
+						    bpf_map__name(map));
+		if (!ours) {
+			test__fail(__FILE__, __LINE__,
+				   "wire.bpf.o map %s is not in pod.bpf.o",
+				   bpf_map__name(map));
+			err = -ENOENT;
+			goto fail;
+		}
+		err = bpf_map__reuse_fd(map, bpf_map__fd(ours));
+		if (err) {
+			test__fail(__FILE__, __LINE__, "reuse map %s: %s",
+				   bpf_map__name(map), strerror(-err));
+			goto fail;
+		}
+	}
+	pt->wire->rodata->snat_addr = cfg->snat_addr;
+	pt->wire->rodata->snat_port_min = cfg->port_min;
+	pt->wire->rodata->snat_port_max = cfg->port_max;
+	err = wire_bpf__load(pt->wire);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			test__skip(
+				"loading BPF needs CAP_BPF and CAP_NET_ADMIN (run as root): %s",
+				strerror(-err));
+		else
+			test__fail(__FILE__, __LINE__,
+				   "wire.bpf.o does not load: %s",
+				   strerror(-err));
+		goto fail;
+	}
+	pt->from_wire = bpf_program__fd(pt->wire->progs.from_wire);
+	pt->from_wire_tc = bpf_program__fd(pt->wire->progs.from_wire_tc);
+	pt->to_wire = bpf_program__fd(pt->wire->progs.to_wire);
+	pt->snat_port_min = cfg->port_min;
+	pt->snat_port_max = cfg->port_max;
+	return 0;
+fail:
+	wire_bpf__destroy(pt->wire);
+	pt->wire = NULL;
+	return err;
+}
+
 void pt_close(struct pt *pt)
 {
+	wire_bpf__destroy(pt->wire);
+	pt->wire = NULL;
 	pod_bpf__destroy(pt->skel);
 	pt->skel = NULL;
+}
+
+/* ---- a network namespace of the test's own ---------------------------- */
+
+static int saved_netns = -1;
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -EIO;
+}
+
+int pt_netns_enter(const char *ip_batch)
+{
+	FILE *ip;
+	int err, status;
+
+	if (saved_netns >= 0) {
+		test__fail(__FILE__, __LINE__,
+			   "pt_netns_enter: already in one");
+		return -EBUSY;
+	}
+	if (system("command -v ip >/dev/null 2>&1")) {
+		test__skip(
+			"'ip' (iproute2) not found: cannot build the routes bpf_fib_lookup needs");
+		return -ENOENT;
+	}
+	saved_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (saved_netns < 0) {
+		err = -errno;
+		test__skip("open /proc/self/ns/net: %s", strerror(-err));
+		return err;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		err = -errno;
+		close(saved_netns);
+		saved_netns = -1;
+		test__skip("unshare(CLONE_NEWNET): %s (needs CAP_SYS_ADMIN)",
+			   strerror(-err));
+		return err;
+	}
+	/* children (ip) inherit the new namespace */
+	ip = popen("ip -batch - 2>&1", "w");
+	if (!ip) {
+		err = -errno;
+		goto fail;
+	}
+	fputs("link set lo up\n", ip);
+	fputs(ip_batch, ip);
+	status = pclose(ip);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		test__fail(__FILE__, __LINE__,
+			   "ip -batch failed (status %d) on:\n%s", status,
+			   ip_batch);
+		err = -EIO;
+		goto fail;
+	}
+	/* bpf_fib_lookup() answers only for forwarding interfaces */
+	err = write_file("/proc/sys/net/ipv4/ip_forward", "1");
+	if (err) {
+		test__fail(__FILE__, __LINE__, "ip_forward=1: %s",
+			   strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	pt_netns_leave();
+	return err;
+}
+
+void pt_netns_leave(void)
+{
+	if (saved_netns < 0)
+		return;
+	/* the namespace goes away with its last reference: this process */
+	if (setns(saved_netns, CLONE_NEWNET))
+		test__fail(__FILE__, __LINE__, "setns back: %s",
+			   strerror(errno));
+	close(saved_netns);
+	saved_netns = -1;
+}
+
+__u32 pt_ifindex(const char *name)
+{
+	return if_nametoindex(name);
 }
 
 static int empty_hash(int fd, size_t key_size)
@@ -132,6 +292,9 @@ int pt_reset(struct pt *pt)
 				 sizeof(struct svcd_frontend_key));
 	err = err ?: empty_hash(pt->slots, sizeof(struct svcd_slot_key));
 	err = err ?: empty_hash(pt->backends, sizeof(__u32));
+	err = err   ?:
+		      empty_hash(pt->src_ranges,
+				 sizeof(struct svcd_src_range_key));
 	/* counters are compared as deltas, never reset */
 	return err;
 }
@@ -221,22 +384,94 @@ int pt_service_set(struct pt *pt, const struct pt_service *svc)
 	return delete_other_revs(pt, svc->id, svc->rev);
 }
 
+/* XDP: the output is metadata + frame; the metadata goes to pt->meta. */
+static int pt_run_xdp(struct pt *pt, const struct pkt *in, struct pkt *out,
+		      __u32 *retval)
+{
+	struct xdp_md ctx = {
+		.data_end = (__u32)in->len,
+		.ingress_ifindex = pt->uplink_ifindex,
+	};
+	struct xdp_md ctx_out = {};
+	__u8 buf[PKT_MAX + 256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
+		    .data_size_in = (__u32)in->len, .data_out = buf,
+		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .ctx_out = &ctx_out,
+		    .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+	__u32 meta;
+
+	memset(out, 0, sizeof(*out));
+	pt->meta_len = 0;
+	if (bpf_prog_test_run_opts(pt->from_wire, &opts))
+		return -errno;
+	meta = ctx_out.data; /* data - data_meta */
+	if (meta > sizeof(pt->meta) || meta > opts.data_size_out ||
+	    opts.data_size_out - meta > sizeof(out->data))
+		return -EOVERFLOW;
+	memcpy(pt->meta, buf, meta);
+	pt->meta_len = meta;
+	out->len = opts.data_size_out - meta;
+	memcpy(out->data, buf + meta, out->len);
+	*retval = opts.retval;
+	return 0;
+}
+
 int pt_run(struct pt *pt, enum pt_prog prog, const struct pkt *in,
 	   struct pkt *out, __u32 *retval)
 {
 	/* lo: bpf_redirect(skb->ifindex) of a refusal has a real target */
-	struct __sk_buff ctx = { .ifindex = 1 };
+	struct __sk_buff ctx = {
+		.ifindex =
+			(prog == PT_FROM_WIRE_TC || prog == PT_TO_WIRE ? pt->uplink_ifindex : pt->pod_ifindex) ?:
+				1,
+	};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
 		    .data_size_in = (__u32)in->len, .data_out = out->data,
 		    .data_size_out = sizeof(out->data), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int fd = prog == PT_TO_POD ? pt->to_pod : pt->from_pod;
+	int fd;
 
+	switch (prog) {
+	case PT_TO_POD:
+		fd = pt->to_pod;
+		break;
+	case PT_FROM_WIRE:
+		if (!pt->wire)
+			return -ENOENT;
+		return pt_run_xdp(pt, in, out, retval);
+	case PT_FROM_WIRE_TC:
+		fd = pt->wire ? pt->from_wire_tc : -1;
+		break;
+	case PT_TO_WIRE:
+		fd = pt->wire ? pt->to_wire : -1;
+		break;
+	default:
+		fd = pt->from_pod;
+		break;
+	}
+	if (fd < 0)
+		return -ENOENT;
 	memset(out, 0, sizeof(*out));
+	pt->meta_len = 0;
 	if (bpf_prog_test_run_opts(fd, &opts))
 		return -errno;
 	out->len = opts.data_size_out;
 	*retval = opts.retval;
+	return 0;
+}
+
+int pt_src_range_add(struct pt *pt, __be32 lb, __be32 prefix, __u8 len)
+{
+	struct svcd_src_range_key key = {
+		.prefixlen = 32 + len,
+		.lb_addr = lb,
+		.src_addr = prefix,
+	};
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(pt->src_ranges, &key, &one, BPF_ANY))
+		return -errno;
 	return 0;
 }
 
@@ -446,7 +681,7 @@ static void check_ct(struct pt *pt, int step, const struct pt_step *st,
 	CT_EQ(fwd.backend_id, st->ct_backend, "fwd backend_id");
 	CT_EQ(fwd.service_id, st->service_id, "fwd service_id");
 	CT_EQ(!!(fwd.flags & SVCD_CT_SNAT), in->saddr != out->saddr,
-	      "fwd SNAT flag iff hairpin");
+	      "fwd SNAT flag iff the source changed (hairpin, SNAT)");
 	CT_EQ(fwd.created_ns > 0 && fwd.created_ns <= now, 1,
 	      "fwd created_ns is a past bpf_ktime_get_ns()");
 	CT_EQ(fwd.last_seen_ns >= fwd.created_ns && fwd.last_seen_ns <= now, 1,
@@ -462,6 +697,12 @@ static void check_ct(struct pt *pt, int step, const struct pt_step *st,
 	CT_EQ(rev.nat_sport, in->sport, "rev nat_sport = client port");
 	CT_EQ(rev.backend_id, st->ct_backend, "rev backend_id");
 	CT_EQ(rev.service_id, st->service_id, "rev service_id");
+	if (st->ct_fwd_flags)
+		CT_EQ(fwd.flags & (SVCD_CT_SNAT | SVCD_CT_LOCAL_SRC),
+		      st->ct_fwd_flags - 1, "fwd flags & (SNAT | LOCAL_SRC)");
+	if (st->ct_rev_flags)
+		CT_EQ(rev.flags & (SVCD_CT_SNAT | SVCD_CT_LOCAL_SRC),
+		      st->ct_rev_flags - 1, "rev flags & (SNAT | LOCAL_SRC)");
 #undef CT_EQ
 }
 
@@ -475,7 +716,7 @@ static void check_ct_state(struct pt *pt, int step, const struct pt_step *st,
 
 	/* the flow's forward key: the input of a forward step, the output
 	 * turned around for a reply */
-	if (st->reason == SVCD_R_REVERSE)
+	if (st->reason == SVCD_R_REVERSE || st->reply)
 		err = pt_ct_get(pt, out->daddr, out->saddr, out->dport,
 				out->sport, in->proto, SVCD_CT_FORWARD, &fwd);
 	else
@@ -521,8 +762,87 @@ static void check_stats(int step, const struct pt_step *st,
 	ASSERT_LE(bytes, st->stats.packets ? in->len : 0, msg);
 }
 
+/*
+ * SNAT output: step.out with the source port the program picked, which
+ * must lie in the loaded range and stay the same for the whole flow.
+ */
+static void check_snat(struct pt *pt, int step, const struct pt_step *st,
+		       const struct pkt *in, const struct pkt *out)
+{
+	struct pkt_spec s = st->out;
+	struct pkt_parsed po;
+	struct pkt want;
+	char msg[128];
+	__u16 port;
+
+	snprintf(msg, sizeof(msg), "step %d: SNAT output parses", step);
+	if (!ASSERT_OK(pkt_parse(out->data, out->len, &po), msg)) {
+		log_frames(step, in, out, NULL);
+		return;
+	}
+	port = ntohs(po.sport);
+	snprintf(msg, sizeof(msg), "step %d: SNAT port %u >= range start", step,
+		 port);
+	ASSERT_GE(port, pt->snat_port_min, msg);
+	snprintf(msg, sizeof(msg), "step %d: SNAT port %u <= range end", step,
+		 port);
+	ASSERT_LE(port, pt->snat_port_max, msg);
+	if (pt->snat_port) {
+		snprintf(msg, sizeof(msg),
+			 "step %d: SNAT port is the flow's first one", step);
+		ASSERT_EQ(po.sport, pt->snat_port, msg);
+	} else {
+		pt->snat_port = po.sport;
+	}
+	s.sport = po.sport;
+	pkt_build(&s, &want);
+	if (!frames_equal(step, out, &want, "translated with SNAT"))
+		log_frames(step, in, out, &want);
+	check_csums(step, out);
+}
+
+static void check_meta(struct pt *pt, int step, const struct pt_step *st)
+{
+	__u32 magic = PT_HANDOFF_MAGIC;
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "step %d: XDP metadata length", step);
+	if (!ASSERT_EQ(pt->meta_len, st->handoff ? sizeof(magic) : 0, msg))
+		return;
+	if (!st->handoff)
+		return;
+	snprintf(msg, sizeof(msg), "step %d: metadata is the handoff mark",
+		 step);
+	ASSERT_EQ(memcmp(pt->meta, &magic, sizeof(magic)), 0, msg);
+}
+
+/*
+ * A flow handed over to from_wire_tc already has its conntrack entries
+ * (and SNAT port): remember the port, so that a later reply can use it.
+ */
+static void handoff_snat_port(struct pt *pt, int step,
+			      const struct pkt_parsed *in)
+{
+	struct svcd_ct_value fwd;
+	char msg[128];
+
+	if (pt_ct_get(pt, in->saddr, in->daddr, in->sport, in->dport, in->proto,
+		      SVCD_CT_FORWARD, &fwd) ||
+	    !(fwd.flags & SVCD_CT_SNAT))
+		return;
+	snprintf(msg, sizeof(msg),
+		 "step %d: handed-over flow's SNAT port %u in range", step,
+		 ntohs(fwd.nat_sport));
+	ASSERT_TRUE(ntohs(fwd.nat_sport) >= pt->snat_port_min &&
+			    ntohs(fwd.nat_sport) <= pt->snat_port_max,
+		    msg);
+	if (!pt->snat_port)
+		pt->snat_port = fwd.nat_sport;
+}
+
 static void run_step(struct pt *pt, int i, const struct pt_step *st)
 {
+	struct pkt_spec in_spec = st->in;
 	__u64 rb[SVCD_R_MAX], ra[SVCD_R_MAX];
 	struct svcd_stats sb0, sa0, sbs, sas;
 	struct pkt in, out, want;
@@ -545,8 +865,16 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 			       msg))
 			return;
 	}
+	if (st->to_snat_port) {
+		snprintf(msg, sizeof(msg),
+			 "step %d: a SNAT port was picked earlier in the case",
+			 i);
+		if (!ASSERT_NEQ(pt->snat_port, 0, msg))
+			return;
+		in_spec.dport = pt->snat_port;
+	}
 	snprintf(msg, sizeof(msg), "step %d: build input", i);
-	if (!ASSERT_OK(pkt_build(&st->in, &in), msg))
+	if (!ASSERT_OK(pkt_build(&in_spec, &in), msg))
 		return;
 
 	if (pt_reasons_get(pt, rb) || pt_stats_get(pt, 0, &sb0) ||
@@ -573,14 +901,18 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 		return;
 	}
 
-	snprintf(msg, sizeof(msg), "step %d: verdict (TC_ACT_*)", i);
+	snprintf(msg, sizeof(msg), "step %d: verdict (%s)", i,
+		 st->prog == PT_FROM_WIRE ? "XDP_*" : "TC_ACT_*");
 	if (!ASSERT_EQ(retval, st->verdict, msg))
 		log_frames(i, &in, &out, NULL);
 	for (r = 0; r < SVCD_R_MAX; r++) {
 		snprintf(msg, sizeof(msg), "step %d: svcd_reasons[%s] delta", i,
 			 pt_reason_name(r));
-		ASSERT_EQ(ra[r] - rb[r], r == (int)st->reason, msg);
+		ASSERT_EQ(ra[r] - rb[r], !st->uncounted && r == (int)st->reason,
+			  msg);
 	}
+	if (st->prog == PT_FROM_WIRE)
+		check_meta(pt, i, st);
 
 	switch (st->out_kind) {
 	case PT_OUT_SAME:
@@ -596,6 +928,9 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 	case PT_OUT_REFUSAL:
 		check_refusal(i, &in, &out);
 		break;
+	case PT_OUT_SNAT:
+		check_snat(pt, i, st, &in, &out);
+		break;
 	case PT_OUT_ANY:
 		break;
 	}
@@ -609,6 +944,8 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 
 	pkt_parse(in.data, in.len, &pin);
 	pkt_parse(out.data, out.len, &pout);
+	if (st->handoff)
+		handoff_snat_port(pt, i, &pin);
 	if (st->ct_backend)
 		check_ct(pt, i, st, &pin, &pout);
 	if (st->ct_state)
@@ -626,12 +963,19 @@ void pt_run_case(struct pt *pt, const struct pt_case *c)
 
 	if (!ASSERT_OK(pt_reset(pt), "empty the maps"))
 		return;
+	pt->snat_port = 0;
 	for (i = 0; i < PT_MAX_SERVICES && c->services[i]; i++) {
 		snprintf(msg, sizeof(msg), "set service %u",
 			 c->services[i]->id);
 		if (!ASSERT_OK(pt_service_set(pt, c->services[i]), msg))
 			return;
 	}
+	for (i = 0; i < PT_MAX_RANGES && c->ranges[i].lb; i++)
+		if (!ASSERT_OK(pt_src_range_add(pt, c->ranges[i].lb,
+						c->ranges[i].prefix,
+						c->ranges[i].len),
+			       "add a source range"))
+			return;
 	for (i = 0; i < PT_MAX_STEPS && c->steps[i].prog != PT_END; i++)
 		run_step(pt, i, &c->steps[i]);
 }

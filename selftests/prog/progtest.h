@@ -18,6 +18,7 @@
 #include "svcd.h"
 
 struct pod_bpf;
+struct wire_bpf;
 
 struct pt_sizes {
 	__u32 frontends, services, slots, backends, conntrack; /* 0: small */
@@ -29,6 +30,19 @@ struct pt {
 	int frontends, slots, backends, conntrack, stats, reasons; /* map fds */
 	__u32 n_stats; /* max_entries of svcd_stats */
 	int ncpus;
+	int src_ranges; /* svcd_src_ranges (LPM trie) */
+	/* pt_open_wire(): wire.bpf.o over the same maps */
+	struct wire_bpf *wire;
+	int from_wire, from_wire_tc, to_wire; /* program fds */
+	__u16 snat_port_min, snat_port_max;   /* as loaded, host order */
+	/* ifindex the programs run on (BPF_PROG_TEST_RUN's ctx); 0: lo */
+	__u32 uplink_ifindex; /* from_wire (ingress_ifindex), *_wire_tc */
+	__u32 pod_ifindex;    /* from_pod, to_pod */
+	/* per case: the SNAT port of the flow (network order), 0 = none yet */
+	__be16 snat_port;
+	/* XDP metadata the last run left in front of the frame */
+	__u8 meta[32];
+	__u32 meta_len;
 };
 
 /*
@@ -37,7 +51,29 @@ struct pt {
  * negative errno; the caller just returns.
  */
 int pt_open(struct pt *pt, const struct pt_sizes *sizes);
+/*
+ * After pt_open(): loads wire.bpf.o (from_wire, from_wire_tc, to_wire)
+ * over the pod object's maps (bpf_map__reuse_fd), with the SNAT address
+ * and port range in its rodata. Skips or fails like pt_open().
+ */
+struct pt_wire_config {
+	__be32 snat_addr;
+	__u16 port_min, port_max; /* host order */
+};
+int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg);
 void pt_close(struct pt *pt);
+/*
+ * A network namespace of the test process's own, for helpers that look at
+ * the routing tables (bpf_fib_lookup): pt_netns_enter() unshares one and
+ * runs `ip -batch -` with the given commands in it, then sets
+ * net.ipv4.ip_forward=1; pt_netns_leave() goes back to the namespace the
+ * process had. Returns 0, or a negative errno after marking the test
+ * skipped (no privilege, no `ip`) or failed (a command failed).
+ */
+int pt_netns_enter(const char *ip_batch);
+void pt_netns_leave(void);
+/* ifindex of a link in the current namespace, 0 if none */
+__u32 pt_ifindex(const char *name);
 /* Empties every map: conntrack, services, counters. */
 int pt_reset(struct pt *pt);
 
@@ -75,6 +111,9 @@ enum pt_prog {
 	PT_END = 0, /* ends a step list */
 	PT_FROM_POD,
 	PT_TO_POD,
+	PT_FROM_WIRE,	 /* XDP, needs pt_open_wire() */
+	PT_FROM_WIRE_TC, /* tc ingress of uplinks */
+	PT_TO_WIRE,	 /* tc egress of uplinks */
 };
 
 /* Runs a program once; *out gets the output frame. Returns 0 or -errno. */
@@ -85,6 +124,8 @@ int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
 	      __be16 dport, __u8 proto, __u8 dir, struct svcd_ct_value *val);
 /* Number of conntrack entries. */
 int pt_ct_count(struct pt *pt);
+/* Allows sources in PREFIX/LEN to reach LoadBalancer IP LB. */
+int pt_src_range_add(struct pt *pt, __be32 lb, __be32 prefix, __u8 len);
 /* Per-CPU sums. */
 int pt_stats_get(struct pt *pt, __u32 index, struct svcd_stats *sum);
 int pt_reasons_get(struct pt *pt, __u64 counts[SVCD_R_MAX]);
@@ -95,6 +136,9 @@ enum pt_out {
 	PT_OUT_PKT,	 /* output == step.out built from its spec */
 	PT_OUT_REFUSAL,	 /* ICMP port unreachable quoting the input */
 	PT_OUT_ANY,	 /* dropped: the bytes do not matter */
+	PT_OUT_SNAT,	 /* == step.out but for the source port, which SNAT
+			  * picks: inside the loaded range, and the same as
+			  * earlier in the case once one was seen */
 };
 
 /* Counter deltas one step must cause, in svcd_stats[0] and [service_id]. */
@@ -121,16 +165,40 @@ struct pt_step {
 			     * entry; 0: not checked */
 	int ct_count;	  /* 1 + conntrack entries after the step; 0: not
 			     * checked */
+	/* with ct_backend: 1 + the entries' flags & (SNAT | LOCAL_SRC) */
+	int ct_fwd_flags, ct_rev_flags;
+	bool reply;	   /* a reply (the flow's forward key is the output
+			    * turned around), whatever the reason */
+	bool to_snat_port; /* the input's destination port is the SNAT port
+			    * picked earlier in the case */
+	bool handoff;	   /* XDP: the output carries from_wire's handoff
+			    * mark as metadata; else it must carry none */
+	bool uncounted;	   /* no svcd_reasons entry may move */
 };
 
+/* wire.bpf.c's HANDOFF_MAGIC: from_wire -> from_wire_tc, in the metadata
+ * (a __u32 in host order); keep the two equal. */
+#define PT_HANDOFF_MAGIC 0x5cd0ff5e
+
 #define PT_STATE(s) (1 + (s))
+#define PT_FLAGS(f) (1 + (f))
 #define PT_CT_ENTRIES(n) (1 + (n))
 #define PT_MAX_STEPS 6
 #define PT_MAX_SERVICES 3
 
+/* One loadBalancerSourceRanges entry: sources in prefix/len may reach lb. */
+struct pt_src_range {
+	__be32 lb; /* 0 ends the list */
+	__be32 prefix;
+	__u8 len;
+};
+
+#define PT_MAX_RANGES 4
+
 struct pt_case {
 	const char *name;
 	const struct pt_service *services[PT_MAX_SERVICES]; /* maps to set */
+	struct pt_src_range ranges[PT_MAX_RANGES];	    /* maps to set */
 	struct pt_step steps[PT_MAX_STEPS];
 };
 

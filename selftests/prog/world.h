@@ -106,4 +106,83 @@
 		.packets = 1 \
 	}
 
+/*
+ * From the wire (wire.bpf.o on an uplink of node A), in the namespace
+ * test_wire*.c build for bpf_fib_lookup():
+ *
+ *   client 198.19.0.100 (MAC ..:00:64) --- up0 198.19.0.1/24 (..:01:01) node A
+ *   node B 198.19.0.2   (MAC ..:00:02) --/   pod0 -> 198.18.1.0/24 (local pods)
+ *   198.18.2.0/24 via node B (up0, neighbour known): XDP_TX back out up0
+ *   198.18.3.0/24 via 198.19.0.3 (up0, no neighbour): handed to tc
+ *   198.18.4.0/24 via 198.19.1.254 on up1, the other uplink: handed to tc
+ *
+ *   NodePort node A :30080/TCP, :30053/UDP; externalIP 198.19.10.1:80;
+ *   LoadBalancer IP 198.19.20.1:80; SNAT from node A, ports 62000-62007.
+ */
+#define NODE_A IP4(198, 19, 0, 1)
+#define NODE_B IP4(198, 19, 0, 2)
+#define EXT_CLIENT IP4(198, 19, 0, 100)
+#define EXT_OUTSIDER IP4(198, 18, 200, 5) /* outside the source ranges */
+#define EXT_PORT bpf_htons(40000)
+#define NODEPORT_TCP bpf_htons(30080)
+#define NODEPORT_UDP bpf_htons(30053)
+#define EXTERNAL_IP IP4(198, 19, 10, 1)
+#define LB_IP IP4(198, 19, 20, 1)
+#define LB_IP_OTHER IP4(198, 19, 20, 2)
+#define SVC_PORT bpf_htons(80)
+#define BACKEND_C IP4(198, 18, 3, 30) /* next hop without a neighbour */
+#define BACKEND_D IP4(198, 18, 4, 40) /* behind the other uplink */
+#define BE_C 4
+#define BE_D 5
+#define BE_HOST 6 /* a hostNetwork backend: node A itself */
+#define WIRE_SNAT_MIN 62000
+#define WIRE_SNAT_MAX 62007
+
+#define MAC_UP0                           \
+	{                                 \
+		0x02, 0, 0, 0, 0x01, 0x01 \
+	}
+#define MAC_UP1                           \
+	{                                 \
+		0x02, 0, 0, 0, 0x01, 0x02 \
+	}
+#define MAC_CLIENT                        \
+	{                                 \
+		0x02, 0, 0, 0, 0x00, 0x64 \
+	}
+#define MAC_NODE_B                        \
+	{                                 \
+		0x02, 0, 0, 0, 0x00, 0x02 \
+	}
+#define MAC_GW_UP1                        \
+	{                                 \
+		0x02, 0, 0, 0, 0x01, 0xfe \
+	}
+
+/* Frames as they arrive on up0 (from the client's or node B's MAC) and
+ * as XDP_TX sends them (from up0 to the FIB's next hop). */
+#define ON_UP0(src_mac) .smac = src_mac, .dmac = MAC_UP0
+#define TX_TO(dst_mac) .smac = MAC_UP0, .dmac = dst_mac
+
+#define WIRE_BATCH                                                                    \
+	"link add up0 address 02:00:00:00:01:01 type veth peer name up0p\n"           \
+	"link add up1 address 02:00:00:00:01:02 type veth peer name up1p\n"           \
+	"link add pod0 type veth peer name pod0p\n"                                   \
+	"link set up0p up\n"                                                          \
+	"link set up0 up\n"                                                           \
+	"link set up1p up\n"                                                          \
+	"link set up1 up\n"                                                           \
+	"link set pod0p up\n"                                                         \
+	"link set pod0 up\n"                                                          \
+	"addr add 198.19.0.1/24 dev up0\n"                                            \
+	"addr add 198.19.1.1/24 dev up1\n"                                            \
+	"addr add 198.18.1.1/32 dev pod0\n"                                           \
+	"route add 198.18.1.0/24 dev pod0\n"                                          \
+	"route add 198.18.2.0/24 via 198.19.0.2 dev up0\n"                            \
+	"route add 198.18.3.0/24 via 198.19.0.3 dev up0\n"                            \
+	"route add 198.18.4.0/24 via 198.19.1.254 dev up1\n"                          \
+	"neigh replace 198.19.0.100 lladdr 02:00:00:00:00:64 dev up0 nud permanent\n" \
+	"neigh replace 198.19.0.2 lladdr 02:00:00:00:00:02 dev up0 nud permanent\n"   \
+	"neigh replace 198.19.1.254 lladdr 02:00:00:00:01:fe dev up1 nud permanent\n"
+
 #endif

@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# F7: pod -> nodeIP:nodePort of its own node and of the other node, TCP and
+# UDP. To its own node's address the pod's from_pod translates with the
+# cluster set and no SNAT: every backend sees the pod. To the other node's
+# address the packet leaves as is and that node's XDP treats it as
+# external traffic (externalTrafficPolicy Cluster): a backend there sees
+# the pod, a backend back on the pod's node sees the other node (SNAT).
+# Also pod -> externalIP: translated in from_pod like a ClusterIP.
+#
+#   +------------------------------ router -------------------------------+
+#   |  198.19.0.254/32 on each rt-*; 198.18.1.0/24 via A, 198.18.2.0/24 via B |
+#   |     rt-1 (XDP_PASS)                              rt-2 (XDP_PASS)    |
+#   +------|--------------------------------------------|----------------+
+#          | upl0 198.19.0.1/32                         | upl0 198.19.0.2/32
+#   +------|------ node A --------+              +------|------ node B --------+
+#   |  svcd --uplinks upl0        |              |  svcd --uplinks upl0        |
+#   |  svp-1-10       svp-1-20    |              |  svp-2-10                   |
+#   +----|---------------|--------+              +----|------------------------+
+#     pod a1 (echo)   pod a2 (client)               pod b1 (echo)
+#   198.18.1.10     198.18.1.20                  198.18.2.10
+#   (client 198.19.0.100 and client2 .101 on the router: unused here)
+#
+#   demo/np-local   NodePort 30080/TCP, 30053/UDP -> a1 (nodea)
+#   demo/np-remote  NodePort 30081/TCP, 30054/UDP -> b1 (nodeb),
+#                   externalIPs 198.19.10.2
+source "$(dirname "$0")/lib.sh"
+
+setup_test
+make_two_nodes
+CLUSTER=$T_DIR/cluster.json
+EIP=198.19.10.2
+
+for p in "$POD_A1:a1" "$POD_B1:b1"; do
+	start_echo "${p%%:*}" "${p#*:}" 8080 --tcp
+	start_echo "${p%%:*}" "${p#*:}" 5353 --udp
+done
+
+PORTS='tcp:8080/TCP,dns:5353/UDP'
+cluster_write "$CLUSTER" \
+	"$(k8s_service_x demo np-local 198.19.96.30 'tcp:80/TCP:8080@30080,dns:53/UDP:5353@30053' type=NodePort)" \
+	"$(k8s_slice demo np-local-1 np-local "$PORTS" "$A1_IP,node=nodea,target=a1")" \
+	"$(k8s_service_x demo np-remote 198.19.96.31 'tcp:80/TCP:8080@30081,dns:53/UDP:5353@30054' type=NodePort eips=$EIP)" \
+	"$(k8s_slice demo np-remote-1 np-remote "$PORTS" "$B1_IP,node=nodeb,target=b1")"
+
+start_node_svcd "$NODE_A" nodeA "$CLUSTER" --uplinks upl0
+start_node_svcd "$NODE_B" nodeB "$CLUSTER" --uplinks upl0
+for n in "$NODE_A:$NODE_A_IP" "$NODE_B:$NODE_B_IP"; do
+	node_svcd_wait "${n%%:*}" 15 "${n#*:}:30080/TCP" "${n#*:}:30081/TCP" \
+		"${n#*:}:30053/UDP" "${n#*:}:30054/UDP" "$EIP:53/UDP" ||
+		{ dump_diag; fail_all "svcd on ${n%%:*} did not install the frontends"; }
+done
+
+answered_by() {
+	CHECK_WHY="expected $3 answers from $2 seeing $4; got $(load_summary "$1") $(head -c 300 "$1.err")"
+	[ "$(jget "$1" '(d.get("answered"), d.get("answers"), d.get("seen"))')" = \
+		"($3, {'$2': $3}, {'$4': $3})" ]
+}
+
+# both TAG IP TCP_PORT UDP_PORT BACKEND SEEN: from pod a2
+both() {
+	load "$POD_A2" "$T_DIR/$1-tcp.json" --tcp --to "$2:$3" --count 10 \
+		--concurrency 2 --timeout-ms 3000
+	check "$1-tcp" answered_by "$T_DIR/$1-tcp.json" "$5" 10 "$6"
+	load "$POD_A2" "$T_DIR/$1-udp.json" --udp --to "$2:$4" --count 10 \
+		--concurrency 2 --timeout-ms 3000
+	check "$1-udp" answered_by "$T_DIR/$1-udp.json" "$5" 10 "$6"
+}
+
+use_svcd "$NODE_A"
+to_tc_before=$(reason_count pass_to_tc)
+
+# its own node: translated by from_pod, no SNAT whatever the backend
+both own-node-local "$NODE_A_IP" 30080 30053 a1 "$A2_IP"
+both own-node-remote "$NODE_A_IP" 30081 30054 b1 "$A2_IP"
+# b1's replies to a2 came back through node A's uplink: XDP translated
+# them (source: node A's NodePort, a local address) and handed them to
+# from_wire_tc, the way to the pod's interface being another one
+use_svcd "$NODE_A"
+CHECK_WHY="svcd_reasons[pass_to_tc] on node A: $to_tc_before before, $(reason_count pass_to_tc) after b1's 20 replies (expected +20 at least)"
+check own-node-remote-replies-via-tc [ "$(($(reason_count pass_to_tc) - to_tc_before))" -ge 20 ]
+
+# the other node: external traffic there
+both other-node-local "$NODE_B_IP" 30081 30054 b1 "$A2_IP"
+both other-node-back-to-own "$NODE_B_IP" 30080 30053 a1 "$NODE_B_IP"
+
+# an externalIP, from a pod: like a ClusterIP, no SNAT
+both externalip "$EIP" 80 53 b1 "$A2_IP"
+
+use_svcd "$NODE_B"
+for port in 30080:8080 30053:5353; do
+	check "other-node-conntrack-snat-${port%%:*}" ct_all_with 5 \
+		"e['direction'] == 'forward' and e['source'].startswith('$A2_IP:') and e['destination'] == '$NODE_B_IP:${port%%:*}'" \
+		"e['snat'] and e['nat_source'].startswith('$NODE_B_IP:') and e['nat_destination'] == '$A1_IP:${port#*:}'"
+done
+
+finish
