@@ -34,6 +34,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __be32 snat_addr = 0;
 const volatile __u16 snat_port_min = 61000;
 const volatile __u16 snat_port_max = 65535;
+/*
+ * 0 on veth uplinks: a packet a local socket sent over veth keeps a
+ * partial checksum (CHECKSUM_PARTIAL) that only the skb path knows how to
+ * update; XDP_TX would turn it into a frame with a wrong checksum. Such
+ * packets go through from_wire_tc instead. Real NICs: 1.
+ */
+const volatile __u8 xdp_tx_ok = 1;
 
 /* from_wire -> from_wire_tc: "this packet is yours" in the metadata. */
 #define HANDOFF_MAGIC 0x5cd0ff5e
@@ -83,7 +90,7 @@ static __always_inline int xdp_output(struct xdp_md *ctx,
 	int ret;
 
 	ret = fib_lookup_target(ctx, ctx->ingress_ifindex, f, t, &params);
-	if (ret == BPF_FIB_LKUP_RET_SUCCESS &&
+	if (xdp_tx_ok && ret == BPF_FIB_LKUP_RET_SUCCESS &&
 	    params.ifindex == ctx->ingress_ifindex) {
 		ret = nat_rewrite_xdp(data, data_end, f, t->saddr, t->sport,
 				      t->daddr, t->dport);

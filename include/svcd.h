@@ -64,6 +64,9 @@ enum svcd_frontend_type {
 #define SVCD_FE_SRC_RANGES 0x0010
 /* externalTrafficPolicy Cluster from outside: SNAT to the node address */
 #define SVCD_FE_SNAT 0x0020
+/* The frontend address is one of this node's (NodePorts, and externalIPs
+ * or LB IPs the node holds): a reply's new source is a local address. */
+#define SVCD_FE_NODE_ADDR 0x0040
 
 /*
  * The value is replaced whole by one map update, so a packet sees either
@@ -207,7 +210,7 @@ struct svcd_stats {
 	__u64 bytes;
 	__u64 new_flows;  /* conntrack entries created */
 	__u64 no_backend; /* refused: frontend without usable backend */
-	__u64 map_full;	  /* conntrack insert failed */
+	__u64 map_full;	  /* conntrack insert failed, or no SNAT port */
 };
 _Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
 

@@ -11,6 +11,7 @@
  * serving while the API server is away.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,16 @@
 #define K8S_BACKOFF_BASE_MS 250
 #define K8S_BACKOFF_CAP_MS 30000
 #define K8S_TOKEN_REREAD_S 60
+/*
+ * A request that receives nothing for this long (no event, no bookmark, not
+ * even response headers) is taken for a stalled server or a connection lost
+ * without FIN or RST: it is aborted and made again. kube-apiserver sends a
+ * bookmark about once a minute to watchers that ask for them (svcd does),
+ * so 90 s never cuts a healthy watch; shorter watches (tests) get a third of
+ * their length, and never less than K8S_IDLE_MIN_S.
+ */
+#define K8S_IDLE_MAX_S 90
+#define K8S_IDLE_MIN_S 2
 #define K8S_MAX_BODY (512u << 20) /* a list page bigger than this is refused */
 #define K8S_ERR_BODY 512	  /* bytes of an error body kept for the log */
 
@@ -65,8 +76,11 @@ struct watcher {
 	bool need_relist; /* ERROR 410 seen in the stream */
 	bool stream_bad;  /* malformed or ERROR event: re-watch */
 	bool too_big;
+	char why[256]; /* what made stream_bad, for the log line */
 	unsigned long events;
-	uint64_t started_ms;
+	uint64_t started_ms;	  /* of the request in flight */
+	uint64_t list_started_ms; /* of the list's first page */
+	unsigned int list_pages;  /* pages of the list in progress */
 	uint64_t retry_at_ms;
 	long retry_after_ms; /* from the last response, -1 if none */
 	struct backoff bo;
@@ -85,6 +99,9 @@ struct k8s_client {
 	void *ctx;
 	uint64_t seed;
 	struct k8s_client_stats stats;
+	/* Both lists are in for the first time: the caller must sync even
+	 * when they are empty (its maps may hold an earlier run's state). */
+	bool first_sync_due;
 };
 
 static const char *const res_names[K8S_RESOURCE_COUNT] = {
@@ -172,6 +189,20 @@ static void token_refresh(struct k8s_client *c, bool force)
 
 /* ---- requests --------------------------------------------------------- */
 
+static unsigned int idle_s(const struct k8s_client *c)
+{
+	unsigned int s = c->cfg.watch_timeout_s / 3;
+
+	if (s < K8S_IDLE_MIN_S)
+		return K8S_IDLE_MIN_S;
+	return s > K8S_IDLE_MAX_S ? K8S_IDLE_MAX_S : s;
+}
+
+static const char *phase_name(const struct watcher *w)
+{
+	return w->phase == PH_LISTING ? "list" : "watch";
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *arg)
 {
 	struct watcher *w = arg;
@@ -211,9 +242,8 @@ static int on_event_line(void *arg, const char *line, size_t len)
 		return -ESTALE;
 	}
 	if (ret < 0) {
-		pr_err("k8s: watch %s: %s; re-watching from resourceVersion %s",
-		       res_names[w->res], err,
-		       store_resource_version(w->store));
+		/* logged with the retry delay when the transfer is over */
+		snprintf(w->why, sizeof(w->why), "%s", err);
 		w->stream_bad = true;
 		return ret;
 	}
@@ -246,8 +276,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 	}
 	ret = linesplit_feed(&w->ls, data, len, on_event_line, w);
 	if (ret == -E2BIG) {
-		pr_err("k8s: watch %s: event larger than the line limit, re-watching",
-		       res_names[w->res]);
+		snprintf(w->why, sizeof(w->why),
+			 "event larger than the line limit");
 		w->stream_bad = true;
 		return 0;
 	}
@@ -303,6 +333,9 @@ static int watcher_start(struct watcher *w, const char *path, bool watch)
 	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT,
 			 watch ? (long)c->cfg.watch_timeout_s + 30 :
 				 (long)K8S_LIST_TIMEOUT_S);
+	/* Less than a byte a second for idle_s seconds: abort (see above). */
+	curl_easy_setopt(w->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(w->easy, CURLOPT_LOW_SPEED_TIME, (long)idle_s(c));
 	/* TLS is always verified; the CA comes from the kubeconfig. */
 	curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -331,6 +364,7 @@ static int watcher_start(struct watcher *w, const char *path, bool watch)
 	w->too_big = false;
 	w->need_relist = false;
 	w->stream_bad = false;
+	w->why[0] = '\0';
 	w->events = 0;
 	w->retry_after_ms = -1;
 	w->started_ms = now_ms();
@@ -341,11 +375,8 @@ static int watcher_start(struct watcher *w, const char *path, bool watch)
 	pr_debug("k8s: GET %s", path);
 	err = 0;
 out:
-	if (err) {
-		pr_err("k8s: %s: cannot start request: %s", res_names[w->res],
-		       strerror(-err));
+	if (err)
 		watcher_release_easy(w);
-	}
 	free(url);
 	free(auth);
 	return err;
@@ -371,19 +402,40 @@ static void rearm_retry_timer(struct k8s_client *c)
 
 static void watcher_list(struct watcher *w);
 
-/* Wait before the next attempt: Retry-After if the server gave one. */
-static void watcher_wait(struct watcher *w)
+/*
+ * Wait before the next attempt: Retry-After if the server gave one, else
+ * the backoff. With a cause, logs one warning line that names the request,
+ * the cause and the delay: "k8s: watch services: CAUSE; next attempt in N ms".
+ */
+static void __attribute__((format(printf, 2, 3)))
+watcher_wait(struct watcher *w, const char *fmt, ...)
 {
 	struct k8s_client *c = w->c;
 	uint32_t ms = backoff_next_ms(&w->bo, backoff_rand_splitmix, &c->seed);
+	const char *what = phase_name(w);
+	char cause[K8S_ERR_BODY + 128];
+	bool server_said = false;
+	va_list ap;
 
-	if (w->retry_after_ms >= 0)
+	if (w->retry_after_ms >= 0) {
 		ms = (uint32_t)w->retry_after_ms;
+		server_said = true;
+	}
 	if (ms < 50)
 		ms = 50; /* never spin on a server that fails at once */
 	w->phase = PH_WAITING;
 	w->retry_at_ms = now_ms() + ms;
-	pr_debug("k8s: %s: next attempt in %u ms", res_names[w->res], ms);
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(cause, sizeof(cause), fmt, ap);
+		va_end(ap);
+		pr_warn("k8s: %s %s: %s; next attempt in %u ms%s", what,
+			res_names[w->res], cause, ms,
+			server_said ? " (Retry-After)" : "");
+	} else {
+		pr_debug("k8s: %s %s: next attempt in %u ms", what,
+			 res_names[w->res], ms);
+	}
 	rearm_retry_timer(c);
 }
 
@@ -391,38 +443,48 @@ static void watcher_list(struct watcher *w)
 {
 	struct k8s_client *c = w->c;
 	char *path = NULL;
+	int err;
 
 	if (!w->cont)
 		store_list_begin(w->store);
-	if (k8s_list_path(w->res, c->cfg.node_name, c->cfg.list_limit, w->cont,
-			  &path)) {
-		watcher_wait(w);
-		return;
-	}
 	w->phase = PH_LISTING;
-	if (!w->cont)
-		c->stats.lists++;
-	if (watcher_start(w, path, false))
-		watcher_wait(w);
-	free(path);
+	err = k8s_list_path(w->res, c->cfg.node_name, c->cfg.list_limit,
+			    w->cont, &path);
+	if (!err) {
+		if (!w->cont) {
+			c->stats.lists++;
+			w->list_started_ms = now_ms();
+			w->list_pages = 0;
+		}
+		err = watcher_start(w, path, false);
+		free(path);
+	}
+	if (err) {
+		store_list_abort(w->store);
+		free(w->cont);
+		w->cont = NULL;
+		w->must_list = true;
+		watcher_wait(w, "cannot start the request: %s", strerror(-err));
+	}
 }
 
 static void watcher_watch(struct watcher *w)
 {
 	struct k8s_client *c = w->c;
 	char *path = NULL;
+	int err;
 
-	if (k8s_watch_path(w->res, c->cfg.node_name,
-			   store_resource_version(w->store),
-			   c->cfg.watch_timeout_s, &path)) {
-		watcher_wait(w);
-		return;
-	}
 	w->phase = PH_WATCHING;
-	c->stats.watches++;
-	if (watcher_start(w, path, true))
-		watcher_wait(w);
-	free(path);
+	err = k8s_watch_path(w->res, c->cfg.node_name,
+			     store_resource_version(w->store),
+			     c->cfg.watch_timeout_s, &path);
+	if (!err) {
+		c->stats.watches++;
+		err = watcher_start(w, path, true);
+		free(path);
+	}
+	if (err)
+		watcher_wait(w, "cannot start the request: %s", strerror(-err));
 }
 
 static void relist(struct watcher *w)
@@ -446,13 +508,13 @@ static void list_page_done(struct watcher *w)
 	free(w->cont);
 	w->cont = NULL;
 	if (ret) {
-		pr_err("k8s: list %s: %s", res_names[w->res], err);
 		store_list_abort(w->store);
 		c->stats.errors++;
-		watcher_wait(w);
+		watcher_wait(w, "%s", err);
 		return;
 	}
 	c->stats.list_pages++;
+	w->list_pages++;
 	if (cont) {
 		w->cont = cont;
 		watcher_list(w);
@@ -460,16 +522,19 @@ static void list_page_done(struct watcher *w)
 	}
 	ret = store_list_commit(w->store, &counts);
 	if (ret) {
-		pr_err("k8s: list %s: cannot commit: %s", res_names[w->res],
-		       strerror(-ret));
-		watcher_wait(w);
+		watcher_wait(w, "cannot commit: %s", strerror(-ret));
 		return;
 	}
-	pr_info("k8s: listed %zu %s at resourceVersion %s (+%zu ~%zu -%zu) in %llu ms",
+	pr_info("k8s: listed %zu %s at resourceVersion %s (+%zu ~%zu -%zu) in %u pages, %llu ms",
 		store_count(w->store), res_names[w->res],
 		store_resource_version(w->store), counts.added, counts.changed,
-		counts.removed, (unsigned long long)(now_ms() - w->started_ms));
-	w->listed = true;
+		counts.removed, w->list_pages,
+		(unsigned long long)(now_ms() - w->list_started_ms));
+	if (!w->listed) {
+		w->listed = true;
+		if (k8s_client_synced(c))
+			c->first_sync_due = true;
+	}
 	w->must_list = false;
 	backoff_reset(&w->bo);
 	watcher_watch(w);
@@ -485,15 +550,33 @@ static void watch_done(struct watcher *w, CURLcode res)
 	}
 	if (w->stream_bad) {
 		w->c->stats.errors++;
-		watcher_wait(w);
+		watcher_wait(w, "%s; re-watching from resourceVersion %s",
+			     w->why, store_resource_version(w->store));
 		return;
 	}
-	if (res != CURLE_OK && res != CURLE_OPERATION_TIMEDOUT) {
-		pr_warn("k8s: watch %s ended: %s; re-watching from resourceVersion %s",
-			res_names[w->res], curl_easy_strerror(res),
-			store_resource_version(w->store));
+	if (res == CURLE_OPERATION_TIMEDOUT) {
+		/* Nothing for idle_s(), or kept open 30 s past the watch's
+		 * timeoutSeconds: a stalled server or a dead connection. Try
+		 * again at once; the wait that timed out was the pause. */
+		if (lasted < ((uint64_t)w->c->cfg.watch_timeout_s + 30) * 1000)
+			pr_warn("k8s: watch %s: nothing received for %u s after %llu ms (stalled server or lost connection); re-watching from resourceVersion %s",
+				res_names[w->res], idle_s(w->c),
+				(unsigned long long)lasted,
+				store_resource_version(w->store));
+		else
+			pr_warn("k8s: watch %s: not ended by the server %llu ms after it began (timeoutSeconds %u); re-watching from resourceVersion %s",
+				res_names[w->res], (unsigned long long)lasted,
+				w->c->cfg.watch_timeout_s,
+				store_resource_version(w->store));
 		w->c->stats.errors++;
-		watcher_wait(w);
+		watcher_watch(w);
+		return;
+	}
+	if (res != CURLE_OK) {
+		w->c->stats.errors++;
+		watcher_wait(w, "%s; re-watching from resourceVersion %s",
+			     curl_easy_strerror(res),
+			     store_resource_version(w->store));
 		return;
 	}
 	/* A watch the server ends is normal; one that ends at once with
@@ -502,7 +585,11 @@ static void watch_done(struct watcher *w, CURLcode res)
 		backoff_reset(&w->bo);
 		watcher_watch(w);
 	} else {
-		watcher_wait(w);
+		watcher_wait(
+			w,
+			"ended after %llu ms without an event; re-watching from resourceVersion %s",
+			(unsigned long long)lasted,
+			store_resource_version(w->store));
 	}
 }
 
@@ -519,9 +606,19 @@ static void http_error(struct watcher *w, long code)
 	c->stats.errors++;
 	if (code == 410) {
 		c->stats.http_410++;
-		pr_info("k8s: %s %s: 410 Gone, relisting", res_names[w->res],
-			w->phase == PH_LISTING ? "list" : "watch");
 		store_list_abort(w->store);
+		/* A fresh list (no continue token) cannot be too old: a
+		 * server that says so is in trouble; back off. */
+		if (w->phase == PH_LISTING && !w->cont) {
+			w->must_list = true;
+			watcher_wait(w, "HTTP 410 Gone%s%s; relisting",
+				     msg[0] ? ": " : "", msg);
+			return;
+		}
+		pr_info("k8s: %s %s: HTTP 410 Gone (resourceVersion %s%s), relisting",
+			phase_name(w), res_names[w->res],
+			store_resource_version(w->store),
+			w->cont ? ", continue token expired" : "");
 		relist(w);
 		return;
 	}
@@ -533,15 +630,12 @@ static void http_error(struct watcher *w, long code)
 	} else if (code >= 500) {
 		c->stats.http_5xx++;
 	}
-	pr_warn("k8s: %s %s: HTTP %ld%s%s; retrying", res_names[w->res],
-		w->phase == PH_LISTING ? "list" : "watch", code,
-		msg[0] ? ": " : "", msg);
 	if (w->phase == PH_LISTING) {
 		store_list_abort(w->store);
 		free(w->cont);
 		w->cont = NULL;
 	}
-	watcher_wait(w);
+	watcher_wait(w, "HTTP %ld%s%s", code, msg[0] ? ": " : "", msg);
 }
 
 static void transfer_done(struct watcher *w, CURLcode res)
@@ -559,14 +653,13 @@ static void transfer_done(struct watcher *w, CURLcode res)
 		return;
 	}
 	if (res != CURLE_OK) {
-		pr_warn("k8s: list %s: %s; retrying", res_names[w->res],
-			w->too_big ? "response too large" :
-				     curl_easy_strerror(res));
 		w->c->stats.errors++;
 		store_list_abort(w->store);
 		free(w->cont);
 		w->cont = NULL;
-		watcher_wait(w);
+		watcher_wait(w, "%s",
+			     w->too_big ? "response too large" :
+					  curl_easy_strerror(res));
 		return;
 	}
 	list_page_done(w);
@@ -679,12 +772,39 @@ int k8s_client_dispatch(struct k8s_client *c)
 			changed = true;
 		}
 	}
+	if (c->first_sync_due) {
+		c->first_sync_due = false;
+		changed = true;
+	}
 	if (changed && c->on_change)
 		c->on_change(c->ctx);
 	return 0;
 }
 
 /* ---- lifetime ------------------------------------------------------------ */
+
+/*
+ * The agent tests shorten watches with SVCD_K8S_WATCH_TIMEOUT_S (seconds):
+ * apisim injects most faults into the next watch, so watches must come
+ * round quickly there. Not for production: every watch end is a request.
+ */
+static unsigned int watch_timeout_from_env(void)
+{
+	const char *env = getenv("SVCD_K8S_WATCH_TIMEOUT_S");
+	unsigned long v;
+	char *end;
+
+	if (!env || !*env)
+		return K8S_WATCH_TIMEOUT_S;
+	errno = 0;
+	v = strtoul(env, &end, 10);
+	if (errno || *end || !v || v > 3600) {
+		pr_warn("k8s: SVCD_K8S_WATCH_TIMEOUT_S '%s' is not a number of seconds from 1 to 3600; using %u",
+			env, K8S_WATCH_TIMEOUT_S);
+		return K8S_WATCH_TIMEOUT_S;
+	}
+	return v;
+}
 
 struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
 				  k8s_change_fn on_change, void *ctx)
@@ -700,7 +820,10 @@ struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
 	if (!c->cfg.list_limit)
 		c->cfg.list_limit = K8S_LIST_LIMIT;
 	if (!c->cfg.watch_timeout_s)
-		c->cfg.watch_timeout_s = K8S_WATCH_TIMEOUT_S;
+		c->cfg.watch_timeout_s = watch_timeout_from_env();
+	if (c->cfg.watch_timeout_s != K8S_WATCH_TIMEOUT_S)
+		pr_info("k8s: watches last %u s, idle limit %u s",
+			c->cfg.watch_timeout_s, idle_s(c));
 	c->on_change = on_change;
 	c->ctx = ctx;
 	c->seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);

@@ -289,6 +289,7 @@ static int open_wire(struct loader *l, const struct loader_config *cfg)
 	l->wire->rodata->snat_addr = cfg->snat_addr;
 	l->wire->rodata->snat_port_min = cfg->snat_port_min;
 	l->wire->rodata->snat_port_max = cfg->snat_port_max;
+	l->wire->rodata->xdp_tx_ok = cfg->xdp_tx_ok;
 	err = wire_bpf__load(l->wire);
 	if (err) {
 		pr_err("load BPF object wire_bpf (maps in %s): %s; run with -v 4 for libbpf's log",

@@ -46,6 +46,7 @@ struct loader_config {
 	/* uplink programs (wire.bpf.c), fixed at load */
 	uint32_t snat_addr; /* __be32 node address for SNAT; 0: none */
 	uint16_t snat_port_min, snat_port_max;
+	bool xdp_tx_ok; /* false when an uplink is a veth (wire.bpf.c) */
 };
 
 /* How the XDP program ended up attached to an uplink. */

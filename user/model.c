@@ -72,6 +72,7 @@ struct svc {
 	char name[SVCD_NAME_LEN];
 	enum svc_state state;
 	bool node_ports; /* type NodePort or LoadBalancer */
+	bool load_balancer; /* type LoadBalancer */
 	bool itp_local;
 	bool etp_local;
 	uint32_t affinity_timeout;
@@ -929,7 +930,7 @@ static int fill_service(struct build *b, struct svc *s, const cJSON *obj)
 	if (type && !strcmp(type, "NodePort"))
 		s->node_ports = true;
 	else if (type && !strcmp(type, "LoadBalancer"))
-		s->node_ports = true;
+		s->node_ports = s->load_balancer = true;
 	else if (type && strcmp(type, "ClusterIP")) {
 		report(b, "Service %s: spec.type \"%.32s\" unknown", s->name,
 		       type);
@@ -1474,6 +1475,16 @@ static int use_set(struct svc_build *sb, enum svcd_backend_set set)
 	return 0;
 }
 
+static bool is_node_addr(const struct model_config *cfg, __be32 addr)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_node_addrs; i++)
+		if (cfg->node_addrs[i] == addr)
+			return true;
+	return false;
+}
+
 static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 			enum svcd_scope scope, enum svcd_frontend_type type,
 			bool local)
@@ -1531,6 +1542,8 @@ static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 		fe->flags |= SVCD_FE_SNAT;
 	if (type == SVCD_TYPE_LOAD_BALANCER && sb->s->n_ranges)
 		fe->flags |= SVCD_FE_SRC_RANGES;
+	if (is_node_addr(sb->b->cfg, addr))
+		fe->flags |= SVCD_FE_NODE_ADDR;
 	if (local) {
 		fe->flags |= SVCD_FE_LOCAL_ONLY;
 		/* endpoints exist elsewhere: drop rather than refuse */
@@ -1625,7 +1638,9 @@ static int commit_lb_extras(struct svc_build *sb, size_t base)
 			r->lb_addr = s->lb_ips[i];
 		}
 	}
-	if (!s->hc_node_port || !s->etp_local || !s->n_lb_ips)
+	/* kube-proxy serves it for every LoadBalancer with eTP Local, also
+	 * before the load balancer has an address: that is when it asks. */
+	if (!s->hc_node_port || !s->etp_local || !s->load_balancer)
 		return 0;
 	/* the sets are the state's now: base .. base + sb->n_sets */
 	for (i = base; i < base + sb->n_sets; i++)

@@ -13,6 +13,9 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <ifaddrs.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
@@ -861,6 +864,40 @@ static size_t node_addresses(const struct options *o, __be32 *out, size_t max)
 	return n;
 }
 
+/* Is any existing uplink a veth? (ethtool's driver name) */
+static bool uplink_is_veth(const struct options *o)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct if_nameindex *links, *link;
+	bool veth = false;
+	struct ifreq ifr;
+	size_t i;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	links = if_nameindex();
+	for (link = links; fd >= 0 && link && link->if_index && !veth;
+	     link++) {
+		for (i = 0; i < o->uplinks.n; i++)
+			if (!fnmatch(o->uplinks.items[i], link->if_name, 0))
+				break;
+		if (i == o->uplinks.n)
+			continue;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
+			 link->if_name);
+		ifr.ifr_data = (void *)&info;
+		if (!ioctl(fd, SIOCETHTOOL, &ifr) &&
+		    !strcmp(info.driver, "veth"))
+			veth = true;
+	}
+	if (links)
+		if_freenameindex(links);
+	if (fd >= 0)
+		close(fd);
+	return veth;
+}
+
 /* The SNAT source: the first IPv4 address of the first uplink. */
 static __be32 snat_address(const struct options *o)
 {
@@ -1303,6 +1340,9 @@ static int run_agent(const struct options *o)
 	lcfg.snat_addr = snat_address(o);
 	lcfg.snat_port_min = o->snat_port_min;
 	lcfg.snat_port_max = o->snat_port_max;
+	lcfg.xdp_tx_ok = !uplink_is_veth(o);
+	if (o->uplinks.n && !lcfg.xdp_tx_ok)
+		pr_info("uplinks: veth, so translated packets leave through tc (bpf_redirect_neigh), not XDP_TX: veth keeps partial checksums that XDP cannot update");
 	if (o->uplinks.n) {
 		char a[INET_ADDRSTRLEN] = "none";
 

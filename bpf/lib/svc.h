@@ -155,9 +155,9 @@ static __always_inline int ct_create(const struct flow4 *f, __u8 scope,
 	int ret;
 
 	ct_fill(f, fe, be, backend_id, now, fwd, &rev);
-	/* A NodePort's address is this node's: the reply's new source is
-	 * local. */
-	if ((fe->flags & SVCD_FE_TYPE_MASK) == SVCD_TYPE_NODE_PORT)
+	/* The frontend is one of this node's addresses: the reply's new
+	 * source is local. */
+	if (fe->flags & SVCD_FE_NODE_ADDR)
 		rev.flags |= SVCD_CT_LOCAL_SRC;
 	if (scope == SVCD_SCOPE_EXTERNAL && (fe->flags & SVCD_FE_SNAT) &&
 	    !(be->flags & SVCD_BE_LOCAL)) {
@@ -187,8 +187,12 @@ static __always_inline int ct_create(const struct flow4 *f, __u8 scope,
 			return -SVCD_R_DROP_CT_FULL;
 	}
 	ct_key_of(f, SVCD_CT_FORWARD, &key);
-	if (bpf_map_update_elem(&svcd_conntrack, &key, fwd, BPF_ANY))
+	if (bpf_map_update_elem(&svcd_conntrack, &key, fwd, BPF_ANY)) {
+		/* Give back the reverse entry (and the SNAT port it holds). */
+		rev_key_of(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+		bpf_map_delete_elem(&svcd_conntrack, &key);
 		return -SVCD_R_DROP_CT_FULL;
+	}
 	return 0;
 }
 

@@ -44,9 +44,9 @@
 	}
 
 /* externalTrafficPolicy Cluster (SNAT toward remote backends) */
-#define CLUSTER_NP (SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT)
+#define CLUSTER_NP (SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR)
 /* externalTrafficPolicy Local */
-#define LOCAL_NP (SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY)
+#define LOCAL_NP (SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY | SVCD_FE_NODE_ADDR)
 
 static const struct pt_service np_tcp_local =
 	EXT_SVC(NP_TCP, NODE_A, NODEPORT_TCP, IPPROTO_TCP, CLUSTER_NP,

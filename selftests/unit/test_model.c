@@ -638,7 +638,8 @@ void test_model_endpoints(void)
 		ASSERT_EQ(f.st.n_frontends, 5, "ClusterIP + 2 nodes x 2");
 		ASSERT_EQ(flags_of(find_fe(&f.st, "198.19.0.1", 30080,
 					   IPPROTO_TCP, SVCD_SCOPE_EXTERNAL)),
-			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT, "refuse, not drop");
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR,
+			  "refuse, not drop");
 		fx_free(&f);
 
 		/* and with no slice at all */
@@ -760,7 +761,12 @@ void test_model_traffic_policy(void)
 				     SVCD_SCOPE_INTERNAL);
 			if (!ASSERT_OK_PTR(fe, addrs[i]))
 				continue;
-			ASSERT_EQ(flags_of(fe), types[i], "internal: plain");
+			/* NodePorts are on node addresses: NODE_ADDR */
+			ASSERT_EQ(flags_of(fe) & ~SVCD_FE_NODE_ADDR, types[i],
+				  "internal: plain");
+			ASSERT_EQ(!!(flags_of(fe) & SVCD_FE_NODE_ADDR),
+				  types[i] == SVCD_TYPE_NODE_PORT,
+				  "node address flag");
 			ASSERT_BACKENDS(fe_set(&f.st, fe),
 					"198.18.1.2:8080/w1+local "
 					"198.18.2.2:8080/w1");
@@ -768,7 +774,8 @@ void test_model_traffic_policy(void)
 				     SVCD_SCOPE_EXTERNAL);
 			if (!ASSERT_OK_PTR(fe, addrs[i]))
 				continue;
-			ASSERT_EQ(flags_of(fe), types[i] | SVCD_FE_LOCAL_ONLY,
+			ASSERT_EQ(flags_of(fe) & ~SVCD_FE_NODE_ADDR,
+				  types[i] | SVCD_FE_LOCAL_ONLY,
 				  "external: local only");
 			ASSERT_BACKENDS(fe_set(&f.st, fe),
 					"198.18.1.2:8080/w1+local");
@@ -792,7 +799,7 @@ void test_model_traffic_policy(void)
 			     SVCD_SCOPE_EXTERNAL);
 		ASSERT_EQ(flags_of(fe),
 			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY |
-				  SVCD_FE_EMPTY_DROP,
+				  SVCD_FE_EMPTY_DROP | SVCD_FE_NODE_ADDR,
 			  "drop");
 		ASSERT_EQ(fe_set(&f.st, fe)->n_backends, 0, "empty");
 		fe = find_fe(&f.st, "198.19.0.2", 30081, IPPROTO_TCP,
@@ -1060,7 +1067,8 @@ void test_model_frontends(void)
 		fe = find_fe(&f.st, "198.19.0.2", 30053, IPPROTO_UDP,
 			     SVCD_SCOPE_EXTERNAL);
 		ASSERT_OK_PTR(fe, "UDP nodePort, external");
-		ASSERT_EQ(flags_of(fe), SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT,
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR,
 			  "type, eTP Cluster: SNAT");
 		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.2.2:5353/w1");
 		fe = find_fe(&f.st, "198.19.0.1", 30080, IPPROTO_TCP,
@@ -1671,7 +1679,8 @@ void test_model_lb_extras(void)
 			  "LB IP checks sources");
 		fe = find_fe(&f.st, "198.19.0.1", 30060, IPPROTO_TCP,
 			     SVCD_SCOPE_EXTERNAL);
-		ASSERT_EQ(flags_of(fe), SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT,
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR,
 			  "NodePort does not (as kube-proxy)");
 		fx_free(&f);
 	}
@@ -1714,8 +1723,41 @@ void test_model_lb_extras(void)
 		fe = find_fe(&f.st, "198.19.0.1", 30062, IPPROTO_TCP,
 			     SVCD_SCOPE_EXTERNAL);
 		ASSERT_EQ(flags_of(fe),
-			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY,
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY |
+				  SVCD_FE_NODE_ADDR,
 			  "eTP Local: no SNAT");
+		fx_free(&f);
+	}
+	if (test__start_subtest("external_ip_on_node_address")) {
+		fx_build(&f,
+			 SVC("default", "eip",
+			     "'clusterIP':'198.19.96.64','externalIPs':"
+			     "['198.19.0.1','198.19.97.64'],"
+			     "'ports':[{'name':'http','port':8081}]"),
+			 TWO_NODE_SLICE("default", "eip-1", "eip"));
+		ASSERT_OK(f.ret, "build");
+		fe = find_fe(&f.st, "198.19.0.1", 8081, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_TRUE(flags_of(fe) & SVCD_FE_NODE_ADDR,
+			    "a node address: replies come from this node");
+		fe = find_fe(&f.st, "198.19.97.64", 8081, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_FALSE(flags_of(fe) & SVCD_FE_NODE_ADDR,
+			     "another address: not");
+		fx_free(&f);
+	}
+	if (test__start_subtest("health_check_without_ingress_ip")) {
+		fx_build(&f,
+			 SVC("default", "hc",
+			     "'type':'LoadBalancer','clusterIP':'198.19.96.65',"
+			     "'externalTrafficPolicy':'Local',"
+			     "'healthCheckNodePort':32003,"
+			     "'ports':[{'name':'http','port':80,'nodePort':30065}]"),
+			 TWO_NODE_SLICE("default", "hc-1", "hc"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.st.n_healthchecks, 1,
+			  "served before the LB has an address");
+		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 1, "one local");
 		fx_free(&f);
 	}
 	if (test__start_subtest("health_check_zero_local")) {
