@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash disable=SC2034  # variables are shared with the sourcing test and lib.sh
 # lib_agent.sh - helpers for the agent tests: svcd against tools/apisim with
 # real traffic, on top of selftests/netns/lib.sh (namespaces, pods,
 # svcd-echo, svcd-load, svcctl, ok/fail/skip, wait_until, the cleanup stack).
@@ -196,7 +197,7 @@ obj_service() {
 }
 
 obj_slice() {
-	local ns=$1 name=$2 svc=$3 ports=$4 a sep= eps=
+	local ns=$1 name=$2 svc=$3 ports=$4 a sep='' eps=''
 	shift 4
 	for a in "$@"; do
 		eps+=$(printf '%s{"addresses":["%s"],"conditions":{"ready":true},"nodeName":"%s"}' \
@@ -231,7 +232,7 @@ kc_create() {
 # kc_set_endpoints NS SLICE ADDR...: replace the slice's endpoints (merge
 # patch: a list in a merge patch replaces the whole list).
 kc_set_endpoints() {
-	local ns=$1 slice=$2 a sep= eps=
+	local ns=$1 slice=$2 a sep='' eps=''
 	shift 2
 	for a in "$@"; do
 		eps+=$(printf '%s{"addresses":["%s"],"conditions":{"ready":true},"nodeName":"%s"}' \

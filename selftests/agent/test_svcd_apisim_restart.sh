@@ -86,7 +86,6 @@ stop_apisim KILL
 sleep 3
 CHECK_WHY="no 'k8s: watch RESOURCE: ...; next attempt in N ms' line while apisim was away: $(tail -n 3 "$SVCD_LOG")"
 check away/failures-logged [ "$(svcd_log_count '^svcd: warning: k8s: watch (services|endpointslices|nodes): .*; next attempt in [0-9]+ ms$')" -gt "$failed_before" ]
-CHECK_WHY="$WATCHDOG_WHY"
 if watchdog_window "$mark"; then ok away/served; else fail away/served "$WATCHDOG_WHY"; fi
 
 # ---- back on the same ports, state dir and token, with the same objects
