@@ -79,8 +79,7 @@ static __always_inline int xdp_handoff(struct xdp_md *ctx)
 
 /* Translate and send: out the same uplink (XDP_TX), up the stack, or
  * over to from_wire_tc. */
-static __always_inline int xdp_output(struct xdp_md *ctx,
-				      const struct flow4 *f,
+static __always_inline int xdp_output(struct xdp_md *ctx, const struct flow4 *f,
 				      const struct nat_target *t, int reason)
 {
 	void *data = (void *)(long)ctx->data;

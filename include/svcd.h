@@ -220,21 +220,21 @@ _Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
  * -reason here and maps it to an action.
  */
 enum svcd_reason {
-	SVCD_R_NONE = 0,	 /* unused: 0 cannot be told from success */
-	SVCD_R_PASS_NOT_IP,	 /* not IPv4: passed */
-	SVCD_R_PASS_NOT_OURS,	 /* IPv4 not for a frontend, no conntrack */
-	SVCD_R_FORWARD,		 /* translated client -> backend */
-	SVCD_R_REVERSE,		 /* translated backend -> client */
-	SVCD_R_REFUSED,		 /* no backend: ICMP port unreachable sent */
-	SVCD_R_PASS_FRAGMENT,	 /* non-first fragment or fragmented frontend
+	SVCD_R_NONE = 0,	  /* unused: 0 cannot be told from success */
+	SVCD_R_PASS_NOT_IP,	  /* not IPv4: passed */
+	SVCD_R_PASS_NOT_OURS,	  /* IPv4 not for a frontend, no conntrack */
+	SVCD_R_FORWARD,		  /* translated client -> backend */
+	SVCD_R_REVERSE,		  /* translated backend -> client */
+	SVCD_R_REFUSED,		  /* no backend: ICMP port unreachable sent */
+	SVCD_R_PASS_FRAGMENT,	  /* non-first fragment or fragmented frontend
 				     * packet: passed untranslated */
-	SVCD_R_DROP_NO_SLOT,	 /* slot or backend missing (writer race) */
-	SVCD_R_DROP_CT_FULL,	 /* conntrack insert failed */
-	SVCD_R_DROP_REWRITE,	 /* a helper failed while rewriting */
-	SVCD_R_PASS_MALFORMED,	 /* truncated or invalid IPv4/L4 headers:
+	SVCD_R_DROP_NO_SLOT,	  /* slot or backend missing (writer race) */
+	SVCD_R_DROP_CT_FULL,	  /* conntrack insert failed */
+	SVCD_R_DROP_REWRITE,	  /* a helper failed while rewriting */
+	SVCD_R_PASS_MALFORMED,	  /* truncated or invalid IPv4/L4 headers:
 				     * passed untouched, the stack drops them */
-	SVCD_R_PASS_OTHER_PROTO, /* IPv4 but neither TCP nor UDP */
-	SVCD_R_DROP_NO_LOCAL,	 /* Local policy, no local endpoint: dropped */
+	SVCD_R_PASS_OTHER_PROTO,  /* IPv4 but neither TCP nor UDP */
+	SVCD_R_DROP_NO_LOCAL,	  /* Local policy, no local endpoint: dropped */
 	SVCD_R_DROP_SNAT_PORTS,	  /* no free SNAT port toward that backend */
 	SVCD_R_DROP_SOURCE_RANGE, /* source outside loadBalancerSourceRanges */
 	SVCD_R_PASS_REFUSE_STACK, /* no backend, from the wire: passed so the

@@ -264,8 +264,7 @@ static void build_reply(struct httpd *h, struct conn *c)
 		     r.status, status_text(r.status),
 		     r.content_type ? r.content_type : "text/plain",
 		     r.extra_header ? r.extra_header : "",
-		     r.extra_header ? "\r\n" : "",
-		     r.body ? strlen(r.body) : 0,
+		     r.extra_header ? "\r\n" : "", r.body ? strlen(r.body) : 0,
 		     r.body && !head ? r.body : "");
 	free(r.body);
 	if (n < 0) {
@@ -286,7 +285,8 @@ static bool conn_io(struct httpd *h, int slot, uint32_t events)
 	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))
 		return true;
 	if (!c->out) {
-		n = read(c->fd, c->in + c->in_len, HTTPD_MAX_REQUEST - c->in_len);
+		n = read(c->fd, c->in + c->in_len,
+			 HTTPD_MAX_REQUEST - c->in_len);
 		if (n <= 0)
 			return n == 0 || (errno != EAGAIN && errno != EINTR);
 		c->in_len += (size_t)n;

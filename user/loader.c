@@ -31,8 +31,8 @@ struct loader {
 
 /* Every map svcd pins, for --cleanup. */
 static const char *const pinned_maps[] = {
-	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,    SVCD_MAP_BACKENDS,
-	SVCD_MAP_CONNTRACK, SVCD_MAP_SERVICES, SVCD_MAP_STATS,
+	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,	 SVCD_MAP_BACKENDS,
+	SVCD_MAP_CONNTRACK, SVCD_MAP_SERVICES,	 SVCD_MAP_STATS,
 	SVCD_MAP_REASONS,   SVCD_MAP_SRC_RANGES,
 };
 
@@ -282,7 +282,8 @@ static int open_wire(struct loader *l, const struct loader_config *cfg)
 	bpf_object__for_each_map(map, l->wire->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
-		err = adopt_pinned(map, cfg->pin_dir, bpf_map__max_entries(map));
+		err = adopt_pinned(map, cfg->pin_dir,
+				   bpf_map__max_entries(map));
 		if (err)
 			return err;
 	}

@@ -29,8 +29,8 @@
  */
 #define SVCD_TC_HANDLE 0x5cd
 #define SVCD_TC_PRIORITY 0x5cd
-#define SVCD_PROG_FROM_POD "from_pod" /* tc ingress, pod interfaces */
-#define SVCD_PROG_TO_POD "to_pod"     /* tc egress, pod interfaces */
+#define SVCD_PROG_FROM_POD "from_pod"	      /* tc ingress, pod interfaces */
+#define SVCD_PROG_TO_POD "to_pod"	      /* tc egress, pod interfaces */
 #define SVCD_PROG_FROM_WIRE "from_wire"	      /* XDP, uplinks */
 #define SVCD_PROG_FROM_WIRE_TC "from_wire_tc" /* tc ingress, uplinks */
 #define SVCD_PROG_TO_WIRE "to_wire"	      /* tc egress, uplinks */

@@ -71,7 +71,7 @@ struct weight_rule {
 struct svc {
 	char name[SVCD_NAME_LEN];
 	enum svc_state state;
-	bool node_ports; /* type NodePort or LoadBalancer */
+	bool node_ports;    /* type NodePort or LoadBalancer */
 	bool load_balancer; /* type LoadBalancer */
 	bool itp_local;
 	bool etp_local;
@@ -86,7 +86,7 @@ struct svc {
 	size_t n_lb_ips, cap_lb_ips;
 	struct weight_rule *weights;
 	size_t n_weights, cap_weights;
-	uint16_t hc_node_port; /* healthCheckNodePort, 0 = none */
+	uint16_t hc_node_port;		/* healthCheckNodePort, 0 = none */
 	struct model_src_range *ranges; /* lb_addr unset: per LB IP later */
 	size_t n_ranges, cap_ranges;
 	size_t *slices; /* into build.slices, sorted by slice name */
@@ -797,8 +797,8 @@ static int parse_lb_extras(struct build *b, struct svc *s, const cJSON *spec)
 		}
 		if (inet_pton(AF_INET, buf, &addr) != 1 || v < 0 || v > 32)
 			goto bad;
-		r = array_add((void **)&s->ranges, &s->n_ranges,
-			      &s->cap_ranges, sizeof(*r));
+		r = array_add((void **)&s->ranges, &s->n_ranges, &s->cap_ranges,
+			      sizeof(*r));
 		if (!r)
 			return -ENOMEM;
 		r->len = (uint8_t)v;
@@ -1630,8 +1630,8 @@ static int commit_lb_extras(struct svc_build *sb, size_t base)
 			struct model_src_range *r;
 
 			r = array_add((void **)&st->src_ranges,
-				      &st->n_src_ranges,
-				      &sb->b->cap_src_ranges, sizeof(*r));
+				      &st->n_src_ranges, &sb->b->cap_src_ranges,
+				      sizeof(*r));
 			if (!r)
 				return -ENOMEM;
 			*r = s->ranges[j];

@@ -88,9 +88,10 @@ static int reply_healthz(struct serve *s, const char *path,
 	/* Healthy once the maps hold a whole desired state. */
 	r->status = s->last_ok ? 200 : 503;
 	r->content_type = "application/json";
-	if (asprintf(&r->body,
-		     "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}\n",
-		     last, now) < 0) {
+	if (asprintf(
+		    &r->body,
+		    "{\"lastUpdated\": \"%s\",\"currentTime\": \"%s\", \"nodeEligible\": true}\n",
+		    last, now) < 0) {
 		r->body = NULL;
 		return -ENOMEM;
 	}

@@ -47,7 +47,6 @@ struct cmd {
 	const char *help;
 };
 
-
 static const char *const type_names[] = {
 	[SVCD_TYPE_CLUSTER_IP] = "ClusterIP",
 	[SVCD_TYPE_NODE_PORT] = "NodePort",

@@ -390,8 +390,8 @@ static int parse_port_range(const char *arg, uint16_t *min, uint16_t *max)
 	unsigned int lo, hi;
 	int n = 0;
 
-	if (sscanf(arg, "%u-%u%n", &lo, &hi, &n) != 2 || arg[n] ||
-	    lo < 1024 || hi > 65535 || lo > hi) {
+	if (sscanf(arg, "%u-%u%n", &lo, &hi, &n) != 2 || arg[n] || lo < 1024 ||
+	    hi > 65535 || lo > hi) {
 		pr_err("--snat-port-range %s: want MIN-MAX with 1024 <= MIN <= MAX <= 65535",
 		       arg);
 		return -EINVAL;
@@ -876,8 +876,7 @@ static bool uplink_is_veth(const struct options *o)
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	links = if_nameindex();
-	for (link = links; fd >= 0 && link && link->if_index && !veth;
-	     link++) {
+	for (link = links; fd >= 0 && link && link->if_index && !veth; link++) {
 		for (i = 0; i < o->uplinks.n; i++)
 			if (!fnmatch(o->uplinks.items[i], link->if_name, 0))
 				break;
@@ -909,7 +908,8 @@ static __be32 snat_address(const struct options *o)
 		return 0;
 	for (i = 0; i < o->uplinks.n && !addr; i++)
 		for (it = ifa; it && !addr; it = it->ifa_next)
-			if (it->ifa_addr && it->ifa_addr->sa_family == AF_INET &&
+			if (it->ifa_addr &&
+			    it->ifa_addr->sa_family == AF_INET &&
 			    !fnmatch(o->uplinks.items[i], it->ifa_name, 0))
 				addr = ((struct sockaddr_in *)it->ifa_addr)
 					       ->sin_addr.s_addr;
@@ -932,8 +932,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		cfg.node_zone = node.zone[0] ? node.zone : NULL;
 	/* NodePorts answer on this node's addresses, as kube-proxy's
 	 * --nodeport-addresses picks them (default: all of them). */
-	cfg.n_node_addrs = node_addresses(s->opts, node_addrs,
-					  MAX_NODE_ADDRS);
+	cfg.n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
 	cfg.node_addrs = node_addrs;
 	model_errors_clear(s);
 	if (doc)

@@ -26,8 +26,7 @@ static __always_inline void csum_replace2(__sum16 *sum, __u16 from, __u16 to)
 	*sum = ~s;
 }
 
-static __always_inline void csum_replace4(__sum16 *sum, __be32 from,
-					  __be32 to)
+static __always_inline void csum_replace4(__sum16 *sum, __be32 from, __be32 to)
 {
 	csum_replace2(sum, (__u16)from, (__u16)to);
 	csum_replace2(sum, (__u16)(from >> 16), (__u16)(to >> 16));

@@ -27,8 +27,8 @@ struct nat_target {
 
 /* Where SNAT takes its source from (external traffic, policy Cluster). */
 struct snat_config {
-	__be32 addr;	   /* node address; 0: no SNAT possible */
-	__u16 port_min;	   /* host order, inclusive */
+	__be32 addr;	/* node address; 0: no SNAT possible */
+	__u16 port_min; /* host order, inclusive */
 	__u16 port_max;
 };
 
@@ -70,12 +70,10 @@ static __always_inline int svc_reverse(const struct flow4 *f, __u64 now,
 	return SVCD_R_REVERSE;
 }
 
-static __always_inline void ct_fill(const struct flow4 *f,
-				    const struct svcd_frontend_value *fe,
-				    const struct svcd_backend *be,
-				    __u32 backend_id, __u64 now,
-				    struct svcd_ct_value *fwd,
-				    struct svcd_ct_value *rev)
+static __always_inline void
+ct_fill(const struct flow4 *f, const struct svcd_frontend_value *fe,
+	const struct svcd_backend *be, __u32 backend_id, __u64 now,
+	struct svcd_ct_value *fwd, struct svcd_ct_value *rev)
 {
 	fwd->nat_saddr = f->saddr;
 	fwd->nat_sport = f->sport;

@@ -638,7 +638,8 @@ void test_model_endpoints(void)
 		ASSERT_EQ(f.st.n_frontends, 5, "ClusterIP + 2 nodes x 2");
 		ASSERT_EQ(flags_of(find_fe(&f.st, "198.19.0.1", 30080,
 					   IPPROTO_TCP, SVCD_SCOPE_EXTERNAL)),
-			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR,
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT |
+				  SVCD_FE_NODE_ADDR,
 			  "refuse, not drop");
 		fx_free(&f);
 
@@ -1068,7 +1069,8 @@ void test_model_frontends(void)
 			     SVCD_SCOPE_EXTERNAL);
 		ASSERT_OK_PTR(fe, "UDP nodePort, external");
 		ASSERT_EQ(flags_of(fe),
-			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR,
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT |
+				  SVCD_FE_NODE_ADDR,
 			  "type, eTP Cluster: SNAT");
 		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.2.2:5353/w1");
 		fe = find_fe(&f.st, "198.19.0.1", 30080, IPPROTO_TCP,
@@ -1652,16 +1654,17 @@ void test_model_lb_extras(void)
 	struct fx f;
 
 	if (test__start_subtest("source_ranges_per_lb_ip")) {
-		fx_build(&f,
-			 SVC_X("default", "lb", "",
-			       "'type':'LoadBalancer','clusterIP':'198.19.96.60',"
-			       "'loadBalancerSourceRanges':['198.19.0.0/25',"
-			       "'198.19.0.200/32','2001:db8::/32'],"
-			       "'ports':[{'name':'http','port':80,"
-			       "'nodePort':30060}]",
-			       "'loadBalancer':{'ingress':[{'ip':'198.19.98.6'},"
-			       "{'ip':'198.19.98.7'}]}"),
-			 TWO_NODE_SLICE("default", "lb-1", "lb"));
+		fx_build(
+			&f,
+			SVC_X("default", "lb", "",
+			      "'type':'LoadBalancer','clusterIP':'198.19.96.60',"
+			      "'loadBalancerSourceRanges':['198.19.0.0/25',"
+			      "'198.19.0.200/32','2001:db8::/32'],"
+			      "'ports':[{'name':'http','port':80,"
+			      "'nodePort':30060}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.6'},"
+			      "{'ip':'198.19.98.7'}]}"),
+			TWO_NODE_SLICE("default", "lb-1", "lb"));
 		ASSERT_OK(f.ret, "build");
 		ASSERT_EQ(f.n_errs, 0, "no errors");
 		ASSERT_EQ(f.st.n_src_ranges, 4, "2 LB IPs x 2 IPv4 ranges");
@@ -1680,7 +1683,8 @@ void test_model_lb_extras(void)
 		fe = find_fe(&f.st, "198.19.0.1", 30060, IPPROTO_TCP,
 			     SVCD_SCOPE_EXTERNAL);
 		ASSERT_EQ(flags_of(fe),
-			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR,
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT |
+				  SVCD_FE_NODE_ADDR,
 			  "NodePort does not (as kube-proxy)");
 		fx_free(&f);
 	}
@@ -1698,21 +1702,22 @@ void test_model_lb_extras(void)
 		fx_free(&f);
 	}
 	if (test__start_subtest("health_check_counts_local_ready")) {
-		fx_build(&f,
-			 SVC_X("default", "hc", "",
-			       "'type':'LoadBalancer','clusterIP':'198.19.96.62',"
-			       "'externalTrafficPolicy':'Local',"
-			       "'healthCheckNodePort':32001,"
-			       "'ports':[{'name':'http','port':80,'nodePort':30062},"
-			       "{'name':'dns','port':53,'protocol':'UDP',"
-			       "'nodePort':30063}]",
-			       "'loadBalancer':{'ingress':[{'ip':'198.19.98.8'}]}"),
-			 SLICE("default", "hc-1", "hc",
-			       "'ports':[{'name':'http','port':8080},"
-			       "{'name':'dns','port':5353,'protocol':'UDP'}]",
-			       EP("198.18.1.2", NODE), EP("198.18.1.3", NODE),
-			       EPC("198.18.1.4", NODE, TERM),
-			       EP("198.18.2.2", "node-b")));
+		fx_build(
+			&f,
+			SVC_X("default", "hc", "",
+			      "'type':'LoadBalancer','clusterIP':'198.19.96.62',"
+			      "'externalTrafficPolicy':'Local',"
+			      "'healthCheckNodePort':32001,"
+			      "'ports':[{'name':'http','port':80,'nodePort':30062},"
+			      "{'name':'dns','port':53,'protocol':'UDP',"
+			      "'nodePort':30063}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.8'}]}"),
+			SLICE("default", "hc-1", "hc",
+			      "'ports':[{'name':'http','port':8080},"
+			      "{'name':'dns','port':5353,'protocol':'UDP'}]",
+			      EP("198.18.1.2", NODE), EP("198.18.1.3", NODE),
+			      EPC("198.18.1.4", NODE, TERM),
+			      EP("198.18.2.2", "node-b")));
 		ASSERT_OK(f.ret, "build");
 		ASSERT_EQ(f.st.n_healthchecks, 1, "one health check");
 		ASSERT_EQ(f.st.healthchecks[0].port, 32001, "port");
@@ -1747,13 +1752,14 @@ void test_model_lb_extras(void)
 		fx_free(&f);
 	}
 	if (test__start_subtest("health_check_without_ingress_ip")) {
-		fx_build(&f,
-			 SVC("default", "hc",
-			     "'type':'LoadBalancer','clusterIP':'198.19.96.65',"
-			     "'externalTrafficPolicy':'Local',"
-			     "'healthCheckNodePort':32003,"
-			     "'ports':[{'name':'http','port':80,'nodePort':30065}]"),
-			 TWO_NODE_SLICE("default", "hc-1", "hc"));
+		fx_build(
+			&f,
+			SVC("default", "hc",
+			    "'type':'LoadBalancer','clusterIP':'198.19.96.65',"
+			    "'externalTrafficPolicy':'Local',"
+			    "'healthCheckNodePort':32003,"
+			    "'ports':[{'name':'http','port':80,'nodePort':30065}]"),
+			TWO_NODE_SLICE("default", "hc-1", "hc"));
 		ASSERT_OK(f.ret, "build");
 		ASSERT_EQ(f.st.n_healthchecks, 1,
 			  "served before the LB has an address");
@@ -1761,18 +1767,20 @@ void test_model_lb_extras(void)
 		fx_free(&f);
 	}
 	if (test__start_subtest("health_check_zero_local")) {
-		fx_build(&f,
-			 SVC_X("default", "hc", "",
-			       "'type':'LoadBalancer','clusterIP':'198.19.96.63',"
-			       "'externalTrafficPolicy':'Local',"
-			       "'healthCheckNodePort':32002,"
-			       "'ports':[{'name':'http','port':80,'nodePort':30064}]",
-			       "'loadBalancer':{'ingress':[{'ip':'198.19.98.9'}]}"),
-			 SLICE("default", "hc-1", "hc", SPORT_HTTP,
-			       EP("198.18.2.2", "node-b")));
+		fx_build(
+			&f,
+			SVC_X("default", "hc", "",
+			      "'type':'LoadBalancer','clusterIP':'198.19.96.63',"
+			      "'externalTrafficPolicy':'Local',"
+			      "'healthCheckNodePort':32002,"
+			      "'ports':[{'name':'http','port':80,'nodePort':30064}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.9'}]}"),
+			SLICE("default", "hc-1", "hc", SPORT_HTTP,
+			      EP("198.18.2.2", "node-b")));
 		ASSERT_OK(f.ret, "build");
 		ASSERT_EQ(f.st.n_healthchecks, 1, "still served");
-		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 0, "none local");
+		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 0,
+			  "none local");
 		fx_free(&f);
 	}
 }
