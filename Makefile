@@ -68,7 +68,7 @@ BINS := $(OUTPUT)/svcd $(OUTPUT)/svcctl
 TEST_BINS := $(OUTPUT)/unit_tests $(OUTPUT)/prog_tests
 
 .PHONY: all check check-unit check-prog check-netns check-format bench demo \
-	deps install clean format
+	deps install clean format vmtest
 all: $(BINS) $(TEST_BINS)
 
 # ---- BPF ----------------------------------------------------------------
@@ -112,6 +112,14 @@ $(OUTPUT)/svcd-echo: $(call objs,tools/echo.c)
 $(OUTPUT)/svcd-load: $(call objs,tools/load.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ -lm -o $@
+
+# The one tool with libbpf: per-packet cost of from_pod through
+# BPF_PROG_TEST_RUN (make bench), built against the pod skeleton.
+all: $(OUTPUT)/svcd-bpf-bench
+$(OUTPUT)/obj/tools/bpf-bench.o: $(OUTPUT)/pod.skel.h
+$(OUTPUT)/svcd-bpf-bench: $(call objs,tools/bpf-bench.c)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
 
 # ---- tests: test_<name>() functions are found here, not listed by hand ---
 $(OUTPUT)/unit_tests.def: $(UNIT_SRCS) | $(OUTPUT)
@@ -158,6 +166,9 @@ check-netns: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh netns
 check-format:
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh format
+
+vmtest: all
+	$(Q)OUTPUT=$(OUTPUT) ./scripts/vmtest.sh
 
 demo: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/demo.sh

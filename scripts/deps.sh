@@ -13,6 +13,10 @@ PACKAGES=(
 	make gcc
 	# tests, demo, format check
 	iproute2 iptables nftables python3 curl socat ethtool clang-format kmod
+	# make bench: the plots
+	gnuplot-nox
+	# make vmtest: qemu, the initramfs, the kernel's vmlinux
+	qemu-system-x86 busybox-static xz-utils
 )
 
 installed() {

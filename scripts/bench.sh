@@ -1,0 +1,591 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# bench.sh - `make bench`: svcd side by side with kube-proxy's iptables and
+# nftables modes and with no translation at all, from one run.
+# `make bench QUICK=1` runs a subset in about two minutes. bench/README.md
+# says how to read the result.
+#
+# For each mode a node namespace of its own, all of one shape:
+#
+#   client pod 198.18.1.2          ext client 198.19.0.100 (NodePort)
+#        | svp-1-2                      | eth0 (XDP_PASS: NAPI for XDP_TX)
+#   +----+------------- node ----------+------------------------------+
+#   |  mode: svcd (tc on svp*, XDP on upl0 when svcd has it),          |
+#   |        iptables-restore / nft -f of kube-proxy's rules, or none  |
+#   |  upl0 198.19.0.1/24                                              |
+#   +----+------------+------------+-------------+---------------------+
+#        | svp-1-11   | svp-1-12   | svp-1-13    | svp-1-14
+#     be1 .11      be2 .12       be3 .13      spare .14   svcd-echo :8080
+#
+# Modes: direct (the client connects to a backend's address: the floor),
+# svcd, iptables (kube-proxy's iptables mode: iptables-legacy-restore when
+# the machine has it, else iptables-restore), nftables (kube-proxy's
+# nftables mode). Separate namespaces keep one mode's leftovers (legacy
+# iptables tables stay registered in a namespace once used, and conntrack
+# with them) from taxing the next.
+#
+# For N in 1, 1000, 10000 and 30000 (30000 where memory allows; not with
+# QUICK=1) tools/gen-cluster writes N Services x E endpoints three ways;
+# the last Service (198.19.96.10:80, the last rule of KUBE-SERVICES) is
+# the measured one, its endpoints the backend pods. Per mode:
+#   1. install, timed (svcd: start to the first "sync:" line covering N
+#      Services; iptables: one iptables-restore; nftables: one nft -f);
+#   2. load: svcd-load from the client pod to the ClusterIP: a rate run
+#      (concurrency C, fixed duration) and a latency run (concurrency 1,
+#      fixed count), REPEATS times, medians; for svcd its RSS and the
+#      memlock of its maps;
+#   3. one endpoint change (the last endpoint -> the spare pod), timed;
+#   4. NodePort load from the external client, when svcd has XDP uplinks;
+#   5. teardown (svcd --cleanup; iptables -F/-X; nft delete table).
+# Then svcd-bpf-bench (per-packet cost of from_pod at 1 and 100,000
+# services) and scripts/bench/report.py: bench/results/bench-DATE.md
+# (also printed) and bench/results/bench-DATE-{rate,p99}.png.
+#
+# Rules kept: only namespaces made here (names unique to the run) are
+# touched; iptables and nft run only inside the node namespaces; addresses
+# only from 198.18.0.0/15; a bpffs of our own under the run's temporary
+# directory; every loop bounded in count and time; only our own PIDs are
+# signalled; the EXIT trap removes everything.
+#
+# Environment: QUICK=1; BENCH_SIZES="1 1000"; BENCH_MODES="svcd direct";
+# BENCH_ENDPOINTS (3); BENCH_REPEATS; BENCH_CONCURRENCY (16);
+# BENCH_IPTABLES=legacy|nft; BENCH_NODEPORT=0|1 (default: when
+# `svcd --help` mentions XDP); BENCH_RESULTS (bench/results).
+set -u
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck disable=SC2034 # lib.sh names namespaces after it
+TEST_ID=bench
+# shellcheck source=../selftests/netns/lib.sh
+source "$REPO/selftests/netns/lib.sh"
+
+BENCH_LIB=$REPO/scripts/bench
+GEN=$REPO/tools/gen-cluster
+BPF_BENCH=$OUT_DIR/svcd-bpf-bench
+RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
+
+say() { printf '==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+fail_all() {
+	echo "bench: error: $1" >&2
+	exit 1
+}
+skip_all() { fail_all "$1"; }
+now() { echo "$EPOCHREALTIME"; }
+# elapsed T0 [T1]: seconds between two $EPOCHREALTIME readings
+elapsed() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.6f", b - a }'; }
+rec() { python3 "$BENCH_LIB/record.py" "$@"; }
+
+# ---- settings ------------------------------------------------------------------
+
+QUICK=${QUICK:-0}
+[ "$QUICK" = 0 ] || QUICK=1
+E=${BENCH_ENDPOINTS:-3}
+CONC=${BENCH_CONCURRENCY:-16}
+MODES=${BENCH_MODES:-direct svcd iptables nftables}
+if [ "$QUICK" = 1 ]; then
+	SIZES=${BENCH_SIZES:-1 1000 10000}
+	REPEATS=${BENCH_REPEATS:-1}
+	RATE_SECS=0.8
+	LAT_COUNT=300
+	INSTALL_TIMEOUT=45 # seconds, any one install or change
+	BUDGET=110         # seconds for the whole run before sizes are skipped
+	PERPACKET_ARGS=(--services "1,100000" --repeat 20000 --new-flows 500 --rounds 3)
+else
+	SIZES=${BENCH_SIZES:-1 1000 10000 30000}
+	REPEATS=${BENCH_REPEATS:-3}
+	RATE_SECS=2
+	LAT_COUNT=2000
+	INSTALL_TIMEOUT=300 # nftables at 30000 Services takes minutes (README)
+	BUDGET=1140
+	PERPACKET_ARGS=(--services "1,100000")
+fi
+CLIENT_IP=198.18.1.2
+GW=198.18.1.1
+NODE_IP=198.19.0.1
+EXT_IP=198.19.0.100
+FRONTEND=198.19.96.10:80
+NODEPORT=30080
+SPARE_IP=198.18.1.$((11 + E))
+BACKENDS=
+for ((i = 1; i <= E; i++)); do
+	BACKENDS+="${BACKENDS:+,}198.18.1.$((10 + i))"
+done
+DIRECT_TARGET=198.18.1.11:8080
+RUN_NOTES=()
+T_START=$(now)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- checks ---------------------------------------------------------------------
+
+trap on_exit EXIT
+trap 'exit 130' INT TERM HUP
+
+[ "$(id -u)" -eq 0 ] || fail_all "run as root: sudo make bench"
+if [ "$E" -lt 1 ] || [ "$E" -gt 200 ]; then
+	fail_all "BENCH_ENDPOINTS must be 1..200"
+fi
+for b in "$SVCD" "$SVCCTL" "$ECHO_BIN" "$LOAD_BIN" "$BPF_BENCH"; do
+	[ -x "$b" ] || fail_all "$b missing: run 'make' first"
+done
+for c in ip tc python3 ss nft bpftool awk timeout; do
+	command -v "$c" >/dev/null || fail_all "'$c' not found: sudo scripts/deps.sh"
+done
+case ${BENCH_IPTABLES:-} in
+nft) IPT=iptables-nft ;;
+legacy) IPT=iptables-legacy ;;
+'') if command -v iptables-legacy-restore >/dev/null; then IPT=iptables-legacy; else IPT=iptables; fi ;;
+*) fail_all "BENCH_IPTABLES must be legacy or nft" ;;
+esac
+command -v "$IPT-restore" >/dev/null || fail_all "'$IPT-restore' not found: sudo scripts/deps.sh"
+command -v gnuplot >/dev/null ||
+	RUN_NOTES+=("gnuplot not found (scripts/deps.sh installs gnuplot-nox): no plots")
+
+# The NodePort measurement lights up once svcd attaches XDP to uplinks.
+if [ -n "${BENCH_NODEPORT:-}" ]; then
+	NP=$BENCH_NODEPORT
+elif "$SVCD" --help 2>&1 | grep -q XDP; then
+	NP=1
+else
+	NP=0
+fi
+NP_NOTE="svcd --help does not mention XDP uplinks yet: NodePort not measured."
+
+# 30000 Services "where the machine allows": svcd holds the parsed List
+# (~0.7 GB at 30000), gen-cluster writes ~0.5 GB of files.
+mem_avail_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+size_ok() {
+	[ "$1" -le 10000 ] && return 0
+	[ "${mem_avail_kb:-0}" -ge $((4 * 1024 * 1024)) ]
+}
+
+T_DIR=$(mktemp -d /tmp/svcd-bench.XXXXXX) || fail_all "mktemp failed"
+defer rm -rf "$T_DIR"
+BPFFS=$T_DIR/bpf
+mkdir -p "$BPFFS"
+mount -t bpf bpf "$BPFFS" || fail_all "cannot mount a bpffs on $BPFFS"
+defer umount -l "$BPFFS"
+PIN_DIR=$BPFFS/svcd
+ROWS=$T_DIR/results.jsonl
+: >"$ROWS"
+
+# xdp_pass: an object with one XDP_PASS program (section "xdp"), for the
+# external client's end of the uplink veth: a frame svcd sends back out of
+# upl0 with XDP_TX arrives there only when that end has NAPI.
+xdp_pass() {
+	local o=$T_DIR/xdp_pass.bpf.o multiarch
+	if [ ! -s "$o" ]; then
+		multiarch=$(cc -print-multiarch 2>/dev/null || true)
+		printf '%s\n' '#include <linux/bpf.h>' \
+			'__attribute__((section("xdp"), used)) int xdp_pass(struct xdp_md *ctx) { return XDP_PASS; }' \
+			'__attribute__((section("license"), used)) char LICENSE[] = "GPL";' |
+			clang -O2 -target bpf ${multiarch:+-I/usr/include/$multiarch} \
+				-x c -c - -o "$o" 2>"$o.log" || return 1
+	fi
+	echo "$o"
+}
+
+# ---- topology ---------------------------------------------------------------------
+
+declare -A NODE=() CLIENT=() EXT=()
+
+make_topology() {
+	local m=$1 node client ext pod i obj
+	node=$(nsname "node-$m")
+	client=$(nsname "cli-$m")
+	ext=$(nsname "ext-$m")
+	make_node "$node"
+	make_pod "$node" "$client" "$CLIENT_IP" "$GW"
+	for ((i = 1; i <= E + 1; i++)); do
+		pod=$(nsname "be$i-$m")
+		make_pod "$node" "$pod" "198.18.1.$((10 + i))" "$GW"
+		start_echo "$pod" "be$i" 8080 --tcp
+	done
+	ip netns add "$ext" || fail_all "ip netns add $ext failed"
+	defer ip netns del "$ext"
+	ip -n "$ext" link set lo up
+	ip -n "$node" link add upl0 type veth peer name eth0 netns "$ext" ||
+		fail_all "uplink veth of $node failed"
+	ip netns exec "$node" sysctl -qw net.ipv4.conf.upl0.rp_filter=0 >/dev/null
+	ip -n "$node" addr add "$NODE_IP/24" dev upl0
+	ip -n "$node" link set upl0 up
+	ip -n "$ext" addr add "$EXT_IP/24" dev eth0
+	ip -n "$ext" link set eth0 up
+	ip -n "$ext" route add 198.18.0.0/15 via "$NODE_IP" dev eth0
+	# full checksums from the external client, as from a real NIC
+	ip netns exec "$ext" ethtool -K eth0 tx off >/dev/null 2>&1 || true
+	if [ "$NP" = 1 ]; then
+		obj=$(xdp_pass) &&
+			ip -n "$ext" link set dev eth0 xdpdrv obj "$obj" sec xdp ||
+			RUN_NOTES+=("$m: no XDP_PASS program on the external client's veth (clang?): XDP_TX replies may be lost")
+	fi
+	NODE[$m]=$node
+	CLIENT[$m]=$client
+	EXT[$m]=$ext
+}
+
+# ---- load ---------------------------------------------------------------------------
+
+# syn_retrans NS: the TCPSynRetrans counter of NS (SYNs sent again: a
+# SYN that got no answer, as when it collides with a TIME_WAIT tuple
+# after SNAT).
+syn_retrans() {
+	ip netns exec "$1" cat /proc/net/netstat 2>/dev/null | awk '
+		/^TcpExt:/ && !h { for (i = 1; i <= NF; i++) if ($i == "TCPSynRetrans") c = i; h = 1; next }
+		/^TcpExt:/ && h { print $c + 0; exit }'
+}
+
+# measure NS TARGET OUT: a warm-up, then REPEATS x (latency run at
+# concurrency 1 + rate run at concurrency CONC); the summary (record.py
+# load) into OUT, with the SYN retransmissions the client saw.
+measure() {
+	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1
+	w=$T_DIR/warm.json
+	ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
+		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
+	if [ ! -s "$w" ] || [ "$(rec get "$w" answered)" = 0 ]; then
+		echo '{"status": "no answers"}' >"$out"
+		info "no answers from $target (warm-up)"
+		return 1
+	fi
+	s0=$(syn_retrans "$ns")
+	for ((r = 1; r <= REPEATS; r++)); do
+		ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count "$LAT_COUNT" \
+			--duration 5 --concurrency 1 --timeout-ms 2000 \
+			--json >"$out.lat$r" 2>/dev/null
+		ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000000 \
+			--duration "$RATE_SECS" --concurrency "$CONC" --timeout-ms 2000 \
+			--json >"$out.rate$r" 2>/dev/null
+		rates+=("$out.rate$r")
+		lats+=("$out.lat$r")
+	done
+	s1=$(syn_retrans "$ns")
+	info "$target: $(rec load "$out" "${rates[@]}" -- "${lats[@]}" \
+		--syn-retrans $((${s1:-0} - ${s0:-0})))"
+}
+
+# ---- svcd ------------------------------------------------------------------------------
+
+B_SVCD_PID=
+B_SVCD_NODE=
+B_SVCD_LOG=
+
+svcd_stop() {
+	[ -n "$B_SVCD_PID" ] && kill_pid "$B_SVCD_PID"
+	B_SVCD_PID=
+	if [ -n "$B_SVCD_NODE" ]; then
+		ip netns exec "$B_SVCD_NODE" "$SVCD" --cleanup --pin-dir "$PIN_DIR" \
+			>>"$T_DIR/svcd-cleanup.log" 2>&1
+	fi
+}
+
+# sync_lines LOG: number of "sync: N services" lines so far.
+sync_lines() {
+	grep -c ' svcd: info: sync: [0-9]* services' "$1" 2>/dev/null || true
+}
+
+# wait_sync LOG COUNT TIMEOUT: until LOG has COUNT sync lines (or svcd
+# died or TIMEOUT passed); prints the COUNT-th line.
+wait_sync() {
+	local log=$1 want=$2 timeout=$3 end
+	end=$(($(date +%s%N) + timeout * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		if [ "$(sync_lines "$log")" -ge "$want" ]; then
+			grep ' svcd: info: sync: [0-9]* services' "$log" | sed -n "${want}p"
+			return 0
+		fi
+		pid_gone "$B_SVCD_PID" && return 1
+		sleep 0.02
+	done
+	return 1
+}
+
+# line_time LINE: the stamp.py time at the start of a log line.
+line_time() { echo "${1%% *}"; }
+
+# ---- one size, one mode -----------------------------------------------------------------
+
+# Row fields collected by the mode functions, written by run_mode.
+F=()
+
+mode_direct() {
+	local n=$1 dir=$2 tag=$3
+	measure "${CLIENT[direct]}" "$DIRECT_TARGET" "$dir/$tag-clusterip.json"
+	F+=("clusterip=@$dir/$tag-clusterip.json")
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[direct]}" "$DIRECT_TARGET" "$dir/$tag-nodeport.json"
+		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+}
+
+mode_svcd() {
+	local n=$1 dir=$2 tag=$3 live=$T_DIR/live node=${NODE[svcd]} t0 line s
+	local args=(--pod-ifaces 'svp*' --hostname-override bench-node1) rss lookup
+	[ "$NP" = 1 ] && args+=(--uplinks upl0)
+	mkdir -p "$live"
+	cp "$dir/cluster.json" "$live/cluster.json"
+	B_SVCD_NODE=$node
+	B_SVCD_LOG=$T_DIR/svcd-$n.log
+	t0=$(now)
+	ip netns exec "$node" "$SVCD" --from-file "$live/cluster.json" \
+		--pin-dir "$PIN_DIR" -v 2 "${args[@]}" \
+		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
+	B_SVCD_PID=$!
+	if ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
+		F+=("install_note=failed" "note=svcd did not sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
+		svcd_stop
+		return 1
+	fi
+	F+=("install_s=$(elapsed "$t0" "$(line_time "$line")")")
+	s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
+	F+=("sync_ms=${s:-null}")
+	echo "$line" | grep -q "sync: $n services" ||
+		F+=("note=first sync line: ${line#* }")
+	echo "$line" | grep -q ', 0 errors' || F+=("note=svcd: ${line#* svcd: info: }")
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$B_SVCD_PID/status" 2>/dev/null)
+	F+=("rss_kb=${rss:-null}")
+	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
+	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	F+=("clusterip=@$dir/$tag-clusterip.json")
+
+	# one endpoint change: the rewritten List replaces the file atomically
+	cp "$dir/cluster-changed.json" "$live/.cluster.json.tmp"
+	t0=$(now)
+	mv -f "$live/.cluster.json.tmp" "$live/cluster.json"
+	if line=$(wait_sync "$B_SVCD_LOG" 2 "$INSTALL_TIMEOUT"); then
+		F+=("change_s=$(elapsed "$t0" "$(line_time "$line")")")
+		echo "$line" | grep -q '~1 ' || F+=("note=change sync line: ${line#* svcd: info: }")
+		rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$B_SVCD_PID/status" 2>/dev/null)
+		F+=("rss_change_kb=${rss:-null}")
+		lookup=$(ip netns exec "$node" "$SVCCTL" --pin-dir "$PIN_DIR" lookup tcp "$FRONTEND" 2>&1)
+		echo "$lookup" | grep -q "$SPARE_IP:8080" ||
+			F+=("note=after the change svcctl lookup does not show $SPARE_IP:8080")
+	else
+		F+=("change_note=no sync in ${INSTALL_TIMEOUT}s")
+	fi
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	t0=$(now)
+	svcd_stop
+	F+=("teardown_s=$(elapsed "$t0")")
+}
+
+# timed SECS_VAR CMD...: run CMD under `timeout`, seconds into SECS_VAR;
+# returns CMD's status (124 on timeout).
+timed() {
+	local var=$1 t0 rc
+	shift
+	t0=$(now)
+	timeout -k 5 "$INSTALL_TIMEOUT" "$@"
+	rc=$?
+	printf -v "$var" '%s' "$(elapsed "$t0")"
+	return $rc
+}
+
+mode_iptables() {
+	local n=$1 dir=$2 tag=$3 node=${NODE[iptables]} s rc chain
+	ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables-jumps.rules" ||
+		{ F+=("install_note=failed" "note=jump rules did not load"); return 1; }
+	timed s ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables.rules"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		[ $rc = 124 ] && F+=("install_note=timeout >${INSTALL_TIMEOUT}s") ||
+			F+=("install_note=failed (exit $rc)")
+		iptables_flush "$node"
+		return 1
+	fi
+	F+=("install_s=$s")
+	measure "${CLIENT[iptables]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	F+=("clusterip=@$dir/$tag-clusterip.json")
+	timed s ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables-changed.rules"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		F+=("change_s=$s")
+		chain=$(rec get "$dir/summary.json" iptables_chain)
+		ip netns exec "$node" "$IPT" -t nat -S "$chain" 2>/dev/null | grep -q KUBE-SEP ||
+			F+=("note=after the change $chain has no endpoints")
+	else
+		F+=("change_note=failed (exit $rc)")
+	fi
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[iptables]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	s=$(now)
+	iptables_flush "$node"
+	F+=("teardown_s=$(elapsed "$s")")
+}
+
+iptables_flush() {
+	local t
+	for t in nat filter; do
+		ip netns exec "$1" "$IPT" -t "$t" -F
+		ip netns exec "$1" "$IPT" -t "$t" -X
+	done
+}
+
+mode_nftables() {
+	local n=$1 dir=$2 tag=$3 node=${NODE[nftables]} s rc chain
+	timed s ip netns exec "$node" nft -f "$dir/nftables.nft"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		[ $rc = 124 ] && F+=("install_note=timeout >${INSTALL_TIMEOUT}s") ||
+			F+=("install_note=failed (exit $rc)")
+		ip netns exec "$node" nft delete table ip kube-proxy 2>/dev/null
+		return 1
+	fi
+	F+=("install_s=$s")
+	measure "${CLIENT[nftables]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	F+=("clusterip=@$dir/$tag-clusterip.json")
+	timed s ip netns exec "$node" nft -f "$dir/nftables-change.nft"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		F+=("change_s=$s")
+		chain=$(rec get "$dir/summary.json" nftables_chain)
+		ip netns exec "$node" nft list chain ip kube-proxy "$chain" 2>/dev/null |
+			grep -q "$SPARE_IP" || F+=("note=after the change $chain does not name $SPARE_IP")
+	else
+		F+=("change_note=failed (exit $rc)")
+	fi
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[nftables]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	timed s ip netns exec "$node" nft delete table ip kube-proxy
+	F+=("teardown_s=$s")
+}
+
+# Last install time per mode, to skip a size whose install would not fit.
+declare -A LAST_N=() LAST_S=() GAVE_UP=()
+
+run_mode() {
+	local m=$1 n=$2 dir=$3 pred
+	F=("n=$n" "mode=$m")
+	if [ -n "${GAVE_UP[$m]:-}" ]; then
+		F+=("install_note=skipped" "note=${GAVE_UP[$m]}")
+		rec row "$ROWS" "${F[@]}"
+		return
+	fi
+	if awk -v e="$(elapsed "$T_START")" -v b="$BUDGET" 'BEGIN { exit !(e > b) }'; then
+		F+=("install_note=skipped" "note=the run's ${BUDGET}s budget was used up")
+		rec row "$ROWS" "${F[@]}"
+		return
+	fi
+	# growth seen so far as if quadratic (nft's anonymous sets are)
+	if [ -n "${LAST_N[$m]:-}" ] && [ "${LAST_N[$m]}" -ge 1000 ]; then
+		pred=$(awk -v s="${LAST_S[$m]}" -v a="${LAST_N[$m]}" -v b="$n" \
+			'BEGIN { printf "%.0f", s * (b / a) * (b / a) }')
+		if [ "$pred" -gt "$INSTALL_TIMEOUT" ]; then
+			F+=("install_note=skipped" "note=skipped: install took ${LAST_S[$m]} s at ${LAST_N[$m]} Services; quadratic growth predicts ~${pred} s here, over the ${INSTALL_TIMEOUT} s limit")
+			rec row "$ROWS" "${F[@]}"
+			return
+		fi
+	fi
+	say "N=$n: $m"
+	"mode_$m" "$n" "$dir" "$m"
+	rec row "$ROWS" "${F[@]}"
+	local s
+	s=$(printf '%s\n' "${F[@]}" | sed -n 's/^install_s=//p')
+	if [ -n "$s" ]; then
+		LAST_N[$m]=$n
+		LAST_S[$m]=$s
+		info "install $(printf '%.3f' "$s") s"
+	elif printf '%s\n' "${F[@]}" | grep -q '^install_note=\(timeout\|failed\)'; then
+		GAVE_UP[$m]="skipped: the install failed or timed out at a smaller size"
+	fi
+}
+
+# ---- the run -------------------------------------------------------------------------------
+
+say "svcd bench: $([ "$QUICK" = 1 ] && echo "QUICK=1 subset" || echo "full run"); sizes: $SIZES; modes: $MODES"
+say "building the topologies (one node namespace per mode, suffix $RUN_ID)"
+for m in $MODES; do
+	case $m in direct | svcd | iptables | nftables) ;; *) fail_all "unknown mode '$m'" ;; esac
+	make_topology "$m"
+done
+defer svcd_stop
+
+say "per-packet cost: svcd-bpf-bench ${PERPACKET_ARGS[*]}"
+if "$BPF_BENCH" --json "${PERPACKET_ARGS[@]}" >"$T_DIR/perpacket.json" 2>"$T_DIR/perpacket.err"; then
+	info "$(cat "$T_DIR/perpacket.json")"
+else
+	RUN_NOTES+=("svcd-bpf-bench failed: $(head -c 300 "$T_DIR/perpacket.err")")
+	rm -f "$T_DIR/perpacket.json"
+fi
+
+[ "$NP" = 1 ] && np_flag=(--nodeports) || np_flag=()
+DONE_SIZES=()
+for n in $SIZES; do
+	if ! size_ok "$n"; then
+		RUN_NOTES+=("$n Services skipped: less than 4 GiB of memory available")
+		continue
+	fi
+	dir=$T_DIR/cl-$n
+	say "N=$n: tools/gen-cluster ($n Services x $E endpoints)"
+	t0=$(now)
+	"$GEN" --services "$n" --endpoints "$E" --out "$dir" --backends "$BACKENDS" \
+		--change-to "$SPARE_IP" "${np_flag[@]}" ||
+		fail_all "gen-cluster failed for $n Services"
+	info "written in $(printf '%.1f' "$(elapsed "$t0")") s"
+	DONE_SIZES+=("$n")
+	for m in $MODES; do
+		run_mode "$m" "$n" "$dir"
+	done
+	rm -rf "$dir"
+done
+
+# ---- report ----------------------------------------------------------------------------------
+
+DATE=$(date -u +%Y%m%d-%H%M%S)
+mkdir -p "$RESULTS" || fail_all "cannot create $RESULTS"
+ipt_ver=$("$IPT" --version 2>/dev/null | head -n 1)
+nft_ver=$(nft --version 2>/dev/null | head -n 1)
+rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1)" ] && rev="$rev (with uncommitted changes)"
+[ "$NP" = 1 ] || RUN_NOTES+=("$NP_NOTE")
+notes_json=$(printf '%s\n' "${RUN_NOTES[@]}" | python3 -c 'import json,sys; print(json.dumps([l.rstrip("\n") for l in sys.stdin if l.strip()]))')
+python3 - "$T_DIR/meta.json" <<EOF
+import json, sys
+json.dump({
+    "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
+    "kernel": "$(uname -r)",
+    "cpu": "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr -d '"')",
+    "cores": $(nproc),
+    "tools": "svcd $rev; $ipt_ver; $nft_ver",
+    "quick": $([ "$QUICK" = 1 ] && echo True || echo False),
+    "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
+    "endpoints": $E,
+    "repeats": $REPEATS,
+    "load": "TCP, svcd-load; rate: concurrency $CONC for ${RATE_SECS} s; latency: concurrency 1, $LAT_COUNT connections",
+    "rate_desc": "$CONC connections in flight for ${RATE_SECS} s",
+    "lat_desc": "$LAT_COUNT connections one at a time",
+    "duration_s": $(elapsed "$T_START"),
+    "loadavg": "$LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end",
+    "nproc_busy": "$(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | awk '$1 >= 20 { printf "%s%s %s%%", s, $2, $1; s = ", " }')",
+    "nodeport_note": "$([ "$NP" = 1 ] || echo "$NP_NOTE")",
+    "notes": $notes_json,
+}, open(sys.argv[1], "w"), indent=2)
+EOF
+OUT_MD=$RESULTS/bench-$DATE.md
+say "report: $OUT_MD"
+echo
+python3 "$BENCH_LIB/report.py" "$T_DIR" "$OUT_MD" "$RESULTS/bench-$DATE" ||
+	fail_all "report.py failed"
+# the raw figures next to the table
+python3 - "$T_DIR" "$RESULTS/bench-$DATE.json" <<'EOF'
+import json, os, sys
+d = sys.argv[1]
+out = {"meta": json.load(open(os.path.join(d, "meta.json"))),
+       "rows": [json.loads(l) for l in open(os.path.join(d, "results.jsonl")) if l.strip()]}
+p = os.path.join(d, "perpacket.json")
+out["perpacket"] = json.load(open(p)) if os.path.exists(p) else None
+json.dump(out, open(sys.argv[2], "w"), indent=1)
+EOF
+rm -f "$RESULTS/bench-$DATE"-*.dat "$RESULTS/bench-$DATE"-*.gp
+echo
+pngs=
+for f in "$RESULTS/bench-$DATE"-*.png; do
+	[ -e "$f" ] && pngs+=" $(basename "$f")"
+done
+say "done in $(printf '%.0f' "$(elapsed "$T_START")") s: $OUT_MD${pngs:+,$pngs}"

@@ -1,0 +1,342 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""report.py - turn one `make bench` run into a markdown table and plots.
+
+    report.py RUN_DIR OUT_MD [PLOT_PREFIX]
+
+RUN_DIR holds what scripts/bench.sh wrote:
+  meta.json       date, kernel, CPU, tool versions, the run's settings
+  results.jsonl   one object per (services N, mode): programming time,
+                  endpoint change, load figures per path, memory, notes
+  perpacket.json  svcd-bpf-bench --json (may be missing)
+Writes OUT_MD and, when gnuplot is installed and PLOT_PREFIX is given,
+PLOT_PREFIX-rate.png and PLOT_PREFIX-p99.png (plus their .dat/.gp).
+Prints the markdown on stdout too. Nothing here judges the numbers.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+MODES = ["direct", "svcd", "iptables", "nftables"]
+LABEL = {
+    "direct": "direct (floor)",
+    "svcd": "svcd (eBPF)",
+    "iptables": "kube-proxy iptables",
+    "nftables": "kube-proxy nftables",
+}
+PATHS = [
+    ("clusterip", "ClusterIP: client pod -> last Service's ClusterIP (198.19.96.10:80)"),
+    ("nodeport", "NodePort: external client -> node 198.19.0.1:30080 (last Service)"),
+]
+
+
+def fmt_s(v):
+    if v is None:
+        return "-"
+    if v < 1:
+        return "%.0f ms" % (v * 1e3)
+    return "%.2f s" % v
+
+
+def fmt_ms(v):
+    return "-" if v is None else "%.3f" % v
+
+
+def fmt_rate(v):
+    return "-" if v is None else "%.0f" % v
+
+
+def fmt_ratio(v):
+    return "-" if v is None else "%.2f" % v
+
+
+def fmt_kib(v):
+    if v is None:
+        return "-"
+    if v >= 1024 * 1024:
+        return "%.1f GiB" % (v / 1024.0 / 1024)
+    if v >= 1024:
+        return "%.1f MiB" % (v / 1024.0)
+    return "%d KiB" % v
+
+
+def load(run_dir):
+    meta = json.load(open(os.path.join(run_dir, "meta.json")))
+    rows = []
+    path = os.path.join(run_dir, "results.jsonl")
+    if os.path.exists(path):
+        for line in open(path):
+            line = line.strip()
+            if line:
+                rows.append(json.loads(line))
+    pp = None
+    ppath = os.path.join(run_dir, "perpacket.json")
+    if os.path.exists(ppath):
+        try:
+            pp = json.load(open(ppath))
+        except ValueError:
+            pp = None
+    return meta, rows, pp
+
+
+def index(rows):
+    by = {}
+    for r in rows:
+        by[(r["n"], r["mode"])] = r
+    return by
+
+
+def sizes(rows):
+    return sorted({r["n"] for r in rows})
+
+
+def path_table(out, rows, by, path):
+    lines = []
+    any_data = False
+    lines.append("| Services | mode | programming | 1 endpoint change | conn/s | rate / direct "
+                 "| p50 ms | p99 ms | p99 / direct | failed | SYN retrans |")
+    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sizes(rows):
+        floor = (by.get((n, "direct")) or {}).get(path) or {}
+        for mode in MODES:
+            r = by.get((n, mode))
+            if not r:
+                continue
+            p = r.get(path)
+            if p is None and path == "nodeport":
+                continue
+            p = p or {}
+            rate, p50, p99 = p.get("rate"), p.get("p50_ms"), p.get("p99_ms")
+            if rate is not None:
+                any_data = True
+            rr = (rate / floor["rate"]) if rate is not None and floor.get("rate") else None
+            pr = (p99 / floor["p99_ms"]) if p99 is not None and floor.get("p99_ms") else None
+            if mode == "direct":
+                prog = change = "n/a"
+            else:
+                prog = r.get("install_note") or fmt_s(r.get("install_s"))
+                change = r.get("change_note") or fmt_s(r.get("change_s"))
+            failed = p.get("failed")
+            status = p.get("status")
+            if status and status != "ok" and rate is None:
+                lines.append("| %s | %s | %s | %s | %s | | | | | | |"
+                             % ("{:,}".format(n), LABEL[mode], prog, change, status))
+                continue
+            syn = p.get("syn_retrans")
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                "{:,}".format(n), LABEL[mode], prog, change, fmt_rate(rate),
+                fmt_ratio(rr), fmt_ms(p50), fmt_ms(p99), fmt_ratio(pr),
+                "-" if failed is None else failed, "-" if syn is None else syn))
+    if any_data or path == "clusterip":
+        out += lines
+    return any_data
+
+
+def memory_table(out, rows, by):
+    out.append("| Services | svcd RSS after first sync | svcd RSS after the change "
+               "| BPF maps (memlock of svcd_*) | svcd sync (own log) |")
+    out.append("|---:|---:|---:|---:|---:|")
+    for n in sizes(rows):
+        r = by.get((n, "svcd"))
+        if not r:
+            continue
+        out.append("| %s | %s | %s | %s | %s |" % (
+            "{:,}".format(n), fmt_kib(r.get("rss_kb")), fmt_kib(r.get("rss_change_kb")),
+            fmt_kib(r["bpf_bytes"] // 1024) if r.get("bpf_bytes") is not None else "-",
+            "-" if r.get("sync_ms") is None else "%.1f ms" % r["sync_ms"]))
+
+
+def perpacket_table(out, pp):
+    res = pp.get("results", [])
+    out.append("| Services installed | established flow | new flow (SYN) | "
+               "not a service, repeat loop (\"parse only\") | not a service, one run per call |")
+    out.append("|---:|---:|---:|---:|---:|")
+    for r in res:
+        out.append("| %s | %.0f ns | %.0f ns | %.0f ns | %.0f ns |" % (
+            "{:,}".format(r["services"]), r["established_ns"], r["new_flow_ns"],
+            r["not_service_ns"], r["not_service_1run_ns"]))
+    out.append("")
+    out.append("from_pod through BPF_PROG_TEST_RUN (svcd-bpf-bench): established and "
+               "not-a-service with repeat %d (median of %d rounds); the established ACK "
+               "ping-pongs between two services so every repeat is a real DNAT rewrite. "
+               "New flow: median of %d SYNs from fresh source ports, one run per call, so "
+               "compare it with the one-run-per-call not-a-service figure, which carries "
+               "the same per-call overhead. The \"parse only\" baseline is from_pod on a "
+               "packet that is not for a service (headers parsed, conntrack and frontend "
+               "lookups miss), not a separate program."
+               % (pp.get("repeat", 0), pp.get("rounds", 0), pp.get("new_flows", 0)))
+
+
+def terminal(gp):
+    """pngcairo when this gnuplot has it (nicer lines), else png (libgd)."""
+    r = subprocess.run([gp, "-e", "set terminal"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    return "pngcairo" if b"pngcairo" in r.stdout else "png"
+
+
+def plots(rows, by, prefix, paths_with_data):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        return "gnuplot not found (scripts/deps.sh installs gnuplot-nox): no plots"
+    made = []
+    for what, key, ylabel in (("rate", "rate", "connections per second"),
+                              ("p99", "p99_ms", "p99 connect-to-reply latency (ms)")):
+        dat = "%s-%s.dat" % (prefix, what)
+        with open(dat, "w") as f:
+            for path in paths_with_data:
+                f.write("# %s: N %s\n" % (path, " ".join(MODES)))
+                for n in sizes(rows):
+                    vals = []
+                    for m in MODES:
+                        v = ((by.get((n, m)) or {}).get(path) or {}).get(key)
+                        vals.append("?" if v is None else repr(v))
+                    f.write("%d %s\n" % (n, " ".join(vals)))
+                f.write("\n\n")
+        png = "%s-%s.png" % (prefix, what)
+        script = "%s-%s.gp" % (prefix, what)
+        with open(script, "w") as f:
+            f.write("set terminal %s size 900,%d noenhanced\n"
+                    % (terminal(gp), 420 * len(paths_with_data)))
+            f.write('set output "%s"\n' % png)
+            f.write('set datafile missing "?"\n')
+            f.write("set logscale x\nset xrange [0.7:*]\nset grid\nset key outside right\n")
+            if what == "p99":
+                f.write("set logscale y\n")
+            else:
+                f.write("set yrange [0:*]\n")
+            f.write('set xlabel "Services installed (log scale)"\n')
+            f.write('set ylabel "%s"\n' % ylabel)
+            if len(paths_with_data) > 1:
+                f.write("set multiplot layout %d,1\n" % len(paths_with_data))
+            for i, path in enumerate(paths_with_data):
+                title = dict(PATHS)[path].split(":")[0]
+                f.write('set title "%s: %s"\n' % (title, ylabel))
+                f.write("plot " + ", ".join(
+                    '"%s" index %d using 1:%d with linespoints title "%s"'
+                    % (dat, i, j + 2, LABEL[m]) for j, m in enumerate(MODES)) + "\n")
+            if len(paths_with_data) > 1:
+                f.write("unset multiplot\n")
+        r = subprocess.run([gp, script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            return "gnuplot failed: %s" % r.stdout.decode(errors="replace")[:300]
+        made.append(png)
+    return made
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit("usage: report.py RUN_DIR OUT_MD [PLOT_PREFIX]")
+    run_dir, out_md = sys.argv[1], sys.argv[2]
+    prefix = sys.argv[3] if len(sys.argv) > 3 else None
+    meta, rows, pp = load(run_dir)
+    by = index(rows)
+    out = []
+    out.append("# svcd benchmark, %s" % meta.get("date", "?"))
+    out.append("")
+    out.append("- kernel: %s" % meta.get("kernel", "?"))
+    out.append("- CPU: %s, %s cores online" % (meta.get("cpu", "?"), meta.get("cores", "?")))
+    out.append("- tools: %s" % meta.get("tools", "?"))
+    out.append("- run: %s; %s Services x %s endpoints each; load: %s"
+               % ("QUICK=1 subset" if meta.get("quick") else "full",
+                  ", ".join("{:,}".format(n) for n in meta.get("sizes", [])),
+                  meta.get("endpoints", "?"), meta.get("load", "?")))
+    if meta.get("duration_s") is not None:
+        out.append("- wall time of the run: %.0f s" % meta["duration_s"])
+    if meta.get("loadavg"):
+        out.append("- load average: %s%s" % (
+            meta["loadavg"], "; busy at the end: %s" % meta["nproc_busy"]
+            if meta.get("nproc_busy") else ""))
+    out.append("")
+    out.append("Every mode runs in a node namespace of its own (same shape: one client pod, "
+               "%s backend pods running svcd-echo plus a spare, an external client on the "
+               "uplink), so netfilter state one mode leaves behind (legacy iptables tables "
+               "stay registered in a namespace, conntrack with them) never taxes another. "
+               "The measured Service is the last one defined: the last rule of KUBE-SERVICES. "
+               "Ratios are against the direct floor measured at the same size in the same run. "
+               "Latency numbers are one tool's output on a shared machine, not assertions."
+               % meta.get("endpoints", "?"))
+    out.append("")
+    paths_with_data = []
+    for path, title in PATHS:
+        section = []
+        has = path_table(section, rows, by, path)
+        if path == "nodeport" and not has:
+            why = meta.get("nodeport_note")
+            if why:
+                out.append("## %s" % title)
+                out.append("")
+                out.append(why)
+                out.append("")
+            continue
+        if has:
+            paths_with_data.append(path)
+        out.append("## %s" % title)
+        out.append("")
+        out += section
+        out.append("")
+    out.append("Programming: svcd from process start to its first `sync:` log line "
+               "covering all N Services (loading and attaching the programs included); "
+               "iptables: one `iptables-restore --noflush` of kube-proxy's whole "
+               "filter+nat input; nftables: one `nft -f` transaction of the whole table. "
+               "Endpoint change (the measured Service's last endpoint replaced by the "
+               "spare pod): svcd from the atomic rename of the rewritten file to the "
+               "`sync:` line that reports it (svcd waits 100 ms after a file event before "
+               "re-reading, and re-reads the whole file); iptables: a full "
+               "`iptables-restore` as kube-proxy's full sync does; nftables: one "
+               "transaction rewriting only that Service's chains. conn/s: TCP connections "
+               "per second, each one connect + one line back + close, with %s; p50/p99: "
+               "connect-to-reply latency of %s. Each figure is the median over %s repeats. "
+               "failed: attempts without an answer (all runs, warm-up excluded); SYN "
+               "retrans: SYNs the client had to send again during the measured runs (a SYN "
+               "that got no answer, e.g. one dropped by PAWS on a backend's TIME_WAIT socket "
+               "after masquerading reused a source port: the backends close first, so their "
+               "TIME_WAIT sockets pile up, and kube-proxy SNATs NodePort traffic to the "
+               "node's address). A few of those dominate a p99."
+               % (meta.get("rate_desc", "?"), meta.get("lat_desc", "?"),
+                  meta.get("repeats", "?")))
+    out.append("")
+    if any((n, "svcd") in by for n in sizes(rows)):
+        out.append("## svcd memory")
+        out.append("")
+        memory_table(out, rows, by)
+        out.append("")
+        out.append("RSS is VmRSS of the svcd process; BPF maps is the sum of bytes_memlock "
+                   "that `bpftool map show` reports for the maps pinned in svcd's pin "
+                   "directory (conntrack is a preallocated LRU of the default size).")
+        out.append("")
+    if pp:
+        out.append("## Per packet (BPF_PROG_TEST_RUN)")
+        out.append("")
+        perpacket_table(out, pp)
+        out.append("")
+    notes = []
+    for r in rows:
+        for note in r.get("notes", []):
+            notes.append("- %s, %s: %s" % ("{:,}".format(r["n"]), r["mode"], note))
+    for note in meta.get("notes", []):
+        notes.append("- %s" % note)
+    if notes:
+        out.append("## Notes from this run")
+        out.append("")
+        out += notes
+        out.append("")
+    if prefix:
+        made = plots(rows, by, prefix, paths_with_data or ["clusterip"])
+        out.append("## Plots")
+        out.append("")
+        if isinstance(made, list):
+            for png in made:
+                out.append("![%s](%s)" % (os.path.basename(png), os.path.basename(png)))
+        else:
+            out.append(made)
+        out.append("")
+    text = "\n".join(out)
+    with open(out_md, "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

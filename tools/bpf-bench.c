@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * svcd-bpf-bench - per-packet cost of the shipped from_pod program, with
+ * BPF_PROG_TEST_RUN, at a given number of installed services.
+ *
+ *   svcd-bpf-bench [--services N[,N...]] [--repeat R] [--new-flows F]
+ *                  [--rounds K] [--json] [-v]
+ *
+ * Loads build/pod.bpf.o through its skeleton with unpinned maps (nothing
+ * under /sys/fs/bpf is touched, nothing is attached), writes N services
+ * straight into the maps (one backend each, as the agent lays them out:
+ * backend, slot, frontend) and times three packets:
+ *
+ *   established  a TCP ACK of a flow that is already in conntrack, DNATed
+ *                on every run. Two services point at each other (PING:80
+ *                -> PONG:80, PONG:80 -> PING:80), so the test run's repeat
+ *                loop, which feeds each run the previous run's output,
+ *                makes every run a real lookup + rewrite + checksum update
+ *                (the trick of selftests/prog/test_perf.c).
+ *   new flow     a SYN to PING:80 from a source port not seen before: the
+ *                frontend, slot and backend lookups and two conntrack
+ *                inserts. One run per packet (a repeat would make it
+ *                established); the median of F packets is reported.
+ *   not a service  an ACK to an address that is no frontend: from_pod
+ *                parses the headers, misses conntrack and the frontend
+ *                map and passes it. This is the "parse only" baseline:
+ *                the cost every pod packet pays for having the program.
+ *                Timed both with the repeat loop (next to "established")
+ *                and one run per call (next to "new flow": a single run
+ *                also pays the test run's own setup and clock reads).
+ *
+ * Each figure is the median of K rounds. Numbers are a tool's output: this
+ * program fails only when the object does not load or a packet does not
+ * get the verdict and rewrite it must (exit 1), and on usage (exit 2).
+ * Needs root (CAP_BPF, CAP_NET_ADMIN).
+ *
+ * Service N counts PING and PONG: --services 1 installs just those two,
+ * --services 100000 installs 99,998 others first. The others' frontends are
+ * 198.19.96.0/20 x ports 1000..; backends are in 198.18.2.0 - 198.18.255.255.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pod.skel.h"
+#include "svcd.h"
+
+#define MAX_SIZES 8
+#define PKT_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct tcphdr))
+
+#define IP4(a, b, c, d) \
+	htonl(((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (d))
+#define CLIENT IP4(198, 18, 1, 5)
+#define PING IP4(198, 19, 96, 200)
+#define PONG IP4(198, 19, 96, 201)
+#define ELSEWHERE IP4(198, 19, 0, 77)
+
+static bool verbose;
+
+struct bench {
+	struct pod_bpf *skel;
+	int prog, frontends, slots, backends;
+};
+
+struct result {
+	long services, installed;
+	double established_ns, new_flow_ns, new_flow_mean_ns, not_service_ns;
+	double not_service_1run_ns; /* one run per call, like new_flow_ns */
+};
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* ---- packets ---------------------------------------------------------- */
+
+static __u16 csum_fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+static __u32 csum_add(__u32 sum, const void *data, size_t len)
+{
+	const __u8 *p = data;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (p[i] << 8) | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	return sum;
+}
+
+/* Ethernet + IPv4 + TCP, every checksum complete (as from a real NIC). */
+static void build_tcp(__u8 *buf, __be32 saddr, __be16 sport, __be32 daddr,
+		      __be16 dport, __u8 flags)
+{
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct tcphdr *tcp = (struct tcphdr *)(ip + 1);
+	struct {
+		__be32 saddr, daddr;
+		__u8 zero, proto;
+		__be16 len;
+	} __attribute__((packed)) pseudo;
+	__u32 sum;
+
+	memset(buf, 0, PKT_LEN);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*tcp));
+	ip->id = htons(1);
+	ip->frag_off = htons(0x4000);
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_TCP;
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
+	tcp->source = sport;
+	tcp->dest = dport;
+	tcp->seq = htonl(1000);
+	tcp->ack_seq = (flags & 0x10) ? htonl(5001) : 0;
+	tcp->doff = 5;
+	((__u8 *)tcp)[13] = flags;
+	tcp->window = htons(65535);
+	pseudo.saddr = saddr;
+	pseudo.daddr = daddr;
+	pseudo.zero = 0;
+	pseudo.proto = IPPROTO_TCP;
+	pseudo.len = htons(sizeof(*tcp));
+	sum = csum_add(0, &pseudo, sizeof(pseudo));
+	sum = csum_add(sum, tcp, sizeof(*tcp));
+	tcp->check = htons(csum_fold(sum));
+}
+
+static __be32 out_daddr(const __u8 *buf)
+{
+	return ((const struct iphdr *)(buf + ETH_HLEN))->daddr;
+}
+
+/* ---- maps --------------------------------------------------------------- */
+
+static int bench_open(struct bench *b, long n)
+{
+	__u32 size = 1024;
+	struct bpf_map *map;
+	int err;
+
+	/* room for n + the pair, and service ids up to n + 2 */
+	while (size < n + 16)
+		size *= 2;
+	memset(b, 0, sizeof(*b));
+	b->skel = pod_bpf__open();
+	if (!b->skel) {
+		fprintf(stderr, "svcd-bpf-bench: open pod.bpf.o: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	bpf_object__for_each_map(map, b->skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	bpf_map__set_max_entries(b->skel->maps.svcd_frontends, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_services, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_stats, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_slots, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_backends, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_conntrack, 65536);
+	err = pod_bpf__load(b->skel);
+	if (err) {
+		fprintf(stderr, "svcd-bpf-bench: load pod.bpf.o: %s%s\n",
+			strerror(-err),
+			err == -EPERM || err == -EACCES ?
+				" (needs root: CAP_BPF and CAP_NET_ADMIN)" :
+				"");
+		pod_bpf__destroy(b->skel);
+		b->skel = NULL;
+		return -1;
+	}
+	b->prog = bpf_program__fd(b->skel->progs.from_pod);
+	b->frontends = bpf_map__fd(b->skel->maps.svcd_frontends);
+	b->slots = bpf_map__fd(b->skel->maps.svcd_slots);
+	b->backends = bpf_map__fd(b->skel->maps.svcd_backends);
+	return 0;
+}
+
+/* One service of one backend, in the agent's order: backend, slot,
+ * frontend. */
+static int add_service(struct bench *b, __u32 id, __be32 addr, __be16 port,
+		       __be32 be_addr, __be16 be_port)
+{
+	struct svcd_frontend_key fkey = {
+		.addr = addr,
+		.port = port,
+		.proto = IPPROTO_TCP,
+		.scope = SVCD_SCOPE_INTERNAL,
+	};
+	struct svcd_frontend_value fval = {
+		.service_id = id,
+		.slot_count = 1,
+		.rev = 1,
+	};
+	struct svcd_slot_key skey = { .service_id = id, .rev = 1, .slot = 0 };
+	struct svcd_backend be = {
+		.addr = be_addr,
+		.port = be_port,
+		.proto = IPPROTO_TCP,
+	};
+
+	if (bpf_map_update_elem(b->backends, &id, &be, BPF_ANY) ||
+	    bpf_map_update_elem(b->slots, &skey, &id, BPF_ANY) ||
+	    bpf_map_update_elem(b->frontends, &fkey, &fval, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static int install(struct bench *b, long n)
+{
+	long others = n > 2 ? n - 2 : 0, i;
+	int err;
+
+	for (i = 1; i <= others; i++) {
+		__u32 k = (__u32)i;
+		__u32 a = k % (254 * 254);
+
+		err = add_service(b, k,
+				  IP4(198, 19, 96 + ((k >> 8) & 15), k & 0xff),
+				  htons(1000 + (k >> 12)),
+				  IP4(198, 18, 2 + a / 254, 1 + a % 254),
+				  htons(8080 + k / (254 * 254)));
+		if (err) {
+			fprintf(stderr,
+				"svcd-bpf-bench: install service %ld of %ld: %s\n",
+				i, others, strerror(-err));
+			return err;
+		}
+	}
+	err = add_service(b, others + 1, PING, htons(80), PONG, htons(80));
+	if (!err)
+		err = add_service(b, others + 2, PONG, htons(80), PING,
+				  htons(80));
+	if (err)
+		fprintf(stderr, "svcd-bpf-bench: install PING/PONG: %s\n",
+			strerror(-err));
+	return err;
+}
+
+/* ---- runs ----------------------------------------------------------------- */
+
+static int run(struct bench *b, const __u8 *in, __u8 *out, int repeat,
+	       __u32 *retval, __u32 *ns)
+{
+	/* ifindex 1 (lo): a refusal's bpf_redirect has a real target */
+	struct __sk_buff ctx = { .ifindex = 1 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+		    .data_size_in = PKT_LEN, .data_out = out,
+		    .data_size_out = 256, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(b->prog, &opts))
+		return -errno;
+	*retval = opts.retval;
+	*ns = opts.duration;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static int measure(struct bench *b, long n, int repeat, int new_flows,
+		   int rounds, struct result *r)
+{
+	__u8 in[256], out[256];
+	double est[16], other[16], *fresh, *once;
+	double sum = 0;
+	__u32 retval, ns;
+	int i, k, err;
+	__u16 port = 20000;
+
+	memset(r, 0, sizeof(*r));
+	r->services = n;
+	r->installed = n > 2 ? n : 2;
+	fresh = calloc(new_flows, sizeof(*fresh));
+	once = calloc(new_flows, sizeof(*once));
+	if (!fresh || !once) {
+		free(fresh);
+		free(once);
+		return -ENOMEM;
+	}
+	for (k = 0; k < rounds; k++) {
+		/* established: ping-pong from one client port */
+		build_tcp(in, CLIENT, htons(40000), PING, htons(80), 0x10);
+		err = run(b, in, out, repeat, &retval, &ns);
+		if (err || retval != TC_ACT_OK ||
+		    (out_daddr(out) != PING && out_daddr(out) != PONG)) {
+			fprintf(stderr,
+				"svcd-bpf-bench: established ACK: err %d verdict %u: not forwarded\n",
+				err, retval);
+			goto fail;
+		}
+		est[k] = ns;
+		/* not a service: parse + misses */
+		build_tcp(in, CLIENT, htons(40000), ELSEWHERE, htons(80), 0x10);
+		err = run(b, in, out, repeat, &retval, &ns);
+		if (err || retval != TC_ACT_OK || out_daddr(out) != ELSEWHERE) {
+			fprintf(stderr,
+				"svcd-bpf-bench: non-service ACK: err %d verdict %u: not passed untouched\n",
+				err, retval);
+			goto fail;
+		}
+		other[k] = ns;
+	}
+	for (i = 0; i < new_flows; i++) {
+		build_tcp(in, CLIENT, htons(port++), PING, htons(80), 0x02);
+		err = run(b, in, out, 1, &retval, &ns);
+		if (err || retval != TC_ACT_OK || out_daddr(out) != PONG) {
+			fprintf(stderr,
+				"svcd-bpf-bench: new-flow SYN %d: err %d verdict %u: not DNATed to the backend\n",
+				i, err, retval);
+			goto fail;
+		}
+		fresh[i] = ns;
+		sum += ns;
+		/* the same one-run call on a packet from_pod only passes:
+		 * what a single test run costs besides the program's work */
+		build_tcp(in, CLIENT, htons(port), ELSEWHERE, htons(80), 0x02);
+		err = run(b, in, out, 1, &retval, &ns);
+		if (err || retval != TC_ACT_OK) {
+			fprintf(stderr,
+				"svcd-bpf-bench: non-service SYN: err %d verdict %u\n",
+				err, retval);
+			goto fail;
+		}
+		once[i] = ns;
+	}
+	r->established_ns = median(est, rounds);
+	r->not_service_ns = median(other, rounds);
+	r->new_flow_mean_ns = sum / new_flows;
+	r->new_flow_ns = median(fresh, new_flows);
+	r->not_service_1run_ns = median(once, new_flows);
+	free(fresh);
+	free(once);
+	return 0;
+fail:
+	free(fresh);
+	free(once);
+	return -EIO;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: svcd-bpf-bench [--services N[,N...]] [--repeat R] [--new-flows F]\n"
+		"                      [--rounds K] [--json] [-v]\n"
+		"  per-packet cost of from_pod (BPF_PROG_TEST_RUN) with N services installed\n"
+		"  defaults: --services 1,100000 --repeat 100000 --new-flows 2000 --rounds 5\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "services", required_argument, NULL, 's' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "new-flows", required_argument, NULL, 'f' },
+		{ "rounds", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	long sizes[MAX_SIZES] = { 1, 100000 };
+	int n_sizes = 2, repeat = 100000, new_flows = 2000, rounds = 5;
+	struct result res[MAX_SIZES];
+	bool json = false;
+	char *s, *end, *tok;
+	int c, i, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "s:r:f:k:jvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			n_sizes = 0;
+			s = optarg;
+			while ((tok = strsep(&s, ",")) && n_sizes < MAX_SIZES) {
+				long v = strtol(tok, &end, 10);
+
+				if (*end || v < 1 || v > 1000000) {
+					fprintf(stderr,
+						"svcd-bpf-bench: --services: '%s' is not in 1..1000000\n",
+						tok);
+					return 2;
+				}
+				sizes[n_sizes++] = v;
+			}
+			break;
+		case 'r':
+			repeat = atoi(optarg);
+			if (repeat < 1 || repeat > 10000000) {
+				fprintf(stderr,
+					"svcd-bpf-bench: bad --repeat\n");
+				return 2;
+			}
+			break;
+		case 'f':
+			new_flows = atoi(optarg);
+			if (new_flows < 1 || new_flows > 20000) {
+				fprintf(stderr,
+					"svcd-bpf-bench: --new-flows must be 1..20000\n");
+				return 2;
+			}
+			break;
+		case 'k':
+			rounds = atoi(optarg);
+			if (rounds < 1 || rounds > 16) {
+				fprintf(stderr,
+					"svcd-bpf-bench: --rounds must be 1..16\n");
+				return 2;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || !n_sizes) {
+		usage(stderr);
+		return 2;
+	}
+	libbpf_set_print(print_libbpf);
+
+	for (i = 0; i < n_sizes; i++) {
+		struct bench b;
+
+		if (bench_open(&b, sizes[i]))
+			return 1;
+		if (install(&b, sizes[i]) ||
+		    measure(&b, sizes[i], repeat, new_flows, rounds, &res[i]))
+			rc = 1;
+		pod_bpf__destroy(b.skel);
+		if (rc)
+			return rc;
+	}
+	if (json) {
+		printf("{\"program\":\"from_pod\",\"repeat\":%d,\"new_flows\":%d,\"rounds\":%d,\"results\":[",
+		       repeat, new_flows, rounds);
+		for (i = 0; i < n_sizes; i++)
+			printf("%s{\"services\":%ld,\"installed\":%ld,\"established_ns\":%.1f,"
+			       "\"new_flow_ns\":%.1f,\"new_flow_mean_ns\":%.1f,"
+			       "\"not_service_ns\":%.1f,\"not_service_1run_ns\":%.1f}",
+			       i ? "," : "", res[i].services, res[i].installed,
+			       res[i].established_ns, res[i].new_flow_ns,
+			       res[i].new_flow_mean_ns, res[i].not_service_ns,
+			       res[i].not_service_1run_ns);
+		printf("]}\n");
+		return 0;
+	}
+	printf("from_pod, ns/packet (BPF_PROG_TEST_RUN; established and non-service: repeat %d,\n"
+	       "median of %d rounds; new flow: median of %d SYNs, one run each)\n",
+	       repeat, rounds, new_flows);
+	printf("%10s %12s %14s %14s %20s\n", "services", "established",
+	       "not a service", "new flow (1)", "not a service (1)");
+	for (i = 0; i < n_sizes; i++)
+		printf("%10ld %12.1f %14.1f %14.1f %20.1f\n", res[i].services,
+		       res[i].established_ns, res[i].not_service_ns,
+		       res[i].new_flow_ns, res[i].not_service_1run_ns);
+	printf("(1): one run per BPF_PROG_TEST_RUN call; compare these two with each other\n");
+	return 0;
+}
