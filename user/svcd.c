@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -985,6 +986,9 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 out:
 	model_errors_clear(s);
 	model_state_free(&state);
+	/* A sync frees a whole parsed cluster; give it back to the system
+	 * rather than keep it in glibc's free lists until the next one. */
+	malloc_trim(0);
 }
 
 static void sync_once(struct svcd *s)
