@@ -34,6 +34,18 @@ struct snat_config {
 
 /* Tries of a random port before SNAT gives up on a backend. */
 #define SNAT_PORT_TRIES 16
+/* A SNAT port of a closed TCP flow is free again after this long. */
+#define SNAT_REUSE_CLOSED_NS (2 * SVCD_NS_PER_SEC)
+
+static __always_inline bool snat_port_dead(const struct svcd_ct_value *ct,
+					   __u64 now)
+{
+	__u64 idle = now - ct->last_seen_ns;
+
+	if (ct->tcp_state == SVCD_TCP_CLOSING)
+		return idle > SNAT_REUSE_CLOSED_NS;
+	return idle > ct_lifetime(ct);
+}
 
 /* Step 6 of docs/datapath.md: a reply from a backend. */
 static __always_inline int svc_reverse(const struct flow4 *f, __u64 now,
@@ -119,7 +131,7 @@ static __always_inline int snat_take_port(const struct flow4 *f,
 					  const struct svcd_backend *be,
 					  const struct snat_config *snat,
 					  const struct svcd_ct_value *rev,
-					  __be16 *port)
+					  __u64 now, __be16 *port)
 {
 	__u32 range = (__u32)snat->port_max - snat->port_min + 1;
 	__u32 start = bpf_get_prandom_u32();
@@ -128,10 +140,24 @@ static __always_inline int snat_take_port(const struct flow4 *f,
 
 	for (i = 0; i < SNAT_PORT_TRIES; i++) {
 		__be16 p = bpf_htons(snat->port_min + (start + i) % range);
+		struct svcd_ct_value *old;
 
 		rev_key_of(f, be, snat->addr, p, &key);
 		if (!bpf_map_update_elem(&svcd_conntrack, &key, rev,
 					 BPF_NOEXIST)) {
+			*port = p;
+			return 0;
+		}
+		/* Taken: reusable once its flow is over. A closed flow's
+		 * port waits SNAT_REUSE_CLOSED_NS (not the whole closing
+		 * lifetime), or a busy backend exhausts the range in
+		 * seconds; two CPUs reusing the same dead port at once is a
+		 * race this accepts. */
+		old = bpf_map_lookup_elem(&svcd_conntrack, &key);
+		if (!old || !snat_port_dead(old, now))
+			continue;
+		if (!bpf_map_update_elem(&svcd_conntrack, &key, rev,
+					 BPF_EXIST)) {
 			*port = p;
 			return 0;
 		}
@@ -165,7 +191,7 @@ static __always_inline int ct_create(const struct flow4 *f, __u8 scope,
 		 * from_pod anyway: it keeps the client's address. */
 		if (!snat->addr || snat->port_max < snat->port_min)
 			return -SVCD_R_DROP_SNAT_PORTS;
-		ret = snat_take_port(f, be, snat, &rev, &port);
+		ret = snat_take_port(f, be, snat, &rev, now, &port);
 		if (ret)
 			return ret;
 		fwd->nat_saddr = snat->addr;
