@@ -21,6 +21,8 @@
 #define SVCD_MAP_SERVICES "svcd_services"
 #define SVCD_MAP_STATS "svcd_stats"
 #define SVCD_MAP_REASONS "svcd_reasons"
+#define SVCD_MAP_AFFINITY "svcd_affinity"
+#define SVCD_MAP_AFFINITY_MATCH "svcd_affinity_match"
 
 /* ---- default sizes (all overridable by svcd flags) -------------------- */
 #define SVCD_DEF_FRONTENDS 65536
@@ -28,6 +30,7 @@
 #define SVCD_DEF_BACKENDS 262144
 #define SVCD_DEF_SLOTS 1048576
 #define SVCD_DEF_CONNTRACK 262144
+#define SVCD_DEF_AFFINITY 65536 /* {service, client} pairs remembered */
 
 /* Largest slot table of one service; weights are scaled down to fit. */
 #define SVCD_MAX_SLOTS_PER_SERVICE 16384
@@ -201,6 +204,45 @@ _Static_assert(sizeof(struct svcd_ct_value) == 40, "ct value size");
 #define SVCD_CT_LIFETIME_CLOSING (10 * SVCD_NS_PER_SEC)
 #define SVCD_CT_LIFETIME_UDP (120 * SVCD_NS_PER_SEC)
 #define SVCD_CT_REFRESH_NS (1 * SVCD_NS_PER_SEC)
+
+/* ---- session affinity (sessionAffinity ClientIP) ---------------------- */
+
+/*
+ * affinity (LRU hash): the backend a client was last given by a service,
+ * written by the datapath for every new flow to a frontend with an
+ * affinity_timeout. Keyed by service id, so every frontend of one backend
+ * set (ClusterIP, NodePort, ...) shares it, as kube-proxy's per-chain
+ * `recent` lists do.
+ */
+struct svcd_affinity_key {
+	__u32 service_id; /* svcd_frontend_value.service_id */
+	__be32 client;	  /* client address as it arrived (before any SNAT) */
+};
+_Static_assert(sizeof(struct svcd_affinity_key) == 8, "affinity key size");
+
+struct svcd_affinity_value {
+	__u32 backend_id; /* svcd_backends id the client was given */
+	__u32 pad;
+	__u64 last_used_ns; /* bpf_ktime_get_ns() of the last new flow */
+};
+_Static_assert(sizeof(struct svcd_affinity_value) == 16, "affinity value size");
+
+/*
+ * affinity_match (hash): {service, backend} -> 1 for every backend in the
+ * slot table of a service whose frontends have an affinity_timeout. The
+ * datapath follows a remembered backend only when its pair is here: a
+ * backend id is shared by every service that uses the address, so being
+ * in svcd_backends says nothing about being in this service. The agent
+ * writes a set's pairs before its frontends use the new slot table and
+ * deletes those of departed backends only after no frontend uses the old
+ * one, so a remembered backend is always in the old or the new set.
+ */
+struct svcd_affinity_match_key {
+	__u32 service_id;
+	__u32 backend_id;
+};
+_Static_assert(sizeof(struct svcd_affinity_match_key) == 8,
+	       "affinity match key size");
 
 /* ---- counters --------------------------------------------------------- */
 

@@ -13,10 +13,12 @@
 #include "bpfmaps.h"
 #include "log.h"
 
-/* Indexes past the writer's maps, for the two counter arrays. */
+/* Indexes past the writer's maps: the counter arrays and the affinity
+ * map (written by the datapath only). */
 enum {
 	MAP_STATS = WMAP_COUNT,
 	MAP_REASONS,
+	MAP_AFFINITY,
 	MAP_ALL,
 };
 
@@ -36,9 +38,14 @@ static const struct {
 			    sizeof(struct svcd_service) },
 	[WMAP_CONNTRACK] = { SVCD_MAP_CONNTRACK, sizeof(struct svcd_ct_key),
 			     sizeof(struct svcd_ct_value) },
+	[WMAP_AFFINITY_MATCH] = { SVCD_MAP_AFFINITY_MATCH,
+				  sizeof(struct svcd_affinity_match_key),
+				  sizeof(__u8) },
 	[MAP_STATS] = { SVCD_MAP_STATS, sizeof(__u32),
 			sizeof(struct svcd_stats) },
 	[MAP_REASONS] = { SVCD_MAP_REASONS, sizeof(__u32), sizeof(__u64) },
+	[MAP_AFFINITY] = { SVCD_MAP_AFFINITY, sizeof(struct svcd_affinity_key),
+			   sizeof(struct svcd_affinity_value) },
 };
 
 /* Buffers for iterate: the largest key and value of the writer's maps. */
@@ -54,6 +61,8 @@ static int *fd_of(struct svcd_maps *maps, int i)
 		return &maps->stats_fd;
 	if (i == MAP_REASONS)
 		return &maps->reasons_fd;
+	if (i == MAP_AFFINITY)
+		return &maps->affinity_fd;
 	return &maps->fd[i];
 }
 

@@ -16,6 +16,7 @@ struct svcd_maps {
 	int fd[WMAP_COUNT]; /* by enum writer_map; -1 when not open */
 	int stats_fd;	    /* SVCD_MAP_STATS */
 	int reasons_fd;	    /* SVCD_MAP_REASONS */
+	int affinity_fd;    /* SVCD_MAP_AFFINITY (datapath-written) */
 };
 
 /*

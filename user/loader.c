@@ -31,9 +31,10 @@ struct loader {
 
 /* Every map svcd pins, for --cleanup. */
 static const char *const pinned_maps[] = {
-	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,	 SVCD_MAP_BACKENDS,
-	SVCD_MAP_CONNTRACK, SVCD_MAP_SERVICES,	 SVCD_MAP_STATS,
-	SVCD_MAP_REASONS,   SVCD_MAP_SRC_RANGES,
+	SVCD_MAP_FRONTENDS,	 SVCD_MAP_SLOTS,      SVCD_MAP_BACKENDS,
+	SVCD_MAP_CONNTRACK,	 SVCD_MAP_SERVICES,   SVCD_MAP_STATS,
+	SVCD_MAP_REASONS,	 SVCD_MAP_SRC_RANGES, SVCD_MAP_AFFINITY,
+	SVCD_MAP_AFFINITY_MATCH,
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -199,7 +200,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	struct {
 		struct bpf_map *map;
 		__u32 size;
-	} sizes[6];
+	} sizes[8];
 	struct loader *l;
 	size_t i;
 	int err;
@@ -226,6 +227,12 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	sizes[4].size = cfg->max_services;
 	sizes[5].map = l->skel->maps.svcd_conntrack;
 	sizes[5].size = cfg->max_conntrack;
+	sizes[6].map = l->skel->maps.svcd_affinity;
+	sizes[6].size = cfg->max_affinity;
+	/* A match pair per distinct backend of a slot table: never more
+	 * than the slots, so the same size never fills first. */
+	sizes[7].map = l->skel->maps.svcd_affinity_match;
+	sizes[7].size = cfg->max_slots;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		err = adopt_pinned(sizes[i].map, cfg->pin_dir, sizes[i].size);
 		if (err)

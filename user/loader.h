@@ -43,6 +43,7 @@ struct loader_config {
 	uint32_t max_services; /* svcd_services and svcd_stats */
 	uint32_t max_backends;
 	uint32_t max_conntrack;
+	uint32_t max_affinity; /* svcd_affinity: {service, client} pairs */
 	/* uplink programs (wire.bpf.c), fixed at load */
 	uint32_t snat_addr; /* __be32 node address for SNAT; 0: none */
 	uint16_t snat_port_min, snat_port_max;

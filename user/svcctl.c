@@ -953,6 +953,172 @@ out:
 	return err;
 }
 
+/* ---- affinity ---------------------------------------------------------- */
+
+static int cmp_affinity(const void *a, const void *b)
+{
+	const struct svcd_affinity_key *x = a, *y = b;
+	uint32_t cx = ntohl(x->client), cy = ntohl(y->client);
+
+	if (x->service_id != y->service_id)
+		return x->service_id < y->service_id ? -1 : 1;
+	return cx < cy ? -1 : cx > cy;
+}
+
+/* The affinity timeout the service's frontends carry (0: none left). */
+static uint32_t service_timeout(const struct svc_maps *s, uint32_t sid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_views; i++) {
+		if (s->views[i].val.service_id == sid &&
+		    s->views[i].val.affinity_timeout)
+			return s->views[i].val.affinity_timeout;
+	}
+	return 0;
+}
+
+/*
+ * What the next new flow of this client does with the entry: follows it
+ * ("active"), or chooses afresh because it is too old ("expired") or its
+ * backend left the service ("backend_left"; no match pair).
+ */
+static const char *affinity_state(const struct pinned *match,
+				  const struct svcd_affinity_key *k,
+				  const struct svcd_affinity_value *v,
+				  double ago, uint32_t timeout)
+{
+	struct svcd_affinity_match_key mk = { .service_id = k->service_id,
+					      .backend_id = v->backend_id };
+	__u8 one;
+
+	if (!timeout || ago > timeout)
+		return "expired";
+	if (bpf_map_lookup_elem(match->fd, &mk, &one))
+		return "backend_left";
+	return "active";
+}
+
+static int dump_affinity(const struct ctx *c)
+{
+	struct pinned aff = { .fd = -1 }, match = { .fd = -1 };
+	struct table t = { .ncols = 6 };
+	struct svc_maps s = {};
+	struct entries e = {};
+	char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24], client[32];
+	char backend[32], ago_s[24], left_s[24], idbuf[32];
+	cJSON *arr = NULL, *obj;
+	uint64_t now;
+	size_t i;
+	int err;
+
+	err = svc_maps_load(c, &s);
+	if (!err)
+		err = open_map(c, SVCD_MAP_AFFINITY, &aff);
+	if (!err)
+		err = open_map(c, SVCD_MAP_AFFINITY_MATCH, &match);
+	if (err)
+		goto out;
+	err = read_entries(&aff, &e);
+	if (err) {
+		err = fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
+			   SVCD_MAP_AFFINITY, strerror(-err));
+		goto out;
+	}
+	now = now_ns();
+	sort_entries(&e, cmp_affinity);
+	if (c->json)
+		arr = cJSON_CreateArray();
+	else
+		err = table_row(&t, "SERVICE", "CLIENT", "BACKEND", "AGE(s)",
+				"EXPIRES_IN(s)", "STATE");
+	for (i = 0; !err && i < e.n; i++) {
+		const struct svcd_affinity_key *k = entry_key(&e, i);
+		const struct svcd_affinity_value *v = entry_value(&e, i);
+		const struct svcd_service *svc =
+			find_by_id(&s.sv, k->service_id);
+		const struct svcd_backend *be =
+			find_by_id(&s.be, v->backend_id);
+		uint32_t timeout = service_timeout(&s, k->service_id);
+		double ago = ns_ago(now, v->last_used_ns);
+		double left = timeout > ago ? timeout - ago : 0;
+		const char *state = affinity_state(&match, k, v, ago, timeout);
+
+		if (svc)
+			snprintf(name, sizeof(name), "%s%s%s/%s", svc->name,
+				 svc->port_name[0] ? ":" : "", svc->port_name,
+				 proto_name(svc->proto));
+		else
+			snprintf(name, sizeof(name), "?service-%u",
+				 k->service_id);
+		inet_ntop(AF_INET, &k->client, client, sizeof(client));
+		if (be)
+			fmt_addr(backend, sizeof(backend), be->addr, be->port,
+				 -1);
+		else
+			snprintf(backend, sizeof(backend), "?backend-%u",
+				 v->backend_id);
+		if (!c->json) {
+			snprintf(ago_s, sizeof(ago_s), "%.1f", ago);
+			if (timeout)
+				snprintf(left_s, sizeof(left_s), "%.1f", left);
+			else
+				snprintf(left_s, sizeof(left_s), "-");
+			err = table_row(&t, name, client, backend, ago_s,
+					left_s, state);
+			continue;
+		}
+		obj = cJSON_CreateObject();
+		if (!arr || !obj || !cJSON_AddItemToArray(arr, obj)) {
+			cJSON_Delete(obj);
+			err = -ENOMEM;
+			break;
+		}
+		if (svc) {
+			cJSON_AddStringToObject(obj, "service", svc->name);
+			cJSON_AddStringToObject(obj, "port_name",
+						svc->port_name);
+		} else {
+			snprintf(idbuf, sizeof(idbuf), "?service-%u",
+				 k->service_id);
+			cJSON_AddStringToObject(obj, "service", idbuf);
+			cJSON_AddStringToObject(obj, "port_name", "");
+		}
+		cJSON_AddNumberToObject(obj, "service_id", k->service_id);
+		cJSON_AddStringToObject(obj, "client", client);
+		if (be)
+			cJSON_AddStringToObject(obj, "backend", backend);
+		else
+			cJSON_AddNullToObject(obj, "backend");
+		cJSON_AddNumberToObject(obj, "backend_id", v->backend_id);
+		cJSON_AddNumberToObject(obj, "last_used_ago_s", ago);
+		if (timeout)
+			cJSON_AddNumberToObject(obj, "expires_in_s", left);
+		else
+			cJSON_AddNullToObject(obj, "expires_in_s");
+		cJSON_AddNumberToObject(obj, "affinity_timeout", timeout);
+		cJSON_AddStringToObject(obj, "state", state);
+	}
+	if (err) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	if (c->json) {
+		err = print_json(c, arr);
+		arr = NULL;
+	} else {
+		table_print(&t);
+	}
+out:
+	cJSON_Delete(arr);
+	table_free(&t);
+	free(e.data);
+	close_map(&aff);
+	close_map(&match);
+	svc_maps_free(&s);
+	return err;
+}
+
 #define STATS_FIELDS 5
 static const char *const stats_names[STATS_FIELDS] = {
 	"packets", "bytes", "new_flows", "no_backend", "map_full",
@@ -993,6 +1159,7 @@ static int dump_stats(const struct ctx *c)
 		counters.fd[i] = -1;
 	counters.stats_fd = stats.fd;
 	counters.reasons_fd = reasons.fd;
+	counters.affinity_fd = -1;
 
 	if (c->json) {
 		doc = cJSON_CreateObject();
@@ -1125,9 +1292,7 @@ static int do_dump(const struct ctx *c, int argc, char **argv)
 	if (!strcmp(what, "stats"))
 		return dump_stats(c);
 	if (!strcmp(what, "affinity"))
-		return fail(
-			c, EXIT_RUNTIME,
-			"dump affinity: this svcd has no affinity map yet (session affinity is not implemented)");
+		return dump_affinity(c);
 	return fail(
 		c, EXIT_USAGE,
 		"dump: unknown table '%s'; one of services, backends, conntrack, affinity, stats",
@@ -1306,7 +1471,7 @@ out:
 static const char *const status_maps[] = {
 	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,	SVCD_MAP_BACKENDS,
 	SVCD_MAP_SERVICES,  SVCD_MAP_CONNTRACK, SVCD_MAP_STATS,
-	SVCD_MAP_REASONS,
+	SVCD_MAP_REASONS,   SVCD_MAP_AFFINITY,	SVCD_MAP_AFFINITY_MATCH,
 };
 
 /* Entries of a hash map (arrays are always full: -1). */

@@ -94,6 +94,7 @@ struct options {
 	uint32_t max_services;
 	uint32_t max_backends;
 	uint32_t max_conntrack;
+	uint32_t max_affinity;
 	uint16_t snat_port_min, snat_port_max;
 };
 
@@ -158,6 +159,7 @@ enum {
 	OPT_MAX_SERVICES,
 	OPT_MAX_BACKENDS,
 	OPT_MAX_CONNTRACK,
+	OPT_MAX_AFFINITY,
 	OPT_SNAT_PORTS,
 };
 
@@ -178,6 +180,7 @@ static const struct option long_opts[] = {
 	{ "max-services", required_argument, NULL, OPT_MAX_SERVICES },
 	{ "max-backends", required_argument, NULL, OPT_MAX_BACKENDS },
 	{ "max-conntrack", required_argument, NULL, OPT_MAX_CONNTRACK },
+	{ "max-affinity", required_argument, NULL, OPT_MAX_AFFINITY },
 	{ "snat-port-range", required_argument, NULL, OPT_SNAT_PORTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -193,6 +196,7 @@ static void usage(FILE *f)
 		"            [--metrics-bind-address ADDR:PORT]\n"
 		"            [--healthz-bind-address ADDR:PORT] [--cleanup] [-v LEVEL]\n"
 		"            [--max-services N] [--max-backends N] [--max-conntrack N]\n"
+		"            [--max-affinity N]\n"
 		"\n"
 		"eBPF Service proxy: keeps pinned BPF maps equal to the Services and\n"
 		"EndpointSlices it is given and attaches tc programs to pod interfaces.\n"
@@ -227,11 +231,13 @@ static void usage(FILE *f)
 		"  --max-services N          size of the service maps (default %u)\n"
 		"  --max-backends N          size of the backend map (default %u)\n"
 		"  --max-conntrack N         size of the conntrack map (default %u)\n"
+		"  --max-affinity N          size of the session affinity map, {service,\n"
+		"                            client} pairs (LRU, default %u)\n"
 		"  -h, --help                this text\n"
 		"\n"
 		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
 		DEFAULT_PIN_DIR, SVCD_DEF_SERVICES, SVCD_DEF_BACKENDS,
-		SVCD_DEF_CONNTRACK);
+		SVCD_DEF_CONNTRACK, SVCD_DEF_AFFINITY);
 }
 
 static int parse_u32(const char *flag, const char *arg, uint32_t min,
@@ -422,6 +428,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->max_services = SVCD_DEF_SERVICES;
 	o->max_backends = SVCD_DEF_BACKENDS;
 	o->max_conntrack = SVCD_DEF_CONNTRACK;
+	o->max_affinity = SVCD_DEF_AFFINITY;
 	/* above the ephemeral range (32768-60999), below nothing else */
 	o->snat_port_min = 61000;
 	o->snat_port_max = 65535;
@@ -493,6 +500,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_MAX_CONNTRACK:
 			err = parse_u32("--max-conntrack", optarg, 64, 1u << 28,
 					&o->max_conntrack);
+			break;
+		case OPT_MAX_AFFINITY:
+			err = parse_u32("--max-affinity", optarg, 64, 1u << 28,
+					&o->max_affinity);
 			break;
 		case OPT_SNAT_PORTS:
 			err = parse_port_range(optarg, &o->snat_port_min,
@@ -1324,6 +1335,7 @@ static int run_agent(const struct options *o)
 		.max_services = o->max_services,
 		.max_backends = o->max_backends,
 		.max_conntrack = o->max_conntrack,
+		.max_affinity = o->max_affinity,
 	};
 	struct svcd s = {
 		.opts = o,

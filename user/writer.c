@@ -4,20 +4,24 @@
  * the difference, in the order DESIGN.md invariants 1 and 3 require.
  *
  * The writer keeps a mirror of what the maps hold (services, backends with
- * slot reference counts, slot tables per service and revision, frontends)
- * and changes the mirror only after the map operation it stands for
- * succeeded, so the mirror equals the maps after any failure.
+ * reference counts, slot tables per service and revision, frontends,
+ * affinity match pairs) and changes the mirror only after the map
+ * operation it stands for succeeded, so the mirror equals the maps after
+ * any failure.
  *
  * One sync runs in phases; per set the order of DESIGN.md holds because
  * every deletion of a shared thing waits for a later phase:
  *   1. delete frontends nobody wants;
  *   2. per set: services entry (new set), new backends, the new slot table
- *      under a new revision, then its frontends (one update each); on any
- *      error undo that set's writes and keep its previous version;
+ *      under a new revision, the affinity match pairs of its backends (sets
+ *      with an affinity timeout), then its frontends (one update each); on
+ *      any error undo that set's writes and keep its previous version;
  *   3. frontends still pointing at a revision that is going away (moved to
  *      a set that failed) are re-pointed to their set's live revision or
  *      deleted;
- *   4. slot tables no frontend uses, then services entries of removed sets;
+ *   4. affinity match pairs no frontend needs (backends that left, sets
+ *      that lost their timeout or went away), then slot tables no frontend
+ *      uses, then services entries of removed sets;
  *   5. backends no slot holds;
  *   6. UDP conntrack entries whose backend left its set.
  */
@@ -227,6 +231,24 @@ static int u64set_add(struct u64set *s, uint64_t key)
 	return 0;
 }
 
+/* Moves the last key into the hole: callers walking v go backwards. */
+static void u64set_remove(struct u64set *s, uint64_t key)
+{
+	uint32_t hash = mix64(key), idx1;
+	uint64_t last;
+
+	idx1 = ht_find(&s->t, hash, u64_eq, s, &key);
+	if (!idx1)
+		return;
+	ht_remove(&s->t, hash, idx1);
+	last = s->v[s->n - 1];
+	if (idx1 != s->n) {
+		s->v[idx1 - 1] = last;
+		ht_replace(&s->t, mix64(last), s->n, idx1);
+	}
+	s->n--;
+}
+
 static void u64set_fini(struct u64set *s)
 {
 	ht_fini(&s->t);
@@ -352,17 +374,23 @@ struct wsvc {
 	 */
 	bool has_live;
 	bool seen_frontend; /* scratch while loading */
+	bool match_stuck;   /* scratch in phase 4: a match pair stayed */
 	uint16_t live_rev;
 	uint16_t live_count;
-	uint32_t desired_gen; /* == writer.gen: wanted by the current sync */
+	uint32_t live_affinity; /* affinity timeout of the live version */
+	uint32_t n_match;	/* affinity match pairs of this service */
+	uint32_t desired_gen;	/* == writer.gen: wanted by the current sync */
 	struct slot_table *tables;
 	uint32_t n_tables, cap_tables;
 };
 
 struct wbe {
 	struct svcd_backend be;
-	uint32_t refs; /* slots in the map holding this id */
-	bool present;  /* the backends entry exists */
+	/* slots and affinity match pairs in the maps naming this id: a
+	 * backend goes only after both, so an id is never reused while a
+	 * pair could still send a remembered client to it */
+	uint32_t refs;
+	bool present; /* the backends entry exists */
 };
 
 struct wfe {
@@ -397,6 +425,8 @@ struct writer {
 	size_t n_fe, cap_fe;
 	struct htab fe_by_key; /* key -> index + 1 */
 
+	struct u64set match; /* MATCH_KEY(sid, bid) of WMAP_AFFINITY_MATCH */
+
 	uint32_t gen;
 
 	/* Scratch for one set, grown as needed. */
@@ -407,6 +437,7 @@ struct writer {
 	uint32_t *slot_idx;	 /* SVCD_MAX_SLOTS_PER_SERVICE */
 	void *build_scratch;	 /* for build_slots() */
 	uint32_t *undo_be;	 /* backends written for the set */
+	uint32_t *undo_match;	 /* match pairs written for the set */
 	struct fe_undo *undo_fe; /* frontends written for the set */
 	size_t cap_undo_fe;
 };
@@ -764,6 +795,52 @@ static int fe_delete(struct writer *w, size_t idx)
 	return 0;
 }
 
+#define MATCH_KEY(sid, bid) ((uint64_t)(sid) << 32 | (bid))
+
+static bool match_has(const struct writer *w, uint32_t sid, uint32_t bid)
+{
+	return u64set_has(&w->match, MATCH_KEY(sid, bid));
+}
+
+static int match_write(struct writer *w, uint32_t sid, uint32_t bid)
+{
+	struct svcd_affinity_match_key key = {
+		.service_id = sid,
+		.backend_id = bid,
+	};
+	uint8_t one = 1;
+	int err;
+
+	/* Mirror first: an allocation failure must not leave the map ahead. */
+	err = u64set_add(&w->match, MATCH_KEY(sid, bid));
+	if (err)
+		return err;
+	err = w->ops->update(w->ctx, WMAP_AFFINITY_MATCH, &key, &one);
+	if (err) {
+		u64set_remove(&w->match, MATCH_KEY(sid, bid));
+		return err;
+	}
+	w->svc[sid]->n_match++;
+	be_ref(w, bid);
+	return 0;
+}
+
+static int match_delete(struct writer *w, uint32_t sid, uint32_t bid)
+{
+	struct svcd_affinity_match_key key = {
+		.service_id = sid,
+		.backend_id = bid,
+	};
+	int err = map_delete(w, WMAP_AFFINITY_MATCH, &key);
+
+	if (err)
+		return err;
+	u64set_remove(&w->match, MATCH_KEY(sid, bid));
+	w->svc[sid]->n_match--;
+	be_unref(w, bid);
+	return 0;
+}
+
 /* ---- slot tables from weights ----------------------------------------- */
 
 struct slot_pos {
@@ -1023,6 +1100,35 @@ static int load_frontend(const void *key, const void *value, void *arg)
 	return 0;
 }
 
+static int load_match(const void *key, const void *value, void *arg)
+{
+	const struct svcd_affinity_match_key *k = key;
+	struct load_ctx *lc = arg;
+	struct writer *w = lc->w;
+	struct wsvc *s;
+	int err;
+
+	(void)value;
+	if (!k->service_id || k->service_id >= w->lim.max_services ||
+	    !k->backend_id || k->backend_id >= w->lim.max_backends) {
+		lc->skipped++;
+		return 0;
+	}
+	if (match_has(w, k->service_id, k->backend_id))
+		return 0;
+	s = w->svc[k->service_id];
+	if (!s)
+		s = svc_create(w, k->service_id); /* orphan: removed at sync */
+	if (!s)
+		return -ENOMEM;
+	err = u64set_add(&w->match, MATCH_KEY(k->service_id, k->backend_id));
+	if (err)
+		return err;
+	s->n_match++;
+	be_ref(w, k->backend_id);
+	return 0;
+}
+
 /* Every slot of 0..count-1 present under rev, each naming a backend. */
 static bool table_complete(const struct writer *w, struct slot_table *t,
 			   uint32_t count)
@@ -1059,6 +1165,7 @@ static void load_pick_live(struct writer *w)
 		s->seen_frontend = true;
 		s->live_rev = w->fe[i].val.rev;
 		s->live_count = w->fe[i].val.slot_count;
+		s->live_affinity = w->fe[i].val.affinity_timeout;
 	}
 	for (sid = 1; sid < w->lim.max_services; sid++) {
 		s = w->svc[sid];
@@ -1102,6 +1209,7 @@ void writer_free(struct writer *w)
 	ht_fini(&w->be_by_value);
 	free(w->fe);
 	ht_fini(&w->fe_by_key);
+	u64set_fini(&w->match);
 	free(w->weights);
 	free(w->bids);
 	free(w->used);
@@ -1109,6 +1217,7 @@ void writer_free(struct writer *w)
 	free(w->build_scratch);
 	free(w->undo_fe);
 	free(w->undo_be);
+	free(w->undo_match);
 	free(w);
 }
 
@@ -1124,6 +1233,7 @@ struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
 		{ WMAP_BACKENDS, load_backend, "backends" },
 		{ WMAP_SLOTS, load_slot, "slots" },
 		{ WMAP_FRONTENDS, load_frontend, "frontends" },
+		{ WMAP_AFFINITY_MATCH, load_match, "affinity match" },
 	};
 	struct load_ctx lc = { 0 };
 	struct writer *w;
@@ -1369,16 +1479,19 @@ static int ensure_scratch(struct writer *w, size_t n_backends, size_t n_fe)
 		free(w->bids);
 		free(w->used);
 		free(w->undo_be);
+		free(w->undo_match);
 		free(w->build_scratch);
 		w->cap_backends = n_backends > 64 ? n_backends : 64;
 		w->weights = malloc(w->cap_backends);
 		w->bids = malloc(w->cap_backends * sizeof(*w->bids));
 		w->used = malloc(w->cap_backends * sizeof(*w->used));
 		w->undo_be = malloc(w->cap_backends * sizeof(*w->undo_be));
+		w->undo_match =
+			malloc(w->cap_backends * sizeof(*w->undo_match));
 		w->build_scratch = malloc(scratch_size(
 			w->cap_backends, SVCD_MAX_SLOTS_PER_SERVICE));
 		if (!w->weights || !w->bids || !w->used || !w->undo_be ||
-		    !w->build_scratch) {
+		    !w->undo_match || !w->build_scratch) {
 			w->cap_backends = 0;
 			return -ENOMEM;
 		}
@@ -1399,6 +1512,7 @@ struct set_undo {
 	bool wrote_table;
 	uint16_t rev;	/* of the new table */
 	size_t n_be;	/* backends written: w->undo_be */
+	size_t n_match; /* match pairs written: w->undo_match */
 	size_t n_fe;	/* frontends touched: w->undo_fe/undo_val */
 	bool fe_failed; /* a frontend could not be put back */
 };
@@ -1426,6 +1540,13 @@ static void undo_set(struct writer *w, uint32_t sid, struct set_undo *u)
 	/* A frontend still on the new table keeps it and its backends. */
 	if (u->fe_failed)
 		return;
+	/* A pair left behind keeps the table that holds its backend, so a
+	 * remembered client still goes only to a backend of the service;
+	 * phase 4 takes both away later, in that order. */
+	for (i = u->n_match; i-- > 0;) {
+		if (match_delete(w, sid, w->undo_match[i]))
+			return;
+	}
 	t = u->wrote_table ? table_find(s, u->rev) : NULL;
 	if (t && table_delete(w, sid, s, t))
 		return;
@@ -1476,6 +1597,7 @@ enum set_step {
 	STEP_SERVICES,
 	STEP_BACKENDS,
 	STEP_SLOTS,
+	STEP_AFFINITY,
 	STEP_FRONTENDS,
 	STEP_FLUSH,
 };
@@ -1487,6 +1609,7 @@ static void log_set_failure(const struct svcd_service *info, enum set_step step,
 		[STEP_SERVICES] = "services",
 		[STEP_BACKENDS] = "backends",
 		[STEP_SLOTS] = "slots",
+		[STEP_AFFINITY] = "affinity match",
 		[STEP_FRONTENDS] = "frontends",
 	};
 	const char *outcome = had_previous ? "kept previous version" :
@@ -1655,6 +1778,25 @@ static int apply_set(struct sync *s, size_t set)
 		}
 	}
 
+	/*
+	 * Every backend of the table the frontends will use gets its match
+	 * pair before they use it (also when only the timeout went from 0 to
+	 * N); pairs of backends that left go in phase 4, after the frontends
+	 * stopped using the table that held them.
+	 */
+	if (ms->affinity_timeout) {
+		step = STEP_AFFINITY;
+		for (i = 0; i < n_slots; i++) {
+			bid = w->bids[w->slot_idx[i]];
+			if (match_has(w, sid, bid))
+				continue;
+			err = match_write(w, sid, bid);
+			if (err)
+				goto fail;
+			w->undo_match[u.n_match++] = bid;
+		}
+	}
+
 	step = STEP_FRONTENDS;
 	for (fe1 = s->set_first[set]; fe1; fe1 = s->fe_next[fe1 - 1]) {
 		const struct model_frontend *mf =
@@ -1694,6 +1836,7 @@ static int apply_set(struct sync *s, size_t set)
 		svc->live_rev = rev;
 		svc->live_count = n_slots;
 	}
+	svc->live_affinity = ms->affinity_timeout;
 	if (changed || u.n_fe) {
 		if (u.created || !had_previous)
 			s->stats->services_added++;
@@ -1733,11 +1876,15 @@ static void fix_frontends(struct sync *s)
 		svc = svc_get(w, val.service_id);
 		live = svc && svc->desired_gen == w->gen && svc->has_live;
 		if (live && val.rev == svc->live_rev &&
-		    val.slot_count == svc->live_count)
+		    val.slot_count == svc->live_count &&
+		    val.affinity_timeout == svc->live_affinity)
 			continue;
 		if (live) {
+			/* The live version's timeout: its match pairs are the
+			 * ones written. */
 			val.rev = svc->live_rev;
 			val.slot_count = svc->live_count;
+			val.affinity_timeout = svc->live_affinity;
 			if (!fe_write(w, &w->fe[i].key, &val))
 				continue;
 		}
@@ -1756,10 +1903,101 @@ static void fix_frontends(struct sync *s)
 #define REF_SID(sid) ((uint64_t)(sid))
 #define REF_REV(sid, rev) (1ULL << 63 | (uint64_t)(sid) << 16 | (rev))
 
-/* Phase 4: slot tables no frontend uses, then services of removed sets. */
+/* Adds the match pairs of the first count slots of (sid, rev) to want. */
+static int want_table_pairs(struct writer *w, struct u64set *want, uint32_t sid,
+			    uint16_t rev, uint32_t count)
+{
+	struct wsvc *svc = svc_get(w, sid);
+	struct slot_table *t = svc ? table_find(svc, rev) : NULL;
+	uint32_t k;
+	int err;
+
+	for (k = 0; t && k < t->len && k < count; k++) {
+		if (t->bids[k] == SLOT_NONE)
+			continue;
+		err = u64set_add(want, MATCH_KEY(sid, t->bids[k]));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The match pairs a packet may still need: the backends of every table a
+ * frontend with a timeout uses, and of the live table of each wanted set
+ * with one (set also when the set has no frontend, so that its pairs are
+ * not deleted here and written again by the next sync).
+ */
+static int want_match_pairs(struct writer *w, struct u64set *want)
+{
+	struct u64set done = { 0 }; /* REF_REV of the tables walked */
+	const struct wfe *f;
+	struct wsvc *svc;
+	uint32_t sid;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < w->n_fe && !err; i++) {
+		f = &w->fe[i];
+		if (!f->val.affinity_timeout || !f->val.slot_count)
+			continue;
+		/* A set's frontends share its table: walk it once. */
+		if (u64set_has(&done, REF_REV(f->val.service_id, f->val.rev)))
+			continue;
+		err = u64set_add(&done, REF_REV(f->val.service_id, f->val.rev));
+		if (!err)
+			err = want_table_pairs(w, want, f->val.service_id,
+					       f->val.rev, f->val.slot_count);
+	}
+	for (sid = 1; sid < w->lim.max_services && !err; sid++) {
+		svc = w->svc[sid];
+		if (!svc || svc->desired_gen != w->gen || !svc->has_live ||
+		    !svc->live_affinity || !svc->live_count ||
+		    u64set_has(&done, REF_REV(sid, svc->live_rev)))
+			continue;
+		err = want_table_pairs(w, want, sid, svc->live_rev,
+				       svc->live_count);
+	}
+	u64set_fini(&done);
+	return err;
+}
+
+/*
+ * Before the slot tables: a pair that stays (its delete failed) keeps its
+ * service's tables, so the backend it names is still in one of them.
+ */
+static void remove_match_pairs(struct sync *s, const struct u64set *want)
+{
+	struct writer *w = s->w;
+	uint32_t sid, bid;
+	uint64_t key;
+	size_t i;
+	int err;
+
+	for (i = w->match.n; i-- > 0;) {
+		key = w->match.v[i];
+		if (u64set_has(want, key))
+			continue;
+		sid = key >> 32;
+		bid = (uint32_t)key;
+		err = match_delete(w, sid, bid);
+		if (err) {
+			pr_err("writer: deleting the affinity match pair of service %u, backend %u failed (-%s)",
+			       sid, bid, err_name(err));
+			note_err(s, err);
+			s->stats->errors++;
+			w->svc[sid]->match_stuck = true;
+		}
+	}
+}
+
+/*
+ * Phase 4: affinity match pairs no frontend needs, slot tables no
+ * frontend uses, then services of removed sets.
+ */
 static void remove_tables_and_services(struct sync *s)
 {
-	struct u64set refs = { 0 };
+	struct u64set refs = { 0 }, want = { 0 };
 	struct writer *w = s->w;
 	const struct wfe *f;
 	struct slot_table *t;
@@ -1776,17 +2014,24 @@ static void remove_tables_and_services(struct sync *s)
 			err = u64set_add(&refs, REF_REV(f->val.service_id,
 							f->val.rev));
 	}
+	if (!err)
+		err = want_match_pairs(w, &want);
 	if (err) {
 		/* Deleting blind could pull slots from under a frontend. */
-		pr_err("writer: out of memory, old slots kept until the next sync");
+		pr_err("writer: out of memory, old slots and affinity pairs kept until the next sync");
 		note_err(s, err);
 		goto out;
 	}
+	remove_match_pairs(s, &want);
 
 	for (sid = 1; sid < w->lim.max_services; sid++) {
 		svc = w->svc[sid];
 		if (!svc)
 			continue;
+		if (svc->match_stuck) {
+			svc->match_stuck = false;
+			continue;
+		}
 		keep_live = svc->desired_gen == w->gen && svc->has_live;
 		for (j = svc->n_tables; j-- > 0;) {
 			t = &svc->tables[j];
@@ -1803,7 +2048,7 @@ static void remove_tables_and_services(struct sync *s)
 				s->stats->errors++;
 			}
 		}
-		if (keep_live || svc->n_tables ||
+		if (keep_live || svc->n_tables || svc->n_match ||
 		    u64set_has(&refs, REF_SID(sid)))
 			continue;
 		if (svc->in_map) {
@@ -1827,9 +2072,10 @@ static void remove_tables_and_services(struct sync *s)
 	}
 out:
 	u64set_fini(&refs);
+	u64set_fini(&want);
 }
 
-/* Phase 5: backends no slot holds any more. */
+/* Phase 5: backends no slot or affinity match pair holds any more. */
 static void remove_backends(struct sync *s)
 {
 	struct writer *w = s->w;

@@ -26,6 +26,8 @@ enum writer_map {
 	WMAP_BACKENDS,	/* __u32 backend id -> struct svcd_backend */
 	WMAP_SERVICES,	/* __u32 service id -> struct svcd_service */
 	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
+	/* struct svcd_affinity_match_key -> __u8 1 */
+	WMAP_AFFINITY_MATCH,
 	WMAP_COUNT,
 };
 
@@ -58,7 +60,8 @@ struct writer; /* opaque: the mirror of what the maps hold + id allocators */
 
 /*
  * Create a writer over ops and load its mirror from the maps (services,
- * backends, slots, frontends), so ids stay stable across restarts.
+ * backends, slots, frontends, affinity match pairs), so ids stay stable
+ * across restarts.
  * Entries that do not form a consistent service (orphan slots, frontends
  * naming a missing service) are kept until the first sync removes them.
  * Returns NULL and sets errno on failure.
@@ -72,7 +75,10 @@ void writer_free(struct writer *w);
  * all: on a map error the set keeps its previous version (or stays
  * absent), the error is logged with the set's name, counted in
  * stats->errors, and the sync goes on with the other sets.
- * UDP conntrack entries whose backend left its set are deleted.
+ * UDP conntrack entries whose backend left its set are deleted. Sets with
+ * an affinity timeout get a WMAP_AFFINITY_MATCH pair per backend of their
+ * slot table, written before the frontends use the table and deleted
+ * after no frontend uses one that holds the backend.
  * Returns 0 when everything was applied, or the first -errno seen.
  */
 int writer_sync(struct writer *w, const struct model_state *desired,

@@ -78,6 +78,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_reasons SEC(".maps");
 
+/* sessionAffinity ClientIP: {service, client} -> backend, last used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_AFFINITY);
+	__type(key, struct svcd_affinity_key);
+	__type(value, struct svcd_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_affinity SEC(".maps");
+
+/* {service, backend} pairs a remembered backend must be in (svcd.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_SLOTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct svcd_affinity_match_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_affinity_match SEC(".maps");
+
 /* Allowed sources of LoadBalancer IPs that set loadBalancerSourceRanges. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -271,7 +271,10 @@ static __always_inline int svc_forward(const struct flow4 *f, __u8 scope,
 		t->service_id = fe.service_id;
 		return SVCD_R_REFUSED;
 	}
-	be = lb_select_backend(&fe, &backend_id);
+	if (fe.affinity_timeout)
+		be = lb_select_affinity(f, &fe, now, &backend_id);
+	else
+		be = lb_select_backend(&fe, &backend_id);
 	if (!be)
 		return -SVCD_R_DROP_NO_SLOT;
 	ret = ct_create(f, scope, &fe, be, backend_id, now, snat, &new_ct);

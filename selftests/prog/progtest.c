@@ -100,6 +100,8 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	pt->stats = bpf_map__fd(pt->skel->maps.svcd_stats);
 	pt->reasons = bpf_map__fd(pt->skel->maps.svcd_reasons);
 	pt->src_ranges = bpf_map__fd(pt->skel->maps.svcd_src_ranges);
+	pt->affinity = bpf_map__fd(pt->skel->maps.svcd_affinity);
+	pt->affinity_match = bpf_map__fd(pt->skel->maps.svcd_affinity_match);
 	pt->n_stats = bpf_map__max_entries(pt->skel->maps.svcd_stats);
 	pt->ncpus = libbpf_num_possible_cpus();
 	if (pt->ncpus <= 0) {
@@ -295,6 +297,10 @@ int pt_reset(struct pt *pt)
 	err = err   ?:
 		      empty_hash(pt->src_ranges,
 				 sizeof(struct svcd_src_range_key));
+	err = err ?: empty_hash(pt->affinity, sizeof(struct svcd_affinity_key));
+	err = err   ?:
+		      empty_hash(pt->affinity_match,
+				 sizeof(struct svcd_affinity_match_key));
 	/* counters are compared as deltas, never reset */
 	return err;
 }
@@ -347,7 +353,10 @@ int pt_service_set(struct pt *pt, const struct pt_service *svc)
 		.service_id = svc->id,
 		.rev = svc->rev,
 		.flags = svc->flags,
+		.affinity_timeout = svc->affinity_timeout,
 	};
+	struct svcd_affinity_match_key mkey = { .service_id = svc->id };
+	__u8 one = 1;
 	__u16 slot = 0;
 	int i, w;
 
@@ -363,6 +372,11 @@ int pt_service_set(struct pt *pt, const struct pt_service *svc)
 
 		if (!svc->no_backends &&
 		    bpf_map_update_elem(pt->backends, &b->id, &val, BPF_ANY))
+			return -errno;
+		mkey.backend_id = b->id;
+		if (svc->affinity_timeout &&
+		    bpf_map_update_elem(pt->affinity_match, &mkey, &one,
+					BPF_ANY))
 			return -errno;
 		for (w = 0; w < weight; w++, slot++) {
 			struct svcd_slot_key skey = {
@@ -504,6 +518,59 @@ int pt_ct_count(struct pt *pt)
 		n++;
 	}
 	return n;
+}
+
+int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,
+		    struct svcd_affinity_value *val)
+{
+	struct svcd_affinity_key key = { .service_id = service_id,
+					 .client = client };
+
+	if (bpf_map_lookup_elem(pt->affinity, &key, val))
+		return -errno;
+	return 0;
+}
+
+int pt_affinity_set(struct pt *pt, __u32 service_id, __be32 client,
+		    const struct svcd_affinity_value *val)
+{
+	struct svcd_affinity_key key = { .service_id = service_id,
+					 .client = client };
+
+	if (bpf_map_update_elem(pt->affinity, &key, val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int pt_affinity_count(struct pt *pt)
+{
+	struct svcd_affinity_key key, next, *prev = NULL;
+	int n = 0;
+
+	while (!bpf_map_get_next_key(pt->affinity, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
+int pt_affinity_unmatch(struct pt *pt, __u32 service_id, __u32 backend_id)
+{
+	struct svcd_affinity_match_key key = { .service_id = service_id,
+					       .backend_id = backend_id };
+
+	if (bpf_map_delete_elem(pt->affinity_match, &key))
+		return -errno;
+	return 0;
+}
+
+__u64 pt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 int pt_stats_get(struct pt *pt, __u32 index, struct svcd_stats *sum)

@@ -30,7 +30,8 @@ struct pt {
 	int frontends, slots, backends, conntrack, stats, reasons; /* map fds */
 	__u32 n_stats; /* max_entries of svcd_stats */
 	int ncpus;
-	int src_ranges; /* svcd_src_ranges (LPM trie) */
+	int src_ranges;		      /* svcd_src_ranges (LPM trie) */
+	int affinity, affinity_match; /* svcd_affinity, svcd_affinity_match */
 	/* pt_open_wire(): wire.bpf.o over the same maps */
 	struct wire_bpf *wire;
 	int from_wire, from_wire_tc, to_wire; /* program fds */
@@ -97,13 +98,16 @@ struct pt_service {
 	__u16 rev;	  /* slot table revision */
 	bool no_slots;	  /* announce slot_count slots but write none */
 	bool no_backends; /* write slots but not the backends they name */
+	__u32 affinity_timeout; /* seconds; with it, a match pair per backend */
 	struct pt_backend backends[PT_MAX_BACKENDS];
 };
 
 /*
  * Installs or replaces a service as the agent does: backends, then the
- * slots of the new revision, then the frontend, then deletes the slots of
- * other revisions. slot_count = sum of the weights.
+ * slots of the new revision (and, with an affinity timeout, the match
+ * pairs of its backends), then the frontend, then deletes the slots of
+ * other revisions. slot_count = sum of the weights. Match pairs of
+ * backends that left are not deleted: tests do that themselves.
  */
 int pt_service_set(struct pt *pt, const struct pt_service *svc);
 
@@ -124,6 +128,16 @@ int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
 	      __be16 dport, __u8 proto, __u8 dir, struct svcd_ct_value *val);
 /* Number of conntrack entries. */
 int pt_ct_count(struct pt *pt);
+/* The affinity entry of {service_id, client}: 0, or -ENOENT. */
+int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,
+		    struct svcd_affinity_value *val);
+int pt_affinity_set(struct pt *pt, __u32 service_id, __be32 client,
+		    const struct svcd_affinity_value *val);
+int pt_affinity_count(struct pt *pt);
+/* Deletes the match pair {service_id, backend_id}: the backend left. */
+int pt_affinity_unmatch(struct pt *pt, __u32 service_id, __u32 backend_id);
+/* CLOCK_MONOTONIC in ns: what bpf_ktime_get_ns() reads. */
+__u64 pt_now_ns(void);
 /* Allows sources in PREFIX/LEN to reach LoadBalancer IP LB. */
 int pt_src_range_add(struct pt *pt, __be32 lb, __be32 prefix, __u8 len);
 /* Per-CPU sums. */

@@ -5,7 +5,12 @@
  * The fake maps check the datapath's view after every single update and
  * delete: each frontend's (service id, rev) has slots 0..slot_count-1, each
  * slot names a backend that exists, no slot a frontend uses is rewritten
- * and no backend a slot names is changed (invariant 1). Maps can be given
+ * and no backend a slot names is changed (invariant 1). With session
+ * affinity: a frontend with a timeout finds the match pair of every
+ * backend in its table, and every match pair names a backend that exists
+ * and that a slot of its service (any revision) still holds, so a
+ * remembered client goes only to a backend of the old or the new set.
+ * Maps can be given
  * a capacity ("map full", invariant 3), the Nth update or delete can fail,
  * and the maps can "crash" (every operation after the Nth does nothing),
  * which is what a restart after kill -9 looks like.
@@ -173,10 +178,12 @@ static void fmap_fini(struct fmap *m)
 
 struct fake {
 	struct fmap map[WMAP_COUNT];
-	struct fmap fe_refs;	 /* sid << 16 | rev -> frontends on it */
-	struct fmap slot_refs;	 /* backend id -> slots naming it */
-	size_t updates, deletes; /* attempted operations */
-	size_t fail_update_at;	 /* 1-based; 0: never */
+	struct fmap fe_refs;	   /* sid << 16 | rev -> frontends on it */
+	struct fmap slot_refs;	   /* backend id -> slots naming it */
+	struct fmap match_refs;	   /* backend id -> match pairs naming it */
+	struct fmap svc_slot_refs; /* sid << 32 | bid -> slots of sid on bid */
+	size_t updates, deletes;   /* attempted operations */
+	size_t fail_update_at;	   /* 1-based; 0: never */
 	size_t fail_delete_at;
 	size_t crash_after; /* later operations do nothing; 0: never */
 	int fail_err;
@@ -191,6 +198,7 @@ static const size_t key_sizes[WMAP_COUNT] = {
 	[WMAP_BACKENDS] = sizeof(__u32),
 	[WMAP_SERVICES] = sizeof(__u32),
 	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_key),
+	[WMAP_AFFINITY_MATCH] = sizeof(struct svcd_affinity_match_key),
 };
 static const size_t val_sizes[WMAP_COUNT] = {
 	[WMAP_FRONTENDS] = sizeof(struct svcd_frontend_value),
@@ -198,6 +206,7 @@ static const size_t val_sizes[WMAP_COUNT] = {
 	[WMAP_BACKENDS] = sizeof(struct svcd_backend),
 	[WMAP_SERVICES] = sizeof(struct svcd_service),
 	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_value),
+	[WMAP_AFFINITY_MATCH] = sizeof(__u8),
 };
 
 static struct fake *fake_new(void)
@@ -215,6 +224,10 @@ static struct fake *fake_new(void)
 	f->fe_refs.vsz = sizeof(uint32_t);
 	f->slot_refs.ksz = sizeof(uint32_t);
 	f->slot_refs.vsz = sizeof(uint32_t);
+	f->match_refs.ksz = sizeof(uint32_t);
+	f->match_refs.vsz = sizeof(uint32_t);
+	f->svc_slot_refs.ksz = sizeof(uint64_t);
+	f->svc_slot_refs.vsz = sizeof(uint32_t);
 	f->fail_err = -EIO;
 	f->full_check = true;
 	return f;
@@ -228,6 +241,8 @@ static void fake_free(struct fake *f)
 		fmap_fini(&f->map[i]);
 	fmap_fini(&f->fe_refs);
 	fmap_fini(&f->slot_refs);
+	fmap_fini(&f->match_refs);
+	fmap_fini(&f->svc_slot_refs);
 	free(f);
 }
 
@@ -261,6 +276,29 @@ static uint32_t count_get(const struct fmap *m, const void *key)
 static uint64_t ref_key(uint32_t sid, uint16_t rev)
 {
 	return (uint64_t)sid << 16 | rev;
+}
+
+static uint64_t pair_key(uint32_t sid, uint32_t bid)
+{
+	return (uint64_t)sid << 32 | bid;
+}
+
+/* Slot bookkeeping of one slot naming bid (delta +1 or -1). */
+static void slot_ref(struct fake *f, const struct svcd_slot_key *sk,
+		     const __u32 *bid, int delta)
+{
+	uint64_t pk = pair_key(sk->service_id, *bid);
+
+	count_add(&f->slot_refs, bid, delta);
+	count_add(&f->svc_slot_refs, &pk, delta);
+}
+
+static bool has_pair(const struct fake *f, uint32_t sid, uint32_t bid)
+{
+	struct svcd_affinity_match_key mk = { .service_id = sid,
+					      .backend_id = bid };
+
+	return fmap_get(&f->map[WMAP_AFFINITY_MATCH], &mk) != NULL;
 }
 
 /* Some frontend reads slot `slot` of (sid, rev). */
@@ -301,7 +339,29 @@ static void check_frontend(struct fake *f, const struct svcd_frontend_value *v)
 				  sk.service_id, sk.slot, *bid);
 			return;
 		}
+		if (v->affinity_timeout && !has_pair(f, v->service_id, *bid)) {
+			violation(
+				f,
+				"affinity frontend's backend has no match pair",
+				sk.service_id, sk.rev, *bid);
+			return;
+		}
 	}
+}
+
+/* A match pair may send a client to its backend: it must be one. */
+static void check_pair(struct fake *f, const struct svcd_affinity_match_key *mk)
+{
+	uint64_t pk = pair_key(mk->service_id, mk->backend_id);
+
+	if (!fmap_get(&f->map[WMAP_BACKENDS], &mk->backend_id))
+		violation(f, "match pair names a missing backend",
+			  mk->service_id, mk->backend_id, 0);
+	else if (!count_get(&f->svc_slot_refs, &pk))
+		violation(
+			f,
+			"match pair names a backend no slot of its service holds",
+			mk->service_id, mk->backend_id, 0);
 }
 
 /* The invariant over the whole maps. */
@@ -309,11 +369,14 @@ static void check_all(struct fake *f)
 {
 	const struct fmap *fe = &f->map[WMAP_FRONTENDS];
 	const struct fmap *slots = &f->map[WMAP_SLOTS];
+	const struct fmap *pairs = &f->map[WMAP_AFFINITY_MATCH];
 	const struct svcd_slot_key *sk;
 	size_t i;
 
 	for (i = 0; i < fe->n; i++)
 		check_frontend(f, (const void *)(fe->vals + i * fe->vsz));
+	for (i = 0; i < pairs->n; i++)
+		check_pair(f, (const void *)(pairs->keys + i * pairs->ksz));
 	for (i = 0; i < slots->n; i++) {
 		sk = (const void *)(slots->keys + i * slots->ksz);
 		if (!fmap_get(&f->map[WMAP_BACKENDS],
@@ -367,15 +430,27 @@ static int fake_update(void *ctx, enum writer_map map, const void *key,
 		    f->map[map].n >= f->map[map].cap)
 			return -E2BIG;
 		if (obid)
-			count_add(&f->slot_refs, obid, -1);
-		count_add(&f->slot_refs, value, 1);
+			slot_ref(f, sk, obid, -1);
+		slot_ref(f, sk, value, 1);
 		break;
 	case WMAP_BACKENDS:
 		ob = fmap_get(&f->map[WMAP_BACKENDS], key);
 		if (ob && memcmp(ob, value, sizeof(*ob)) &&
-		    count_get(&f->slot_refs, key))
+		    (count_get(&f->slot_refs, key) ||
+		     count_get(&f->match_refs, key)))
 			violation(f, "backend in use changed",
 				  *(const __u32 *)key, 0, 0);
+		break;
+	case WMAP_AFFINITY_MATCH:
+		if (!fmap_get(&f->map[map], key) && f->map[map].cap &&
+		    f->map[map].n >= f->map[map].cap)
+			return -E2BIG;
+		check_pair(f, key);
+		if (!fmap_get(&f->map[map], key))
+			count_add(&f->match_refs,
+				  &((const struct svcd_affinity_match_key *)key)
+					   ->backend_id,
+				  1);
 		break;
 	case WMAP_FRONTENDS:
 		ov = fmap_get(&f->map[WMAP_FRONTENDS], key);
@@ -424,12 +499,22 @@ static int fake_delete(void *ctx, enum writer_map map, const void *key)
 			violation(f, "slot in use deleted", sk->service_id,
 				  sk->rev, sk->slot);
 		if (obid)
-			count_add(&f->slot_refs, obid, -1);
+			slot_ref(f, sk, obid, -1);
 		break;
 	case WMAP_BACKENDS:
 		if (count_get(&f->slot_refs, key))
 			violation(f, "backend named by a slot deleted",
 				  *(const __u32 *)key, 0, 0);
+		if (count_get(&f->match_refs, key))
+			violation(f, "backend named by a match pair deleted",
+				  *(const __u32 *)key, 0, 0);
+		break;
+	case WMAP_AFFINITY_MATCH:
+		if (fmap_get(&f->map[map], key))
+			count_add(&f->match_refs,
+				  &((const struct svcd_affinity_match_key *)key)
+					   ->backend_id,
+				  -1);
 		break;
 	case WMAP_FRONTENDS:
 		ov = fmap_get(&f->map[WMAP_FRONTENDS], key);
@@ -490,7 +575,12 @@ static void fake_plant(struct fake *f, enum writer_map map, const void *key,
 
 	fmap_put(&f->map[map], key, value);
 	if (map == WMAP_SLOTS)
-		count_add(&f->slot_refs, value, 1);
+		slot_ref(f, key, value, 1);
+	if (map == WMAP_AFFINITY_MATCH)
+		count_add(&f->match_refs,
+			  &((const struct svcd_affinity_match_key *)key)
+				   ->backend_id,
+			  1);
 	if (map == WMAP_FRONTENDS && v->slot_count) {
 		rk = ref_key(v->service_id, v->rev);
 		count_add(&f->fe_refs, &rk, 1);
@@ -736,10 +826,90 @@ static bool set_is_first(const struct model_state *want, size_t i)
 	return true;
 }
 
+/* The first set of want with identity info, or NULL. */
+static const struct model_set *set_named(const struct model_state *want,
+					 const struct svcd_service *info)
+{
+	const struct model_set *ms;
+	size_t i;
+
+	for (i = 0; i < want->n_sets; i++) {
+		ms = &want->sets[i];
+		if (!strcmp(info->name, ms->name) &&
+		    !strcmp(info->port_name, ms->port_name) &&
+		    info->proto == ms->proto && info->set == ms->set)
+			return ms;
+	}
+	return NULL;
+}
+
+/*
+ * Affinity match pairs: one per distinct backend of weight > 0 of each set
+ * with a timeout, naming that set's service, and nothing else.
+ */
+static bool pairs_match(const struct fake *f, const struct model_state *want)
+{
+	const struct fmap *pairs = &f->map[WMAP_AFFINITY_MATCH];
+	const struct svcd_affinity_match_key *mk;
+	struct fmap seen = { .ksz = sizeof(struct svcd_backend), .vsz = 1 };
+	const struct svcd_service *info;
+	const struct svcd_backend *b;
+	const struct model_set *ms;
+	size_t i, k, want_pairs = 0;
+	uint8_t one = 1;
+	bool ok = true, found;
+
+	for (i = 0; i < want->n_sets; i++) {
+		ms = &want->sets[i];
+		if (!set_is_first(want, i) || !ms->affinity_timeout)
+			continue;
+		for (k = 0; k < ms->n_backends; k++) {
+			struct svcd_backend key = {
+				.addr = ms->backends[k].addr,
+				.port = ms->backends[k].port,
+				.proto = ms->proto,
+				.flags = ms->backends[k].flags,
+			};
+
+			if (ms->backends[k].weight && !fmap_get(&seen, &key)) {
+				fmap_put(&seen, &key, &one);
+				want_pairs++;
+			}
+		}
+		fmap_fini(&seen);
+		memset(&seen, 0, sizeof(seen));
+		seen.ksz = sizeof(struct svcd_backend);
+		seen.vsz = 1;
+	}
+	for (i = 0; i < pairs->n && ok; i++) {
+		mk = (const void *)(pairs->keys + i * pairs->ksz);
+		info = fmap_get(&f->map[WMAP_SERVICES], &mk->service_id);
+		b = fmap_get(&f->map[WMAP_BACKENDS], &mk->backend_id);
+		ms = info ? set_named(want, info) : NULL;
+		found = false;
+		for (k = 0; ms && b && k < ms->n_backends && !found; k++)
+			found = ms->backends[k].weight &&
+				backend_is(b, ms, &ms->backends[k]);
+		if (!ms || !ms->affinity_timeout || !found) {
+			test__log(
+				"match pair (%u, %u) is not a backend of a set with affinity\n",
+				mk->service_id, mk->backend_id);
+			ok = false;
+		}
+	}
+	if (pairs->n != want_pairs) {
+		test__log("%zu match pairs in the map, want %zu\n", pairs->n,
+			  want_pairs);
+		ok = false;
+	}
+	return ok;
+}
+
 /*
  * The maps hold exactly want: every frontend with its set's slot table in
- * the order writer_build_slots gives, the set's identity in services, and
- * nothing else (no extra frontend, slot, backend or services entry).
+ * the order writer_build_slots gives, the set's identity in services, the
+ * affinity match pairs of sets with a timeout, and nothing else (no extra
+ * frontend, slot, backend, services entry or match pair).
  */
 static bool maps_match(const struct fake *f, const struct model_state *want)
 {
@@ -862,7 +1032,7 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		fmap_put(&seen, b, &one);
 	}
 	fmap_fini(&seen);
-	return ok;
+	return pairs_match(f, want) && ok;
 }
 
 static bool no_violations(const struct fake *f)
@@ -1300,8 +1470,9 @@ void test_writer_frontend_changes(void)
 		dels = f->deletes;
 		ASSERT_OK(writer_sync(w, &want, &st), "sync");
 		ASSERT_TRUE(maps_match(f, &want), "maps match");
-		/* a has one frontend left (the other moved to c). */
-		ASSERT_EQ(f->updates - ups, 1, "one update");
+		/* a's three match pairs, then its one frontend left (the
+		 * other moved to c); the fake checks the order. */
+		ASSERT_EQ(f->updates - ups, 4, "three pairs, one frontend");
 		ASSERT_EQ(f->deletes - dels, 0, "no delete");
 	}
 	if (test__start_subtest("removed_frontend")) {
@@ -1426,6 +1597,8 @@ void test_writer_restart(void)
 		find_backend(&next, SET_A, ip4(198, 18, 1, 2))->weight = 3;
 		add_backend(&next, SET_C, ip4(198, 18, 6, 6), 9000, 1, 0);
 		find_frontend(&next, &want.frontends[0].key)->set_index = SET_C;
+		remove_backend(&next, SET_C, ip4(198, 18, 1, 7));
+		next.sets[SET_A].affinity_timeout = 30;
 		remove_set(&next, SET_B); /* last: it renumbers the sets */
 		w = writer_new(&fake_ops, probe, &limits);
 		writer_sync(w, &want, NULL);
@@ -1668,6 +1841,10 @@ static void big_change(struct model_state *from, struct model_state *to)
 	remove_backend(to, SET_B, ip4(198, 18, 2, 5));
 	add_backend(to, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
 	find_backend(to, SET_C, ip4(198, 18, 2, 7))->weight = 7;
+	/* Affinity: c loses a backend (its match pair goes), a gets a
+	 * timeout (pairs for all of a's new table). */
+	remove_backend(to, SET_C, ip4(198, 18, 3, 7));
+	to->sets[SET_A].affinity_timeout = 60;
 	/* a's nodePort moves to c; a-local's frontend goes; d comes. */
 	find_frontend(to, &from->frontends[1].key)->set_index = SET_C;
 	remove_frontend(to, &from->frontends[2].key);
@@ -1761,6 +1938,218 @@ void test_writer_fail_nth(void)
 		ASSERT_EQ(failed, 0, "cases that diverged");
 		state_free(&want);
 	}
+}
+
+/* ---- session affinity: match pairs ------------------------------------- */
+
+/* Match pairs of service sid in the maps. */
+static size_t pairs_of(const struct fake *f, __u32 sid)
+{
+	const struct fmap *m = &f->map[WMAP_AFFINITY_MATCH];
+	const struct svcd_affinity_match_key *mk;
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n; i++) {
+		mk = (const void *)(m->keys + i * m->ksz);
+		n += mk->service_id == sid;
+	}
+	return n;
+}
+
+static __u32 sid_of(const struct fake *f, __be32 addr, uint16_t port)
+{
+	struct svcd_frontend_key k =
+		fkey(addr, port, IPPROTO_TCP, SVCD_SCOPE_INTERNAL);
+	const struct svcd_frontend_value *v = fe_get(f, &k);
+
+	return v ? v->service_id : 0;
+}
+
+/*
+ * The fake checks the order after every operation (a frontend with a
+ * timeout never uses a backend without its pair; a pair never outlives
+ * every slot of its backend in its service, nor the backend); these cases
+ * check what is there after each sync, and what the sync wrote.
+ */
+void test_writer_affinity(void)
+{
+	struct model_state want, next;
+	struct writer_stats st;
+	struct writer *w, *w2;
+	struct fake *f;
+	size_t ups, dels, writes;
+	__u32 sid_a, sid_c, bid, bid2;
+	char *log;
+	int err;
+
+	base_state(&want);
+	f = fake_new();
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new") ||
+	    !ASSERT_OK(writer_sync(w, &want, NULL), "first sync"))
+		goto out;
+	sid_a = sid_of(f, ip4(198, 19, 96, 10), 80);
+	sid_c = sid_of(f, ip4(198, 19, 96, 12), 9000);
+
+	if (test__start_subtest("install")) {
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(pairs_of(f, sid_c), 3, "c: one pair per backend");
+		ASSERT_EQ(pairs_of(f, sid_a), 0, "a: no timeout, no pair");
+		ASSERT_TRUE(has_pair(f, sid_c,
+				     backend_id(f, ip4(198, 18, 3, 7), 9000)),
+			    "c's weight-3 backend has a pair");
+	}
+	if (test__start_subtest("backend_added")) {
+		add_backend(&want, SET_C, ip4(198, 18, 4, 7), 9000, 1, 0);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		bid = backend_id(f, ip4(198, 18, 4, 7), 9000);
+		ASSERT_TRUE(has_pair(f, sid_c, bid), "new backend's pair");
+		ASSERT_EQ(pairs_of(f, sid_c), 4, "c: 4 pairs");
+	}
+	if (test__start_subtest("backend_removed")) {
+		bid = backend_id(f, ip4(198, 18, 4, 7), 9000);
+		remove_backend(&want, SET_C, ip4(198, 18, 4, 7));
+		dels = f->deletes;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_FALSE(has_pair(f, sid_c, bid), "its pair is gone");
+		ASSERT_EQ(backend_id(f, ip4(198, 18, 4, 7), 9000), 0,
+			  "and the backend");
+		ASSERT_EQ(st.backends_removed, 1, "backends_removed");
+		/* 1 pair, old table's 7 slots (1+2+3+1), 1 backend */
+		ASSERT_EQ(f->deletes - dels, 9, "deletes");
+	}
+	if (test__start_subtest("shared_backend")) {
+		/* a's local backend joins c (same address and port). */
+		add_backend(&want, SET_C, ip4(198, 18, 1, 2), 8080, 1,
+			    SVCD_BE_LOCAL);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		bid = backend_id(f, ip4(198, 18, 1, 2), 8080);
+		ASSERT_TRUE(has_pair(f, sid_c, bid), "c's pair on it");
+		ASSERT_FALSE(has_pair(f, sid_a, bid), "none for a");
+		remove_backend(&want, SET_C, ip4(198, 18, 1, 2));
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_FALSE(has_pair(f, sid_c, bid), "c's pair gone");
+		ASSERT_EQ(backend_id(f, ip4(198, 18, 1, 2), 8080), bid,
+			  "backend kept for a");
+	}
+	if (test__start_subtest("timeout_on")) {
+		/* Same tables: only the pairs, then the frontends. */
+		want.sets[SET_A].affinity_timeout = 60;
+		ups = f->updates;
+		dels = f->deletes;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(pairs_of(f, sid_a), 3, "a: 3 pairs");
+		ASSERT_EQ(f->updates - ups, 3 + 2, "3 pairs, 2 frontends");
+		ASSERT_EQ(f->deletes - dels, 0, "no delete");
+		ASSERT_EQ(fe_get(f, &want.frontends[0].key)->affinity_timeout,
+			  60, "a's timeout");
+	}
+	if (test__start_subtest("timeout_off")) {
+		want.sets[SET_A].affinity_timeout = 0;
+		ups = f->updates;
+		dels = f->deletes;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(pairs_of(f, sid_a), 0, "a: no pair");
+		ASSERT_EQ(f->updates - ups, 2, "2 frontends");
+		ASSERT_EQ(f->deletes - dels, 3, "then 3 pairs");
+	}
+	if (test__start_subtest("map_full")) {
+		/* a wants 3 pairs, 2 fit: a keeps its version without a
+		 * timeout, and takes back the pairs it wrote. */
+		state_copy(&next, &want);
+		next.sets[SET_A].affinity_timeout = 60;
+		add_backend(&next, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+		f->map[WMAP_AFFINITY_MATCH].cap =
+			f->map[WMAP_AFFINITY_MATCH].n + 2;
+		log = sync_capture(w, &next, &st, &err);
+		ASSERT_EQ(err, -E2BIG, "first error");
+		ASSERT_EQ(st.errors, 1, "a failed");
+		ASSERT_TRUE(
+			strstr(log,
+			       "service default/a:http/TCP: affinity match map full (-E2BIG), kept previous version"),
+			"line names a and the map");
+		free(log);
+		add_backend(&want, SET_B, ip4(198, 18, 3, 5), 53, 1, 0);
+		ASSERT_TRUE(maps_match(f, &want), "old a, new b");
+		ASSERT_EQ(pairs_of(f, sid_a), 0, "no pair of a left");
+		/* The mirror equals the maps: a restarted writer agrees. */
+		w2 = writer_new(&fake_ops, f, &limits);
+		writes = fake_writes(f);
+		ASSERT_OK(writer_sync(w2, &want, NULL),
+			  "restarted: same state");
+		ASSERT_EQ(fake_writes(f) - writes, 0, "restarted: no write");
+		writer_free(w2);
+		f->map[WMAP_AFFINITY_MATCH].cap = 0;
+		ASSERT_OK(writer_sync(w, &next, &st), "sync with room");
+		ASSERT_TRUE(maps_match(f, &next), "all applied");
+		ASSERT_EQ(pairs_of(f, sid_a), 3, "a: 3 pairs");
+		state_free(&want);
+		state_copy(&want, &next);
+		state_free(&next);
+	}
+	if (test__start_subtest("restart_rebuilds")) {
+		/* A pair lost and a stray one (what a crash of an older
+		 * svcd, or a hand, leaves): the first sync mends both. */
+		struct svcd_affinity_match_key lost = { .service_id = sid_c },
+					       stray = { .service_id = sid_c };
+
+		lost.backend_id = backend_id(f, ip4(198, 18, 1, 7), 9000);
+		stray.backend_id = backend_id(f, ip4(198, 18, 2, 2), 8080);
+		bid2 = 1;
+		f->full_check = false; /* planted state breaks it on purpose */
+		fmap_del(&f->map[WMAP_AFFINITY_MATCH], &lost);
+		count_add(&f->match_refs, &lost.backend_id, -1);
+		fake_plant(f, WMAP_AFFINITY_MATCH, &stray, &bid2);
+		w2 = writer_new(&fake_ops, f, &limits);
+		if (ASSERT_OK_PTR(w2, "writer_new")) {
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync");
+			ASSERT_TRUE(maps_match(f, &want), "maps match");
+			ASSERT_TRUE(has_pair(f, sid_c, lost.backend_id),
+				    "lost pair written");
+			ASSERT_FALSE(has_pair(f, sid_c, stray.backend_id),
+				     "stray pair deleted");
+			writes = fake_writes(f);
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync again");
+			ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+		}
+		writer_free(w2);
+		f->full_check = true;
+	}
+	if (test__start_subtest("pair_delete_fails")) {
+		/* The pair of a departing backend cannot be deleted: the old
+		 * table holding the backend stays, and so does the backend,
+		 * until a later sync deletes pair, table, backend in turn. */
+		bid = backend_id(f, ip4(198, 18, 3, 7), 9000);
+		remove_backend(&want, SET_C, ip4(198, 18, 3, 7));
+		f->fail_delete_at = f->deletes + 1;
+		ASSERT_EQ(sync_quiet(w, &want, &st), -EIO, "error");
+		f->fail_delete_at = 0;
+		ASSERT_TRUE(has_pair(f, sid_c, bid), "pair still there");
+		ASSERT_NEQ(backend_id(f, ip4(198, 18, 3, 7), 9000), 0,
+			   "backend kept");
+		ASSERT_OK(writer_sync(w, &want, &st), "next sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(backend_id(f, ip4(198, 18, 3, 7), 9000), 0,
+			  "backend gone");
+	}
+	if (test__start_subtest("set_removed")) {
+		remove_set(&want, SET_C);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_EQ(pairs_of(f, sid_c), 0, "c's pairs gone");
+		ASSERT_EQ(st.services_removed, 1, "services_removed");
+	}
+	no_violations(f);
+out:
+	writer_free(w);
+	state_free(&want);
+	fake_free(f);
 }
 
 /*
