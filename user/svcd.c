@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * svcd.c - the agent: flags, then one epoll loop over signals, the
- * --from-file source (inotify on its directory, debounced by a timer) and
+ * --from-file source (inotify on its directory, rate-limited by a timer) and
  * link events (attach to pod interfaces as they come).
  *
  * Programs and maps stay when svcd exits, like kube-proxy's rules: a
@@ -51,7 +51,19 @@
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
 #define DEFAULT_VERBOSITY 2
-#define SYNC_DEBOUNCE_NS (100 * 1000 * 1000) /* a burst of writes -> one sync */
+/*
+ * When a change is synced (sync_soon): a complete change (a file closed or
+ * moved into place, an API event) after a quiet spell at once, but for a
+ * moment that lets the rest of its burst arrive; then at most one sync per
+ * SYNC_MIN_GAP_NS, so a steady stream of changes costs a bounded share of
+ * the CPU and is never starved (a timer that every change pushed back
+ * would never fire under a change every 50 ms). A file just created is
+ * read SYNC_PARTIAL_NS later unless its writer closes it sooner (a hard
+ * link made in place is never closed; a redirect is, once written).
+ */
+#define SYNC_BATCH_NS (1 * 1000 * 1000)
+#define SYNC_MIN_GAP_NS (100 * 1000 * 1000)
+#define SYNC_PARTIAL_NS (1000 * 1000 * 1000)
 #define MAX_SOURCE_FILE (512u << 20)	     /* larger than any real List */
 
 #define EXIT_USAGE 2
@@ -127,6 +139,8 @@ struct svcd {
 	struct serve *serve; /* health checks, /healthz, /metrics */
 	int src_ranges_fd;   /* svcd_src_ranges */
 	int epfd, sigfd, inofd, timerfd;
+	uint64_t sync_due_ns;  /* the timer's deadline, 0 when disarmed */
+	uint64_t last_sync_ns; /* end of the last sync, 0 before the first */
 	char *watch_dir;	/* directory of --from-file */
 	const char *watch_name; /* its last component, inside watch_dir */
 	struct attached_link *links;
@@ -1039,11 +1053,29 @@ static int epoll_add(struct svcd *s, int fd, enum loop_source src)
 	return 0;
 }
 
-static void arm_debounce(struct svcd *s)
+static uint64_t mono_ns(void)
 {
-	struct itimerspec its = { .it_value.tv_nsec = SYNC_DEBOUNCE_NS };
+	struct timespec t;
 
-	timerfd_settime(s->timerfd, 0, &its, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* A change came in: sync by a deadline that only ever moves earlier. */
+static void sync_soon(struct svcd *s, bool complete)
+{
+	struct itimerspec its = {};
+	uint64_t now = mono_ns(), due;
+
+	due = now + (complete ? SYNC_BATCH_NS : SYNC_PARTIAL_NS);
+	if (s->last_sync_ns && due < s->last_sync_ns + SYNC_MIN_GAP_NS)
+		due = s->last_sync_ns + SYNC_MIN_GAP_NS;
+	if (s->sync_due_ns && s->sync_due_ns <= due)
+		return; /* rides along with the sync already due */
+	s->sync_due_ns = due;
+	its.it_value.tv_sec = (time_t)(due / 1000000000ull);
+	its.it_value.tv_nsec = (long)(due % 1000000000ull);
+	timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 static void handle_inotify(struct svcd *s)
@@ -1051,7 +1083,7 @@ static void handle_inotify(struct svcd *s)
 	char buf[4096]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
-	bool hit = false;
+	bool hit = false, complete = false;
 	ssize_t n;
 	char *p;
 
@@ -1062,16 +1094,20 @@ static void handle_inotify(struct svcd *s)
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW)
-				hit = true;
+				hit = complete = true;
 			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
 				pr_warn("--from-file directory %s was removed or moved; changes are no longer seen (restart svcd)",
 					s->watch_dir);
-			if (ev->len && !strcmp(ev->name, s->watch_name))
+			if (ev->len && !strcmp(ev->name, s->watch_name)) {
 				hit = true;
+				/* IN_CREATE alone: still being written */
+				if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+					complete = true;
+			}
 		}
 	}
 	if (hit)
-		arm_debounce(s);
+		sync_soon(s, complete);
 }
 
 /* Returns 1 to stop the loop, 0 to go on. */
@@ -1124,8 +1160,11 @@ static int run_loop(struct svcd *s)
 				break;
 			case SRC_TIMER:
 				if (read(s->timerfd, &expirations,
-					 sizeof(expirations)) > 0)
+					 sizeof(expirations)) > 0) {
+					s->sync_due_ns = 0;
 					sync_once(s);
+					s->last_sync_ns = mono_ns();
+				}
 				break;
 			case SRC_HTTP:
 				serve_dispatch(s->serve);
@@ -1264,7 +1303,7 @@ static int set_node_name(struct svcd *s)
 static void on_k8s_change(void *ctx)
 {
 	/* Many events -> one sync, like file writes. */
-	arm_debounce(ctx);
+	sync_soon(ctx, true);
 }
 
 /* --kubeconfig [--master], or in-cluster credentials with --master. */
