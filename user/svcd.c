@@ -54,9 +54,9 @@
 /*
  * When a change is synced (sync_soon): a complete change (a file closed or
  * moved into place, an API event) after a quiet spell at once, but for a
- * moment that lets the rest of its burst arrive; then at most one sync per
- * SYNC_MIN_GAP_NS, so a steady stream of changes costs a bounded share of
- * the CPU and is never starved (a timer that every change pushed back
+ * moment that lets the rest of its burst arrive; then the next one waits
+ * SYNC_MIN_GAP_NS after it, or as long as it took if longer, so a steady
+ * stream of changes costs at most half a CPU and is never starved (a timer that every change pushed back
  * would never fire under a change every 50 ms). A file just created is
  * read SYNC_PARTIAL_NS later unless its writer closes it sooner (a hard
  * link made in place is never closed; a redirect is, once written).
@@ -64,7 +64,7 @@
 #define SYNC_BATCH_NS (1 * 1000 * 1000)
 #define SYNC_MIN_GAP_NS (100 * 1000 * 1000)
 #define SYNC_PARTIAL_NS (1000 * 1000 * 1000)
-#define MAX_SOURCE_FILE (512u << 20)	     /* larger than any real List */
+#define MAX_SOURCE_FILE (512u << 20) /* larger than any real List */
 
 #define EXIT_USAGE 2
 
@@ -141,8 +141,9 @@ struct svcd {
 	int epfd, sigfd, inofd, timerfd;
 	uint64_t sync_due_ns;  /* the timer's deadline, 0 when disarmed */
 	uint64_t last_sync_ns; /* end of the last sync, 0 before the first */
-	char *watch_dir;	/* directory of --from-file */
-	const char *watch_name; /* its last component, inside watch_dir */
+	uint64_t last_sync_cost_ns; /* how long it took */
+	char *watch_dir;	    /* directory of --from-file */
+	const char *watch_name;	    /* its last component, inside watch_dir */
 	struct attached_link *links;
 	size_t n_links, cap_links;
 	/* model errors of the sync in progress */
@@ -941,6 +942,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	__be32 node_addrs[MAX_NODE_ADDRS];
 	struct model_state state = {};
 	struct writer_stats ws = {};
+	double built_ms, write_ms;
 	int err;
 
 	if (s->k8s && !k8s_client_node_info(s->k8s, &node))
@@ -968,6 +970,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		goto out;
 	}
 	log_model_errors(s);
+	built_ms = ms_since(t0);
 
 	/* Source ranges exist before a frontend checks them, and stay until
 	 * none does. Errors are logged by the writer per set, counted in ws. */
@@ -976,6 +979,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	writer_sync(s->writer, &state, &ws);
 	if (s->src_ranges_fd >= 0)
 		src_ranges_prune(s->src_ranges_fd, &state);
+	write_ms = ms_since(t0) - built_ms;
 	if (s->serve) {
 		struct serve_sync_info info = {
 			.ok = true,
@@ -989,11 +993,12 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		serve_set_healthchecks(s->serve, &state);
 		serve_note_sync(s->serve, &info);
 	}
-	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms",
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms (read and build %.1f, maps %.1f)",
 		writer_service_count(s->writer), state.n_frontends,
 		writer_backend_count(s->writer), ws.services_added,
 		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(t0));
+		s->n_model_errors + ws.errors, ms_since(t0), built_ms,
+		write_ms);
 	if (ws.udp_flows_flushed)
 		pr_info("sync: flushed %u UDP flows to removed backends",
 			ws.udp_flows_flushed);
@@ -1065,17 +1070,30 @@ static uint64_t mono_ns(void)
 static void sync_soon(struct svcd *s, bool complete)
 {
 	struct itimerspec its = {};
-	uint64_t now = mono_ns(), due;
+	uint64_t now = mono_ns(), due, gap = SYNC_MIN_GAP_NS;
 
+	if (s->last_sync_cost_ns > gap)
+		gap = s->last_sync_cost_ns;
 	due = now + (complete ? SYNC_BATCH_NS : SYNC_PARTIAL_NS);
-	if (s->last_sync_ns && due < s->last_sync_ns + SYNC_MIN_GAP_NS)
-		due = s->last_sync_ns + SYNC_MIN_GAP_NS;
+	if (s->last_sync_ns && due < s->last_sync_ns + gap)
+		due = s->last_sync_ns + gap;
 	if (s->sync_due_ns && s->sync_due_ns <= due)
 		return; /* rides along with the sync already due */
 	s->sync_due_ns = due;
 	its.it_value.tv_sec = (time_t)(due / 1000000000ull);
 	its.it_value.tv_nsec = (long)(due % 1000000000ull);
 	timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* The timer fired: the sync sync_soon() set up, timed for the next. */
+static void sync_due(struct svcd *s)
+{
+	uint64_t t0 = mono_ns();
+
+	s->sync_due_ns = 0;
+	sync_once(s);
+	s->last_sync_ns = mono_ns();
+	s->last_sync_cost_ns = s->last_sync_ns - t0;
 }
 
 static void handle_inotify(struct svcd *s)
@@ -1160,11 +1178,8 @@ static int run_loop(struct svcd *s)
 				break;
 			case SRC_TIMER:
 				if (read(s->timerfd, &expirations,
-					 sizeof(expirations)) > 0) {
-					s->sync_due_ns = 0;
-					sync_once(s);
-					s->last_sync_ns = mono_ns();
-				}
+					 sizeof(expirations)) > 0)
+					sync_due(s);
 				break;
 			case SRC_HTTP:
 				serve_dispatch(s->serve);
