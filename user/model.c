@@ -1218,8 +1218,10 @@ static int link_slices(struct build *b)
 			s = bsearch(sl->service, b->svcs, b->n_svcs,
 				    sizeof(*b->svcs), name_cmp);
 		if (!s) {
-			report(b, "EndpointSlice %s: service %s not found",
-			       sl->name, sl->service);
+			if (!b->cfg->quiet_orphan_slices)
+				report(b,
+				       "EndpointSlice %s: service %s not found",
+				       sl->name, sl->service);
 			continue;
 		}
 		if (s->state != SVC_OK)

@@ -937,7 +937,8 @@ static __be32 snat_address(const struct options *o)
 static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       size_t len, const cJSON *doc, struct timespec *t0)
 {
-	struct model_config cfg = { .node_name = s->node_name };
+	struct model_config cfg = { .node_name = s->node_name,
+				    .quiet_orphan_slices = s->k8s != NULL };
 	struct store_node_info node = {};
 	__be32 node_addrs[MAX_NODE_ADDRS];
 	struct model_state state = {};
