@@ -17,6 +17,12 @@
  *                loop, which feeds each run the previous run's output,
  *                makes every run a real lookup + rewrite + checksum update
  *                (the trick of selftests/prog/test_perf.c).
+ *   reply        a backend's ACK to the client of a tracked flow, reverse
+ *                NATed on every run: two reverse conntrack entries point
+ *                at each other (BACKEND:8080 -> CLIENT shown as PING:80,
+ *                PING:80 -> CLIENT shown as BACKEND:8080), each of an
+ *                established flow that has seen replies, as a download's
+ *                stream of data segments finds them.
  *   new flow     a SYN to PING:80 from a source port not seen before: the
  *                frontend, slot and backend lookups and two conntrack
  *                inserts. One run per packet (a repeat would make it
@@ -45,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -66,17 +73,19 @@
 #define PING IP4(198, 19, 96, 200)
 #define PONG IP4(198, 19, 96, 201)
 #define ELSEWHERE IP4(198, 19, 0, 77)
+#define BACKEND IP4(198, 18, 1, 10)
 
 static bool verbose;
 
 struct bench {
 	struct pod_bpf *skel;
-	int prog, frontends, slots, backends;
+	int prog, frontends, slots, backends, conntrack;
 };
 
 struct result {
 	long services, installed;
-	double established_ns, new_flow_ns, new_flow_mean_ns, not_service_ns;
+	double established_ns, reply_ns, new_flow_ns, new_flow_mean_ns;
+	double not_service_ns;
 	double not_service_1run_ns; /* one run per call, like new_flow_ns */
 };
 
@@ -161,6 +170,11 @@ static __be32 out_daddr(const __u8 *buf)
 	return ((const struct iphdr *)(buf + ETH_HLEN))->daddr;
 }
 
+static __be32 out_saddr(const __u8 *buf)
+{
+	return ((const struct iphdr *)(buf + ETH_HLEN))->saddr;
+}
+
 /* ---- maps --------------------------------------------------------------- */
 
 static int bench_open(struct bench *b, long n)
@@ -202,6 +216,7 @@ static int bench_open(struct bench *b, long n)
 	b->frontends = bpf_map__fd(b->skel->maps.svcd_frontends);
 	b->slots = bpf_map__fd(b->skel->maps.svcd_slots);
 	b->backends = bpf_map__fd(b->skel->maps.svcd_backends);
+	b->conntrack = bpf_map__fd(b->skel->maps.svcd_conntrack);
 	return 0;
 }
 
@@ -266,6 +281,54 @@ static int install(struct bench *b, long n)
 	return err;
 }
 
+/*
+ * The "reply" ping-pong: a reverse entry for FROM:FROM_PORT -> client port
+ * cport that rewrites the source to TO:TO_PORT, with its forward entry, of
+ * an established TCP flow that has seen replies, last seen now.
+ */
+static int add_reply_pair(struct bench *b, __be32 from, __be16 from_port,
+			  __be32 to, __be16 to_port, __be16 cport)
+{
+	struct timespec t;
+	struct svcd_ct_key key = {
+		.saddr = from,
+		.daddr = CLIENT,
+		.sport = from_port,
+		.dport = cport,
+		.proto = IPPROTO_TCP,
+		.dir = SVCD_CT_REVERSE,
+	};
+	struct svcd_ct_value val = {
+		.nat_saddr = CLIENT,
+		.nat_sport = cport,
+		.nat_daddr = to,
+		.nat_dport = to_port,
+		.backend_id = 1,
+		.service_id = 1,
+		.flags = SVCD_CT_SEEN_REPLY,
+		.tcp_state = SVCD_TCP_ESTABLISHED,
+	};
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	val.created_ns = val.last_seen_ns =
+		(__u64)t.tv_sec * 1000000000ull + (__u64)t.tv_nsec;
+	if (bpf_map_update_elem(b->conntrack, &key, &val, BPF_ANY))
+		return -errno;
+	key.saddr = CLIENT;
+	key.sport = cport;
+	key.daddr = to;
+	key.dport = to_port;
+	key.dir = SVCD_CT_FORWARD;
+	val.nat_saddr = CLIENT;
+	val.nat_sport = cport;
+	val.nat_daddr = from;
+	val.nat_dport = from_port;
+	if (bpf_map_update_elem(b->conntrack, &key, &val, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /* ---- runs ----------------------------------------------------------------- */
 
 static int run(struct bench *b, const __u8 *in, __u8 *out, int repeat,
@@ -302,7 +365,7 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		   int rounds, struct result *r)
 {
 	__u8 in[256], out[256];
-	double est[16], other[16], *fresh, *once;
+	double est[16], reply[16], other[16], *fresh, *once;
 	double sum = 0;
 	__u32 retval, ns;
 	int i, k, err;
@@ -330,6 +393,29 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 			goto fail;
 		}
 		est[k] = ns;
+		/* reply: ping-pong between two reverse entries, refreshed
+		 * each round (their last_seen_ns is "now") */
+		err = add_reply_pair(b, BACKEND, htons(8080), PING, htons(80),
+				     htons(40001));
+		if (!err)
+			err = add_reply_pair(b, PING, htons(80), BACKEND,
+					     htons(8080), htons(40001));
+		if (err) {
+			fprintf(stderr,
+				"svcd-bpf-bench: conntrack entries for the reply: %s\n",
+				strerror(-err));
+			goto fail;
+		}
+		build_tcp(in, BACKEND, htons(8080), CLIENT, htons(40001), 0x10);
+		err = run(b, in, out, repeat, &retval, &ns);
+		if (err || retval != TC_ACT_OK ||
+		    (out_saddr(out) != PING && out_saddr(out) != BACKEND)) {
+			fprintf(stderr,
+				"svcd-bpf-bench: reply ACK: err %d verdict %u: not reverse-NATed\n",
+				err, retval);
+			goto fail;
+		}
+		reply[k] = ns;
 		/* not a service: parse + misses */
 		build_tcp(in, CLIENT, htons(40000), ELSEWHERE, htons(80), 0x10);
 		err = run(b, in, out, repeat, &retval, &ns);
@@ -365,6 +451,7 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		once[i] = ns;
 	}
 	r->established_ns = median(est, rounds);
+	r->reply_ns = median(reply, rounds);
 	r->not_service_ns = median(other, rounds);
 	r->new_flow_mean_ns = sum / new_flows;
 	r->new_flow_ns = median(fresh, new_flows);
@@ -484,11 +571,13 @@ int main(int argc, char **argv)
 		       repeat, new_flows, rounds);
 		for (i = 0; i < n_sizes; i++)
 			printf("%s{\"services\":%ld,\"installed\":%ld,\"established_ns\":%.1f,"
+			       "\"reply_ns\":%.1f,"
 			       "\"new_flow_ns\":%.1f,\"new_flow_mean_ns\":%.1f,"
 			       "\"not_service_ns\":%.1f,\"not_service_1run_ns\":%.1f}",
 			       i ? "," : "", res[i].services, res[i].installed,
-			       res[i].established_ns, res[i].new_flow_ns,
-			       res[i].new_flow_mean_ns, res[i].not_service_ns,
+			       res[i].established_ns, res[i].reply_ns,
+			       res[i].new_flow_ns, res[i].new_flow_mean_ns,
+			       res[i].not_service_ns,
 			       res[i].not_service_1run_ns);
 		printf("]}\n");
 		return 0;
@@ -496,12 +585,13 @@ int main(int argc, char **argv)
 	printf("from_pod, ns/packet (BPF_PROG_TEST_RUN; established and non-service: repeat %d,\n"
 	       "median of %d rounds; new flow: median of %d SYNs, one run each)\n",
 	       repeat, rounds, new_flows);
-	printf("%10s %12s %14s %14s %20s\n", "services", "established",
-	       "not a service", "new flow (1)", "not a service (1)");
+	printf("%10s %12s %8s %14s %14s %20s\n", "services", "established",
+	       "reply", "not a service", "new flow (1)", "not a service (1)");
 	for (i = 0; i < n_sizes; i++)
-		printf("%10ld %12.1f %14.1f %14.1f %20.1f\n", res[i].services,
-		       res[i].established_ns, res[i].not_service_ns,
-		       res[i].new_flow_ns, res[i].not_service_1run_ns);
+		printf("%10ld %12.1f %8.1f %14.1f %14.1f %20.1f\n",
+		       res[i].services, res[i].established_ns, res[i].reply_ns,
+		       res[i].not_service_ns, res[i].new_flow_ns,
+		       res[i].not_service_1run_ns);
 	printf("(1): one run per BPF_PROG_TEST_RUN call; compare these two with each other\n");
 	return 0;
 }

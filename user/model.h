@@ -23,6 +23,10 @@ struct model_config {
 	/* Node addresses for NodePort frontends (network order); may be 0. */
 	const __be32 *node_addrs;
 	size_t n_node_addrs;
+	/* The API source: a slice may arrive before its Service or outlive it
+	 * for a moment, so one without its Service is skipped silently, as
+	 * kube-proxy does; a file names it as an error. */
+	bool quiet_orphan_slices;
 };
 
 /* One backend in a desired set. */

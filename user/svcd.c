@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * svcd.c - the agent: flags, then one epoll loop over signals, the
- * --from-file source (inotify on its directory, debounced by a timer) and
+ * --from-file source (inotify on its directory, rate-limited by a timer) and
  * link events (attach to pod interfaces as they come).
  *
  * Programs and maps stay when svcd exits, like kube-proxy's rules: a
@@ -51,8 +51,20 @@
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
 #define DEFAULT_VERBOSITY 2
-#define SYNC_DEBOUNCE_NS (100 * 1000 * 1000) /* a burst of writes -> one sync */
-#define MAX_SOURCE_FILE (512u << 20)	     /* larger than any real List */
+/*
+ * When a change is synced (sync_soon): a complete change (a file closed or
+ * moved into place, an API event) after a quiet spell at once, but for a
+ * moment that lets the rest of its burst arrive; then the next one waits
+ * SYNC_MIN_GAP_NS after it, or as long as it took if longer, so a steady
+ * stream of changes costs at most half a CPU and is never starved (a timer that every change pushed back
+ * would never fire under a change every 50 ms). A file just created is
+ * read SYNC_PARTIAL_NS later unless its writer closes it sooner (a hard
+ * link made in place is never closed; a redirect is, once written).
+ */
+#define SYNC_BATCH_NS (1 * 1000 * 1000)
+#define SYNC_MIN_GAP_NS (100 * 1000 * 1000)
+#define SYNC_PARTIAL_NS (1000 * 1000 * 1000)
+#define MAX_SOURCE_FILE (512u << 20) /* larger than any real List */
 
 #define EXIT_USAGE 2
 
@@ -128,8 +140,11 @@ struct svcd {
 	struct serve *serve; /* health checks, /healthz, /metrics */
 	int src_ranges_fd;   /* svcd_src_ranges */
 	int epfd, sigfd, inofd, timerfd;
-	char *watch_dir;	/* directory of --from-file */
-	const char *watch_name; /* its last component, inside watch_dir */
+	uint64_t sync_due_ns;  /* the timer's deadline, 0 when disarmed */
+	uint64_t last_sync_ns; /* end of the last sync, 0 before the first */
+	uint64_t last_sync_cost_ns; /* how long it took */
+	char *watch_dir;	    /* directory of --from-file */
+	const char *watch_name;	    /* its last component, inside watch_dir */
 	struct attached_link *links;
 	size_t n_links, cap_links;
 	/* model errors of the sync in progress */
@@ -933,11 +948,13 @@ static __be32 snat_address(const struct options *o)
 static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       size_t len, const cJSON *doc, struct timespec *t0)
 {
-	struct model_config cfg = { .node_name = s->node_name };
+	struct model_config cfg = { .node_name = s->node_name,
+				    .quiet_orphan_slices = s->k8s != NULL };
 	struct store_node_info node = {};
 	__be32 node_addrs[MAX_NODE_ADDRS];
 	struct model_state state = {};
 	struct writer_stats ws = {};
+	double built_ms, write_ms;
 	int err;
 
 	if (s->k8s && !k8s_client_node_info(s->k8s, &node))
@@ -965,6 +982,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		goto out;
 	}
 	log_model_errors(s);
+	built_ms = ms_since(t0);
 
 	/* Source ranges exist before a frontend checks them, and stay until
 	 * none does. Errors are logged by the writer per set, counted in ws. */
@@ -973,6 +991,7 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	writer_sync(s->writer, &state, &ws);
 	if (s->src_ranges_fd >= 0)
 		src_ranges_prune(s->src_ranges_fd, &state);
+	write_ms = ms_since(t0) - built_ms;
 	if (s->serve) {
 		struct serve_sync_info info = {
 			.ok = true,
@@ -986,11 +1005,12 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		serve_set_healthchecks(s->serve, &state);
 		serve_note_sync(s->serve, &info);
 	}
-	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms",
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms (read and build %.1f, maps %.1f)",
 		writer_service_count(s->writer), state.n_frontends,
 		writer_backend_count(s->writer), ws.services_added,
 		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(t0));
+		s->n_model_errors + ws.errors, ms_since(t0), built_ms,
+		write_ms);
 	if (ws.udp_flows_flushed)
 		pr_info("sync: flushed %u UDP flows to removed backends",
 			ws.udp_flows_flushed);
@@ -1050,11 +1070,42 @@ static int epoll_add(struct svcd *s, int fd, enum loop_source src)
 	return 0;
 }
 
-static void arm_debounce(struct svcd *s)
+static uint64_t mono_ns(void)
 {
-	struct itimerspec its = { .it_value.tv_nsec = SYNC_DEBOUNCE_NS };
+	struct timespec t;
 
-	timerfd_settime(s->timerfd, 0, &its, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* A change came in: sync by a deadline that only ever moves earlier. */
+static void sync_soon(struct svcd *s, bool complete)
+{
+	struct itimerspec its = {};
+	uint64_t now = mono_ns(), due, gap = SYNC_MIN_GAP_NS;
+
+	if (s->last_sync_cost_ns > gap)
+		gap = s->last_sync_cost_ns;
+	due = now + (complete ? SYNC_BATCH_NS : SYNC_PARTIAL_NS);
+	if (s->last_sync_ns && due < s->last_sync_ns + gap)
+		due = s->last_sync_ns + gap;
+	if (s->sync_due_ns && s->sync_due_ns <= due)
+		return; /* rides along with the sync already due */
+	s->sync_due_ns = due;
+	its.it_value.tv_sec = (time_t)(due / 1000000000ull);
+	its.it_value.tv_nsec = (long)(due % 1000000000ull);
+	timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* The timer fired: the sync sync_soon() set up, timed for the next. */
+static void sync_due(struct svcd *s)
+{
+	uint64_t t0 = mono_ns();
+
+	s->sync_due_ns = 0;
+	sync_once(s);
+	s->last_sync_ns = mono_ns();
+	s->last_sync_cost_ns = s->last_sync_ns - t0;
 }
 
 static void handle_inotify(struct svcd *s)
@@ -1062,7 +1113,7 @@ static void handle_inotify(struct svcd *s)
 	char buf[4096]
 		__attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
-	bool hit = false;
+	bool hit = false, complete = false;
 	ssize_t n;
 	char *p;
 
@@ -1073,16 +1124,20 @@ static void handle_inotify(struct svcd *s)
 		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
 			ev = (const struct inotify_event *)p;
 			if (ev->mask & IN_Q_OVERFLOW)
-				hit = true;
+				hit = complete = true;
 			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
 				pr_warn("--from-file directory %s was removed or moved; changes are no longer seen (restart svcd)",
 					s->watch_dir);
-			if (ev->len && !strcmp(ev->name, s->watch_name))
+			if (ev->len && !strcmp(ev->name, s->watch_name)) {
 				hit = true;
+				/* IN_CREATE alone: still being written */
+				if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+					complete = true;
+			}
 		}
 	}
 	if (hit)
-		arm_debounce(s);
+		sync_soon(s, complete);
 }
 
 /* Returns 1 to stop the loop, 0 to go on. */
@@ -1136,7 +1191,7 @@ static int run_loop(struct svcd *s)
 			case SRC_TIMER:
 				if (read(s->timerfd, &expirations,
 					 sizeof(expirations)) > 0)
-					sync_once(s);
+					sync_due(s);
 				break;
 			case SRC_HTTP:
 				serve_dispatch(s->serve);
@@ -1275,7 +1330,7 @@ static int set_node_name(struct svcd *s)
 static void on_k8s_change(void *ctx)
 {
 	/* Many events -> one sync, like file writes. */
-	arm_debounce(ctx);
+	sync_soon(ctx, true);
 }
 
 /* --kubeconfig [--master], or in-cluster credentials with --master. */

@@ -58,20 +58,30 @@ static __always_inline int svc_reverse(const struct flow4 *f, __u64 now,
 	ct = bpf_map_lookup_elem(&svcd_conntrack, &key);
 	if (!ct)
 		return -SVCD_R_PASS_NOT_OURS;
-	ct_touch(ct, f, true, now);
 
 	/* The forward entry decides the flow's lifetime: replies move its
-	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING). */
-	fwd_key.saddr = ct->nat_saddr;
-	fwd_key.sport = ct->nat_sport;
-	fwd_key.daddr = ct->nat_daddr;
-	fwd_key.dport = ct->nat_dport;
-	fwd_key.proto = f->proto;
-	fwd_key.dir = SVCD_CT_FORWARD;
-	fwd_key.pad = 0;
-	fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
-	if (fwd)
-		ct_touch(fwd, f, true, now);
+	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING) and
+	 * keep it alive (a UDP stream the client sent one datagram into).
+	 * The reverse entry mirrors both, so the second lookup is needed
+	 * only when one of them moves: the first reply, a FIN or RST, or a
+	 * refresh (once per SVCD_CT_REFRESH_NS); other replies, most of a
+	 * flow's packets, cost one lookup. */
+	if (!(ct->flags & SVCD_CT_SEEN_REPLY) ||
+	    ct->tcp_state == SVCD_TCP_SYN_SENT ||
+	    (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST))) ||
+	    now - ct->last_seen_ns > SVCD_CT_REFRESH_NS) {
+		fwd_key.saddr = ct->nat_saddr;
+		fwd_key.sport = ct->nat_sport;
+		fwd_key.daddr = ct->nat_daddr;
+		fwd_key.dport = ct->nat_dport;
+		fwd_key.proto = f->proto;
+		fwd_key.dir = SVCD_CT_FORWARD;
+		fwd_key.pad = 0;
+		fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
+		if (fwd)
+			ct_touch(fwd, f, true, now);
+	}
+	ct_touch(ct, f, true, now);
 
 	t->saddr = ct->nat_daddr;
 	t->sport = ct->nat_dport;

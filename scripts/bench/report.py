@@ -150,17 +150,21 @@ def memory_table(out, rows, by):
 
 def perpacket_table(out, pp):
     res = pp.get("results", [])
-    out.append("| Services installed | established flow | new flow (SYN) | "
+    out.append("| Services installed | established flow | reply | new flow (SYN) | "
                "not a service, repeat loop (\"parse only\") | not a service, one run per call |")
-    out.append("|---:|---:|---:|---:|---:|")
+    out.append("|---:|---:|---:|---:|---:|---:|")
     for r in res:
-        out.append("| %s | %.0f ns | %.0f ns | %.0f ns | %.0f ns |" % (
-            "{:,}".format(r["services"]), r["established_ns"], r["new_flow_ns"],
+        reply = r.get("reply_ns")
+        out.append("| %s | %.0f ns | %s | %.0f ns | %.0f ns | %.0f ns |" % (
+            "{:,}".format(r["services"]), r["established_ns"],
+            "-" if reply is None else "%.0f ns" % reply, r["new_flow_ns"],
             r["not_service_ns"], r["not_service_1run_ns"]))
     out.append("")
     out.append("from_pod through BPF_PROG_TEST_RUN (svcd-bpf-bench): established and "
                "not-a-service with repeat %d (median of %d rounds); the established ACK "
-               "ping-pongs between two services so every repeat is a real DNAT rewrite. "
+               "ping-pongs between two services so every repeat is a real DNAT rewrite, "
+               "the reply between two reverse conntrack entries so every repeat is a real "
+               "reverse NAT. "
                "New flow: median of %d SYNs from fresh source ports, one run per call, so "
                "compare it with the one-run-per-call not-a-service figure, which carries "
                "the same per-call overhead. The \"parse only\" baseline is from_pod on a "

@@ -943,3 +943,24 @@ ct_all_with() {
 	CHECK_WHY="conntrack of $SVCD_NODE: (entries where $2, of which $3) = ($n); expected at least $1, all of them"
 	[ "${n%% *}" -ge "$1" ] && [ "${n%% *}" = "${n##* }" ]
 }
+
+# ---- outcomes of a load run (load POD FILE ...) --------------------------------
+#
+#   all_answered_by FILE NAME N SEEN   all N attempts answered, every one by
+#                                      the echo named NAME, which saw every
+#                                      one come from SEEN (an address)
+#   all_dropped FILE [N]               none of N (3) answered, all timed out:
+#                                      dropped, not refused
+# Both set CHECK_WHY for check.
+
+all_answered_by() {
+	CHECK_WHY="expected $3 answers from $2 seeing $4; got $(load_summary "$1") $(head -c 300 "$1.err")"
+	[ "$(jget "$1" '(d.get("answered"), d.get("answers"), d.get("seen"))')" = \
+		"($3, {'$2': $3}, {'$4': $3})" ]
+}
+
+all_dropped() {
+	local n=${2:-3}
+	CHECK_WHY="expected $n attempts to time out (dropped, not refused); got $(load_summary "$1")"
+	[ "$(jget "$1" '(d.get("answered"), d.get("failures", {}).get("timeout"))')" = "(0, $n)" ]
+}

@@ -5,6 +5,8 @@
  * translated back in from_pod and to_pod exactly once, hairpin round trips,
  * FIN/RST close a flow so that a new SYN is a new flow.
  */
+#include <bpf/bpf.h>
+
 #include "runner.h"
 #include "world.h"
 
@@ -255,6 +257,104 @@ static const struct pt_case flow_cases[] = {
 	},
 };
 
+/* Runs one packet through from_pod; false (and recorded) on failure. */
+static bool run_from_pod(struct pt *pt, const struct pkt_spec *spec,
+			 const char *what)
+{
+	struct pkt in, out;
+	__u32 retval;
+
+	pkt_build(spec, &in);
+	return ASSERT_OK(pt_run(pt, PT_FROM_POD, &in, &out, &retval), what) &&
+	       ASSERT_EQ(retval, TC_ACT_OK, what);
+}
+
+/* Both conntrack entries of the client's flow to A. */
+static bool flow_entries(struct pt *pt, struct svcd_ct_value *fwd,
+			 struct svcd_ct_value *rev)
+{
+	return ASSERT_OK(pt_ct_get(pt, CLIENT, FRONTEND, CLIENT_PORT, TCP_PORT,
+				   IPPROTO_TCP, SVCD_CT_FORWARD, fwd),
+			 "forward entry") &&
+	       ASSERT_OK(pt_ct_get(pt, BACKEND_A, CLIENT, BACKEND_PORT,
+				   CLIENT_PORT, IPPROTO_TCP, SVCD_CT_REVERSE,
+				   rev),
+			 "reverse entry");
+}
+
+static void ct_entry_put(struct pt *pt, __be32 saddr, __be32 daddr,
+			 __be16 sport, __be16 dport, __u8 dir,
+			 const struct svcd_ct_value *val)
+{
+	struct svcd_ct_key key = {
+		.saddr = saddr,
+		.daddr = daddr,
+		.sport = sport,
+		.dport = dport,
+		.proto = IPPROTO_TCP,
+		.dir = dir,
+	};
+
+	ASSERT_OK(bpf_map_update_elem(pt->conntrack, &key, val, BPF_EXIST),
+		  "rewrite a conntrack entry");
+}
+
+/*
+ * A reply looks at the flow's forward entry only when it has something to
+ * change there (docs/datapath.md step 6): the first reply, a FIN or RST,
+ * or the once-a-second refresh that keeps the forward entry alive while
+ * only the backend talks. Marked on the forward entry: a last_seen_ns that
+ * only a skipped lookup leaves alone.
+ */
+static void reply_touches_forward_when_needed(struct pt *pt)
+{
+	struct pkt_spec syn = C_TO_FE(PKT_SYN),
+			synack = A_TO_C(PKT_SYN | PKT_ACK);
+	struct pkt_spec ack = A_TO_C(PKT_ACK), fin = A_TO_C(PKT_FIN | PKT_ACK);
+	struct svcd_ct_value fwd, rev;
+	const __u64 mark = 12345; /* in the past, and recognisable */
+
+	if (!ASSERT_OK(pt_reset(pt), "empty the maps") ||
+	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_a), "set service") ||
+	    !run_from_pod(pt, &syn, "SYN") ||
+	    !run_from_pod(pt, &synack, "SYN-ACK") ||
+	    !flow_entries(pt, &fwd, &rev))
+		return;
+	ASSERT_EQ(fwd.tcp_state, SVCD_TCP_ESTABLISHED,
+		  "the first reply moved the forward entry");
+
+	/* an established reply, reverse entry fresh: forward untouched */
+	fwd.last_seen_ns = mark;
+	ct_entry_put(pt, CLIENT, FRONTEND, CLIENT_PORT, TCP_PORT,
+		     SVCD_CT_FORWARD, &fwd);
+	if (!run_from_pod(pt, &ack, "established reply") ||
+	    !flow_entries(pt, &fwd, &rev))
+		return;
+	ASSERT_EQ(
+		fwd.last_seen_ns, mark,
+		"established reply with a fresh reverse entry: no forward lookup");
+
+	/* the reverse entry due for its refresh: the forward one too */
+	rev.last_seen_ns -= 2 * SVCD_CT_REFRESH_NS;
+	ct_entry_put(pt, BACKEND_A, CLIENT, BACKEND_PORT, CLIENT_PORT,
+		     SVCD_CT_REVERSE, &rev);
+	if (!run_from_pod(pt, &ack, "reply after a second") ||
+	    !flow_entries(pt, &fwd, &rev))
+		return;
+	ASSERT_GT(fwd.last_seen_ns, mark, "refresh reached the forward entry");
+
+	/* a FIN while both are fresh: the forward entry closes */
+	fwd.last_seen_ns = mark;
+	ct_entry_put(pt, CLIENT, FRONTEND, CLIENT_PORT, TCP_PORT,
+		     SVCD_CT_FORWARD, &fwd);
+	if (!run_from_pod(pt, &fin, "FIN reply") ||
+	    !flow_entries(pt, &fwd, &rev))
+		return;
+	ASSERT_EQ(fwd.tcp_state, SVCD_TCP_CLOSING,
+		  "FIN closed the forward entry");
+	ASSERT_EQ(rev.tcp_state, SVCD_TCP_CLOSING, "and the reverse entry");
+}
+
 void test_flows(void)
 {
 	struct pt pt;
@@ -262,5 +362,7 @@ void test_flows(void)
 	if (pt_open(&pt, NULL))
 		return;
 	pt_run_table(&pt, flow_cases, ARRAY_SIZE(flow_cases));
+	if (test__start_subtest("reply_touches_forward_when_needed"))
+		reply_touches_forward_when_needed(&pt);
 	pt_close(&pt);
 }

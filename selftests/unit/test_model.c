@@ -1390,6 +1390,23 @@ void test_model_validation(void)
 			"EndpointSlice other/web-1: service other/web not found",
 			NULL);
 	}
+	if (test__start_subtest("slice_without_service_quiet_for_api")) {
+		__be32 addrs[2];
+		struct model_config cfg = node_cfg(addrs);
+		struct fx f;
+
+		/* the API source: a slice before its Service is no error */
+		cfg.quiet_orphan_slices = true;
+		fx_build_cfg(&f, &cfg, WEB_SVC, WEB_SLICE,
+			     SLICE("default", "x", "y", SPORT_HTTP,
+				   EP("198.18.2.1", "n")),
+			     NULL);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no error line");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
 	if (test__start_subtest("slice_backends_absent_whole")) {
 		struct fx f;
 
