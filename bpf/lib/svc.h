@@ -149,7 +149,13 @@ static __always_inline int snat_take_port(const struct flow4 *f,
 	int i;
 
 	for (i = 0; i < SNAT_PORT_TRIES; i++) {
-		__be16 p = bpf_htons(snat->port_min + (start + i) % range);
+		/* A range no larger than the tries is swept whole; in a larger
+		 * one every try is an independent draw, as consecutive ports
+		 * from one start would pile flows into runs of taken ports
+		 * (linear probing's clusters) and fail far more often. */
+		__u32 n = range <= SNAT_PORT_TRIES ? start + i :
+						     bpf_get_prandom_u32();
+		__be16 p = bpf_htons(snat->port_min + n % range);
 		struct svcd_ct_value *old;
 
 		rev_key_of(f, be, snat->addr, p, &key);
