@@ -236,6 +236,50 @@ static __always_inline int ct_create(const struct flow4 *f, __u8 scope,
 	return 0;
 }
 
+/*
+ * A SYN that is no service's opens a connection straight to an address
+ * and port that a translated flow of this client may have used, on the
+ * same four-tuple as the backend saw it: a client reuses a source port
+ * for another destination. If that old flow is over (closing, or past
+ * its lifetime), its reverse entry would capture the new connection's
+ * replies (the backend's SYN-ACK, or its TIME_WAIT socket's ACK) and
+ * show them as the frontend's, so the client never sees them and the
+ * connect times out. Forget the old pair. A flow still live keeps it:
+ * two live connections on one backend tuple collide whatever is done
+ * (kube-proxy's conntrack drops the second one).
+ */
+static __always_inline void ct_forget_reused(const struct flow4 *f, __u64 now)
+{
+	struct svcd_ct_key key = {
+		.saddr = f->daddr,
+		.daddr = f->saddr,
+		.sport = f->dport,
+		.dport = f->sport,
+		.proto = f->proto,
+		.dir = SVCD_CT_REVERSE,
+	};
+	struct svcd_ct_value *rev, *fwd;
+	struct svcd_ct_key fwd_key;
+
+	rev = bpf_map_lookup_elem(&svcd_conntrack, &key);
+	if (!rev)
+		return;
+	fwd_key.saddr = rev->nat_saddr;
+	fwd_key.sport = rev->nat_sport;
+	fwd_key.daddr = rev->nat_daddr;
+	fwd_key.dport = rev->nat_dport;
+	fwd_key.proto = f->proto;
+	fwd_key.dir = SVCD_CT_FORWARD;
+	fwd_key.pad = 0;
+	fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
+	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
+	    now - fwd->last_seen_ns <= ct_lifetime(fwd))
+		return;
+	if (fwd)
+		bpf_map_delete_elem(&svcd_conntrack, &fwd_key);
+	bpf_map_delete_elem(&svcd_conntrack, &key);
+}
+
 /* loadBalancerSourceRanges: is this source allowed to this LB IP? */
 static __always_inline bool src_range_allows(const struct flow4 *f)
 {
@@ -266,8 +310,12 @@ static __always_inline int svc_forward(const struct flow4 *f, __u8 scope,
 	int ret;
 
 	fe_ptr = lb_lookup_frontend(f, scope);
-	if (!fe_ptr)
+	if (!fe_ptr) {
+		if (f->proto == IPPROTO_TCP &&
+		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			ct_forget_reused(f, now);
 		return -SVCD_R_PASS_NOT_OURS;
+	}
 	/* One copy: slot_count and rev of the same revision. */
 	fe = *fe_ptr;
 	if ((fe.flags & SVCD_FE_SRC_RANGES) && !src_range_allows(f))

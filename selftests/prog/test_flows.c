@@ -243,6 +243,45 @@ static const struct pt_case flow_cases[] = {
 		},
 	},
 	{
+		/* the client connects straight to A from the source port
+		 * its closed flow through the frontend used: that flow is
+		 * forgotten, and A's SYN-ACK reaches the client as A's */
+		.name = "direct_syn_on_closed_flow_tuple",
+		.services = { &svc_tcp_a },
+		.steps = {
+			{ FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_A(PKT_SYN),
+			      NEW_FLOW) },
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
+			      FE_TO_C(PKT_SYN | PKT_ACK)) },
+			{ FWD(SVC_ID, C_TO_FE(PKT_FIN | PKT_ACK),
+			      C_TO_A(PKT_FIN | PKT_ACK), ONE_PACKET),
+			  .ct_state = PT_STATE(SVCD_TCP_CLOSING) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       C_TO_A(PKT_SYN)),
+			  .ct_count = PT_CT_ENTRIES(0) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       A_TO_C(PKT_SYN | PKT_ACK)) },
+		},
+	},
+	{
+		/* the same while the translated flow is live: it keeps its
+		 * entries (the two connections collide on A's tuple; the
+		 * live one wins) */
+		.name = "direct_syn_on_live_flow_tuple",
+		.services = { &svc_tcp_a },
+		.steps = {
+			{ FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_A(PKT_SYN),
+			      NEW_FLOW) },
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
+			      FE_TO_C(PKT_SYN | PKT_ACK)) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       C_TO_A(PKT_SYN)),
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_ACK),
+			      FE_TO_C(PKT_ACK)) },
+		},
+	},
+	{
 		/* a backend talking to the client on its own is not a
 		 * reply: nothing to translate */
 		.name = "backend_initiated_packet_not_translated",
