@@ -34,7 +34,7 @@
 #	OUTPUT		build directory (default build)
 #	VMTEST_ACCEL	auto (default: KVM when /dev/kvm opens and the CPU has
 #			VT-x/AMD-V, else TCG), kvm or tcg
-#	VMTEST_TIMEOUT	seconds for the whole VM (default 1500 under TCG,
+#	VMTEST_TIMEOUT	seconds for the whole VM (default 2700 under TCG,
 #			900 under KVM)
 #	VMTEST_CPUS	guest CPUs (default 2)
 #	VMTEST_MEM	guest memory in MiB (default 2048)
@@ -249,7 +249,7 @@ if [ "$ACCEL" = kvm ]; then
 else
 	# shellcheck disable=SC2054 # -accel's own commas
 	ACCEL_ARGS=(-accel tcg,thread=multi -cpu max)
-	TIMEOUT=${VMTEST_TIMEOUT:-1500}
+	TIMEOUT=${VMTEST_TIMEOUT:-2700}
 fi
 
 DEFAULT_CMD=0
