@@ -1589,10 +1589,20 @@ static int build_port(struct svc_build *sb)
 	}
 	free(c);
 
-	for (i = 0; i < s->n_cluster_ips && !ret; i++)
+	for (i = 0; i < s->n_cluster_ips && !ret; i++) {
 		ret = add_frontend(sb, s->cluster_ips[i], port,
 				   SVCD_SCOPE_INTERNAL, SVCD_TYPE_CLUSTER_IP,
 				   s->itp_local);
+		/* kube-proxy's KUBE-SERVICES take ClusterIP traffic from
+		 * anywhere, masquerading what comes from outside the cluster
+		 * CIDR; here, with --cluster-cidr, from the uplinks too. The
+		 * internal policy holds (it is a ClusterIP), and remote
+		 * backends get SNAT so that replies come back this way. */
+		if (!ret && cfg->cluster_ips_from_outside)
+			ret = add_frontend(sb, s->cluster_ips[i], port,
+					   SVCD_SCOPE_EXTERNAL,
+					   SVCD_TYPE_CLUSTER_IP, s->itp_local);
+	}
 	for (i = 0; i < s->n_external_ips && !ret; i++)
 		ret = add_external(sb, s->external_ips[i], port,
 				   SVCD_TYPE_EXTERNAL_IP);

@@ -27,6 +27,9 @@ struct model_config {
 	 * for a moment, so one without its Service is skipped silently, as
 	 * kube-proxy does; a file names it as an error. */
 	bool quiet_orphan_slices;
+	/* --cluster-cidr is set: ClusterIPs also answer traffic from outside
+	 * the node (routed to it), SNATed toward backends on other nodes. */
+	bool cluster_ips_from_outside;
 };
 
 /* One backend in a desired set. */

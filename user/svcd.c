@@ -234,7 +234,9 @@ static void usage(FILE *f)
 		"                            NodePorts (default: all but loopback)\n"
 		"  --snat-port-range MIN-MAX source ports for SNAT toward other nodes\n"
 		"                            (default 61000-65535)\n"
-		"  --cluster-cidr CIDR[,CIDR]        (validated; not used yet)\n"
+		"  --cluster-cidr CIDR[,CIDR]  the pod network; when set, ClusterIPs\n"
+		"                            also answer traffic from the uplinks,\n"
+		"                            SNATed toward other nodes\n"
 		"  --pin-dir DIR             bpffs directory of the maps (default %s)\n"
 		"  --metrics-bind-address ADDR:PORT  serve /metrics and /proxyMode\n"
 		"  --healthz-bind-address ADDR:PORT  serve /healthz and /livez\n"
@@ -948,8 +950,11 @@ static __be32 snat_address(const struct options *o)
 static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       size_t len, const cJSON *doc, struct timespec *t0)
 {
-	struct model_config cfg = { .node_name = s->node_name,
-				    .quiet_orphan_slices = s->k8s != NULL };
+	struct model_config cfg = {
+		.node_name = s->node_name,
+		.quiet_orphan_slices = s->k8s != NULL,
+		.cluster_ips_from_outside = s->opts->cluster_cidrs.n > 0,
+	};
 	struct store_node_info node = {};
 	__be32 node_addrs[MAX_NODE_ADDRS];
 	struct model_state state = {};

@@ -1390,6 +1390,39 @@ void test_model_validation(void)
 			"EndpointSlice other/web-1: service other/web not found",
 			NULL);
 	}
+	if (test__start_subtest("cluster_ips_from_outside")) {
+		__be32 addrs[2];
+		struct model_config cfg = node_cfg(addrs);
+		const struct model_frontend *in, *out;
+		struct fx f;
+
+		/* without --cluster-cidr: a ClusterIP is internal only */
+		fx_build(&f, WEB_SVC, WEB_SLICE);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_TRUE(find_fe(&f.st, "198.19.96.10", 80, IPPROTO_TCP,
+				    SVCD_SCOPE_EXTERNAL) == NULL,
+			    "no external ClusterIP frontend");
+		fx_free(&f);
+
+		cfg.cluster_ips_from_outside = true;
+		fx_build_cfg(&f, &cfg, WEB_SVC, WEB_SLICE, NULL);
+		ASSERT_OK(f.ret, "build");
+		in = find_fe(&f.st, "198.19.96.10", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		out = find_fe(&f.st, "198.19.96.10", 80, IPPROTO_TCP,
+			      SVCD_SCOPE_EXTERNAL);
+		if (ASSERT_TRUE(in && out, "both scopes")) {
+			ASSERT_EQ(out->flags & SVCD_FE_TYPE_MASK,
+				  SVCD_TYPE_CLUSTER_IP, "a ClusterIP");
+			ASSERT_TRUE(out->flags & SVCD_FE_SNAT,
+				    "from outside: SNAT toward other nodes");
+			ASSERT_TRUE(!(in->flags & SVCD_FE_SNAT),
+				    "from pods: no SNAT");
+			ASSERT_EQ(out->set_index, in->set_index,
+				  "the same backends");
+		}
+		fx_free(&f);
+	}
 	if (test__start_subtest("slice_without_service_quiet_for_api")) {
 		__be32 addrs[2];
 		struct model_config cfg = node_cfg(addrs);
