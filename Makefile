@@ -44,7 +44,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MMD -MP
 
 # ---- sources ------------------------------------------------------------
-BPF_PROGS := pod wire
+BPF_PROGS := pod wire sock
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 

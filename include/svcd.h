@@ -142,6 +142,31 @@ struct svcd_src_range_key {
 };
 _Static_assert(sizeof(struct svcd_src_range_key) == 12, "src range key size");
 
+/* ---- socket translation (F8): reverse map of translated sockets ------ */
+
+#define SVCD_MAP_SOCK_REV "svcd_sock_rev"
+
+/*
+ * Written by connect4/sendmsg4 when they send a socket to a backend, read
+ * by recvmsg4/getpeername4 to show the frontend instead: an LRU hash, so
+ * entries of closed sockets age out (the cookie is never reused).
+ */
+struct svcd_sock_rev_key {
+	__u64 cookie; /* bpf_get_socket_cookie() of the socket */
+	__be32 addr;  /* backend address */
+	__be16 port;  /* backend port */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct svcd_sock_rev_key) == 16, "sock rev key size");
+
+struct svcd_sock_rev_value {
+	__be32 addr; /* frontend address the socket asked for */
+	__be16 port; /* frontend port */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct svcd_sock_rev_value) == 8, "sock rev value size");
+
 /* ---- conntrack -------------------------------------------------------- */
 
 enum svcd_ct_dir {
@@ -285,6 +310,13 @@ enum svcd_reason {
 				   * tc ingress program (from_wire_tc) */
 	SVCD_R_DROP_FIB,	  /* no route toward the translated address */
 	SVCD_R_TX,		  /* XDP/tc: translated and sent out directly */
+	/* Socket programs (sock.bpf.c) count calls, not packets, and only
+	 * calls that concern a frontend. DROP_NO_LOCAL and DROP_NO_SLOT from
+	 * them mean the call failed with EPERM. */
+	SVCD_R_SOCK_FORWARD, /* connect/sendmsg: frontend -> backend */
+	SVCD_R_SOCK_REVERSE, /* recvmsg/getpeername: backend -> frontend */
+	SVCD_R_SOCK_REFUSED, /* connect/sendmsg to a frontend without
+			      * backends: failed with ECONNREFUSED */
 	SVCD_R_MAX,
 };
 

@@ -26,6 +26,9 @@ static const char *const svcd_reason_names[] = {
 	[SVCD_R_PASS_TO_TC] = "pass_to_tc",
 	[SVCD_R_DROP_FIB] = "drop_fib",
 	[SVCD_R_TX] = "tx",
+	[SVCD_R_SOCK_FORWARD] = "sock_forward",
+	[SVCD_R_SOCK_REVERSE] = "sock_reverse",
+	[SVCD_R_SOCK_REFUSED] = "sock_refused",
 };
 _Static_assert(sizeof(svcd_reason_names) / sizeof(svcd_reason_names[0]) ==
 		       SVCD_R_MAX,

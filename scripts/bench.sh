@@ -327,7 +327,7 @@ mode_svcd() {
 	B_SVCD_LOG=$T_DIR/svcd-$n.log
 	t0=$(now)
 	ip netns exec "$node" "$SVCD" --from-file "$live/cluster.json" \
-		--pin-dir "$PIN_DIR" -v 2 "${args[@]}" \
+		--pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "${args[@]}" \
 		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
 	if ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then

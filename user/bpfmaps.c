@@ -256,6 +256,10 @@ int svcd_maps_read_reasons(const struct svcd_maps *m, __u64 counts[SVCD_R_MAX])
 		return -ENOMEM;
 	for (reason = 0; reason < SVCD_R_MAX; reason++) {
 		if (bpf_map_lookup_elem(m->reasons_fd, &reason, percpu)) {
+			/* a map pinned by an older svcd, before the last
+			 * reasons were added: those count nothing yet */
+			if (errno == ENOENT && reason)
+				break;
 			err = -errno;
 			goto out;
 		}

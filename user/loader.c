@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -21,12 +23,20 @@
 #include <linux/if_link.h>
 
 #include "pod.skel.h"
+#include "sock.skel.h"
 #include "svcd.h"
 #include "wire.skel.h"
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71 /* Linux 5.14; older libc headers lack it */
+#endif
+
 struct loader {
+	struct loader_config cfg; /* strings belong to the caller */
 	struct pod_bpf *skel;
 	struct wire_bpf *wire;
+	struct sock_bpf *sock;			      /* NULL: F8 off */
+	struct bpf_link *sock_links[SVCD_SOCK_PROGS]; /* pinned */
 };
 
 /* Every map svcd pins, for --cleanup. */
@@ -34,7 +44,7 @@ static const char *const pinned_maps[] = {
 	SVCD_MAP_FRONTENDS,	 SVCD_MAP_SLOTS,      SVCD_MAP_BACKENDS,
 	SVCD_MAP_CONNTRACK,	 SVCD_MAP_SERVICES,   SVCD_MAP_STATS,
 	SVCD_MAP_REASONS,	 SVCD_MAP_SRC_RANGES, SVCD_MAP_AFFINITY,
-	SVCD_MAP_AFFINITY_MATCH,
+	SVCD_MAP_AFFINITY_MATCH, SVCD_MAP_SOCK_REV,
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -208,6 +218,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
+	l->cfg = *cfg;
 	l->skel = pod_bpf__open_opts(&opts);
 	if (!l->skel) {
 		err = -errno;
@@ -309,8 +320,14 @@ static int open_wire(struct loader *l, const struct loader_config *cfg)
 
 void loader_close(struct loader *l)
 {
+	size_t i;
+
 	if (!l)
 		return;
+	/* closes our fds only: the pinned links stay attached */
+	for (i = 0; i < SVCD_SOCK_PROGS; i++)
+		bpf_link__destroy(l->sock_links[i]);
+	sock_bpf__destroy(l->sock);
 	wire_bpf__destroy(l->wire);
 	pod_bpf__destroy(l->skel);
 	free(l);
@@ -545,6 +562,271 @@ int loader_detach(int ifindex, const char *ifname)
 	return in + eg + xdp;
 }
 
+/* ---- socket programs (F8) ---------------------------------------------- */
+
+static void sock_link_path(char *path, size_t size, const char *pin_dir,
+			   const char *prog)
+{
+	snprintf(path, size, "%s/%s%s", pin_dir, SVCD_SOCK_LINK_PREFIX, prog);
+}
+
+/* The cgroup's id, as bpf_link_info reports it: its kernfs file handle. */
+static int cgroup_id_of(const char *path, __u64 *id)
+{
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(__u64)];
+	} h = { .fh.handle_bytes = sizeof(__u64) };
+	int mount_id;
+
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0))
+		return -errno;
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
+/* This network namespace's cookie, as bpf_get_netns_cookie() gives it for
+ * a socket in it; 0 when the kernel cannot say (before 5.14). */
+static __u64 netns_cookie(void)
+{
+	socklen_t len = sizeof(__u64);
+	__u64 cookie = 0;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(fd);
+	return cookie;
+}
+
+static int open_sock(struct loader *l)
+{
+	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts,
+			    .pin_root_path = l->cfg.pin_dir);
+	struct bpf_map *map;
+	__u32 want;
+	int err;
+
+	l->sock = sock_bpf__open_opts(&opts);
+	if (!l->sock) {
+		err = -errno;
+		pr_warn("open BPF object sock_bpf: %s; hostNetwork clients are not translated (F8 off)",
+			strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(map, l->sock->obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		want = map == l->sock->maps.svcd_sock_rev ?
+			       l->cfg.max_conntrack :
+			       bpf_map__max_entries(map);
+		err = adopt_pinned(map, l->cfg.pin_dir, want); /* logs */
+		if (err)
+			return err;
+	}
+	l->sock->rodata->node_netns_cookie = netns_cookie();
+	if (!l->sock->rodata->node_netns_cookie)
+		pr_warn("socket programs: no SO_NETNS_COOKIE (Linux 5.14), so they cannot tell the node's sockets from pods': pods in the cgroup are translated at the socket too");
+	l->sock->rodata->have_set_retval =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+					BPF_FUNC_set_retval, NULL) == 1;
+	if (!l->sock->rodata->have_set_retval)
+		pr_info("socket programs: no bpf_set_retval (Linux 5.18): connect() to a Service without endpoints fails with EPERM, not ECONNREFUSED");
+	err = sock_bpf__load(l->sock);
+	if (err) {
+		pr_warn("load BPF object sock_bpf (maps in %s): %s; hostNetwork clients are not translated (F8 off; -v 4 shows libbpf's log)",
+			l->cfg.pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * The link pinned at path: 0 and *link (NULL when there is none), or
+ * -errno. Looks first, so that a missing pin is not a libbpf warning.
+ */
+static int open_pinned_link(const char *path, struct bpf_link **link)
+{
+	*link = NULL;
+	if (access(path, F_OK))
+		return errno == ENOENT ? 0 : -errno;
+	*link = bpf_link__open(path);
+	return *link ? 0 : -errno;
+}
+
+/* Undo a half-done loader_attach_sock: no socket link at all is left. */
+static void sock_undo(struct loader *l)
+{
+	size_t i;
+
+	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
+		if (!l->sock_links[i])
+			continue;
+		bpf_link__detach(l->sock_links[i]);
+		bpf_link__unpin(l->sock_links[i]);
+		bpf_link__destroy(l->sock_links[i]);
+		l->sock_links[i] = NULL;
+	}
+	loader_detach_sock(l->cfg.pin_dir);
+	sock_bpf__destroy(l->sock);
+	l->sock = NULL;
+}
+
+/*
+ * One program: update the link an earlier svcd pinned for the same cgroup
+ * and hook in place, or attach and pin a new one. Returns 1 (updated), 0
+ * (attached) or -errno after logging one line.
+ */
+static int sock_attach_one(struct loader *l, struct bpf_program *prog,
+			   const char *path, int cgroup_fd, __u64 cgroup_id,
+			   struct bpf_link **out)
+{
+	const char *cg = l->cfg.cgroup_path, *name = bpf_program__name(prog);
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	struct bpf_link *link;
+	int err;
+
+	err = open_pinned_link(path, &link);
+	if (err) {
+		pr_warn("open pinned link %s: %s; hostNetwork clients are not translated (F8 off)",
+			path, strerror(-err));
+		return err;
+	}
+	if (link) {
+		if (!bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) &&
+		    info.type == BPF_LINK_TYPE_CGROUP &&
+		    info.cgroup.cgroup_id == cgroup_id &&
+		    info.cgroup.attach_type ==
+			    bpf_program__expected_attach_type(prog)) {
+			err = bpf_link__update_program(link, prog);
+			if (!err) {
+				*out = link;
+				return 1;
+			}
+			bpf_link__destroy(link);
+			pr_warn("cgroup %s: replace %s in its link %s: %s; hostNetwork clients are not translated (F8 off)",
+				cg, name, path, strerror(-err));
+			return err;
+		}
+		/* pinned for another cgroup: that one is no longer ours */
+		bpf_link__detach(link);
+		bpf_link__unpin(link);
+		bpf_link__destroy(link);
+	}
+
+	link = bpf_program__attach_cgroup(prog, cgroup_fd);
+	if (!link) {
+		err = -errno;
+		pr_warn("cgroup %s: attach %s: %s; hostNetwork clients are not translated (F8 off)",
+			cg, name, strerror(-err));
+		return err;
+	}
+	err = bpf_link__pin(link, path);
+	if (err) {
+		bpf_link__destroy(link); /* unpinned: detaches it */
+		pr_warn("pin link of %s as %s: %s; hostNetwork clients are not translated (F8 off)",
+			name, path, strerror(-err));
+		return err;
+	}
+	*out = link;
+	return 0;
+}
+
+int loader_attach_sock(struct loader *l)
+{
+	const char *cg = l->cfg.cgroup_path;
+	struct bpf_program *progs[SVCD_SOCK_PROGS];
+	int cgroup_fd = -1, err, updated = 0;
+	char path[PATH_MAX];
+	struct statfs st;
+	__u64 cgroup_id = 0;
+	size_t i;
+
+	if (statfs(cg, &st)) {
+		err = -errno;
+		pr_warn("--cgroup-path %s: %s; hostNetwork clients are not translated (F8 off)",
+			cg, strerror(-err));
+		goto out_undo;
+	}
+	if (st.f_type != CGROUP2_SUPER_MAGIC) {
+		pr_warn("--cgroup-path %s is not a cgroup v2 directory (mount -t cgroup2 none DIR, or name the unified hierarchy, e.g. /sys/fs/cgroup/unified); hostNetwork clients are not translated (F8 off)",
+			cg);
+		err = -EINVAL;
+		goto out_undo;
+	}
+	cgroup_fd = open(cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = cgroup_fd < 0 ? -errno : cgroup_id_of(cg, &cgroup_id);
+	if (err) {
+		pr_warn("--cgroup-path %s: %s; hostNetwork clients are not translated (F8 off)",
+			cg, strerror(-err));
+		goto out_undo;
+	}
+	err = open_sock(l); /* logs */
+	if (err)
+		goto out_undo;
+
+	progs[0] = l->sock->progs.sock_connect4;
+	progs[1] = l->sock->progs.sock_sendmsg4;
+	progs[2] = l->sock->progs.sock_recvmsg4;
+	progs[3] = l->sock->progs.sock_getpeer4;
+	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
+		sock_link_path(path, sizeof(path), l->cfg.pin_dir,
+			       svcd_sock_progs[i]);
+		err = sock_attach_one(l, progs[i], path, cgroup_fd, cgroup_id,
+				      &l->sock_links[i]);
+		if (err < 0)
+			goto out_undo;
+		updated += err;
+	}
+	pr_info("cgroup %s: socket programs %s (connect4, sendmsg4, recvmsg4, getpeername4; links pinned in %s)",
+		cg, updated ? "replaced in place" : "attached", l->cfg.pin_dir);
+	err = 0;
+	goto out;
+out_undo:
+	sock_undo(l);
+out:
+	if (cgroup_fd >= 0)
+		close(cgroup_fd);
+	return err;
+}
+
+int loader_detach_sock(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct bpf_link *link;
+	int n = 0, err = 0, ret;
+	size_t i;
+
+	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
+		sock_link_path(path, sizeof(path), pin_dir, svcd_sock_progs[i]);
+		ret = open_pinned_link(path, &link);
+		if (ret) {
+			if (!err)
+				err = ret;
+			pr_err("open pinned link %s: %s", path, strerror(-ret));
+			continue;
+		}
+		if (!link)
+			continue;
+		/* Detach even if some process still holds the link open;
+		 * then the pin goes. */
+		bpf_link__detach(link);
+		if (bpf_link__unpin(link)) {
+			if (!err)
+				err = -errno;
+			pr_err("unpin link %s: %s", path, strerror(errno));
+		} else {
+			n++;
+		}
+		bpf_link__destroy(link);
+	}
+	return err ? err : n;
+}
+
 static int cleanup_links(struct loader_cleanup_stats *stats)
 {
 	struct if_nameindex *links, *link;
@@ -618,6 +900,12 @@ int loader_cleanup(const char *pin_dir, struct loader_cleanup_stats *stats)
 
 	memset(stats, 0, sizeof(*stats));
 	err = cleanup_links(stats);
+	/* before the maps: the links hold the socket programs */
+	err2 = loader_detach_sock(pin_dir);
+	if (err2 > 0)
+		stats->sock_links = err2;
+	if (err2 < 0 && !err)
+		err = err2;
 	err2 = cleanup_pins(pin_dir, stats);
 	return err ? err : err2;
 }

@@ -2,12 +2,14 @@
 /*
  * loader.h - opens the pod_bpf skeleton over the pinned maps in --pin-dir
  * (reusing them across restarts), attaches from_pod/to_pod to tc hooks of
- * pod interfaces, and removes everything svcd made on `svcd --cleanup`.
+ * pod interfaces, the uplink programs to uplinks and the socket programs
+ * to a cgroup, and removes everything svcd made on `svcd --cleanup`.
  *
  * Programs and maps outlive the agent on purpose: a restarted or upgraded
  * svcd replaces its tc filters in place (same handle and priority,
- * BPF_TC_F_REPLACE) and keeps the maps, so established flows never see a
- * gap (DESIGN.md invariant 2).
+ * BPF_TC_F_REPLACE) and its pinned cgroup links in place (bpf_link
+ * update), and keeps the maps, so established flows never see a gap
+ * (DESIGN.md invariant 2).
  */
 #ifndef SVCD_LOADER_H
 #define SVCD_LOADER_H
@@ -35,6 +37,20 @@
 #define SVCD_PROG_FROM_WIRE_TC "from_wire_tc" /* tc ingress, uplinks */
 #define SVCD_PROG_TO_WIRE "to_wire"	      /* tc egress, uplinks */
 
+/*
+ * The cgroup socket programs of F8 (sock.bpf.c), attached with bpf_links
+ * pinned under --pin-dir as SVCD_SOCK_LINK_PREFIX + program name, so they
+ * outlive svcd as tc filters do.
+ */
+#define SVCD_SOCK_LINK_PREFIX "svcd_link_"
+#define SVCD_SOCK_PROGS 4
+static const char *const svcd_sock_progs[SVCD_SOCK_PROGS] = {
+	"sock_connect4", /* cgroup/connect4 */
+	"sock_sendmsg4", /* cgroup/sendmsg4 */
+	"sock_recvmsg4", /* cgroup/recvmsg4 */
+	"sock_getpeer4", /* cgroup/getpeername4 */
+};
+
 /* Requested sizes; a pinned map of another size is kept as it is. */
 struct loader_config {
 	const char *pin_dir;
@@ -48,6 +64,9 @@ struct loader_config {
 	uint32_t snat_addr; /* __be32 node address for SNAT; 0: none */
 	uint16_t snat_port_min, snat_port_max;
 	bool xdp_tx_ok; /* false when an uplink is a veth (wire.bpf.c) */
+	/* socket programs (sock.bpf.c); svcd_sock_rev has max_conntrack
+	 * entries, one per translated socket as conntrack has per flow */
+	const char *cgroup_path; /* cgroup v2 directory; NULL or "": none */
 };
 
 /* How the XDP program ended up attached to an uplink. */
@@ -137,18 +156,83 @@ static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
 	return 1;
 }
 
+/*
+ * F8: load sock.bpf.c and attach its programs to cfg->cgroup_path, with
+ * links pinned under the pin dir. Links an earlier svcd pinned for the
+ * same cgroup get the new programs in place (bpf_link update: no moment
+ * without translation); links to another cgroup are replaced. All or
+ * nothing: on failure no svcd socket link is left. Returns 0 or -errno
+ * after logging one line; svcd goes on without F8 then.
+ */
+int loader_attach_sock(struct loader *l);
+
+/*
+ * Detach and unpin the socket links pinned under pin_dir (svcd --cleanup,
+ * or an svcd started with an empty --cgroup-path). Returns how many were
+ * removed, or the first -errno (after going on with the rest).
+ */
+int loader_detach_sock(const char *pin_dir);
+
+/* What a pinned socket link is attached to (svcctl status). */
+struct loader_sock_link {
+	uint32_t link_id;
+	uint32_t prog_id;
+	uint64_t cgroup_id;
+	uint32_t attach_type; /* enum bpf_attach_type */
+	char prog_name[16];   /* "" if it cannot be read */
+};
+
+/*
+ * Read the link pinned as SVCD_SOCK_LINK_PREFIX + prog under pin_dir.
+ * Returns 1 and fills *out, 0 when there is none, or -errno. Inline so
+ * that svcctl, which does not link the loader, shares it.
+ */
+static inline int loader_sock_link_query(const char *pin_dir, const char *prog,
+					 struct loader_sock_link *out)
+{
+	struct bpf_prog_info pinfo = {};
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[4096];
+	int fd, pfd, err;
+
+	out->prog_name[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s%s", pin_dir, SVCD_SOCK_LINK_PREFIX,
+		 prog);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return -errno;
+	out->link_id = info.id;
+	out->prog_id = info.prog_id;
+	out->cgroup_id = info.cgroup.cgroup_id;
+	out->attach_type = info.cgroup.attach_type;
+	pfd = bpf_prog_get_fd_by_id(info.prog_id);
+	if (pfd < 0)
+		return 1;
+	len = sizeof(pinfo);
+	if (!bpf_obj_get_info_by_fd(pfd, &pinfo, &len))
+		snprintf(out->prog_name, 16, "%s", pinfo.name);
+	close(pfd);
+	return 1;
+}
+
 struct loader_cleanup_stats {
-	unsigned int links;   /* links looked at */
-	unsigned int filters; /* tc filters removed */
-	unsigned int maps;    /* pinned maps unlinked */
-	bool dir_removed;     /* pin dir removed (it was empty) */
+	unsigned int links;	 /* links looked at */
+	unsigned int filters;	 /* tc filters removed */
+	unsigned int sock_links; /* cgroup socket links removed */
+	unsigned int maps;	 /* pinned maps unlinked */
+	bool dir_removed;	 /* pin dir removed (it was empty) */
 };
 
 /*
  * `svcd --cleanup`: remove svcd's tc filters from every link of the
- * current network namespace, unlink svcd's pinned maps under pin_dir and
- * remove the directory if it is empty. Returns 0 or the first -errno
- * (after going on with the rest).
+ * current network namespace, detach and unpin its cgroup socket links,
+ * unlink svcd's pinned maps under pin_dir and remove the directory if it
+ * is empty. Returns 0 or the first -errno (after going on with the rest).
  */
 int loader_cleanup(const char *pin_dir, struct loader_cleanup_stats *stats);
 

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -1472,6 +1473,7 @@ static const char *const status_maps[] = {
 	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,	SVCD_MAP_BACKENDS,
 	SVCD_MAP_SERVICES,  SVCD_MAP_CONNTRACK, SVCD_MAP_STATS,
 	SVCD_MAP_REASONS,   SVCD_MAP_AFFINITY,	SVCD_MAP_AFFINITY_MATCH,
+	SVCD_MAP_SOCK_REV,
 };
 
 /* Entries of a hash map (arrays are always full: -1). */
@@ -1492,6 +1494,70 @@ static long count_entries(const struct pinned *m)
 		n++;
 	}
 	return n;
+}
+
+/* The socket hook a cgroup link is attached at, for people. */
+static const char *sock_hook_name(uint32_t attach_type)
+{
+	switch (attach_type) {
+	case BPF_CGROUP_INET4_CONNECT:
+		return "cgroup connect4";
+	case BPF_CGROUP_UDP4_SENDMSG:
+		return "cgroup sendmsg4";
+	case BPF_CGROUP_UDP4_RECVMSG:
+		return "cgroup recvmsg4";
+	case BPF_CGROUP_INET4_GETPEERNAME:
+		return "cgroup getpeername4";
+	default:
+		return "cgroup ?";
+	}
+}
+
+/*
+ * The path of the cgroup with this id, under the first cgroup2 mount that
+ * can open it (its id is its kernfs file handle); "" when none can.
+ */
+static void cgroup_path_of(uint64_t id, char *out, size_t size)
+{
+	char line[4096], mnt[4096], fstype[64], proc[64];
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h;
+	int mount_id, mfd, fd;
+	ssize_t n;
+	FILE *f;
+
+	out[0] = '\0';
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (!out[0] && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - FSTYPE ... */
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(dash, " - %63s", fstype) != 1 ||
+		    strcmp(fstype, "cgroup2") ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		/* the kernfs handle type, taken from the mount's own root */
+		h.fh.handle_bytes = sizeof(uint64_t);
+		if (name_to_handle_at(AT_FDCWD, mnt, &h.fh, &mount_id, 0))
+			continue;
+		memcpy(h.fh.f_handle, &id, sizeof(id));
+		mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mfd < 0)
+			continue;
+		fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_CLOEXEC);
+		close(mfd);
+		if (fd < 0)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		n = readlink(proc, out, size - 1);
+		out[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	fclose(f);
 }
 
 static int do_status(const struct ctx *c, int argc, char **argv)
@@ -1515,14 +1581,21 @@ static int do_status(const struct ctx *c, int argc, char **argv)
 		if (!marr || !larr)
 			goto nomem;
 	} else if (table_row(&maps, "MAP", "ENTRIES", "MAX", "ID") ||
-		   table_row(&links, "INTERFACE", "HOOK", "PROGRAM",
+		   table_row(&links, "INTERFACE/CGROUP", "HOOK", "PROGRAM",
 			     "PROG_ID")) {
 		goto nomem;
 	}
 
 	for (i = 0; i < sizeof(status_maps) / sizeof(status_maps[0]); i++) {
+		char path[4096];
 		long n;
 
+		/* pinned only once the socket programs were loaded (F8) */
+		snprintf(path, sizeof(path), "%s/%s", c->pin_dir,
+			 status_maps[i]);
+		if (!strcmp(status_maps[i], SVCD_MAP_SOCK_REV) &&
+		    access(path, F_OK))
+			continue;
 		err = open_map(c, status_maps[i], &m);
 		if (err)
 			goto out;
@@ -1593,6 +1666,42 @@ static int do_status(const struct ctx *c, int argc, char **argv)
 				goto nomem;
 		}
 	}
+	/* the cgroup socket programs (F8), through their pinned links */
+	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
+		struct loader_sock_link sl;
+		char where[4096];
+
+		p = loader_sock_link_query(c->pin_dir, svcd_sock_progs[i], &sl);
+		if (p <= 0)
+			continue;
+		cgroup_path_of(sl.cgroup_id, where, sizeof(where));
+		if (c->json) {
+			obj = cJSON_CreateObject();
+			if (!obj || !cJSON_AddItemToArray(larr, obj)) {
+				cJSON_Delete(obj);
+				goto nomem;
+			}
+			if (where[0])
+				cJSON_AddStringToObject(obj, "cgroup", where);
+			else
+				cJSON_AddNullToObject(obj, "cgroup");
+			cJSON_AddNumberToObject(obj, "cgroup_id",
+						(double)sl.cgroup_id);
+			cJSON_AddStringToObject(obj, "hook",
+						sock_hook_name(sl.attach_type));
+			cJSON_AddStringToObject(obj, "program", sl.prog_name);
+			cJSON_AddNumberToObject(obj, "prog_id", sl.prog_id);
+			cJSON_AddNumberToObject(obj, "link_id", sl.link_id);
+			continue;
+		}
+		if (!where[0])
+			snprintf(where, sizeof(where), "cgroup id %llu",
+				 (unsigned long long)sl.cgroup_id);
+		snprintf(id, sizeof(id), "%u", sl.prog_id);
+		if (table_row(&links, where, sock_hook_name(sl.attach_type),
+			      sl.prog_name[0] ? sl.prog_name : "?", id))
+			goto nomem;
+	}
 	if (c->json) {
 		err = print_json(c, doc);
 		doc = NULL;
@@ -1604,7 +1713,7 @@ static int do_status(const struct ctx *c, int argc, char **argv)
 	if (links.nrows > 1)
 		table_print(&links);
 	else
-		printf("no svcd tc programs attached in this network namespace\n");
+		printf("no svcd programs attached (tc in this network namespace, or cgroup socket programs)\n");
 	err = 0;
 	goto out;
 nomem:

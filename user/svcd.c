@@ -50,6 +50,8 @@
 #include "writer.h"
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
+/* The cgroup v2 root, as Cilium's --cgroup-root: every node process. */
+#define DEFAULT_CGROUP_PATH "/sys/fs/cgroup"
 #define DEFAULT_VERBOSITY 2
 /*
  * When a change is synced (sync_soon): a complete change (a file closed or
@@ -98,6 +100,7 @@ struct options {
 	struct cidrlist nodeport_cidrs;
 	struct cidrlist cluster_cidrs;
 	const char *pin_dir;
+	const char *cgroup_path; /* "": socket programs off */
 	const char *metrics_addr;
 	const char *healthz_addr;
 	bool cleanup;
@@ -168,6 +171,7 @@ enum {
 	OPT_NODEPORT_ADDRS,
 	OPT_CLUSTER_CIDR,
 	OPT_PIN_DIR,
+	OPT_CGROUP_PATH,
 	OPT_METRICS_ADDR,
 	OPT_HEALTHZ_ADDR,
 	OPT_CLEANUP,
@@ -188,6 +192,7 @@ static const struct option long_opts[] = {
 	{ "nodeport-addresses", required_argument, NULL, OPT_NODEPORT_ADDRS },
 	{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
 	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+	{ "cgroup-path", required_argument, NULL, OPT_CGROUP_PATH },
 	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "healthz-bind-address", required_argument, NULL, OPT_HEALTHZ_ADDR },
 	{ "cleanup", no_argument, NULL, OPT_CLEANUP },
@@ -207,7 +212,7 @@ static void usage(FILE *f)
 		"Usage: svcd [--kubeconfig PATH [--master URL] | --from-file PATH]\n"
 		"            [--hostname-override NAME] [--pod-ifaces GLOB[,GLOB]]\n"
 		"            [--uplinks IFACE[,IFACE]] [--nodeport-addresses CIDR[,CIDR]]\n"
-		"            [--cluster-cidr CIDR[,CIDR]] [--pin-dir DIR]\n"
+		"            [--cluster-cidr CIDR[,CIDR]] [--pin-dir DIR] [--cgroup-path PATH]\n"
 		"            [--metrics-bind-address ADDR:PORT]\n"
 		"            [--healthz-bind-address ADDR:PORT] [--cleanup] [-v LEVEL]\n"
 		"            [--max-services N] [--max-backends N] [--max-conntrack N]\n"
@@ -238,11 +243,16 @@ static void usage(FILE *f)
 		"                            also answer traffic from the uplinks,\n"
 		"                            SNATed toward other nodes\n"
 		"  --pin-dir DIR             bpffs directory of the maps (default %s)\n"
+		"  --cgroup-path PATH        cgroup v2 directory whose processes' sockets of\n"
+		"                            this network namespace (hostNetwork clients)\n"
+		"                            are translated at connect/sendmsg (default\n"
+		"                            %s; \"\" turns the socket programs off)\n"
 		"  --metrics-bind-address ADDR:PORT  serve /metrics and /proxyMode\n"
 		"  --healthz-bind-address ADDR:PORT  serve /healthz and /livez\n"
 		"                            (each only when given)\n"
 		"  --cleanup                 remove svcd's tc filters from every link of\n"
-		"                            this network namespace and its pinned maps\n"
+		"                            this network namespace, its cgroup socket\n"
+		"                            programs and its pinned maps\n"
 		"  -v, --v LEVEL             log level: 0 errors and warnings, 2 info\n"
 		"                            (default), 3 debug, 4 libbpf debug\n"
 		"  --max-services N          size of the service maps (default %u)\n"
@@ -253,8 +263,8 @@ static void usage(FILE *f)
 		"  -h, --help                this text\n"
 		"\n"
 		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
-		DEFAULT_PIN_DIR, SVCD_DEF_SERVICES, SVCD_DEF_BACKENDS,
-		SVCD_DEF_CONNTRACK, SVCD_DEF_AFFINITY);
+		DEFAULT_PIN_DIR, DEFAULT_CGROUP_PATH, SVCD_DEF_SERVICES,
+		SVCD_DEF_BACKENDS, SVCD_DEF_CONNTRACK, SVCD_DEF_AFFINITY);
 }
 
 static int parse_u32(const char *flag, const char *arg, uint32_t min,
@@ -441,6 +451,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c, err = 0;
 
 	o->pin_dir = DEFAULT_PIN_DIR;
+	o->cgroup_path = DEFAULT_CGROUP_PATH;
 	o->verbosity = DEFAULT_VERBOSITY;
 	o->max_services = SVCD_DEF_SERVICES;
 	o->max_backends = SVCD_DEF_BACKENDS;
@@ -490,6 +501,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PIN_DIR:
 			o->pin_dir = optarg;
+			break;
+		case OPT_CGROUP_PATH:
+			o->cgroup_path = optarg;
 			break;
 		case OPT_METRICS_ADDR:
 			err = parse_bind_addr("--metrics-bind-address", optarg);
@@ -1396,6 +1410,7 @@ static int run_agent(const struct options *o)
 		.max_backends = o->max_backends,
 		.max_conntrack = o->max_conntrack,
 		.max_affinity = o->max_affinity,
+		.cgroup_path = o->cgroup_path,
 	};
 	struct svcd s = {
 		.opts = o,
@@ -1408,7 +1423,7 @@ static int run_agent(const struct options *o)
 	char path[PATH_MAX];
 	struct writer_limits limits;
 	struct loader_sizes sizes;
-	int err;
+	int err, n;
 
 	if (lcfg.max_slots < SVCD_MAX_SLOTS_PER_SERVICE)
 		lcfg.max_slots = SVCD_MAX_SLOTS_PER_SERVICE;
@@ -1441,6 +1456,16 @@ static int run_agent(const struct options *o)
 	err = loader_open(&lcfg, &s.loader);
 	if (err)
 		goto out;
+	/* F8 is optional: without it (no cgroup v2, an old kernel) the rest
+	 * works, and the one line logged says why. */
+	if (*o->cgroup_path) {
+		loader_attach_sock(s.loader);
+	} else {
+		n = loader_detach_sock(o->pin_dir);
+		if (n > 0)
+			pr_info("--cgroup-path is empty: removed %d socket program links left by an earlier run",
+				n);
+	}
 	loader_get_sizes(s.loader, &sizes);
 	err = svcd_maps_open_pinned(o->pin_dir, &s.maps); /* logs */
 	if (err)
@@ -1524,8 +1549,8 @@ static int run_cleanup(const struct options *o)
 	int err;
 
 	err = loader_cleanup(o->pin_dir, &st);
-	pr_info("cleanup: removed %u programs (tc filters and XDP; %u links looked at), %u pinned maps from %s%s",
-		st.filters, st.links, st.maps, o->pin_dir,
+	pr_info("cleanup: removed %u programs (tc filters and XDP; %u links looked at), %u cgroup socket links, %u pinned maps from %s%s",
+		st.filters, st.links, st.sock_links, st.maps, o->pin_dir,
 		st.dir_removed ? " and the directory" : "");
 	return err;
 }

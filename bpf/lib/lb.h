@@ -7,16 +7,22 @@
 #include "parse.h"
 
 static __always_inline struct svcd_frontend_value *
-lb_lookup_frontend(const struct flow4 *f, __u8 scope)
+lb_lookup_frontend_addr(__be32 addr, __be16 port, __u8 proto, __u8 scope)
 {
 	struct svcd_frontend_key key = {
-		.addr = f->daddr,
-		.port = f->dport,
-		.proto = f->proto,
+		.addr = addr,
+		.port = port,
+		.proto = proto,
 		.scope = scope,
 	};
 
 	return bpf_map_lookup_elem(&svcd_frontends, &key);
+}
+
+static __always_inline struct svcd_frontend_value *
+lb_lookup_frontend(const struct flow4 *f, __u8 scope)
+{
+	return lb_lookup_frontend_addr(f->daddr, f->dport, f->proto, scope);
 }
 
 /*

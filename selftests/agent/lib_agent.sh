@@ -256,7 +256,8 @@ start_svcd_api() {
 	echo "---- start $SVCD_STARTS" >>"$SVCD_LOG"
 	SVCD_K8S_WATCH_TIMEOUT_S=$WATCH_TIMEOUT ip netns exec "$SVCD_NODE" "$SVCD" \
 		--kubeconfig "$KUBECONFIG_FILE" --hostname-override "$NODE_NAME" \
-		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" -v 2 "$@" >>"$SVCD_LOG" 2>&1 &
+		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "$@" \
+		>>"$SVCD_LOG" 2>&1 &
 	SVCD_PID=$!
 	if [ "$SVCD_STARTS" -eq 1 ]; then
 		defer stop_svcd
@@ -363,7 +364,8 @@ check_fresh_sync() {
 	fi
 	ref_log=$dir/svcd.log
 	ip netns exec "$REF_NODE" "$SVCD" --from-file "$dir/cluster.json" \
-		--hostname-override "$NODE_NAME" --pin-dir "$BPFFS/ref$REF_N" -v 2 \
+		--hostname-override "$NODE_NAME" --pin-dir "$BPFFS/ref$REF_N" \
+		--cgroup-path '' -v 2 \
 		>"$ref_log" 2>&1 &
 	local ref_pid=$!
 	if ! wait_until 15 grep -q '^svcd: info: sync: ' "$ref_log"; then

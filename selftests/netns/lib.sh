@@ -375,7 +375,9 @@ svcctl() {
 }
 
 # start_svcd NODE FILE [ARGS...]: svcd in NODE reading FILE, logging to
-# $T_DIR/svcd.log (all starts appended). Sets SVCD_PID.
+# $T_DIR/svcd.log (all starts appended). Sets SVCD_PID. The cgroup socket
+# programs are off (--cgroup-path ''): a test never attaches to a cgroup
+# it did not make; test_f08_host_network.sh passes its own.
 start_svcd() {
 	SVCD_NODE=$1
 	SVCD_FILE=$2
@@ -384,7 +386,7 @@ start_svcd() {
 	SVCD_STARTS=$((SVCD_STARTS + 1))
 	echo "---- start $SVCD_STARTS" >>"$SVCD_LOG"
 	ip netns exec "$SVCD_NODE" "$SVCD" --from-file "$SVCD_FILE" \
-		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" -v 2 "$@" \
+		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "$@" \
 		>>"$SVCD_LOG" 2>&1 &
 	SVCD_PID=$!
 	if [ "$SVCD_STARTS" -eq 1 ]; then
@@ -786,7 +788,7 @@ start_node_svcd() {
 	echo "---- start" >>"$log"
 	ip netns exec "$node" "$SVCD" --from-file "$file" \
 		--hostname-override "$name" --pod-ifaces 'svp*' \
-		--pin-dir "$BPFFS/$name" -v 2 "$@" >>"$log" 2>&1 &
+		--pin-dir "$BPFFS/$name" --cgroup-path '' -v 2 "$@" >>"$log" 2>&1 &
 	NODE_SVCD_PID[$node]=$!
 	NODE_SVCD_NAME[$node]=$name
 	NODE_PIN_DIR[$node]=$BPFFS/$name

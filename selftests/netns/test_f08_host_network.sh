@@ -1,0 +1,271 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# F8: a node-local (hostNetwork) process -> ClusterIP, and -> the node's own
+# NodePort, translated at the socket by the cgroup programs of sock.bpf.c
+# (connect4, sendmsg4, recvmsg4, getpeername4), as kube-proxy's OUTPUT chain
+# does it. The backend sees the node's own address; no conntrack entry and
+# no packet rewrite is involved. Clients run in the node's namespace AND in
+# a cgroup this test makes (never the root cgroup, never one it did not
+# make): svcd gets --cgroup-path that cgroup.
+#
+# BPF_PROG_TEST_RUN does not run cgroup sock_addr programs (the kernel has
+# no test_run for them, 6.1 and 6.18 alike), so there is no prog test of
+# sock.bpf.c: this test is its only check.
+#
+#   +-- pod-a 198.18.1.11 --+  +-- pod-b 198.18.1.12 --+  +-- client 198.18.1.20 --+
+#   | svcd-echo pod-a       |  | svcd-echo pod-b       |  | (in the cgroup too)     |
+#   +----|------------------+  +----|------------------+  +----|--------------------+
+#   +----|------------------------- node1 -------------------|--------------------+
+#   |  svp-1-11, svp-1-12, svp-1-20 (198.18.1.1/32)   lo: 198.19.0.1/32 (node IP)  |
+#   |  svcd --cgroup-path CG        clients: ip netns exec node1, inside CG        |
+#   +-------------------------------------------------------------------------------+
+#   CG = a cgroup2 hierarchy mounted under the test's temp dir / svcd-test-RUN
+#
+#   demo/echo   198.19.96.80: 80/TCP -> 8080, 53/UDP -> 5353; pod-a weight 1,
+#               pod-b weight 2; NodePort 30080/TCP
+#   demo/empty  198.19.96.81: 80/TCP, no endpoints (refused)
+#   demo/away   198.19.96.82: 80/TCP, internalTrafficPolicy Local, its one
+#               endpoint on another node (dropped: EPERM)
+source "$(dirname "$0")/lib.sh"
+
+setup_test
+NODE=$(nsname node)
+POD_A=$(nsname a)
+POD_B=$(nsname b)
+CLIENT=$(nsname client)
+CLUSTER=$T_DIR/cluster.json
+CIP=198.19.96.80
+NODE_IP=198.19.0.1
+
+# ---- the test's own cgroup ---------------------------------------------------
+# A cgroup2 mount of its own under T_DIR: the guest of scripts/vmtest.sh
+# and hosts with cgroup v1 at /sys/fs/cgroup have none there, and
+# `ip netns exec` hides /sys/fs/cgroup anyway (it mounts a fresh /sys).
+CG_MNT=$T_DIR/cgroup2
+mkdir -p "$CG_MNT"
+mount -t cgroup2 none "$CG_MNT" 2>/dev/null ||
+	skip_all "cannot mount a cgroup2 hierarchy (CONFIG_CGROUPS, cgroup v2)"
+defer umount -l "$CG_MNT"
+CG=$CG_MNT/svcd-test-$RUN_ID
+mkdir "$CG" || fail_all "mkdir $CG failed"
+
+# cg_remove: the processes in CG are this test's clients (nothing else is
+# ever put there); kill any left by an interrupted run, then rmdir.
+cg_remove() {
+	local pid
+	for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait_until 5 eval '[ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ]'
+	rmdir "$CG"
+}
+defer cg_remove
+
+# in_cg NS CMD...: CMD in namespace NS, from inside the test's cgroup.
+in_cg() {
+	local ns=$1
+	shift
+	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
+		_ "$CG" "$ns" "$@"
+}
+
+make_node "$NODE"
+ip -n "$NODE" addr add "$NODE_IP/32" dev lo
+make_pod "$NODE" "$POD_A" 198.18.1.11 198.18.1.1
+make_pod "$NODE" "$POD_B" 198.18.1.12 198.18.1.1
+make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1
+for p in "$POD_A:pod-a" "$POD_B:pod-b"; do
+	start_echo "${p%%:*}" "${p#*:}" 8080 --tcp
+	start_echo "${p%%:*}" "${p#*:}" 5353 --udp
+done
+
+EPS="198.18.1.11,target=pod-a 198.18.1.12,target=pod-b"
+# shellcheck disable=SC2086 # EPS: one word per endpoint
+cluster_write "$CLUSTER" \
+	"$(k8s_service_x demo echo $CIP 'tcp:80/TCP:8080@30080,dns:53/UDP:5353' type=NodePort |
+		python3 -c 'import json,sys
+o = json.load(sys.stdin)
+o["metadata"]["annotations"] = {"svcd.io/weights": "pod-a=1,pod-b=2"}
+print(json.dumps(o))')" \
+	"$(k8s_slice demo echo-1 echo 'tcp:8080/TCP,dns:5353/UDP' $EPS)" \
+	"$(k8s_service demo empty 198.19.96.81 'http:80/TCP:8080')" \
+	"$(k8s_service demo away 198.19.96.82 'http:80/TCP:8080' | python3 -c 'import json,sys
+o = json.load(sys.stdin)
+o["spec"]["internalTrafficPolicy"] = "Local"
+print(json.dumps(o))')" \
+	"$(k8s_slice demo away-1 away 'http:8080/TCP' 198.18.1.11,node=elsewhere)"
+
+# Before svcd starts, so that its links go before the cgroup: runs after
+# svcd has stopped and before cg_remove (the cleanup stack runs backwards).
+defer ip netns exec "$NODE" "$SVCD" --cleanup --pin-dir "$PIN_DIR"
+start_svcd "$NODE" "$CLUSTER" --cgroup-path "$CG"
+wait_frontends 15 "$CIP:80/TCP" "$CIP:53/UDP" "$NODE_IP:30080/TCP" \
+	198.19.96.81:80/TCP 198.19.96.82:80/TCP ||
+	{ dump_diag; fail_all "svcd did not install the frontends"; }
+grep -q 'socket programs attached' "$SVCD_LOG" ||
+	{ dump_diag; fail_all "svcd did not attach its socket programs to $CG: $(grep -a 'F8 off' "$SVCD_LOG" | tail -n 1)"; }
+
+# ---- checks ---------------------------------------------------------------------
+
+# split FILE N: N answers, from both backends, pod-b (weight 2) at least as
+# often as pod-a (weight 1): with N=120 the chance of that failing by
+# luck is under 1e-4. Every backend saw the node's socket itself.
+split() {
+	local a b
+	a=$(jget "$1" 'd.get("answers", {}).get("pod-a", 0)')
+	b=$(jget "$1" 'd.get("answers", {}).get("pod-b", 0)')
+	CHECK_WHY="expected $2 answers from pod-a and pod-b, pod-b (weight 2) >= pod-a, each seeing the client socket's own address; got $(load_summary "$1") $(head -c 300 "$1.err")"
+	[ "$(jget "$1" 'd.get("answered")')" = "$2" ] && [ "$a" -gt 0 ] &&
+		[ "$b" -ge "$a" ] && [ "$(jget "$1" 'd.get("seen_self")')" = "$2" ]
+}
+
+# node_load TAG ARGS...: svcd-load from the node, in the cgroup.
+node_load() {
+	local out=$T_DIR/$1.json
+	shift
+	in_cg "$NODE" "$LOAD_BIN" --json "$@" >"$out" 2>"$out.err"
+	[ -s "$out" ] || echo '{}' >"$out"
+}
+
+node_load tcp --tcp --to $CIP:80 --count 120 --concurrency 4 --timeout-ms 3000
+check tcp-weighted split "$T_DIR/tcp.json" 120
+node_load udp --udp --to $CIP:53 --count 120 --concurrency 4 --timeout-ms 3000
+check udp-weighted split "$T_DIR/udp.json" 120
+
+# py_in_cg SCRIPT ARGS...: python3 in the node, in the cgroup; prints one
+# line that the checks compare.
+py_in_cg() {
+	local script=$1
+	shift
+	in_cg "$NODE" python3 -c "$script" "$@" 2>&1 | tail -n 1
+}
+
+PY_PEER='import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+peer = "%s:%d" % s.getpeername()
+line = s.recv(100).decode().split()
+print(peer, line[0] if line else "-")'
+out=$(py_in_cg "$PY_PEER" $CIP 80)
+CHECK_WHY="getpeername() of a TCP socket connected to $CIP:80 (and the backend's line): expected '$CIP:80 pod-a|pod-b', got '$out'"
+check tcp-getpeername eval '[[ "$out" =~ ^$CIP:80\ pod-[ab]$ ]]'
+
+PY_UDP='import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+to = (sys.argv[1], int(sys.argv[2]))
+froms, names = set(), set()
+for i in range(20):
+    s.sendto(b"x", to)
+    data, addr = s.recvfrom(100)
+    froms.add("%s:%d" % addr)
+    names.add(data.decode().split()[0])
+print(" ".join(sorted(froms)), ",".join(sorted(names)))'
+out=$(py_in_cg "$PY_UDP" $CIP 53)
+CHECK_WHY="unconnected UDP socket, 20 sendto($CIP:53)/recvfrom: expected every reply from $CIP:53 (and answers from pod-a,pod-b), got '$out'"
+check udp-unconnected-reply-source [ "$out" = "$CIP:53 pod-a,pod-b" ]
+
+PY_CONNECT='import errno, socket, sys, time
+s = socket.socket()
+s.settimeout(3)
+t = time.monotonic()
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    r = "connected"
+except OSError as e:
+    r = errno.errorcode.get(e.errno, str(e.errno))
+print(r, "fast" if time.monotonic() - t < 0.5 else "slow")'
+# Without bpf_set_retval (Linux < 5.18) a refusal can only say EPERM.
+want=ECONNREFUSED
+grep -q 'no bpf_set_retval' "$SVCD_LOG" && want=EPERM
+out=$(py_in_cg "$PY_CONNECT" 198.19.96.81 80)
+CHECK_WHY="connect() to a Service without endpoints: expected '$want fast' (< 0.5 s), got '$out'"
+check no-endpoints-refused-at-once [ "$out" = "$want fast" ]
+out=$(py_in_cg "$PY_CONNECT" 198.19.96.82 80)
+CHECK_WHY="connect() to an internalTrafficPolicy Local Service without a local endpoint: expected 'EPERM fast' (dropped, as in kube-proxy's OUTPUT chain), got '$out'"
+check itp-local-none-local-eperm [ "$out" = "EPERM fast" ]
+
+node_load nodeport --tcp --to $NODE_IP:30080 --count 30 --concurrency 2 \
+	--timeout-ms 3000
+CHECK_WHY="node -> its own NodePort $NODE_IP:30080: expected 30 answers from pod-a/pod-b; got $(load_summary "$T_DIR/nodeport.json")"
+check own-nodeport [ "$(jget "$T_DIR/nodeport.json" 'd.get("answered")')" = 30 ]
+
+# The tc programs leave these flows alone: no conntrack entry toward the
+# frontends, nothing translated on the pod interfaces.
+CHECK_WHY="conntrack entries or tc translations for the node's own sockets: $(ct_match "e['destination'].startswith('$CIP:') or e['destination'].startswith('$NODE_IP:')" True) entries, reasons forward=$(reason_count forward) reverse=$(reason_count reverse)"
+check tc-untouched eval '[ "$(ct_match "True" True)" = "0 0" ] && [ "$(reason_count forward)" = 0 ] && [ "$(reason_count reverse)" = 0 ]'
+CHECK_WHY="svcd_reasons sock_forward=$(reason_count sock_forward) sock_reverse=$(reason_count sock_reverse) sock_refused=$(reason_count sock_refused) drop_no_local=$(reason_count drop_no_local); expected at least 290 / 21 / 1 / 1"
+check sock-counted eval '[ "$(reason_count sock_forward)" -ge 290 ] && [ "$(reason_count sock_reverse)" -ge 21 ] && [ "$(reason_count sock_refused)" -ge 1 ] && [ "$(reason_count drop_no_local)" -ge 1 ]'
+
+# Scoping: a process of the node outside the cgroup is not translated (the
+# node has no route to the ClusterIP range: connect fails at once), and a
+# pod's socket in the cgroup keeps the tc path (conntrack, pod address).
+load "$NODE" "$T_DIR/outside.json" --tcp --to $CIP:80 --count 5 --timeout-ms 2000
+CHECK_WHY="a node process outside $CG must not be translated; got $(load_summary "$T_DIR/outside.json")"
+check outside-cgroup-untranslated [ "$(jget "$T_DIR/outside.json" 'd.get("answered")')" = 0 ]
+in_cg "$CLIENT" "$LOAD_BIN" --json --tcp --to $CIP:80 --count 10 \
+	--timeout-ms 3000 >"$T_DIR/pod.json" 2>/dev/null
+check pod-in-cgroup-via-tc ct_all_with 10 \
+	"e['direction'] == 'forward' and e['source'].startswith('198.18.1.20:')" \
+	"e['destination'] == '$CIP:80'"
+
+# status shows the links: "HOOK@CGROUP_ID:LINK_ID ..." (a cgroup's id is
+# its inode number on 64-bit kernels).
+# status_links [prog_id]: the same with program ids instead of link ids.
+status_links() {
+	svcctl status -o json | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print(" ".join(sorted("%s@%s:%s" % (a.get("hook").split()[-1], a.get("cgroup_id"), a.get(sys.argv[1]))
+		      for a in d.get("attached", []) if "cgroup_id" in a)))' "${1:-link_id}"
+}
+links_before=$(status_links)
+progs_before=$(status_links prog_id)
+CG_ID=$(stat -c %i "$CG")
+CHECK_WHY="svcctl status: expected connect4, getpeername4, recvmsg4, sendmsg4 on cgroup id $CG_ID; got '$links_before'"
+check status-shows-links eval '[ "$(echo "$links_before" | sed "s/:[0-9]*//g")" = "connect4@$CG_ID getpeername4@$CG_ID recvmsg4@$CG_ID sendmsg4@$CG_ID" ]'
+
+# ---- restart: the pinned links keep translating, then get the new programs --
+stop_svcd
+node_load down --tcp --to $CIP:80 --count 10 --timeout-ms 3000
+CHECK_WHY="with svcd stopped the pinned links must keep translating; got $(load_summary "$T_DIR/down.json")"
+check translated-while-svcd-down [ "$(jget "$T_DIR/down.json" 'd.get("answered")')" = 10 ]
+start_svcd "$NODE" "$CLUSTER" --cgroup-path "$CG"
+CHECK_WHY="after restart: no 'socket programs replaced in place' in the log: $(grep -a 'cgroup\|F8' "$SVCD_LOG" | tail -n 2)"
+check restart-replaced-in-place wait_until 15 grep -q 'socket programs replaced in place' "$SVCD_LOG"
+wait_frontends 15 "$CIP:80/TCP" || fail restart-frontends "svcd did not come back"
+CHECK_WHY="links after restart: '$(status_links)', before: '$links_before' (the same links, updated in place)"
+check restart-same-links eval '[ "$(status_links)" = "$links_before" ]'
+progs_after=$(status_links prog_id)
+CHECK_WHY="programs after restart: '$progs_after', before: '$progs_before' (expected 4 new program ids in the same links)"
+check restart-new-programs eval '[ "$(echo "$progs_after" | wc -w)" = 4 ] && [ -z "$(comm -12 <(echo "$progs_before" | tr " " "\n" | sort) <(echo "$progs_after" | tr " " "\n" | sort))" ]'
+node_load after-restart --tcp --to $CIP:80 --count 60 --concurrency 4 --timeout-ms 3000
+check after-restart split "$T_DIR/after-restart.json" 60
+
+# ---- cleanup removes the links ---------------------------------------------------
+stop_svcd
+ip netns exec "$NODE" "$SVCD" --cleanup --pin-dir "$PIN_DIR" >"$T_DIR/cleanup.log" 2>&1
+rc=$?
+CHECK_WHY="svcd --cleanup exited $rc: $(cat "$T_DIR/cleanup.log")"
+check cleanup-exit-0 [ "$rc" -eq 0 ]
+CHECK_WHY="svcd --cleanup did not report 4 socket links: $(cat "$T_DIR/cleanup.log")"
+check cleanup-counts-links grep -q ', 4 cgroup socket links' "$T_DIR/cleanup.log"
+if command -v bpftool >/dev/null; then
+	CHECK_WHY="programs still attached to $CG after --cleanup: $(bpftool cgroup show "$CG" 2>&1)"
+	check cgroup-empty eval '[ -z "$(bpftool cgroup show "$CG" 2>/dev/null | tail -n +2)" ]'
+fi
+node_load after-cleanup --tcp --to $CIP:80 --count 5 --timeout-ms 2000
+CHECK_WHY="after --cleanup a new connect must not be translated; got $(load_summary "$T_DIR/after-cleanup.json")"
+check untranslated-after-cleanup [ "$(jget "$T_DIR/after-cleanup.json" 'd.get("answered")')" = 0 ]
+
+# ---- no cgroup v2 at --cgroup-path: one line, and the rest works ----------------
+start_svcd "$NODE" "$CLUSTER" --cgroup-path "$T_DIR"
+wait_frontends 15 "$CIP:80/TCP" || fail bad-cgroup-frontends "svcd did not install the frontends"
+last_start() {
+	awk -v n="---- start $SVCD_STARTS" '$0 == n { p = 1; next } p' "$SVCD_LOG"
+}
+CHECK_WHY="--cgroup-path $T_DIR (not cgroup v2): expected one warning ending 'F8 off' and nothing else above info; got: $(last_start | grep -v ': info: ')"
+check bad-cgroup-one-line eval '[ "$(last_start | grep -c "F8 off")" = 1 ] && [ "$(last_start | grep -vc ": info: ")" = 1 ]'
+node_load bad-cgroup --tcp --to $CIP:80 --count 3 --timeout-ms 2000
+CHECK_WHY="with the socket programs off nothing is translated; got $(load_summary "$T_DIR/bad-cgroup.json")"
+check bad-cgroup-untranslated [ "$(jget "$T_DIR/bad-cgroup.json" 'd.get("answered")')" = 0 ]
+
+finish
