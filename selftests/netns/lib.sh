@@ -427,7 +427,7 @@ for s in d if isinstance(d, list) else []:
         continue
     out = []
     for b in s.get("backends", []):
-        w = b.get("address", "?")
+        w = b.get("address") or "?"
         if sys.argv[3] == "1":
             w += "=%s/%s" % (b.get("weight"), b.get("state"))
         out.append(w)
@@ -901,7 +901,7 @@ fe_backends_in() {
 d = json.load(open(sys.argv[1]))
 for s in d:
     if str(s.get("frontend","")).upper() == sys.argv[3].upper() and s.get("scope") == sys.argv[2]:
-        print(" ".join(sorted(b.get("address", "?") for b in s.get("backends", []))))
+        print(" ".join(sorted(b.get("address") or "?" for b in s.get("backends", []))))
         sys.exit(0)
 print("-")' "$f" "$1" "$2"
 }
