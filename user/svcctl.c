@@ -347,6 +347,21 @@ static void sort_entries(struct entries *e,
 		qsort(e->data, e->n, e->rec, cmp);
 }
 
+/* read_entries() of the map pinned as NAME, sorted; on failure reports it
+ * as "read DIR/NAME: CAUSE" and returns the exit status. */
+static int read_sorted(const struct ctx *c, const struct pinned *m,
+		       const char *name, struct entries *e,
+		       int (*cmp)(const void *, const void *))
+{
+	int err = read_entries(m, e);
+
+	if (err)
+		return fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir, name,
+			    strerror(-err));
+	sort_entries(e, cmp);
+	return 0;
+}
+
 /* Entry whose key (a u32 id) equals id, in entries sorted by it. */
 static void *find_by_id(const struct entries *e, uint32_t id)
 {
@@ -733,13 +748,9 @@ static int dump_backends(const struct ctx *c)
 	err = open_map(c, SVCD_MAP_BACKENDS, &m);
 	if (err)
 		return err;
-	err = read_entries(&m, &e);
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
-			   SVCD_MAP_BACKENDS, strerror(-err));
+	err = read_sorted(c, &m, SVCD_MAP_BACKENDS, &e, cmp_u32_key);
+	if (err)
 		goto out;
-	}
-	sort_entries(&e, cmp_u32_key);
 	if (c->json)
 		arr = cJSON_CreateArray();
 	else
@@ -911,14 +922,10 @@ static int dump_conntrack(const struct ctx *c)
 	err = open_map(c, SVCD_MAP_CONNTRACK, &m);
 	if (err)
 		return err;
-	err = read_entries(&m, &e);
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
-			   SVCD_MAP_CONNTRACK, strerror(-err));
+	err = read_sorted(c, &m, SVCD_MAP_CONNTRACK, &e, cmp_ct);
+	if (err)
 		goto out;
-	}
 	now = now_ns();
-	sort_entries(&e, cmp_ct);
 	if (c->json)
 		arr = cJSON_CreateArray();
 	else
@@ -1020,14 +1027,10 @@ static int dump_affinity(const struct ctx *c)
 		err = open_map(c, SVCD_MAP_AFFINITY_MATCH, &match);
 	if (err)
 		goto out;
-	err = read_entries(&aff, &e);
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
-			   SVCD_MAP_AFFINITY, strerror(-err));
+	err = read_sorted(c, &aff, SVCD_MAP_AFFINITY, &e, cmp_affinity);
+	if (err)
 		goto out;
-	}
 	now = now_ns();
-	sort_entries(&e, cmp_affinity);
 	if (c->json)
 		arr = cJSON_CreateArray();
 	else
@@ -1148,13 +1151,9 @@ static int dump_stats(const struct ctx *c)
 		err = open_map(c, SVCD_MAP_SERVICES, &services);
 	if (err)
 		goto out;
-	err = read_entries(&services, &sv);
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
-			   SVCD_MAP_SERVICES, strerror(-err));
+	err = read_sorted(c, &services, SVCD_MAP_SERVICES, &sv, cmp_u32_key);
+	if (err)
 		goto out;
-	}
-	sort_entries(&sv, cmp_u32_key);
 	/* bpfmaps.c sums the per-CPU counters */
 	for (i = 0; i < WMAP_COUNT; i++)
 		counters.fd[i] = -1;

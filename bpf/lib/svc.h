@@ -47,6 +47,20 @@ static __always_inline bool snat_port_dead(const struct svcd_ct_value *ct,
 	return idle > ct_lifetime(ct);
 }
 
+/* The forward key of the flow a reverse entry belongs to: the client's
+ * tuple as it sent it, which the reverse value holds. */
+static __always_inline void fwd_key_of(const struct svcd_ct_value *rev,
+				       __u8 proto, struct svcd_ct_key *key)
+{
+	key->saddr = rev->nat_saddr;
+	key->sport = rev->nat_sport;
+	key->daddr = rev->nat_daddr;
+	key->dport = rev->nat_dport;
+	key->proto = proto;
+	key->dir = SVCD_CT_FORWARD;
+	key->pad = 0;
+}
+
 /* Step 6 of docs/datapath.md: a reply from a backend. */
 static __always_inline int svc_reverse(const struct flow4 *f, __u64 now,
 				       struct nat_target *t)
@@ -70,13 +84,7 @@ static __always_inline int svc_reverse(const struct flow4 *f, __u64 now,
 	    ct->tcp_state == SVCD_TCP_SYN_SENT ||
 	    (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST))) ||
 	    now - ct->last_seen_ns > SVCD_CT_REFRESH_NS) {
-		fwd_key.saddr = ct->nat_saddr;
-		fwd_key.sport = ct->nat_sport;
-		fwd_key.daddr = ct->nat_daddr;
-		fwd_key.dport = ct->nat_dport;
-		fwd_key.proto = f->proto;
-		fwd_key.dir = SVCD_CT_FORWARD;
-		fwd_key.pad = 0;
+		fwd_key_of(ct, f->proto, &fwd_key);
 		fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
 		if (fwd)
 			ct_touch(fwd, f, true, now);
@@ -264,13 +272,7 @@ static __always_inline void ct_forget_reused(const struct flow4 *f, __u64 now)
 	rev = bpf_map_lookup_elem(&svcd_conntrack, &key);
 	if (!rev)
 		return;
-	fwd_key.saddr = rev->nat_saddr;
-	fwd_key.sport = rev->nat_sport;
-	fwd_key.daddr = rev->nat_daddr;
-	fwd_key.dport = rev->nat_dport;
-	fwd_key.proto = f->proto;
-	fwd_key.dir = SVCD_CT_FORWARD;
-	fwd_key.pad = 0;
+	fwd_key_of(rev, f->proto, &fwd_key);
 	fwd = bpf_map_lookup_elem(&svcd_conntrack, &fwd_key);
 	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
 	    now - fwd->last_seen_ns <= ct_lifetime(fwd))
