@@ -179,6 +179,23 @@ static void table_print(const struct table *t)
 	}
 }
 
+/* The end of a dump: the JSON array (taken: *arr becomes NULL) or the
+ * table, or "out of memory" when building them failed (err). */
+static int dump_output(const struct ctx *c, int err, cJSON **arr,
+		       const struct table *t)
+{
+	cJSON *doc = *arr;
+
+	if (err)
+		return fail(c, EXIT_RUNTIME, "out of memory");
+	if (c->json) {
+		*arr = NULL;
+		return print_json(c, doc);
+	}
+	table_print(t);
+	return 0;
+}
+
 static void table_free(struct table *t)
 {
 	size_t i;
@@ -780,16 +797,7 @@ static int dump_backends(const struct ctx *c)
 		cJSON_AddBoolToObject(obj, "terminating",
 				      be->flags & SVCD_BE_TERMINATING);
 	}
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "out of memory");
-		goto out;
-	}
-	if (c->json) {
-		err = print_json(c, arr);
-		arr = NULL;
-	} else {
-		table_print(&t);
-	}
+	err = dump_output(c, err, &arr, &t);
 out:
 	cJSON_Delete(arr);
 	table_free(&t);
@@ -943,16 +951,7 @@ static int dump_conntrack(const struct ctx *c)
 			err = -ENOMEM;
 		}
 	}
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "out of memory");
-		goto out;
-	}
-	if (c->json) {
-		err = print_json(c, arr);
-		arr = NULL;
-	} else {
-		table_print(&t);
-	}
+	err = dump_output(c, err, &arr, &t);
 out:
 	cJSON_Delete(arr);
 	table_free(&t);
@@ -1103,16 +1102,7 @@ static int dump_affinity(const struct ctx *c)
 		cJSON_AddNumberToObject(obj, "affinity_timeout", timeout);
 		cJSON_AddStringToObject(obj, "state", state);
 	}
-	if (err) {
-		err = fail(c, EXIT_RUNTIME, "out of memory");
-		goto out;
-	}
-	if (c->json) {
-		err = print_json(c, arr);
-		arr = NULL;
-	} else {
-		table_print(&t);
-	}
+	err = dump_output(c, err, &arr, &t);
 out:
 	cJSON_Delete(arr);
 	table_free(&t);

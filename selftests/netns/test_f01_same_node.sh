@@ -48,6 +48,20 @@ no_snat() {
 		[ "$(jget "$1" 'list(d.get("seen", {}))')" = '["198.18.1.20"]' ]
 }
 
+# svcctl dump backends: the one backend per port, as text and as JSON
+backends_dumped() {
+	local json text
+	json=$(svcctl dump backends -o json 2>&1)
+	text=$(svcctl dump backends 2>&1)
+	CHECK_WHY="svcctl dump backends: json $(echo "$json" | head -c 300); text $(echo "$text" | head -n 3 | tr '\n' '|')"
+	python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+got = sorted((b["address"], b["proto"], b["local"]) for b in d)
+sys.exit(0 if got == [("198.18.1.11:5353", "UDP", False), ("198.18.1.11:8080", "TCP", False)] else 1)' "$json" &&
+		echo "$text" | grep -q '198.18.1.11:8080'
+}
+check dump-backends backends_dumped
+
 load "$CLIENT" "$T_DIR/tcp.json" --tcp --to 198.19.96.10:80 --count 50 \
 	--concurrency 4 --timeout-ms 3000
 check tcp answered_by "$T_DIR/tcp.json" pod-a 50
