@@ -158,7 +158,9 @@ int loader_prepare_pin_dir(const char *pin_dir)
  * Before load: a map already pinned under pin_dir is reused by libbpf
  * only if it matches in every parameter, so take its size (reuse beats
  * resize: a resize would drop every flow) and refuse a layout change with
- * a clear message instead of libbpf's.
+ * a clear message instead of libbpf's. want 0: this object does not size
+ * the map (the pod object, loaded first, did), so its pinned size is
+ * taken without a word.
  */
 static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 {
@@ -172,7 +174,7 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 	fd = bpf_obj_get(path);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return bpf_map__set_max_entries(map, want);
+			return want ? bpf_map__set_max_entries(map, want) : 0;
 		err = -errno;
 		pr_err("open pinned map %s: %s", path, strerror(-err));
 		return err;
@@ -192,7 +194,7 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 		err = -EINVAL;
 		goto out;
 	}
-	if (info.max_entries != want)
+	if (want && info.max_entries != want)
 		pr_warn("map %s: keeping the pinned size %u, not %u (resizing would drop its entries; run svcd --cleanup first to resize)",
 			name, info.max_entries, want);
 	err = bpf_map__set_max_entries(map, info.max_entries);
@@ -300,8 +302,7 @@ static int open_wire(struct loader *l, const struct loader_config *cfg)
 	bpf_object__for_each_map(map, l->wire->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
-		err = adopt_pinned(map, cfg->pin_dir,
-				   bpf_map__max_entries(map));
+		err = adopt_pinned(map, cfg->pin_dir, 0);
 		if (err)
 			return err;
 	}
@@ -622,7 +623,7 @@ static int open_sock(struct loader *l)
 			continue;
 		want = map == l->sock->maps.svcd_sock_rev ?
 			       l->cfg.max_conntrack :
-			       bpf_map__max_entries(map);
+			       0;
 		err = adopt_pinned(map, l->cfg.pin_dir, want); /* logs */
 		if (err)
 			return err;

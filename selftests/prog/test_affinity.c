@@ -395,10 +395,8 @@ void test_affinity_wire(void)
 		return;
 	if (pt_open_wire(&pt, &cfg))
 		goto out;
-	if (pt_netns_enter(WIRE_BATCH))
+	if (wire_world_enter(&pt))
 		goto out;
-	pt.uplink_ifindex = pt_ifindex("up0");
-	pt.pod_ifindex = pt_ifindex("pod0");
 	if (ASSERT_NEQ(pt.uplink_ifindex, 0, "up0 exists")) {
 		if (test__start_subtest("local_backends"))
 			wire_sticks(&pt, &np_local, &via_wire_local);

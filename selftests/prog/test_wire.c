@@ -734,10 +734,8 @@ void test_wire(void)
 		return;
 	if (pt_open_wire(&pt, &cfg))
 		goto out;
-	if (pt_netns_enter(WIRE_BATCH))
+	if (wire_world_enter(&pt))
 		goto out;
-	pt.uplink_ifindex = pt_ifindex("up0");
-	pt.pod_ifindex = pt_ifindex("pod0");
 	if (ASSERT_NEQ(pt.uplink_ifindex, 0, "up0 exists") &&
 	    ASSERT_NEQ(pt.pod_ifindex, 0, "pod0 exists")) {
 		pt_run_table(&pt, wire_cases, ARRAY_SIZE(wire_cases));

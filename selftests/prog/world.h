@@ -185,4 +185,17 @@
 	"neigh replace 198.19.0.2 lladdr 02:00:00:00:00:02 dev up0 nud permanent\n"   \
 	"neigh replace 198.19.1.254 lladdr 02:00:00:00:01:fe dev up1 nud permanent\n"
 
+/* Into the wire tests' namespace (WIRE_BATCH), with the ifindexes the
+ * programs run on (0 when an interface is missing); -errno on failure. */
+static inline int wire_world_enter(struct pt *pt)
+{
+	int err = pt_netns_enter(WIRE_BATCH);
+
+	if (err)
+		return err;
+	pt->uplink_ifindex = pt_ifindex("up0");
+	pt->pod_ifindex = pt_ifindex("pod0");
+	return 0;
+}
+
 #endif
