@@ -30,13 +30,24 @@ endif
 
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
-USER_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuser \
-	-I$(OUTPUT) -Iselftests -MMD -MP
+# user/ is four wings (docs/design.md): lib/ (pure), sys/ (kernel and
+# network), svcd/ (the agent), svcctl/ (the CLI). lib/ is compiled with
+# include/ and lib/ alone on its path and unit-tested without libbpf or
+# libcurl on its link line, so it cannot reach up; the format tier checks
+# every other direction (scripts/check-layout.sh).
+USER_BASE_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -MMD -MP
+LIB_CFLAGS := $(USER_BASE_CFLAGS) -Iinclude -Iuser/lib
+USER_CFLAGS := $(USER_BASE_CFLAGS) -Iinclude -Iuser -Iuser/lib \
+	-I$(OUTPUT) -Iselftests
 USER_LDLIBS := $(shell pkg-config --libs libbpf libcjson libmnl yaml-0.1 \
 	libcurl 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmnl -lyaml -lcurl)
+LIB_LDLIBS := $(shell pkg-config --libs libcjson yaml-0.1 2>/dev/null || \
+	echo -lcjson -lyaml)
 ifeq ($(SANITIZE),1)
-USER_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+SAN_CFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
+USER_CFLAGS += $(SAN_CFLAGS)
+LIB_CFLAGS += $(SAN_CFLAGS)
 USER_LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -48,14 +59,11 @@ BPF_PROGS := pod wire sock
 BPF_OBJS := $(patsubst %,$(OUTPUT)/%.bpf.o,$(BPF_PROGS))
 SKELS := $(patsubst %,$(OUTPUT)/%.skel.h,$(BPF_PROGS))
 
-# Pure logic: no libbpf, no curl; unit-tested alone.
-PURE_SRCS := user/log.c user/model.c user/writer.c user/kubeconfig.c \
-	user/linesplit.c user/backoff.c user/k8s_store.c user/k8s_url.c
-# Runtime: loader, maps, netlink, file source.
-RT_SRCS := user/bpfmaps.c user/loader.c user/netlink.c user/k8s.c \
-	user/httpd.c user/serve.c user/srcranges.c
-SVCD_SRCS := user/svcd.c
-SVCCTL_SRCS := user/svcctl.c
+# The wings, found by directory: a new file needs no edit here.
+LIB_SRCS := $(sort $(shell find user/lib -name '*.c'))
+SYS_SRCS := $(sort $(wildcard user/sys/*.c))
+SVCD_SRCS := $(sort $(wildcard user/svcd/*.c))
+SVCCTL_SRCS := $(sort $(wildcard user/svcctl/*.c))
 
 UNIT_SRCS := $(sort $(wildcard selftests/unit/test_*.c))
 PROG_SRCS := $(sort $(wildcard selftests/prog/test_*.c))
@@ -86,11 +94,17 @@ $(OUTPUT)/obj/%.o: %.c | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/svcd: $(call objs,$(SVCD_SRCS) $(PURE_SRCS) $(RT_SRCS))
+# lib/: include/ and lib/ only; no skeletons.
+$(OUTPUT)/obj/user/lib/%.o: user/lib/%.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/svcd: $(call objs,$(SVCD_SRCS) $(SYS_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
 
-$(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/log.c user/bpfmaps.c)
+$(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/sys/pinned.c user/lib/log.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
 
@@ -141,12 +155,12 @@ $(OUTPUT)/obj/selftests/prog/main.o: selftests/main.c $(OUTPUT)/prog_tests.def
 	$(Q)$(CC) $(USER_CFLAGS) -DTESTS_DEF='"prog_tests.def"' -c $< -o $@
 
 $(OUTPUT)/unit_tests: $(OUTPUT)/obj/selftests/unit/main.o \
-		$(call objs,$(UNIT_SRCS) $(TEST_LIB_SRCS) $(PURE_SRCS))
+		$(call objs,$(UNIT_SRCS) $(TEST_LIB_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(LIB_LDLIBS) -o $@
 
 $(OUTPUT)/prog_tests: $(OUTPUT)/obj/selftests/prog/main.o \
-		$(call objs,$(PROG_SRCS) $(TEST_LIB_SRCS) $(PROG_LIB_SRCS) user/log.c)
+		$(call objs,$(PROG_SRCS) $(TEST_LIB_SRCS) $(PROG_LIB_SRCS) user/lib/log.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
 
@@ -190,4 +204,4 @@ format:
 clean:
 	rm -rf build build-san
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/obj/*/*.d $(OUTPUT)/obj/*/*/*.d)
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

@@ -9,7 +9,8 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-	libcurl4-openssl-dev libcjson-dev libyaml-dev libmnl-dev pkg-config
+	libcurl4-openssl-dev libcjson-dev libyaml-dev libmnl-dev libmicrohttpd-dev
+	pkg-config
 	make gcc
 	# tests, demo, format check
 	iproute2 iptables nftables python3 curl socat ethtool clang-format kmod

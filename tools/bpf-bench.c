@@ -62,7 +62,7 @@
 #include <bpf/libbpf.h>
 
 #include "pod.skel.h"
-#include "svcd.h"
+#include "svcd_abi.h"
 
 #define MAX_SIZES 8
 #define PKT_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct tcphdr))

@@ -9,7 +9,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "svcd.h"
+#include "svcd_abi.h"
 
 /*
  * BPF_F_NO_PREALLOC: a replaced element is freed after an RCU grace
@@ -87,7 +87,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_affinity SEC(".maps");
 
-/* {service, backend} pairs a remembered backend must be in (svcd.h). */
+/* {service, backend} pairs a remembered backend must be in (svcd_abi.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SVCD_DEF_SLOTS);

@@ -18,7 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "svcd.h"
+#include "svcd_abi.h"
 
 #define IP_MF 0x2000
 #define IP_OFFSET 0x1fff

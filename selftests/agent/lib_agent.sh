@@ -32,7 +32,7 @@ API_TOKEN=agent-$RUN_ID
 KUBECONFIG_FILE=
 # svcd asks for watches this long (seconds): apisim injects most faults
 # into the next watch, so they must come round quickly. svcd's idle limit
-# follows (a third of it, at least 2 s; user/k8s.c).
+# follows (a third of it, at least 2 s; user/sys/k8s_watch.c).
 WATCH_TIMEOUT=${WATCH_TIMEOUT:-2}
 NODE_NAME=node1
 REF_NODE=		# namespace of the fresh --from-file svcd (check_fresh_sync)

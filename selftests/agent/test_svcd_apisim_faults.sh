@@ -27,7 +27,7 @@
 #              fault (f1, made during the stall, is deleted during the next)
 #
 # svcd's watches last WATCH_TIMEOUT (2 s) here: apisim puts most faults into
-# the next watch. svcd's idle limit is then 2 s (user/k8s.c).
+# the next watch. svcd's idle limit is then 2 s (user/sys/k8s_watch.c).
 source "$(dirname "$0")/lib_agent.sh"
 
 agent_setup

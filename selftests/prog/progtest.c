@@ -17,7 +17,7 @@
 #include "pod.skel.h"
 #include "wire.skel.h"
 #include "progtest.h"
-#include "svcd_names.h"
+#include "svcd_abi_names.h"
 #include "runner.h"
 
 #define IPV4_MIN_LEN 20

@@ -15,7 +15,7 @@
 #include <linux/pkt_cls.h>
 
 #include "pktbuild.h"
-#include "svcd.h"
+#include "svcd_abi.h"
 
 struct pod_bpf;
 struct wire_bpf;

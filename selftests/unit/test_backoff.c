@@ -2,7 +2,7 @@
 /* test_backoff.c - reconnect backoff with jitter, Retry-After parsing. */
 #include <errno.h>
 
-#include "backoff.h"
+#include "lib/backoff.h"
 #include "runner.h"
 
 static uint32_t rand_max(void *ctx)

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "k8s_store.h"
+#include "lib/k8s/store.h"
 #include "runner.h"
 
 #define SVC(ns, name, rv, ip)                                              \

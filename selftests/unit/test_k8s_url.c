@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "k8s_url.h"
+#include "lib/k8s/url.h"
 #include "runner.h"
 
 #define SEL \

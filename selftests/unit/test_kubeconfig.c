@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kubeconfig.h"
+#include "lib/k8s/kubeconfig.h"
 #include "runner.h"
 
 /* "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n" */

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "linesplit.h"
+#include "lib/linesplit.h"
 #include "runner.h"
 
 /* The lines seen, joined by '|', and how many. */

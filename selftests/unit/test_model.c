@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#include "model.h"
+#include "lib/model.h"
 #include "runner.h"
 
 #define MAX_ERRS 16

@@ -26,9 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "runner.h"
-#include "writer.h"
+#include "lib/writer/writer.h"
 
 /* ---- fake maps ---------------------------------------------------------- */
 

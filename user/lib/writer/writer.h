@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * writer.h - the map writer: makes the maps equal to a desired model_state
+ * writer/writer.h - the map writer: makes the maps equal to a desired model_state
  * by writing only the difference, in an order that never shows a packet a
  * half-written service (DESIGN.md invariants 1 and 3).
  *
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "model.h"
-#include "svcd.h"
+#include "svcd_abi.h"
 
 enum writer_map {
 	WMAP_FRONTENDS, /* struct svcd_frontend_key -> struct svcd_frontend_value */

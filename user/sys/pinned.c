@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* bpfmaps.c - pinned maps through libbpf: open, writer ops, counters. */
+/* pinned.c - pinned maps through libbpf: open, writer ops, counters. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,8 +10,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "bpfmaps.h"
-#include "log.h"
+#include "sys/pinned.h"
+#include "lib/log.h"
 
 /* Indexes past the writer's maps: the counter arrays and the affinity
  * map (written by the datapath only). */

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* k8s_url.c - API paths with encoded query parameters (k8s_url.h). */
+/* k8s/url.c - API paths with encoded query parameters (k8s/url.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s_url.h"
+#include "k8s/url.h"
 
 static const struct {
 	const char *path;

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * bpfmaps.h - the pinned maps seen from userspace: opened by name under
+ * pinned.h - the pinned maps seen from userspace: opened by name under
  * the pin directory, driven by the writer through svcd_bpf_writer_ops, and
  * read by svcctl (per-CPU counters summed over the possible CPUs).
  */
-#ifndef SVCD_BPFMAPS_H
-#define SVCD_BPFMAPS_H
+#ifndef SVCD_PINNED_H
+#define SVCD_PINNED_H
 
 #include <linux/types.h>
 
-#include "svcd.h"
-#include "writer.h"
+#include "svcd_abi.h"
+#include "lib/writer/writer.h"
 
 struct svcd_maps {
 	int fd[WMAP_COUNT]; /* by enum writer_map; -1 when not open */
@@ -20,8 +20,8 @@ struct svcd_maps {
 };
 
 /*
- * Open every pinned map as PIN_DIR/<name> (names in svcd.h) and check its
- * key and value sizes against svcd.h, so pins left by a build with another
+ * Open every pinned map as PIN_DIR/<name> (names in svcd_abi.h) and check its
+ * key and value sizes against svcd_abi.h, so pins left by a build with another
  * layout are refused instead of misread. Returns 0, or -errno after one
  * pr_err() line naming the path and what to try; on failure nothing stays
  * open and every fd is -1.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * k8s_store.h - the object cache that list and watch feed: one store per
+ * k8s/store.h - the object cache that list and watch feed: one store per
  * resource (Services, EndpointSlices, Nodes), keyed "namespace/name" (just
  * "name" for cluster-scoped objects), holding owned cJSON copies, plus the
  * resourceVersion to resume a watch from.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * k8s.h - the Kubernetes API source: list then watch Services,
+ * k8s_watch.h - the Kubernetes API source: list then watch Services,
  * EndpointSlices and this node's Node over libcurl's multi interface,
  * driven from svcd's one event loop (no thread per watch).
  *
@@ -9,15 +9,15 @@
  * when it is readable. After a dispatch that changed objects, the change
  * callback runs once; svcd coalesces further and then builds the List.
  */
-#ifndef SVCD_K8S_H
-#define SVCD_K8S_H
+#ifndef SVCD_K8S_WATCH_H
+#define SVCD_K8S_WATCH_H
 
 #include <stdbool.h>
 
 #include <cjson/cJSON.h>
 
-#include "k8s_store.h"
-#include "kubeconfig.h"
+#include "lib/k8s/store.h"
+#include "lib/k8s/kubeconfig.h"
 
 struct k8s_client_config {
 	const struct kubeconfig *kc;  /* server, CA, credentials */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* k8s_store.c - object cache fed by list and watch (k8s_store.h). */
+/* k8s/store.c - object cache fed by list and watch (k8s/store.h). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "k8s_store.h"
+#include "k8s/store.h"
 
 struct store_entry {
 	char *key;  /* "namespace/name" or "name" */

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * httpd.h - a small HTTP/1.1 server inside svcd's event loop, for the
+ * http.h - a small HTTP/1.1 server inside svcd's event loop, for the
  * healthCheckNodePorts, --healthz-bind-address and --metrics-bind-address.
  * One request per connection (Connection: close), GET/HEAD only, bodies
  * made by the caller's handler. Like the k8s client, it owns an epoll fd
  * that svcd polls as one source.
  */
-#ifndef SVCD_HTTPD_H
-#define SVCD_HTTPD_H
+#ifndef SVCD_HTTP_H
+#define SVCD_HTTP_H
 
 #include <stdint.h>
 

@@ -18,13 +18,13 @@
 
 #include <linux/magic.h>
 
-#include "loader.h"
-#include "log.h"
+#include "sys/loader.h"
+#include "lib/log.h"
 #include <linux/if_link.h>
 
 #include "pod.skel.h"
 #include "sock.skel.h"
-#include "svcd.h"
+#include "svcd_abi.h"
 #include "wire.skel.h"
 
 #ifndef SO_NETNS_COOKIE

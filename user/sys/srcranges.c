@@ -8,9 +8,9 @@
 
 #include <bpf/bpf.h>
 
-#include "log.h"
-#include "srcranges.h"
-#include "svcd.h"
+#include "lib/log.h"
+#include "sys/srcranges.h"
+#include "svcd_abi.h"
 
 static void key_of(const struct model_src_range *r,
 		   struct svcd_src_range_key *key)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * svcd.c - the agent: flags, then one epoll loop over signals, the
+ * svcd/main.c - the agent: flags, then one epoll loop over signals, the
  * --from-file source (inotify on its directory, rate-limited by a timer) and
  * link events (attach to pod interfaces as they come).
  *
@@ -37,17 +37,17 @@
 
 #include <bpf/bpf.h>
 
-#include "bpfmaps.h"
-#include "k8s.h"
-#include "kubeconfig.h"
-#include "loader.h"
-#include "log.h"
-#include "model.h"
-#include "netlink.h"
-#include "serve.h"
-#include "srcranges.h"
-#include "svcd.h"
-#include "writer.h"
+#include "sys/pinned.h"
+#include "sys/k8s_watch.h"
+#include "lib/k8s/kubeconfig.h"
+#include "sys/loader.h"
+#include "lib/log.h"
+#include "lib/model.h"
+#include "sys/netlink.h"
+#include "svcd/serve.h"
+#include "sys/srcranges.h"
+#include "svcd_abi.h"
+#include "lib/writer/writer.h"
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
 /* The cgroup v2 root, as Cilium's --cgroup-root: every node process. */

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "svcd.h"
+#include "svcd_abi.h"
 
 /* Node facts the model needs. */
 struct model_config {

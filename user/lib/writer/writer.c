@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * writer.c - makes the maps equal to a desired model_state, writing only
+ * writer/writer.c - makes the maps equal to a desired model_state, writing only
  * the difference, in the order DESIGN.md invariants 1 and 3 require.
  *
  * The writer keeps a mirror of what the maps hold (services, backends with
@@ -32,7 +32,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "writer.h"
+#include "writer/writer.h"
 
 /* ---- small open-addressing hash table of 32-bit values ---------------- */
 

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "httpd.h"
-#include "log.h"
-#include "serve.h"
-#include "svcd_names.h"
+#include "sys/http.h"
+#include "lib/log.h"
+#include "svcd/serve.h"
+#include "svcd_abi_names.h"
 
 #define TAG_HEALTHZ 0x10000u
 #define TAG_METRICS 0x10001u

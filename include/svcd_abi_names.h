@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* svcd_names.h - printable names of svcd.h's enums, for user code only. */
-#ifndef SVCD_NAMES_H
-#define SVCD_NAMES_H
+/* svcd_abi_names.h - printable names of svcd_abi.h's enums, for user code only. */
+#ifndef SVCD_ABI_NAMES_H
+#define SVCD_ABI_NAMES_H
 
-#include "svcd.h"
+#include "svcd_abi.h"
 
 /* Names of enum svcd_reason values, as svcctl and the tests print them. */
 static const char *const svcd_reason_names[] = {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * svcctl.c - reads svcd's pinned maps: dump, lookup, status.
+ * svcctl/main.c - reads svcd's pinned maps: dump, lookup, status.
  *
  * A table of {name, handler, help} subcommands, as bpftool's main.h.
  * `-o json` anywhere on the line prints one JSON document on stdout and
@@ -25,11 +25,11 @@
 #include <bpf/libbpf.h>
 #include <cjson/cJSON.h>
 
-#include "bpfmaps.h"
-#include "loader.h"
-#include "log.h"
-#include "svcd.h"
-#include "svcd_names.h"
+#include "sys/pinned.h"
+#include "sys/loader.h"
+#include "lib/log.h"
+#include "svcd_abi.h"
+#include "svcd_abi_names.h"
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/svcd"
 
@@ -62,7 +62,7 @@ static const char *const tcp_state_names[] = {
 	[SVCD_TCP_CLOSING] = "CLOSING",
 };
 
-/* A reason added to svcd.h before this table learns its name still prints. */
+/* A reason added to svcd_abi.h before this table learns its name still prints. */
 static const char *reason_name(size_t reason, char *buf, size_t len)
 {
 	if (svcd_reason_names[reason])

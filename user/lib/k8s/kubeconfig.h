@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * kubeconfig.h - where the API server is and how to authenticate to it:
+ * k8s/kubeconfig.h - where the API server is and how to authenticate to it:
  * from a kubeconfig file (--kubeconfig, libyaml) or from the pod's
  * service-account directory (in-cluster, with --master).
  *

@@ -8,7 +8,7 @@
 #ifndef SVCD_SRCRANGES_H
 #define SVCD_SRCRANGES_H
 
-#include "model.h"
+#include "lib/model.h"
 
 /* Returns 0 or the first -errno (logged with the LB IP and prefix). */
 int src_ranges_add(int map_fd, const struct model_state *st);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * k8s_url.h - request paths of the Kubernetes API that svcd lists and
+ * k8s/url.h - request paths of the Kubernetes API that svcd lists and
  * watches, with percent-encoded query parameters. Pure string building.
  */
 #ifndef SVCD_K8S_URL_H

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* httpd.c - see httpd.h. */
+/* http.c - see http.h. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "httpd.h"
-#include "log.h"
+#include "sys/http.h"
+#include "lib/log.h"
 
 #define HTTPD_MAX_LISTENERS 1024
 #define HTTPD_MAX_CONNS 128

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bpfmaps.h"
-#include "model.h"
+#include "sys/pinned.h"
+#include "lib/model.h"
 
 struct serve;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * k8s.c - list/watch of Services, EndpointSlices and the Node over
- * libcurl's multi interface (see k8s.h).
+ * k8s_watch.c - list/watch of Services, EndpointSlices and the Node over
+ * libcurl's multi interface (see k8s_watch.h).
  *
  * Each resource has one watcher that cycles LIST (paginated) -> WATCH
  * (from the list's resourceVersion, re-opened from the last seen one when
@@ -22,12 +22,12 @@
 
 #include <curl/curl.h>
 
-#include "backoff.h"
-#include "k8s.h"
-#include "k8s_store.h"
-#include "k8s_url.h"
-#include "linesplit.h"
-#include "log.h"
+#include "lib/backoff.h"
+#include "sys/k8s_watch.h"
+#include "lib/k8s/store.h"
+#include "lib/k8s/url.h"
+#include "lib/linesplit.h"
+#include "lib/log.h"
 
 #define K8S_LIST_LIMIT 500
 #define K8S_WATCH_TIMEOUT_S 300

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * svcd.h - every map key and value, limit, flag and counter shared by the
+ * svcd_abi.h - every map key and value, limit, flag and counter shared by the
  * datapath (bpf/), the agent and CLI (user/) and the tests (selftests/).
  *
  * Byte order is in the type: __be* fields hold network order and are
@@ -8,8 +8,8 @@
  * Every struct has explicit padding and a size assertion; a layout change
  * gets a new map name (..._v2) so an upgrade never misreads old pins.
  */
-#ifndef SVCD_H
-#define SVCD_H
+#ifndef SVCD_ABI_H
+#define SVCD_ABI_H
 
 #include <linux/types.h>
 
@@ -320,4 +320,4 @@ enum svcd_reason {
 	SVCD_R_MAX,
 };
 
-#endif /* SVCD_H */
+#endif /* SVCD_ABI_H */

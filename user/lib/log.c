@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* log.c - levelled one-line logger (see log.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -13,8 +13,8 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
-#include "log.h"
-#include "netlink.h"
+#include "lib/log.h"
+#include "sys/netlink.h"
 
 /* Large enough that a burst of pod churn does not overflow it often;
  * when it does, the kernel says ENOBUFS and we resync. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* kubeconfig.c - kubeconfig and in-cluster credentials (kubeconfig.h). */
+/* k8s/kubeconfig.c - kubeconfig and in-cluster credentials (k8s/kubeconfig.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 
 #include <yaml.h>
 
-#include "kubeconfig.h"
+#include "k8s/kubeconfig.h"
 
 /* What every parsing step needs: the document, where to report, paths. */
 struct kc_parse {
