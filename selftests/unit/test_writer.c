@@ -199,6 +199,7 @@ static const size_t key_sizes[WMAP_COUNT] = {
 	[WMAP_SERVICES] = sizeof(__u32),
 	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_key),
 	[WMAP_AFFINITY_MATCH] = sizeof(struct svcd_affinity_match_key),
+	[WMAP_SRC_RANGES] = sizeof(struct svcd_src_range_key),
 };
 static const size_t val_sizes[WMAP_COUNT] = {
 	[WMAP_FRONTENDS] = sizeof(struct svcd_frontend_value),
@@ -207,6 +208,7 @@ static const size_t val_sizes[WMAP_COUNT] = {
 	[WMAP_SERVICES] = sizeof(struct svcd_service),
 	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_value),
 	[WMAP_AFFINITY_MATCH] = sizeof(__u8),
+	[WMAP_SRC_RANGES] = sizeof(__u8),
 };
 
 static struct fake *fake_new(void)

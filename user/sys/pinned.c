@@ -41,6 +41,8 @@ static const struct {
 	[WMAP_AFFINITY_MATCH] = { SVCD_MAP_AFFINITY_MATCH,
 				  sizeof(struct svcd_affinity_match_key),
 				  sizeof(__u8) },
+	[WMAP_SRC_RANGES] = { SVCD_MAP_SRC_RANGES,
+			      sizeof(struct svcd_src_range_key), sizeof(__u8) },
 	[MAP_STATS] = { SVCD_MAP_STATS, sizeof(__u32),
 			sizeof(struct svcd_stats) },
 	[MAP_REASONS] = { SVCD_MAP_REASONS, sizeof(__u32), sizeof(__u64) },

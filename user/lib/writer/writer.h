@@ -28,6 +28,8 @@ enum writer_map {
 	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
 	/* struct svcd_affinity_match_key -> __u8 1 */
 	WMAP_AFFINITY_MATCH,
+	/* struct svcd_src_range_key -> __u8 1 (LPM trie: iterate only) */
+	WMAP_SRC_RANGES,
 	WMAP_COUNT,
 };
 
