@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * svcd/sync.c - from a source to the maps: the --from-file text (inotify on
+ * its directory) or the API objects, built into a desired state by the
+ * model and written by the writer, rate-limited by one timer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/model.h"
+#include "sys/srcranges.h"
+#include "svcd/agent.h"
+
+/*
+ * When a change is synced (sync_soon): a complete change (a file closed or
+ * moved into place, an API event) after a quiet spell at once, but for a
+ * moment that lets the rest of its burst arrive; then the next one waits
+ * SYNC_MIN_GAP_NS after it, or as long as it took if longer, so a steady
+ * stream of changes costs at most half a CPU and is never starved (a timer that every change pushed back
+ * would never fire under a change every 50 ms). A file just created is
+ * read SYNC_PARTIAL_NS later unless its writer closes it sooner (a hard
+ * link made in place is never closed; a redirect is, once written).
+ */
+#define SYNC_BATCH_NS (1 * 1000 * 1000)
+#define SYNC_MIN_GAP_NS (100 * 1000 * 1000)
+#define SYNC_PARTIAL_NS (1000 * 1000 * 1000)
+#define MAX_SOURCE_FILE (512u << 20) /* larger than any real List */
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	size_t size = 0, cap = 64 * 1024;
+	char *buf = NULL, *grown;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (!buf || size == cap) {
+			if (buf)
+				cap *= 2;
+			if (cap > MAX_SOURCE_FILE) {
+				err = -EFBIG;
+				goto out;
+			}
+			grown = realloc(buf, cap + 1);
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + size, cap - size);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			goto out;
+		}
+		if (!n)
+			break;
+		size += n;
+	}
+	buf[size] = '\0';
+	*text = buf;
+	*len = size;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void prev_errors_free(struct svcd *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_prev_errors; i++)
+		free(s->prev_errors[i]);
+	free(s->prev_errors);
+	s->prev_errors = NULL;
+	s->n_prev_errors = 0;
+}
+
+/*
+ * One line per problem. With the API source a sync follows every burst of
+ * events, so a problem already logged by the previous sync is only
+ * counted; a file is logged whole each time it changes.
+ */
+static void log_model_errors(struct svcd *s)
+{
+	size_t i, repeated = 0;
+	char **now = NULL;
+
+	for (i = 0; i < s->n_model_errors; i++) {
+		if (s->k8s && s->n_prev_errors &&
+		    bsearch(&s->model_errors[i], s->prev_errors,
+			    s->n_prev_errors, sizeof(char *), str_cmp)) {
+			repeated++;
+			continue;
+		}
+		pr_err("%s", s->model_errors[i]);
+	}
+	if (repeated)
+		pr_debug("sync: %zu problems logged before are still there",
+			 repeated);
+	prev_errors_free(s);
+	if (!s->k8s || !s->n_model_errors)
+		return;
+	now = calloc(s->n_model_errors, sizeof(*now));
+	if (!now)
+		return;
+	for (i = 0; i < s->n_model_errors; i++) {
+		now[i] = strdup(s->model_errors[i]);
+		if (!now[i])
+			break;
+	}
+	s->prev_errors = now;
+	s->n_prev_errors = i;
+	qsort(now, i, sizeof(*now), str_cmp);
+}
+
+static void model_errors_clear(struct svcd *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_model_errors; i++)
+		free(s->model_errors[i]);
+	s->n_model_errors = 0;
+}
+
+/* Kept until the build is over: a document that is not a List is
+ * reported as one line, the rest one line per object. */
+static void on_model_error(void *ctx, const char *line)
+{
+	struct svcd *s = ctx;
+	char *copy;
+
+	if (s->n_model_errors == s->cap_model_errors) {
+		size_t cap = s->cap_model_errors ? 2 * s->cap_model_errors : 16;
+		char **grown;
+
+		grown = realloc(s->model_errors, cap * sizeof(*grown));
+		if (!grown) {
+			pr_err("%s", line);
+			return;
+		}
+		s->model_errors = grown;
+		s->cap_model_errors = cap;
+	}
+	copy = strdup(line);
+	if (!copy) {
+		pr_err("%s", line);
+		return;
+	}
+	s->model_errors[s->n_model_errors++] = copy;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1e3 +
+	       (t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+#define MAX_NODE_ADDRS 64
+
+/* Applies a desired state built from doc (file text or API objects). */
+static void sync_apply(struct svcd *s, const char *source, const char *text,
+		       size_t len, const cJSON *doc, struct timespec *t0)
+{
+	struct model_config cfg = {
+		.node_name = s->node_name,
+		.quiet_orphan_slices = s->k8s != NULL,
+		.cluster_ips_from_outside = s->opts->cluster_cidrs.n > 0,
+	};
+	struct store_node_info node = {};
+	__be32 node_addrs[MAX_NODE_ADDRS];
+	struct model_state state = {};
+	struct writer_stats ws = {};
+	double built_ms, write_ms;
+	int err;
+
+	if (s->k8s && !k8s_client_node_info(s->k8s, &node))
+		cfg.node_zone = node.zone[0] ? node.zone : NULL;
+	/* NodePorts answer on this node's addresses, as kube-proxy's
+	 * --nodeport-addresses picks them (default: all of them). */
+	cfg.n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
+	cfg.node_addrs = node_addrs;
+	model_errors_clear(s);
+	if (doc)
+		err = model_build(doc, &cfg, on_model_error, s, &state);
+	else
+		err = model_build_text(text, len, &cfg, on_model_error, s,
+				       &state);
+	if (err == -EINVAL) {
+		pr_err("%s: %s; maps left as they are", source,
+		       s->n_model_errors ?
+			       s->model_errors[0] :
+			       "not a JSON List of Service and EndpointSlice objects");
+		goto out;
+	}
+	if (err) {
+		pr_err("%s: build the desired state: %s; maps left as they are",
+		       source, strerror(-err));
+		goto out;
+	}
+	log_model_errors(s);
+	built_ms = ms_since(t0);
+
+	/* Source ranges exist before a frontend checks them, and stay until
+	 * none does. Errors are logged by the writer per set, counted in ws. */
+	if (s->src_ranges_fd >= 0)
+		src_ranges_add(s->src_ranges_fd, &state);
+	writer_sync(s->writer, &state, &ws);
+	if (s->src_ranges_fd >= 0)
+		src_ranges_prune(s->src_ranges_fd, &state);
+	write_ms = ms_since(t0) - built_ms;
+	if (s->serve) {
+		struct serve_sync_info info = {
+			.ok = true,
+			.ms = ms_since(t0),
+			.services = writer_service_count(s->writer),
+			.frontends = state.n_frontends,
+			.backends = writer_backend_count(s->writer),
+			.errors = s->n_model_errors + ws.errors,
+		};
+
+		serve_set_healthchecks(s->serve, &state);
+		serve_note_sync(s->serve, &info);
+	}
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms (read and build %.1f, maps %.1f)",
+		writer_service_count(s->writer), state.n_frontends,
+		writer_backend_count(s->writer), ws.services_added,
+		ws.services_updated, ws.services_removed,
+		s->n_model_errors + ws.errors, ms_since(t0), built_ms,
+		write_ms);
+	if (ws.udp_flows_flushed)
+		pr_info("sync: flushed %u UDP flows to removed backends",
+			ws.udp_flows_flushed);
+out:
+	model_errors_clear(s);
+	model_state_free(&state);
+	/* A sync frees a whole parsed cluster; give it back to the system
+	 * rather than keep it in glibc's free lists until the next one. */
+	malloc_trim(0);
+}
+
+void sync_once(struct svcd *s)
+{
+	const char *path = s->opts->from_file;
+	struct timespec t0;
+	char *text = NULL;
+	size_t len = 0;
+	cJSON *doc;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (s->k8s) {
+		/* Until both lists are in, a sync would delete every
+		 * service the missing half names. */
+		if (!k8s_client_synced(s->k8s))
+			return;
+		doc = k8s_client_build_list(s->k8s);
+		if (!doc) {
+			pr_err("API objects: out of memory building the list; maps left as they are");
+			return;
+		}
+		if (!s->k8s_synced_once)
+			pr_info("k8s: first full list received, syncing");
+		s->k8s_synced_once = true;
+		sync_apply(s, "API objects", NULL, 0, doc, &t0);
+		cJSON_Delete(doc);
+		return;
+	}
+	err = read_file(path, &text, &len);
+	if (err) {
+		pr_err("read --from-file %s: %s; maps left as they are", path,
+		       strerror(-err));
+		return;
+	}
+	sync_apply(s, path, text, len, NULL, &t0);
+	free(text);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* A change came in: sync by a deadline that only ever moves earlier. */
+void sync_soon(struct svcd *s, bool complete)
+{
+	struct itimerspec its = {};
+	uint64_t now = mono_ns(), due, gap = SYNC_MIN_GAP_NS;
+
+	if (s->last_sync_cost_ns > gap)
+		gap = s->last_sync_cost_ns;
+	due = now + (complete ? SYNC_BATCH_NS : SYNC_PARTIAL_NS);
+	if (s->last_sync_ns && due < s->last_sync_ns + gap)
+		due = s->last_sync_ns + gap;
+	if (s->sync_due_ns && s->sync_due_ns <= due)
+		return; /* rides along with the sync already due */
+	s->sync_due_ns = due;
+	its.it_value.tv_sec = (time_t)(due / 1000000000ull);
+	its.it_value.tv_nsec = (long)(due % 1000000000ull);
+	timerfd_settime(s->timerfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/* The timer fired: the sync sync_soon() set up, timed for the next. */
+void sync_due(struct svcd *s)
+{
+	uint64_t t0 = mono_ns();
+
+	s->sync_due_ns = 0;
+	sync_once(s);
+	s->last_sync_ns = mono_ns();
+	s->last_sync_cost_ns = s->last_sync_ns - t0;
+}
+
+void handle_inotify(struct svcd *s)
+{
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	bool hit = false, complete = false;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(s->inofd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				hit = complete = true;
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))
+				pr_warn("--from-file directory %s was removed or moved; changes are no longer seen (restart svcd)",
+					s->watch_dir);
+			if (ev->len && !strcmp(ev->name, s->watch_name)) {
+				hit = true;
+				/* IN_CREATE alone: still being written */
+				if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+					complete = true;
+			}
+		}
+	}
+	if (hit)
+		sync_soon(s, complete);
+}
+
+int setup_watch(struct svcd *s)
+{
+	const char *path = s->opts->from_file;
+	char *slash;
+	int err;
+
+	s->watch_dir = strdup(path);
+	if (!s->watch_dir)
+		return -ENOMEM;
+	slash = strrchr(s->watch_dir, '/');
+	if (!slash) {
+		s->watch_name = path;
+		strcpy(s->watch_dir, ".");
+	} else {
+		s->watch_name = path + (slash - s->watch_dir) + 1;
+		if (slash == s->watch_dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	if (!*s->watch_name) {
+		pr_err("--from-file %s: names a directory, not a file", path);
+		return -EINVAL;
+	}
+	s->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (s->inofd < 0) {
+		err = -errno;
+		pr_err("inotify_init1: %s", strerror(-err));
+		return err;
+	}
+	/* The directory, not the file: editors and `mv` replace the file,
+	 * and `kubectl ... > file` truncates and rewrites it. */
+	if (inotify_add_watch(s->inofd, s->watch_dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+				      IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		err = -errno;
+		pr_err("watch directory %s of --from-file: %s", s->watch_dir,
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+void sync_state_free(struct svcd *s)
+{
+	model_errors_clear(s);
+	free(s->model_errors);
+	prev_errors_free(s);
+	free(s->watch_dir);
+}
