@@ -9,6 +9,10 @@
  * order, so that a frontend claimed twice goes to the same Service on every
  * node and every sync. Strings taken from the document point into it and
  * live only while model_build runs.
+ *
+ * layout: kept whole (about 2,000 lines) on purpose: the three passes
+ * share one arena and one set of parsed structs, and split across files
+ * they would need those structs in a header that nothing else may use.
  */
 #include <arpa/inet.h>
 #include <errno.h>

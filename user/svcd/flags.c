@@ -292,7 +292,36 @@ void options_free(struct options *o)
 	free(o->cluster_cidrs.items);
 }
 
-/* Returns 0, or -EINVAL after logging one line (usage error). */
+/* What no single flag can check: the source, empty paths. */
+static int check_args(const struct options *o)
+{
+	if (o->from_file && (o->kubeconfig || o->master)) {
+		pr_err("--from-file excludes --kubeconfig and --master: pick one source");
+		return -EINVAL;
+	}
+	/* In-cluster credentials need --master: the kubernetes Service's
+	 * ClusterIP is no way in for the program that makes ClusterIPs. */
+	if (!o->cleanup && !o->from_file && !o->kubeconfig && !o->master) {
+		pr_err("no source: pass --from-file PATH, --kubeconfig PATH, or --master URL (in-cluster credentials)");
+		return -EINVAL;
+	}
+	if (o->from_file && !*o->from_file) {
+		pr_err("--from-file: empty path");
+		return -EINVAL;
+	}
+	if (!*o->pin_dir) {
+		pr_err("--pin-dir: empty path");
+		return -EINVAL;
+	}
+	if (o->hostname && !*o->hostname) {
+		pr_err("--hostname-override: empty name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Returns 0, or -EINVAL after logging one line (usage error). One case per
+ * flag: long, but each case is two lines of the same shape. */
 int parse_args(int argc, char **argv, struct options *o)
 {
 	uint32_t v;
@@ -408,27 +437,5 @@ int parse_args(int argc, char **argv, struct options *o)
 		pr_err("unexpected argument '%s' (try --help)", argv[optind]);
 		return -EINVAL;
 	}
-	if (o->from_file && (o->kubeconfig || o->master)) {
-		pr_err("--from-file excludes --kubeconfig and --master: pick one source");
-		return -EINVAL;
-	}
-	/* In-cluster credentials need --master: the kubernetes Service's
-	 * ClusterIP is no way in for the program that makes ClusterIPs. */
-	if (!o->cleanup && !o->from_file && !o->kubeconfig && !o->master) {
-		pr_err("no source: pass --from-file PATH, --kubeconfig PATH, or --master URL (in-cluster credentials)");
-		return -EINVAL;
-	}
-	if (o->from_file && !*o->from_file) {
-		pr_err("--from-file: empty path");
-		return -EINVAL;
-	}
-	if (!*o->pin_dir) {
-		pr_err("--pin-dir: empty path");
-		return -EINVAL;
-	}
-	if (o->hostname && !*o->hostname) {
-		pr_err("--hostname-override: empty name");
-		return -EINVAL;
-	}
-	return 0;
+	return check_args(o);
 }
