@@ -70,7 +70,7 @@ static int dump_backends(const struct ctx *c)
 {
 	struct pinned m = { .fd = -1 };
 	struct table t = { .ncols = 4 };
-	struct entries e = {};
+	struct svcd_entries e = {};
 	char addr[32], id[16], flags[32];
 	cJSON *arr = NULL, *obj;
 	size_t i;
@@ -87,8 +87,8 @@ static int dump_backends(const struct ctx *c)
 	else
 		err = table_row(&t, "ID", "ADDRESS", "PROTO", "FLAGS");
 	for (i = 0; !err && i < e.n; i++) {
-		uint32_t bid = *(uint32_t *)entry_key(&e, i);
-		const struct svcd_backend *be = entry_value(&e, i);
+		uint32_t bid = *(uint32_t *)svcd_entry_key(&e, i);
+		const struct svcd_backend *be = svcd_entry_value(&e, i);
 
 		fmt_addr(addr, sizeof(addr), be->addr, be->port, -1);
 		if (!c->json) {
@@ -115,7 +115,7 @@ static int dump_backends(const struct ctx *c)
 out:
 	cJSON_Delete(arr);
 	table_free(&t);
-	free(e.data);
+	svcd_entries_free(&e);
 	close_map(&m);
 	return err;
 }
@@ -133,7 +133,7 @@ static int dump_conntrack(const struct ctx *c)
 {
 	struct pinned m = { .fd = -1 };
 	struct table t = { .ncols = 7 };
-	struct entries e = {};
+	struct svcd_entries e = {};
 	cJSON *arr = NULL, *obj;
 	uint64_t now;
 	size_t i;
@@ -153,11 +153,12 @@ static int dump_conntrack(const struct ctx *c)
 				"AGE(s)", "IDLE(s)");
 	for (i = 0; !err && i < e.n; i++) {
 		if (!c->json) {
-			err = ct_table_row(&t, entry_key(&e, i),
-					   entry_value(&e, i), now);
+			err = ct_table_row(&t, svcd_entry_key(&e, i),
+					   svcd_entry_value(&e, i), now);
 			continue;
 		}
-		obj = ct_json(entry_key(&e, i), entry_value(&e, i), now);
+		obj = ct_json(svcd_entry_key(&e, i), svcd_entry_value(&e, i),
+			      now);
 		if (!arr || !obj || !cJSON_AddItemToArray(arr, obj)) {
 			cJSON_Delete(obj);
 			err = -ENOMEM;
@@ -167,7 +168,7 @@ static int dump_conntrack(const struct ctx *c)
 out:
 	cJSON_Delete(arr);
 	table_free(&t);
-	free(e.data);
+	svcd_entries_free(&e);
 	close_map(&m);
 	return err;
 }
@@ -223,7 +224,7 @@ static int dump_affinity(const struct ctx *c)
 	struct pinned aff = { .fd = -1 }, match = { .fd = -1 };
 	struct table t = { .ncols = 6 };
 	struct svc_maps s = {};
-	struct entries e = {};
+	struct svcd_entries e = {};
 	char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24], client[32];
 	char backend[32], ago_s[24], left_s[24], idbuf[32];
 	cJSON *arr = NULL, *obj;
@@ -248,8 +249,8 @@ static int dump_affinity(const struct ctx *c)
 		err = table_row(&t, "SERVICE", "CLIENT", "BACKEND", "AGE(s)",
 				"EXPIRES_IN(s)", "STATE");
 	for (i = 0; !err && i < e.n; i++) {
-		const struct svcd_affinity_key *k = entry_key(&e, i);
-		const struct svcd_affinity_value *v = entry_value(&e, i);
+		const struct svcd_affinity_key *k = svcd_entry_key(&e, i);
+		const struct svcd_affinity_value *v = svcd_entry_value(&e, i);
 		const struct svcd_service *svc =
 			find_by_id(&s.sv, k->service_id);
 		const struct svcd_backend *be =
@@ -318,7 +319,7 @@ static int dump_affinity(const struct ctx *c)
 out:
 	cJSON_Delete(arr);
 	table_free(&t);
-	free(e.data);
+	svcd_entries_free(&e);
 	close_map(&aff);
 	close_map(&match);
 	svc_maps_free(&s);
@@ -337,7 +338,7 @@ static int dump_stats(const struct ctx *c)
 	struct pinned stats = { .fd = -1 }, reasons = { .fd = -1 },
 		      services = { .fd = -1 };
 	struct table t = { .ncols = 1 + STATS_FIELDS };
-	struct entries sv = {};
+	struct svcd_entries sv = {};
 	struct svcd_maps counters;
 	__u64 vals[STATS_FIELDS], counts[SVCD_R_MAX];
 	struct svcd_stats sum;
@@ -377,9 +378,9 @@ static int dump_stats(const struct ctx *c)
 	}
 	/* index 0 = all services, then each service id in use */
 	for (i = 0; i <= sv.n; i++) {
-		uint32_t sid = i ? *(uint32_t *)entry_key(&sv, i - 1) : 0;
-		const struct svcd_service *svc = i ? entry_value(&sv, i - 1) :
-						     NULL;
+		uint32_t sid = i ? *(uint32_t *)svcd_entry_key(&sv, i - 1) : 0;
+		const struct svcd_service *svc =
+			i ? svcd_entry_value(&sv, i - 1) : NULL;
 		char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24];
 
 		if (sid >= stats.info.max_entries)
@@ -470,7 +471,7 @@ nomem:
 out:
 	cJSON_Delete(doc);
 	table_free(&t);
-	free(sv.data);
+	svcd_entries_free(&sv);
 	close_map(&stats);
 	close_map(&reasons);
 	close_map(&services);

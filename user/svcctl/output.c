@@ -14,7 +14,7 @@
 /* One error line: JSON on stdout in JSON mode, else stderr. */
 int fail(const struct ctx *c, int code, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];
 	cJSON *obj;
 	char *text;
 	va_list ap;

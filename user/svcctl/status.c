@@ -21,23 +21,25 @@ static const char *const status_maps[] = {
 	SVCD_MAP_SOCK_REV,
 };
 
-/* Entries of a hash map (arrays are always full: -1). */
+static int count_one(const void *key, const void *value, void *arg)
+{
+	(void)key;
+	(void)value;
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* Entries of a hash map (arrays are always full: -1); keys only, and
+ * those counted before a failing step when one fails. */
 static long count_entries(const struct pinned *m)
 {
-	char key[64], next[64];
-	void *prev = NULL;
 	long n = 0;
 
 	if (m->info.type == BPF_MAP_TYPE_ARRAY ||
 	    m->info.type == BPF_MAP_TYPE_PERCPU_ARRAY)
 		return -1;
-	if (m->info.key_size > sizeof(key))
-		return -1;
-	while (!bpf_map_get_next_key(m->fd, prev, next)) {
-		memcpy(key, next, m->info.key_size);
-		prev = key;
-		n++;
-	}
+	svcd_pinned_walk(m->fd, m->info.name, m->info.key_size, 0,
+			 m->info.max_entries, count_one, &n);
 	return n;
 }
 

@@ -29,31 +29,12 @@ static const char *const tcp_state_names[] = {
 
 int open_map(const struct ctx *c, const char *name, struct pinned *m)
 {
-	__u32 len = sizeof(m->info);
-	char path[4096];
-	int err;
+	char why[SVCD_PIN_WHY_LEN];
 
-	snprintf(path, sizeof(path), "%s/%s", c->pin_dir, name);
-	m->fd = bpf_obj_get(path);
+	m->fd = svcd_pinned_open(c->pin_dir, name, &m->info, why, sizeof(why));
 	if (m->fd < 0) {
-		err = errno;
-		if (err == ENOENT)
-			return fail(
-				c, EXIT_RUNTIME,
-				"no pinned map %s (has svcd run with --pin-dir %s?)",
-				path, c->pin_dir);
-		return fail(c, EXIT_RUNTIME, "open pinned map %s: %s%s", path,
-			    strerror(err),
-			    err == EPERM || err == EACCES ? " (run as root)" :
-							    "");
-	}
-	memset(&m->info, 0, sizeof(m->info));
-	if (bpf_obj_get_info_by_fd(m->fd, &m->info, &len)) {
-		err = errno;
-		close(m->fd);
 		m->fd = -1;
-		return fail(c, EXIT_RUNTIME, "read pinned map %s: %s", path,
-			    strerror(err));
+		return fail(c, EXIT_RUNTIME, "%s", why);
 	}
 	return 0;
 }
@@ -65,57 +46,9 @@ void close_map(struct pinned *m)
 	m->fd = -1;
 }
 
-static int read_entries(const struct pinned *m, struct entries *e)
+static int read_entries(const struct pinned *m, struct svcd_entries *e)
 {
-	size_t ksize = m->info.key_size, vsize = m->info.value_size;
-	char *key, *prev = NULL, *grown;
-	int err = 0;
-
-	memset(e, 0, sizeof(*e));
-	e->vofs = (ksize + 7) & ~(size_t)7;
-	e->rec = (e->vofs + vsize + 7) & ~(size_t)7;
-	for (;;) {
-		if (e->n == e->cap) {
-			size_t cap = e->cap ? 2 * e->cap : 256;
-
-			grown = realloc(e->data, cap * e->rec);
-			if (!grown) {
-				err = -ENOMEM;
-				break;
-			}
-			e->data = grown;
-			e->cap = cap;
-			if (prev) /* keep pointing into the new block */
-				prev = e->data + (e->n - 1) * e->rec;
-		}
-		key = e->data + e->n * e->rec;
-		if (bpf_map_get_next_key(m->fd, prev, key)) {
-			if (errno != ENOENT)
-				err = -errno;
-			break;
-		}
-		if (bpf_map_lookup_elem(m->fd, key, key + e->vofs)) {
-			if (errno == ENOENT) /* deleted meanwhile: go on */
-				continue;
-			err = -errno;
-			break;
-		}
-		prev = key;
-		e->n++;
-	}
-	/* A vanished key between get_next_key and lookup leaves prev at
-	 * the last good key, so iteration goes on from there. */
-	return err;
-}
-
-void *entry_key(const struct entries *e, size_t i)
-{
-	return e->data + i * e->rec;
-}
-
-void *entry_value(const struct entries *e, size_t i)
-{
-	return e->data + i * e->rec + e->vofs;
+	return svcd_pinned_read_all(m->fd, &m->info, e);
 }
 
 int cmp_u32_key(const void *a, const void *b)
@@ -136,7 +69,7 @@ static int cmp_slot_key(const void *a, const void *b)
 	return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
-static void sort_entries(struct entries *e,
+static void sort_entries(struct svcd_entries *e,
 			 int (*cmp)(const void *, const void *))
 {
 	if (e->n)
@@ -146,7 +79,7 @@ static void sort_entries(struct entries *e,
 /* read_entries() of the map pinned as NAME, sorted; on failure reports it
  * as "read DIR/NAME: CAUSE" and returns the exit status. */
 int read_sorted(const struct ctx *c, const struct pinned *m, const char *name,
-		struct entries *e, int (*cmp)(const void *, const void *))
+		struct svcd_entries *e, int (*cmp)(const void *, const void *))
 {
 	int err = read_entries(m, e);
 
@@ -158,7 +91,7 @@ int read_sorted(const struct ctx *c, const struct pinned *m, const char *name,
 }
 
 /* Entry whose key (a u32 id) equals id, in entries sorted by it. */
-void *find_by_id(const struct entries *e, uint32_t id)
+void *find_by_id(const struct svcd_entries *e, uint32_t id)
 {
 	char *rec = bsearch(&id, e->data, e->n, e->rec, cmp_u32_key);
 
@@ -225,14 +158,14 @@ static int view_backends(struct svc_maps *s, struct fe_view *v)
 	while (first < hi) {
 		size_t mid = (first + hi) / 2;
 
-		if (cmp_slot_key(entry_key(&s->sl, mid), &lo) < 0)
+		if (cmp_slot_key(svcd_entry_key(&s->sl, mid), &lo) < 0)
 			first = mid + 1;
 		else
 			hi = mid;
 	}
 	for (i = first; i < s->sl.n; i++) {
-		const struct svcd_slot_key *k = entry_key(&s->sl, i);
-		uint32_t id = *(const uint32_t *)entry_value(&s->sl, i);
+		const struct svcd_slot_key *k = svcd_entry_key(&s->sl, i);
+		uint32_t id = *(const uint32_t *)svcd_entry_value(&s->sl, i);
 		struct fe_backend *grown;
 
 		if (k->service_id != lo.service_id || k->rev != lo.rev)
@@ -267,10 +200,10 @@ void svc_maps_free(struct svc_maps *s)
 	for (i = 0; i < s->n_views; i++)
 		free(s->views[i].backends);
 	free(s->views);
-	free(s->fe.data);
-	free(s->sl.data);
-	free(s->be.data);
-	free(s->sv.data);
+	svcd_entries_free(&s->fe);
+	svcd_entries_free(&s->sl);
+	svcd_entries_free(&s->be);
+	svcd_entries_free(&s->sv);
 	close_map(&s->frontends);
 	close_map(&s->slots);
 	close_map(&s->backends);
@@ -315,8 +248,8 @@ int svc_maps_load(const struct ctx *c, struct svc_maps *s)
 	for (i = 0; i < s->fe.n; i++) {
 		struct fe_view *v = &s->views[s->n_views++];
 
-		memcpy(&v->key, entry_key(&s->fe, i), sizeof(v->key));
-		memcpy(&v->val, entry_value(&s->fe, i), sizeof(v->val));
+		memcpy(&v->key, svcd_entry_key(&s->fe, i), sizeof(v->key));
+		memcpy(&v->val, svcd_entry_value(&s->fe, i), sizeof(v->val));
 		v->svc = find_by_id(&s->sv, v->val.service_id);
 		if (view_backends(s, v))
 			return fail(c, EXIT_RUNTIME, "out of memory");

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "svcctl/output.h"
+#include "sys/pinned.h"
 #include "svcd_abi.h"
 
 struct pinned {
@@ -27,26 +28,15 @@ struct pinned {
 int open_map(const struct ctx *c, const char *name, struct pinned *m);
 void close_map(struct pinned *m);
 
-/*
- * Every entry of a hash map in one array of key+value records (key at 0,
- * value at vofs).
- */
-struct entries {
-	char *data;
-	size_t n, cap, rec, vofs;
-};
-
-void *entry_key(const struct entries *e, size_t i);
-void *entry_value(const struct entries *e, size_t i);
 int cmp_u32_key(const void *a, const void *b);
 
 /* Every entry of the map pinned as NAME, sorted by cmp; on failure reports
  * it as "read DIR/NAME: CAUSE" and returns the exit status. */
 int read_sorted(const struct ctx *c, const struct pinned *m, const char *name,
-		struct entries *e, int (*cmp)(const void *, const void *));
+		struct svcd_entries *e, int (*cmp)(const void *, const void *));
 
 /* Entry whose key (a u32 id) equals id, in entries sorted by it. */
-void *find_by_id(const struct entries *e, uint32_t id);
+void *find_by_id(const struct svcd_entries *e, uint32_t id);
 
 /* ---- the services view ------------------------------------------------- */
 
@@ -67,7 +57,7 @@ struct fe_view {
 /* The four maps of the view, read whole; views sorted by service name. */
 struct svc_maps {
 	struct pinned frontends, slots, backends, services;
-	struct entries fe, sl, be, sv;
+	struct svcd_entries fe, sl, be, sv;
 	struct fe_view *views;
 	size_t n_views;
 };
