@@ -48,23 +48,30 @@ bpftool map create "$PIN_DIR/svcd_stats" type hash key 4 value 40 \
 	entries 16 name svcd_stats ||
 	fail_all "bpftool map create $PIN_DIR/svcd_stats failed"
 
-# refused CASE WANT_LINE_WORDS... -- SVCCTL_ARGS...: svcctl exits 1, prints
-# nothing on stdout and exactly one stderr line holding every word.
-refused() {
-	local c=$1 rc words=() w
-	shift
+# split_words WORD... -- ARG...: WORDS=(the words), ARGS=(svcctl's args).
+split_words() {
+	WORDS=()
 	while [ "$1" != -- ]; do
-		words+=("$1")
+		WORDS+=("$1")
 		shift
 	done
 	shift
-	svcctl "$@" >"$T_DIR/$c.out" 2>"$T_DIR/$c.err"
+	ARGS=("$@")
+}
+
+# refused CASE WORD... -- SVCCTL_ARGS...: svcctl exits 1, prints nothing on
+# stdout and exactly one stderr line holding every word.
+refused() {
+	local c=$1 rc w
+	shift
+	split_words "$@"
+	svcctl "${ARGS[@]}" >"$T_DIR/$c.out" 2>"$T_DIR/$c.err"
 	rc=$?
-	CHECK_WHY="svcctl $*: expected exit 1, nothing on stdout and one stderr line naming the pin and both layouts; got exit $rc, stdout '$(cat "$T_DIR/$c.out")', stderr:
+	CHECK_WHY="svcctl ${ARGS[*]}: expected exit 1, nothing on stdout and one stderr line naming the pin and both layouts; got exit $rc, stdout '$(cat "$T_DIR/$c.out")', stderr:
 $(cat "$T_DIR/$c.err")"
 	[ "$rc" -eq 1 ] && [ ! -s "$T_DIR/$c.out" ] &&
 		[ "$(wc -l <"$T_DIR/$c.err")" -eq 1 ] || return 1
-	for w in "${words[@]}"; do
+	for w in "${WORDS[@]}"; do
 		grep -qF -- "$w" "$T_DIR/$c.err" || return 1
 	done
 }
@@ -72,21 +79,17 @@ $(cat "$T_DIR/$c.err")"
 # refused_json CASE WORDS... -- ARGS...: exit 1, stderr empty, stdout one
 # JSON object {"error": "..."} whose text holds every word.
 refused_json() {
-	local c=$1 rc words=()
+	local c=$1 rc
 	shift
-	while [ "$1" != -- ]; do
-		words+=("$1")
-		shift
-	done
-	shift
-	svcctl "$@" -o json >"$T_DIR/$c.out" 2>"$T_DIR/$c.err"
+	split_words "$@"
+	svcctl "${ARGS[@]}" -o json >"$T_DIR/$c.out" 2>"$T_DIR/$c.err"
 	rc=$?
-	CHECK_WHY="svcctl $* -o json: expected exit 1, an {\"error\"} naming the pin and both layouts and an empty stderr; got exit $rc, stdout '$(cat "$T_DIR/$c.out")', stderr '$(cat "$T_DIR/$c.err")'"
+	CHECK_WHY="svcctl ${ARGS[*]} -o json: expected exit 1, an {\"error\"} naming the pin and both layouts and an empty stderr; got exit $rc, stdout '$(cat "$T_DIR/$c.out")', stderr '$(cat "$T_DIR/$c.err")'"
 	[ "$rc" -eq 1 ] && [ ! -s "$T_DIR/$c.err" ] || return 1
 	python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 sys.exit(0 if list(d) == ["error"] and all(w in d["error"] for w in sys.argv[2:]) else 1)' \
-		"$T_DIR/$c.out" "${words[@]}"
+		"$T_DIR/$c.out" "${WORDS[@]}"
 }
 
 # svcctl needs a namespace to run in before svcd has ever run there.
