@@ -19,6 +19,7 @@
 #include <linux/magic.h>
 
 #include "sys/loader.h"
+#include "sys/pinned.h"
 #include "lib/log.h"
 #include <linux/if_link.h>
 
@@ -158,49 +159,45 @@ int loader_prepare_pin_dir(const char *pin_dir)
  * Before load: a map already pinned under pin_dir is reused by libbpf
  * only if it matches in every parameter, so take its size (reuse beats
  * resize: a resize would drop every flow) and refuse a layout change with
- * a clear message instead of libbpf's. want 0: this object does not size
- * the map (the pod object, loaded first, did), so its pinned size is
- * taken without a word.
+ * a clear message instead of libbpf's (sys/pinned.c checks the pin against
+ * its table, which must say what this object declares). want 0: this
+ * object does not size the map (the pod object, loaded first, did), so its
+ * pinned size is taken without a word.
  */
 static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 {
 	const char *name = bpf_map__name(map);
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int err = 0, fd;
+	const struct svcd_map_layout *expect = svcd_map_layout(name);
+	struct svcd_map_layout declared = {
+		.type = bpf_map__type(map),
+		.key_size = bpf_map__key_size(map),
+		.value_size = bpf_map__value_size(map),
+		.map_flags = bpf_map__map_flags(map),
+	};
+	char why[SVCD_PIN_WHY_LEN], have_s[80], want_s[80];
+	struct bpf_map_info info;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
-	fd = bpf_obj_get(path);
+	if (!expect || memcmp(expect, &declared, sizeof(declared))) {
+		svcd_map_layout_str(&declared, have_s, sizeof(have_s));
+		if (expect)
+			svcd_map_layout_str(expect, want_s, sizeof(want_s));
+		pr_err("BPF object declares map %s as %s, but sys/pinned.c expects %s: a build bug, fix the table in sys/pinned.c",
+		       name, have_s, expect ? want_s : "no such map");
+		return -EINVAL;
+	}
+	fd = svcd_pinned_open(pin_dir, name, &info, why, sizeof(why));
+	if (fd == -ENOENT)
+		return want ? bpf_map__set_max_entries(map, want) : 0;
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return want ? bpf_map__set_max_entries(map, want) : 0;
-		err = -errno;
-		pr_err("open pinned map %s: %s", path, strerror(-err));
-		return err;
+		pr_err("%s", why);
+		return fd;
 	}
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	if (err) {
-		err = -errno;
-		pr_err("read pinned map %s: %s", path, strerror(-err));
-		goto out;
-	}
-	if (info.type != bpf_map__type(map) ||
-	    info.key_size != bpf_map__key_size(map) ||
-	    info.value_size != bpf_map__value_size(map) ||
-	    info.map_flags != bpf_map__map_flags(map)) {
-		pr_err("pinned map %s has another layout than this svcd expects; run svcd --cleanup or use another --pin-dir",
-		       path);
-		err = -EINVAL;
-		goto out;
-	}
+	close(fd);
 	if (want && info.max_entries != want)
 		pr_warn("map %s: keeping the pinned size %u, not %u (resizing would drop its entries; run svcd --cleanup first to resize)",
 			name, info.max_entries, want);
-	err = bpf_map__set_max_entries(map, info.max_entries);
-out:
-	close(fd);
-	return err;
+	return bpf_map__set_max_entries(map, info.max_entries);
 }
 
 static int open_wire(struct loader *l, const struct loader_config *cfg);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* pinned.c - pinned maps through libbpf: open, writer ops, counters. */
+/* pinned.c - the one door to pinned maps: checked open, reads, writer ops. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,40 +23,63 @@ enum {
 	MAP_ALL,
 };
 
-static const struct {
-	const char *name;
-	__u32 key_size;
-	__u32 value_size; /* per CPU for the counter arrays */
-} map_defs[MAP_ALL] = {
-	[WMAP_FRONTENDS] = { SVCD_MAP_FRONTENDS,
-			     sizeof(struct svcd_frontend_key),
-			     sizeof(struct svcd_frontend_value) },
-	[WMAP_SLOTS] = { SVCD_MAP_SLOTS, sizeof(struct svcd_slot_key),
-			 sizeof(__u32) },
-	[WMAP_BACKENDS] = { SVCD_MAP_BACKENDS, sizeof(__u32),
-			    sizeof(struct svcd_backend) },
-	[WMAP_SERVICES] = { SVCD_MAP_SERVICES, sizeof(__u32),
-			    sizeof(struct svcd_service) },
-	[WMAP_CONNTRACK] = { SVCD_MAP_CONNTRACK, sizeof(struct svcd_ct_key),
-			     sizeof(struct svcd_ct_value) },
-	[WMAP_AFFINITY_MATCH] = { SVCD_MAP_AFFINITY_MATCH,
-				  sizeof(struct svcd_affinity_match_key),
-				  sizeof(__u8) },
-	[WMAP_SRC_RANGES] = { SVCD_MAP_SRC_RANGES,
-			      sizeof(struct svcd_src_range_key), sizeof(__u8) },
-	[MAP_STATS] = { SVCD_MAP_STATS, sizeof(__u32),
-			sizeof(struct svcd_stats) },
-	[MAP_REASONS] = { SVCD_MAP_REASONS, sizeof(__u32), sizeof(__u64) },
-	[MAP_AFFINITY] = { SVCD_MAP_AFFINITY, sizeof(struct svcd_affinity_key),
-			   sizeof(struct svcd_affinity_value) },
+/* The maps of struct svcd_maps, by index. */
+static const char *const map_names[MAP_ALL] = {
+	[WMAP_FRONTENDS] = SVCD_MAP_FRONTENDS,
+	[WMAP_SLOTS] = SVCD_MAP_SLOTS,
+	[WMAP_BACKENDS] = SVCD_MAP_BACKENDS,
+	[WMAP_SERVICES] = SVCD_MAP_SERVICES,
+	[WMAP_CONNTRACK] = SVCD_MAP_CONNTRACK,
+	[WMAP_AFFINITY_MATCH] = SVCD_MAP_AFFINITY_MATCH,
+	[WMAP_SRC_RANGES] = SVCD_MAP_SRC_RANGES,
+	[MAP_STATS] = SVCD_MAP_STATS,
+	[MAP_REASONS] = SVCD_MAP_REASONS,
+	[MAP_AFFINITY] = SVCD_MAP_AFFINITY,
 };
 
-/* Buffers for iterate: the largest key and value of the writer's maps. */
-#define MAX_KEY_SIZE 16
-#define MAX_VALUE_SIZE 152
-_Static_assert(sizeof(struct svcd_ct_key) <= MAX_KEY_SIZE, "key buffer");
-_Static_assert(sizeof(struct svcd_service) <= MAX_VALUE_SIZE, "value buffer");
-_Static_assert(sizeof(struct svcd_ct_value) <= MAX_VALUE_SIZE, "value buffer");
+/*
+ * Every map svcd pins, as the BPF objects declare it: types and flags of
+ * bpf/lib/maps.h and bpf/sock.bpf.c, sizes of svcd_abi.h. The loader
+ * refuses to load objects that declare anything else (a build bug).
+ */
+#define NO_PREALLOC BPF_F_NO_PREALLOC
+static const struct {
+	const char *name;
+	struct svcd_map_layout layout;
+} layouts[] = {
+	{ SVCD_MAP_FRONTENDS,
+	  { BPF_MAP_TYPE_HASH, sizeof(struct svcd_frontend_key),
+	    sizeof(struct svcd_frontend_value), NO_PREALLOC } },
+	{ SVCD_MAP_SLOTS,
+	  { BPF_MAP_TYPE_HASH, sizeof(struct svcd_slot_key), sizeof(__u32),
+	    NO_PREALLOC } },
+	{ SVCD_MAP_BACKENDS,
+	  { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct svcd_backend),
+	    NO_PREALLOC } },
+	{ SVCD_MAP_SERVICES,
+	  { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct svcd_service),
+	    NO_PREALLOC } },
+	{ SVCD_MAP_CONNTRACK,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_ct_key),
+	    sizeof(struct svcd_ct_value), 0 } },
+	{ SVCD_MAP_STATS,
+	  { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct svcd_stats),
+	    0 } },
+	{ SVCD_MAP_REASONS,
+	  { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64), 0 } },
+	{ SVCD_MAP_AFFINITY,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_affinity_key),
+	    sizeof(struct svcd_affinity_value), 0 } },
+	{ SVCD_MAP_AFFINITY_MATCH,
+	  { BPF_MAP_TYPE_HASH, sizeof(struct svcd_affinity_match_key),
+	    sizeof(__u8), NO_PREALLOC } },
+	{ SVCD_MAP_SRC_RANGES,
+	  { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct svcd_src_range_key),
+	    sizeof(__u8), NO_PREALLOC } },
+	{ SVCD_MAP_SOCK_REV,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev_key),
+	    sizeof(struct svcd_sock_rev_value), 0 } },
+};
 
 static int *fd_of(struct svcd_maps *maps, int i)
 {
@@ -68,9 +92,100 @@ static int *fd_of(struct svcd_maps *maps, int i)
 	return &maps->fd[i];
 }
 
-static const char *err_name(int err)
+const struct svcd_map_layout *svcd_map_layout(const char *name)
 {
-	return strerrorname_np(-err) ?: "EUNKNOWN";
+	size_t i;
+
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (!strcmp(layouts[i].name, name))
+			return &layouts[i].layout;
+	return NULL;
+}
+
+void svcd_map_layout_str(const struct svcd_map_layout *l, char *buf, size_t len)
+{
+	const char *type = libbpf_bpf_map_type_str(l->type);
+	char other[24];
+
+	if (!type) {
+		snprintf(other, sizeof(other), "type %u", l->type);
+		type = other;
+	}
+	snprintf(buf, len, "%s key %u value %u flags 0x%x", type, l->key_size,
+		 l->value_size, l->map_flags);
+}
+
+static bool same_layout(const struct svcd_map_layout *a,
+			const struct svcd_map_layout *b)
+{
+	return a->type == b->type && a->key_size == b->key_size &&
+	       a->value_size == b->value_size && a->map_flags == b->map_flags;
+}
+
+int svcd_pinned_open(const char *pin_dir, const char *name,
+		     struct bpf_map_info *info, char *why, size_t why_len)
+{
+	const struct svcd_map_layout *want = svcd_map_layout(name);
+	char path[PATH_MAX], have_s[80], want_s[80];
+	struct svcd_map_layout have;
+	struct bpf_map_info mine;
+	__u32 len = sizeof(mine);
+	int fd, err;
+
+	if (!info)
+		info = &mine;
+	if (!want) {
+		snprintf(why, why_len, "map %s is none of svcd's pinned maps",
+			 name);
+		return -EINVAL;
+	}
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir, name) >=
+	    (int)sizeof(path)) {
+		snprintf(why, why_len, "pin directory %s: path too long",
+			 pin_dir);
+		return -ENAMETOOLONG;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			snprintf(
+				why, why_len,
+				"no pinned map %s (has svcd run with --pin-dir %s?)",
+				path, pin_dir);
+		else
+			snprintf(why, why_len, "open pinned map %s: %s%s", path,
+				 strerror(-err),
+				 err == -EPERM || err == -EACCES ?
+					 " (run as root)" :
+					 "");
+		return err;
+	}
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len)) {
+		err = -errno;
+		snprintf(why, why_len, "read pinned map %s: %s", path,
+			 strerror(-err));
+		goto out_close;
+	}
+	have.type = info->type;
+	have.key_size = info->key_size;
+	have.value_size = info->value_size;
+	have.map_flags = info->map_flags;
+	if (!same_layout(&have, want)) {
+		svcd_map_layout_str(&have, have_s, sizeof(have_s));
+		svcd_map_layout_str(want, want_s, sizeof(want_s));
+		snprintf(
+			why, why_len,
+			"pinned map %s has %s, this build expects %s: left by another svcd version? run svcd --cleanup (or use another --pin-dir)",
+			path, have_s, want_s);
+		err = -EINVAL;
+		goto out_close;
+	}
+	return fd;
+out_close:
+	close(fd);
+	return err;
 }
 
 void svcd_maps_close(struct svcd_maps *maps)
@@ -85,59 +200,149 @@ void svcd_maps_close(struct svcd_maps *maps)
 	}
 }
 
-static int check_layout(int fd, int i, const char *path)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	int err;
-
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	if (err) {
-		err = -errno;
-		pr_err("reading map info of %s failed (-%s)", path,
-		       err_name(err));
-		return err;
-	}
-	if (info.key_size != map_defs[i].key_size ||
-	    info.value_size != map_defs[i].value_size) {
-		pr_err("pinned map %s has key/value size %u/%u, this build expects %u/%u: left by another svcd version? run `svcd --cleanup` and restart svcd",
-		       path, info.key_size, info.value_size,
-		       map_defs[i].key_size, map_defs[i].value_size);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 int svcd_maps_open_pinned(const char *pin_dir, struct svcd_maps *maps)
 {
-	char path[PATH_MAX];
-	int i, fd, err = 0;
+	char why[SVCD_PIN_WHY_LEN];
+	int i, fd;
 
 	for (i = 0; i < MAP_ALL; i++)
 		*fd_of(maps, i) = -1;
 
 	for (i = 0; i < MAP_ALL; i++) {
-		if (snprintf(path, sizeof(path), "%s/%s", pin_dir,
-			     map_defs[i].name) >= (int)sizeof(path)) {
-			err = -ENAMETOOLONG;
-			pr_err("pin directory %s: path too long", pin_dir);
-			goto out;
-		}
-		fd = bpf_obj_get(path);
+		fd = svcd_pinned_open(pin_dir, map_names[i], NULL, why,
+				      sizeof(why));
 		if (fd < 0) {
-			err = -errno;
-			pr_err("opening pinned map %s failed (-%s): is svcd running with --pin-dir %s?",
-			       path, err_name(err), pin_dir);
-			goto out;
+			pr_err("%s", why);
+			svcd_maps_close(maps);
+			return fd;
 		}
 		*fd_of(maps, i) = fd;
-		err = check_layout(fd, i, path);
+	}
+	return 0;
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+int svcd_pinned_walk(int fd, const char *name, __u32 key_size, __u32 value_size,
+		     __u32 max_entries,
+		     int (*fn)(const void *key, const void *value, void *arg),
+		     void *arg)
+{
+	char *key, *next, *value = NULL;
+	unsigned long visits, limit;
+	const void *prev = NULL;
+	int err = 0;
+
+	key = malloc(key_size);
+	next = malloc(key_size);
+	if (value_size)
+		value = malloc(value_size);
+	if (!key || !next || (value_size && !value)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/*
+	 * When the key we stand on vanishes, get_next_key starts over from
+	 * the first bucket; bound the walk so a map that churns faster than
+	 * we walk cannot keep us here.
+	 */
+	limit = 4UL * max_entries + 1024;
+	for (visits = 0; visits < limit; visits++) {
+		if (bpf_map_get_next_key(fd, prev, next)) {
+			err = errno == ENOENT ? 0 : -errno;
+			goto out;
+		}
+		if (value && bpf_map_lookup_elem(fd, next, value)) {
+			err = -errno;
+			if (err == -ENOENT)
+				continue; /* gone since get_next_key: go on
+					   * from the last key that was there */
+			goto out;
+		}
+		memcpy(key, next, key_size);
+		prev = key;
+		err = fn(key, value, arg);
 		if (err)
 			goto out;
 	}
-	return 0;
+	pr_warn("walk of map %s cut short after %lu entries: it changes faster than it can be read",
+		name, visits);
 out:
-	svcd_maps_close(maps);
+	free(key);
+	free(next);
+	free(value);
+	return err;
+}
+
+static int append_entry(const void *key, const void *value, void *arg)
+{
+	struct svcd_entries *e = arg;
+	size_t cap;
+	char *grown;
+
+	if (e->n == e->cap) {
+		cap = e->cap ? 2 * e->cap : 256;
+		grown = realloc(e->data, cap * e->rec);
+		if (!grown)
+			return -ENOMEM;
+		e->data = grown;
+		e->cap = cap;
+	}
+	memset(svcd_entry_key(e, e->n), 0, e->rec);
+	memcpy(svcd_entry_key(e, e->n), key, e->key_size);
+	memcpy(svcd_entry_value(e, e->n), value, e->value_size);
+	e->n++;
+	return 0;
+}
+
+int svcd_pinned_read_all(int fd, const struct bpf_map_info *info,
+			 struct svcd_entries *e)
+{
+	memset(e, 0, sizeof(*e));
+	/* a per-CPU value is one per CPU: not what a record holds */
+	if (!info->value_size || info->type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	    info->type == BPF_MAP_TYPE_PERCPU_HASH ||
+	    info->type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+		return -EINVAL;
+	e->key_size = info->key_size;
+	e->value_size = info->value_size;
+	e->vofs = (info->key_size + 7) & ~(size_t)7;
+	e->rec = e->vofs + ((info->value_size + 7) & ~(size_t)7);
+	return svcd_pinned_walk(fd, info->name, info->key_size,
+				info->value_size, info->max_entries,
+				append_entry, e);
+}
+
+void svcd_entries_free(struct svcd_entries *e)
+{
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+int svcd_pinned_sum_percpu(int fd, const void *key, __u32 value_size, void *sum)
+{
+	size_t stride = (value_size + 7) & ~(size_t)7, words = value_size / 8;
+	__u64 *percpu = NULL, *out = sum;
+	int ncpus, cpu, err = 0;
+	size_t w;
+
+	memset(sum, 0, value_size);
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus < 0)
+		return ncpus;
+	/* per-CPU values come in 8-byte steps, one per possible CPU */
+	percpu = calloc(ncpus, stride);
+	if (!percpu)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, percpu)) {
+		err = -errno;
+		goto out;
+	}
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (w = 0; w < words; w++)
+			out[w] += percpu[cpu * (stride / 8) + w];
+out:
+	free(percpu);
 	return err;
 }
 
@@ -166,43 +371,16 @@ static int bpf_iterate(void *ctx, enum writer_map map,
 		       int (*fn)(const void *key, const void *value, void *arg),
 		       void *arg)
 {
+	const struct svcd_map_layout *l = svcd_map_layout(map_names[map]);
 	const struct svcd_maps *maps = ctx;
-	__u64 key[MAX_KEY_SIZE / 8], next[MAX_KEY_SIZE / 8];
-	__u64 value[MAX_VALUE_SIZE / 8];
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int fd = maps->fd[map], err;
-	unsigned long visits, limit;
-	const void *prev = NULL;
+	int fd = maps->fd[map];
 
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
-	/*
-	 * When the key we stand on vanishes, get_next_key starts over from
-	 * the first bucket; bound the walk so a map that churns faster than
-	 * we walk cannot keep us here.
-	 */
-	limit = 4UL * info.max_entries + 1024;
-	for (visits = 0; visits < limit; visits++) {
-		if (bpf_map_get_next_key(fd, prev, next)) {
-			err = -errno;
-			return err == -ENOENT ? 0 : err;
-		}
-		memcpy(key, next, map_defs[map].key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, value)) {
-			err = -errno;
-			if (err == -ENOENT)
-				continue; /* gone since get_next_key */
-			return err;
-		}
-		err = fn(key, value, arg);
-		if (err)
-			return err;
-	}
-	pr_warn("walk of map %s cut short after %lu entries: it changes faster than it can be read",
-		map_defs[map].name, visits);
-	return 0;
+	return svcd_pinned_walk(fd, map_names[map], l->key_size, l->value_size,
+				info.max_entries, fn, arg);
 }
 
 const struct writer_ops svcd_bpf_writer_ops = {
@@ -216,59 +394,25 @@ const struct writer_ops svcd_bpf_writer_ops = {
 int svcd_maps_read_stats(const struct svcd_maps *m, __u32 service_id,
 			 struct svcd_stats *sum)
 {
-	struct svcd_stats *percpu = NULL;
-	int ncpus, cpu, err = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus < 0)
-		return ncpus;
-	/* Per-CPU values are 8-byte aligned; svcd_stats is already. */
-	percpu = calloc(ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(m->stats_fd, &service_id, percpu)) {
-		err = -errno;
-		goto out;
-	}
-	for (cpu = 0; cpu < ncpus; cpu++) {
-		sum->packets += percpu[cpu].packets;
-		sum->bytes += percpu[cpu].bytes;
-		sum->new_flows += percpu[cpu].new_flows;
-		sum->no_backend += percpu[cpu].no_backend;
-		sum->map_full += percpu[cpu].map_full;
-	}
-out:
-	free(percpu);
-	return err;
+	return svcd_pinned_sum_percpu(m->stats_fd, &service_id, sizeof(*sum),
+				      sum);
 }
 
 int svcd_maps_read_reasons(const struct svcd_maps *m, __u64 counts[SVCD_R_MAX])
 {
-	__u64 *percpu = NULL;
-	int ncpus, cpu, err = 0;
 	__u32 reason;
+	int err;
 
 	memset(counts, 0, SVCD_R_MAX * sizeof(*counts));
-	ncpus = libbpf_num_possible_cpus();
-	if (ncpus < 0)
-		return ncpus;
-	percpu = calloc(ncpus, sizeof(*percpu));
-	if (!percpu)
-		return -ENOMEM;
 	for (reason = 0; reason < SVCD_R_MAX; reason++) {
-		if (bpf_map_lookup_elem(m->reasons_fd, &reason, percpu)) {
-			/* a map pinned by an older svcd, before the last
-			 * reasons were added: those count nothing yet */
-			if (errno == ENOENT && reason)
-				break;
-			err = -errno;
-			goto out;
-		}
-		for (cpu = 0; cpu < ncpus; cpu++)
-			counts[reason] += percpu[cpu];
+		err = svcd_pinned_sum_percpu(m->reasons_fd, &reason,
+					     sizeof(*counts), &counts[reason]);
+		/* a map pinned by an older svcd, before the last reasons
+		 * were added: those count nothing yet */
+		if (err == -ENOENT && reason)
+			break;
+		if (err)
+			return err;
 	}
-out:
-	free(percpu);
-	return err;
+	return 0;
 }

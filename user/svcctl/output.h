@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* output.h - svcctl's printing: errors, JSON documents, text tables, addresses. */
+#ifndef SVCCTL_OUTPUT_H
+#define SVCCTL_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/types.h>
+#include <cjson/cJSON.h>
+
+#include "svcctl/svcctl.h"
+
+/* One error line: JSON on stdout in JSON mode, else stderr. Returns code. */
+int fail(const struct ctx *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prints a JSON document and frees it; NULL means out of memory. */
+int print_json(const struct ctx *c, cJSON *doc);
+
+/* Aligned text table: rows of cells, printed with columns padded. */
+#define TABLE_MAX_COLS 12
+
+struct table {
+	size_t ncols;
+	char **cells; /* nrows * ncols */
+	size_t nrows, cap;
+};
+
+/* Appends a row of t->ncols strings (copied). 0 or -ENOMEM. */
+int table_row(struct table *t, ...);
+void table_print(const struct table *t);
+void table_free(struct table *t);
+
+/* The end of a dump: the JSON array (taken: *arr becomes NULL) or the
+ * table, or "out of memory" when building them failed (err). */
+int dump_output(const struct ctx *c, int err, cJSON **arr,
+		const struct table *t);
+
+/* "TCP", "UDP" or "?" */
+const char *proto_name(uint8_t proto);
+
+/* "198.19.96.10:80" or, with proto >= 0, "198.19.96.10:80/TCP" */
+const char *fmt_addr(char *buf, size_t len, __be32 addr, __be16 port,
+		     int proto);
+
+#endif

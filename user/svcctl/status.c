@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* status.c - `svcctl status`: pin dir, map fill levels, attached programs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "svcctl/view.h"
+#include "sys/loader.h"
+
+static const char *const status_maps[] = {
+	SVCD_MAP_FRONTENDS, SVCD_MAP_SLOTS,	SVCD_MAP_BACKENDS,
+	SVCD_MAP_SERVICES,  SVCD_MAP_CONNTRACK, SVCD_MAP_STATS,
+	SVCD_MAP_REASONS,   SVCD_MAP_AFFINITY,	SVCD_MAP_AFFINITY_MATCH,
+	SVCD_MAP_SOCK_REV,
+};
+
+static int count_one(const void *key, const void *value, void *arg)
+{
+	(void)key;
+	(void)value;
+	(*(long *)arg)++;
+	return 0;
+}
+
+/* Entries of a hash map (arrays are always full: -1); keys only, and
+ * those counted before a failing step when one fails. */
+static long count_entries(const struct pinned *m)
+{
+	long n = 0;
+
+	if (m->info.type == BPF_MAP_TYPE_ARRAY ||
+	    m->info.type == BPF_MAP_TYPE_PERCPU_ARRAY)
+		return -1;
+	svcd_pinned_walk(m->fd, m->info.name, m->info.key_size, 0,
+			 m->info.max_entries, count_one, &n);
+	return n;
+}
+
+/* The socket hook a cgroup link is attached at, for people. */
+static const char *sock_hook_name(uint32_t attach_type)
+{
+	switch (attach_type) {
+	case BPF_CGROUP_INET4_CONNECT:
+		return "cgroup connect4";
+	case BPF_CGROUP_UDP4_SENDMSG:
+		return "cgroup sendmsg4";
+	case BPF_CGROUP_UDP4_RECVMSG:
+		return "cgroup recvmsg4";
+	case BPF_CGROUP_INET4_GETPEERNAME:
+		return "cgroup getpeername4";
+	default:
+		return "cgroup ?";
+	}
+}
+
+/*
+ * The path of the cgroup with this id, under the first cgroup2 mount that
+ * can open it (its id is its kernfs file handle); "" when none can.
+ */
+static void cgroup_path_of(uint64_t id, char *out, size_t size)
+{
+	char line[4096], mnt[4096], fstype[64], proc[64];
+	union {
+		struct file_handle fh;
+		char buf[sizeof(struct file_handle) + sizeof(uint64_t)];
+	} h;
+	int mount_id, mfd, fd;
+	ssize_t n;
+	FILE *f;
+
+	out[0] = '\0';
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (!out[0] && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - FSTYPE ... */
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(dash, " - %63s", fstype) != 1 ||
+		    strcmp(fstype, "cgroup2") ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		/* the kernfs handle type, taken from the mount's own root */
+		h.fh.handle_bytes = sizeof(uint64_t);
+		if (name_to_handle_at(AT_FDCWD, mnt, &h.fh, &mount_id, 0))
+			continue;
+		memcpy(h.fh.f_handle, &id, sizeof(id));
+		mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (mfd < 0)
+			continue;
+		fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_CLOEXEC);
+		close(mfd);
+		if (fd < 0)
+			continue;
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		n = readlink(proc, out, size - 1);
+		out[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	fclose(f);
+}
+
+int do_status(const struct ctx *c, int argc, char **argv)
+{
+	struct table maps = { .ncols = 4 }, links = { .ncols = 4 };
+	struct if_nameindex *ifs = NULL, *ifp;
+	struct pinned m = { .fd = -1 };
+	cJSON *doc = NULL, *marr = NULL, *larr = NULL, *obj;
+	char entries[24], max[24], id[24], hook[64];
+	size_t i;
+	int err = 0, p;
+
+	if (argc > 0)
+		return fail(c, EXIT_USAGE, "status: unexpected argument '%s'",
+			    argv[0]);
+	if (c->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "pin_dir", c->pin_dir);
+		marr = cJSON_AddArrayToObject(doc, "maps");
+		larr = cJSON_AddArrayToObject(doc, "attached");
+		if (!marr || !larr)
+			goto nomem;
+	} else if (table_row(&maps, "MAP", "ENTRIES", "MAX", "ID") ||
+		   table_row(&links, "INTERFACE/CGROUP", "HOOK", "PROGRAM",
+			     "PROG_ID")) {
+		goto nomem;
+	}
+
+	for (i = 0; i < sizeof(status_maps) / sizeof(status_maps[0]); i++) {
+		char path[4096];
+		long n;
+
+		/* pinned only once the socket programs were loaded (F8) */
+		snprintf(path, sizeof(path), "%s/%s", c->pin_dir,
+			 status_maps[i]);
+		if (!strcmp(status_maps[i], SVCD_MAP_SOCK_REV) &&
+		    access(path, F_OK))
+			continue;
+		err = open_map(c, status_maps[i], &m);
+		if (err)
+			goto out;
+		n = count_entries(&m);
+		if (c->json) {
+			obj = cJSON_CreateObject();
+			if (!obj || !cJSON_AddItemToArray(marr, obj)) {
+				cJSON_Delete(obj);
+				goto nomem;
+			}
+			cJSON_AddStringToObject(obj, "name", status_maps[i]);
+			cJSON_AddNumberToObject(obj, "id", m.info.id);
+			if (n >= 0)
+				cJSON_AddNumberToObject(obj, "entries", n);
+			cJSON_AddNumberToObject(obj, "max_entries",
+						m.info.max_entries);
+		} else {
+			if (n >= 0)
+				snprintf(entries, sizeof(entries), "%ld", n);
+			else
+				snprintf(entries, sizeof(entries), "(array)");
+			snprintf(max, sizeof(max), "%u", m.info.max_entries);
+			snprintf(id, sizeof(id), "%u", m.info.id);
+			if (table_row(&maps, status_maps[i], entries, max, id))
+				goto nomem;
+		}
+		close_map(&m);
+	}
+
+	/* svcd's tc filters on every link of this network namespace */
+	ifs = if_nameindex();
+	if (!ifs) {
+		err = fail(c, EXIT_RUNTIME, "list network interfaces: %s",
+			   strerror(errno));
+		goto out;
+	}
+	for (ifp = ifs; ifp->if_index; ifp++) {
+		for (p = 0; p < 2; p++) {
+			enum bpf_tc_attach_point point = p ? BPF_TC_EGRESS :
+							     BPF_TC_INGRESS;
+			uint32_t prog_id = 0;
+			char name[16];
+
+			if (loader_tc_query(ifp->if_index, point, &prog_id,
+					    name) <= 0)
+				continue;
+			snprintf(hook, sizeof(hook), "tc %s",
+				 p ? "egress" : "ingress");
+			if (c->json) {
+				obj = cJSON_CreateObject();
+				if (!obj || !cJSON_AddItemToArray(larr, obj)) {
+					cJSON_Delete(obj);
+					goto nomem;
+				}
+				cJSON_AddStringToObject(obj, "interface",
+							ifp->if_name);
+				cJSON_AddNumberToObject(obj, "ifindex",
+							ifp->if_index);
+				cJSON_AddStringToObject(obj, "hook", hook);
+				cJSON_AddStringToObject(obj, "program", name);
+				cJSON_AddNumberToObject(obj, "prog_id",
+							prog_id);
+				continue;
+			}
+			snprintf(id, sizeof(id), "%u", prog_id);
+			if (table_row(&links, ifp->if_name, hook,
+				      name[0] ? name : "?", id))
+				goto nomem;
+		}
+	}
+	/* the cgroup socket programs (F8), through their pinned links */
+	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
+		struct loader_sock_link sl;
+		char where[4096];
+
+		p = loader_sock_link_query(c->pin_dir, svcd_sock_progs[i], &sl);
+		if (p <= 0)
+			continue;
+		cgroup_path_of(sl.cgroup_id, where, sizeof(where));
+		if (c->json) {
+			obj = cJSON_CreateObject();
+			if (!obj || !cJSON_AddItemToArray(larr, obj)) {
+				cJSON_Delete(obj);
+				goto nomem;
+			}
+			if (where[0])
+				cJSON_AddStringToObject(obj, "cgroup", where);
+			else
+				cJSON_AddNullToObject(obj, "cgroup");
+			cJSON_AddNumberToObject(obj, "cgroup_id",
+						(double)sl.cgroup_id);
+			cJSON_AddStringToObject(obj, "hook",
+						sock_hook_name(sl.attach_type));
+			cJSON_AddStringToObject(obj, "program", sl.prog_name);
+			cJSON_AddNumberToObject(obj, "prog_id", sl.prog_id);
+			cJSON_AddNumberToObject(obj, "link_id", sl.link_id);
+			continue;
+		}
+		if (!where[0])
+			snprintf(where, sizeof(where), "cgroup id %llu",
+				 (unsigned long long)sl.cgroup_id);
+		snprintf(id, sizeof(id), "%u", sl.prog_id);
+		if (table_row(&links, where, sock_hook_name(sl.attach_type),
+			      sl.prog_name[0] ? sl.prog_name : "?", id))
+			goto nomem;
+	}
+	if (c->json) {
+		err = print_json(c, doc);
+		doc = NULL;
+		goto out;
+	}
+	printf("pin dir: %s\n\n", c->pin_dir);
+	table_print(&maps);
+	printf("\n");
+	if (links.nrows > 1)
+		table_print(&links);
+	else
+		printf("no svcd programs attached (tc in this network namespace, or cgroup socket programs)\n");
+	err = 0;
+	goto out;
+nomem:
+	err = fail(c, EXIT_RUNTIME, "out of memory");
+out:
+	if (ifs)
+		if_freenameindex(ifs);
+	close_map(&m);
+	cJSON_Delete(doc);
+	table_free(&maps);
+	table_free(&links);
+	return err;
+}

@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* view.c - whole maps, the services view and conntrack words for svcctl. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "svcctl/view.h"
+
+static const char *const type_names[] = {
+	[SVCD_TYPE_CLUSTER_IP] = "ClusterIP",
+	[SVCD_TYPE_NODE_PORT] = "NodePort",
+	[SVCD_TYPE_EXTERNAL_IP] = "ExternalIP",
+	[SVCD_TYPE_LOAD_BALANCER] = "LoadBalancer",
+};
+
+static const char *const tcp_state_names[] = {
+	[SVCD_TCP_NONE] = "-",
+	[SVCD_TCP_SYN_SENT] = "SYN_SENT",
+	[SVCD_TCP_ESTABLISHED] = "ESTABLISHED",
+	[SVCD_TCP_CLOSING] = "CLOSING",
+};
+
+/* ---- maps ------------------------------------------------------------- */
+
+int open_map(const struct ctx *c, const char *name, struct pinned *m)
+{
+	char why[SVCD_PIN_WHY_LEN];
+
+	m->fd = svcd_pinned_open(c->pin_dir, name, &m->info, why, sizeof(why));
+	if (m->fd < 0) {
+		m->fd = -1;
+		return fail(c, EXIT_RUNTIME, "%s", why);
+	}
+	return 0;
+}
+
+void close_map(struct pinned *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}
+
+static int read_entries(const struct pinned *m, struct svcd_entries *e)
+{
+	return svcd_pinned_read_all(m->fd, &m->info, e);
+}
+
+int cmp_u32_key(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_slot_key(const void *a, const void *b)
+{
+	const struct svcd_slot_key *x = a, *y = b;
+
+	if (x->service_id != y->service_id)
+		return x->service_id < y->service_id ? -1 : 1;
+	if (x->rev != y->rev)
+		return x->rev < y->rev ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+static void sort_entries(struct svcd_entries *e,
+			 int (*cmp)(const void *, const void *))
+{
+	if (e->n)
+		qsort(e->data, e->n, e->rec, cmp);
+}
+
+/* read_entries() of the map pinned as NAME, sorted; on failure reports it
+ * as "read DIR/NAME: CAUSE" and returns the exit status. */
+int read_sorted(const struct ctx *c, const struct pinned *m, const char *name,
+		struct svcd_entries *e, int (*cmp)(const void *, const void *))
+{
+	int err = read_entries(m, e);
+
+	if (err)
+		return fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir, name,
+			    strerror(-err));
+	sort_entries(e, cmp);
+	return 0;
+}
+
+/* Entry whose key (a u32 id) equals id, in entries sorted by it. */
+void *find_by_id(const struct svcd_entries *e, uint32_t id)
+{
+	char *rec = bsearch(&id, e->data, e->n, e->rec, cmp_u32_key);
+
+	return rec ? rec + e->vofs : NULL;
+}
+
+/* ---- the service view: frontends with their backends ----------------- */
+
+static const char *svc_name(const struct fe_view *v, char *buf, size_t len)
+{
+	if (v->svc)
+		return v->svc->name;
+	snprintf(buf, len, "?service-%u", v->val.service_id);
+	return buf;
+}
+
+static int cmp_view(const void *a, const void *b)
+{
+	const struct fe_view *x = a, *y = b;
+	char bx[32], by[32];
+	uint32_t ax, ay;
+	int r;
+
+	r = strcmp(svc_name(x, bx, sizeof(bx)), svc_name(y, by, sizeof(by)));
+	if (r)
+		return r;
+	ax = ntohl(x->key.addr);
+	ay = ntohl(y->key.addr);
+	if (ax != ay)
+		return ax < ay ? -1 : 1;
+	if (x->key.port != y->key.port)
+		return ntohs(x->key.port) < ntohs(y->key.port) ? -1 : 1;
+	if (x->key.proto != y->key.proto)
+		return x->key.proto < y->key.proto ? -1 : 1;
+	return (int)y->key.scope - (int)x->key.scope; /* internal first */
+}
+
+static int cmp_fe_backend(const void *a, const void *b)
+{
+	const struct fe_backend *x = a, *y = b;
+	uint32_t ax, ay;
+
+	if (!x->be || !y->be)
+		return x->be ? -1 : (y->be ? 1 : 0);
+	ax = ntohl(x->be->addr);
+	ay = ntohl(y->be->addr);
+	if (ax != ay)
+		return ax < ay ? -1 : 1;
+	return ntohs(x->be->port) < ntohs(y->be->port) ?
+		       -1 :
+		       ntohs(x->be->port) > ntohs(y->be->port);
+}
+
+/* Backends of one frontend: the slots of its (service, rev), counted. */
+static int view_backends(struct svc_maps *s, struct fe_view *v)
+{
+	struct svcd_slot_key lo = { .service_id = v->val.service_id,
+				    .rev = v->val.rev };
+	size_t first, i, j, hi;
+
+	/* lower bound of (service_id, rev, 0) */
+	first = 0;
+	hi = s->sl.n;
+	while (first < hi) {
+		size_t mid = (first + hi) / 2;
+
+		if (cmp_slot_key(svcd_entry_key(&s->sl, mid), &lo) < 0)
+			first = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = first; i < s->sl.n; i++) {
+		const struct svcd_slot_key *k = svcd_entry_key(&s->sl, i);
+		uint32_t id = *(const uint32_t *)svcd_entry_value(&s->sl, i);
+		struct fe_backend *grown;
+
+		if (k->service_id != lo.service_id || k->rev != lo.rev)
+			break;
+		if (k->slot >= v->val.slot_count)
+			continue; /* left over from a bigger table */
+		for (j = 0; j < v->n_backends; j++)
+			if (v->backends[j].id == id)
+				break;
+		if (j == v->n_backends) {
+			grown = realloc(v->backends, (j + 1) * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			v->backends = grown;
+			v->backends[j].id = id;
+			v->backends[j].weight = 0;
+			v->backends[j].be = find_by_id(&s->be, id);
+			v->n_backends++;
+		}
+		v->backends[j].weight++;
+	}
+	if (v->n_backends) /* qsort(NULL, 0) is undefined */
+		qsort(v->backends, v->n_backends, sizeof(*v->backends),
+		      cmp_fe_backend);
+	return 0;
+}
+
+void svc_maps_free(struct svc_maps *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_views; i++)
+		free(s->views[i].backends);
+	free(s->views);
+	svcd_entries_free(&s->fe);
+	svcd_entries_free(&s->sl);
+	svcd_entries_free(&s->be);
+	svcd_entries_free(&s->sv);
+	close_map(&s->frontends);
+	close_map(&s->slots);
+	close_map(&s->backends);
+	close_map(&s->services);
+}
+
+/* Opens and reads the four maps; returns 0 or an exit code (reported). */
+int svc_maps_load(const struct ctx *c, struct svc_maps *s)
+{
+	size_t i;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->frontends.fd = s->slots.fd = s->backends.fd = s->services.fd = -1;
+	err = open_map(c, SVCD_MAP_FRONTENDS, &s->frontends);
+	if (!err)
+		err = open_map(c, SVCD_MAP_SLOTS, &s->slots);
+	if (!err)
+		err = open_map(c, SVCD_MAP_BACKENDS, &s->backends);
+	if (!err)
+		err = open_map(c, SVCD_MAP_SERVICES, &s->services);
+	if (err)
+		return err;
+
+	err = read_entries(&s->frontends, &s->fe);
+	if (!err)
+		err = read_entries(&s->slots, &s->sl);
+	if (!err)
+		err = read_entries(&s->backends, &s->be);
+	if (!err)
+		err = read_entries(&s->services, &s->sv);
+	if (err)
+		return fail(c, EXIT_RUNTIME, "read maps in %s: %s", c->pin_dir,
+			    strerror(-err));
+	sort_entries(&s->sl, cmp_slot_key);
+	sort_entries(&s->be, cmp_u32_key);
+	sort_entries(&s->sv, cmp_u32_key);
+
+	s->views = calloc(s->fe.n ? s->fe.n : 1, sizeof(*s->views));
+	if (!s->views)
+		return fail(c, EXIT_RUNTIME, "out of memory");
+	for (i = 0; i < s->fe.n; i++) {
+		struct fe_view *v = &s->views[s->n_views++];
+
+		memcpy(&v->key, svcd_entry_key(&s->fe, i), sizeof(v->key));
+		memcpy(&v->val, svcd_entry_value(&s->fe, i), sizeof(v->val));
+		v->svc = find_by_id(&s->sv, v->val.service_id);
+		if (view_backends(s, v))
+			return fail(c, EXIT_RUNTIME, "out of memory");
+	}
+	if (s->n_views)
+		qsort(s->views, s->n_views, sizeof(*s->views), cmp_view);
+	return 0;
+}
+
+static const char *fe_type(const struct fe_view *v)
+{
+	return type_names[v->val.flags & SVCD_FE_TYPE_MASK];
+}
+
+static const char *fe_scope(const struct fe_view *v)
+{
+	return v->key.scope == SVCD_SCOPE_INTERNAL ? "internal" : "external";
+}
+
+cJSON *view_json(const struct fe_view *v)
+{
+	char buf[64], name[32];
+	cJSON *obj, *arr, *b;
+	size_t i;
+
+	obj = cJSON_CreateObject();
+	if (!obj)
+		return NULL;
+	cJSON_AddStringToObject(obj, "service",
+				svc_name(v, name, sizeof(name)));
+	cJSON_AddStringToObject(obj, "port_name",
+				v->svc ? v->svc->port_name : "");
+	cJSON_AddStringToObject(obj, "type", fe_type(v));
+	cJSON_AddStringToObject(obj, "frontend",
+				fmt_addr(buf, sizeof(buf), v->key.addr,
+					 v->key.port, v->key.proto));
+	cJSON_AddNumberToObject(obj, "affinity_timeout",
+				v->val.affinity_timeout);
+	cJSON_AddStringToObject(obj, "scope", fe_scope(v));
+	cJSON_AddNumberToObject(obj, "service_id", v->val.service_id);
+	cJSON_AddNumberToObject(obj, "slot_count", v->val.slot_count);
+	cJSON_AddBoolToObject(obj, "local_only",
+			      !!(v->val.flags & SVCD_FE_LOCAL_ONLY));
+	arr = cJSON_AddArrayToObject(obj, "backends");
+	if (!arr)
+		goto err;
+	for (i = 0; i < v->n_backends; i++) {
+		const struct fe_backend *fb = &v->backends[i];
+
+		b = cJSON_CreateObject();
+		if (!b || !cJSON_AddItemToArray(arr, b)) {
+			cJSON_Delete(b);
+			goto err;
+		}
+		if (fb->be)
+			cJSON_AddStringToObject(b, "address",
+						fmt_addr(buf, sizeof(buf),
+							 fb->be->addr,
+							 fb->be->port, -1));
+		else
+			cJSON_AddNullToObject(b, "address");
+		cJSON_AddNumberToObject(b, "weight", fb->weight);
+		cJSON_AddStringToObject(b, "state",
+					fb->be && (fb->be->flags &
+						   SVCD_BE_TERMINATING) ?
+						"terminating" :
+						"active");
+		cJSON_AddBoolToObject(
+			b, "local", fb->be && (fb->be->flags & SVCD_BE_LOCAL));
+		cJSON_AddNumberToObject(b, "backend_id", fb->id);
+	}
+	return obj;
+err:
+	cJSON_Delete(obj);
+	return NULL;
+}
+
+/* "198.18.1.2:8080 w1 local,terminating; ..." */
+static void backends_text(const struct fe_view *v, char *buf, size_t len)
+{
+	size_t i, used = 0;
+	char addr[32];
+	int n;
+
+	buf[0] = '\0';
+	if (!v->n_backends) {
+		snprintf(buf, len, "%s",
+			 v->val.flags & SVCD_FE_EMPTY_DROP ?
+				 "(none local: drop)" :
+				 "(none: refuse)");
+		return;
+	}
+	for (i = 0; i < v->n_backends && used < len; i++) {
+		const struct fe_backend *fb = &v->backends[i];
+		bool local = fb->be && (fb->be->flags & SVCD_BE_LOCAL);
+		bool term = fb->be && (fb->be->flags & SVCD_BE_TERMINATING);
+
+		if (fb->be)
+			fmt_addr(addr, sizeof(addr), fb->be->addr, fb->be->port,
+				 -1);
+		else
+			snprintf(addr, sizeof(addr), "?backend-%u", fb->id);
+		n = snprintf(buf + used, len - used, "%s%s w%u%s%s",
+			     i ? ", " : "", addr, fb->weight,
+			     local ? " local" : "", term ? " terminating" : "");
+		if (n < 0)
+			break;
+		used += n;
+	}
+}
+
+int views_table(const struct svc_maps *s, size_t only_index, bool one)
+{
+	struct table t = { .ncols = 7 };
+	char fe[64], aff[16], name[160], bes[4096], svc[32];
+	size_t i;
+	int err;
+
+	err = table_row(&t, "SERVICE", "TYPE", "SCOPE", "FRONTEND", "AFFINITY",
+			"SLOTS", "BACKENDS");
+	for (i = 0; !err && i < s->n_views; i++) {
+		const struct fe_view *v = &s->views[i];
+		char slots[16];
+
+		if (one && i != only_index)
+			continue;
+		snprintf(name, sizeof(name), "%s%s%s",
+			 svc_name(v, svc, sizeof(svc)),
+			 v->svc && v->svc->port_name[0] ? ":" : "",
+			 v->svc ? v->svc->port_name : "");
+		fmt_addr(fe, sizeof(fe), v->key.addr, v->key.port,
+			 v->key.proto);
+		if (v->val.affinity_timeout)
+			snprintf(aff, sizeof(aff), "%us",
+				 v->val.affinity_timeout);
+		else
+			snprintf(aff, sizeof(aff), "-");
+		snprintf(slots, sizeof(slots), "%u", v->val.slot_count);
+		backends_text(v, bes, sizeof(bes));
+		err = table_row(&t, name, fe_type(v), fe_scope(v), fe, aff,
+				slots, bes);
+	}
+	if (!err)
+		table_print(&t);
+	table_free(&t);
+	return err;
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * SVCD_NS_PER_SEC + ts.tv_nsec;
+}
+
+double ns_ago(uint64_t now, uint64_t then)
+{
+	return then && now > then ? (double)(now - then) / SVCD_NS_PER_SEC : 0;
+}
+
+void ct_tuple(const struct svcd_ct_key *k, char *buf, size_t len)
+{
+	char s[32], d[32];
+
+	snprintf(buf, len, "%s -> %s/%s",
+		 fmt_addr(s, sizeof(s), k->saddr, k->sport, -1),
+		 fmt_addr(d, sizeof(d), k->daddr, k->dport, -1),
+		 proto_name(k->proto));
+}
+
+/* What the entry rewrites, in the words of its direction. */
+static void ct_nat(const struct svcd_ct_key *k, const struct svcd_ct_value *v,
+		   char *buf, size_t len)
+{
+	char a[32], b[32];
+
+	if (k->dir == SVCD_CT_FORWARD)
+		snprintf(buf, len, "dst %s%s%s",
+			 fmt_addr(a, sizeof(a), v->nat_daddr, v->nat_dport, -1),
+			 v->flags & SVCD_CT_SNAT ? " src " : "",
+			 v->flags & SVCD_CT_SNAT ?
+				 fmt_addr(b, sizeof(b), v->nat_saddr,
+					  v->nat_sport, -1) :
+				 "");
+	else
+		snprintf(buf, len, "src %s dst %s",
+			 fmt_addr(a, sizeof(a), v->nat_daddr, v->nat_dport, -1),
+			 fmt_addr(b, sizeof(b), v->nat_saddr, v->nat_sport,
+				  -1));
+}
+
+static const char *tcp_state(const struct svcd_ct_value *v)
+{
+	if (v->tcp_state < sizeof(tcp_state_names) / sizeof(tcp_state_names[0]))
+		return tcp_state_names[v->tcp_state];
+	return "?";
+}
+
+cJSON *ct_json(const struct svcd_ct_key *k, const struct svcd_ct_value *v,
+	       uint64_t now)
+{
+	char a[32], nat[96];
+	cJSON *obj;
+
+	obj = cJSON_CreateObject();
+	if (!obj)
+		return NULL;
+	cJSON_AddStringToObject(obj, "direction",
+				k->dir == SVCD_CT_FORWARD ? "forward" :
+							    "reverse");
+	cJSON_AddStringToObject(obj, "proto", proto_name(k->proto));
+	cJSON_AddStringToObject(obj, "source",
+				fmt_addr(a, sizeof(a), k->saddr, k->sport, -1));
+	cJSON_AddStringToObject(obj, "destination",
+				fmt_addr(a, sizeof(a), k->daddr, k->dport, -1));
+	cJSON_AddStringToObject(obj, "nat_source",
+				fmt_addr(a, sizeof(a), v->nat_saddr,
+					 v->nat_sport, -1));
+	cJSON_AddStringToObject(obj, "nat_destination",
+				fmt_addr(a, sizeof(a), v->nat_daddr,
+					 v->nat_dport, -1));
+	ct_nat(k, v, nat, sizeof(nat));
+	cJSON_AddStringToObject(obj, "nat", nat);
+	cJSON_AddNumberToObject(obj, "backend_id", v->backend_id);
+	cJSON_AddNumberToObject(obj, "service_id", v->service_id);
+	cJSON_AddStringToObject(obj, "tcp_state", tcp_state(v));
+	cJSON_AddBoolToObject(obj, "snat", v->flags & SVCD_CT_SNAT);
+	cJSON_AddBoolToObject(obj, "seen_reply", v->flags & SVCD_CT_SEEN_REPLY);
+	cJSON_AddBoolToObject(obj, "seen_fin", v->flags & SVCD_CT_SEEN_FIN);
+	cJSON_AddNumberToObject(obj, "age", ns_ago(now, v->created_ns));
+	cJSON_AddNumberToObject(obj, "idle", ns_ago(now, v->last_seen_ns));
+	return obj;
+}
+
+int ct_table_row(struct table *t, const struct svcd_ct_key *k,
+		 const struct svcd_ct_value *v, uint64_t now)
+{
+	char tuple[96], nat[96], be[16], age[24], idle[24];
+
+	ct_tuple(k, tuple, sizeof(tuple));
+	ct_nat(k, v, nat, sizeof(nat));
+	snprintf(be, sizeof(be), "%u", v->backend_id);
+	snprintf(age, sizeof(age), "%.1f", ns_ago(now, v->created_ns));
+	snprintf(idle, sizeof(idle), "%.1f", ns_ago(now, v->last_seen_ns));
+	return table_row(t, k->dir == SVCD_CT_FORWARD ? "fwd" : "rev", tuple,
+			 nat, be, tcp_state(v), age, idle);
+}
