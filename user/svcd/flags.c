@@ -116,8 +116,8 @@ void usage(FILE *f)
 		SVCD_DEF_BACKENDS, SVCD_DEF_CONNTRACK, SVCD_DEF_AFFINITY);
 }
 
-int parse_u32(const char *flag, const char *arg, uint32_t min,
-		     uint32_t max, uint32_t *out)
+int parse_u32(const char *flag, const char *arg, uint32_t min, uint32_t max,
+	      uint32_t *out)
 {
 	unsigned long long v;
 	char *end;
