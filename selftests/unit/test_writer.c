@@ -28,6 +28,7 @@
 
 #include "lib/log.h"
 #include "runner.h"
+#include "lib/writer/slots.h"
 #include "lib/writer/writer.h"
 
 /* ---- fake maps ---------------------------------------------------------- */
@@ -909,7 +910,7 @@ static bool pairs_match(const struct fake *f, const struct model_state *want)
 
 /*
  * The maps hold exactly want: every frontend with its set's slot table in
- * the order writer_build_slots gives, the set's identity in services, the
+ * the order slots_build gives, the set's identity in services, the
  * affinity match pairs of sets with a timeout, and nothing else (no extra
  * frontend, slot, backend, services entry or match pair).
  */
@@ -935,8 +936,8 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		want_sets++;
 		for (k = 0; k < ms->n_backends; k++)
 			weights[k] = ms->backends[k].weight;
-		n_slots = writer_build_slots(weights, ms->n_backends, idx,
-					     SVCD_MAX_SLOTS_PER_SERVICE);
+		n_slots = slots_build(weights, ms->n_backends, idx,
+				      SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		want_slots += n_slots;
 		for (k = 0; k < ms->n_backends; k++) {
 			struct svcd_backend key = {
@@ -983,8 +984,8 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		}
 		for (k = 0; k < ms->n_backends; k++)
 			weights[k] = ms->backends[k].weight;
-		n_slots = writer_build_slots(weights, ms->n_backends, idx,
-					     SVCD_MAX_SLOTS_PER_SERVICE);
+		n_slots = slots_build(weights, ms->n_backends, idx,
+				      SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		if (v->slot_count != n_slots) {
 			test__log("frontend %zu: %u slots, want %zu\n", i,
 				  v->slot_count, n_slots);
@@ -2345,19 +2346,19 @@ void test_writer_build_slots(void)
 	if (test__start_subtest("all_zero")) {
 		uint8_t w[] = { 0, 0, 0 };
 
-		ASSERT_EQ(writer_build_slots(w, 3, out, 100), 0, "no slots");
-		ASSERT_EQ(writer_build_slots(w, 0, out, 100), 0, "no backends");
+		ASSERT_EQ(slots_build(w, 3, out, 100, NULL), 0, "no slots");
+		ASSERT_EQ(slots_build(w, 0, out, 100, NULL), 0, "no backends");
 	}
 	if (test__start_subtest("one_backend")) {
 		uint8_t w[] = { 200 };
 
-		ASSERT_EQ(writer_build_slots(w, 1, out, 100), 1, "one slot");
+		ASSERT_EQ(slots_build(w, 1, out, 100, NULL), 1, "one slot");
 		ASSERT_EQ(out[0], 0, "backend 0");
 	}
 	if (test__start_subtest("zero_weights_skipped")) {
 		uint8_t w[] = { 0, 3, 0, 6 };
 
-		n = writer_build_slots(w, 4, out, 100);
+		n = slots_build(w, 4, out, 100, NULL);
 		slot_counts(out, n, count, 4);
 		ASSERT_EQ(n, 3, "slots");
 		ASSERT_EQ(count[0] + count[2], 0, "zero weight");
@@ -2367,7 +2368,7 @@ void test_writer_build_slots(void)
 	if (test__start_subtest("interleaved")) {
 		uint8_t w[] = { 1, 2, 3 };
 
-		n = writer_build_slots(w, 3, out, 100);
+		n = slots_build(w, 3, out, 100, NULL);
 		slot_counts(out, n, count, 3);
 		ASSERT_EQ(n, 6, "slots");
 		ASSERT_EQ(count[0] * 100 + count[1] * 10 + count[2], 123,
@@ -2377,7 +2378,7 @@ void test_writer_build_slots(void)
 	if (test__start_subtest("255_and_1")) {
 		uint8_t w[] = { 255, 1 };
 
-		n = writer_build_slots(w, 2, out, SVCD_MAX_SLOTS_PER_SERVICE);
+		n = slots_build(w, 2, out, SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		slot_counts(out, n, count, 2);
 		ASSERT_EQ(n, 256, "slots");
 		ASSERT_EQ(count[0], 255, "heavy");
@@ -2387,7 +2388,7 @@ void test_writer_build_slots(void)
 	if (test__start_subtest("scaled_down")) {
 		uint8_t w[] = { 200, 100, 50, 1 };
 
-		n = writer_build_slots(w, 4, out, 100);
+		n = slots_build(w, 4, out, 100, NULL);
 		slot_counts(out, n, count, 4);
 		ASSERT_LE(n, 100, "fits");
 		ASSERT_GE(n, 90, "uses the room");
@@ -2406,7 +2407,7 @@ void test_writer_build_slots(void)
 			255, 255, 255, 255, 255, 255, 255, 255, 255, 1
 		};
 
-		n = writer_build_slots(w, 10, out, 20);
+		n = slots_build(w, 10, out, 20, NULL);
 		slot_counts(out, n, count, 10);
 		ASSERT_LE(n, 20, "fits");
 		ASSERT_EQ(count[9], 1, "weight 1 keeps one slot");
@@ -2416,23 +2417,23 @@ void test_writer_build_slots(void)
 	if (test__start_subtest("max_slots_cap")) {
 		uint8_t w[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
 
-		n = writer_build_slots(w, 10, out, 4);
+		n = slots_build(w, 10, out, 4, NULL);
 		slot_counts(out, n, count, 10);
 		ASSERT_EQ(n, 4, "capped");
 		ASSERT_EQ(count[0] + count[1] + count[2] + count[3], 4,
 			  "first four");
-		ASSERT_EQ(writer_build_slots(w, 10, out, 0), 0, "max 0");
+		ASSERT_EQ(slots_build(w, 10, out, 0, NULL), 0, "max 0");
 	}
 	if (test__start_subtest("service_max")) {
 		static uint8_t w[20000];
 
 		memset(w, 1, sizeof(w));
 		w[0] = 255;
-		n = writer_build_slots(w, 20000, out,
-				       SVCD_MAX_SLOTS_PER_SERVICE);
+		n = slots_build(w, 20000, out, SVCD_MAX_SLOTS_PER_SERVICE,
+				NULL);
 		ASSERT_EQ(n, SVCD_MAX_SLOTS_PER_SERVICE, "capped at the max");
 		memset(w, 255, 100);
-		n = writer_build_slots(w, 100, out, SVCD_MAX_SLOTS_PER_SERVICE);
+		n = slots_build(w, 100, out, SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		ASSERT_EQ(n, 100, "equal weights reduce to one each");
 	}
 }

@@ -7,7 +7,7 @@
  * The writer never calls libbpf: it talks to the maps through a small ops
  * table, so unit tests drive it over in-memory maps that check the
  * invariants after every single operation, and svcd drives it over the
- * pinned BPF maps (bpfmaps.c). The same code does the first sync after a
+ * pinned BPF maps (sys/pinned.c). The same code does the first sync after a
  * restart (the mirror is loaded from the maps) and every later change.
  */
 #ifndef SVCD_WRITER_H
@@ -19,31 +19,7 @@
 
 #include "model.h"
 #include "svcd_abi.h"
-
-enum writer_map {
-	WMAP_FRONTENDS, /* struct svcd_frontend_key -> struct svcd_frontend_value */
-	WMAP_SLOTS,	/* struct svcd_slot_key -> __u32 backend id */
-	WMAP_BACKENDS,	/* __u32 backend id -> struct svcd_backend */
-	WMAP_SERVICES,	/* __u32 service id -> struct svcd_service */
-	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
-	/* struct svcd_affinity_match_key -> __u8 1 */
-	WMAP_AFFINITY_MATCH,
-	/* struct svcd_src_range_key -> __u8 1 (LPM trie: iterate only) */
-	WMAP_SRC_RANGES,
-	WMAP_COUNT,
-};
-
-/* Map access; every function returns 0 or -errno (-ENOENT, -E2BIG/-ENOSPC
- * when full, ...). */
-struct writer_ops {
-	int (*update)(void *ctx, enum writer_map map, const void *key,
-		      const void *value);
-	int (*delete)(void *ctx, enum writer_map map, const void *key);
-	/* Calls fn for each entry; fn returns 0 to go on. */
-	int (*iterate)(void *ctx, enum writer_map map,
-		       int (*fn)(const void *key, const void *value, void *arg),
-		       void *arg);
-};
+#include "writer/ops.h"
 
 struct writer_limits {
 	uint32_t max_services; /* service ids are 1 .. max_services-1 */
@@ -89,16 +65,5 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 /* Number of service ids / backend ids in use (for logs and tests). */
 size_t writer_service_count(const struct writer *w);
 size_t writer_backend_count(const struct writer *w);
-
-/*
- * Slot table for weights (exposed for tests): backends[i] gets
- * weight[i]/g slots (g = gcd of the non-zero weights), scaled down
- * proportionally (each at least 1) when the sum exceeds max_slots.
- * Slots of different backends are interleaved so that any prefix of the
- * table is close to the final proportions. Writes up to max_slots backend
- * indexes into out and returns their count (0 when no weight is > 0).
- */
-size_t writer_build_slots(const uint8_t *weights, size_t n, uint32_t *out,
-			  size_t max_slots);
 
 #endif
