@@ -45,7 +45,6 @@
 #include "lib/model.h"
 #include "sys/netlink.h"
 #include "svcd/serve.h"
-#include "sys/srcranges.h"
 #include "svcd_abi.h"
 #include "lib/writer/writer.h"
 
@@ -141,7 +140,6 @@ struct svcd {
 	struct k8s_client *k8s;
 	bool k8s_synced_once;
 	struct serve *serve; /* health checks, /healthz, /metrics */
-	int src_ranges_fd;   /* svcd_src_ranges */
 	int epfd, sigfd, inofd, timerfd;
 	uint64_t sync_due_ns;  /* the timer's deadline, 0 when disarmed */
 	uint64_t last_sync_ns; /* end of the last sync, 0 before the first */
@@ -1003,13 +1001,8 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	log_model_errors(s);
 	built_ms = ms_since(t0);
 
-	/* Source ranges exist before a frontend checks them, and stay until
-	 * none does. Errors are logged by the writer per set, counted in ws. */
-	if (s->src_ranges_fd >= 0)
-		src_ranges_add(s->src_ranges_fd, &state);
+	/* Errors are logged by the writer per set, counted in ws. */
 	writer_sync(s->writer, &state, &ws);
-	if (s->src_ranges_fd >= 0)
-		src_ranges_prune(s->src_ranges_fd, &state);
 	write_ms = ms_since(t0) - built_ms;
 	if (s->serve) {
 		struct serve_sync_info info = {
@@ -1418,9 +1411,7 @@ static int run_agent(const struct options *o)
 		.sigfd = -1,
 		.inofd = -1,
 		.timerfd = -1,
-		.src_ranges_fd = -1,
 	};
-	char path[PATH_MAX];
 	struct writer_limits limits;
 	struct loader_sizes sizes;
 	int err, n;
@@ -1484,11 +1475,6 @@ static int run_agent(const struct options *o)
 		o->pin_dir, writer_service_count(s.writer),
 		writer_backend_count(s.writer), s.node_name);
 
-	snprintf(path, sizeof(path), "%s/%s", o->pin_dir, SVCD_MAP_SRC_RANGES);
-	s.src_ranges_fd = bpf_obj_get(path);
-	if (s.src_ranges_fd < 0)
-		pr_warn("open %s: %s; loadBalancerSourceRanges are not written",
-			path, strerror(errno));
 	s.serve = serve_new(o->healthz_addr, o->metrics_addr, &s.maps);
 	if (!s.serve) {
 		err = -errno;
@@ -1523,7 +1509,6 @@ static int run_agent(const struct options *o)
 out:
 	k8s_client_free(s.k8s);
 	serve_free(s.serve);
-	close_fd(s.src_ranges_fd);
 	if (s.kc_loaded)
 		kubeconfig_free(&s.kc);
 	netlink_close(s.nl);

@@ -72,6 +72,12 @@ struct fe_undo {
 	bool existed;
 };
 
+/* Source-range keys (host bits zero), sorted. */
+struct range_set {
+	struct svcd_src_range_key *v;
+	size_t n, cap;
+};
+
 struct writer {
 	const struct writer_ops *ops;
 	void *ctx;
@@ -93,6 +99,7 @@ struct writer {
 	struct htab fe_by_key; /* key -> index + 1 */
 
 	struct u64set match; /* MATCH_KEY(sid, bid) of WMAP_AFFINITY_MATCH */
+	struct range_set ranges; /* keys of WMAP_SRC_RANGES */
 
 	uint32_t gen;
 
@@ -169,6 +176,8 @@ struct sync {
 	/* UDP sets whose flows phase 6 checks, by service id. */
 	struct u64set udp_changed;
 	struct u64set udp_removed;
+	struct range_set want_ranges; /* the desired source ranges */
+	bool want_ranges_ok;	      /* listed whole: pruning is safe */
 };
 
 static inline void note_err(struct sync *s, int err)
@@ -180,6 +189,17 @@ static inline void note_err(struct sync *s, int err)
 /* "namespace/name:port/TCP (local)", for messages. */
 void set_label(const struct svcd_service *info, char *buf, size_t len);
 void info_from_set(struct svcd_service *info, const struct model_set *ms);
+
+/* The desired frontend with key k, or NULL. */
+const struct model_frontend *sync_want_fe(const struct sync *s,
+					  const struct svcd_frontend_key *k);
+
+/* Source ranges (ranges.c): loading, then around the frontend writes. */
+int ranges_load(struct writer *w, const struct svcd_src_range_key *key);
+void ranges_loaded(struct writer *w);
+void ranges_write(struct sync *s);
+void ranges_prune(struct sync *s);
+void range_set_fini(struct range_set *set);
 
 /* Phase 2 (apply.c): install or change one set whole, or leave it as it was. */
 int apply_set(struct sync *s, size_t set);

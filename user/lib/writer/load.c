@@ -151,6 +151,14 @@ static int load_match(const void *key, const void *value, void *arg)
 	return 0;
 }
 
+static int load_src_range(const void *key, const void *value, void *arg)
+{
+	struct load_ctx *lc = arg;
+
+	(void)value;
+	return ranges_load(lc->w, key);
+}
+
 /* Every slot of 0..count-1 present under rev, each naming a backend. */
 static bool table_complete(const struct writer *w, struct slot_table *t,
 			   uint32_t count)
@@ -232,6 +240,7 @@ void writer_free(struct writer *w)
 	free(w->fe);
 	ht_fini(&w->fe_by_key);
 	u64set_fini(&w->match);
+	range_set_fini(&w->ranges);
 	free(w->weights);
 	free(w->bids);
 	free(w->used);
@@ -256,6 +265,7 @@ struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
 		{ WMAP_SLOTS, load_slot, "slots" },
 		{ WMAP_FRONTENDS, load_frontend, "frontends" },
 		{ WMAP_AFFINITY_MATCH, load_match, "affinity match" },
+		{ WMAP_SRC_RANGES, load_src_range, "source ranges" },
 	};
 	struct load_ctx lc = { 0 };
 	struct writer *w;
@@ -299,6 +309,7 @@ struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
 		pr_warn("writer: %u map entries with ids outside the limits ignored",
 			lc.skipped);
 	load_pick_live(w);
+	ranges_loaded(w);
 	pr_debug("writer: loaded %zu services, %zu backends, %zu frontends",
 		 w->n_svc, w->n_be, w->n_fe);
 	return w;

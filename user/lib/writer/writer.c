@@ -11,14 +11,17 @@
  *
  * One sync runs in phases; per set the order of DESIGN.md holds because
  * every deletion of a shared thing waits for a later phase:
- *   1. delete frontends nobody wants;
+ *   1. delete frontends nobody wants; write the wanted source ranges
+ *      (loadBalancerSourceRanges) the map lacks, so no frontend written
+ *      later checks a range that is not there yet;
  *   2. per set: services entry (new set), new backends, the new slot table
  *      under a new revision, the affinity match pairs of its backends (sets
  *      with an affinity timeout), then its frontends (one update each); on
  *      any error undo that set's writes and keep its previous version;
  *   3. frontends still pointing at a revision that is going away (moved to
  *      a set that failed) are re-pointed to their set's live revision or
- *      deleted;
+ *      deleted; then source ranges nobody wants are deleted (unless a
+ *      frontend left at its old version still checks them);
  *   4. affinity match pairs no frontend needs (backends that left, sets
  *      that lost their timeout or went away), then slot tables no frontend
  *      uses, then services entries of removed sets;
@@ -26,8 +29,9 @@
  *   6. UDP conntrack entries whose backend left its set.
  *
  * This file holds the sync and phases 1, 3, 4 and 5; apply.c phase 2,
- * flush.c phase 6; mirror.c the mirror and the map operations that keep it
- * equal to the maps, load.c loading it at start-up; slots.c the slot table.
+ * flush.c phase 6, ranges.c the source ranges; mirror.c the mirror and the
+ * map operations that keep it equal to the maps, load.c loading it at
+ * start-up; slots.c the slot table.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -84,6 +88,7 @@ static void sync_fini(struct sync *s)
 	free(s->fe_next);
 	u64set_fini(&s->udp_changed);
 	u64set_fini(&s->udp_removed);
+	range_set_fini(&s->want_ranges);
 }
 
 /*
@@ -163,9 +168,13 @@ static int sync_prepare(struct sync *s)
 	return 0;
 }
 
-static bool fe_wanted(const struct sync *s, const struct svcd_frontend_key *k)
+const struct model_frontend *sync_want_fe(const struct sync *s,
+					  const struct svcd_frontend_key *k)
 {
-	return ht_find(&s->want_fe, fe_hash(k), want_fe_eq, s->desired, k);
+	uint32_t idx1 =
+		ht_find(&s->want_fe, fe_hash(k), want_fe_eq, s->desired, k);
+
+	return idx1 ? &s->desired->frontends[idx1 - 1] : NULL;
 }
 
 /* Phase 1: frontends nobody wants go first, before what they point at. */
@@ -176,7 +185,7 @@ static void remove_frontends(struct sync *s)
 	int err;
 
 	for (i = w->n_fe; i-- > 0;) {
-		if (fe_wanted(s, &w->fe[i].key))
+		if (sync_want_fe(s, &w->fe[i].key))
 			continue;
 		err = fe_delete(w, i);
 		if (err) {
@@ -457,6 +466,7 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 		goto out;
 	}
 	remove_frontends(&s);
+	ranges_write(&s);
 	for (i = 0; i < desired->n_sets; i++) {
 		struct svcd_service info;
 
@@ -468,6 +478,7 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 		note_err(&s, apply_set(&s, i));
 	}
 	fix_frontends(&s);
+	ranges_prune(&s);
 	remove_tables_and_services(&s);
 	remove_backends(&s);
 	flush_udp_flows(&s);

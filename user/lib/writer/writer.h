@@ -31,6 +31,7 @@ struct writer_stats {
 	uint32_t frontends_added, frontends_removed;
 	uint32_t backends_added, backends_removed;
 	uint32_t udp_flows_flushed;
+	uint32_t src_ranges_added, src_ranges_removed;
 	uint32_t errors; /* sets left at their old version (or absent) */
 };
 
@@ -38,8 +39,8 @@ struct writer; /* opaque: the mirror of what the maps hold + id allocators */
 
 /*
  * Create a writer over ops and load its mirror from the maps (services,
- * backends, slots, frontends, affinity match pairs), so ids stay stable
- * across restarts.
+ * backends, slots, frontends, affinity match pairs, source ranges), so ids
+ * stay stable across restarts and an unchanged state writes nothing.
  * Entries that do not form a consistent service (orphan slots, frontends
  * naming a missing service) are kept until the first sync removes them.
  * Returns NULL and sets errno on failure.
@@ -56,7 +57,12 @@ void writer_free(struct writer *w);
  * UDP conntrack entries whose backend left its set are deleted. Sets with
  * an affinity timeout get a WMAP_AFFINITY_MATCH pair per backend of their
  * slot table, written before the frontends use the table and deleted
- * after no frontend uses one that holds the backend.
+ * after no frontend uses one that holds the backend. The source ranges
+ * (WMAP_SRC_RANGES, desired->src_ranges) are written before any frontend
+ * and deleted after the frontends that checked them are gone or updated;
+ * a range that fails is logged with its LB IP and prefix and counted in
+ * stats->errors, and its frontends are written all the same (they drop
+ * what no range they find allows).
  * Returns 0 when everything was applied, or the first -errno seen.
  */
 int writer_sync(struct writer *w, const struct model_state *desired,
