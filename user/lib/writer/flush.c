@@ -45,20 +45,13 @@ static bool dst_has(const struct dst_set *s, const struct flow_dst *d)
 
 static int dst_add(struct dst_set *s, const struct flow_dst *d)
 {
-	struct flow_dst *v;
-	size_t cap;
 	int err;
 
 	if (dst_has(s, d))
 		return 0;
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 64;
-		v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	err = array_reserve((void **)&s->v, &s->cap, s->n, sizeof(*s->v), 64);
+	if (err)
+		return err;
 	err = ht_insert(&s->t, dst_hash(d), s->n + 1);
 	if (err)
 		return err;
@@ -120,9 +113,7 @@ static int collect_flows(const void *key, const void *value, void *arg)
 	const struct svcd_ct_value *v = value;
 	const struct svcd_ct_key *k = key;
 	struct flush_ctx *fc = arg;
-	struct svcd_ct_key *keys;
 	struct flow_dst d = { .sid = v->service_id };
-	size_t cap;
 
 	if (k->proto != IPPROTO_UDP)
 		return 0;
@@ -134,15 +125,10 @@ static int collect_flows(const void *key, const void *value, void *arg)
 		if (dst_has(&fc->keep, &d))
 			return 0;
 	}
-	if (fc->n == fc->cap) {
-		cap = fc->cap ? fc->cap * 2 : 256;
-		keys = realloc(fc->keys, cap * sizeof(*keys));
-		if (!keys) {
-			fc->err = -ENOMEM;
-			return -ENOMEM;
-		}
-		fc->keys = keys;
-		fc->cap = cap;
+	if (array_reserve((void **)&fc->keys, &fc->cap, fc->n,
+			  sizeof(*fc->keys), 256)) {
+		fc->err = -ENOMEM;
+		return -ENOMEM;
 	}
 	fc->keys[fc->n++] = *k;
 	return 0;

@@ -309,18 +309,8 @@ int table_delete(struct writer *w, uint32_t sid, struct wsvc *s,
 /* Room in w->fe for one frontend more. */
 int fe_reserve(struct writer *w)
 {
-	struct wfe *fe;
-	size_t cap;
-
-	if (w->n_fe < w->cap_fe)
-		return 0;
-	cap = w->cap_fe ? w->cap_fe * 2 : 64;
-	fe = realloc(w->fe, cap * sizeof(*fe));
-	if (!fe)
-		return -ENOMEM;
-	w->fe = fe;
-	w->cap_fe = cap;
-	return 0;
+	return array_reserve((void **)&w->fe, &w->cap_fe, w->n_fe,
+			     sizeof(*w->fe), 64);
 }
 
 int fe_write(struct writer *w, const struct svcd_frontend_key *key,

@@ -49,19 +49,12 @@ static bool range_in(const struct range_set *set, size_t n,
 static int range_append(struct range_set *set,
 			const struct svcd_src_range_key *k)
 {
-	struct svcd_src_range_key *v;
-	size_t cap;
+	int err = array_reserve((void **)&set->v, &set->cap, set->n,
+				sizeof(*set->v), 16);
 
-	if (set->n == set->cap) {
-		cap = set->cap ? set->cap * 2 : 16;
-		v = realloc(set->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		set->v = v;
-		set->cap = cap;
-	}
-	set->v[set->n++] = *k;
-	return 0;
+	if (!err)
+		set->v[set->n++] = *k;
+	return err;
 }
 
 /* Sorted, each key once. */

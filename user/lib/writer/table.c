@@ -6,6 +6,22 @@
 
 #include "writer/table.h"
 
+int array_reserve(void **v, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t new_cap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	new_cap = *cap ? *cap * 2 : first;
+	p = realloc(*v, new_cap * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = new_cap;
+	return 0;
+}
+
 /* ---- hash table --------------------------------------------------------- */
 
 static int ht_resize(struct htab *t, uint32_t buckets)
@@ -148,20 +164,13 @@ bool u64set_has(const struct u64set *s, uint64_t key)
 
 int u64set_add(struct u64set *s, uint64_t key)
 {
-	uint64_t *v;
-	size_t cap;
 	int err;
 
 	if (u64set_has(s, key))
 		return 0;
-	if (s->n == s->cap) {
-		cap = s->cap ? s->cap * 2 : 64;
-		v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	err = array_reserve((void **)&s->v, &s->cap, s->n, sizeof(*s->v), 64);
+	if (err)
+		return err;
 	err = ht_insert(&s->t, mix64(key), s->n + 1);
 	if (err)
 		return err;
@@ -241,17 +250,10 @@ uint32_t ida_alloc(struct idalloc *a)
 /* Free id at the start of the next sync. */
 int ida_free_later(struct idalloc *a, uint32_t id)
 {
-	uint32_t *q;
-	size_t cap;
-
-	if (a->n_quarantine == a->cap_quarantine) {
-		cap = a->cap_quarantine ? a->cap_quarantine * 2 : 64;
-		q = realloc(a->quarantine, cap * sizeof(*q));
-		if (!q)
-			return -ENOMEM; /* the id leaks until restart */
-		a->quarantine = q;
-		a->cap_quarantine = cap;
-	}
+	/* On failure the id leaks until restart. */
+	if (array_reserve((void **)&a->quarantine, &a->cap_quarantine,
+			  a->n_quarantine, sizeof(*a->quarantine), 64))
+		return -ENOMEM;
 	a->quarantine[a->n_quarantine++] = id;
 	return 0;
 }

@@ -49,6 +49,10 @@ void ht_remove(struct htab *t, uint32_t hash, uint32_t val);
 void ht_replace(struct htab *t, uint32_t hash, uint32_t old_val,
 		uint32_t new_val);
 
+/* Room in *v (n elements of size bytes) for one more: *cap doubles,
+ * starting at first. Returns 0 or -ENOMEM (*v unchanged). */
+int array_reserve(void **v, size_t *cap, size_t n, size_t size, size_t first);
+
 /* A set of 64-bit keys, for per-sync lookups (frontend references, UDP
  * flush pairs, addresses of a set). v[0..n-1] lists the keys. */
 struct u64set {
