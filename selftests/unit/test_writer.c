@@ -10,6 +10,10 @@
  * backend in its table, and every match pair names a backend that exists
  * and that a slot of its service (any revision) still holds, so a
  * remembered client goes only to a backend of the old or the new set.
+ * Source ranges, when a test names the desired state (ranges_want): a
+ * frontend that checks them finds every range of its LB IP when it is
+ * written, and no range is deleted while a frontend the desired state
+ * takes off the ranges still checks them.
  * Maps can be given
  * a capacity ("map full", invariant 3), the Nth update or delete can fail,
  * and the maps can "crash" (every operation after the Nth does nothing),
@@ -28,6 +32,7 @@
 
 #include "lib/log.h"
 #include "runner.h"
+#include "lib/writer/slots.h"
 #include "lib/writer/writer.h"
 
 /* ---- fake maps ---------------------------------------------------------- */
@@ -188,6 +193,8 @@ struct fake {
 	size_t crash_after; /* later operations do nothing; 0: never */
 	int fail_err;
 	bool full_check; /* whole-map check after every op */
+	/* The state being synced, for the source-range checks (NULL: off). */
+	const struct model_state *ranges_want;
 	int violations;
 	char first_violation[256];
 };
@@ -388,6 +395,84 @@ static void check_all(struct fake *f)
 	}
 }
 
+static struct svcd_src_range_key range_key(const struct model_src_range *r)
+{
+	return (struct svcd_src_range_key){
+		.prefixlen = 32 + r->len,
+		.lb_addr = r->lb_addr,
+		.src_addr = r->prefix,
+	};
+}
+
+static const struct model_frontend *
+want_frontend(const struct model_state *want, const struct svcd_frontend_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < want->n_frontends; i++) {
+		if (!memcmp(&want->frontends[i].key, k, sizeof(*k)))
+			return &want->frontends[i];
+	}
+	return NULL;
+}
+
+/* A frontend that checks source ranges is written after all of them. */
+static void check_fe_ranges(struct fake *f, const struct svcd_frontend_key *k,
+			    const struct svcd_frontend_value *v)
+{
+	const struct model_state *want = f->ranges_want;
+	struct svcd_src_range_key rk;
+	size_t i;
+
+	if (!want || !(v->flags & SVCD_FE_SRC_RANGES))
+		return;
+	for (i = 0; i < want->n_src_ranges; i++) {
+		rk = range_key(&want->src_ranges[i]);
+		if (rk.lb_addr == k->addr &&
+		    !fmap_get(&f->map[WMAP_SRC_RANGES], &rk))
+			violation(f, "frontend written before its source range",
+				  ntohl(rk.lb_addr), ntohl(rk.src_addr),
+				  rk.prefixlen - 32);
+	}
+}
+
+/* A range goes only when no frontend still relies on it: none that the
+ * desired state removes or takes off the ranges still checks them. */
+static void check_range_delete(struct fake *f,
+			       const struct svcd_src_range_key *rk)
+{
+	const struct model_state *want = f->ranges_want;
+	const struct fmap *fe = &f->map[WMAP_FRONTENDS];
+	const struct svcd_frontend_value *v;
+	const struct svcd_frontend_key *k;
+	const struct model_frontend *mf;
+	struct svcd_src_range_key wk;
+	size_t i;
+
+	if (!want || !fmap_get(&f->map[WMAP_SRC_RANGES], rk))
+		return;
+	for (i = 0; i < want->n_src_ranges; i++) {
+		wk = range_key(&want->src_ranges[i]);
+		if (!memcmp(&wk, rk, sizeof(wk)))
+			violation(f, "wanted source range deleted",
+				  ntohl(rk->lb_addr), ntohl(rk->src_addr),
+				  rk->prefixlen - 32);
+	}
+	for (i = 0; i < fe->n; i++) {
+		k = (const void *)(fe->keys + i * fe->ksz);
+		v = (const void *)(fe->vals + i * fe->vsz);
+		if (k->addr != rk->lb_addr || !(v->flags & SVCD_FE_SRC_RANGES))
+			continue;
+		mf = want_frontend(want, k);
+		if (!mf || !(mf->flags & SVCD_FE_SRC_RANGES))
+			violation(
+				f,
+				"source range deleted while a frontend checks it",
+				ntohl(rk->lb_addr), ntohl(rk->src_addr),
+				rk->prefixlen - 32);
+	}
+}
+
 /* Operations after a crash or an injected failure do nothing. */
 static int fake_fault(struct fake *f, bool update)
 {
@@ -473,8 +558,10 @@ static int fake_update(void *ctx, enum writer_map map, const void *key,
 	err = fmap_put(&f->map[map], key, value);
 	if (err)
 		return err;
-	if (map == WMAP_FRONTENDS)
+	if (map == WMAP_FRONTENDS) {
 		check_frontend(f, nv);
+		check_fe_ranges(f, key, nv);
+	}
 	if (f->full_check)
 		check_all(f);
 	return 0;
@@ -510,6 +597,9 @@ static int fake_delete(void *ctx, enum writer_map map, const void *key)
 		if (count_get(&f->match_refs, key))
 			violation(f, "backend named by a match pair deleted",
 				  *(const __u32 *)key, 0, 0);
+		break;
+	case WMAP_SRC_RANGES:
+		check_range_delete(f, key);
 		break;
 	case WMAP_AFFINITY_MATCH:
 		if (fmap_get(&f->map[map], key))
@@ -658,6 +748,7 @@ static void state_free(struct model_state *s)
 		free(s->sets[i].backends);
 	free(s->sets);
 	free(s->frontends);
+	free(s->src_ranges);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -677,6 +768,22 @@ static void state_copy(struct model_state *dst, const struct model_state *src)
 	n = src->n_frontends * sizeof(*dst->frontends);
 	dst->frontends = xrealloc(NULL, n);
 	memcpy(dst->frontends, src->frontends, n);
+	dst->n_src_ranges = src->n_src_ranges;
+	n = src->n_src_ranges * sizeof(*dst->src_ranges);
+	dst->src_ranges = xrealloc(NULL, n);
+	memcpy(dst->src_ranges, src->src_ranges, n);
+}
+
+static void add_src_range(struct model_state *s, __be32 lb, __be32 prefix,
+			  uint8_t len)
+{
+	s->src_ranges = xrealloc(s->src_ranges, (s->n_src_ranges + 1) *
+							sizeof(*s->src_ranges));
+	s->src_ranges[s->n_src_ranges++] = (struct model_src_range){
+		.lb_addr = lb,
+		.prefix = prefix,
+		.len = len,
+	};
 }
 
 static void remove_backend(struct model_state *s, size_t set, __be32 addr)
@@ -909,7 +1016,7 @@ static bool pairs_match(const struct fake *f, const struct model_state *want)
 
 /*
  * The maps hold exactly want: every frontend with its set's slot table in
- * the order writer_build_slots gives, the set's identity in services, the
+ * the order slots_build gives, the set's identity in services, the
  * affinity match pairs of sets with a timeout, and nothing else (no extra
  * frontend, slot, backend, services entry or match pair).
  */
@@ -935,8 +1042,8 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		want_sets++;
 		for (k = 0; k < ms->n_backends; k++)
 			weights[k] = ms->backends[k].weight;
-		n_slots = writer_build_slots(weights, ms->n_backends, idx,
-					     SVCD_MAX_SLOTS_PER_SERVICE);
+		n_slots = slots_build(weights, ms->n_backends, idx,
+				      SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		want_slots += n_slots;
 		for (k = 0; k < ms->n_backends; k++) {
 			struct svcd_backend key = {
@@ -983,8 +1090,8 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		}
 		for (k = 0; k < ms->n_backends; k++)
 			weights[k] = ms->backends[k].weight;
-		n_slots = writer_build_slots(weights, ms->n_backends, idx,
-					     SVCD_MAX_SLOTS_PER_SERVICE);
+		n_slots = slots_build(weights, ms->n_backends, idx,
+				      SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		if (v->slot_count != n_slots) {
 			test__log("frontend %zu: %u slots, want %zu\n", i,
 				  v->slot_count, n_slots);
@@ -2305,138 +2412,6 @@ out:
 	fake_free(f);
 }
 
-/* Largest deviation of any prefix from the final proportions. */
-static double prefix_error(const uint32_t *out, size_t n_slots,
-			   const uint32_t *count, size_t n)
-{
-	uint32_t seen[16] = { 0 };
-	double worst = 0, d;
-	size_t i, j;
-
-	for (i = 0; i < n_slots; i++) {
-		seen[out[i]]++;
-		for (j = 0; j < n; j++) {
-			d = seen[j] - (double)(i + 1) * count[j] / n_slots;
-			if (d < 0)
-				d = -d;
-			if (d > worst)
-				worst = d;
-		}
-	}
-	return worst;
-}
-
-static void slot_counts(const uint32_t *out, size_t n_slots, uint32_t *count,
-			size_t n)
-{
-	size_t i;
-
-	memset(count, 0, n * sizeof(*count));
-	for (i = 0; i < n_slots; i++)
-		count[out[i]]++;
-}
-
-void test_writer_build_slots(void)
-{
-	static uint32_t out[SVCD_MAX_SLOTS_PER_SERVICE];
-	uint32_t count[16];
-	size_t n;
-
-	if (test__start_subtest("all_zero")) {
-		uint8_t w[] = { 0, 0, 0 };
-
-		ASSERT_EQ(writer_build_slots(w, 3, out, 100), 0, "no slots");
-		ASSERT_EQ(writer_build_slots(w, 0, out, 100), 0, "no backends");
-	}
-	if (test__start_subtest("one_backend")) {
-		uint8_t w[] = { 200 };
-
-		ASSERT_EQ(writer_build_slots(w, 1, out, 100), 1, "one slot");
-		ASSERT_EQ(out[0], 0, "backend 0");
-	}
-	if (test__start_subtest("zero_weights_skipped")) {
-		uint8_t w[] = { 0, 3, 0, 6 };
-
-		n = writer_build_slots(w, 4, out, 100);
-		slot_counts(out, n, count, 4);
-		ASSERT_EQ(n, 3, "slots");
-		ASSERT_EQ(count[0] + count[2], 0, "zero weight");
-		ASSERT_EQ(count[1], 1, "3 -> 1");
-		ASSERT_EQ(count[3], 2, "6 -> 2");
-	}
-	if (test__start_subtest("interleaved")) {
-		uint8_t w[] = { 1, 2, 3 };
-
-		n = writer_build_slots(w, 3, out, 100);
-		slot_counts(out, n, count, 3);
-		ASSERT_EQ(n, 6, "slots");
-		ASSERT_EQ(count[0] * 100 + count[1] * 10 + count[2], 123,
-			  "1:2:3");
-		ASSERT_LE(prefix_error(out, n, count, 3), 1.0, "prefix error");
-	}
-	if (test__start_subtest("255_and_1")) {
-		uint8_t w[] = { 255, 1 };
-
-		n = writer_build_slots(w, 2, out, SVCD_MAX_SLOTS_PER_SERVICE);
-		slot_counts(out, n, count, 2);
-		ASSERT_EQ(n, 256, "slots");
-		ASSERT_EQ(count[0], 255, "heavy");
-		ASSERT_EQ(count[1], 1, "light");
-		ASSERT_LE(prefix_error(out, n, count, 2), 1.0, "prefix error");
-	}
-	if (test__start_subtest("scaled_down")) {
-		uint8_t w[] = { 200, 100, 50, 1 };
-
-		n = writer_build_slots(w, 4, out, 100);
-		slot_counts(out, n, count, 4);
-		ASSERT_LE(n, 100, "fits");
-		ASSERT_GE(n, 90, "uses the room");
-		ASSERT_GE(count[3], 1, "light one keeps a slot");
-		ASSERT_LE(count[0] > 2 * count[1] ? count[0] - 2 * count[1] :
-						    2 * count[1] - count[0],
-			  2, "200:100");
-		ASSERT_LE(count[1] > 2 * count[2] ? count[1] - 2 * count[2] :
-						    2 * count[2] - count[1],
-			  2, "100:50");
-		test__log("scaled to %u/%u/%u/%u\n", count[0], count[1],
-			  count[2], count[3]);
-	}
-	if (test__start_subtest("each_keeps_one")) {
-		uint8_t w[10] = {
-			255, 255, 255, 255, 255, 255, 255, 255, 255, 1
-		};
-
-		n = writer_build_slots(w, 10, out, 20);
-		slot_counts(out, n, count, 10);
-		ASSERT_LE(n, 20, "fits");
-		ASSERT_EQ(count[9], 1, "weight 1 keeps one slot");
-		ASSERT_EQ(n, 19, "slots");
-		ASSERT_EQ(count[0], 2, "heavy ones share what is left");
-	}
-	if (test__start_subtest("max_slots_cap")) {
-		uint8_t w[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
-
-		n = writer_build_slots(w, 10, out, 4);
-		slot_counts(out, n, count, 10);
-		ASSERT_EQ(n, 4, "capped");
-		ASSERT_EQ(count[0] + count[1] + count[2] + count[3], 4,
-			  "first four");
-		ASSERT_EQ(writer_build_slots(w, 10, out, 0), 0, "max 0");
-	}
-	if (test__start_subtest("service_max")) {
-		static uint8_t w[20000];
-
-		memset(w, 1, sizeof(w));
-		w[0] = 255;
-		n = writer_build_slots(w, 20000, out,
-				       SVCD_MAX_SLOTS_PER_SERVICE);
-		ASSERT_EQ(n, SVCD_MAX_SLOTS_PER_SERVICE, "capped at the max");
-		memset(w, 255, 100);
-		n = writer_build_slots(w, 100, out, SVCD_MAX_SLOTS_PER_SERVICE);
-		ASSERT_EQ(n, 100, "equal weights reduce to one each");
-	}
-}
-
 static double cpu_seconds(void)
 {
 	struct timespec ts;
@@ -2557,4 +2532,208 @@ void test_writer_bad_input(void)
 	writer_free(w);
 	state_free(&want);
 	fake_free(f);
+}
+
+/* ---- source ranges ------------------------------------------------------ */
+
+/* The maps hold exactly the source ranges of want. */
+static bool ranges_match(const struct fake *f, const struct model_state *want)
+{
+	struct svcd_src_range_key rk;
+	size_t i;
+
+	for (i = 0; i < want->n_src_ranges; i++) {
+		rk = range_key(&want->src_ranges[i]);
+		if (!fmap_get(&f->map[WMAP_SRC_RANGES], &rk)) {
+			test__log("source range %zu missing\n", i);
+			return false;
+		}
+	}
+	if (f->map[WMAP_SRC_RANGES].n != want->n_src_ranges) {
+		test__log("%zu source ranges in the map, want %zu\n",
+			  f->map[WMAP_SRC_RANGES].n, want->n_src_ranges);
+		return false;
+	}
+	return true;
+}
+
+/* base_state plus default/lb: LoadBalancer IP 198.19.200.1 that allows
+ * 10.0.0.0/8 and 192.168.1.0/24. */
+static void lb_state(struct model_state *s)
+{
+	size_t lb;
+
+	base_state(s);
+	lb = add_set(s, "default/lb", "https", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend(s, lb, ip4(198, 18, 4, 2), 8443, 1, 0);
+	add_frontend(s, lb, ip4(198, 19, 200, 1), 443, SVCD_SCOPE_EXTERNAL,
+		     SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SRC_RANGES);
+	add_src_range(s, ip4(198, 19, 200, 1), ip4(10, 0, 0, 0), 8);
+	add_src_range(s, ip4(198, 19, 200, 1), ip4(192, 168, 1, 0), 24);
+}
+
+/* lb_state without the ranges: the frontend no longer checks any. */
+static void lb_state_open(struct model_state *s)
+{
+	lb_state(s);
+	s->frontends[s->n_frontends - 1].flags &= ~SVCD_FE_SRC_RANGES;
+	s->n_src_ranges = 0;
+}
+
+void test_writer_src_ranges(void)
+{
+	struct model_state want, next, open;
+	struct writer_stats st;
+	struct writer *w = NULL;
+	struct fake *f;
+	size_t writes;
+	char *log;
+	int err;
+
+	f = fake_new();
+	lb_state(&want);
+	state_copy(&next, &want);
+	next.src_ranges[1].prefix = ip4(172, 16, 0, 0);
+	next.src_ranges[1].len = 12;
+	lb_state_open(&open);
+
+	if (test__start_subtest("install")) {
+		f->ranges_want = &want;
+		w = writer_new(&fake_ops, f, &limits);
+		if (ASSERT_OK_PTR(w, "writer_new")) {
+			ASSERT_OK(writer_sync(w, &want, &st), "sync");
+			ASSERT_EQ(st.src_ranges_added, 2, "src_ranges_added");
+			ASSERT_TRUE(ranges_match(f, &want), "ranges");
+			ASSERT_TRUE(maps_match(f, &want), "maps match");
+		}
+	}
+	if (w && test__start_subtest("change")) {
+		f->ranges_want = &next;
+		ASSERT_OK(writer_sync(w, &next, &st), "sync");
+		ASSERT_EQ(st.src_ranges_added, 1, "src_ranges_added");
+		ASSERT_EQ(st.src_ranges_removed, 1, "src_ranges_removed");
+		ASSERT_TRUE(ranges_match(f, &next), "ranges");
+	}
+	if (w && test__start_subtest("restart_unchanged")) {
+		writer_free(w);
+		w = writer_new(&fake_ops, f, &limits);
+		if (ASSERT_OK_PTR(w, "writer_new")) {
+			writes = fake_writes(f);
+			ASSERT_OK(writer_sync(w, &next, &st), "sync");
+			ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+			ASSERT_TRUE(ranges_match(f, &next), "ranges");
+		}
+	}
+	if (w && test__start_subtest("kept_while_frontend_checks_them")) {
+		/* The LB frontend's update fails: it keeps checking ranges,
+		 * so they stay until a sync takes it off them. */
+		f->ranges_want = &open;
+		f->fail_update_at = f->updates + 1;
+		err = sync_quiet(w, &open, &st);
+		f->fail_update_at = 0;
+		ASSERT_EQ(err, -EIO, "sync");
+		ASSERT_EQ(st.errors, 1, "errors");
+		ASSERT_EQ(st.src_ranges_removed, 0, "src_ranges_removed");
+		ASSERT_TRUE(ranges_match(f, &next), "ranges kept");
+		ASSERT_OK(writer_sync(w, &open, &st), "sync again");
+		ASSERT_EQ(st.src_ranges_removed, 2, "src_ranges_removed");
+		ASSERT_TRUE(ranges_match(f, &open), "ranges gone");
+		ASSERT_TRUE(maps_match(f, &open), "maps match");
+	}
+	if (w && test__start_subtest("service_removed")) {
+		f->ranges_want = &want;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync back");
+		remove_set(&want, want.n_sets - 1);
+		want.n_src_ranges = 0;
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(st.frontends_removed, 1, "frontends_removed");
+		ASSERT_EQ(st.src_ranges_removed, 2, "src_ranges_removed");
+		ASSERT_TRUE(ranges_match(f, &want), "ranges gone");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+	}
+	no_violations(f);
+	writer_free(w);
+	fake_free(f);
+	state_free(&want);
+
+	if (test__start_subtest("errors_logged")) {
+		/* The first update of a first sync is a range: it fails. */
+		f = fake_new();
+		lb_state(&want);
+		w = writer_new(&fake_ops, f, &limits);
+		f->fail_update_at = 1;
+		log = sync_capture(w, &want, &st, &err);
+		f->fail_update_at = 0;
+		ASSERT_EQ(err, -EIO, "sync");
+		ASSERT_EQ(st.errors, 1, "errors");
+		ASSERT_EQ(count_lines(log), 1, "one line");
+		ASSERT_OK_PTR(
+			strstr(log,
+			       "loadBalancerSourceRanges of 198.19.200.1: adding 10.0.0.0/8 failed (-EIO)"),
+			"names the LB IP and the prefix");
+		free(log);
+		ASSERT_OK(writer_sync(w, &want, &st), "retried");
+		ASSERT_EQ(st.src_ranges_added, 1, "the failed one");
+		/* A delete that fails keeps the range for the next sync. */
+		state_free(&want);
+		lb_state_open(&want);
+		f->fail_delete_at = f->deletes + 1;
+		log = sync_capture(w, &want, &st, &err);
+		f->fail_delete_at = 0;
+		ASSERT_EQ(err, -EIO, "sync");
+		ASSERT_EQ(st.errors, 1, "errors");
+		ASSERT_OK_PTR(strstr(log, "deleting 10.0.0.0/8 failed (-EIO)"),
+			      "delete names the prefix");
+		free(log);
+		ASSERT_EQ(f->map[WMAP_SRC_RANGES].n, 1, "one left");
+		ASSERT_OK(writer_sync(w, &want, &st), "retried");
+		ASSERT_TRUE(ranges_match(f, &want), "ranges gone");
+		no_violations(f);
+		writer_free(w);
+		fake_free(f);
+		state_free(&want);
+	}
+	if (test__start_subtest("crash_at_every_op")) {
+		/* Killed after op N of a change of the ranges (next) or of
+		 * dropping them (open), then restarted. */
+		const struct model_state *to[] = { &next, &open };
+		size_t n, t, ops = 0, failed = 0;
+
+		lb_state(&want);
+		for (t = 0; t < 2; t++) {
+			for (n = 0; n == 0 || n < ops; n++) {
+				struct fake *c = fake_new();
+				struct writer *w3;
+
+				c->ranges_want = &want;
+				w = writer_new(&fake_ops, c, &limits);
+				writer_sync(w, &want, NULL);
+				c->ranges_want = to[t];
+				writes = fake_writes(c);
+				if (n)
+					c->crash_after = writes + n;
+				sync_quiet(w, to[t], NULL);
+				if (!n)
+					ops = fake_writes(c) - writes;
+				writer_free(w);
+				c->crash_after = 0;
+				w3 = writer_new(&fake_ops, c, &limits);
+				if (!w3 || writer_sync(w3, to[t], NULL) ||
+				    !maps_match(c, to[t]) ||
+				    !ranges_match(c, to[t]) || c->violations) {
+					test__log(
+						"to %zu, crash after op %zu: %s\n",
+						t, n, c->first_violation);
+					failed++;
+				}
+				writer_free(w3);
+				fake_free(c);
+			}
+			ASSERT_GE(ops, 2, "ops in the change");
+		}
+		ASSERT_EQ(failed, 0, "restarts that did not converge");
+		state_free(&want);
+	}
+	state_free(&next);
+	state_free(&open);
 }

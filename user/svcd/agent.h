@@ -94,7 +94,6 @@ struct svcd {
 	struct k8s_client *k8s;
 	bool k8s_synced_once;
 	struct serve *serve; /* health checks, /healthz, /metrics */
-	int src_ranges_fd;   /* svcd_src_ranges */
 	int epfd, sigfd, inofd, timerfd;
 	uint64_t sync_due_ns;  /* the timer's deadline, 0 when disarmed */
 	uint64_t last_sync_ns; /* end of the last sync, 0 before the first */

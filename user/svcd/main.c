@@ -239,9 +239,7 @@ static int run_agent(const struct options *o)
 		.sigfd = -1,
 		.inofd = -1,
 		.timerfd = -1,
-		.src_ranges_fd = -1,
 	};
-	char path[PATH_MAX];
 	struct writer_limits limits;
 	struct loader_sizes sizes;
 	int err, n;
@@ -305,11 +303,6 @@ static int run_agent(const struct options *o)
 		o->pin_dir, writer_service_count(s.writer),
 		writer_backend_count(s.writer), s.node_name);
 
-	snprintf(path, sizeof(path), "%s/%s", o->pin_dir, SVCD_MAP_SRC_RANGES);
-	s.src_ranges_fd = bpf_obj_get(path);
-	if (s.src_ranges_fd < 0)
-		pr_warn("open %s: %s; loadBalancerSourceRanges are not written",
-			path, strerror(errno));
 	s.serve = serve_new(o->healthz_addr, o->metrics_addr, &s.maps);
 	if (!s.serve) {
 		err = -errno;
@@ -344,7 +337,6 @@ static int run_agent(const struct options *o)
 out:
 	k8s_client_free(s.k8s);
 	serve_free(s.serve);
-	close_fd(s.src_ranges_fd);
 	if (s.kc_loaded)
 		kubeconfig_free(&s.kc);
 	netlink_close(s.nl);

@@ -16,7 +16,6 @@
 
 #include "lib/log.h"
 #include "lib/model.h"
-#include "sys/srcranges.h"
 #include "svcd/agent.h"
 
 /*
@@ -224,13 +223,8 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	log_model_errors(s);
 	built_ms = ms_since(t0);
 
-	/* Source ranges exist before a frontend checks them, and stay until
-	 * none does. Errors are logged by the writer per set, counted in ws. */
-	if (s->src_ranges_fd >= 0)
-		src_ranges_add(s->src_ranges_fd, &state);
+	/* Errors are logged by the writer per set, counted in ws. */
 	writer_sync(s->writer, &state, &ws);
-	if (s->src_ranges_fd >= 0)
-		src_ranges_prune(s->src_ranges_fd, &state);
 	write_ms = ms_since(t0) - built_ms;
 	if (s->serve) {
 		struct serve_sync_info info = {

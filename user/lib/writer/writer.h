@@ -7,7 +7,7 @@
  * The writer never calls libbpf: it talks to the maps through a small ops
  * table, so unit tests drive it over in-memory maps that check the
  * invariants after every single operation, and svcd drives it over the
- * pinned BPF maps (bpfmaps.c). The same code does the first sync after a
+ * pinned BPF maps (sys/pinned.c). The same code does the first sync after a
  * restart (the mirror is loaded from the maps) and every later change.
  */
 #ifndef SVCD_WRITER_H
@@ -19,31 +19,7 @@
 
 #include "model.h"
 #include "svcd_abi.h"
-
-enum writer_map {
-	WMAP_FRONTENDS, /* struct svcd_frontend_key -> struct svcd_frontend_value */
-	WMAP_SLOTS,	/* struct svcd_slot_key -> __u32 backend id */
-	WMAP_BACKENDS,	/* __u32 backend id -> struct svcd_backend */
-	WMAP_SERVICES,	/* __u32 service id -> struct svcd_service */
-	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
-	/* struct svcd_affinity_match_key -> __u8 1 */
-	WMAP_AFFINITY_MATCH,
-	/* struct svcd_src_range_key -> __u8 1 (LPM trie: iterate only) */
-	WMAP_SRC_RANGES,
-	WMAP_COUNT,
-};
-
-/* Map access; every function returns 0 or -errno (-ENOENT, -E2BIG/-ENOSPC
- * when full, ...). */
-struct writer_ops {
-	int (*update)(void *ctx, enum writer_map map, const void *key,
-		      const void *value);
-	int (*delete)(void *ctx, enum writer_map map, const void *key);
-	/* Calls fn for each entry; fn returns 0 to go on. */
-	int (*iterate)(void *ctx, enum writer_map map,
-		       int (*fn)(const void *key, const void *value, void *arg),
-		       void *arg);
-};
+#include "writer/ops.h"
 
 struct writer_limits {
 	uint32_t max_services; /* service ids are 1 .. max_services-1 */
@@ -55,6 +31,7 @@ struct writer_stats {
 	uint32_t frontends_added, frontends_removed;
 	uint32_t backends_added, backends_removed;
 	uint32_t udp_flows_flushed;
+	uint32_t src_ranges_added, src_ranges_removed;
 	uint32_t errors; /* sets left at their old version (or absent) */
 };
 
@@ -62,8 +39,8 @@ struct writer; /* opaque: the mirror of what the maps hold + id allocators */
 
 /*
  * Create a writer over ops and load its mirror from the maps (services,
- * backends, slots, frontends, affinity match pairs), so ids stay stable
- * across restarts.
+ * backends, slots, frontends, affinity match pairs, source ranges), so ids
+ * stay stable across restarts and an unchanged state writes nothing.
  * Entries that do not form a consistent service (orphan slots, frontends
  * naming a missing service) are kept until the first sync removes them.
  * Returns NULL and sets errno on failure.
@@ -80,7 +57,12 @@ void writer_free(struct writer *w);
  * UDP conntrack entries whose backend left its set are deleted. Sets with
  * an affinity timeout get a WMAP_AFFINITY_MATCH pair per backend of their
  * slot table, written before the frontends use the table and deleted
- * after no frontend uses one that holds the backend.
+ * after no frontend uses one that holds the backend. The source ranges
+ * (WMAP_SRC_RANGES, desired->src_ranges) are written before any frontend
+ * and deleted after the frontends that checked them are gone or updated;
+ * a range that fails is logged with its LB IP and prefix and counted in
+ * stats->errors, and its frontends are written all the same (they drop
+ * what no range they find allows).
  * Returns 0 when everything was applied, or the first -errno seen.
  */
 int writer_sync(struct writer *w, const struct model_state *desired,
@@ -89,16 +71,5 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 /* Number of service ids / backend ids in use (for logs and tests). */
 size_t writer_service_count(const struct writer *w);
 size_t writer_backend_count(const struct writer *w);
-
-/*
- * Slot table for weights (exposed for tests): backends[i] gets
- * weight[i]/g slots (g = gcd of the non-zero weights), scaled down
- * proportionally (each at least 1) when the sum exceeds max_slots.
- * Slots of different backends are interleaved so that any prefix of the
- * table is close to the final proportions. Writes up to max_slots backend
- * indexes into out and returns their count (0 when no weight is > 0).
- */
-size_t writer_build_slots(const uint8_t *weights, size_t n, uint32_t *out,
-			  size_t max_slots);
 
 #endif

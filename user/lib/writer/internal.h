@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* writer/internal.h - the writer's mirror and sync context, shared in writer/. */
+#ifndef SVCD_WRITER_INTERNAL_H
+#define SVCD_WRITER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "writer/slots.h"
+#include "writer/table.h"
+#include "writer/writer.h"
+
+/* "E2BIG" for -E2BIG; messages print it as "(-E2BIG)", libbpf style. */
+static inline const char *err_name(int err)
+{
+	return strerrorname_np(-err) ?: "EUNKNOWN";
+}
+
+/* ---- the mirror ------------------------------------------------------- */
+
+#define SLOT_NONE UINT32_MAX /* slot not in the map */
+
+/* The slots of one service under one revision, as the map holds them. */
+struct slot_table {
+	uint16_t rev;
+	uint32_t len; /* slots 0 .. len-1 may be present */
+	uint32_t cap;
+	uint32_t present; /* how many of them are */
+	uint32_t *bids;	  /* backend id per slot, or SLOT_NONE */
+};
+
+struct wsvc {
+	struct svcd_service info; /* identity, as in WMAP_SERVICES */
+	bool in_map;		  /* the services entry exists */
+	/*
+	 * The version frontends should use: slot table live_rev with
+	 * live_count complete slots (none when live_count is 0). False for
+	 * a set that never got installed completely.
+	 */
+	bool has_live;
+	bool seen_frontend; /* scratch while loading */
+	bool match_stuck;   /* scratch in phase 4: a match pair stayed */
+	uint16_t live_rev;
+	uint16_t live_count;
+	uint32_t live_affinity; /* affinity timeout of the live version */
+	uint32_t n_match;	/* affinity match pairs of this service */
+	uint32_t desired_gen;	/* == writer.gen: wanted by the current sync */
+	struct slot_table *tables;
+	uint32_t n_tables, cap_tables;
+};
+
+struct wbe {
+	struct svcd_backend be;
+	/* slots and affinity match pairs in the maps naming this id: a
+	 * backend goes only after both, so an id is never reused while a
+	 * pair could still send a remembered client to it */
+	uint32_t refs;
+	bool present; /* the backends entry exists */
+};
+
+struct wfe {
+	struct svcd_frontend_key key;
+	struct svcd_frontend_value val;
+};
+
+/* A frontend written while applying a set, and what it was before. */
+struct fe_undo {
+	struct svcd_frontend_key key;
+	struct svcd_frontend_value old;
+	bool existed;
+};
+
+/* Source-range keys (host bits zero), sorted. */
+struct range_set {
+	struct svcd_src_range_key *v;
+	size_t n, cap;
+};
+
+struct writer {
+	const struct writer_ops *ops;
+	void *ctx;
+	struct writer_limits lim;
+
+	struct wsvc **svc; /* by service id */
+	size_t n_svc;
+	struct idalloc svc_ids;
+	struct htab svc_by_name; /* identity -> service id */
+
+	struct wbe *be; /* by backend id */
+	size_t n_be;	/* present entries */
+	uint32_t be_hi; /* no backend id above this was ever used */
+	struct idalloc be_ids;
+	struct htab be_by_value; /* struct svcd_backend -> backend id */
+
+	struct wfe *fe;
+	size_t n_fe, cap_fe;
+	struct htab fe_by_key; /* key -> index + 1 */
+
+	struct u64set match; /* MATCH_KEY(sid, bid) of WMAP_AFFINITY_MATCH */
+	struct range_set ranges; /* keys of WMAP_SRC_RANGES */
+
+	uint32_t gen;
+
+	/* Scratch for one set, grown as needed. */
+	uint8_t *weights;
+	uint32_t *bids;
+	bool *used;
+	size_t cap_backends;
+	uint32_t *slot_idx;	 /* SVCD_MAX_SLOTS_PER_SERVICE */
+	void *build_scratch;	 /* for slots_build() */
+	uint32_t *undo_be;	 /* backends written for the set */
+	uint32_t *undo_match;	 /* match pairs written for the set */
+	struct fe_undo *undo_fe; /* frontends written for the set */
+	size_t cap_undo_fe;
+};
+
+#define MATCH_KEY(sid, bid) ((uint64_t)(sid) << 32 | (bid))
+
+/* ---- mirror.c: lookups and reference counts --------------------------- */
+
+uint32_t svc_hash(const struct svcd_service *s);
+bool svc_same(const struct svcd_service *a, const struct svcd_service *b);
+/* ht_eq_fn over w->svc_by_name (ctx: the writer). */
+bool svc_eq(const void *ctx, uint32_t sid, const void *key);
+uint64_t be_bits(const struct svcd_backend *b);
+/* ht_eq_fn over w->be_by_value (ctx: the writer). */
+bool be_eq(const void *ctx, uint32_t bid, const void *key);
+uint32_t fe_hash(const struct svcd_frontend_key *k);
+struct wfe *fe_find(const struct writer *w,
+		    const struct svcd_frontend_key *key);
+uint32_t be_find(const struct writer *w, const struct svcd_backend *b);
+struct slot_table *table_find(struct wsvc *s, uint16_t rev);
+struct slot_table *table_add(struct wsvc *s, uint16_t rev, uint32_t len);
+/* Make slot index fit in t (only while loading: slots come in any order). */
+int table_grow(struct slot_table *t, uint32_t slot);
+struct wsvc *svc_get(const struct writer *w, uint32_t sid);
+struct wsvc *svc_create(struct writer *w, uint32_t sid);
+void svc_destroy(struct writer *w, uint32_t sid);
+void be_ref(struct writer *w, uint32_t bid);
+void be_unref(struct writer *w, uint32_t bid);
+bool match_has(const struct writer *w, uint32_t sid, uint32_t bid);
+
+/* ---- mirror.c: map operations that keep the mirror equal to the maps -- */
+
+int svc_entry_write(struct writer *w, uint32_t sid, struct wsvc *s);
+int svc_entry_delete(struct writer *w, uint32_t sid, struct wsvc *s);
+int be_write(struct writer *w, uint32_t bid, const struct svcd_backend *b);
+int be_delete(struct writer *w, uint32_t bid);
+int slot_write(struct writer *w, uint32_t sid, struct slot_table *t,
+	       uint32_t slot, uint32_t bid);
+/* Delete every slot of t, then t itself; returns the first error. */
+int table_delete(struct writer *w, uint32_t sid, struct wsvc *s,
+		 struct slot_table *t);
+/* Room in w->fe for one frontend more. */
+int fe_reserve(struct writer *w);
+int fe_write(struct writer *w, const struct svcd_frontend_key *key,
+	     const struct svcd_frontend_value *val);
+/* Moves the last frontend into idx: callers walk the array backwards. */
+int fe_delete(struct writer *w, size_t idx);
+int match_write(struct writer *w, uint32_t sid, uint32_t bid);
+int match_delete(struct writer *w, uint32_t sid, uint32_t bid);
+
+/* ---- one sync ---------------------------------------------------------- */
+
+struct sync {
+	struct writer *w;
+	const struct model_state *desired;
+	struct writer_stats *stats;
+	int err;	      /* first error */
+	struct htab want_fe;  /* desired frontend key -> index + 1 */
+	struct htab want_set; /* set identity -> set index + 1 */
+	size_t *set_first;    /* per set: first frontend index + 1 */
+	size_t *fe_next;      /* per frontend: next of the same set + 1 */
+	/* UDP sets whose flows phase 6 checks, by service id. */
+	struct u64set udp_changed;
+	struct u64set udp_removed;
+	struct range_set want_ranges; /* the desired source ranges */
+	bool want_ranges_ok;	      /* listed whole: pruning is safe */
+};
+
+static inline void note_err(struct sync *s, int err)
+{
+	if (err && !s->err)
+		s->err = err;
+}
+
+/* "namespace/name:port/TCP (local)", for messages. */
+void set_label(const struct svcd_service *info, char *buf, size_t len);
+void info_from_set(struct svcd_service *info, const struct model_set *ms);
+
+/* The desired frontend with key k, or NULL. */
+const struct model_frontend *sync_want_fe(const struct sync *s,
+					  const struct svcd_frontend_key *k);
+
+/* Source ranges (ranges.c): loading, then around the frontend writes. */
+int ranges_load(struct writer *w, const struct svcd_src_range_key *key);
+void ranges_loaded(struct writer *w);
+void ranges_write(struct sync *s);
+void ranges_prune(struct sync *s);
+void range_set_fini(struct range_set *set);
+
+/* Phase 2 (apply.c): install or change one set whole, or leave it as it was. */
+int apply_set(struct sync *s, size_t set);
+/* Phase 6 (flush.c): UDP flows whose backend left their set. */
+void flush_udp_flows(struct sync *s);
+
+#endif

@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * writer/mirror.c - the writer's mirror of the maps: lookups, reference
+ * counts, and the map operations that change the mirror only after the
+ * map operation it stands for succeeded, so the mirror equals the maps
+ * after any failure.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "writer/internal.h"
+
+uint32_t svc_hash(const struct svcd_service *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(s->name) && s->name[i]; i++)
+		h = (h ^ (uint8_t)s->name[i]) * 0x100000001b3ULL;
+	h = (h ^ 0xff) * 0x100000001b3ULL;
+	for (i = 0; i < sizeof(s->port_name) && s->port_name[i]; i++)
+		h = (h ^ (uint8_t)s->port_name[i]) * 0x100000001b3ULL;
+	h ^= (uint64_t)s->proto << 8 | s->set;
+	return mix64(h);
+}
+
+bool svc_same(const struct svcd_service *a, const struct svcd_service *b)
+{
+	return a->proto == b->proto && a->set == b->set &&
+	       strncmp(a->name, b->name, sizeof(a->name)) == 0 &&
+	       strncmp(a->port_name, b->port_name, sizeof(a->port_name)) == 0;
+}
+
+bool svc_eq(const void *ctx, uint32_t sid, const void *key)
+{
+	const struct writer *w = ctx;
+
+	return w->svc[sid] && svc_same(&w->svc[sid]->info, key);
+}
+
+uint64_t be_bits(const struct svcd_backend *b)
+{
+	uint64_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return v;
+}
+
+bool be_eq(const void *ctx, uint32_t bid, const void *key)
+{
+	const struct writer *w = ctx;
+
+	return w->be[bid].present && be_bits(&w->be[bid].be) == be_bits(key);
+}
+
+uint32_t fe_hash(const struct svcd_frontend_key *k)
+{
+	uint64_t v;
+
+	memcpy(&v, k, sizeof(v));
+	return mix64(v);
+}
+
+static bool fe_eq(const void *ctx, uint32_t idx1, const void *key)
+{
+	const struct writer *w = ctx;
+
+	return !memcmp(&w->fe[idx1 - 1].key, key,
+		       sizeof(struct svcd_frontend_key));
+}
+
+struct wfe *fe_find(const struct writer *w, const struct svcd_frontend_key *key)
+{
+	uint32_t idx1 = ht_find(&w->fe_by_key, fe_hash(key), fe_eq, w, key);
+
+	return idx1 ? &w->fe[idx1 - 1] : NULL;
+}
+
+uint32_t be_find(const struct writer *w, const struct svcd_backend *b)
+{
+	return ht_find(&w->be_by_value, mix64(be_bits(b)), be_eq, w, b);
+}
+
+struct slot_table *table_find(struct wsvc *s, uint16_t rev)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n_tables; i++) {
+		if (s->tables[i].rev == rev)
+			return &s->tables[i];
+	}
+	return NULL;
+}
+
+struct slot_table *table_add(struct wsvc *s, uint16_t rev, uint32_t len)
+{
+	struct slot_table *t;
+	uint32_t cap;
+
+	if (s->n_tables == s->cap_tables) {
+		cap = s->cap_tables ? s->cap_tables * 2 : 2;
+		t = realloc(s->tables, cap * sizeof(*t));
+		if (!t)
+			return NULL;
+		s->tables = t;
+		s->cap_tables = cap;
+	}
+	t = &s->tables[s->n_tables];
+	memset(t, 0, sizeof(*t));
+	t->rev = rev;
+	t->cap = len ? len : 1;
+	t->bids = malloc(t->cap * sizeof(*t->bids));
+	if (!t->bids)
+		return NULL;
+	memset(t->bids, 0xff, t->cap * sizeof(*t->bids));
+	s->n_tables++;
+	return t;
+}
+
+/* Make slot index fit in t (only while loading: slots come in any order). */
+int table_grow(struct slot_table *t, uint32_t slot)
+{
+	uint32_t cap = t->cap, *bids;
+
+	if (slot < t->cap)
+		return 0;
+	while (cap <= slot)
+		cap *= 2;
+	bids = realloc(t->bids, cap * sizeof(*bids));
+	if (!bids)
+		return -ENOMEM;
+	memset(bids + t->cap, 0xff, (cap - t->cap) * sizeof(*bids));
+	t->bids = bids;
+	t->cap = cap;
+	return 0;
+}
+
+static void table_drop(struct wsvc *s, struct slot_table *t)
+{
+	free(t->bids);
+	*t = s->tables[--s->n_tables];
+}
+
+struct wsvc *svc_get(const struct writer *w, uint32_t sid)
+{
+	return sid && sid < w->lim.max_services ? w->svc[sid] : NULL;
+}
+
+struct wsvc *svc_create(struct writer *w, uint32_t sid)
+{
+	struct wsvc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	w->svc[sid] = s;
+	w->n_svc++;
+	ida_set(&w->svc_ids, sid);
+	return s;
+}
+
+void svc_destroy(struct writer *w, uint32_t sid)
+{
+	struct wsvc *s = w->svc[sid];
+	uint32_t i;
+
+	ht_remove(&w->svc_by_name, svc_hash(&s->info), sid);
+	for (i = 0; i < s->n_tables; i++)
+		free(s->tables[i].bids);
+	free(s->tables);
+	free(s);
+	w->svc[sid] = NULL;
+	w->n_svc--;
+	ida_free_later(&w->svc_ids, sid);
+}
+
+void be_ref(struct writer *w, uint32_t bid)
+{
+	if (!bid || bid >= w->lim.max_backends)
+		return;
+	w->be[bid].refs++;
+	ida_set(&w->be_ids, bid);
+	if (bid > w->be_hi)
+		w->be_hi = bid;
+}
+
+void be_unref(struct writer *w, uint32_t bid)
+{
+	if (!bid || bid >= w->lim.max_backends)
+		return;
+	if (--w->be[bid].refs == 0 && !w->be[bid].present)
+		ida_free_later(&w->be_ids, bid);
+}
+
+/* ---- map operations that keep the mirror equal to the maps ------------ */
+
+static int map_delete(struct writer *w, enum writer_map map, const void *key)
+{
+	int err = w->ops->delete (w->ctx, map, key);
+
+	/* Already gone is what we wanted. */
+	return err == -ENOENT ? 0 : err;
+}
+
+int svc_entry_write(struct writer *w, uint32_t sid, struct wsvc *s)
+{
+	int err = w->ops->update(w->ctx, WMAP_SERVICES, &sid, &s->info);
+
+	if (!err)
+		s->in_map = true;
+	return err;
+}
+
+int svc_entry_delete(struct writer *w, uint32_t sid, struct wsvc *s)
+{
+	int err = map_delete(w, WMAP_SERVICES, &sid);
+
+	if (!err)
+		s->in_map = false;
+	return err;
+}
+
+int be_write(struct writer *w, uint32_t bid, const struct svcd_backend *b)
+{
+	uint32_t hash = mix64(be_bits(b));
+	int err;
+
+	/* Hash first: an allocation failure must not leave the map ahead. */
+	err = ht_insert(&w->be_by_value, hash, bid);
+	if (err)
+		return err;
+	err = w->ops->update(w->ctx, WMAP_BACKENDS, &bid, b);
+	if (err) {
+		ht_remove(&w->be_by_value, hash, bid);
+		return err;
+	}
+	w->be[bid].be = *b;
+	w->be[bid].present = true;
+	w->n_be++;
+	if (bid > w->be_hi)
+		w->be_hi = bid;
+	return 0;
+}
+
+int be_delete(struct writer *w, uint32_t bid)
+{
+	struct wbe *e = &w->be[bid];
+	int err = map_delete(w, WMAP_BACKENDS, &bid);
+
+	if (err)
+		return err;
+	ht_remove(&w->be_by_value, mix64(be_bits(&e->be)), bid);
+	e->present = false;
+	w->n_be--;
+	if (!e->refs)
+		ida_free_later(&w->be_ids, bid);
+	return 0;
+}
+
+int slot_write(struct writer *w, uint32_t sid, struct slot_table *t,
+	       uint32_t slot, uint32_t bid)
+{
+	struct svcd_slot_key key = {
+		.service_id = sid,
+		.rev = t->rev,
+		.slot = slot,
+	};
+	int err = w->ops->update(w->ctx, WMAP_SLOTS, &key, &bid);
+
+	if (err)
+		return err;
+	if (t->bids[slot] == SLOT_NONE)
+		t->present++;
+	else
+		be_unref(w, t->bids[slot]);
+	t->bids[slot] = bid;
+	be_ref(w, bid);
+	if (slot >= t->len)
+		t->len = slot + 1;
+	return 0;
+}
+
+/* Delete every slot of t, then t itself; returns the first error. */
+int table_delete(struct writer *w, uint32_t sid, struct wsvc *s,
+		 struct slot_table *t)
+{
+	struct svcd_slot_key key = { .service_id = sid, .rev = t->rev };
+	int err, first = 0;
+	uint32_t slot;
+
+	for (slot = 0; slot < t->len; slot++) {
+		if (t->bids[slot] == SLOT_NONE)
+			continue;
+		key.slot = slot;
+		err = map_delete(w, WMAP_SLOTS, &key);
+		if (err) {
+			if (!first)
+				first = err;
+			continue;
+		}
+		be_unref(w, t->bids[slot]);
+		t->bids[slot] = SLOT_NONE;
+		t->present--;
+	}
+	if (!t->present)
+		table_drop(s, t);
+	return first;
+}
+
+/* Room in w->fe for one frontend more. */
+int fe_reserve(struct writer *w)
+{
+	return array_reserve((void **)&w->fe, &w->cap_fe, w->n_fe,
+			     sizeof(*w->fe), 64);
+}
+
+int fe_write(struct writer *w, const struct svcd_frontend_key *key,
+	     const struct svcd_frontend_value *val)
+{
+	uint32_t hash = fe_hash(key);
+	struct wfe *f = fe_find(w, key);
+	int err;
+
+	if (f) {
+		err = w->ops->update(w->ctx, WMAP_FRONTENDS, key, val);
+		if (!err)
+			f->val = *val;
+		return err;
+	}
+	err = fe_reserve(w);
+	if (err)
+		return err;
+	err = ht_insert(&w->fe_by_key, hash, w->n_fe + 1);
+	if (err)
+		return err;
+	err = w->ops->update(w->ctx, WMAP_FRONTENDS, key, val);
+	if (err) {
+		ht_remove(&w->fe_by_key, hash, w->n_fe + 1);
+		return err;
+	}
+	w->fe[w->n_fe].key = *key;
+	w->fe[w->n_fe].val = *val;
+	w->n_fe++;
+	return 0;
+}
+
+/* Moves the last frontend into idx: callers walk the array backwards. */
+int fe_delete(struct writer *w, size_t idx)
+{
+	size_t last = w->n_fe - 1;
+	int err;
+
+	err = map_delete(w, WMAP_FRONTENDS, &w->fe[idx].key);
+	if (err)
+		return err;
+	ht_remove(&w->fe_by_key, fe_hash(&w->fe[idx].key), idx + 1);
+	if (idx != last) {
+		w->fe[idx] = w->fe[last];
+		ht_replace(&w->fe_by_key, fe_hash(&w->fe[idx].key), last + 1,
+			   idx + 1);
+	}
+	w->n_fe--;
+	return 0;
+}
+
+bool match_has(const struct writer *w, uint32_t sid, uint32_t bid)
+{
+	return u64set_has(&w->match, MATCH_KEY(sid, bid));
+}
+
+int match_write(struct writer *w, uint32_t sid, uint32_t bid)
+{
+	struct svcd_affinity_match_key key = {
+		.service_id = sid,
+		.backend_id = bid,
+	};
+	uint8_t one = 1;
+	int err;
+
+	/* Mirror first: an allocation failure must not leave the map ahead. */
+	err = u64set_add(&w->match, MATCH_KEY(sid, bid));
+	if (err)
+		return err;
+	err = w->ops->update(w->ctx, WMAP_AFFINITY_MATCH, &key, &one);
+	if (err) {
+		u64set_remove(&w->match, MATCH_KEY(sid, bid));
+		return err;
+	}
+	w->svc[sid]->n_match++;
+	be_ref(w, bid);
+	return 0;
+}
+
+int match_delete(struct writer *w, uint32_t sid, uint32_t bid)
+{
+	struct svcd_affinity_match_key key = {
+		.service_id = sid,
+		.backend_id = bid,
+	};
+	int err = map_delete(w, WMAP_AFFINITY_MATCH, &key);
+
+	if (err)
+		return err;
+	u64set_remove(&w->match, MATCH_KEY(sid, bid));
+	w->svc[sid]->n_match--;
+	be_unref(w, bid);
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * writer/ops.h - the maps the writer owns and the interface it reaches
+ * them through: sys/pinned.c implements it over the BPF syscalls on the
+ * pinned maps, selftests/unit/test_writer.c over in-memory maps that check
+ * the datapath's invariants after every operation.
+ */
+#ifndef SVCD_WRITER_OPS_H
+#define SVCD_WRITER_OPS_H
+
+enum writer_map {
+	WMAP_FRONTENDS, /* struct svcd_frontend_key -> struct svcd_frontend_value */
+	WMAP_SLOTS,	/* struct svcd_slot_key -> __u32 backend id */
+	WMAP_BACKENDS,	/* __u32 backend id -> struct svcd_backend */
+	WMAP_SERVICES,	/* __u32 service id -> struct svcd_service */
+	WMAP_CONNTRACK, /* struct svcd_ct_key -> struct svcd_ct_value */
+	/* struct svcd_affinity_match_key -> __u8 1 */
+	WMAP_AFFINITY_MATCH,
+	/* struct svcd_src_range_key -> __u8 1 (LPM trie: iterate only) */
+	WMAP_SRC_RANGES,
+	WMAP_COUNT,
+};
+
+/* Map access; every function returns 0 or -errno (-ENOENT, -E2BIG/-ENOSPC
+ * when full, ...). */
+struct writer_ops {
+	int (*update)(void *ctx, enum writer_map map, const void *key,
+		      const void *value);
+	int (*delete)(void *ctx, enum writer_map map, const void *key);
+	/* Calls fn for each entry; fn returns 0 to go on. */
+	int (*iterate)(void *ctx, enum writer_map map,
+		       int (*fn)(const void *key, const void *value, void *arg),
+		       void *arg);
+};
+
+#endif
