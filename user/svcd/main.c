@@ -221,9 +221,11 @@ static int setup_k8s(struct svcd *s)
 	return err;
 }
 
-static int run_agent(const struct options *o)
+/* The loader's sizes and SNAT source from the flags and the uplinks. */
+static void loader_config_of(const struct options *o,
+			     struct loader_config *lcfg)
 {
-	struct loader_config lcfg = {
+	*lcfg = (struct loader_config){
 		.pin_dir = o->pin_dir,
 		.max_frontends = o->max_services * FRONTENDS_PER_SERVICE,
 		.max_slots = o->max_backends * SLOTS_PER_BACKEND,
@@ -232,7 +234,76 @@ static int run_agent(const struct options *o)
 		.max_conntrack = o->max_conntrack,
 		.max_affinity = o->max_affinity,
 		.cgroup_path = o->cgroup_path,
+		.snat_port_min = o->snat_port_min,
+		.snat_port_max = o->snat_port_max,
 	};
+	if (lcfg->max_slots < SVCD_MAX_SLOTS_PER_SERVICE)
+		lcfg->max_slots = SVCD_MAX_SLOTS_PER_SERVICE;
+	lcfg->snat_addr = snat_address(o);
+	lcfg->xdp_tx_ok = !uplink_is_veth(o);
+	if (o->uplinks.n && !lcfg->xdp_tx_ok)
+		pr_info("uplinks: veth, so translated packets leave through tc (bpf_redirect_neigh), not XDP_TX: veth keeps partial checksums that XDP cannot update");
+	if (o->uplinks.n) {
+		char a[INET_ADDRSTRLEN] = "none";
+
+		if (lcfg->snat_addr)
+			inet_ntop(AF_INET, &lcfg->snat_addr, a, sizeof(a));
+		else
+			pr_warn("--uplinks: no IPv4 address on them yet; external traffic to remote backends under externalTrafficPolicy Cluster is dropped (restart svcd once the uplink has its address)");
+		pr_info("uplinks: SNAT toward other nodes from %s, ports %u-%u",
+			a, o->snat_port_min, o->snat_port_max);
+	}
+}
+
+/* Programs loaded over the pinned maps, the maps opened, the writer's
+ * mirror read back from them. Returns 0 or -errno (logged). */
+static int setup_datapath(struct svcd *s)
+{
+	const struct options *o = s->opts;
+	struct loader_config lcfg;
+	struct writer_limits limits;
+	struct loader_sizes sizes;
+	int err, n;
+
+	loader_config_of(o, &lcfg);
+	err = loader_prepare_pin_dir(o->pin_dir);
+	if (err)
+		return err;
+	err = loader_open(&lcfg, &s->loader);
+	if (err)
+		return err;
+	/* F8 is optional: without it (no cgroup v2, an old kernel) the rest
+	 * works, and the one line logged says why. */
+	if (*o->cgroup_path) {
+		loader_attach_sock(s->loader);
+	} else {
+		n = loader_detach_sock(o->pin_dir);
+		if (n > 0)
+			pr_info("--cgroup-path is empty: removed %d socket program links left by an earlier run",
+				n);
+	}
+	loader_get_sizes(s->loader, &sizes);
+	err = svcd_maps_open_pinned(o->pin_dir, &s->maps); /* logs */
+	if (err)
+		return err;
+	s->maps_open = true;
+	limits.max_services = sizes.services;
+	limits.max_backends = sizes.backends;
+	s->writer = writer_new(&svcd_bpf_writer_ops, &s->maps, &limits);
+	if (!s->writer) {
+		err = -errno;
+		pr_err("read the maps in %s back: %s; svcd --cleanup starts afresh",
+		       o->pin_dir, strerror(-err));
+		return err;
+	}
+	pr_info("maps in %s: %zu services, %zu backends already there; node %s",
+		o->pin_dir, writer_service_count(s->writer),
+		writer_backend_count(s->writer), s->node_name);
+	return 0;
+}
+
+static int run_agent(const struct options *o)
+{
 	struct svcd s = {
 		.opts = o,
 		.epfd = -1,
@@ -240,68 +311,17 @@ static int run_agent(const struct options *o)
 		.inofd = -1,
 		.timerfd = -1,
 	};
-	struct writer_limits limits;
-	struct loader_sizes sizes;
-	int err, n;
+	int err;
 
-	if (lcfg.max_slots < SVCD_MAX_SLOTS_PER_SERVICE)
-		lcfg.max_slots = SVCD_MAX_SLOTS_PER_SERVICE;
-	lcfg.snat_addr = snat_address(o);
-	lcfg.snat_port_min = o->snat_port_min;
-	lcfg.snat_port_max = o->snat_port_max;
-	lcfg.xdp_tx_ok = !uplink_is_veth(o);
-	if (o->uplinks.n && !lcfg.xdp_tx_ok)
-		pr_info("uplinks: veth, so translated packets leave through tc (bpf_redirect_neigh), not XDP_TX: veth keeps partial checksums that XDP cannot update");
-	if (o->uplinks.n) {
-		char a[INET_ADDRSTRLEN] = "none";
-
-		if (lcfg.snat_addr)
-			inet_ntop(AF_INET, &lcfg.snat_addr, a, sizeof(a));
-		else
-			pr_warn("--uplinks: no IPv4 address on them yet; external traffic to remote backends under externalTrafficPolicy Cluster is dropped (restart svcd once the uplink has its address)");
-		pr_info("uplinks: SNAT toward other nodes from %s, ports %u-%u",
-			a, o->snat_port_min, o->snat_port_max);
-	}
 	err = set_node_name(&s);
 	if (err)
 		return err;
 	err = setup_loop(&s);
 	if (err)
 		goto out;
-
-	err = loader_prepare_pin_dir(o->pin_dir);
+	err = setup_datapath(&s);
 	if (err)
 		goto out;
-	err = loader_open(&lcfg, &s.loader);
-	if (err)
-		goto out;
-	/* F8 is optional: without it (no cgroup v2, an old kernel) the rest
-	 * works, and the one line logged says why. */
-	if (*o->cgroup_path) {
-		loader_attach_sock(s.loader);
-	} else {
-		n = loader_detach_sock(o->pin_dir);
-		if (n > 0)
-			pr_info("--cgroup-path is empty: removed %d socket program links left by an earlier run",
-				n);
-	}
-	loader_get_sizes(s.loader, &sizes);
-	err = svcd_maps_open_pinned(o->pin_dir, &s.maps); /* logs */
-	if (err)
-		goto out;
-	s.maps_open = true;
-	limits.max_services = sizes.services;
-	limits.max_backends = sizes.backends;
-	s.writer = writer_new(&svcd_bpf_writer_ops, &s.maps, &limits);
-	if (!s.writer) {
-		err = -errno;
-		pr_err("read the maps in %s back: %s; svcd --cleanup starts afresh",
-		       o->pin_dir, strerror(-err));
-		goto out;
-	}
-	pr_info("maps in %s: %zu services, %zu backends already there; node %s",
-		o->pin_dir, writer_service_count(s.writer),
-		writer_backend_count(s.writer), s.node_name);
 
 	s.serve = serve_new(o->healthz_addr, o->metrics_addr, &s.maps);
 	if (!s.serve) {
