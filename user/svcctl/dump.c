@@ -22,6 +22,13 @@ static const char *reason_name(size_t reason, char *buf, size_t len)
 	return buf;
 }
 
+/* "demo/web:http/TCP" */
+static void service_label(const struct svcd_service *svc, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s/%s", svc->name, svc->port_name[0] ? ":" : "",
+		 svc->port_name, proto_name(svc->proto));
+}
+
 /* ---- dump ------------------------------------------------------------- */
 
 static int dump_services(const struct ctx *c)
@@ -41,10 +48,7 @@ static int dump_services(const struct ctx *c)
 	}
 	arr = cJSON_CreateArray();
 	for (i = 0; arr && i < s.n_views; i++) {
-		cJSON *obj = view_json(&s.views[i]);
-
-		if (!obj || !cJSON_AddItemToArray(arr, obj)) {
-			cJSON_Delete(obj);
+		if (json_append(arr, view_json(&s.views[i]))) {
 			cJSON_Delete(arr);
 			arr = NULL;
 		}
@@ -53,6 +57,37 @@ static int dump_services(const struct ctx *c)
 out:
 	svc_maps_free(&s);
 	return err;
+}
+
+/* One pinned map read whole and sorted, and the table or JSON array that a
+ * dump of it builds. */
+struct map_dump {
+	struct pinned m;
+	struct svcd_entries e;
+	struct table t;
+	cJSON *arr; /* JSON mode */
+};
+
+/* Opens and reads the map pinned as NAME, sorted by cmp; 0 or an exit
+ * status (reported). map_dump_free() is due either way. */
+static int map_dump_read(const struct ctx *c, struct map_dump *d,
+			 const char *name,
+			 int (*cmp)(const void *, const void *))
+{
+	int err;
+
+	err = open_map(c, name, &d->m);
+	if (!err)
+		err = read_sorted(c, &d->m, name, &d->e, cmp);
+	return err;
+}
+
+static void map_dump_free(struct map_dump *d)
+{
+	cJSON_Delete(d->arr);
+	table_free(&d->t);
+	svcd_entries_free(&d->e);
+	close_map(&d->m);
 }
 
 static void be_flags_text(uint8_t flags, char *buf, size_t len)
@@ -68,39 +103,33 @@ static void be_flags_text(uint8_t flags, char *buf, size_t len)
 
 static int dump_backends(const struct ctx *c)
 {
-	struct pinned m = { .fd = -1 };
-	struct table t = { .ncols = 4 };
-	struct svcd_entries e = {};
+	struct map_dump d = { .m.fd = -1, .t.ncols = 4 };
 	char addr[32], id[16], flags[32];
-	cJSON *arr = NULL, *obj;
+	cJSON *obj;
 	size_t i;
 	int err;
 
-	err = open_map(c, SVCD_MAP_BACKENDS, &m);
-	if (err)
-		return err;
-	err = read_sorted(c, &m, SVCD_MAP_BACKENDS, &e, cmp_u32_key);
+	err = map_dump_read(c, &d, SVCD_MAP_BACKENDS, cmp_u32_key);
 	if (err)
 		goto out;
 	if (c->json)
-		arr = cJSON_CreateArray();
+		d.arr = cJSON_CreateArray();
 	else
-		err = table_row(&t, "ID", "ADDRESS", "PROTO", "FLAGS");
-	for (i = 0; !err && i < e.n; i++) {
-		uint32_t bid = *(uint32_t *)svcd_entry_key(&e, i);
-		const struct svcd_backend *be = svcd_entry_value(&e, i);
+		err = table_row(&d.t, "ID", "ADDRESS", "PROTO", "FLAGS");
+	for (i = 0; !err && i < d.e.n; i++) {
+		uint32_t bid = *(uint32_t *)svcd_entry_key(&d.e, i);
+		const struct svcd_backend *be = svcd_entry_value(&d.e, i);
 
 		fmt_addr(addr, sizeof(addr), be->addr, be->port, -1);
 		if (!c->json) {
 			snprintf(id, sizeof(id), "%u", bid);
 			be_flags_text(be->flags, flags, sizeof(flags));
-			err = table_row(&t, id, addr, proto_name(be->proto),
+			err = table_row(&d.t, id, addr, proto_name(be->proto),
 					flags);
 			continue;
 		}
-		obj = cJSON_CreateObject();
-		if (!arr || !obj || !cJSON_AddItemToArray(arr, obj)) {
-			cJSON_Delete(obj);
+		obj = json_append_object(d.arr);
+		if (!obj) {
 			err = -ENOMEM;
 			break;
 		}
@@ -111,12 +140,9 @@ static int dump_backends(const struct ctx *c)
 		cJSON_AddBoolToObject(obj, "terminating",
 				      be->flags & SVCD_BE_TERMINATING);
 	}
-	err = dump_output(c, err, &arr, &t);
+	err = dump_output(c, err, &d.arr, &d.t);
 out:
-	cJSON_Delete(arr);
-	table_free(&t);
-	svcd_entries_free(&e);
-	close_map(&m);
+	map_dump_free(&d);
 	return err;
 }
 
@@ -131,45 +157,32 @@ static int cmp_ct(const void *a, const void *b)
 
 static int dump_conntrack(const struct ctx *c)
 {
-	struct pinned m = { .fd = -1 };
-	struct table t = { .ncols = 7 };
-	struct svcd_entries e = {};
-	cJSON *arr = NULL, *obj;
+	struct map_dump d = { .m.fd = -1, .t.ncols = 7 };
 	uint64_t now;
 	size_t i;
 	int err;
 
-	err = open_map(c, SVCD_MAP_CONNTRACK, &m);
-	if (err)
-		return err;
-	err = read_sorted(c, &m, SVCD_MAP_CONNTRACK, &e, cmp_ct);
+	err = map_dump_read(c, &d, SVCD_MAP_CONNTRACK, cmp_ct);
 	if (err)
 		goto out;
 	now = now_ns();
 	if (c->json)
-		arr = cJSON_CreateArray();
+		d.arr = cJSON_CreateArray();
 	else
-		err = table_row(&t, "DIR", "TUPLE", "NAT", "BACKEND", "STATE",
+		err = table_row(&d.t, "DIR", "TUPLE", "NAT", "BACKEND", "STATE",
 				"AGE(s)", "IDLE(s)");
-	for (i = 0; !err && i < e.n; i++) {
-		if (!c->json) {
-			err = ct_table_row(&t, svcd_entry_key(&e, i),
-					   svcd_entry_value(&e, i), now);
-			continue;
-		}
-		obj = ct_json(svcd_entry_key(&e, i), svcd_entry_value(&e, i),
-			      now);
-		if (!arr || !obj || !cJSON_AddItemToArray(arr, obj)) {
-			cJSON_Delete(obj);
-			err = -ENOMEM;
-		}
+	for (i = 0; !err && i < d.e.n; i++) {
+		const struct svcd_ct_key *k = svcd_entry_key(&d.e, i);
+		const struct svcd_ct_value *v = svcd_entry_value(&d.e, i);
+
+		if (c->json)
+			err = json_append(d.arr, ct_json(k, v, now));
+		else
+			err = ct_table_row(&d.t, k, v, now);
 	}
-	err = dump_output(c, err, &arr, &t);
+	err = dump_output(c, err, &d.arr, &d.t);
 out:
-	cJSON_Delete(arr);
-	table_free(&t);
-	svcd_entries_free(&e);
-	close_map(&m);
+	map_dump_free(&d);
 	return err;
 }
 
@@ -219,112 +232,135 @@ static const char *affinity_state(const struct pinned *match,
 	return "active";
 }
 
+/* One affinity entry, and the words the dump has for it. */
+struct affinity_row {
+	const struct svcd_affinity_key *k;
+	const struct svcd_affinity_value *v;
+	const struct svcd_service *svc; /* NULL when missing */
+	const struct svcd_backend *be;	/* NULL when missing */
+	uint32_t timeout; /* the service's affinity timeout; 0: none left */
+	double ago, left; /* seconds since last use, and until expiry */
+	const char *state;
+	char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24];
+	char client[32], backend[32];
+};
+
+static void affinity_row(const struct svc_maps *s, const struct pinned *match,
+			 const struct svcd_entries *e, size_t i, uint64_t now,
+			 struct affinity_row *r)
+{
+	r->k = svcd_entry_key(e, i);
+	r->v = svcd_entry_value(e, i);
+	r->svc = find_by_id(&s->sv, r->k->service_id);
+	r->be = find_by_id(&s->be, r->v->backend_id);
+	r->timeout = service_timeout(s, r->k->service_id);
+	r->ago = ns_ago(now, r->v->last_used_ns);
+	r->left = r->timeout > r->ago ? r->timeout - r->ago : 0;
+	r->state = affinity_state(match, r->k, r->v, r->ago, r->timeout);
+	if (r->svc)
+		service_label(r->svc, r->name, sizeof(r->name));
+	else
+		snprintf(r->name, sizeof(r->name), "?service-%u",
+			 r->k->service_id);
+	inet_ntop(AF_INET, &r->k->client, r->client, sizeof(r->client));
+	if (r->be)
+		fmt_addr(r->backend, sizeof(r->backend), r->be->addr,
+			 r->be->port, -1);
+	else
+		snprintf(r->backend, sizeof(r->backend), "?backend-%u",
+			 r->v->backend_id);
+}
+
+/* One row of the SERVICE CLIENT BACKEND AGE(s) EXPIRES_IN(s) STATE table. */
+static int affinity_table_row(struct table *t, const struct affinity_row *r)
+{
+	char ago[24], left[24];
+
+	snprintf(ago, sizeof(ago), "%.1f", r->ago);
+	if (r->timeout)
+		snprintf(left, sizeof(left), "%.1f", r->left);
+	else
+		snprintf(left, sizeof(left), "-");
+	return table_row(t, r->name, r->client, r->backend, ago, left,
+			 r->state);
+}
+
+/* One object at the end of arr; 0 or -ENOMEM. */
+static int affinity_json(cJSON *arr, const struct affinity_row *r)
+{
+	char id[32];
+	cJSON *obj;
+
+	obj = json_append_object(arr);
+	if (!obj)
+		return -ENOMEM;
+	if (r->svc) {
+		cJSON_AddStringToObject(obj, "service", r->svc->name);
+		cJSON_AddStringToObject(obj, "port_name", r->svc->port_name);
+	} else {
+		snprintf(id, sizeof(id), "?service-%u", r->k->service_id);
+		cJSON_AddStringToObject(obj, "service", id);
+		cJSON_AddStringToObject(obj, "port_name", "");
+	}
+	cJSON_AddNumberToObject(obj, "service_id", r->k->service_id);
+	cJSON_AddStringToObject(obj, "client", r->client);
+	if (r->be)
+		cJSON_AddStringToObject(obj, "backend", r->backend);
+	else
+		cJSON_AddNullToObject(obj, "backend");
+	cJSON_AddNumberToObject(obj, "backend_id", r->v->backend_id);
+	cJSON_AddNumberToObject(obj, "last_used_ago_s", r->ago);
+	if (r->timeout)
+		cJSON_AddNumberToObject(obj, "expires_in_s", r->left);
+	else
+		cJSON_AddNullToObject(obj, "expires_in_s");
+	cJSON_AddNumberToObject(obj, "affinity_timeout", r->timeout);
+	cJSON_AddStringToObject(obj, "state", r->state);
+	return 0;
+}
+
 static int dump_affinity(const struct ctx *c)
 {
-	struct pinned aff = { .fd = -1 }, match = { .fd = -1 };
-	struct table t = { .ncols = 6 };
+	struct map_dump d = { .m.fd = -1, .t.ncols = 6 };
+	struct pinned match = { .fd = -1 };
 	struct svc_maps s = {};
-	struct svcd_entries e = {};
-	char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24], client[32];
-	char backend[32], ago_s[24], left_s[24], idbuf[32];
-	cJSON *arr = NULL, *obj;
+	struct affinity_row r;
 	uint64_t now;
 	size_t i;
 	int err;
 
 	err = svc_maps_load(c, &s);
 	if (!err)
-		err = open_map(c, SVCD_MAP_AFFINITY, &aff);
+		err = open_map(c, SVCD_MAP_AFFINITY, &d.m);
 	if (!err)
 		err = open_map(c, SVCD_MAP_AFFINITY_MATCH, &match);
-	if (err)
-		goto out;
-	err = read_sorted(c, &aff, SVCD_MAP_AFFINITY, &e, cmp_affinity);
+	if (!err)
+		err = read_sorted(c, &d.m, SVCD_MAP_AFFINITY, &d.e,
+				  cmp_affinity);
 	if (err)
 		goto out;
 	now = now_ns();
 	if (c->json)
-		arr = cJSON_CreateArray();
+		d.arr = cJSON_CreateArray();
 	else
-		err = table_row(&t, "SERVICE", "CLIENT", "BACKEND", "AGE(s)",
+		err = table_row(&d.t, "SERVICE", "CLIENT", "BACKEND", "AGE(s)",
 				"EXPIRES_IN(s)", "STATE");
-	for (i = 0; !err && i < e.n; i++) {
-		const struct svcd_affinity_key *k = svcd_entry_key(&e, i);
-		const struct svcd_affinity_value *v = svcd_entry_value(&e, i);
-		const struct svcd_service *svc =
-			find_by_id(&s.sv, k->service_id);
-		const struct svcd_backend *be =
-			find_by_id(&s.be, v->backend_id);
-		uint32_t timeout = service_timeout(&s, k->service_id);
-		double ago = ns_ago(now, v->last_used_ns);
-		double left = timeout > ago ? timeout - ago : 0;
-		const char *state = affinity_state(&match, k, v, ago, timeout);
-
-		if (svc)
-			snprintf(name, sizeof(name), "%s%s%s/%s", svc->name,
-				 svc->port_name[0] ? ":" : "", svc->port_name,
-				 proto_name(svc->proto));
+	for (i = 0; !err && i < d.e.n; i++) {
+		affinity_row(&s, &match, &d.e, i, now, &r);
+		if (c->json)
+			err = affinity_json(d.arr, &r);
 		else
-			snprintf(name, sizeof(name), "?service-%u",
-				 k->service_id);
-		inet_ntop(AF_INET, &k->client, client, sizeof(client));
-		if (be)
-			fmt_addr(backend, sizeof(backend), be->addr, be->port,
-				 -1);
-		else
-			snprintf(backend, sizeof(backend), "?backend-%u",
-				 v->backend_id);
-		if (!c->json) {
-			snprintf(ago_s, sizeof(ago_s), "%.1f", ago);
-			if (timeout)
-				snprintf(left_s, sizeof(left_s), "%.1f", left);
-			else
-				snprintf(left_s, sizeof(left_s), "-");
-			err = table_row(&t, name, client, backend, ago_s,
-					left_s, state);
-			continue;
-		}
-		obj = cJSON_CreateObject();
-		if (!arr || !obj || !cJSON_AddItemToArray(arr, obj)) {
-			cJSON_Delete(obj);
-			err = -ENOMEM;
-			break;
-		}
-		if (svc) {
-			cJSON_AddStringToObject(obj, "service", svc->name);
-			cJSON_AddStringToObject(obj, "port_name",
-						svc->port_name);
-		} else {
-			snprintf(idbuf, sizeof(idbuf), "?service-%u",
-				 k->service_id);
-			cJSON_AddStringToObject(obj, "service", idbuf);
-			cJSON_AddStringToObject(obj, "port_name", "");
-		}
-		cJSON_AddNumberToObject(obj, "service_id", k->service_id);
-		cJSON_AddStringToObject(obj, "client", client);
-		if (be)
-			cJSON_AddStringToObject(obj, "backend", backend);
-		else
-			cJSON_AddNullToObject(obj, "backend");
-		cJSON_AddNumberToObject(obj, "backend_id", v->backend_id);
-		cJSON_AddNumberToObject(obj, "last_used_ago_s", ago);
-		if (timeout)
-			cJSON_AddNumberToObject(obj, "expires_in_s", left);
-		else
-			cJSON_AddNullToObject(obj, "expires_in_s");
-		cJSON_AddNumberToObject(obj, "affinity_timeout", timeout);
-		cJSON_AddStringToObject(obj, "state", state);
+			err = affinity_table_row(&d.t, &r);
 	}
-	err = dump_output(c, err, &arr, &t);
+	err = dump_output(c, err, &d.arr, &d.t);
 out:
-	cJSON_Delete(arr);
-	table_free(&t);
-	svcd_entries_free(&e);
-	close_map(&aff);
+	map_dump_free(&d);
 	close_map(&match);
 	svc_maps_free(&s);
 	return err;
 }
+
+/* ---- stats ------------------------------------------------------------- */
 
 #define STATS_FIELDS 5
 static const char *const stats_names[STATS_FIELDS] = {
@@ -333,148 +369,191 @@ static const char *const stats_names[STATS_FIELDS] = {
 _Static_assert(sizeof(struct svcd_stats) == STATS_FIELDS * sizeof(__u64),
 	       "a name for every svcd_stats counter");
 
-static int dump_stats(const struct ctx *c)
+/* What `dump stats` reads, and the table or JSON document it builds. */
+struct stats_dump {
+	struct pinned stats, reasons, services;
+	struct svcd_entries sv;	   /* the services, sorted by id */
+	struct svcd_maps counters; /* stats and reasons, for bpfmaps.c */
+	struct table t;
+	cJSON *doc, *arr, *rs; /* JSON mode: the document, its "services"
+				* and its "reasons" */
+};
+
+/* Opens the three maps and reads the services; 0 or an exit status
+ * (reported). stats_dump_free() is due either way. */
+static int stats_open(const struct ctx *c, struct stats_dump *d)
 {
-	struct pinned stats = { .fd = -1 }, reasons = { .fd = -1 },
-		      services = { .fd = -1 };
-	struct table t = { .ncols = 1 + STATS_FIELDS };
-	struct svcd_entries sv = {};
-	struct svcd_maps counters;
-	__u64 vals[STATS_FIELDS], counts[SVCD_R_MAX];
-	struct svcd_stats sum;
-	cJSON *doc = NULL, *arr = NULL, *obj, *rs = NULL;
-	char cells[STATS_FIELDS][24], rname[32];
-	size_t i, f;
+	size_t i;
 	int err;
 
-	err = open_map(c, SVCD_MAP_STATS, &stats);
+	err = open_map(c, SVCD_MAP_STATS, &d->stats);
 	if (!err)
-		err = open_map(c, SVCD_MAP_REASONS, &reasons);
+		err = open_map(c, SVCD_MAP_REASONS, &d->reasons);
 	if (!err)
-		err = open_map(c, SVCD_MAP_SERVICES, &services);
+		err = open_map(c, SVCD_MAP_SERVICES, &d->services);
+	if (!err)
+		err = read_sorted(c, &d->services, SVCD_MAP_SERVICES, &d->sv,
+				  cmp_u32_key);
 	if (err)
-		goto out;
-	err = read_sorted(c, &services, SVCD_MAP_SERVICES, &sv, cmp_u32_key);
-	if (err)
-		goto out;
+		return err;
 	/* bpfmaps.c sums the per-CPU counters */
 	for (i = 0; i < WMAP_COUNT; i++)
-		counters.fd[i] = -1;
-	counters.stats_fd = stats.fd;
-	counters.reasons_fd = reasons.fd;
-	counters.affinity_fd = -1;
+		d->counters.fd[i] = -1;
+	d->counters.stats_fd = d->stats.fd;
+	d->counters.reasons_fd = d->reasons.fd;
+	d->counters.affinity_fd = -1;
+	return 0;
+}
 
-	if (c->json) {
-		doc = cJSON_CreateObject();
-		arr = cJSON_AddArrayToObject(doc, "services");
-		rs = cJSON_AddObjectToObject(doc, "reasons");
-		if (!doc || !arr || !rs)
-			goto nomem;
-	} else {
-		err = table_row(&t, "SERVICE", "PACKETS", "BYTES", "NEW_FLOWS",
-				"NO_BACKEND", "MAP_FULL");
-		if (err)
-			goto nomem;
-	}
-	/* index 0 = all services, then each service id in use */
-	for (i = 0; i <= sv.n; i++) {
-		uint32_t sid = i ? *(uint32_t *)svcd_entry_key(&sv, i - 1) : 0;
-		const struct svcd_service *svc =
-			i ? svcd_entry_value(&sv, i - 1) : NULL;
-		char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24];
+static void stats_dump_free(struct stats_dump *d)
+{
+	cJSON_Delete(d->doc);
+	table_free(&d->t);
+	svcd_entries_free(&d->sv);
+	close_map(&d->stats);
+	close_map(&d->reasons);
+	close_map(&d->services);
+}
 
-		if (sid >= stats.info.max_entries)
-			continue;
-		err = svcd_maps_read_stats(&counters, sid, &sum);
-		if (err) {
-			err = fail(c, EXIT_RUNTIME, "read %s/%s[%u]: %s",
-				   c->pin_dir, SVCD_MAP_STATS, sid,
-				   strerror(-err));
-			goto out;
-		}
-		vals[0] = sum.packets;
-		vals[1] = sum.bytes;
-		vals[2] = sum.new_flows;
-		vals[3] = sum.no_backend;
-		vals[4] = sum.map_full;
-		if (!svc)
-			snprintf(name, sizeof(name), "(all)");
-		else
-			snprintf(name, sizeof(name), "%s%s%s/%s", svc->name,
-				 svc->port_name[0] ? ":" : "", svc->port_name,
-				 proto_name(svc->proto));
-		if (!c->json) {
-			for (f = 0; f < STATS_FIELDS; f++)
-				snprintf(cells[f], sizeof(cells[f]), "%llu",
-					 (unsigned long long)vals[f]);
-			err = table_row(&t, name, cells[0], cells[1], cells[2],
-					cells[3], cells[4]);
-			if (err)
-				goto nomem;
-			continue;
-		}
-		obj = cJSON_CreateObject();
-		if (!obj || !cJSON_AddItemToArray(arr, obj)) {
-			cJSON_Delete(obj);
-			goto nomem;
-		}
-		cJSON_AddNumberToObject(obj, "service_id", sid);
-		cJSON_AddStringToObject(obj, "service", svc ? svc->name : "");
-		cJSON_AddStringToObject(obj, "port_name",
-					svc ? svc->port_name : "");
-		if (svc)
-			cJSON_AddStringToObject(obj, "proto",
-						proto_name(svc->proto));
-		for (f = 0; f < STATS_FIELDS; f++)
-			cJSON_AddNumberToObject(obj, stats_names[f], vals[f]);
-	}
+/* The counters of service sid (0 and svc NULL: all services) as a row of
+ * the table or an object of "services"; 0 or an exit status (reported). */
+static int stats_service(const struct ctx *c, struct stats_dump *d,
+			 uint32_t sid, const struct svcd_service *svc)
+{
+	char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24];
+	char cells[STATS_FIELDS][24];
+	__u64 vals[STATS_FIELDS];
+	struct svcd_stats sum;
+	cJSON *obj;
+	size_t f;
+	int err;
+
+	err = svcd_maps_read_stats(&d->counters, sid, &sum);
+	if (err)
+		return fail(c, EXIT_RUNTIME, "read %s/%s[%u]: %s", c->pin_dir,
+			    SVCD_MAP_STATS, sid, strerror(-err));
+	vals[0] = sum.packets;
+	vals[1] = sum.bytes;
+	vals[2] = sum.new_flows;
+	vals[3] = sum.no_backend;
+	vals[4] = sum.map_full;
 	if (!c->json) {
-		table_print(&t);
-		table_free(&t);
-		memset(&t, 0, sizeof(t));
-		t.ncols = 2;
+		if (svc)
+			service_label(svc, name, sizeof(name));
+		else
+			snprintf(name, sizeof(name), "(all)");
+		for (f = 0; f < STATS_FIELDS; f++)
+			snprintf(cells[f], sizeof(cells[f]), "%llu",
+				 (unsigned long long)vals[f]);
+		if (table_row(&d->t, name, cells[0], cells[1], cells[2],
+			      cells[3], cells[4]))
+			return fail(c, EXIT_RUNTIME, "out of memory");
+		return 0;
+	}
+	obj = json_append_object(d->arr);
+	if (!obj)
+		return fail(c, EXIT_RUNTIME, "out of memory");
+	cJSON_AddNumberToObject(obj, "service_id", sid);
+	cJSON_AddStringToObject(obj, "service", svc ? svc->name : "");
+	cJSON_AddStringToObject(obj, "port_name", svc ? svc->port_name : "");
+	if (svc)
+		cJSON_AddStringToObject(obj, "proto", proto_name(svc->proto));
+	for (f = 0; f < STATS_FIELDS; f++)
+		cJSON_AddNumberToObject(obj, stats_names[f], vals[f]);
+	return 0;
+}
+
+/* The drop and pass reasons: the REASON PACKETS table (printed) or the
+ * "reasons" object; 0 or an exit status (reported). */
+static int stats_reasons(const struct ctx *c, struct stats_dump *d)
+{
+	struct table t = { .ncols = 2 };
+	__u64 counts[SVCD_R_MAX];
+	char rname[32], count[24];
+	const char *name;
+	size_t i;
+	int err;
+
+	if (!c->json) {
 		printf("\n");
-		err = table_row(&t, "REASON", "PACKETS");
-		if (err)
+		if (table_row(&t, "REASON", "PACKETS"))
 			goto nomem;
 	}
-	err = svcd_maps_read_reasons(&counters, counts);
+	err = svcd_maps_read_reasons(&d->counters, counts);
 	if (err) {
 		err = fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
 			   SVCD_MAP_REASONS, strerror(-err));
 		goto out;
 	}
 	for (i = 0; i < SVCD_R_MAX; i++) {
+		name = reason_name(i, rname, sizeof(rname));
 		if (c->json) {
-			if (!cJSON_AddNumberToObject(
-				    rs, reason_name(i, rname, sizeof(rname)),
-				    counts[i]))
+			if (!cJSON_AddNumberToObject(d->rs, name, counts[i]))
 				goto nomem;
 			continue;
 		}
-		snprintf(cells[0], sizeof(cells[0]), "%llu",
+		snprintf(count, sizeof(count), "%llu",
 			 (unsigned long long)counts[i]);
-		err = table_row(&t, reason_name(i, rname, sizeof(rname)),
-				cells[0]);
-		if (err)
+		if (table_row(&t, name, count))
 			goto nomem;
 	}
-	if (c->json) {
-		err = print_json(c, doc);
-		doc = NULL;
-	} else {
+	if (!c->json)
 		table_print(&t);
-	}
+	err = 0;
 	goto out;
 nomem:
 	err = fail(c, EXIT_RUNTIME, "out of memory");
 out:
-	cJSON_Delete(doc);
 	table_free(&t);
-	svcd_entries_free(&sv);
-	close_map(&stats);
-	close_map(&reasons);
-	close_map(&services);
+	return err;
+}
+
+static int dump_stats(const struct ctx *c)
+{
+	struct stats_dump d = { .stats.fd = -1,
+				.reasons.fd = -1,
+				.services.fd = -1,
+				.t.ncols = 1 + STATS_FIELDS };
+	size_t i;
+	int err;
+
+	err = stats_open(c, &d);
+	if (err)
+		goto out;
+	if (c->json) {
+		d.doc = cJSON_CreateObject();
+		d.arr = cJSON_AddArrayToObject(d.doc, "services");
+		d.rs = cJSON_AddObjectToObject(d.doc, "reasons");
+		if (!d.doc || !d.arr || !d.rs) {
+			err = fail(c, EXIT_RUNTIME, "out of memory");
+			goto out;
+		}
+	} else if (table_row(&d.t, "SERVICE", "PACKETS", "BYTES", "NEW_FLOWS",
+			     "NO_BACKEND", "MAP_FULL")) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	/* index 0 = all services, then each service id in use */
+	for (i = 0; !err && i <= d.sv.n; i++) {
+		uint32_t sid = i ? *(uint32_t *)svcd_entry_key(&d.sv, i - 1) :
+				   0;
+
+		if (sid < d.stats.info.max_entries)
+			err = stats_service(c, &d, sid,
+					    i ? svcd_entry_value(&d.sv, i - 1) :
+						NULL);
+	}
+	if (err)
+		goto out;
+	if (!c->json)
+		table_print(&d.t);
+	err = stats_reasons(c, &d);
+	if (!err && c->json) {
+		err = print_json(c, d.doc);
+		d.doc = NULL;
+	}
+out:
+	stats_dump_free(&d);
 	return err;
 }
 

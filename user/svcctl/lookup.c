@@ -33,46 +33,47 @@ static int parse_ip_port(const char *arg, __be32 *addr, __be16 *port)
 	return 0;
 }
 
-int do_lookup(const struct ctx *c, int argc, char **argv)
+/* What `svcctl lookup` was asked, and the conntrack entry it found. */
+struct lookup {
+	struct svcd_ct_key flow; /* the packet: its forward tuple */
+	bool have_from;		 /* --from: flow's source is set */
+	bool have_flow;		 /* flow has a conntrack entry: entry */
+	struct svcd_ct_value entry;
+	char dst[64]; /* "198.19.96.10:80/TCP" */
+};
+
+/* tcp|udp DST_IP:PORT [--from SRC_IP:PORT] into l; 0 or an exit status
+ * (reported). */
+static int lookup_args(const struct ctx *c, int argc, char **argv,
+		       struct lookup *l)
 {
-	struct svcd_ct_key ck = { .dir = SVCD_CT_FORWARD };
-	struct pinned ct = { .fd = -1 };
-	struct svcd_ct_value cv;
-	bool have_from = false, have_flow = false;
-	struct svc_maps s = {};
-	cJSON *doc = NULL, *arr, *obj;
-	struct table t = {};
-	char dst[64], tuple[96];
-	__be32 daddr, saddr = 0;
-	__be16 dport, sport = 0;
-	uint8_t proto;
-	size_t i, matches = 0;
-	int err;
+	int i;
 
 	if (argc < 2)
 		return fail(
 			c, EXIT_USAGE,
 			"lookup: expected tcp|udp DST_IP:PORT [--from SRC_IP:PORT]");
 	if (!strcmp(argv[0], "tcp"))
-		proto = IPPROTO_TCP;
+		l->flow.proto = IPPROTO_TCP;
 	else if (!strcmp(argv[0], "udp"))
-		proto = IPPROTO_UDP;
+		l->flow.proto = IPPROTO_UDP;
 	else
 		return fail(c, EXIT_USAGE,
 			    "lookup: protocol '%s': expected tcp or udp",
 			    argv[0]);
-	if (parse_ip_port(argv[1], &daddr, &dport))
+	if (parse_ip_port(argv[1], &l->flow.daddr, &l->flow.dport))
 		return fail(c, EXIT_USAGE,
 			    "lookup: '%s': expected IPv4_ADDRESS:PORT",
 			    argv[1]);
-	for (i = 2; i < (size_t)argc; i++) {
-		if (!strcmp(argv[i], "--from") && i + 1 < (size_t)argc) {
-			if (parse_ip_port(argv[++i], &saddr, &sport))
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--from") && i + 1 < argc) {
+			if (parse_ip_port(argv[++i], &l->flow.saddr,
+					  &l->flow.sport))
 				return fail(
 					c, EXIT_USAGE,
 					"lookup --from '%s': expected IPv4_ADDRESS:PORT",
 					argv[i]);
-			have_from = true;
+			l->have_from = true;
 			continue;
 		}
 		return fail(
@@ -80,98 +81,124 @@ int do_lookup(const struct ctx *c, int argc, char **argv)
 			"lookup: unexpected argument '%s' (try svcctl help)",
 			argv[i]);
 	}
+	fmt_addr(l->dst, sizeof(l->dst), l->flow.daddr, l->flow.dport,
+		 l->flow.proto);
+	return 0;
+}
 
-	err = svc_maps_load(c, &s);
+/* The conntrack entry of l->flow, if any; 0 or an exit status (reported). */
+static int lookup_flow(const struct ctx *c, struct lookup *l)
+{
+	struct pinned ct = { .fd = -1 };
+	int err;
+
+	err = open_map(c, SVCD_MAP_CONNTRACK, &ct);
 	if (err)
-		goto out;
-	if (have_from) {
-		err = open_map(c, SVCD_MAP_CONNTRACK, &ct);
-		if (err)
-			goto out;
-		ck.saddr = saddr;
-		ck.sport = sport;
-		ck.daddr = daddr;
-		ck.dport = dport;
-		ck.proto = proto;
-		if (!bpf_map_lookup_elem(ct.fd, &ck, &cv))
-			have_flow = true;
-		else if (errno != ENOENT) {
-			err = fail(c, EXIT_RUNTIME, "look up flow: %s",
-				   strerror(errno));
-			goto out;
-		}
-	}
+		return err;
+	if (!bpf_map_lookup_elem(ct.fd, &l->flow, &l->entry))
+		l->have_flow = true;
+	else if (errno != ENOENT)
+		err = fail(c, EXIT_RUNTIME, "look up flow: %s",
+			   strerror(errno));
+	close_map(&ct);
+	return err;
+}
 
-	fmt_addr(dst, sizeof(dst), daddr, dport, proto);
-	if (c->json) {
-		doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "destination", dst);
-		arr = cJSON_AddArrayToObject(doc, "frontends");
-		if (!arr)
+/* The frontend a packet to l's destination meets. */
+static bool lookup_matches(const struct lookup *l, const struct fe_view *v)
+{
+	return v->key.addr == l->flow.daddr && v->key.port == l->flow.dport &&
+	       v->key.proto == l->flow.proto;
+}
+
+static int lookup_json(const struct ctx *c, const struct svc_maps *s,
+		       const struct lookup *l)
+{
+	cJSON *doc, *arr, *flow;
+	size_t i;
+
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "destination", l->dst);
+	arr = cJSON_AddArrayToObject(doc, "frontends");
+	if (!arr)
+		goto nomem;
+	for (i = 0; i < s->n_views; i++) {
+		if (lookup_matches(l, &s->views[i]) &&
+		    json_append(arr, view_json(&s->views[i])))
 			goto nomem;
-		for (i = 0; i < s.n_views; i++) {
-			const struct fe_view *v = &s.views[i];
-
-			if (v->key.addr != daddr || v->key.port != dport ||
-			    v->key.proto != proto)
-				continue;
-			obj = view_json(v);
-			if (!obj || !cJSON_AddItemToArray(arr, obj)) {
-				cJSON_Delete(obj);
-				goto nomem;
-			}
-		}
-		if (have_from && have_flow) {
-			obj = ct_json(&ck, &cv, now_ns());
-			if (!obj || !cJSON_AddItemToObject(doc, "flow", obj)) {
-				cJSON_Delete(obj);
-				goto nomem;
-			}
-		} else if (have_from) {
-			cJSON_AddNullToObject(doc, "flow");
-		}
-		err = print_json(c, doc);
-		doc = NULL;
-		goto out;
 	}
+	if (l->have_from && l->have_flow) {
+		flow = ct_json(&l->flow, &l->entry, now_ns());
+		if (!flow || !cJSON_AddItemToObject(doc, "flow", flow)) {
+			cJSON_Delete(flow);
+			goto nomem;
+		}
+	} else if (l->have_from) {
+		cJSON_AddNullToObject(doc, "flow");
+	}
+	return print_json(c, doc);
+nomem:
+	cJSON_Delete(doc);
+	return fail(c, EXIT_RUNTIME, "out of memory");
+}
 
-	for (i = 0; i < s.n_views; i++) {
-		const struct fe_view *v = &s.views[i];
+static int lookup_text(const struct ctx *c, const struct svc_maps *s,
+		       const struct lookup *l)
+{
+	struct table t = { .ncols = 7 };
+	size_t i, matches = 0;
+	char tuple[96];
+	int err = 0;
 
-		if (v->key.addr != daddr || v->key.port != dport ||
-		    v->key.proto != proto)
+	for (i = 0; i < s->n_views; i++) {
+		if (!lookup_matches(l, &s->views[i]))
 			continue;
 		if (!matches++)
-			printf("frontend %s:\n", dst);
-		if (views_table(&s, i, true))
-			goto nomem;
+			printf("frontend %s:\n", l->dst);
+		if (views_table(s, i, true))
+			return fail(c, EXIT_RUNTIME, "out of memory");
 	}
 	if (!matches)
 		printf("no frontend for %s: traffic to it passes untranslated\n",
-		       dst);
-	if (have_from) {
-		ct_tuple(&ck, tuple, sizeof(tuple));
-		if (!have_flow) {
-			printf("no conntrack entry for %s: the next packet starts a new flow\n",
-			       tuple);
-		} else {
-			t.ncols = 7;
-			printf("\nconntrack:\n");
-			if (table_row(&t, "DIR", "TUPLE", "NAT", "BACKEND",
-				      "STATE", "AGE(s)", "IDLE(s)") ||
-			    ct_table_row(&t, &ck, &cv, now_ns()))
-				goto nomem;
-			table_print(&t);
-		}
+		       l->dst);
+	if (!l->have_from)
+		return 0;
+	ct_tuple(&l->flow, tuple, sizeof(tuple));
+	if (!l->have_flow) {
+		printf("no conntrack entry for %s: the next packet starts a new flow\n",
+		       tuple);
+		return 0;
 	}
-	err = 0;
-	goto out;
-nomem:
-	err = fail(c, EXIT_RUNTIME, "out of memory");
-out:
-	cJSON_Delete(doc);
+	printf("\nconntrack:\n");
+	if (table_row(&t, "DIR", "TUPLE", "NAT", "BACKEND", "STATE", "AGE(s)",
+		      "IDLE(s)") ||
+	    ct_table_row(&t, &l->flow, &l->entry, now_ns()))
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+	else
+		table_print(&t);
 	table_free(&t);
-	close_map(&ct);
+	return err;
+}
+
+int do_lookup(const struct ctx *c, int argc, char **argv)
+{
+	struct lookup l = { .flow.dir = SVCD_CT_FORWARD };
+	struct svc_maps s = {};
+	int err;
+
+	err = lookup_args(c, argc, argv, &l);
+	if (err)
+		return err;
+	err = svc_maps_load(c, &s);
+	if (!err && l.have_from)
+		err = lookup_flow(c, &l);
+	if (err)
+		goto out;
+	if (c->json)
+		err = lookup_json(c, &s, &l);
+	else
+		err = lookup_text(c, &s, &l);
+out:
 	svc_maps_free(&s);
 	return err;
 }

@@ -54,6 +54,22 @@ int print_json(const struct ctx *c, cJSON *doc)
 	return 0;
 }
 
+int json_append(cJSON *arr, cJSON *obj)
+{
+	if (!arr || !obj || !cJSON_AddItemToArray(arr, obj)) {
+		cJSON_Delete(obj);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+cJSON *json_append_object(cJSON *arr)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	return json_append(arr, obj) ? NULL : obj;
+}
+
 int table_row(struct table *t, ...)
 {
 	char **cells, *cell;

@@ -18,6 +18,12 @@ int fail(const struct ctx *c, int code, const char *fmt, ...)
 /* Prints a JSON document and frees it; NULL means out of memory. */
 int print_json(const struct ctx *c, cJSON *doc);
 
+/* Appends obj to arr and takes obj (freed on failure). 0, or -ENOMEM when
+ * either is NULL (a failed constructor) or the append fails. */
+int json_append(cJSON *arr, cJSON *obj);
+/* A new empty object at the end of arr; NULL when out of memory. */
+cJSON *json_append_object(cJSON *arr);
+
 /* Aligned text table: rows of cells, printed with columns padded. */
 #define TABLE_MAX_COLS 12
 

@@ -107,170 +107,210 @@ static void cgroup_path_of(uint64_t id, char *out, size_t size)
 	fclose(f);
 }
 
-int do_status(const struct ctx *c, int argc, char **argv)
-{
-	struct table maps = { .ncols = 4 }, links = { .ncols = 4 };
-	struct if_nameindex *ifs = NULL, *ifp;
-	struct pinned m = { .fd = -1 };
-	cJSON *doc = NULL, *marr = NULL, *larr = NULL, *obj;
-	char entries[24], max[24], id[24], hook[64];
-	size_t i;
-	int err = 0, p;
+/* What `svcctl status` builds: two tables, or one JSON document. */
+struct status {
+	struct table maps, links;
+	cJSON *doc, *maps_arr, *links_arr; /* JSON mode: "maps", "attached" */
+};
 
-	if (argc > 0)
-		return fail(c, EXIT_USAGE, "status: unexpected argument '%s'",
-			    argv[0]);
+/* The fill level of the map pinned as NAME: a row of the maps table or an
+ * object of "maps"; 0 or an exit status (reported). */
+static int status_map(const struct ctx *c, struct status *st, const char *name)
+{
+	char entries[24], max[24], id[24];
+	struct pinned m = { .fd = -1 };
+	cJSON *obj;
+	long n;
+	int err;
+
+	err = open_map(c, name, &m);
+	if (err)
+		return err;
+	n = count_entries(&m);
 	if (c->json) {
-		doc = cJSON_CreateObject();
-		cJSON_AddStringToObject(doc, "pin_dir", c->pin_dir);
-		marr = cJSON_AddArrayToObject(doc, "maps");
-		larr = cJSON_AddArrayToObject(doc, "attached");
-		if (!marr || !larr)
+		obj = json_append_object(st->maps_arr);
+		if (!obj)
 			goto nomem;
-	} else if (table_row(&maps, "MAP", "ENTRIES", "MAX", "ID") ||
-		   table_row(&links, "INTERFACE/CGROUP", "HOOK", "PROGRAM",
-			     "PROG_ID")) {
-		goto nomem;
+		cJSON_AddStringToObject(obj, "name", name);
+		cJSON_AddNumberToObject(obj, "id", m.info.id);
+		if (n >= 0)
+			cJSON_AddNumberToObject(obj, "entries", n);
+		cJSON_AddNumberToObject(obj, "max_entries", m.info.max_entries);
+		goto out;
 	}
+	if (n >= 0)
+		snprintf(entries, sizeof(entries), "%ld", n);
+	else
+		snprintf(entries, sizeof(entries), "(array)");
+	snprintf(max, sizeof(max), "%u", m.info.max_entries);
+	snprintf(id, sizeof(id), "%u", m.info.id);
+	if (table_row(&st->maps, name, entries, max, id))
+		goto nomem;
+	goto out;
+nomem:
+	err = fail(c, EXIT_RUNTIME, "out of memory");
+out:
+	close_map(&m);
+	return err;
+}
+
+static int status_maps_add(const struct ctx *c, struct status *st)
+{
+	char path[4096];
+	size_t i;
+	int err;
 
 	for (i = 0; i < sizeof(status_maps) / sizeof(status_maps[0]); i++) {
-		char path[4096];
-		long n;
-
 		/* pinned only once the socket programs were loaded (F8) */
 		snprintf(path, sizeof(path), "%s/%s", c->pin_dir,
 			 status_maps[i]);
 		if (!strcmp(status_maps[i], SVCD_MAP_SOCK_REV) &&
 		    access(path, F_OK))
 			continue;
-		err = open_map(c, status_maps[i], &m);
+		err = status_map(c, st, status_maps[i]);
 		if (err)
-			goto out;
-		n = count_entries(&m);
-		if (c->json) {
-			obj = cJSON_CreateObject();
-			if (!obj || !cJSON_AddItemToArray(marr, obj)) {
-				cJSON_Delete(obj);
-				goto nomem;
-			}
-			cJSON_AddStringToObject(obj, "name", status_maps[i]);
-			cJSON_AddNumberToObject(obj, "id", m.info.id);
-			if (n >= 0)
-				cJSON_AddNumberToObject(obj, "entries", n);
-			cJSON_AddNumberToObject(obj, "max_entries",
-						m.info.max_entries);
-		} else {
-			if (n >= 0)
-				snprintf(entries, sizeof(entries), "%ld", n);
-			else
-				snprintf(entries, sizeof(entries), "(array)");
-			snprintf(max, sizeof(max), "%u", m.info.max_entries);
-			snprintf(id, sizeof(id), "%u", m.info.id);
-			if (table_row(&maps, status_maps[i], entries, max, id))
-				goto nomem;
-		}
-		close_map(&m);
+			return err;
 	}
+	return 0;
+}
 
-	/* svcd's tc filters on every link of this network namespace */
+/* svcd's tc filters on every link of this network namespace; 0 or an exit
+ * status (reported). */
+static int status_tc_add(const struct ctx *c, struct status *st)
+{
+	struct if_nameindex *ifs, *ifp;
+	char hook[64], id[24], name[16];
+	uint32_t prog_id;
+	cJSON *obj;
+	int p, err = 0;
+
 	ifs = if_nameindex();
-	if (!ifs) {
-		err = fail(c, EXIT_RUNTIME, "list network interfaces: %s",
-			   strerror(errno));
-		goto out;
-	}
-	for (ifp = ifs; ifp->if_index; ifp++) {
-		for (p = 0; p < 2; p++) {
-			enum bpf_tc_attach_point point = p ? BPF_TC_EGRESS :
-							     BPF_TC_INGRESS;
-			uint32_t prog_id = 0;
-			char name[16];
-
-			if (loader_tc_query(ifp->if_index, point, &prog_id,
-					    name) <= 0)
+	if (!ifs)
+		return fail(c, EXIT_RUNTIME, "list network interfaces: %s",
+			    strerror(errno));
+	for (ifp = ifs; !err && ifp->if_index; ifp++) {
+		for (p = 0; !err && p < 2; p++) {
+			prog_id = 0;
+			if (loader_tc_query(ifp->if_index,
+					    p ? BPF_TC_EGRESS : BPF_TC_INGRESS,
+					    &prog_id, name) <= 0)
 				continue;
 			snprintf(hook, sizeof(hook), "tc %s",
 				 p ? "egress" : "ingress");
-			if (c->json) {
-				obj = cJSON_CreateObject();
-				if (!obj || !cJSON_AddItemToArray(larr, obj)) {
-					cJSON_Delete(obj);
-					goto nomem;
-				}
-				cJSON_AddStringToObject(obj, "interface",
-							ifp->if_name);
-				cJSON_AddNumberToObject(obj, "ifindex",
-							ifp->if_index);
-				cJSON_AddStringToObject(obj, "hook", hook);
-				cJSON_AddStringToObject(obj, "program", name);
-				cJSON_AddNumberToObject(obj, "prog_id",
-							prog_id);
+			if (!c->json) {
+				snprintf(id, sizeof(id), "%u", prog_id);
+				err = table_row(&st->links, ifp->if_name, hook,
+						name[0] ? name : "?", id);
 				continue;
 			}
-			snprintf(id, sizeof(id), "%u", prog_id);
-			if (table_row(&links, ifp->if_name, hook,
-				      name[0] ? name : "?", id))
-				goto nomem;
+			obj = json_append_object(st->links_arr);
+			if (!obj) {
+				err = -ENOMEM;
+				break;
+			}
+			cJSON_AddStringToObject(obj, "interface", ifp->if_name);
+			cJSON_AddNumberToObject(obj, "ifindex", ifp->if_index);
+			cJSON_AddStringToObject(obj, "hook", hook);
+			cJSON_AddStringToObject(obj, "program", name);
+			cJSON_AddNumberToObject(obj, "prog_id", prog_id);
 		}
 	}
-	/* the cgroup socket programs (F8), through their pinned links */
-	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
-		struct loader_sock_link sl;
-		char where[4096];
+	if_freenameindex(ifs);
+	return err ? fail(c, EXIT_RUNTIME, "out of memory") : 0;
+}
 
-		p = loader_sock_link_query(c->pin_dir, svcd_sock_progs[i], &sl);
-		if (p <= 0)
+/* The cgroup socket programs (F8), through their pinned links; 0 or an
+ * exit status (reported). */
+static int status_sock_add(const struct ctx *c, struct status *st)
+{
+	struct loader_sock_link sl;
+	char where[4096], id[24];
+	cJSON *obj;
+	size_t i;
+
+	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
+		if (loader_sock_link_query(c->pin_dir, svcd_sock_progs[i],
+					   &sl) <= 0)
 			continue;
 		cgroup_path_of(sl.cgroup_id, where, sizeof(where));
-		if (c->json) {
-			obj = cJSON_CreateObject();
-			if (!obj || !cJSON_AddItemToArray(larr, obj)) {
-				cJSON_Delete(obj);
-				goto nomem;
-			}
-			if (where[0])
-				cJSON_AddStringToObject(obj, "cgroup", where);
-			else
-				cJSON_AddNullToObject(obj, "cgroup");
-			cJSON_AddNumberToObject(obj, "cgroup_id",
-						(double)sl.cgroup_id);
-			cJSON_AddStringToObject(obj, "hook",
-						sock_hook_name(sl.attach_type));
-			cJSON_AddStringToObject(obj, "program", sl.prog_name);
-			cJSON_AddNumberToObject(obj, "prog_id", sl.prog_id);
-			cJSON_AddNumberToObject(obj, "link_id", sl.link_id);
+		if (!c->json) {
+			if (!where[0])
+				snprintf(where, sizeof(where), "cgroup id %llu",
+					 (unsigned long long)sl.cgroup_id);
+			snprintf(id, sizeof(id), "%u", sl.prog_id);
+			if (table_row(&st->links, where,
+				      sock_hook_name(sl.attach_type),
+				      sl.prog_name[0] ? sl.prog_name : "?", id))
+				return fail(c, EXIT_RUNTIME, "out of memory");
 			continue;
 		}
-		if (!where[0])
-			snprintf(where, sizeof(where), "cgroup id %llu",
-				 (unsigned long long)sl.cgroup_id);
-		snprintf(id, sizeof(id), "%u", sl.prog_id);
-		if (table_row(&links, where, sock_hook_name(sl.attach_type),
-			      sl.prog_name[0] ? sl.prog_name : "?", id))
-			goto nomem;
+		obj = json_append_object(st->links_arr);
+		if (!obj)
+			return fail(c, EXIT_RUNTIME, "out of memory");
+		if (where[0])
+			cJSON_AddStringToObject(obj, "cgroup", where);
+		else
+			cJSON_AddNullToObject(obj, "cgroup");
+		cJSON_AddNumberToObject(obj, "cgroup_id", (double)sl.cgroup_id);
+		cJSON_AddStringToObject(obj, "hook",
+					sock_hook_name(sl.attach_type));
+		cJSON_AddStringToObject(obj, "program", sl.prog_name);
+		cJSON_AddNumberToObject(obj, "prog_id", sl.prog_id);
+		cJSON_AddNumberToObject(obj, "link_id", sl.link_id);
 	}
-	if (c->json) {
-		err = print_json(c, doc);
-		doc = NULL;
-		goto out;
-	}
+	return 0;
+}
+
+static void status_print_text(const struct ctx *c, const struct status *st)
+{
 	printf("pin dir: %s\n\n", c->pin_dir);
-	table_print(&maps);
+	table_print(&st->maps);
 	printf("\n");
-	if (links.nrows > 1)
-		table_print(&links);
+	if (st->links.nrows > 1)
+		table_print(&st->links);
 	else
 		printf("no svcd programs attached (tc in this network namespace, or cgroup socket programs)\n");
-	err = 0;
-	goto out;
-nomem:
-	err = fail(c, EXIT_RUNTIME, "out of memory");
+}
+
+int do_status(const struct ctx *c, int argc, char **argv)
+{
+	struct status st = { .maps.ncols = 4, .links.ncols = 4 };
+	int err;
+
+	if (argc > 0)
+		return fail(c, EXIT_USAGE, "status: unexpected argument '%s'",
+			    argv[0]);
+	if (c->json) {
+		st.doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(st.doc, "pin_dir", c->pin_dir);
+		st.maps_arr = cJSON_AddArrayToObject(st.doc, "maps");
+		st.links_arr = cJSON_AddArrayToObject(st.doc, "attached");
+		if (!st.maps_arr || !st.links_arr) {
+			err = fail(c, EXIT_RUNTIME, "out of memory");
+			goto out;
+		}
+	} else if (table_row(&st.maps, "MAP", "ENTRIES", "MAX", "ID") ||
+		   table_row(&st.links, "INTERFACE/CGROUP", "HOOK", "PROGRAM",
+			     "PROG_ID")) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	err = status_maps_add(c, &st);
+	if (!err)
+		err = status_tc_add(c, &st);
+	if (!err)
+		err = status_sock_add(c, &st);
+	if (err)
+		goto out;
+	if (c->json) {
+		err = print_json(c, st.doc);
+		st.doc = NULL;
+	} else {
+		status_print_text(c, &st);
+	}
 out:
-	if (ifs)
-		if_freenameindex(ifs);
-	close_map(&m);
-	cJSON_Delete(doc);
-	table_free(&maps);
-	table_free(&links);
+	cJSON_Delete(st.doc);
+	table_free(&st.maps);
+	table_free(&st.links);
 	return err;
 }
