@@ -323,4 +323,12 @@ check hc-kept-serves fast kept-hc 127.0.0.1:32000 / 200
 CHECK_WHY="svcd (pid $SVCD_PID) exited"
 check svcd-alive svcd_alive
 
+# Under make SANITIZE=1 a leak or a bad access is reported at exit.
+stop_svcd
+CHECK_WHY="svcd's log after it stopped: $(grep -m3 -A8 'Sanitizer\|runtime error' "$SVCD_LOG")"
+no_sanitizer_report() {
+	! grep -q 'Sanitizer\|runtime error' "$SVCD_LOG"
+}
+check svcd-stopped-clean no_sanitizer_report
+
 finish
