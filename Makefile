@@ -40,7 +40,8 @@ LIB_CFLAGS := $(USER_BASE_CFLAGS) -Iinclude -Iuser/lib
 USER_CFLAGS := $(USER_BASE_CFLAGS) -Iinclude -Iuser -Iuser/lib \
 	-I$(OUTPUT) -Iselftests
 USER_LDLIBS := $(shell pkg-config --libs libbpf libcjson libmnl yaml-0.1 \
-	libcurl 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmnl -lyaml -lcurl)
+	libcurl libmicrohttpd 2>/dev/null || \
+	echo -lbpf -lelf -lz -lcjson -lmnl -lyaml -lcurl -lmicrohttpd)
 LIB_LDLIBS := $(shell pkg-config --libs libcjson yaml-0.1 2>/dev/null || \
 	echo -lcjson -lyaml)
 ifeq ($(SANITIZE),1)

@@ -43,7 +43,6 @@ static void iso_time(time_t t, char *buf, size_t len)
 static int reply_healthcheck(struct serve *s, uint16_t port,
 			     struct httpd_reply *r)
 {
-	static char weight[48];
 	const struct healthcheck *hc = NULL;
 	const char *slash;
 	size_t i;
@@ -59,9 +58,9 @@ static int reply_healthcheck(struct serve *s, uint16_t port,
 	r->status = hc->local_endpoints ? 200 : 503;
 	r->content_type = "application/json";
 	/* kube-proxy's header: lets a load balancer weigh nodes */
-	snprintf(weight, sizeof(weight), "X-Load-Balancing-Endpoint-Weight: %u",
+	r->header_name = "X-Load-Balancing-Endpoint-Weight";
+	snprintf(r->header_value, sizeof(r->header_value), "%u",
 		 hc->local_endpoints);
-	r->extra_header = weight;
 	if (asprintf(&r->body,
 		     "{\"service\":{\"namespace\":\"%.*s\",\"name\":\"%s\"},"
 		     "\"localEndpoints\":%u,\"serviceProxyHealthy\":true}\n",

@@ -1,112 +1,89 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* http.c - see http.h. */
+/* http.c - HTTP listeners on libmicrohttpd in external epoll mode; see http.h. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "sys/http.h"
 #include "lib/log.h"
 
-#define HTTPD_MAX_LISTENERS 1024
-#define HTTPD_MAX_CONNS 128
-#define HTTPD_MAX_REQUEST 8192
-#define HTTPD_CONN_TIMEOUT_S 10
-
-/* epoll data: listeners are id, connections HTTPD_MAX_LISTENERS + slot */
+/* epoll data of the timerfd; a listener's is its id */
+#define HTTPD_TIMER_ID UINT32_MAX
 
 struct listener {
-	int fd; /* -1: free */
+	struct httpd *h;
+	struct MHD_Daemon *daemon;
 	uint32_t tag;
-};
-
-struct conn {
-	int fd; /* -1: free */
-	uint32_t tag;
-	time_t started;
-	size_t in_len;
-	char in[HTTPD_MAX_REQUEST + 1];
-	char *out;
-	size_t out_len, out_off;
+	char name[64]; /* "ADDR:PORT", for messages */
 };
 
 struct httpd {
-	int epfd;
+	int epfd;    /* every daemon's epoll fd and timerfd */
+	int timerfd; /* the nearest MHD timeout */
 	httpd_handler_fn fn;
 	void *ctx;
-	struct listener ls[HTTPD_MAX_LISTENERS];
-	struct conn *conns[HTTPD_MAX_CONNS];
+	struct listener *ls[HTTPD_MAX_LISTENERS];
 };
-
-static const char *status_text(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Internal Server Error";
-	}
-}
 
 struct httpd *httpd_new(httpd_handler_fn fn, void *ctx)
 {
-	struct httpd *h = calloc(1, sizeof(*h));
-	int i;
+	struct epoll_event ev = { .events = EPOLLIN,
+				  .data.u32 = HTTPD_TIMER_ID };
+	struct httpd *h;
+	int err;
 
+	if (!MHD_is_feature_supported(MHD_FEATURE_EPOLL)) {
+		pr_err("http: libmicrohttpd was built without epoll");
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->fn = fn;
 	h->ctx = ctx;
-	for (i = 0; i < HTTPD_MAX_LISTENERS; i++)
-		h->ls[i].fd = -1;
+	h->timerfd = -1;
 	h->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (h->epfd < 0) {
-		free(h);
-		return NULL;
-	}
+	if (h->epfd < 0)
+		goto fail;
+	h->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (h->timerfd < 0)
+		goto fail;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->timerfd, &ev))
+		goto fail;
 	return h;
-}
-
-static void conn_close(struct httpd *h, int slot)
-{
-	struct conn *c = h->conns[slot];
-
-	if (!c)
-		return;
-	close(c->fd);
-	free(c->out);
-	free(c);
-	h->conns[slot] = NULL;
+fail:
+	err = errno;
+	pr_err("http: epoll or timerfd: %s", strerror(err));
+	httpd_free(h);
+	errno = err;
+	return NULL;
 }
 
 void httpd_free(struct httpd *h)
 {
-	int i;
+	int id;
 
 	if (!h)
 		return;
-	for (i = 0; i < HTTPD_MAX_CONNS; i++)
-		conn_close(h, i);
-	for (i = 0; i < HTTPD_MAX_LISTENERS; i++)
-		if (h->ls[i].fd >= 0)
-			close(h->ls[i].fd);
-	close(h->epfd);
+	for (id = 0; id < HTTPD_MAX_LISTENERS; id++)
+		httpd_unlisten(h, id);
+	if (h->timerfd >= 0)
+		close(h->timerfd);
+	if (h->epfd >= 0)
+		close(h->epfd);
 	free(h);
 }
 
@@ -155,19 +132,14 @@ static int parse_addr(const char *addr_port, struct sockaddr_storage *ss,
 	return 0;
 }
 
-int httpd_listen(struct httpd *h, const char *addr_port, uint32_t tag)
+/* Our own socket, so that bind errors name the address and nothing but
+ * exactly that address is bound; MHD takes it over (and closes it). */
+static int listen_socket(const char *addr_port, int *family)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct sockaddr_storage ss;
+	int fd, one = 1, err;
 	socklen_t len;
-	int id, fd, one = 1, err;
 
-	for (id = 0; id < HTTPD_MAX_LISTENERS && h->ls[id].fd >= 0; id++)
-		;
-	if (id == HTTPD_MAX_LISTENERS) {
-		pr_err("http %s: too many listeners", addr_port);
-		return -ENOSPC;
-	}
 	if (parse_addr(addr_port, &ss, &len)) {
 		pr_err("http %s: not ADDR:PORT", addr_port);
 		return -EINVAL;
@@ -186,149 +158,231 @@ int httpd_listen(struct httpd *h, const char *addr_port, uint32_t tag)
 		close(fd);
 		return err;
 	}
-	ev.data.u32 = (uint32_t)id;
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		err = -errno;
-		close(fd);
-		return err;
+	*family = ss.ss_family;
+	return fd;
+}
+
+static enum MHD_Result queue_reply(struct MHD_Connection *conn,
+				   struct httpd_reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->body)
+		resp = MHD_create_response_from_buffer(strlen(r->body), r->body,
+						       MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(r->body);
+		return MHD_NO; /* MHD closes the connection */
 	}
-	h->ls[id].fd = fd;
-	h->ls[id].tag = tag;
+	if (!MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				     r->content_type ? r->content_type :
+						       "text/plain") ||
+	    !MHD_add_response_header(resp, "X-Content-Type-Options",
+				     "nosniff") ||
+	    (r->header_name &&
+	     !MHD_add_response_header(resp, r->header_name, r->header_value))) {
+		MHD_destroy_response(resp);
+		return MHD_NO;
+	}
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Answers on the first call, with the headers: svcd reads no request body,
+ * and MHD closes the connection after the reply (Connection: close). */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	struct listener *l = cls;
+	struct httpd_reply r = { .status = 500 };
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)req_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) &&
+	    strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		r.status = MHD_HTTP_METHOD_NOT_ALLOWED;
+	} else if (l->h->fn(l->h->ctx, l->tag, url, &r)) {
+		free(r.body);
+		r = (struct httpd_reply){ .status = 500 };
+	}
+	return queue_reply(conn, &r);
+}
+
+/* MHD's own messages (a client's bad request, a failed accept) are the
+ * client's business: debug level. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const char *name = cls;
+	char msg[256];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	pr_debug("http %s: %s", name, msg);
+}
+
+static struct MHD_Daemon *start_daemon(struct listener *l, int fd, int family)
+{
+	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+
+	if (family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l->name,
+				MHD_OPTION_LISTEN_SOCKET, fd,
+				MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)HTTPD_CONN_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)HTTPD_CONN_LIMIT,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+				(size_t)HTTPD_CONN_MEMORY, MHD_OPTION_END);
+}
+
+int httpd_listen(struct httpd *h, const char *addr_port, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	const union MHD_DaemonInfo *info;
+	struct listener *l = NULL;
+	int id, fd, family = AF_UNSPEC, err;
+
+	for (id = 0; id < HTTPD_MAX_LISTENERS && h->ls[id]; id++)
+		;
+	if (id == HTTPD_MAX_LISTENERS) {
+		pr_err("http %s: too many listeners (%d)", addr_port,
+		       HTTPD_MAX_LISTENERS);
+		return -ENOSPC;
+	}
+	fd = listen_socket(addr_port, &family);
+	if (fd < 0)
+		return fd; /* logged */
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->h = h;
+	l->tag = tag;
+	snprintf(l->name, sizeof(l->name), "%s", addr_port);
+	l->daemon = start_daemon(l, fd, family);
+	if (!l->daemon) {
+		pr_err("http %s: libmicrohttpd did not start (-v 3 says why)",
+		       addr_port);
+		close(fd); /* still ours when MHD fails */
+		err = -EIO;
+		goto out_free;
+	}
+	info = MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	ev.data.u32 = (uint32_t)id;
+	if (!info || epoll_ctl(h->epfd, EPOLL_CTL_ADD, info->epoll_fd, &ev)) {
+		err = info ? -errno : -EIO;
+		pr_err("http %s: cannot poll the listener: %s", addr_port,
+		       strerror(-err));
+		goto out_stop;
+	}
+	h->ls[id] = l;
 	return id;
+out_stop:
+	MHD_stop_daemon(l->daemon); /* closes fd */
+out_free:
+	free(l);
+	return err;
 }
 
 void httpd_unlisten(struct httpd *h, int id)
 {
-	if (id < 0 || id >= HTTPD_MAX_LISTENERS || h->ls[id].fd < 0)
+	struct listener *l;
+
+	if (id < 0 || id >= HTTPD_MAX_LISTENERS || !h->ls[id])
 		return;
-	close(h->ls[id].fd);
-	h->ls[id].fd = -1;
+	l = h->ls[id];
+	/* closing the daemon's epoll fd takes it out of h->epfd */
+	MHD_stop_daemon(l->daemon);
+	free(l);
+	h->ls[id] = NULL;
 }
 
-static void accept_all(struct httpd *h, int id)
+static unsigned int connections(const struct listener *l)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct conn *c;
-	int fd, slot;
+	const union MHD_DaemonInfo *info;
 
-	for (;;) {
-		fd = accept4(h->ls[id].fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		for (slot = 0; slot < HTTPD_MAX_CONNS && h->conns[slot]; slot++)
-			;
-		if (slot == HTTPD_MAX_CONNS) {
-			close(fd); /* busy: the client retries */
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->tag = h->ls[id].tag;
-		c->started = time(NULL);
-		ev.data.u32 = HTTPD_MAX_LISTENERS + slot;
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		h->conns[slot] = c;
-	}
+	info = MHD_get_daemon_info(l->daemon,
+				   MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return info ? info->num_connections : 0;
 }
 
-static void build_reply(struct httpd *h, struct conn *c)
+/*
+ * At its connection limit (or out of fds) MHD takes the listening socket
+ * out of its epoll set, and puts it back only at the start of the MHD_run
+ * after one that closed a connection; with no event and no timeout left,
+ * that run would never come. So a run that closed a connection is
+ * followed by another.
+ */
+static void run_listener(struct listener *l)
 {
-	struct httpd_reply r = { .status = 500 };
-	char method[8], path[2048];
-	bool head;
-	int n;
+	unsigned int before = connections(l);
 
-	if (sscanf(c->in, "%7s %2047s", method, path) != 2) {
-		r.status = 400;
-	} else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		r.status = 405;
-	} else if (h->fn(h->ctx, c->tag, path, &r)) {
-		free(r.body);
-		r.body = NULL;
-		r.status = 500;
-	}
-	head = !strcmp(method, "HEAD");
-	n = asprintf(&c->out,
-		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-		     "X-Content-Type-Options: nosniff\r\n%s%s"
-		     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-		     r.status, status_text(r.status),
-		     r.content_type ? r.content_type : "text/plain",
-		     r.extra_header ? r.extra_header : "",
-		     r.extra_header ? "\r\n" : "", r.body ? strlen(r.body) : 0,
-		     r.body && !head ? r.body : "");
-	free(r.body);
-	if (n < 0) {
-		c->out = NULL;
-		return;
-	}
-	c->out_len = (size_t)n;
+	MHD_run(l->daemon);
+	if (connections(l) < before)
+		MHD_run(l->daemon);
 }
 
-/* Returns true when the connection is done (close it). */
-static bool conn_io(struct httpd *h, int slot, uint32_t events)
+/* Arms the timerfd to the nearest MHD timeout over every listener (1 ms
+ * at least: MHD says 0 while it has buffered work), or disarms it. */
+static void arm_timer(struct httpd *h)
 {
-	struct conn *c = h->conns[slot];
-	struct epoll_event ev = { .events = EPOLLOUT,
-				  .data.u32 = HTTPD_MAX_LISTENERS + slot };
-	ssize_t n;
+	MHD_UNSIGNED_LONG_LONG ms, min = ULLONG_MAX;
+	struct itimerspec its = {};
+	int id;
 
-	if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN))
-		return true;
-	if (!c->out) {
-		n = read(c->fd, c->in + c->in_len,
-			 HTTPD_MAX_REQUEST - c->in_len);
-		if (n <= 0)
-			return n == 0 || (errno != EAGAIN && errno != EINTR);
-		c->in_len += (size_t)n;
-		c->in[c->in_len] = '\0';
-		if (!strstr(c->in, "\r\n\r\n") && !strstr(c->in, "\n\n") &&
-		    c->in_len < HTTPD_MAX_REQUEST)
-			return false;
-		build_reply(h, c);
-		if (!c->out)
-			return true;
-		epoll_ctl(h->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	for (id = 0; id < HTTPD_MAX_LISTENERS; id++)
+		if (h->ls[id] && MHD_get_timeout(h->ls[id]->daemon, &ms) &&
+		    ms < min)
+			min = ms;
+	if (min != ULLONG_MAX) {
+		if (!min)
+			min = 1;
+		its.it_value.tv_sec = (time_t)(min / 1000);
+		its.it_value.tv_nsec = (long)(min % 1000) * 1000000;
 	}
-	n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
-	if (n < 0)
-		return errno != EAGAIN && errno != EINTR;
-	c->out_off += (size_t)n;
-	return c->out_off == c->out_len;
+	timerfd_settime(h->timerfd, 0, &its, NULL);
 }
 
 void httpd_dispatch(struct httpd *h)
 {
+	MHD_UNSIGNED_LONG_LONG ms;
 	struct epoll_event evs[32];
-	time_t now = time(NULL);
-	int n, i, slot;
+	uint64_t expirations;
+	bool timer = false;
+	uint32_t id;
+	int n, i;
 
 	n = epoll_wait(h->epfd, evs, 32, 0);
 	for (i = 0; i < n; i++) {
-		uint32_t id = evs[i].data.u32;
-
-		if (id < HTTPD_MAX_LISTENERS) {
-			if (h->ls[id].fd >= 0)
-				accept_all(h, (int)id);
+		id = evs[i].data.u32;
+		if (id == HTTPD_TIMER_ID) {
+			timer = read(h->timerfd, &expirations,
+				     sizeof(expirations)) > 0;
 			continue;
 		}
-		slot = (int)(id - HTTPD_MAX_LISTENERS);
-		if (slot < HTTPD_MAX_CONNS && h->conns[slot] &&
-		    conn_io(h, slot, evs[i].events))
-			conn_close(h, slot);
+		if (id < HTTPD_MAX_LISTENERS && h->ls[id])
+			run_listener(h->ls[id]);
 	}
-	/* A client that never finishes its request loses its slot. */
-	for (slot = 0; slot < HTTPD_MAX_CONNS; slot++)
-		if (h->conns[slot] &&
-		    now - h->conns[slot]->started > HTTPD_CONN_TIMEOUT_S)
-			conn_close(h, slot);
+	/* Due timeouts: MHD drops the connections that idled too long. */
+	if (timer)
+		for (id = 0; id < HTTPD_MAX_LISTENERS; id++)
+			if (h->ls[id] &&
+			    MHD_get_timeout(h->ls[id]->daemon, &ms) && !ms)
+				run_listener(h->ls[id]);
+	arm_timer(h);
 }
