@@ -40,8 +40,10 @@ LIB_CFLAGS := $(USER_BASE_CFLAGS) -Iinclude -Iuser/lib
 USER_CFLAGS := $(USER_BASE_CFLAGS) -Iinclude -Iuser -Iuser/lib \
 	-I$(OUTPUT) -Iselftests
 USER_LDLIBS := $(shell pkg-config --libs libbpf libcjson libmnl yaml-0.1 \
-	libcurl libmicrohttpd 2>/dev/null || \
-	echo -lbpf -lelf -lz -lcjson -lmnl -lyaml -lcurl -lmicrohttpd)
+	libcurl 2>/dev/null || echo -lbpf -lelf -lz -lcjson -lmnl -lyaml -lcurl)
+# sys/http.c's listeners: svcd only.
+HTTP_LDLIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || \
+	echo -lmicrohttpd)
 LIB_LDLIBS := $(shell pkg-config --libs libcjson yaml-0.1 2>/dev/null || \
 	echo -lcjson -lyaml)
 ifeq ($(SANITIZE),1)
@@ -103,7 +105,7 @@ $(OUTPUT)/obj/user/lib/%.o: user/lib/%.c
 
 $(OUTPUT)/svcd: $(call objs,$(SVCD_SRCS) $(SYS_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
+	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) $(HTTP_LDLIBS) -o $@
 
 $(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/sys/pinned.c user/lib/log.c)
 	$(call msg,LINK,$@)
