@@ -138,7 +138,7 @@ legacy) IPT=iptables-legacy ;;
 esac
 command -v "$IPT-restore" >/dev/null || fail_all "'$IPT-restore' not found: sudo scripts/deps.sh"
 command -v gnuplot >/dev/null ||
-	RUN_NOTES+=("gnuplot not found (scripts/deps.sh installs gnuplot-nox): no plots")
+	RUN_NOTES+=("gnuplot not found (scripts/deps.sh --bench installs it): no plots")
 
 # The NodePort measurement lights up once svcd attaches XDP to uplinks.
 if [ -n "${BENCH_NODEPORT:-}" ]; then

@@ -44,7 +44,7 @@
 #	VMTEST_VERBOSE	1: the kernel's boot messages too
 #
 # Needs qemu-system-x86, busybox-static, kmod, xz-utils, apt and dpkg
-# (scripts/deps.sh). Root is needed on the host only to read files only
+# (scripts/deps.sh --vm). Root is needed on the host only to read files only
 # root may read; inside the guest everything runs as root.
 set -euo pipefail
 
@@ -71,7 +71,7 @@ die() {
 # ---- tools ----------------------------------------------------------------
 
 QEMU=$(command -v qemu-system-x86_64) ||
-	die "qemu-system-x86_64 not found: install qemu-system-x86 (scripts/deps.sh)"
+	die "qemu-system-x86_64 not found: scripts/deps.sh --vm installs it"
 BUSYBOX=
 for b in /bin/busybox /usr/bin/busybox; do
 	if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then
@@ -79,9 +79,9 @@ for b in /bin/busybox /usr/bin/busybox; do
 		break
 	fi
 done
-[ -n "$BUSYBOX" ] || die "no static busybox: install busybox-static (scripts/deps.sh)"
+[ -n "$BUSYBOX" ] || die "no static busybox: scripts/deps.sh --vm installs it"
 for c in depmod modprobe xz dpkg-deb apt-get apt-cache; do
-	command -v "$c" >/dev/null || die "'$c' not found (scripts/deps.sh)"
+	command -v "$c" >/dev/null || die "'$c' not found: scripts/deps.sh --vm installs it"
 done
 case $REPO$OUT_DIR in
 *[[:space:]]*) die "paths with white space cannot go on the kernel command line: $REPO" ;;

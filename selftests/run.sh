@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # run.sh [TIER...] - runs test tiers and ends with one line
 # "N passed, N failed, N skipped". Tiers: unit prog netns agent format
-# (default all).
+# (default all); format is clang-format and scripts/check-layout.sh.
 # Every tier prints "[ OK ] name", "[FAIL] name" or "[SKIP] name: why" per
 # case; this script counts those lines, so a tier that dies early counts as
 # a failure of that tier rather than vanishing.
@@ -45,6 +45,16 @@ run_tier() {
 			echo "[ OK ] format"
 		else
 			echo "[FAIL] format: run 'make format'; files: ${bad[*]}"
+		fi
+		# The include directions between the wings of user/; its
+		# warnings are shown, only a wrong direction fails.
+		local out
+		if out=$(scripts/check-layout.sh 2>&1); then
+			grep '^warning: ' <<<"$out" | sed 's/^/  layout /'
+			echo "[ OK ] layout"
+		else
+			grep -v '^layout: ' <<<"$out" | sed 's/^/  layout /'
+			echo "[FAIL] layout: $(grep -c '^error: ' <<<"$out") include(s) against the wing directions (docs/design.md, Layout; scripts/check-layout.sh)"
 		fi ;;
 	*)
 		echo "[FAIL] $tier: unknown tier"; return ;;

@@ -183,7 +183,7 @@ def terminal(gp):
 def plots(rows, by, prefix, paths_with_data):
     gp = shutil.which("gnuplot")
     if not gp:
-        return "gnuplot not found (scripts/deps.sh installs gnuplot-nox): no plots"
+        return "gnuplot not found (scripts/deps.sh --bench installs it): no plots"
     made = []
     for what, key, ylabel in (("rate", "rate", "connections per second"),
                               ("p99", "p99_ms", "p99 connect-to-reply latency (ms)")):

@@ -368,7 +368,8 @@ check_fresh_sync() {
 		--cgroup-path '' -v 2 \
 		>"$ref_log" 2>&1 &
 	local ref_pid=$!
-	if ! wait_until 15 grep -q '^svcd: info: sync: ' "$ref_log"; then
+	# -s: the log is made by the child, maybe after the first poll
+	if ! wait_until 15 grep -s -q '^svcd: info: sync: ' "$ref_log"; then
 		kill_pid "$ref_pid"
 		fail "$c" "the --from-file svcd did not sync: $(tail -n 3 "$ref_log")"
 		return

@@ -200,8 +200,9 @@ k get svc -w -n t1 --output-watch-events >"$tmp/watch.out" 2>&1 &
 bg+=($!)
 k get svc -w -n t1 -o json >"$tmp/watchj.out" 2>&1 &
 bg+=($!)
-if wait_until 20 grep -q 'ADDED *svc5' "$tmp/watch.out" &&
-	wait_until 20 grep -q '"name": "svc5"' "$tmp/watchj.out" &&
+# grep -s: the outputs are made by the children, maybe after the first poll
+if wait_until 20 grep -s -q 'ADDED *svc5' "$tmp/watch.out" &&
+	wait_until 20 grep -s -q '"name": "svc5"' "$tmp/watchj.out" &&
 	k create -f "$tmp/w1.yaml" >/dev/null 2>&1 &&
 	wait_until 10 grep -q 'ADDED *watched *NodePort' "$tmp/watch.out" &&
 	k delete svc watched -n t1 >/dev/null 2>&1 &&

@@ -198,6 +198,9 @@ lines_at_least() {
 # ---- processes ---------------------------------------------------------------
 
 # Kill a process this test started, by PID, and reap it (bounded).
+# bash reports a background job killed by SIGKILL ("... Killed  cmd") on
+# its stderr as soon as a foreground command ends after the death: the
+# poll below runs with stderr closed for that, and wait reaps quietly.
 kill_pid() {
 	local pid=$1 sig=${2:-TERM}
 	[ -n "$pid" ] || return 0
@@ -206,7 +209,7 @@ kill_pid() {
 		return 0
 	}
 	kill -"$sig" "$pid" 2>/dev/null
-	if ! wait_until 5 pid_gone "$pid"; then
+	if ! wait_until 5 pid_gone "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null
