@@ -191,8 +191,9 @@ vmtest: all
 demo: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/demo.sh
 
+# make deps DEPS=--all: the bench and VM extras too (scripts/deps.sh -h)
 deps:
-	$(Q)./scripts/deps.sh
+	$(Q)./scripts/deps.sh $(DEPS)
 
 bench: all
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/bench.sh

@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-/* ---- pinned map names (stable contract; see DESIGN.md) ---------------- */
+/* ---- pinned map names (stable contract; see docs/design.md) ---------------- */
 #define SVCD_MAP_FRONTENDS "svcd_frontends"
 #define SVCD_MAP_SLOTS "svcd_slots"
 #define SVCD_MAP_BACKENDS "svcd_backends"

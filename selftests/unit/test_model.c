@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * test_model.c - the state model against kube-proxy's semantics
- * (DESIGN.md "Semantics"), one subtest per rule.
+ * (docs/design.md "Semantics"), one subtest per rule.
  *
  * Inputs are written as JSON with single quotes, which fx_build() turns
  * into double quotes, and joined into one List.

@@ -426,12 +426,12 @@ void test_slots_disruption(void)
 	ASSERT_EQ(bad, 0, "add: shares moved beyond the new one's");
 	/* Measured with this seed: 0.90 of the slots on average. */
 	ASSERT_LE(mean, 0.95, "add: slots moved (mean fraction)");
-	printf("       one backend added: %.2f of the slots change backend on average, %.2f at worst\n",
+	printf("#      one backend added: %.2f of the slots change backend on average, %.2f at worst\n",
 	       mean, worst);
 	disrupt(false, &mean, &worst, &bad);
 	ASSERT_EQ(bad, 0, "remove: shares moved beyond the removed one's");
 	ASSERT_LE(mean, 0.95, "remove: slots moved (mean fraction)");
-	printf("       one backend removed: %.2f of the slots change backend on average, %.2f at worst\n",
+	printf("#      one backend removed: %.2f of the slots change backend on average, %.2f at worst\n",
 	       mean, worst);
 }
 

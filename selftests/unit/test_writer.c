@@ -2483,7 +2483,7 @@ void test_writer_scale(void)
 	t_restart = cpu_seconds() - t0;
 	ASSERT_EQ(fake_writes(f) - writes, 0, "restart writes nothing");
 	no_violations(f);
-	printf("       10000 sets / 100000 backends, CPU seconds incl. fake maps: install %.3f, no-op %.3f, 1%% change %.3f, restart+sync %.3f\n",
+	printf("#      10000 sets / 100000 backends, CPU seconds incl. fake maps: install %.3f, no-op %.3f, 1%% change %.3f, restart+sync %.3f\n",
 	       t_install, t_noop, t_change, t_restart);
 	writer_free(w);
 out:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * model.c - Service and EndpointSlice objects in, frontends and weighted
- * backend sets out, with kube-proxy's semantics (DESIGN.md "Semantics").
+ * backend sets out, with kube-proxy's semantics (docs/design.md "Semantics").
  *
  * Three passes: name every item and find duplicates; parse and validate
  * each object into plain structs (an object with any problem is dropped

@@ -2,7 +2,7 @@
 /*
  * model.h - the state model: Kubernetes Service and EndpointSlice objects
  * in, desired frontends and weighted backend sets out, with kube-proxy's
- * semantics (DESIGN.md "Semantics"). Pure: no I/O, no BPF, no globals.
+ * semantics (docs/design.md "Semantics"). Pure: no I/O, no BPF, no globals.
  */
 #ifndef SVCD_MODEL_H
 #define SVCD_MODEL_H

@@ -373,7 +373,7 @@ _Static_assert(sizeof(struct svcd_stats) == STATS_FIELDS * sizeof(__u64),
 struct stats_dump {
 	struct pinned stats, reasons, services;
 	struct svcd_entries sv;	   /* the services, sorted by id */
-	struct svcd_maps counters; /* stats and reasons, for bpfmaps.c */
+	struct svcd_maps counters; /* stats and reasons, for sys/pinned.c */
 	struct table t;
 	cJSON *doc, *arr, *rs; /* JSON mode: the document, its "services"
 				* and its "reasons" */
@@ -396,7 +396,7 @@ static int stats_open(const struct ctx *c, struct stats_dump *d)
 				  cmp_u32_key);
 	if (err)
 		return err;
-	/* bpfmaps.c sums the per-CPU counters */
+	/* sys/pinned.c sums the per-CPU counters */
 	for (i = 0; i < WMAP_COUNT; i++)
 		d->counters.fd[i] = -1;
 	d->counters.stats_fd = d->stats.fd;

@@ -65,7 +65,7 @@ void usage(FILE *f)
 		"            [--metrics-bind-address ADDR:PORT]\n"
 		"            [--healthz-bind-address ADDR:PORT] [--cleanup] [-v LEVEL]\n"
 		"            [--max-services N] [--max-backends N] [--max-conntrack N]\n"
-		"            [--max-affinity N]\n"
+		"            [--max-affinity N] [--snat-port-range MIN-MAX]\n"
 		"\n"
 		"eBPF Service proxy: keeps pinned BPF maps equal to the Services and\n"
 		"EndpointSlices it is given and attaches tc programs to pod interfaces.\n"

@@ -203,7 +203,7 @@ static int setup_k8s(struct svcd *s)
 		}
 	}
 	/* Tests: short watches, so that faults the API simulator injects
-	 * into the next watch come soon (the idle limit follows, k8s.c). */
+	 * into the next watch come soon (the idle limit follows, sys/k8s_watch.c). */
 	env = getenv("SVCD_K8S_WATCH_TIMEOUT_S");
 	if (env && *env &&
 	    parse_u32("SVCD_K8S_WATCH_TIMEOUT_S", env, 1, 3600,

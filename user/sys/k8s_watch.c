@@ -9,6 +9,9 @@
  * back to LIST. Failures wait a backoff with jitter (or Retry-After) in
  * WAIT. The stores keep the last good state the whole time, so svcd keeps
  * serving while the API server is away.
+ *
+ * layout: one file (about 940 lines): one state machine and the libcurl
+ * callbacks that drive it, over one private struct each.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -2,6 +2,10 @@
 /*
  * loader.c - skeleton open/load over pinned maps, tc attach/detach, and
  * `svcd --cleanup`. See loader.h.
+ *
+ * layout: one file (about 900 lines) because load, attach and cleanup share
+ * the skeletons and the names of what is attached; cleanup must undo exactly
+ * what attach does, and reads best beside it.
  */
 #include <errno.h>
 #include <limits.h>

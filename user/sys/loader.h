@@ -9,7 +9,7 @@
  * svcd replaces its tc filters in place (same handle and priority,
  * BPF_TC_F_REPLACE) and its pinned cgroup links in place (bpf_link
  * update), and keeps the maps, so established flows never see a gap
- * (DESIGN.md invariant 2).
+ * (docs/design.md invariant 2).
  */
 #ifndef SVCD_LOADER_H
 #define SVCD_LOADER_H

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * writer/writer.c - makes the maps equal to a desired model_state, writing
- * only the difference, in the order DESIGN.md invariants 1 and 3 require.
+ * only the difference, in the order docs/design.md invariants 1 and 3 require.
  *
  * The writer keeps a mirror of what the maps hold (services, backends with
  * reference counts, slot tables per service and revision, frontends,
@@ -9,7 +9,7 @@
  * operation it stands for succeeded, so the mirror equals the maps after
  * any failure.
  *
- * One sync runs in phases; per set the order of DESIGN.md holds because
+ * One sync runs in phases; per set the order of docs/design.md holds because
  * every deletion of a shared thing waits for a later phase:
  *   1. delete frontends nobody wants; write the wanted source ranges
  *      (loadBalancerSourceRanges) the map lacks, so no frontend written

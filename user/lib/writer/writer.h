@@ -2,7 +2,7 @@
 /*
  * writer/writer.h - the map writer: makes the maps equal to a desired model_state
  * by writing only the difference, in an order that never shows a packet a
- * half-written service (DESIGN.md invariants 1 and 3).
+ * half-written service (docs/design.md invariants 1 and 3).
  *
  * The writer never calls libbpf: it talks to the maps through a small ops
  * table, so unit tests drive it over in-memory maps that check the
