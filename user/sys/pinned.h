@@ -15,7 +15,7 @@
 #include <bpf/bpf.h>
 
 #include "svcd_abi.h"
-#include "lib/writer/writer.h"
+#include "lib/writer/ops.h"
 
 /*
  * What a pinned map must be for this build to use it: what the BPF objects
