@@ -16,14 +16,27 @@ tiers=("$@")
 log=$(mktemp /tmp/svcd-check.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
+# A test_progs-style runner. A sanitizer finding (make SANITIZE=1) ends it
+# with exit code 1, which reads like "a case failed" although no [FAIL]
+# line was printed and the cases after it never ran: count the report.
+run_runner() {
+	local out rc=0
+	out=$(mktemp /tmp/svcd-runner.XXXXXX)
+	"$1" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	if grep -qE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$out"; then
+		echo "[FAIL] $(basename "$1"): sanitizer report (above); the cases after it did not run"
+	fi
+	rm -f "$out"
+	return "$rc"
+}
+
 run_tier() {
 	local tier=$1 rc=0
 	echo "==== tier: $tier"
 	case $tier in
-	unit)
-		"$OUTPUT/unit_tests" || rc=$? ;;
-	prog)
-		"$OUTPUT/prog_tests" || rc=$? ;;
+	unit | prog)
+		run_runner "$OUTPUT/${tier}_tests" || rc=$? ;;
 	netns | agent)
 		local t
 		for t in selftests/$tier/test_*.sh; do

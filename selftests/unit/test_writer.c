@@ -752,26 +752,34 @@ static void state_free(struct model_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* A copy of n bytes of src; NULL for none (memcpy may not read NULL). */
+static void *dup_bytes(const void *src, size_t n)
+{
+	void *dst;
+
+	if (!n)
+		return NULL;
+	dst = xrealloc(NULL, n);
+	memcpy(dst, src, n);
+	return dst;
+}
+
 static void state_copy(struct model_state *dst, const struct model_state *src)
 {
-	size_t i, n;
+	size_t i;
 
 	dst->n_sets = src->n_sets;
-	dst->sets = xrealloc(NULL, src->n_sets * sizeof(*dst->sets));
-	memcpy(dst->sets, src->sets, src->n_sets * sizeof(*dst->sets));
-	for (i = 0; i < src->n_sets; i++) {
-		n = src->sets[i].n_backends * sizeof(struct model_backend);
-		dst->sets[i].backends = xrealloc(NULL, n);
-		memcpy(dst->sets[i].backends, src->sets[i].backends, n);
-	}
+	dst->sets = dup_bytes(src->sets, src->n_sets * sizeof(*dst->sets));
+	for (i = 0; i < src->n_sets; i++)
+		dst->sets[i].backends = dup_bytes(
+			src->sets[i].backends,
+			src->sets[i].n_backends * sizeof(struct model_backend));
 	dst->n_frontends = src->n_frontends;
-	n = src->n_frontends * sizeof(*dst->frontends);
-	dst->frontends = xrealloc(NULL, n);
-	memcpy(dst->frontends, src->frontends, n);
+	dst->frontends = dup_bytes(src->frontends,
+				   src->n_frontends * sizeof(*dst->frontends));
 	dst->n_src_ranges = src->n_src_ranges;
-	n = src->n_src_ranges * sizeof(*dst->src_ranges);
-	dst->src_ranges = xrealloc(NULL, n);
-	memcpy(dst->src_ranges, src->src_ranges, n);
+	dst->src_ranges = dup_bytes(
+		src->src_ranges, src->n_src_ranges * sizeof(*dst->src_ranges));
 }
 
 static void add_src_range(struct model_state *s, __be32 lb, __be32 prefix,
