@@ -214,9 +214,12 @@ import (
 
 func main() { etcdmain.Main(os.Args) }
 EOF
-	# keep go.sum (and skip tidy) when go.mod is unchanged
-	if ! cmp -s "$SRC_DIR/go.mod.new" "$SRC_DIR/go.mod" || [ ! -s "$SRC_DIR/go.sum" ]; then
-		mv "$SRC_DIR/go.mod.new" "$SRC_DIR/go.mod"
+	# go.mod.in is what was generated, go.mod what tidy made of it: tidy
+	# again only when the generated text changed
+	if ! cmp -s "$SRC_DIR/go.mod.new" "$SRC_DIR/go.mod.in" ||
+		[ ! -s "$SRC_DIR/go.sum" ] || [ ! -s "$SRC_DIR/go.mod" ]; then
+		cp "$SRC_DIR/go.mod.new" "$SRC_DIR/go.mod"
+		mv "$SRC_DIR/go.mod.new" "$SRC_DIR/go.mod.in"
 		rm -f "$SRC_DIR/go.sum"
 		(cd "$SRC_DIR" && "$GO" mod tidy) >"$VER_DIR/tidy.log" 2>&1 || {
 			tail -n 20 "$VER_DIR/tidy.log" >&2
