@@ -27,7 +27,10 @@
 # and $SVCD_K8S_CACHE/go/build (GOMODCACHE, GOCACHE; GOFLAGS=-modcacherw
 # so that `rm -rf $SVCD_K8S_CACHE` works; GOTOOLCHAIN=local). Binaries
 # present whose --version is right are kept; the others are built. Cold:
-# about 7-8 minutes on 2 cores, a link near 2.7 GiB; warm, seconds. Needs
+# 7-8 minutes on 2 quiet cores (21 measured while a test run shared them:
+# kube-apiserver most of it), a link near 2.7 GiB; relinking one binary
+# from a warm GOCACHE about 8 s; all present, under a second. The cache
+# takes about 5 GiB: binaries 0.4, modules 0.8, build cache 3.9. Needs
 # Go >= 1.26 ($GO, else `go` on PATH, else /usr/local/go/bin/go).
 #
 # up: the namespace svcd-k8s-<hex id> gets lo up and the API address
@@ -43,7 +46,8 @@
 # system:masters), the PKI, the logs, the PIDs and the namespace's name.
 # `up` waits for etcd's /health, the API server's /readyz and the
 # controller manager's /healthz, each with a deadline, then prints the
-# start-up time and the resident memory, and leaves the three running.
+# start-up time and the resident memory, and leaves the three running
+# (measured: /readyz 4.1 s after start, all up in 4.7 s, about 400 MiB).
 #
 # Reaching it from a test's namespaces: the API server's namespace is
 # private; run kubectl in it (ip netns exec $K8S_NETNS ...) or set
