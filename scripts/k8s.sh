@@ -28,7 +28,8 @@
 # so that `rm -rf $SVCD_K8S_CACHE` works; GOTOOLCHAIN=local). Binaries
 # present whose --version is right are kept; the others are built. Cold:
 # 7-8 minutes on 2 quiet cores (21 measured while a test run shared them:
-# kube-apiserver most of it), a link near 2.7 GiB; relinking one binary
+# kube-apiserver most of it; at most 1.5 GiB in use on the machine, sampled
+# each second, with -s -w); relinking one binary
 # from a warm GOCACHE about 8 s; all present, under a second. The cache
 # takes about 5 GiB: binaries 0.4, modules 0.8, build cache 3.9. Needs
 # Go >= 1.26 ($GO, else `go` on PATH, else /usr/local/go/bin/go).
