@@ -20,6 +20,8 @@ PKG_DEFAULT=(
 	make gcc
 	# tests, demo, format check
 	iproute2 iptables nftables python3 curl socat ethtool clang-format kmod
+	# scripts/k8s.sh up: the control plane's certificates
+	openssl
 )
 # make bench: the plots
 PKG_BENCH=(gnuplot-nox)
