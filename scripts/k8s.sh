@@ -57,7 +57,10 @@
 # $K8S_PEER_IF, default k8s-api, in the peer), the peer gets a /32 route
 # to $K8S_API_ADDR over it and proxy ARP on it, and the API namespace a
 # default route out of eth0; so the peer, and whatever the peer routes
-# (a router's nodes), reach https://$K8S_API_ADDR:6443. Nothing is made
+# (a router's nodes), reach https://$K8S_API_ADDR:6443. K8S_PEER_NS may
+# name several namespaces (the bench's node of each mode): each gets its
+# own pair, and its end the address 198.19.1.I/32 as the source of its
+# route to the API (link_peers below). Nothing is made
 # in the root namespace; `down` deleting the namespace removes the veth
 # pair (and with it the peer's route) too.
 #
@@ -67,6 +70,14 @@
 #
 # env: export lines for KUBECONFIG, K8S_BIN (the binaries), PATH, and,
 # once `up` ran, K8S_NETNS and K8S_API.
+#
+# api-stop, api-start, api-restart: the API server alone, stopped or
+# started again with the same flags (an outage; a restart that a watch
+# must resume across). compact: etcd's history compacted to its current
+# revision, so that a watch resumed from before it gets 410 Gone.
+#
+# The API server serves both families' Service ranges: 198.19.96.0/20
+# and K8S_SERVICE_CIDR6 (2001:db8:96::/112; empty for IPv4 only).
 #
 # Environment: SVCD_K8S_CACHE, OUTPUT, GO, K8S_API_ADDR, K8S_PEER_NS,
 # K8S_PEER_IF, K8S_UP_TIMEOUT (seconds for each wait, default 60).
@@ -88,6 +99,9 @@ esac
 API_ADDR=${K8S_API_ADDR:-198.19.0.250}
 API_PORT=6443
 SERVICE_CIDR=198.19.96.0/20
+# The IPv6 Service range (dual-stack: a Service asks for it with
+# ipFamilyPolicy); K8S_SERVICE_CIDR6= (empty) for an IPv4-only server.
+SERVICE_CIDR6=${K8S_SERVICE_CIDR6-2001:db8:96::/112}
 PEER_NS=${K8S_PEER_NS:-}
 PEER_IF=${K8S_PEER_IF:-k8s-api}
 UP_TIMEOUT=${K8S_UP_TIMEOUT:-60}
@@ -110,6 +124,7 @@ die() {
 usage() {
 	cat <<EOF
 Usage: $0 build | up [DIR] | down [DIR] | env [DIR]
+       $0 api-stop [DIR] | api-start [DIR] | api-restart [DIR] | compact [DIR]
 
   build       build etcd $ETCD_VERSION and Kubernetes $K8S_VERSION's kube-apiserver,
               kube-controller-manager, kube-proxy and kubectl into
@@ -118,6 +133,10 @@ Usage: $0 build | up [DIR] | down [DIR] | env [DIR]
               network namespace; admin.kubeconfig and state in DIR
   down [DIR]  stop them and delete the namespace
   env [DIR]   print export lines (KUBECONFIG, K8S_BIN, PATH, K8S_NETNS, K8S_API)
+  api-stop, api-start, api-restart [DIR]
+              stop or start the API server alone (an outage, a restart)
+  compact [DIR]
+              compact etcd's history to now (a resumed watch then gets 410)
 
 DIR defaults to $OUT_DIR/k8s. See the comment at the top of this script.
 EOF
@@ -371,7 +390,7 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:$API_ADDR, IP:127.0.0.1, IP:${SERVICE_CIDR%.0/*}.1, DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, DNS:kubernetes.default.svc.cluster.local, DNS:localhost
+subjectAltName = IP:$API_ADDR, IP:127.0.0.1, IP:${SERVICE_CIDR%.0/*}.1,${SERVICE_CIDR6:+ IP:${SERVICE_CIDR6%%/*}1,} DNS:kubernetes, DNS:kubernetes.default, DNS:kubernetes.default.svc, DNS:kubernetes.default.svc.cluster.local, DNS:localhost
 [client]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
@@ -449,6 +468,62 @@ wait_ok() {
 	done
 }
 
+# link_peers: a veth pair from the API namespace to each of $PEER_NS
+# (ethI there, $PEER_IF in the peer). The peer gets a /32 route to the API
+# address over it; with one peer, the API namespace routes everything back
+# over eth0 (so a router peer's nodes reach it too, proxy ARP on); with
+# several, peer I's end gets the address 198.19.1.(I+1)/32, used as the
+# source of its route to the API address, and the API namespace a /32
+# route back to each.
+link_peers() {
+	local p i=0 n src
+	n=$(echo "$PEER_NS" | wc -w)
+	for p in $PEER_NS; do
+		ip -n "$NS" link add "eth$i" type veth peer name "$PEER_IF" netns "$p" ||
+			die "veth $NS:eth$i <-> $p:$PEER_IF failed"
+		ip netns exec "$NS" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+			"net.ipv4.conf.eth$i.rp_filter=0" >/dev/null
+		ip -n "$NS" link set "eth$i" up
+		ip netns exec "$p" sysctl -qw "net.ipv4.conf.$PEER_IF.rp_filter=0" \
+			"net.ipv4.conf.$PEER_IF.proxy_arp=1" >/dev/null
+		ip -n "$p" link set "$PEER_IF" up
+		if [ "$n" -eq 1 ]; then
+			ip -n "$NS" route add default dev eth0
+			ip -n "$p" route add "$API_ADDR/32" dev "$PEER_IF"
+		else
+			src=198.19.1.$((i + 1))
+			ip -n "$p" addr add "$src/32" dev "$PEER_IF"
+			ip -n "$p" route add "$API_ADDR/32" dev "$PEER_IF" src "$src"
+			ip -n "$NS" route add "$src/32" dev "eth$i"
+		fi
+		i=$((i + 1))
+	done
+}
+
+# wait_api PID: until the API server answers /readyz.
+wait_api() {
+	wait_ok kube-apiserver "$1" "https://$API_ADDR:$API_PORT/readyz" \
+		--cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key"
+}
+
+# start_apiserver: kube-apiserver in $NS (also `api-start`).
+start_apiserver() {
+	start kube-apiserver \
+		--etcd-servers http://127.0.0.1:2379 \
+		--bind-address 0.0.0.0 --secure-port "$API_PORT" \
+		--advertise-address "$API_ADDR" \
+		--tls-cert-file "$PKI/apiserver.crt" \
+		--tls-private-key-file "$PKI/apiserver.key" \
+		--client-ca-file "$PKI/ca.crt" \
+		--authorization-mode Node,RBAC \
+		--allow-privileged=true \
+		--service-cluster-ip-range "$SERVICE_CIDR${SERVICE_CIDR6:+,$SERVICE_CIDR6}" \
+		--service-account-issuer https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file "$PKI/sa.pub" \
+		--service-account-signing-key-file "$PKI/sa.key" \
+		--profiling=false --v 1
+}
+
 STARTED=()
 LAST_PID=
 UP_DONE=0
@@ -483,7 +558,7 @@ stop_pid() {
 }
 
 cmd_up() {
-	local b t0 etcd_pid api_pid kcm_pid live api curl_admin
+	local b t0 etcd_pid api_pid kcm_pid live api
 	need_root
 	for b in ip openssl curl setsid base64; do
 		command -v "$b" >/dev/null || die "'$b' not found: scripts/deps.sh"
@@ -491,8 +566,12 @@ cmd_up() {
 	for b in etcd kube-apiserver kube-controller-manager kubectl; do
 		[ -x "$BIN_DIR/$b" ] || die "$BIN_DIR/$b missing: run '$0 build' first"
 	done
-	[ -z "$PEER_NS" ] || ip netns pids "$PEER_NS" >/dev/null 2>&1 ||
-		die "K8S_PEER_NS=$PEER_NS: no such network namespace"
+	local p
+	for p in $PEER_NS; do
+		ip netns pids "$p" >/dev/null 2>&1 ||
+			die "K8S_PEER_NS: no such network namespace: $p"
+	done
+	[ "$(echo "$PEER_NS" | wc -w)" -le 200 ] || die "K8S_PEER_NS: at most 200 namespaces"
 	mkdir -p "$DIR"
 	live=$(live_pids)
 	[ -z "$live" ] || die "a control plane already runs from $DIR (pids: $(echo "$live" | awk '{ printf "%s ", $2 }')): '$0 down $DIR' first"
@@ -512,18 +591,7 @@ cmd_up() {
 	echo "https://$API_ADDR:$API_PORT" >"$DIR/api"
 	ip -n "$NS" link set lo up
 	ip -n "$NS" addr add "$API_ADDR/32" dev lo
-	if [ -n "$PEER_NS" ]; then
-		ip -n "$NS" link add eth0 type veth peer name "$PEER_IF" netns "$PEER_NS" ||
-			die "veth $NS:eth0 <-> $PEER_NS:$PEER_IF failed"
-		ip netns exec "$NS" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.eth0.rp_filter=0 >/dev/null
-		ip -n "$NS" link set eth0 up
-		ip -n "$NS" route add default dev eth0
-		ip netns exec "$PEER_NS" sysctl -qw "net.ipv4.conf.$PEER_IF.rp_filter=0" \
-			"net.ipv4.conf.$PEER_IF.proxy_arp=1" >/dev/null
-		ip -n "$PEER_NS" link set "$PEER_IF" up
-		ip -n "$PEER_NS" route add "$API_ADDR/32" dev "$PEER_IF"
-	fi
+	link_peers
 	api=https://$API_ADDR:$API_PORT
 
 	start etcd --name svcd-k8s --data-dir "$DIR/etcd" \
@@ -536,23 +604,9 @@ cmd_up() {
 	etcd_pid=$LAST_PID
 	wait_ok etcd "$etcd_pid" http://127.0.0.1:2379/readyz
 
-	start kube-apiserver \
-		--etcd-servers http://127.0.0.1:2379 \
-		--bind-address 0.0.0.0 --secure-port "$API_PORT" \
-		--advertise-address "$API_ADDR" \
-		--tls-cert-file "$PKI/apiserver.crt" \
-		--tls-private-key-file "$PKI/apiserver.key" \
-		--client-ca-file "$PKI/ca.crt" \
-		--authorization-mode Node,RBAC \
-		--allow-privileged=true \
-		--service-cluster-ip-range "$SERVICE_CIDR" \
-		--service-account-issuer https://kubernetes.default.svc.cluster.local \
-		--service-account-key-file "$PKI/sa.pub" \
-		--service-account-signing-key-file "$PKI/sa.key" \
-		--profiling=false --v 1
+	start_apiserver
 	api_pid=$LAST_PID
-	curl_admin=(--cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key")
-	wait_ok kube-apiserver "$api_pid" "$api/readyz" "${curl_admin[@]}"
+	wait_api "$api_pid"
 	say "kube-apiserver ready at $api after $(secs $(($(now_ms) - t0))) s"
 
 	start kube-controller-manager \
@@ -605,6 +659,61 @@ cmd_down() {
 	say "down: $DIR"
 }
 
+# the running control plane of DIR: NS, PKI (for api-*, compact)
+attach() {
+	need_root
+	[ -f "$DIR/netns" ] || die "no control plane in $DIR: '$0 up $DIR' first"
+	NS=$(cat "$DIR/netns")
+	PKI=$DIR/pki
+}
+
+# api-stop: the API server only (etcd and the controller manager stay), as
+# in an outage; its line leaves DIR/pids.
+cmd_api_stop() {
+	local name pid exe t0
+	attach
+	t0=$(now_ms)
+	while read -r name pid exe; do
+		[ "$name" = kube-apiserver ] && ours "$pid" "$exe" && stop_pid "$pid"
+	done <"$DIR/pids"
+	grep -v '^kube-apiserver ' "$DIR/pids" >"$DIR/pids.new" || true
+	mv "$DIR/pids.new" "$DIR/pids"
+	say "kube-apiserver stopped ($(secs $(($(now_ms) - t0))) s)"
+}
+
+# api-start: the API server again, with the same flags and certificates.
+cmd_api_start() {
+	local t0
+	attach
+	! grep -q '^kube-apiserver ' "$DIR/pids" || [ -z "$(live_pids | grep '^kube-apiserver ')" ] ||
+		die "kube-apiserver already runs from $DIR"
+	grep -v '^kube-apiserver ' "$DIR/pids" >"$DIR/pids.new" || true
+	mv "$DIR/pids.new" "$DIR/pids"
+	t0=$(now_ms)
+	start_apiserver
+	wait_api "$LAST_PID"
+	say "kube-apiserver $LAST_PID ready after $(secs $(($(now_ms) - t0))) s"
+}
+
+# compact: etcd's history compacted up to its current revision (through
+# its JSON gateway), so a watch resumed from an older resourceVersion is
+# answered 410 Gone once the API server's watch cache no longer holds it
+# (an API server restart empties that cache).
+cmd_compact() {
+	local rev out
+	attach
+	out=$(ip netns exec "$NS" curl -sf --max-time 10 -X POST \
+		http://127.0.0.1:2379/v3/kv/range -d '{"key":"AA=="}') ||
+		die "etcd: cannot read the revision"
+	rev=$(sed -n 's/.*"revision":"\([0-9]*\)".*/\1/p' <<<"$out")
+	[ -n "$rev" ] || die "etcd: no revision in: $out"
+	ip netns exec "$NS" curl -sf --max-time 30 -X POST \
+		http://127.0.0.1:2379/v3/kv/compaction \
+		-d "{\"revision\":\"$rev\",\"physical\":true}" >/dev/null ||
+		die "etcd: compaction at $rev failed"
+	say "etcd compacted at revision $rev"
+}
+
 cmd_env() {
 	echo "export KUBECONFIG=$DIR/admin.kubeconfig"
 	echo "export K8S_BIN=$BIN_DIR"
@@ -623,10 +732,15 @@ case $1 in
 build)
 	[ $# -eq 1 ] || die "build takes no argument"
 	cmd_build ;;
-up | down | env)
+up | down | env | api-stop | api-start | compact)
 	[ $# -le 2 ] || die "$1 takes at most one argument (DIR)"
 	DIR=$(state_dir "${2:-}")
-	"cmd_$1" ;;
+	"cmd_${1//-/_}" ;;
+api-restart)
+	[ $# -le 2 ] || die "$1 takes at most one argument (DIR)"
+	DIR=$(state_dir "${2:-}")
+	cmd_api_stop
+	cmd_api_start ;;
 -h | --help | help)
 	usage ;;
 *)
