@@ -76,6 +76,9 @@
 # must resume across). compact: etcd's history compacted to its current
 # revision, so that a watch resumed from before it gets 410 Gone.
 #
+# DIR/audit.log: the API server's audit log of svcd's ServiceAccount
+# (system:serviceaccount:kube-system:svcd), Metadata level, JSON lines.
+#
 # The API server serves both families' Service ranges: 198.19.96.0/20
 # and K8S_SERVICE_CIDR6 (2001:db8:96::/112; empty for IPv4 only).
 #
@@ -521,7 +524,24 @@ start_apiserver() {
 		--service-account-issuer https://kubernetes.default.svc.cluster.local \
 		--service-account-key-file "$PKI/sa.pub" \
 		--service-account-signing-key-file "$PKI/sa.key" \
+		--audit-policy-file "$DIR/audit-policy.yaml" \
+		--audit-log-path "$DIR/audit.log" --audit-log-format json \
 		--profiling=false --v 1
+}
+
+# The audit log records every request of svcd's ServiceAccount (and of
+# the user svcd-test), at Metadata level: the tests read from it which
+# verbs svcd uses and with which resourceVersion its watches resume.
+write_audit_policy() {
+	cat >"$DIR/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  users: ["system:serviceaccount:kube-system:svcd", "svcd-test"]
+- level: None
+EOF
 }
 
 STARTED=()
@@ -576,12 +596,13 @@ cmd_up() {
 	live=$(live_pids)
 	[ -z "$live" ] || die "a control plane already runs from $DIR (pids: $(echo "$live" | awk '{ printf "%s ", $2 }')): '$0 down $DIR' first"
 	[ ! -f "$DIR/netns" ] || cmd_down >/dev/null
-	rm -rf "$DIR/etcd" "$DIR/pids" "$DIR/netns" "$DIR/api" "$DIR"/*.log "$DIR"/*.kubeconfig
+	rm -rf "$DIR/etcd" "$DIR/pids" "$DIR/netns" "$DIR/api" "$DIR"/*.log "$DIR"/audit.log* "$DIR"/*.kubeconfig
 
 	trap up_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 	t0=$(now_ms)
 	make_pki
+	write_audit_policy
 	kubeconfig "$DIR/admin.kubeconfig" admin
 	kubeconfig "$DIR/controller-manager.kubeconfig" controller-manager
 

@@ -5,7 +5,7 @@
 # svcd-echo, svcd-load, svcctl, ok/fail/skip, wait_until, the cleanup stack).
 #
 #	source "$(dirname "$0")/lib_agent.sh"
-#	agent_setup			# setup_test + kubectl, curl, openssl
+#	agent_setup			# setup_test; kubectl (scripts/k8s.sh build), curl, openssl
 #	make_node "$NODE"; make_pod ...; start_echo ...
 #	start_apisim "$NODE"		# apisim inside NODE on 127.0.0.1
 #	kc create -f FILE		# kubectl against it (runs inside NODE)
@@ -45,10 +45,19 @@ agent_setup() {
 		mkdir -p "$AGENT_KEEP_LOGS"
 		defer eval 'cp -a "$T_DIR"/*.log "$T_DIR"/ref* "$AGENT_KEEP_LOGS"/'
 	fi
-	local t
-	for t in kubectl curl openssl timeout; do
-		command -v "$t" >/dev/null || skip_all "'$t' not found (scripts/deps.sh)"
+	local t b
+	for t in curl openssl timeout python3; do
+		command -v "$t" >/dev/null || fail_all "'$t' not found (scripts/deps.sh)"
 	done
+	# kubectl and the control plane of the pinned Kubernetes build
+	# (scripts/k8s.sh build; make check builds them first): missing is a
+	# failure, not a skip
+	K8S_BIN=$("$REPO/scripts/k8s.sh" env "$T_DIR/k8s" | sed -n 's/^export K8S_BIN=//p')
+	for b in kubectl etcd kube-apiserver kube-controller-manager; do
+		[ -x "$K8S_BIN/$b" ] ||
+			fail_all "$K8S_BIN/$b missing: run scripts/k8s.sh build (needs Go >= 1.26; make check does it)"
+	done
+	KUBECTL=$K8S_BIN/kubectl
 	mkdir -p "$T_DIR/kcache"
 }
 
@@ -94,7 +103,7 @@ stop_apisim() {
 
 # kc ARGS...: kubectl against apisim (run inside the node namespace).
 kc() {
-	ip netns exec "$API_NODE" timeout 30 kubectl --kubeconfig "$KUBECONFIG_FILE" \
+	ip netns exec "$API_NODE" timeout 30 "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" \
 		--cache-dir "$T_DIR/kcache" "$@"
 }
 

@@ -16,12 +16,19 @@ ok() { echo "[ OK ] $PREFIX: $1${2:+ $2}"; }
 fail() { echo "[FAIL] $PREFIX: $1${2:+: $2}"; failed=1; }
 skip() { echo "[SKIP] $PREFIX: $1: $2"; }
 
-for t in kubectl openssl curl python3 timeout; do
+for t in openssl curl python3 timeout; do
 	if ! command -v "$t" >/dev/null 2>&1; then
-		skip all "$t not found"
-		exit 0
+		fail all "$t not found (scripts/deps.sh)"
+		exit 1
 	fi
 done
+# kubectl of the pinned Kubernetes build (scripts/k8s.sh build; make check
+# builds it first), not whatever kubectl the machine has
+KUBECTL=$(./scripts/k8s.sh env | sed -n 's/^export K8S_BIN=//p')/kubectl
+if [ ! -x "$KUBECTL" ]; then
+	fail all "$KUBECTL missing: run scripts/k8s.sh build (needs Go >= 1.26)"
+	exit 1
+fi
 
 tmp=$(mktemp -d /tmp/apisim-test.XXXXXX)
 pid=
@@ -64,7 +71,7 @@ CONTROL=$(info control)
 TOKEN=$(info token)
 CA=$tmp/state/ca.crt
 mkdir -p "$tmp/cache"
-k() { timeout 60 kubectl --kubeconfig "$tmp/kc" --cache-dir "$tmp/cache" "$@"; }
+k() { timeout 60 "$KUBECTL" --kubeconfig "$tmp/kc" --cache-dir "$tmp/cache" "$@"; }
 cu() { curl -sS --max-time 20 --cacert "$CA" -H "Authorization: Bearer $TOKEN" "$@"; }
 ctl() { curl -sS --max-time 10 -X POST -H 'Content-Type: application/json' -d "$2" "$CONTROL$1"; }
 jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -490,8 +497,8 @@ EOF
 pid2=$!
 if wait_until 120 test -s "$tmp/info2"; then
 	start=$SECONDS
-	n=$(timeout 120 kubectl --kubeconfig "$tmp/kc2" --cache-dir "$tmp/cache" get svc -A --chunk-size=500 -o name | wc -l)
-	ne=$(timeout 120 kubectl --kubeconfig "$tmp/kc2" --cache-dir "$tmp/cache" get endpointslices -A --chunk-size=500 \
+	n=$(timeout 120 "$KUBECTL" --kubeconfig "$tmp/kc2" --cache-dir "$tmp/cache" get svc -A --chunk-size=500 -o name | wc -l)
+	ne=$(timeout 120 "$KUBECTL" --kubeconfig "$tmp/kc2" --cache-dir "$tmp/cache" get endpointslices -A --chunk-size=500 \
 		-o jsonpath='{range .items[*]}{range .endpoints[*]}{.addresses[0]}{"\n"}{end}{end}' | wc -l)
 	if [ "$n" -eq 10000 ] && [ "$ne" -eq 100000 ]; then
 		ok scale_10k_services_100k_endpoints "($((SECONDS - start)) s)"

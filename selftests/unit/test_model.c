@@ -902,6 +902,43 @@ void test_model_topology(void)
 				"198.18.2.1:8080/w1 198.18.2.2:8080/w1");
 		fx_free(&f);
 	}
+	if (test__start_subtest("zone_from_node_in_file")) {
+		/* --from-file: no watched Node, the List's own Node of this
+		 * node gives the zone; another node's Node is ignored */
+		struct model_config cfg = { .node_name = NODE };
+#define NODE_OBJ(name, zone)                                         \
+	"{'apiVersion':'v1','kind':'Node','metadata':{'name':'" name \
+	"','labels':{'topology.kubernetes.io/zone':'" zone "'}}}"
+
+		fx_build_cfg(&f, &cfg, WEB_SVC,
+			     SLICE("default", "web-1", "web", SPORT_HTTP,
+				   EPH("198.18.2.1", "node-b",
+				       ZONES("{'name':'zone-a'}")),
+				   EPH("198.18.2.2", "node-c",
+				       ZONES("{'name':'zone-b'}"))),
+			     NODE_OBJ("node-z", "zone-b"),
+			     NODE_OBJ(NODE, "zone-a"), NULL);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no error for Node items");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.1:8080/w1");
+		fx_free(&f);
+
+		/* the watched Node's zone wins over the file's */
+		cfg.node_zone = "zone-b";
+		fx_build_cfg(&f, &cfg, WEB_SVC,
+			     SLICE("default", "web-1", "web", SPORT_HTTP,
+				   EPH("198.18.2.1", "node-b",
+				       ZONES("{'name':'zone-a'}")),
+				   EPH("198.18.2.2", "node-c",
+				       ZONES("{'name':'zone-b'}"))),
+			     NODE_OBJ(NODE, "zone-a"), NULL);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.2.2:8080/w1");
+		fx_free(&f);
+#undef NODE_OBJ
+	}
 	if (test__start_subtest("local_set_not_narrowed")) {
 		fx_build(&f,
 			 SVC("default", "itp",
@@ -1467,18 +1504,18 @@ void test_model_validation(void)
 		expect_rejected(
 			"{'kind':'Pod','apiVersion':'v1',"
 			"'metadata':{'name':'p','namespace':'default'}}",
-			"Pod default/p: unknown kind (apiVersion v1), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+			"Pod default/p: unknown kind (apiVersion v1), want Service v1, EndpointSlice discovery.k8s.io/v1 or Node v1",
 			NULL);
 		expect_rejected(
 			"{'kind':'Service','apiVersion':'apps/v1',"
 			"'metadata':{'name':'p','namespace':'default'}}",
-			"Service default/p: unknown kind (apiVersion apps/v1), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+			"Service default/p: unknown kind (apiVersion apps/v1), want Service v1, EndpointSlice discovery.k8s.io/v1 or Node v1",
 			NULL);
 		expect_rejected(
 			"{'kind':'EndpointSlice',"
 			"'apiVersion':'discovery.k8s.io/v1beta1',"
 			"'metadata':{'name':'p','namespace':'default'}}",
-			"EndpointSlice default/p: unknown kind (apiVersion discovery.k8s.io/v1beta1), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+			"EndpointSlice default/p: unknown kind (apiVersion discovery.k8s.io/v1beta1), want Service v1, EndpointSlice discovery.k8s.io/v1 or Node v1",
 			NULL);
 		expect_rejected("{" SVC_META("default", "nospec", "") "}",
 				"Service default/nospec: spec missing", NULL);

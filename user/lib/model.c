@@ -144,6 +144,9 @@ struct build {
 	struct fe_table table;
 	struct model_state state;
 	size_t cap_sets, cap_frontends, cap_src_ranges, cap_healthchecks;
+	/* cfg->node_zone, or (a file) the zone label of this node's Node
+	 * object in the List; points into cfg or the document */
+	const char *node_zone;
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -377,6 +380,20 @@ static int item_cmp(const void *pa, const void *pb)
 	return a->index < b->index ? -1 : a->index > b->index;
 }
 
+#define LABEL_ZONE "topology.kubernetes.io/zone"
+
+static void node_item(struct build *b, const cJSON *meta, const char *name)
+{
+	const cJSON *zone;
+
+	if (b->cfg->node_zone || !b->cfg->node_name ||
+	    strcmp(name, b->cfg->node_name))
+		return;
+	zone = field(field(meta, "labels"), LABEL_ZONE);
+	if (cJSON_IsString(zone) && *zone->valuestring)
+		b->node_zone = zone->valuestring;
+}
+
 static void name_item(struct build *b, struct item *it)
 {
 	const char *kind, *api, *name, *ns;
@@ -401,6 +418,13 @@ static void name_item(struct build *b, struct item *it)
 		ns = NULL;
 	if (get_string(it->obj, "apiVersion", &api))
 		api = "?";
+	if (!strcmp(kind, "Node") && (!api || !strcmp(api, "v1"))) {
+		/* A file may carry this node's Node (`kubectl get
+		 * svc,endpointslices,nodes -o json`): its zone, as the API
+		 * source reads it from the watched Node; others are ignored. */
+		node_item(b, meta, name);
+		return;
+	}
 	if (!strcmp(kind, "Service") && (!api || !strcmp(api, "v1"))) {
 		it->kind = KIND_SERVICE;
 	} else if (!strcmp(kind, "EndpointSlice") &&
@@ -408,7 +432,7 @@ static void name_item(struct build *b, struct item *it)
 		it->kind = KIND_SLICE;
 	} else {
 		report(b,
-		       "%s %s%s%s: unknown kind (apiVersion %s), want Service v1 or EndpointSlice discovery.k8s.io/v1",
+		       "%s %s%s%s: unknown kind (apiVersion %s), want Service v1, EndpointSlice discovery.k8s.io/v1 or Node v1",
 		       kind, ns ? ns : "", ns ? "/" : "", name,
 		       api ? api : "missing");
 		return;
@@ -1080,7 +1104,7 @@ static int parse_endpoint(struct build *b, struct slice *sl, const cJSON *it,
 	ep->node_match = hint_names(list, cfg->node_name);
 	list = field(hints, "forZones");
 	ep->zone_hints = cJSON_IsArray(list) && cJSON_GetArraySize(list);
-	ep->zone_match = hint_names(list, cfg->node_zone);
+	ep->zone_match = hint_names(list, b->node_zone);
 	return 0;
 }
 
@@ -1377,7 +1401,7 @@ static enum pick cluster_pick(const struct build *b, const struct candidate *c,
 		return PICK_TERMINATING;
 	if (all_node && any_node)
 		return PICK_READY_NODE;
-	if (b->cfg->node_zone && all_zone && any_zone)
+	if (b->node_zone && all_zone && any_zone)
 		return PICK_READY_ZONE;
 	return PICK_READY;
 }
@@ -1850,6 +1874,7 @@ int model_build(const cJSON *doc, const struct model_config *cfg,
 		.cfg = cfg,
 		.err = err,
 		.err_ctx = err_ctx,
+		.node_zone = cfg ? cfg->node_zone : NULL,
 	};
 	const cJSON *items;
 	size_t i;
