@@ -114,6 +114,7 @@ UP_MS=$(($(now_ms) - UP_T0))
 eval "$("$K8S" env "$KDIR")"
 K8S_NETNS=${K8S_NETNS:-}
 K8S_BIN=${K8S_BIN:-}
+K8S_API=${K8S_API:-https://198.19.0.250:6443}
 [ -n "$K8S_NETNS" ] && [ -x "$K8S_BIN/kubectl" ] ||
 	fail_all "scripts/k8s.sh env gave no K8S_NETNS or kubectl"
 DEMO_T0=$(now_ms)
@@ -180,6 +181,28 @@ slice_ready_is() {
 	[ "$(slice_info "$1" 2>/dev/null | awk '{ n += $2 } END { print n + 0 }')" = "$2" ]
 }
 
+# services_has WORD...: svcctl's table shows every WORD (a frontend). A
+# cheap poll (no python), for the timings below.
+services_has() {
+	local out w
+	out=$(svcctl dump services 2>/dev/null) || return 1
+	for w in "$@"; do
+		[[ $out == *"$w"* ]] || return 1
+	done
+}
+# services_lacks WORD: svcctl answers and its table does not show WORD.
+services_lacks() {
+	local out
+	out=$(svcctl dump services 2>/dev/null) && [[ $out == *demo/web:http* ]] &&
+		[[ $out != *"$1"* ]]
+}
+# web_lacks ADDR: demo/web's row no longer lists ADDR as a backend.
+web_lacks() {
+	local row
+	row=$(svcctl dump services 2>/dev/null | grep '^demo/web:http ') &&
+		[[ $row != *"$1"* ]]
+}
+
 say "playing the kubelet: each Pod's svcd-echo started, then its status written"
 n=0
 for p in a:11 b:12 c:13; do
@@ -227,7 +250,7 @@ kind: Config
 clusters:
 - name: demo
   cluster:
-    server: https://198.19.0.250:6443
+    server: $K8S_API
     certificate-authority-data: $CA_DATA
 users:
 - name: svcd
@@ -252,14 +275,16 @@ ip netns exec "$NODE" "$SVCD" --kubeconfig "$SVCD_KC" \
 	--pin-dir "$PIN_DIR" --cgroup-path '' -v 2 >>"$SVCD_LOG" 2>&1 &
 SVCD_PID=$!
 defer stop_svcd
-wait_frontends 20 198.19.96.10:80/TCP 198.19.96.53:53/UDP ||
+wait_until 20 services_has 198.19.96.10:80/TCP 198.19.96.53:53/UDP ||
 	fail_all "svcd did not install demo/web and demo/dns-like"
+INST_MS=$(($(now_ms) - t))
 ALL3="198.18.1.11:8080 198.18.1.12:8080 198.18.1.13:8080"
 wait_backends 10 198.19.96.10:80/TCP "$ALL3" ||
 	fail_all "demo/web has backends '$(fe_backends 198.19.96.10:80/TCP)'"
 wait_backends 10 198.19.96.53:53/UDP "${ALL3//8080/5353}" ||
 	fail_all "demo/dns-like has backends '$(fe_backends 198.19.96.53:53/UDP)'"
-info "svcd (pid $SVCD_PID) listed and watches the API server; both Services in its maps $(($(now_ms) - t)) ms after start"
+info "svcd (pid $SVCD_PID) listed Services, EndpointSlices and Nodes and watches them;"
+info "both Services in its BPF maps $INST_MS ms after it started"
 info "web:      $(fe_backends -l 198.19.96.10:80/TCP)   (address=weight/state)"
 info "dns-like: $(fe_backends -l 198.19.96.53:53/UDP)"
 
@@ -299,17 +324,33 @@ table "$T_DIR/web.json" demo/web 198.19.96.10:80/TCP "pod-a=1 pod-b=2 pod-c=3" \
 echo
 
 say "live change 1: pod-a's status patched to Ready=False (its readiness probe failing)"
+# a watch on web's slices, as svcd's (curl, admin's certificate from
+# scripts/k8s.sh's PKI), each event stamped: when the controller wrote it
+WATCH_LOG=$T_DIR/web-watch.log
+ip netns exec "$K8S_NETNS" curl -sN --cacert "$KDIR/pki/ca.crt" \
+	--cert "$KDIR/pki/admin.crt" --key "$KDIR/pki/admin.key" \
+	"$K8S_API/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices?watch=1&labelSelector=kubernetes.io%2Fservice-name%3Dweb" \
+	2>/dev/null > >(while IFS= read -r l; do echo "$(now_ms) ${l:0:30}"; done >"$WATCH_LOG") &
+WATCH_PID=$!
+defer kill_pid "$WATCH_PID"
+wait_until 10 lines_at_least "$WATCH_LOG" 1 ||
+	fail_all "no answer to a watch on web's EndpointSlices"
 t=$(now_ms)
 kd patch pod pod-a --subresource=status --type=merge \
 	-p "$(pod_status 198.18.1.11 false)" >/dev/null ||
 	fail_all "status patch of pod-a failed"
 PATCH_MS=$(($(now_ms) - t))
-t=$(now_ms)
-wait_backends 10 198.19.96.10:80/TCP "198.18.1.12:8080 198.18.1.13:8080" ||
+wait_until 10 web_lacks 198.18.1.11:8080 ||
 	fail_all "pod-a still a backend of demo/web after 10 s: $(fe_backends -l 198.19.96.10:80/TCP)"
 MOVE_MS=$(($(now_ms) - t))
-info "kubectl patch: $PATCH_MS ms; then EndpointSlice controller -> API watch -> svcd ->"
-info "BPF maps: pod-a out of web's backends $MOVE_MS ms after the patch returned"
+wait_backends 10 198.19.96.10:80/TCP "198.18.1.12:8080 198.18.1.13:8080" ||
+	fail_all "demo/web has backends '$(fe_backends -l 198.19.96.10:80/TCP)'"
+SEEN=$(awk '/"type":"MODIFIED"/ { print $1; exit }' "$WATCH_LOG")
+info "timeline, from the start of 'kubectl patch' (kubectl's own start-up included):"
+info "  $PATCH_MS ms  kubectl patch returned: the API server has pod-a Ready=False"
+[ -n "$SEEN" ] &&
+	info "  $((SEEN - t)) ms  a watch on web's EndpointSlice sees the controller's update"
+info "  $MOVE_MS ms  svcd has taken pod-a out of web's backends in the BPF maps"
 slice_info web | while read -r name nr na ports eps; do
 	info "EndpointSlice $name: $na endpoints, $nr ready: $eps"
 done
@@ -324,11 +365,10 @@ echo
 say "live change 2: kubectl delete service dns-like"
 t=$(now_ms)
 kd delete service dns-like 2>&1 | indent
-fe_gone() { [ "$(fe_backends "$1")" = - ] && svcd_alive; }
-wait_until 10 fe_gone 198.19.96.53:53/UDP ||
+wait_until 10 services_lacks 198.19.96.53:53/UDP ||
 	fail_all "svcd still lists 198.19.96.53:53/UDP 10 s after the delete"
 DEL_MS=$(($(now_ms) - t))
-info "198.19.96.53:53/UDP gone from svcd's maps $DEL_MS ms after the delete"
+info "198.19.96.53:53/UDP gone from svcd's maps $DEL_MS ms after 'kubectl delete' started"
 load "$CLIENT" "$T_DIR/dns2.json" --udp --to 198.19.96.53:53 --count 3 \
 	--concurrency 1 --timeout-ms 500 --duration 10
 info "3 UDP queries to 198.19.96.53:53 now: $(jget "$T_DIR/dns2.json" 'd.get("answered", 0)') answered"
