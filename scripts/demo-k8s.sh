@@ -218,7 +218,7 @@ for p in a:11 b:12 c:13; do
 	info "$pod started: svcd-echo on 8080/TCP, 5353/UDP; status Running, Ready, $ip"
 	wait_until 10 slice_ready_is web "$n" ||
 		fail_all "the EndpointSlice controller did not add $pod to web's slice"
-	info "  kubectl sees $n ready endpoints in web's EndpointSlice $(($(now_ms) - t)) ms after the patch"
+	info "  kubectl sees $n ready endpoint$([ "$n" -gt 1 ] && echo s) in web's EndpointSlice $(($(now_ms) - t)) ms after the patch"
 done
 wait_until 10 slice_ready_is dns-like 3 ||
 	fail_all "the EndpointSlice controller did not fill dns-like's slice"
