@@ -78,7 +78,7 @@ objs = $(patsubst %.c,$(OUTPUT)/obj/%.o,$(1))
 BINS := $(OUTPUT)/svcd $(OUTPUT)/svcctl
 TEST_BINS := $(OUTPUT)/unit_tests $(OUTPUT)/prog_tests
 
-.PHONY: all check check-unit check-prog check-netns check-format bench demo \
+.PHONY: all check check-unit check-prog check-netns check-format bench demo demo-k8s \
 	deps install clean format vmtest
 all: $(BINS) $(TEST_BINS)
 
@@ -114,7 +114,7 @@ $(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/sys/pinned.c user/lib/log.c)
 # ---- tools: test backends and load generators (no libbpf) -------------
 TOOLS := $(OUTPUT)/svcd-echo $(OUTPUT)/svcd-load
 all: $(TOOLS)
-check-netns demo: $(TOOLS)
+check-netns demo demo-k8s: $(TOOLS)
 
 # Tools need no skeleton: a rule of their own, without the $(SKELS) order.
 $(OUTPUT)/obj/tools/%.o: tools/%.c
@@ -190,6 +190,10 @@ vmtest: all
 
 demo: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/demo.sh
+
+# the same demo driven by a real API server (scripts/k8s.sh)
+demo-k8s: $(BINS)
+	$(Q)OUTPUT=$(OUTPUT) ./scripts/demo-k8s.sh
 
 # make deps DEPS=--all: the bench and VM extras too (scripts/deps.sh -h)
 deps:
