@@ -65,7 +65,8 @@
 # pair (and with it the peer's route) too.
 #
 # down: stops the processes recorded in DIR/pids (each checked by its
-# executable before it is signalled: TERM, then KILL after 10 s), deletes
+# executable before it is signalled: TERM, then KILL after 10 s, 3 s for
+# the API server, which stops listening at once and then lingers), deletes
 # the namespace. DIR itself (logs, certificates) is left. Idempotent.
 #
 # env: export lines for KUBECONFIG, K8S_BIN (the binaries), PATH, and,
@@ -443,7 +444,7 @@ start() {
 	local name=$1 pid
 	shift
 	setsid ip netns exec "$NS" "$BIN_DIR/$name" "$@" \
-		</dev/null >"$DIR/$name.log" 2>&1 &
+		</dev/null >>"$DIR/$name.log" 2>&1 &
 	pid=$!
 	echo "$name $pid $BIN_DIR/$name" >>"$DIR/pids"
 	STARTED+=("$name:$pid")
@@ -544,6 +545,10 @@ rules:
 EOF
 }
 
+# kube-apiserver stops listening at once on TERM, then lingers (10 s and
+# more, measured) over its own shutdown: KILL after 3 s
+API_STOP_S=3
+
 STARTED=()
 LAST_PID=
 UP_DONE=0
@@ -559,12 +564,12 @@ up_cleanup() {
 	return 0
 }
 
-# stop_pid PID: TERM, KILL after 10 s; bounded.
+# stop_pid PID [SECONDS]: TERM, KILL after SECONDS (10); bounded.
 stop_pid() {
 	local pid=$1 end
 	pid_alive "$pid" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
-	end=$(($(now_ms) + 10000))
+	end=$(($(now_ms) + ${2:-10} * 1000))
 	while pid_alive "$pid" && [ "$(now_ms)" -lt "$end" ]; do
 		sleep 0.1
 	done
@@ -658,7 +663,11 @@ cmd_down() {
 		# reverse order: controller manager, API server, etcd
 		tac "$DIR/pids" | while read -r name pid exe; do
 			if ours "$pid" "$exe"; then
-				stop_pid "$pid"
+				if [ "$name" = kube-apiserver ]; then
+					stop_pid "$pid" "$API_STOP_S"
+				else
+					stop_pid "$pid"
+				fi
 				if pid_alive "$pid"; then
 					echo "k8s: $name ($pid) did not stop" >&2
 				else
@@ -695,7 +704,8 @@ cmd_api_stop() {
 	attach
 	t0=$(now_ms)
 	while read -r name pid exe; do
-		[ "$name" = kube-apiserver ] && ours "$pid" "$exe" && stop_pid "$pid"
+		[ "$name" = kube-apiserver ] && ours "$pid" "$exe" &&
+			stop_pid "$pid" "$API_STOP_S"
 	done <"$DIR/pids"
 	grep -v '^kube-apiserver ' "$DIR/pids" >"$DIR/pids.new" || true
 	mv "$DIR/pids.new" "$DIR/pids"

@@ -45,10 +45,14 @@
  * without FIN or RST: it is aborted and made again. kube-apiserver sends a
  * bookmark about once a minute to watchers that ask for them (svcd does),
  * so 90 s never cuts a healthy watch; shorter watches (tests) get a third of
- * their length, and never less than K8S_IDLE_MIN_S.
+ * their length, but never less than the server's silence before its first
+ * bookmark (min(60 s, timeout - 2 s), plus 3 s) nor K8S_IDLE_MIN_S.
  */
 #define K8S_IDLE_MAX_S 90
 #define K8S_IDLE_MIN_S 2
+#define K8S_BOOKMARK_EVERY_S 60
+#define K8S_BOOKMARK_LEAD_S 2
+#define K8S_BOOKMARK_SLACK_S 3
 #define K8S_MAX_BODY (512u << 20) /* a list page bigger than this is refused */
 #define K8S_ERR_BODY 512	  /* bytes of an error body kept for the log */
 
@@ -194,8 +198,19 @@ static void token_refresh(struct k8s_client *c, bool force)
 
 static unsigned int idle_s(const struct k8s_client *c)
 {
-	unsigned int s = c->cfg.watch_timeout_s / 3;
+	unsigned int t = c->cfg.watch_timeout_s, s = t / 3, quiet;
 
+	/* kube-apiserver's first bookmark comes at min(60 s, timeout - 2 s)
+	 * (its cacher: the last one just before the watch times out), on a
+	 * 1 s tick: a watch of 30 s may be silent for 29 s */
+	if (t > K8S_BOOKMARK_LEAD_S + 1) {
+		quiet = t - K8S_BOOKMARK_LEAD_S;
+		if (quiet > K8S_BOOKMARK_EVERY_S)
+			quiet = K8S_BOOKMARK_EVERY_S;
+		quiet += K8S_BOOKMARK_SLACK_S;
+		if (s < quiet)
+			s = quiet;
+	}
 	if (s < K8S_IDLE_MIN_S)
 		return K8S_IDLE_MIN_S;
 	return s > K8S_IDLE_MAX_S ? K8S_IDLE_MAX_S : s;

@@ -1,0 +1,133 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# svcd across what the real API server does to a watch, with a watchdog
+# load to a Service the whole time (not one failed connection allowed):
+#
+#   restart   kube-apiserver stopped for 3 s and started again (etcd and
+#             the controllers stay): the datapath serves on, svcd's
+#             watches come back and follow the next change;
+#   bookmarks svcd asks for bookmarks and keeps their resourceVersion: while
+#             nothing it watches changes but other objects do, the watch it
+#             resumes starts from a newer resourceVersion (the audit log
+#             says which) than the last change it saw;
+#   410       svcd frozen (SIGSTOP), a Pod turns Ready, etcd compacted to
+#             now and the API server restarted (its watch cache then starts
+#             at the current revision): svcd, resumed, asks to watch from
+#             the old resourceVersion, is answered 410 Gone, relists and
+#             serves the change it missed.
+#
+#   client .20 -- node1 (svcd --kubeconfig, watches of 8 s) -- pod-a .11, pod-b .12
+#                   +-- k8s-api -- svcd-k8s-*: etcd, kube-apiserver, controllers
+source "$(dirname "$0")/lib_k8s.sh"
+
+# 8 s watches: the server's bookmark comes 2 s before each ends
+WATCH_TIMEOUT=${K8S_WATCH_TIMEOUT:-8}
+agent_setup
+NODE=$(nsname node)
+CLIENT=$(nsname client)
+make_node "$NODE"
+make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1
+for p in a:11 b:12; do
+	pod=$(nsname "${p%%:*}")
+	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1
+	start_echo "$pod" "pod-${p%%:*}" 8080 --tcp
+done
+
+k8s_up "$NODE"
+k8s_node node1 && k8s_ns demo || fail_all "Node and namespace demo not created"
+k8s_svcd_kubeconfig
+FE=198.19.96.10:80/TCP
+k8s_service demo web '"clusterIP":"198.19.96.10","selector":{"app":"web"},"ports":[{"name":"http","port":80,"targetPort":8080}]' &&
+	k8s_pod demo pod-a node1 '{"app":"web"}' http=8080 &&
+	k8s_pod_ready demo pod-a 198.18.1.11 true &&
+	k8s_pod demo pod-b node1 '{"app":"web"}' http=8080 &&
+	k8s_pod_ready demo pod-b 198.18.1.12 true || fail_all "demo/web and its Pods not created"
+
+start_svcd_api "$NODE"
+wait_backends 20 "$FE" "198.18.1.11:8080 198.18.1.12:8080" ||
+	{ dump_diag; fail_all "svcd did not program demo/web: '$(fe_backends "$FE")'"; }
+start_watchdog "$CLIENT" 198.19.96.10:80
+start_mark=$(watchdog_mark)
+
+# ---- restart: the API server away for 3 s
+mark=$(watchdog_mark)
+n_warn=$(svcd_log_count 'k8s: ')
+"$K8S_SH" api-stop "$K8S_DIR" >>"$T_DIR/k8s-up.log" 2>&1 || fail_all "api-stop failed"
+sleep 3
+"$K8S_SH" api-start "$K8S_DIR" >>"$T_DIR/k8s-up.log" 2>&1 ||
+	fail_all "api-start failed: $(tail -n 3 "$T_DIR/k8s-up.log")"
+k8s_pod_ready demo pod-b 198.18.1.12 false
+if ! wait_backends 30 "$FE" 198.18.1.11:8080; then
+	fail restart-resumed "after the API server restart, pod-b not Ready was not followed in 30 s: '$(fe_backends "$FE")'; svcd: $(grep -a 'k8s: ' "$SVCD_LOG" | tail -n 3)"
+else
+	watchdog_window "$mark"
+	CHECK_WHY="$WATCHDOG_WHY; svcd logged about the outage: $(grep -a 'k8s: ' "$SVCD_LOG" | tail -n +$((n_warn + 1)) | head -n 2)"
+	check restart-resumed watchdog_window "$mark"
+fi
+
+# ---- bookmarks: ConfigMaps (which svcd does not watch) move the
+# resourceVersion on; svcd's next services watch starts past them
+last_svc_rv=$(k get svc web -n demo -o jsonpath='{.metadata.resourceVersion}')
+n_lists=$(svcd_log_count 'k8s: listed [0-9]+ services')
+for i in 1 2 3; do
+	k_apply "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm-$i\",\"namespace\":\"demo\"},\"data\":{\"i\":\"$i\"}}"
+done
+cm_rv=$(k get configmap cm-3 -n demo -o jsonpath='{.metadata.resourceVersion}')
+# resourceVersion of the services watches svcd opened, in the order opened
+watch_rvs() {
+	audit_svcd '[int(e["requestURI"].split("resourceVersion=")[1].split("&")[0]) for e in ev if e["verb"] == "watch" and e.get("objectRef", {}).get("resource") == "services" and "resourceVersion=" in e["requestURI"] and e.get("stage") == "ResponseStarted"]'
+}
+past_cm() {
+	python3 -c 'import json,sys; print(any(r >= int(sys.argv[2]) for r in json.loads(sys.argv[1])))' "$(watch_rvs)" "$cm_rv" | grep -q True
+}
+# The services watch cache learns of the newer revision from etcd's
+# progress notification, which a consistent list (kubectl get) asks for;
+# its next bookmark to svcd carries it.
+bookmarked() {
+	k get svc -A -o name >/dev/null 2>&1
+	past_cm
+}
+CHECK_WHY="no services watch of svcd resumed at or past the ConfigMaps' resourceVersion $cm_rv within $((3 * WATCH_TIMEOUT)) s (its last Service change: $last_svc_rv; watches from: $(watch_rvs | tail -c 200))"
+if wait_until $((3 * WATCH_TIMEOUT)) bookmarked; then
+	# not by a relist: that would also start past them
+	CHECK_WHY="svcd relisted services meanwhile: $(grep -a 'k8s: listed [0-9]* services' "$SVCD_LOG" | tail -n 1)"
+	check bookmarks-advance-rv [ "$(svcd_log_count 'k8s: listed [0-9]+ services')" = "$n_lists" ]
+else
+	fail bookmarks-advance-rv "$CHECK_WHY"
+fi
+
+# ---- 410 Gone: svcd frozen while a change happens, history compacted and
+# the API server restarted; svcd resumes from a resourceVersion that is gone
+mark=$(watchdog_mark)
+n410=$(svcd_log_count '410 Gone')
+kill -STOP "$SVCD_PID"
+k8s_pod_ready demo pod-b 198.18.1.12 true
+wait_until 15 k8s_slices_ready demo web 2 || log "the controller did not mark pod-b ready in 15 s"
+for i in 4 5 6; do
+	k_apply "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm-$i\",\"namespace\":\"demo\"},\"data\":{\"i\":\"$i\"}}"
+done
+"$K8S_SH" compact "$K8S_DIR" >>"$T_DIR/k8s-up.log" 2>&1 || fail_all "etcd compaction failed"
+"$K8S_SH" api-stop "$K8S_DIR" >>"$T_DIR/k8s-up.log" 2>&1 &&
+	"$K8S_SH" api-start "$K8S_DIR" >>"$T_DIR/k8s-up.log" 2>&1 ||
+	fail_all "API server restart failed: $(tail -n 3 "$T_DIR/k8s-up.log")"
+kill -CONT "$SVCD_PID"
+got410() {
+	[ "$(svcd_log_count '410 Gone')" -gt "$n410" ]
+}
+if ! wait_until 30 got410; then
+	fail gone-410-relist "svcd logged no 410 Gone in 30 s after its resume: $(grep -a 'k8s: ' "$SVCD_LOG" | tail -n 3)"
+else
+	CHECK_WHY="after the 410 and relist, demo/web: '$(fe_backends "$FE")', want pod-a and pod-b; 410 line: $(grep -a '410 Gone' "$SVCD_LOG" | tail -n 1)"
+	check gone-410-relist wait_backends 20 "$FE" "198.18.1.11:8080 198.18.1.12:8080"
+	reachable_by "$CLIENT" 198.19.96.10:80 pod-a pod-b
+	CHECK_WHY="24 connections after the relist: expected pod-a and pod-b; got '$REACHED'"
+	check gone-410-serves [ "$REACHED" = "pod-a pod-b" ]
+fi
+watchdog_window "$start_mark"
+CHECK_WHY="$WATCHDOG_WHY (the whole test: restarts, svcd frozen, 410)"
+check watchdog-never-failed watchdog_window "$start_mark"
+check_fresh_sync maps-equal-fresh-sync
+
+CHECK_WHY="svcd exited: $(tail -n 3 "$SVCD_LOG")"
+check svcd-still-running svcd_alive
+finish
