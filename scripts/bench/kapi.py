@@ -21,9 +21,10 @@
 Services have no selector: their EndpointSlices are made here (label
 kubernetes.io/service-name, managed-by svcd-bench), so no controller
 touches them. Filler i gets ClusterIP 198.19.96.16 + (i - 1), as
-tools/gen-cluster numbers them; past 198.19.111.255 those addresses lie
+tools/gen-cluster numbers them (skipping the ranges' network and
+broadcast addresses, which the API server refuses); past 198.19.111.255 they lie
 in the two ServiceCIDRs `setup` adds (198.19.112.0/20, 198.19.128.0/17),
-so up to 36,849 Services fit. Its endpoints are addresses of pods that do
+so up to 36,845 Services fit. Its endpoints are addresses of pods that do
 not exist (198.18.2.1 and up, on node bench-other), port 8080 + wrap, so
 every (address, port) pair is used once. When --nodeports, fillers 1 to
 2767 are type NodePort on 30000 and up (30080 skipped: the measured
@@ -133,9 +134,22 @@ def filler_nodeport(i):
     return p if p <= NODEPORT_LAST else None
 
 
+# network and broadcast addresses of the three ranges: not allocatable
+SKIP = sorted(int(ipaddress.ip_address(a)) for a in (
+    "198.19.111.255", "198.19.112.0", "198.19.127.255", "198.19.128.0"))
+
+
+def filler_ip(i):
+    v = FILLER_BASE + i - 1
+    for sk in SKIP:
+        if v >= sk:
+            v += 1
+    return str(ipaddress.ip_address(v))
+
+
 def filler(i, e, nodeports):
     name = "svc-%05d" % i
-    ip = str(ipaddress.ip_address(FILLER_BASE + i - 1))
+    ip = filler_ip(i)
     addrs, port = [], 8080
     for k in range(e):
         j = (i - 1) * e + k
