@@ -11,19 +11,22 @@
 #     answered by the backend pod; ROUNDS (20) rounds, median and p90, and
 #     how much of it kubectl itself took (its process start included).
 #     svcd runs with its production watch settings.
-# (ii) scale: apisim --load of SERVICES (10,000) Services with 10
-#     endpoints each (one EndpointSlice per Service: 100,000 endpoints,
-#     distinct address:port pairs in 198.18.0.0/16); time from svcd's start
-#     to its "sync: 10000 services" line (the first full sync), svcd's RSS
-#     after it, and the memlock of svcd's BPF maps (bpftool, if present).
-#     10,000 Services need 10,000 ClusterIPs (apisim refuses to give one
-#     address to two Services): they come from 198.19.64.0/18, which holds
-#     the usual ClusterIP range 198.19.96.0/20 and stays clear of node
-#     (198.19.0.0/24) and pod (198.18.0.0/16) addresses.
+# (ii) scale: the real API server (scripts/k8s.sh up: kube-apiserver
+#     v1.37.2, built once by `scripts/k8s.sh build`) loaded by
+#     scripts/bench/kapi.py with SERVICES (10,000) Services of 10 endpoints
+#     each (one EndpointSlice per Service: 100,000 endpoints, distinct
+#     address:port pairs from 198.18.2.1 up); time from svcd's start to its
+#     "sync: 10001 services" line (the first full sync; the API server's
+#     own default/kubernetes is the one more), svcd's RSS after it, and the
+#     memlock of svcd's BPF maps (bpftool, if present). ClusterIPs count up
+#     from 198.19.96.16; past the /20 the API server starts with, kapi.py
+#     adds the ServiceCIDRs 198.19.112.0/20 and 198.19.128.0/17. (i) still
+#     runs against apisim: a Service's event-to-datapath time there is
+#     svcd's own.
 #
 #   +-- client .20 --+  +-- pod-a .11 --+        +-- scale --------------------+
-#   | prober (py)    |  | svcd-echo     |        | apisim --load (20k objects) |
-#   +---|------------+  +---|-----------+        | svcd --kubeconfig, no pods  |
+#   | prober (py)    |  | svcd-echo     |        | svcd --kubeconfig, no pods  |
+#   +---|------------+  +---|-----------+        |  -> kube-apiserver (k8s.sh) |
 #   +---|----- node1 -------|----------------+   +-----------------------------+
 #   |  svp-1-20          svp-1-11            |
 #   |  svcd ──> apisim 127.0.0.1 <── kubectl |
@@ -32,6 +35,7 @@
 # Everything lives in namespaces made here (names unique to the run) and is
 # removed at exit; nothing touches the root namespace.
 set -u
+REPO_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=20
 N_SVC=10000
 while getopts 'n:s:h' o; do
@@ -121,51 +125,38 @@ done
 stop_svcd
 
 # ---- (ii) scale ----------------------------------------------------------------------
+# The real API server (scripts/k8s.sh up, v1.37.2) with a veth to the
+# scale node; scripts/bench/kapi.py writes the Services.
+stop_apisim
 SCALE=$(nsname scale)
 make_node "$SCALE"
-python3 - "$N_SVC" "$T_DIR/big.json" <<'EOF'
-import ipaddress, json, sys
-n = int(sys.argv[1])
-base = int(ipaddress.ip_address("198.19.64.1"))
-items = []
-for i in range(n):
-    ns = "ns%d" % (i % 20)
-    name = "s%d" % i
-    ip = str(ipaddress.ip_address(base + i))
-    items.append({"apiVersion": "v1", "kind": "Service",
-                  "metadata": {"name": name, "namespace": ns},
-                  "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
-                           "ports": [{"name": "http", "port": 80, "protocol": "TCP",
-                                      "targetPort": 8080}]}})
-    eps = []
-    for j in range(10 * i, 10 * i + 10):
-        a = j % 65000          # 198.18.0.0/16, .1 to .254 of each /24
-        addr = "198.18.%d.%d" % (a // 254, a % 254 + 1)
-        eps.append({"addresses": [addr], "conditions": {"ready": True},
-                    "nodeName": "bench-%d" % (a // 254)})
-    # addresses repeat after 65,000 endpoints: the port keeps pairs distinct
-    port = 8080 + (10 * i) // 65000
-    items.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                  "metadata": {"name": name + "-x", "namespace": ns,
-                               "labels": {"kubernetes.io/service-name": name}},
-                  "addressType": "IPv4",
-                  "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
-                  "endpoints": eps})
-json.dump({"apiVersion": "v1", "kind": "List", "items": items}, open(sys.argv[2], "w"))
-EOF
-stop_apisim
-API_PORT='' CTL_PORT=''
+# the source address of the node's connections to the API server
+ip -n "$SCALE" addr add 198.19.0.1/32 dev lo
+K8S_DIR=$T_DIR/k8s
+mkdir -p "$K8S_DIR"
+defer "$REPO_ROOT/scripts/k8s.sh" down "$K8S_DIR"
+K8S_PEER_NS=$SCALE "$REPO_ROOT/scripts/k8s.sh" up "$K8S_DIR" >"$T_DIR/k8s-up.log" 2>&1 ||
+	fail_all "scripts/k8s.sh up failed: $(tail -n 5 "$T_DIR/k8s-up.log")"
+KNS=$(cat "$K8S_DIR/netns")
+kapi() { ip netns exec "$KNS" python3 "$REPO_ROOT/scripts/bench/kapi.py" --pki "$K8S_DIR/pki" "$@"; }
+kapi setup --node "$NODE_NAME" --node-ip 198.19.0.1 >"$T_DIR/kapi.log" 2>&1 ||
+	fail_all "kapi.py setup failed: $(tail -n 3 "$T_DIR/kapi.log")"
 t=$(date +%s.%N)
-start_apisim "$SCALE" -q --service-cidr 198.19.64.0/18 --load "$T_DIR/big.json"
+kapi fill --from 1 --to "$N_SVC" --endpoints 10 --threads 16 >>"$T_DIR/kapi.log" 2>&1 ||
+	fail_all "loading $N_SVC Services failed: $(tail -n 3 "$T_DIR/kapi.log")"
 load_s=$(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
+log "$(tail -n 1 "$T_DIR/kapi.log")"
+# the API server's own "kubernetes" Service is one more
+N_ALL=$((N_SVC + 1))
+KUBECONFIG_FILE=$K8S_DIR/admin.kubeconfig
 MAX_SVC=16384
 MAX_BE=131072
 rm -rf "$PIN_DIR"
 t0=$(date +%s.%N)
 start_svcd_api "$SCALE" --max-services "$MAX_SVC" --max-backends "$MAX_BE"
-if ! wait_until 300 grep -q "^svcd: info: sync: $N_SVC services" "$SVCD_LOG"; then
+if ! wait_until 300 grep -q "^svcd: info: sync: $N_ALL services" "$SVCD_LOG"; then
 	tail -n 5 "$SVCD_LOG"
-	fail_all "svcd did not sync $N_SVC services within 300 s"
+	fail_all "svcd did not sync $N_ALL services within 300 s"
 fi
 t1=$(date +%s.%N)
 sleep 1
@@ -174,8 +165,8 @@ hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$SVCD_PID/status")
 # One more Service at that scale: svcd rebuilds the desired state whole
 # and writes the difference; the next "sync:" line says how long it took.
 syncs=$(grep -c '^svcd: info: sync: ' "$SVCD_LOG")
-ctl /apply "$(obj_list "$(obj_service bench one-more 198.19.127.250 http:80/TCP:8080)" \
-	"$(obj_slice bench one-more-x one-more http:8080/TCP 198.18.255.1)")" >/dev/null
+kapi measured --backends 198.18.255.1 --node "$NODE_NAME" >>"$T_DIR/kapi.log" 2>&1 ||
+	log "one more Service: kapi.py failed"
 wait_until 30 eval '[ "$(grep -c "^svcd: info: sync: " "$SVCD_LOG")" -gt "$syncs" ]' ||
 	log "no sync after one more Service within 30 s"
 maps=
@@ -189,7 +180,7 @@ fi
 stop_svcd
 
 # ---- table ---------------------------------------------------------------------------
-python3 - "$T_DIR/latency.txt" "$ROUNDS" "$SVCD_LOG" "$N_SVC" "$t0" "$t1" "$rss_kb" "$hwm_kb" \
+python3 - "$T_DIR/latency.txt" "$ROUNDS" "$SVCD_LOG" "$N_ALL" "$t0" "$t1" "$rss_kb" "$hwm_kb" \
 	"$load_s" "${maps:-}" "$MAX_SVC" "$MAX_BE" <<'EOF'
 import math, re, statistics, sys
 lat_f, rounds, log_f, n_svc, t0, t1, rss, hwm, load_s, maps_f, max_svc, max_be = sys.argv[1:]
@@ -215,8 +206,8 @@ log = open(log_f, errors="replace").read().split("---- start")[-1]
 m_ls = re.search(r"listed (\d+) services at .* in (\d+) pages, (\d+) ms", log)
 m_le = re.search(r"listed (\d+) endpointslices at .* in (\d+) pages, (\d+) ms", log)
 m_sy = re.search(r"sync: (%s) services, (\d+) frontends, (\d+) backends .* in ([\d.]+) ms" % n_svc, log)
-row("(ii) objects loaded by apisim", "%s Services, %s EndpointSlices, %d endpoints" % (n_svc, n_svc, 10 * int(n_svc)))
-row("(ii) apisim --load until serving", "%.1f s" % float(load_s))
+row("(ii) objects in kube-apiserver v1.37.2", "%d Services (+ default/kubernetes), %d EndpointSlices, %d endpoints" % (int(n_svc) - 1, int(n_svc) - 1, 10 * (int(n_svc) - 1)))
+row("(ii) loading them (scripts/bench/kapi.py, 16 clients)", "%.1f s" % float(load_s))
 row("(ii) svcd start -> 'sync: %s services' line" % n_svc, "%.2f s" % (float(t1) - float(t0)))
 if m_ls:
     row("(ii)   list services, paginated (svcd's log)", "%s ms (%s pages)" % (m_ls.group(3), m_ls.group(2)))

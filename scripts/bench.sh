@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# bench.sh - `make bench`: svcd side by side with kube-proxy's iptables and
-# nftables modes and with no translation at all, from one run.
-# `make bench QUICK=1` runs a subset in about two minutes. bench/README.md
+# bench.sh - `make bench`: svcd side by side with the real kube-proxy
+# (Kubernetes v1.37.2) in its iptables and nftables modes and with no
+# translation at all, from one run, all following one real API server.
+# `make bench QUICK=1` runs a subset in a few minutes. bench/README.md
 # says how to read the result.
 #
 # For each mode a node namespace of its own, all of one shape:
@@ -10,47 +11,73 @@
 #   client pod 198.18.1.2          ext client 198.19.0.100 (NodePort)
 #        | svp-1-2                      | eth0 (XDP_PASS: NAPI for XDP_TX)
 #   +----+------------- node ----------+------------------------------+
-#   |  mode: svcd (tc on svp*, XDP on upl0 when svcd has it),          |
-#   |        iptables-restore / nft -f of kube-proxy's rules, or none  |
-#   |  upl0 198.19.0.1/24                                              |
+#   |  mode: svcd --kubeconfig (tc on svp*, XDP on upl0),              |
+#   |        kube-proxy --proxy-mode iptables|nftables, or none        |
+#   |  upl0 198.19.0.1/24      k8s-api 198.19.1.I/32 --> API server    |
 #   +----+------------+------------+-------------+---------------------+
 #        | svp-1-11   | svp-1-12   | svp-1-13    | svp-1-14
 #     be1 .11      be2 .12       be3 .13      spare .14   svcd-echo :8080
 #
+# One control plane (scripts/k8s.sh up: etcd, kube-apiserver,
+# kube-controller-manager in a namespace of their own) with a veth to each
+# proxied node. scripts/bench/kapi.py writes the Services into it: the
+# measured one, bench/measured (198.19.96.10:80, NodePort 30080, its
+# endpoints the backend pods), and N-1 fillers, each a Service without
+# selector plus one EndpointSlice made here; sizes load one on top of the
+# other (1, then 999 more, ...), through 16 keep-alive HTTPS clients.
+#
 # Modes: direct (the client connects to a backend's address: the floor),
-# svcd, iptables (kube-proxy's iptables mode: iptables-legacy-restore when
-# the machine has it, else iptables-restore), nftables (kube-proxy's
-# nftables mode). Separate namespaces keep one mode's leftovers (legacy
+# svcd (--kubeconfig), iptables and nftables: the real kube-proxy binary
+# (scripts/k8s.sh's cache), in that mode, in its node namespace, with
+# --conntrack-max-per-core=0 --conntrack-min=0 and the conntrack timeouts
+# 0 (no sysctl it would otherwise write), --iptables-localhost-nodeports
+# =false (no route_localnet), --oom-score-adj=0, min sync period
+# BENCH_KP_MIN_SYNC (100ms: svcd's own batching interval) and the
+# iptables binaries of BENCH_IPTABLES (legacy when the machine has them)
+# first on its PATH. Separate namespaces keep one mode's leftovers (legacy
 # iptables tables stay registered in a namespace once used, and conntrack
 # with them) from taxing the next.
 #
 # For N in 1, 1000, 10000 and 30000 (30000 where memory allows; not with
-# QUICK=1) tools/gen-cluster writes N Services x E endpoints three ways;
-# the last Service (198.19.96.10:80, the last rule of KUBE-SERVICES) is
-# the measured one, its endpoints the backend pods. Per mode:
-#   1. install, timed (svcd: start to the first "sync:" line covering N
-#      Services; iptables: one iptables-restore; nftables: one nft -f);
+# QUICK=1). Per mode:
+#   1. install, timed from the proxy's start to both the measured
+#      Service answering the client pod (scripts/bench/probe.py, a try
+#      every 5 ms) and the proxy's first full sync of the N Services
+#      (svcd's first "sync:" line; kube-proxy's
+#      kubeproxy_sync_proxy_rules_last_timestamp_seconds), with each
+#      binary's own duration of that sync beside it;
 #   2. load: svcd-load from the client pod to the ClusterIP: a rate run
 #      (concurrency C, fixed duration) and a latency run (concurrency 1,
-#      fixed count), REPEATS times, medians; for svcd its RSS and the
-#      memlock of its maps;
-#   3. one endpoint change (the last endpoint -> the spare pod), timed;
+#      fixed count), REPEATS times, medians; the proxy's RSS (and for svcd
+#      the memlock of its maps);
+#   3. one endpoint change: a PATCH of the measured EndpointSlice (the
+#      last endpoint -> the spare pod), timed from the request leaving to
+#      the first connection the spare pod answers (a try every 1 ms), the
+#      proxy's own sync duration beside it;
 #   4. NodePort load from the external client, when svcd has XDP uplinks;
-#   5. teardown (svcd --cleanup; iptables -F/-X; nft delete table).
+#   5. teardown (svcd --cleanup; kube-proxy --cleanup), then the slice is
+#      moved back while no proxy runs.
+# A size whose API load would not fit in LOAD_LIMIT (predicted from the
+# rate of the loads before) falls back to the old imitation: svcd
+# --from-file of tools/gen-cluster's List, iptables-restore / nft -f of
+# kube-proxy-like rules; those rows say "(imitated rules)" / "(from file)".
 # Then svcd-bpf-bench (per-packet cost of from_pod at 1 and 100,000
 # services) and scripts/bench/report.py: bench/results/bench-DATE.md
 # (also printed) and bench/results/bench-DATE-{rate,p99}.png.
 #
 # Rules kept: only namespaces made here (names unique to the run) are
-# touched; iptables and nft run only inside the node namespaces; addresses
-# only from 198.18.0.0/15; a bpffs of our own under the run's temporary
-# directory; every loop bounded in count and time; only our own PIDs are
-# signalled; the EXIT trap removes everything.
+# touched; iptables, nft and kube-proxy run only inside the node
+# namespaces; addresses only from 198.18.0.0/15; a bpffs of our own under
+# the run's temporary directory; every loop bounded in count and time;
+# only our own PIDs are signalled; the EXIT trap removes everything
+# (scripts/k8s.sh down included).
 #
 # Environment: QUICK=1; BENCH_SIZES="1 1000"; BENCH_MODES="svcd direct";
 # BENCH_ENDPOINTS (3); BENCH_REPEATS; BENCH_CONCURRENCY (16);
 # BENCH_IPTABLES=legacy|nft; BENCH_NODEPORT=0|1 (default: when
-# `svcd --help` mentions XDP); BENCH_RESULTS (bench/results).
+# `svcd --help` mentions XDP); BENCH_KP_MIN_SYNC (100ms);
+# BENCH_LOAD_LIMIT (seconds for one size's API load); BENCH_RESULTS
+# (bench/results).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -87,8 +114,9 @@ if [ "$QUICK" = 1 ]; then
 	REPEATS=${BENCH_REPEATS:-1}
 	RATE_SECS=0.8
 	LAT_COUNT=300
-	INSTALL_TIMEOUT=45 # seconds, any one install or change
-	BUDGET=110         # seconds for the whole run before sizes are skipped
+	INSTALL_TIMEOUT=60 # seconds, any one install or change
+	BUDGET=600         # seconds for the whole run before sizes are skipped
+	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-240} # seconds for one size's API load
 	PERPACKET_ARGS=(--services "1,100000" --repeat 20000 --new-flows 500 --rounds 3)
 else
 	SIZES=${BENCH_SIZES:-1 1000 10000 30000}
@@ -96,7 +124,8 @@ else
 	RATE_SECS=2
 	LAT_COUNT=2000
 	INSTALL_TIMEOUT=300 # nftables at 30000 Services takes minutes (README)
-	BUDGET=1140
+	BUDGET=2400
+	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-900}
 	PERPACKET_ARGS=(--services "1,100000")
 fi
 CLIENT_IP=198.18.1.2
@@ -111,6 +140,9 @@ for ((i = 1; i <= E; i++)); do
 	BACKENDS+="${BACKENDS:+,}198.18.1.$((10 + i))"
 done
 DIRECT_TARGET=198.18.1.11:8080
+KP_MIN_SYNC=${BENCH_KP_MIN_SYNC:-100ms}
+K8S_SH=$REPO/scripts/k8s.sh
+API_THREADS=16
 RUN_NOTES=()
 T_START=$(now)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -137,6 +169,15 @@ legacy) IPT=iptables-legacy ;;
 *) fail_all "BENCH_IPTABLES must be legacy or nft" ;;
 esac
 command -v "$IPT-restore" >/dev/null || fail_all "'$IPT-restore' not found: sudo scripts/deps.sh"
+command -v curl >/dev/null || fail_all "'curl' not found: sudo scripts/deps.sh"
+command -v openssl >/dev/null || fail_all "'openssl' not found: sudo scripts/deps.sh"
+eval "$("$K8S_SH" env "/nonexistent-$$" 2>/dev/null | grep '^export K8S_BIN=')"
+for b in etcd kube-apiserver kube-controller-manager kube-proxy; do
+	[ -x "${K8S_BIN:-}/$b" ] ||
+		fail_all "${K8S_BIN:-K8S_BIN}/$b missing: scripts/k8s.sh build (once, about 8 minutes)"
+done
+KP_BIN=$K8S_BIN/kube-proxy
+KP_VER=$("$KP_BIN" --version 2>/dev/null | awk '{ print $2 }')
 command -v gnuplot >/dev/null ||
 	RUN_NOTES+=("gnuplot not found (scripts/deps.sh --bench installs it): no plots")
 
@@ -167,6 +208,17 @@ defer umount -l "$BPFFS"
 PIN_DIR=$BPFFS/svcd
 ROWS=$T_DIR/results.jsonl
 : >"$ROWS"
+APILOAD=$T_DIR/apiload.jsonl
+: >"$APILOAD"
+# kube-proxy's iptables binaries: BENCH_IPTABLES's flavour under the
+# plain names it executes
+IPT_SHIM=$T_DIR/ipt-bin
+mkdir -p "$IPT_SHIM"
+for t in iptables ip6tables; do
+	for s in "" -save -restore; do
+		f=$(command -v "${t}${IPT#iptables}$s") && ln -sf "$f" "$IPT_SHIM/$t$s"
+	done
+done
 
 # xdp_pass: an object with one XDP_PASS program (section "xdp"), for the
 # external client's end of the uplink veth: a frame svcd sends back out of
@@ -302,6 +354,327 @@ wait_sync() {
 # line_time LINE: the stamp.py time at the start of a log line.
 line_time() { echo "${1%% *}"; }
 
+# ---- the API server ------------------------------------------------------------------------
+
+K8S_DIR=
+K8S_NETNS=
+KP_KUBECONFIG=
+API_LOADED=0 # fillers in the API server
+API_RATE=    # objects per second of the last load
+
+kapi() {
+	ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" --pki "$K8S_DIR/pki" "$@"
+}
+
+# api_up PEER_NS...: the control plane, a kube-proxy identity
+# (system:kube-proxy: the node-proxier role) and the measured Service.
+api_up() {
+	local t0 pki np=()
+	K8S_DIR=$T_DIR/k8s
+	mkdir -p "$K8S_DIR"
+	t0=$(now)
+	# down before the node namespaces go (defer runs last-in first)
+	defer "$K8S_SH" down "$K8S_DIR"
+	K8S_PEER_NS="$*" "$K8S_SH" up "$K8S_DIR" >"$T_DIR/k8s-up.log" 2>&1 ||
+		fail_all "scripts/k8s.sh up failed: $(tail -n 5 "$T_DIR/k8s-up.log")"
+	K8S_NETNS=$(cat "$K8S_DIR/netns")
+	info "control plane up in $(printf '%.1f' "$(elapsed "$t0")") s (namespace $K8S_NETNS)"
+	pki=$K8S_DIR/pki
+	openssl req -x509 -config "$pki/openssl.cnf" -extensions client \
+		-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$T_DIR/kube-proxy.key" -out "$T_DIR/kube-proxy.crt" -days 2 \
+		-subj /CN=system:kube-proxy -CA "$pki/ca.crt" -CAkey "$pki/ca.key" 2>/dev/null ||
+		fail_all "openssl: the kube-proxy certificate failed"
+	KP_KUBECONFIG=$T_DIR/kube-proxy.kubeconfig
+	{
+		echo "apiVersion: v1"
+		echo "kind: Config"
+		echo "clusters:"
+		echo "- name: bench"
+		echo "  cluster:"
+		echo "    server: $(cat "$K8S_DIR/api")"
+		echo "    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")"
+		echo "users:"
+		echo "- name: kube-proxy"
+		echo "  user:"
+		echo "    client-certificate-data: $(base64 -w0 "$T_DIR/kube-proxy.crt")"
+		echo "    client-key-data: $(base64 -w0 "$T_DIR/kube-proxy.key")"
+		echo "contexts:"
+		echo "- name: bench"
+		echo "  context:"
+		echo "    cluster: bench"
+		echo "    user: kube-proxy"
+		echo "current-context: bench"
+	} >"$KP_KUBECONFIG"
+	chmod 600 "$KP_KUBECONFIG"
+	kapi setup --node bench-node1 --node-ip "$NODE_IP" >"$T_DIR/kapi-setup.log" 2>&1 ||
+		fail_all "kapi.py setup failed: $(tail -n 3 "$T_DIR/kapi-setup.log")"
+	[ "$NP" = 1 ] && np=(--nodeport "$NODEPORT")
+	kapi measured --backends "$BACKENDS" "${np[@]}" >>"$T_DIR/kapi-setup.log" 2>&1 ||
+		fail_all "kapi.py measured failed: $(tail -n 3 "$T_DIR/kapi-setup.log")"
+}
+
+# api_load N: the API server holds N Services in namespace bench (the
+# measured one and N-1 fillers); 1 when it does not fit in LOAD_LIMIT.
+api_load() {
+	local n=$1 want=$(($1 - 1)) pred t0 out rc objs s np=()
+	[ "$want" -le "$API_LOADED" ] && return 0
+	objs=$((2 * (want - API_LOADED)))
+	if [ -n "$API_RATE" ]; then
+		pred=$(awk -v o="$objs" -v r="$API_RATE" 'BEGIN { printf "%.0f", o / r }')
+		if [ "$pred" -gt "$LOAD_LIMIT" ]; then
+			RUN_NOTES+=("$n Services: not loaded into the API server: $objs more objects at ${API_RATE}/s predicts ~${pred} s, over the ${LOAD_LIMIT} s limit (BENCH_LOAD_LIMIT); imitated rows instead")
+			rec row "$APILOAD" "n=$n" "objects=$objs" "status=skipped" "predicted_s=$pred"
+			return 1
+		fi
+	fi
+	[ "$NP" = 1 ] && np=(--nodeports)
+	say "N=$n: loading $objs objects (Services $((API_LOADED + 1))-$want and their EndpointSlices) into the API server"
+	t0=$(now)
+	out=$(timeout -k 5 "$LOAD_LIMIT" ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" \
+		--pki "$K8S_DIR/pki" fill --from $((API_LOADED + 1)) --to "$want" \
+		--endpoints "$E" --threads "$API_THREADS" "${np[@]}" 2>"$T_DIR/kapi-fill.err")
+	rc=$?
+	s=$(elapsed "$t0")
+	info "${out:-no output} (exit $rc)"
+	if [ $rc -ne 0 ]; then
+		RUN_NOTES+=("$n Services: the API load failed or timed out after ${s} s (exit $rc: $(head -c 200 "$T_DIR/kapi-fill.err")); imitated rows instead")
+		rec row "$APILOAD" "n=$n" "objects=$objs" "status=failed" "seconds=$s"
+		API_RATE=0.001
+		return 1
+	fi
+	API_RATE=$(awk -v o="$objs" -v s="$s" 'BEGIN { printf "%.0f", o / s }')
+	rec row "$APILOAD" "n=$n" "objects=$objs" "status=ok" "seconds=$s" "rate=$API_RATE" \
+		"threads=$API_THREADS"
+	API_LOADED=$want
+}
+
+# metric NS NAME: the (IPv4) sample of a metric at 127.0.0.1:10249 in NS
+# (empty when there is none).
+metric() {
+	ip netns exec "$1" curl -s --max-time 2 http://127.0.0.1:10249/metrics 2>/dev/null |
+		awk -v m="$2" '$1 == m || (index($1, m "{") == 1 && /ip_family="IPv4"/) { print $2; exit }'
+}
+
+# probe_start NS WANT INTERVAL: scripts/bench/probe.py in NS against the
+# measured ClusterIP ("" for any answer); PROBE_PID, PROBE_OUT.
+PROBE_PID=
+PROBE_OUT=
+probe_start() {
+	local want=()
+	[ -n "$2" ] && want=("$2")
+	PROBE_OUT=$T_DIR/probe.out
+	rm -f "$T_DIR/probe.ready" "$PROBE_OUT"
+	ip netns exec "$1" python3 "$BENCH_LIB/probe.py" "${FRONTEND%:*}" "${FRONTEND#*:}" \
+		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe.ready" "${want[@]}" >"$PROBE_OUT" 2>&1 &
+	PROBE_PID=$!
+	defer kill_pid "$PROBE_PID"
+	wait_until 5 test -s "$T_DIR/probe.ready" || fail_all "probe.py did not start"
+}
+
+# probe_wait: PROBE_T, the epoch of the answer the probe waited for, or
+# fails. (Not in a $(...): only this shell can wait for the probe.)
+PROBE_T=
+probe_wait() {
+	local rc
+	wait "$PROBE_PID"
+	rc=$?
+	PROBE_PID=
+	PROBE_T=
+	[ $rc -eq 0 ] || return 1
+	PROBE_T=$(awk '{ print $1; exit }' "$PROBE_OUT")
+	[ -n "$PROBE_T" ]
+}
+
+maxf() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
+rss_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# move_back: the measured slice's endpoints as before the change (no
+# proxy runs when this is called).
+move_back() {
+	kapi move --backends "$BACKENDS" >/dev/null 2>>"$T_DIR/kapi-move.err" ||
+		RUN_NOTES+=("moving the measured endpoint back failed: $(tail -n 1 "$T_DIR/kapi-move.err")")
+}
+
+# MOVED: the measured Service's endpoints after the change (the last one
+# replaced by the spare pod).
+if [ "$E" = 1 ]; then
+	MOVED=$SPARE_IP
+else
+	MOVED="${BACKENDS%,*},$SPARE_IP"
+fi
+
+# change_common CLIENT_NS: the PATCH of the measured slice, timed to the
+# first connection the spare pod answers (change_s).
+change_common() {
+	local ts ta w
+	probe_start "$1" "be$((E + 1))" 0.001
+	w=$(kapi move --backends "$MOVED" 2>>"$T_DIR/kapi-move.err")
+	ts=${w%% *}
+	if [ -z "$ts" ]; then
+		F+=("change_note=the PATCH failed")
+		kill_pid "$PROBE_PID"
+		PROBE_PID=
+		return 1
+	fi
+	F+=("change_write_s=$(elapsed "$ts" "${w##* }")")
+	if probe_wait; then
+		ta=$PROBE_T
+		F+=("change_s=$(elapsed "$ts" "$ta")")
+	else
+		F+=("change_note=spare not answering after ${INSTALL_TIMEOUT}s")
+	fi
+}
+
+# ---- svcd, from the API server ------------------------------------------------------------
+
+mode_svcd() {
+	local n=$1 dir=$2 tag=$3 node=${NODE[svcd]} t0 t1 ta line s rss c0
+	local args=(--pod-ifaces 'svp*' --hostname-override bench-node1
+		--metrics-bind-address 127.0.0.1:10249)
+	[ "$NP" = 1 ] && args+=(--uplinks upl0)
+	B_SVCD_NODE=$node
+	B_SVCD_LOG=$T_DIR/svcd-$n.log
+	probe_start "${CLIENT[svcd]}" "" 0.005
+	t0=$(now)
+	ip netns exec "$node" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
+		--pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "${args[@]}" \
+		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
+	B_SVCD_PID=$!
+	if ! probe_wait || ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
+		F+=("install_note=failed" "note=svcd did not answer or sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
+		svcd_stop
+		move_back
+		return 1
+	fi
+	ta=$PROBE_T
+	t1=$(maxf "$ta" "$(line_time "$line")")
+	F+=("install_s=$(elapsed "$t0" "$t1")")
+	s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
+	F+=("sync_ms=${s:-null}")
+	# the API server's own "kubernetes" Service is one more
+	echo "$line" | grep -q "sync: $((n + 1)) services" ||
+		F+=("note=first sync line: ${line#* }")
+	echo "$line" | grep -q ', 0 errors' || F+=("note=svcd: ${line#* svcd: info: }")
+	rss=$(rss_of "$B_SVCD_PID")
+	F+=("rss_kb=${rss:-null}")
+	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
+	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	F+=("clusterip=@$dir/$tag-clusterip.json")
+
+	c0=$(sync_lines "$B_SVCD_LOG")
+	change_common "${CLIENT[svcd]}"
+	if line=$(wait_sync "$B_SVCD_LOG" $((c0 + 1)) 10); then
+		s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
+		F+=("change_sync_ms=${s:-null}")
+		echo "$line" | grep -q '~1 ' || F+=("note=change sync line: ${line#* svcd: info: }")
+	fi
+	rss=$(rss_of "$B_SVCD_PID")
+	F+=("rss_change_kb=${rss:-null}")
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	t0=$(now)
+	svcd_stop
+	F+=("teardown_s=$(elapsed "$t0")")
+	move_back
+}
+
+# ---- the real kube-proxy ----------------------------------------------------------------------
+
+KP_PID=
+KP_NODE=
+
+kp_stop() {
+	[ -n "$KP_PID" ] && kill_pid "$KP_PID"
+	KP_PID=
+	if [ -n "$KP_NODE" ]; then
+		ip netns exec "$KP_NODE" env PATH="$IPT_SHIM:$PATH" "$KP_BIN" --cleanup \
+			>>"$T_DIR/kube-proxy-cleanup.log" 2>&1
+	fi
+	KP_NODE=
+}
+
+# kp_wait_count NS MIN SECS: until kube-proxy's IPv4 sync count is MIN or
+# more; prints it.
+kp_wait_count() {
+	local i c
+	for ((i = 0; i < $3 * 10; i++)); do
+		c=$(metric "$1" kubeproxy_sync_proxy_rules_duration_seconds_count)
+		if [ -n "$c" ] && [ "${c%.*}" -ge "$2" ]; then
+			echo "${c%.*}"
+			return 0
+		fi
+		pid_gone "$KP_PID" && return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+mode_kube_proxy() {
+	local m=$1 n=$2 dir=$3 tag=$4 node=${NODE[$1]} t0 t1 ta ts c s0 s1 c1 rss
+	local log=$T_DIR/kube-proxy-$m-$n.log
+	KP_NODE=$node
+	probe_start "${CLIENT[$m]}" "" 0.005
+	t0=$(now)
+	ip netns exec "$node" env PATH="$IPT_SHIM:$PATH" "$KP_BIN" \
+		--kubeconfig "$KP_KUBECONFIG" --proxy-mode "$m" \
+		--hostname-override bench-node1 --cluster-cidr 198.18.0.0/16 \
+		--nodeport-addresses "${NODE_IP%.*}.0/24" \
+		--metrics-bind-address 127.0.0.1:10249 \
+		--healthz-bind-address 127.0.0.1:10256 \
+		--conntrack-max-per-core=0 --conntrack-min=0 \
+		--conntrack-tcp-timeout-established=0 \
+		--conntrack-tcp-timeout-close-wait=0 \
+		--iptables-localhost-nodeports=false --oom-score-adj=0 \
+		--iptables-min-sync-period="$KP_MIN_SYNC" --iptables-sync-period=30s \
+		>"$log" 2>&1 &
+	KP_PID=$!
+	if ! probe_wait || ! c=$(kp_wait_count "$node" 1 "$INSTALL_TIMEOUT"); then
+		F+=("install_note=failed" "note=kube-proxy did not answer or sync within ${INSTALL_TIMEOUT}s: $(grep '^E' "$log" | tail -n 2 | cut -c 1-200 | tr '\n' ' ')")
+		kp_stop
+		move_back
+		return 1
+	fi
+	ta=$PROBE_T
+	ts=$(metric "$node" kubeproxy_sync_proxy_rules_last_timestamp_seconds)
+	t1=$(maxf "$ta" "$(awk -v t="${ts:-0}" 'BEGIN { printf "%.6f", t }')")
+	F+=("install_s=$(elapsed "$t0" "$t1")")
+	s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum)
+	# with one sync so far, the sum is the first sync's duration
+	F+=("sync_ms=$(awk -v s="$s0" -v c="$c" 'BEGIN { printf "%.1f", s * 1000 / c }')")
+	[ "$c" = 1 ] || F+=("note=install: ${c} syncs by the time the Service answered; own sync is their mean")
+	rss=$(rss_of "$KP_PID")
+	F+=("rss_kb=${rss:-null}")
+	measure "${CLIENT[$m]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	F+=("clusterip=@$dir/$tag-clusterip.json")
+
+	c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count)
+	c=${c%.*}
+	s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum)
+	change_common "${CLIENT[$m]}"
+	if c1=$(kp_wait_count "$node" $((c + 1)) 10); then
+		s1=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum)
+		F+=("change_sync_ms=$(awk -v a="$s0" -v b="$s1" -v n=$((c1 - c)) 'BEGIN { printf "%.1f", (b - a) * 1000 / n }')")
+		[ $((c1 - c)) = 1 ] || F+=("note=change: $((c1 - c)) syncs; own sync is their mean")
+	fi
+	rss=$(rss_of "$KP_PID")
+	F+=("rss_change_kb=${rss:-null}")
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[$m]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	grep -q '^E' "$log" && F+=("note=kube-proxy logged errors: $(grep '^E' "$log" | head -n 2 | cut -c 1-200 | tr '\n' ' ')")
+	t0=$(now)
+	kp_stop
+	F+=("teardown_s=$(elapsed "$t0")")
+	move_back
+}
+
+mode_iptables() { mode_kube_proxy iptables "$@"; }
+mode_nftables() { mode_kube_proxy nftables "$@"; }
+
 # ---- one size, one mode -----------------------------------------------------------------
 
 # Row fields collected by the mode functions, written by run_mode.
@@ -317,10 +690,11 @@ mode_direct() {
 	fi
 }
 
-mode_svcd() {
+mode_svcd_file() {
 	local n=$1 dir=$2 tag=$3 live=$T_DIR/live node=${NODE[svcd]} t0 line s
 	local args=(--pod-ifaces 'svp*' --hostname-override bench-node1) rss lookup
 	[ "$NP" = 1 ] && args+=(--uplinks upl0)
+	F+=("note=from file: svcd --from-file of tools/gen-cluster's List (the API load of this size did not fit)")
 	mkdir -p "$live"
 	cp "$dir/cluster.json" "$live/cluster.json"
 	B_SVCD_NODE=$node
@@ -383,8 +757,9 @@ timed() {
 	return $rc
 }
 
-mode_iptables() {
+mode_iptables_imitated() {
 	local n=$1 dir=$2 tag=$3 node=${NODE[iptables]} s rc chain
+	F+=("note=imitated: iptables-restore of tools/gen-cluster's kube-proxy-like rules (the API load of this size did not fit)")
 	ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables-jumps.rules" ||
 		{ F+=("install_note=failed" "note=jump rules did not load"); return 1; }
 	timed s ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables.rules"
@@ -425,8 +800,9 @@ iptables_flush() {
 	done
 }
 
-mode_nftables() {
+mode_nftables_imitated() {
 	local n=$1 dir=$2 tag=$3 node=${NODE[nftables]} s rc chain
+	F+=("note=imitated: nft -f of tools/gen-cluster's kube-proxy-like table (the API load of this size did not fit)")
 	timed s ip netns exec "$node" nft -f "$dir/nftables.nft"
 	rc=$?
 	if [ $rc -ne 0 ]; then
@@ -505,6 +881,15 @@ for m in $MODES; do
 	make_topology "$m"
 done
 defer svcd_stop
+defer kp_stop
+peers=
+for m in svcd iptables nftables; do
+	[ -n "${NODE[$m]:-}" ] && peers+="${peers:+ }${NODE[$m]}"
+done
+if [ -n "$peers" ]; then
+	say "control plane: scripts/k8s.sh up (kube-apiserver $KP_VER), a veth to each of: $peers"
+	api_up $peers
+fi
 
 say "per-packet cost: svcd-bpf-bench ${PERPACKET_ARGS[*]}"
 if "$BPF_BENCH" --json "${PERPACKET_ARGS[@]}" >"$T_DIR/perpacket.json" 2>"$T_DIR/perpacket.err"; then
@@ -522,14 +907,23 @@ for n in $SIZES; do
 		continue
 	fi
 	dir=$T_DIR/cl-$n
-	say "N=$n: tools/gen-cluster ($n Services x $E endpoints)"
-	t0=$(now)
-	"$GEN" --services "$n" --endpoints "$E" --out "$dir" --backends "$BACKENDS" \
-		--change-to "$SPARE_IP" "${np_flag[@]}" ||
-		fail_all "gen-cluster failed for $n Services"
-	info "written in $(printf '%.1f' "$(elapsed "$t0")") s"
+	real=1
+	if [ -n "$peers" ] && ! api_load "$n"; then
+		real=0
+		# the imitation of before, for the sizes the API server cannot hold
+		say "N=$n: tools/gen-cluster ($n Services x $E endpoints)"
+		t0=$(now)
+		"$GEN" --services "$n" --endpoints "$E" --out "$dir" --backends "$BACKENDS" \
+			--change-to "$SPARE_IP" "${np_flag[@]}" ||
+			fail_all "gen-cluster failed for $n Services"
+		info "written in $(printf '%.1f' "$(elapsed "$t0")") s"
+	fi
+	mkdir -p "$dir"
 	DONE_SIZES+=("$n")
 	for m in $MODES; do
+		if [ $real = 0 ]; then
+			case $m in svcd) m=svcd_file ;; iptables | nftables) m=${m}_imitated ;; esac
+		fi
 		run_mode "$m" "$n" "$dir"
 	done
 	rm -rf "$dir"
@@ -552,7 +946,10 @@ json.dump({
     "kernel": "$(uname -r)",
     "cpu": "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo | tr -d '"')",
     "cores": $(nproc),
-    "tools": "svcd $rev; $ipt_ver; $nft_ver",
+    "tools": "svcd $rev; kube-proxy and kube-apiserver $KP_VER (iptables mode: $ipt_ver; nftables mode: $nft_ver)",
+    "kp_version": "$KP_VER",
+    "kp_min_sync": "$KP_MIN_SYNC",
+    "kp_flags": "--conntrack-max-per-core=0 --conntrack-min=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 --iptables-localhost-nodeports=false --oom-score-adj=0 --iptables-min-sync-period=$KP_MIN_SYNC --iptables-sync-period=30s",
     "quick": $([ "$QUICK" = 1 ] && echo True || echo False),
     "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
     "endpoints": $E,
@@ -577,7 +974,8 @@ python3 - "$T_DIR" "$RESULTS/bench-$DATE.json" <<'EOF'
 import json, os, sys
 d = sys.argv[1]
 out = {"meta": json.load(open(os.path.join(d, "meta.json"))),
-       "rows": [json.loads(l) for l in open(os.path.join(d, "results.jsonl")) if l.strip()]}
+       "rows": [json.loads(l) for l in open(os.path.join(d, "results.jsonl")) if l.strip()],
+       "api_loads": [json.loads(l) for l in open(os.path.join(d, "apiload.jsonl")) if l.strip()]}
 p = os.path.join(d, "perpacket.json")
 out["perpacket"] = json.load(open(p)) if os.path.exists(p) else None
 json.dump(out, open(sys.argv[2], "w"), indent=1)

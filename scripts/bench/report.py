@@ -19,13 +19,24 @@ import shutil
 import subprocess
 import sys
 
-MODES = ["direct", "svcd", "iptables", "nftables"]
+MODES = ["direct", "svcd", "iptables", "nftables",
+         "svcd_file", "iptables_imitated", "nftables_imitated"]
+PROXIES = [m for m in MODES if m != "direct"]
 LABEL = {
     "direct": "direct (floor)",
-    "svcd": "svcd (eBPF)",
-    "iptables": "kube-proxy iptables",
-    "nftables": "kube-proxy nftables",
+    "svcd": "svcd (eBPF, API server)",
+    "iptables": "kube-proxy iptables (real %s)",
+    "nftables": "kube-proxy nftables (real %s)",
+    "svcd_file": "svcd (eBPF, --from-file)",
+    "iptables_imitated": "kube-proxy iptables (imitated rules)",
+    "nftables_imitated": "kube-proxy nftables (imitated rules)",
 }
+
+
+def set_version(meta):
+    v = meta.get("kp_version") or "kube-proxy"
+    for m in ("iptables", "nftables"):
+        LABEL[m] = LABEL[m] % v if "%s" in LABEL[m] else LABEL[m]
 PATHS = [
     ("clusterip", "ClusterIP: client pod -> last Service's ClusterIP (198.19.96.10:80)"),
     ("nodeport", "NodePort: external client -> node 198.19.0.1:30080 (last Service)"),
@@ -50,6 +61,12 @@ def fmt_rate(v):
 
 def fmt_ratio(v):
     return "-" if v is None else "%.2f" % v
+
+
+def fmt_ms_v(v):
+    if v is None:
+        return "-"
+    return "%.1f ms" % v if v < 1000 else "%.2f s" % (v / 1e3)
 
 
 def fmt_kib(v):
@@ -95,9 +112,10 @@ def sizes(rows):
 def path_table(out, rows, by, path):
     lines = []
     any_data = False
-    lines.append("| Services | mode | programming | 1 endpoint change | conn/s | rate / direct "
-                 "| p50 ms | p99 ms | p99 / direct | failed | SYN retrans |")
-    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("| Services | mode | install | own sync (install) | 1 change: API write -> datapath "
+                 "| own sync (change) | conn/s | rate / direct "
+                 "| p50 ms | p99 ms | p99 / direct | failed | SYN retrans | RSS |")
+    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in sizes(rows):
         floor = (by.get((n, "direct")) or {}).get(path) or {}
         for mode in MODES:
@@ -114,38 +132,59 @@ def path_table(out, rows, by, path):
             rr = (rate / floor["rate"]) if rate is not None and floor.get("rate") else None
             pr = (p99 / floor["p99_ms"]) if p99 is not None and floor.get("p99_ms") else None
             if mode == "direct":
-                prog = change = "n/a"
+                prog = change = own = own_c = rss = "n/a"
             else:
                 prog = r.get("install_note") or fmt_s(r.get("install_s"))
                 change = r.get("change_note") or fmt_s(r.get("change_s"))
+                own = fmt_ms_v(r.get("sync_ms"))
+                own_c = fmt_ms_v(r.get("change_sync_ms"))
+                rss = fmt_kib(r.get("rss_kb"))
             failed = p.get("failed")
             status = p.get("status")
             if status and status != "ok" and rate is None:
-                lines.append("| %s | %s | %s | %s | %s | | | | | | |"
-                             % ("{:,}".format(n), LABEL[mode], prog, change, status))
+                lines.append("| %s | %s | %s | %s | %s | %s | %s | | | | | | | |"
+                             % ("{:,}".format(n), LABEL[mode], prog, own, change, own_c, status))
                 continue
             syn = p.get("syn_retrans")
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                "{:,}".format(n), LABEL[mode], prog, change, fmt_rate(rate),
+            if path != "clusterip":
+                prog = own = change = own_c = rss = "" if mode != "direct" else "n/a"
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                "{:,}".format(n), LABEL[mode], prog, own, change, own_c, fmt_rate(rate),
                 fmt_ratio(rr), fmt_ms(p50), fmt_ms(p99), fmt_ratio(pr),
-                "-" if failed is None else failed, "-" if syn is None else syn))
+                "-" if failed is None else failed, "-" if syn is None else syn, rss))
     if any_data or path == "clusterip":
         out += lines
     return any_data
 
 
 def memory_table(out, rows, by):
-    out.append("| Services | svcd RSS after first sync | svcd RSS after the change "
-               "| BPF maps (memlock of svcd_*) | svcd sync (own log) |")
-    out.append("|---:|---:|---:|---:|---:|")
+    out.append("| Services | mode | RSS after the install | RSS after the change "
+               "| BPF maps (memlock of svcd_*) | teardown |")
+    out.append("|---:|---|---:|---:|---:|---:|")
     for n in sizes(rows):
-        r = by.get((n, "svcd"))
-        if not r:
-            continue
-        out.append("| %s | %s | %s | %s | %s |" % (
-            "{:,}".format(n), fmt_kib(r.get("rss_kb")), fmt_kib(r.get("rss_change_kb")),
-            fmt_kib(r["bpf_bytes"] // 1024) if r.get("bpf_bytes") is not None else "-",
-            "-" if r.get("sync_ms") is None else "%.1f ms" % r["sync_ms"]))
+        for m in PROXIES:
+            r = by.get((n, m))
+            if not r or r.get("install_s") is None:
+                continue
+            out.append("| %s | %s | %s | %s | %s | %s |" % (
+                "{:,}".format(n), LABEL[m], fmt_kib(r.get("rss_kb")),
+                fmt_kib(r.get("rss_change_kb")),
+                fmt_kib(r["bpf_bytes"] // 1024) if r.get("bpf_bytes") is not None else "-",
+                fmt_s(r.get("teardown_s"))))
+
+
+def apiload_table(out, loads):
+    out.append("| Services in the API server | objects written | time | objects/s |")
+    out.append("|---:|---:|---:|---:|")
+    for l in loads:
+        if l.get("status") == "ok":
+            out.append("| %s | %s | %.1f s | %s |" % (
+                "{:,}".format(l["n"]), "{:,}".format(l["objects"]), l["seconds"], l.get("rate")))
+        else:
+            out.append("| %s | %s | %s | |" % (
+                "{:,}".format(l["n"]), "{:,}".format(l["objects"]),
+                "skipped (predicted %s s)" % l.get("predicted_s") if l.get("status") == "skipped"
+                else "failed after %.0f s" % l.get("seconds", 0)))
 
 
 def perpacket_table(out, pp):
@@ -235,6 +274,11 @@ def main():
     run_dir, out_md = sys.argv[1], sys.argv[2]
     prefix = sys.argv[3] if len(sys.argv) > 3 else None
     meta, rows, pp = load(run_dir)
+    set_version(meta)
+    loads = []
+    lp = os.path.join(run_dir, "apiload.jsonl")
+    if os.path.exists(lp):
+        loads = [json.loads(l) for l in open(lp) if l.strip()]
     by = index(rows)
     out = []
     out.append("# svcd benchmark, %s" % meta.get("date", "?"))
@@ -280,16 +324,24 @@ def main():
         out.append("")
         out += section
         out.append("")
-    out.append("Programming: svcd from process start to its first `sync:` log line "
-               "covering all N Services (loading and attaching the programs included); "
-               "iptables: one `iptables-restore --noflush` of kube-proxy's whole "
-               "filter+nat input; nftables: one `nft -f` transaction of the whole table. "
-               "Endpoint change (the measured Service's last endpoint replaced by the "
-               "spare pod): svcd from the atomic rename of the rewritten file to the "
-               "`sync:` line that reports it (svcd syncs a change after a quiet spell at "
-               "once, and re-reads and re-parses the whole file); iptables: a full "
-               "`iptables-restore` as kube-proxy's full sync does; nftables: one "
-               "transaction rewriting only that Service's chains. conn/s: TCP connections "
+    out.append("Install: from the proxy's start to both the measured Service answering "
+               "the client pod (a connection tried every 5 ms) and the proxy's first full "
+               "sync of all N Services (svcd: its first `sync:` log line; kube-proxy: "
+               "kubeproxy_sync_proxy_rules_last_timestamp_seconds), the list from the API "
+               "server included. 1 change: a PATCH of the measured Service's EndpointSlice "
+               "(its last endpoint replaced by the spare pod), from the request leaving the "
+               "client to the first connection the spare pod answers (a connection tried "
+               "every 1 ms; each lands on the spare with probability 1/%s, so a few ms of "
+               "this are the probe's). Own sync: each binary's own figure for the same "
+               "work: svcd's `sync: ... in X ms` (also svcd_sync_duration_seconds on its "
+               "/metrics), kube-proxy's kubeproxy_sync_proxy_rules_duration_seconds (IPv4; "
+               "the first sync, and the sync(s) the change caused). kube-proxy runs with "
+               "min sync period %s (its flag --iptables-min-sync-period, which sets the "
+               "nftables mode's too; default 1 s) and %s. "
+               "Rows marked (imitated rules) / (--from-file) are the fallback of "
+               "before for sizes the API server could not be loaded with in time: "
+               "iptables-restore / nft -f of tools/gen-cluster's rules, svcd reading the "
+               "List from a file. conn/s: TCP connections "
                "per second, each one connect + one line back + close, with %s; p50/p99: "
                "connect-to-reply latency of %s. Each figure is the median over %s repeats. "
                "failed: attempts without an answer (all runs, warm-up excluded); SYN "
@@ -297,18 +349,33 @@ def main():
                "that got no answer, e.g. one dropped by PAWS on a backend's TIME_WAIT socket "
                "after masquerading reused a source port: the backends close first, so their "
                "TIME_WAIT sockets pile up, and kube-proxy SNATs NodePort traffic to the "
-               "node's address). A few of those dominate a p99."
-               % (meta.get("rate_desc", "?"), meta.get("lat_desc", "?"),
-                  meta.get("repeats", "?")))
+               "node's address). A few of those dominate a p99. RSS: VmRSS of the proxy "
+               "process after the install."
+               % (meta.get("endpoints", "?"), meta.get("kp_min_sync", "?"),
+                  meta.get("kp_flags", "?"), meta.get("rate_desc", "?"),
+                  meta.get("lat_desc", "?"), meta.get("repeats", "?")))
     out.append("")
-    if any((n, "svcd") in by for n in sizes(rows)):
-        out.append("## svcd memory")
+    if loads:
+        out.append("## Loading the API server")
+        out.append("")
+        apiload_table(out, loads)
+        out.append("")
+        out.append("One kube-apiserver (etcd --unsafe-no-fsync) on this machine; sizes load one "
+                   "on top of the other: each line is the Services added for that size, one "
+                   "Service and one EndpointSlice each, POSTed by scripts/bench/kapi.py over "
+                   "keep-alive HTTPS connections (the API server's CPU is the limit).")
+        out.append("")
+    if any(by.get((n, m)) for n in sizes(rows) for m in PROXIES):
+        out.append("## Memory and teardown")
         out.append("")
         memory_table(out, rows, by)
         out.append("")
-        out.append("RSS is VmRSS of the svcd process; BPF maps is the sum of bytes_memlock "
-                   "that `bpftool map show` reports for the maps pinned in svcd's pin "
-                   "directory (conntrack is a preallocated LRU of the default size).")
+        out.append("RSS is VmRSS of the proxy process (svcd or kube-proxy); BPF maps is the sum "
+                   "of bytes_memlock that `bpftool map show` reports for the maps pinned in "
+                   "svcd's pin directory (conntrack is a preallocated LRU of the default "
+                   "size); the kernel memory of iptables rules and nftables objects is not "
+                   "counted. Teardown: stopping the proxy and its cleanup (`svcd --cleanup`, "
+                   "`kube-proxy --cleanup`; imitated rows: flush / delete table).")
         out.append("")
     if pp:
         out.append("## Per packet (BPF_PROG_TEST_RUN)")
