@@ -78,7 +78,7 @@ objs = $(patsubst %.c,$(OUTPUT)/obj/%.o,$(1))
 BINS := $(OUTPUT)/svcd $(OUTPUT)/svcctl
 TEST_BINS := $(OUTPUT)/unit_tests $(OUTPUT)/prog_tests
 
-.PHONY: all check check-unit check-prog check-netns check-format bench demo demo-k8s \
+.PHONY: all k8s check check-unit check-prog check-netns check-format bench demo demo-k8s \
 	deps install clean format vmtest
 all: $(BINS) $(TEST_BINS)
 
@@ -184,6 +184,12 @@ check-netns: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh netns
 check-format:
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh format
+
+# kubectl, etcd, kube-apiserver, kube-controller-manager and kube-proxy of
+# the pinned Kubernetes, built once into /var/cache/svcd-k8s (needs Go;
+# the agent tier of make check does this itself)
+k8s:
+	$(Q)./scripts/k8s.sh build
 
 vmtest: all
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/vmtest.sh

@@ -78,7 +78,8 @@
 # revision, so that a watch resumed from before it gets 410 Gone.
 #
 # DIR/audit.log: the API server's audit log of svcd's ServiceAccount
-# (system:serviceaccount:kube-system:svcd), Metadata level, JSON lines.
+# (system:serviceaccount:kube-system:svcd) and of the EndpointSlice
+# controller (when it writes a slice), Metadata level, JSON lines.
 #
 # The API server serves both families' Service ranges: 198.19.96.0/20
 # and K8S_SERVICE_CIDR6 (2001:db8:96::/112; empty for IPv4 only).
@@ -540,7 +541,8 @@ kind: Policy
 omitStages: [RequestReceived]
 rules:
 - level: Metadata
-  users: ["system:serviceaccount:kube-system:svcd", "svcd-test"]
+  users: ["system:serviceaccount:kube-system:svcd", "svcd-test",
+          "system:serviceaccount:kube-system:endpointslice-controller"]
 - level: None
 EOF
 }

@@ -263,8 +263,12 @@ start_svcd_api() {
 	SVCD_LOG=$T_DIR/svcd.log
 	SVCD_STARTS=$((SVCD_STARTS + 1))
 	echo "---- start $SVCD_STARTS" >>"$SVCD_LOG"
-	SVCD_K8S_WATCH_TIMEOUT_S=$WATCH_TIMEOUT ip netns exec "$SVCD_NODE" "$SVCD" \
-		--kubeconfig "$KUBECONFIG_FILE" --hostname-override "$NODE_NAME" \
+	local src=(--kubeconfig "$KUBECONFIG_FILE")
+	# in-cluster credentials, as in the DaemonSet (lib_k8s.sh)
+	[ -z "${SVCD_MASTER:-}" ] || src=(--master "$SVCD_MASTER")
+	SVCD_K8S_WATCH_TIMEOUT_S=$WATCH_TIMEOUT SVCD_SERVICEACCOUNT_DIR=${SVCD_SA_DIR:-} \
+		ip netns exec "$SVCD_NODE" "$SVCD" \
+		"${src[@]}" --hostname-override "$NODE_NAME" \
 		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "$@" \
 		>>"$SVCD_LOG" 2>&1 &
 	SVCD_PID=$!

@@ -119,10 +119,23 @@ k8s_pod_ready() {
 		list+="$sep{\"ip\":\"$ip\"}"
 		sep=,
 	done
-	k patch pod "$2" -n "$1" --subresource=status --type=merge -p \
-		"{\"status\":{\"phase\":\"Running\",\"hostIP\":\"198.19.0.1\",\"podIP\":\"${ips%% *}\",\"podIPs\":[$list],\"conditions\":[{\"type\":\"Ready\",\"status\":\"$st\"},{\"type\":\"ContainersReady\",\"status\":\"$st\"}]}}" \
-		>"$T_DIR/k.out" 2>&1 ||
-		{ log "kubectl patch pod $1/$2 status: $(cat "$T_DIR/k.out")"; return 1; }
+	# curl, not kubectl: a kubectl process takes 100-300 ms to start,
+	# which the readiness timing below should not include
+	api_patch "/api/v1/namespaces/$1/pods/$2/status" \
+		"{\"status\":{\"phase\":\"Running\",\"podIP\":\"${ips%% *}\",\"podIPs\":[$list],\"conditions\":[{\"type\":\"Ready\",\"status\":\"$st\"},{\"type\":\"ContainersReady\",\"status\":\"$st\"}]}}" ||
+		{ log "status patch of pod $1/$2: $(head -c 300 "$T_DIR/k.out")"; return 1; }
+}
+
+# api_patch PATH JSON: a merge patch as cluster admin, with curl; the
+# answer in $T_DIR/k.out.
+api_patch() {
+	local code
+	code=$(ip netns exec "$K8S_NETNS" curl -sS --max-time 20 -o "$T_DIR/k.out" \
+		-w '%{http_code}' --cacert "$K8S_DIR/pki/ca.crt" \
+		--cert "$K8S_DIR/pki/admin.crt" --key "$K8S_DIR/pki/admin.key" \
+		-X PATCH -H 'Content-Type: application/merge-patch+json' \
+		-d "$2" "$K8S_API$1" 2>>"$T_DIR/k.out")
+	[ "$code" = 200 ]
 }
 
 # k8s_service NS NAME SPEC_JSON_FIELDS [META_JSON_FIELDS]: a Service; the
@@ -174,6 +187,20 @@ EOF
 	chmod 600 "$KUBECONFIG_FILE"
 }
 
+# k8s_svcd_in_cluster: svcd started as the DaemonSet starts it: --master
+# and the ServiceAccount's files (token, ca.crt, namespace) where a Pod
+# has them, here $T_DIR/sa (SVCD_SERVICEACCOUNT_DIR); after
+# k8s_svcd_kubeconfig.
+k8s_svcd_in_cluster() {
+	SVCD_SA_DIR=$T_DIR/sa
+	mkdir -p "$SVCD_SA_DIR"
+	sed -n 's/^    token: //p' "$KUBECONFIG_FILE" >"$SVCD_SA_DIR/token"
+	cp "$K8S_DIR/pki/ca.crt" "$SVCD_SA_DIR/ca.crt"
+	echo kube-system >"$SVCD_SA_DIR/namespace"
+	chmod 600 "$SVCD_SA_DIR/token"
+	SVCD_MASTER=$K8S_API
+}
+
 # list_objects FILE: Services, EndpointSlices and Nodes as the API server
 # holds them (for check_fresh_sync; the Node gives the zone).
 list_objects() {
@@ -199,7 +226,18 @@ print(json.dumps(r) if isinstance(r, (dict, list)) else r)
 EOF
 }
 
-# backend_listed FE ADDR: svcctl lists ADDR among FE's backends.
+# backend_listed FE ADDR: svcctl lists ADDR among FE's backends (its
+# table, grepped: a few ms, where fe_backends's JSON and python take 100).
 backend_listed() {
-	fe_backends "$1" | grep -qw -- "$2"
+	svcctl dump services 2>/dev/null | grep -F " $1 " | grep -qF " $2 "
+}
+
+# poll_until SECONDS CMD...: CMD every 10 ms until it succeeds (for timing).
+poll_until() {
+	local end=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.01
+	done
 }

@@ -16,7 +16,10 @@
 #             the old resourceVersion, is answered 410 Gone, relists and
 #             serves the change it missed.
 #
-#   client .20 -- node1 (svcd --kubeconfig, watches of 8 s) -- pod-a .11, pod-b .12
+# svcd runs as deploy/svcd.yaml's DaemonSet runs it: --master and the
+# ServiceAccount's token, CA and namespace files (in-cluster credentials).
+#
+#   client .20 -- node1 (svcd --master, watches of 8 s) -- pod-a .11, pod-b .12
 #                   +-- k8s-api -- svcd-k8s-*: etcd, kube-apiserver, controllers
 source "$(dirname "$0")/lib_k8s.sh"
 
@@ -36,6 +39,7 @@ done
 k8s_up "$NODE"
 k8s_node node1 && k8s_ns demo || fail_all "Node and namespace demo not created"
 k8s_svcd_kubeconfig
+k8s_svcd_in_cluster	# svcd --master, the token as a Pod has it
 FE=198.19.96.10:80/TCP
 k8s_service demo web '"clusterIP":"198.19.96.10","selector":{"app":"web"},"ports":[{"name":"http","port":80,"targetPort":8080}]' &&
 	k8s_pod demo pod-a node1 '{"app":"web"}' http=8080 &&
