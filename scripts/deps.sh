@@ -92,6 +92,26 @@ apt_update() {
 	done
 }
 
+# Go is not a Debian package here (Debian 12's golang is 1.19): the agent
+# tier's control plane (scripts/k8s.sh build) needs Go >= 1.26, which these
+# machines have in /usr/local/go. Said, not installed.
+check_go() {
+	local g v
+	g=$(command -v go || true)
+	[ -n "$g" ] || g=/usr/local/go/bin/go
+	if v=$("$g" env GOVERSION 2>/dev/null); then
+		case $v in
+		go1.2[6-9]* | go1.[3-9][0-9]* | go[2-9]*)
+			echo "deps: $v at $g (scripts/k8s.sh builds the test control plane with it)"
+			return ;;
+		esac
+		echo "deps: warning: $g is $v; make check's agent tier needs Go >= 1.26 to build its Kubernetes control plane (scripts/k8s.sh build)" >&2
+	else
+		echo "deps: warning: no Go found (PATH, /usr/local/go); make check's agent tier needs Go >= 1.26 to build its Kubernetes control plane (scripts/k8s.sh build)" >&2
+	fi
+}
+check_go
+
 missing=()
 for p in "${PACKAGES[@]}"; do
 	installed "$p" || missing+=("$p")
