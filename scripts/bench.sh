@@ -833,7 +833,7 @@ mode_nftables_imitated() {
 }
 
 # Last install time per mode, to skip a size whose install would not fit.
-declare -A LAST_N=() LAST_S=() GAVE_UP=()
+declare -A LAST_N=() LAST_S=() PREV_N=() PREV_S=() GAVE_UP=()
 
 run_mode() {
 	local m=$1 n=$2 dir=$3 pred
@@ -848,12 +848,23 @@ run_mode() {
 		rec row "$ROWS" "${F[@]}"
 		return
 	fi
-	# growth seen so far as if quadratic (nft's anonymous sets are)
+	# the growth seen between the last two sizes (s ~ N^k, k taken
+	# between 1 and 2; 2, as nft's anonymous sets grow, when only one size
+	# was seen), extrapolated: a size that would not install in time is
+	# skipped
 	if [ -n "${LAST_N[$m]:-}" ] && [ "${LAST_N[$m]}" -ge 1000 ]; then
 		pred=$(awk -v s="${LAST_S[$m]}" -v a="${LAST_N[$m]}" -v b="$n" \
-			'BEGIN { printf "%.0f", s * (b / a) * (b / a) }')
+			-v ps="${PREV_S[$m]:-}" -v pn="${PREV_N[$m]:-}" 'BEGIN {
+			k = 2
+			if (pn != "" && pn > 0 && ps > 0 && a > pn)
+				k = log(s / ps) / log(a / pn)
+			if (k < 1) k = 1
+			if (k > 2) k = 2
+			printf "%.0f %.2f", s * exp(k * log(b / a)), k }')
+		local k=${pred#* }
+		pred=${pred% *}
 		if [ "$pred" -gt "$INSTALL_TIMEOUT" ]; then
-			F+=("install_note=skipped" "note=skipped: install took ${LAST_S[$m]} s at ${LAST_N[$m]} Services; quadratic growth predicts ~${pred} s here, over the ${INSTALL_TIMEOUT} s limit")
+			F+=("install_note=skipped" "note=skipped: install took ${LAST_S[$m]} s at ${LAST_N[$m]} Services; growth as N^$k predicts ~${pred} s here, over the ${INSTALL_TIMEOUT} s limit")
 			rec row "$ROWS" "${F[@]}"
 			return
 		fi
@@ -864,6 +875,8 @@ run_mode() {
 	local s
 	s=$(printf '%s\n' "${F[@]}" | sed -n 's/^install_s=//p')
 	if [ -n "$s" ]; then
+		PREV_N[$m]=${LAST_N[$m]:-}
+		PREV_S[$m]=${LAST_S[$m]:-}
 		LAST_N[$m]=$n
 		LAST_S[$m]=$s
 		info "install $(printf '%.3f' "$s") s"
