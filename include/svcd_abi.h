@@ -23,6 +23,13 @@
 #define SVCD_MAP_REASONS "svcd_reasons"
 #define SVCD_MAP_AFFINITY "svcd_affinity"
 #define SVCD_MAP_AFFINITY_MATCH "svcd_affinity_match"
+/* IPv6: one map per family where an address is in the key or value (an
+ * IPv4 key stays small; docs/design.md "IPv6 and dual-stack"). Service
+ * ids, slots, backend ids, stats and reasons are shared by both. */
+#define SVCD_MAP_FRONTENDS6 "svcd_frontends6"
+#define SVCD_MAP_BACKENDS6 "svcd_backends6"
+#define SVCD_MAP_CONNTRACK6 "svcd_conntrack6"
+#define SVCD_MAP_AFFINITY6 "svcd_affinity6"
 
 /* ---- default sizes (all overridable by svcd flags) -------------------- */
 #define SVCD_DEF_FRONTENDS 65536
@@ -35,6 +42,15 @@
 /* Largest slot table of one service; weights are scaled down to fit. */
 #define SVCD_MAX_SLOTS_PER_SERVICE 16384
 #define SVCD_MAX_WEIGHT 255
+
+/* An IPv6 address in network order, readable as bytes or as 32-bit words
+ * (what the datapath compares and checksums). */
+union svcd_ip6 {
+	__u8 b[16];
+	__be16 h[8];
+	__be32 w[4];
+};
+_Static_assert(sizeof(union svcd_ip6) == 16, "ip6 size");
 
 /* ---- frontends: {address, port, protocol, scope} -> service ----------- */
 
@@ -50,6 +66,17 @@ struct svcd_frontend_key {
 	__u8 scope;  /* enum svcd_scope */
 };
 _Static_assert(sizeof(struct svcd_frontend_key) == 8, "frontend key size");
+
+/* svcd_frontends6: the same for IPv6; the value is struct
+ * svcd_frontend_value, and its service id's slots name backend ids of
+ * svcd_backends6. */
+struct svcd_frontend6_key {
+	union svcd_ip6 addr; /* frontend IPv6 address */
+	__be16 port;
+	__u8 proto;
+	__u8 scope;
+};
+_Static_assert(sizeof(struct svcd_frontend6_key) == 20, "frontend6 key size");
 
 enum svcd_frontend_type {
 	SVCD_TYPE_CLUSTER_IP = 0,
@@ -110,6 +137,16 @@ struct svcd_backend {
 };
 _Static_assert(sizeof(struct svcd_backend) == 8, "backend size");
 
+/* svcd_backends6: id -> IPv6 backend. Ids come from one allocator for both
+ * families, so an id is in svcd_backends or in svcd_backends6, never both. */
+struct svcd_backend6 {
+	union svcd_ip6 addr; /* backend IPv6 address */
+	__be16 port;
+	__u8 proto;
+	__u8 flags; /* SVCD_BE_* */
+};
+_Static_assert(sizeof(struct svcd_backend6) == 20, "backend6 size");
+
 /* ---- services: id -> names, for people (svcctl) and restarts --------- */
 
 #define SVCD_NAME_LEN 128     /* "namespace/name": 63 + 1 + 63, NUL */
@@ -142,6 +179,16 @@ struct svcd_src_range_key {
 };
 _Static_assert(sizeof(struct svcd_src_range_key) == 12, "src range key size");
 
+#define SVCD_MAP_SRC_RANGES6 "svcd_src_ranges6"
+
+struct svcd_src_range6_key {
+	__u32 prefixlen;	 /* 128 (the LB IP) + source prefix length */
+	union svcd_ip6 lb_addr;	 /* LoadBalancer ingress IP */
+	union svcd_ip6 src_addr; /* allowed source prefix */
+};
+_Static_assert(sizeof(struct svcd_src_range6_key) == 36,
+	       "src range6 key size");
+
 /* ---- socket translation (F8): reverse map of translated sockets ------ */
 
 #define SVCD_MAP_SOCK_REV "svcd_sock_rev"
@@ -166,6 +213,26 @@ struct svcd_sock_rev_value {
 	__u16 pad;
 };
 _Static_assert(sizeof(struct svcd_sock_rev_value) == 8, "sock rev value size");
+
+/* The same for IPv6 sockets (connect6/sendmsg6/recvmsg6/getpeername6). */
+#define SVCD_MAP_SOCK_REV6 "svcd_sock_rev6"
+
+struct svcd_sock_rev6_key {
+	__u64 cookie;	     /* bpf_get_socket_cookie() of the socket */
+	union svcd_ip6 addr; /* backend address */
+	__be16 port;	     /* backend port */
+	__u8 proto;
+	__u8 pad[5];
+};
+_Static_assert(sizeof(struct svcd_sock_rev6_key) == 32, "sock rev6 key size");
+
+struct svcd_sock_rev6_value {
+	union svcd_ip6 addr; /* frontend address the socket asked for */
+	__be16 port;
+	__u16 pad;
+};
+_Static_assert(sizeof(struct svcd_sock_rev6_value) == 20,
+	       "sock rev6 value size");
 
 /* ---- conntrack -------------------------------------------------------- */
 
@@ -222,6 +289,33 @@ struct svcd_ct_value {
 };
 _Static_assert(sizeof(struct svcd_ct_value) == 40, "ct value size");
 
+/* svcd_conntrack6: the same entries for IPv6 flows. */
+struct svcd_ct6_key {
+	union svcd_ip6 saddr;
+	union svcd_ip6 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* enum svcd_ct_dir */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct svcd_ct6_key) == 40, "ct6 key size");
+
+struct svcd_ct6_value {
+	union svcd_ip6 nat_saddr; /* as svcd_ct_value, 16-byte addresses */
+	union svcd_ip6 nat_daddr;
+	__be16 nat_sport;
+	__be16 nat_dport;
+	__u32 backend_id; /* svcd_backends6 id */
+	__u32 service_id;
+	__u8 flags;
+	__u8 tcp_state;
+	__u16 pad;
+	__u64 created_ns;
+	__u64 last_seen_ns;
+};
+_Static_assert(sizeof(struct svcd_ct6_value) == 64, "ct6 value size");
+
 /* Lifetimes after the last packet, by state. */
 #define SVCD_NS_PER_SEC 1000000000ULL
 #define SVCD_CT_LIFETIME_SYN (60 * SVCD_NS_PER_SEC)
@@ -244,6 +338,13 @@ struct svcd_affinity_key {
 	__be32 client;	  /* client address as it arrived (before any SNAT) */
 };
 _Static_assert(sizeof(struct svcd_affinity_key) == 8, "affinity key size");
+
+/* svcd_affinity6: IPv6 clients; the value is struct svcd_affinity_value. */
+struct svcd_affinity6_key {
+	__u32 service_id;
+	union svcd_ip6 client;
+};
+_Static_assert(sizeof(struct svcd_affinity6_key) == 20, "affinity6 key size");
 
 struct svcd_affinity_value {
 	__u32 backend_id; /* svcd_backends id the client was given */
@@ -288,8 +389,8 @@ _Static_assert(sizeof(struct svcd_stats) == 40, "stats size");
  */
 enum svcd_reason {
 	SVCD_R_NONE = 0,	  /* unused: 0 cannot be told from success */
-	SVCD_R_PASS_NOT_IP,	  /* not IPv4: passed */
-	SVCD_R_PASS_NOT_OURS,	  /* IPv4 not for a frontend, no conntrack */
+	SVCD_R_PASS_NOT_IP,	  /* neither IPv4 nor IPv6: passed */
+	SVCD_R_PASS_NOT_OURS,	  /* IP not for a frontend, no conntrack */
 	SVCD_R_FORWARD,		  /* translated client -> backend */
 	SVCD_R_REVERSE,		  /* translated backend -> client */
 	SVCD_R_REFUSED,		  /* no backend: ICMP port unreachable sent */
@@ -317,6 +418,12 @@ enum svcd_reason {
 	SVCD_R_SOCK_REVERSE, /* recvmsg/getpeername: backend -> frontend */
 	SVCD_R_SOCK_REFUSED, /* connect/sendmsg to a frontend without
 			      * backends: failed with ECONNREFUSED */
+	/* IPv6 (appended: a pinned svcd_reasons keeps its indexes). */
+	SVCD_R_PASS_EXT_HDR, /* IPv6 with a fragment header, an unknown next
+			      * header or more extension headers than the
+			      * parser walks: passed untranslated */
+	SVCD_R_ICMP_ERROR,   /* ICMP/ICMPv6 error about a translated flow:
+			      * its quoted tuple translated back */
 	SVCD_R_MAX,
 };
 

@@ -29,6 +29,8 @@ static const char *const svcd_reason_names[] = {
 	[SVCD_R_SOCK_FORWARD] = "sock_forward",
 	[SVCD_R_SOCK_REVERSE] = "sock_reverse",
 	[SVCD_R_SOCK_REFUSED] = "sock_refused",
+	[SVCD_R_PASS_EXT_HDR] = "pass_ext_hdr",
+	[SVCD_R_ICMP_ERROR] = "icmp_error",
 };
 _Static_assert(sizeof(svcd_reason_names) / sizeof(svcd_reason_names[0]) ==
 		       SVCD_R_MAX,

@@ -107,4 +107,53 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_src_ranges SEC(".maps");
 
+/*
+ * IPv6: the maps whose keys or values hold an address, one per family
+ * (svcd_abi.h). svcd sizes them from the same flags as their IPv4 twins
+ * when the node serves IPv6, and to 1 entry otherwise, so an IPv4-only
+ * node pays nothing for the preallocated LRU maps.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_FRONTENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct svcd_frontend6_key);
+	__type(value, struct svcd_frontend_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_frontends6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SVCD_DEF_BACKENDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct svcd_backend6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_backends6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK);
+	__type(key, struct svcd_ct6_key);
+	__type(value, struct svcd_ct6_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_conntrack6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_AFFINITY);
+	__type(key, struct svcd_affinity6_key);
+	__type(value, struct svcd_affinity_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_affinity6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct svcd_src_range6_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_src_ranges6 SEC(".maps");
+
 #endif

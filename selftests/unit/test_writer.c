@@ -207,6 +207,10 @@ static const size_t key_sizes[WMAP_COUNT] = {
 	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_key),
 	[WMAP_AFFINITY_MATCH] = sizeof(struct svcd_affinity_match_key),
 	[WMAP_SRC_RANGES] = sizeof(struct svcd_src_range_key),
+	[WMAP_FRONTENDS6] = sizeof(struct svcd_frontend6_key),
+	[WMAP_BACKENDS6] = sizeof(__u32),
+	[WMAP_CONNTRACK6] = sizeof(struct svcd_ct6_key),
+	[WMAP_SRC_RANGES6] = sizeof(struct svcd_src_range6_key),
 };
 static const size_t val_sizes[WMAP_COUNT] = {
 	[WMAP_FRONTENDS] = sizeof(struct svcd_frontend_value),
@@ -216,6 +220,10 @@ static const size_t val_sizes[WMAP_COUNT] = {
 	[WMAP_CONNTRACK] = sizeof(struct svcd_ct_value),
 	[WMAP_AFFINITY_MATCH] = sizeof(__u8),
 	[WMAP_SRC_RANGES] = sizeof(__u8),
+	[WMAP_FRONTENDS6] = sizeof(struct svcd_frontend_value),
+	[WMAP_BACKENDS6] = sizeof(struct svcd_backend6),
+	[WMAP_CONNTRACK6] = sizeof(struct svcd_ct6_value),
+	[WMAP_SRC_RANGES6] = sizeof(__u8),
 };
 
 static struct fake *fake_new(void)

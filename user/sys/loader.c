@@ -168,6 +168,19 @@ int loader_prepare_pin_dir(const char *pin_dir)
  * object does not size the map (the pod object, loaded first, did), so its
  * pinned size is taken without a word.
  */
+static int unpin_placeholder(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	if (unlink(path) && errno != ENOENT) {
+		pr_err("map %s: cannot remove the placeholder pin %s: %s", name,
+		       path, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 {
 	const char *name = bpf_map__name(map);
@@ -180,7 +193,7 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 	};
 	char why[SVCD_PIN_WHY_LEN], have_s[80], want_s[80];
 	struct bpf_map_info info;
-	int fd;
+	int fd, err;
 
 	if (!expect || memcmp(expect, &declared, sizeof(declared))) {
 		svcd_map_layout_str(&declared, have_s, sizeof(have_s));
@@ -198,6 +211,16 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 		return fd;
 	}
 	close(fd);
+	if (want > 1 && info.max_entries == 1) {
+		/* A 1-entry placeholder (an IPv6 map of a node that served no
+		 * IPv6 then): nothing worth keeping, so made again full size. */
+		err = unpin_placeholder(pin_dir, name);
+		if (err)
+			return err;
+		pr_info("map %s: the 1-entry placeholder is replaced by one of %u entries",
+			name, want);
+		return bpf_map__set_max_entries(map, want);
+	}
 	if (want && info.max_entries != want)
 		pr_warn("map %s: keeping the pinned size %u, not %u (resizing would drop its entries; run svcd --cleanup first to resize)",
 			name, info.max_entries, want);
@@ -213,7 +236,10 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	struct {
 		struct bpf_map *map;
 		__u32 size;
-	} sizes[8];
+	} sizes[13];
+	/* IPv6 maps: full size only when the node serves IPv6 (cfg->ipv6);
+	 * else a 1-entry placeholder the programs can still name. */
+	__u32 v6 = cfg->ipv6 ? 1 : 0;
 	struct loader *l;
 	size_t i;
 	int err;
@@ -247,6 +273,18 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	 * than the slots, so the same size never fills first. */
 	sizes[7].map = l->skel->maps.svcd_affinity_match;
 	sizes[7].size = cfg->max_slots;
+	sizes[8].map = l->skel->maps.svcd_frontends6;
+	sizes[8].size = v6 ? cfg->max_frontends : 1;
+	sizes[9].map = l->skel->maps.svcd_backends6;
+	sizes[9].size = v6 ? cfg->max_backends : 1;
+	sizes[10].map = l->skel->maps.svcd_conntrack6;
+	sizes[10].size = v6 ? cfg->max_conntrack : 1;
+	sizes[11].map = l->skel->maps.svcd_affinity6;
+	sizes[11].size = v6 ? cfg->max_affinity : 1;
+	sizes[12].map = l->skel->maps.svcd_src_ranges6;
+	sizes[12].size = v6 ? bpf_map__max_entries(
+				      l->skel->maps.svcd_src_ranges6) :
+			      1;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		err = adopt_pinned(sizes[i].map, cfg->pin_dir, sizes[i].size);
 		if (err)

@@ -60,6 +60,9 @@ struct loader_config {
 	uint32_t max_backends;
 	uint32_t max_conntrack;
 	uint32_t max_affinity; /* svcd_affinity: {service, client} pairs */
+	/* The node serves IPv6: the IPv6 maps get the sizes above; false:
+	 * 1-entry placeholders (replaced when a later start serves IPv6). */
+	bool ipv6;
 	/* uplink programs (wire.bpf.c), fixed at load */
 	uint32_t snat_addr; /* __be32 node address for SNAT; 0: none */
 	uint16_t snat_port_min, snat_port_max;

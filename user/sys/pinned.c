@@ -20,6 +20,7 @@ enum {
 	MAP_STATS = WMAP_COUNT,
 	MAP_REASONS,
 	MAP_AFFINITY,
+	MAP_AFFINITY6,
 	MAP_ALL,
 };
 
@@ -35,6 +36,11 @@ static const char *const map_names[MAP_ALL] = {
 	[MAP_STATS] = SVCD_MAP_STATS,
 	[MAP_REASONS] = SVCD_MAP_REASONS,
 	[MAP_AFFINITY] = SVCD_MAP_AFFINITY,
+	[WMAP_FRONTENDS6] = SVCD_MAP_FRONTENDS6,
+	[WMAP_BACKENDS6] = SVCD_MAP_BACKENDS6,
+	[WMAP_CONNTRACK6] = SVCD_MAP_CONNTRACK6,
+	[WMAP_SRC_RANGES6] = SVCD_MAP_SRC_RANGES6,
+	[MAP_AFFINITY6] = SVCD_MAP_AFFINITY6,
 };
 
 /*
@@ -79,6 +85,24 @@ static const struct {
 	{ SVCD_MAP_SOCK_REV,
 	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev_key),
 	    sizeof(struct svcd_sock_rev_value), 0 } },
+	{ SVCD_MAP_FRONTENDS6,
+	  { BPF_MAP_TYPE_HASH, sizeof(struct svcd_frontend6_key),
+	    sizeof(struct svcd_frontend_value), NO_PREALLOC } },
+	{ SVCD_MAP_BACKENDS6,
+	  { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct svcd_backend6),
+	    NO_PREALLOC } },
+	{ SVCD_MAP_CONNTRACK6,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_ct6_key),
+	    sizeof(struct svcd_ct6_value), 0 } },
+	{ SVCD_MAP_AFFINITY6,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_affinity6_key),
+	    sizeof(struct svcd_affinity_value), 0 } },
+	{ SVCD_MAP_SRC_RANGES6,
+	  { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct svcd_src_range6_key),
+	    sizeof(__u8), NO_PREALLOC } },
+	{ SVCD_MAP_SOCK_REV6,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev6_key),
+	    sizeof(struct svcd_sock_rev6_value), 0 } },
 };
 
 static int *fd_of(struct svcd_maps *maps, int i)
@@ -89,6 +113,8 @@ static int *fd_of(struct svcd_maps *maps, int i)
 		return &maps->reasons_fd;
 	if (i == MAP_AFFINITY)
 		return &maps->affinity_fd;
+	if (i == MAP_AFFINITY6)
+		return &maps->affinity6_fd;
 	return &maps->fd[i];
 }
 

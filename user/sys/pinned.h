@@ -103,6 +103,7 @@ struct svcd_maps {
 	int stats_fd;	    /* SVCD_MAP_STATS */
 	int reasons_fd;	    /* SVCD_MAP_REASONS */
 	int affinity_fd;    /* SVCD_MAP_AFFINITY (datapath-written) */
+	int affinity6_fd;   /* SVCD_MAP_AFFINITY6 (datapath-written) */
 };
 
 /*
