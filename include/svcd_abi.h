@@ -186,8 +186,7 @@ struct svcd_src_range6_key {
 	union svcd_ip6 lb_addr;	 /* LoadBalancer ingress IP */
 	union svcd_ip6 src_addr; /* allowed source prefix */
 };
-_Static_assert(sizeof(struct svcd_src_range6_key) == 36,
-	       "src range6 key size");
+_Static_assert(sizeof(struct svcd_src_range6_key) == 36, "src range6 key size");
 
 /* ---- socket translation (F8): reverse map of translated sockets ------ */
 

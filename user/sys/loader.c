@@ -282,9 +282,8 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	sizes[11].map = l->skel->maps.svcd_affinity6;
 	sizes[11].size = v6 ? cfg->max_affinity : 1;
 	sizes[12].map = l->skel->maps.svcd_src_ranges6;
-	sizes[12].size = v6 ? bpf_map__max_entries(
-				      l->skel->maps.svcd_src_ranges6) :
-			      1;
+	sizes[12].size =
+		v6 ? bpf_map__max_entries(l->skel->maps.svcd_src_ranges6) : 1;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		err = adopt_pinned(sizes[i].map, cfg->pin_dir, sizes[i].size);
 		if (err)

@@ -19,9 +19,9 @@ enum writer_map {
 	/* struct svcd_src_range_key -> __u8 1 (LPM trie: iterate only) */
 	WMAP_SRC_RANGES,
 	/* IPv6 twins (svcd_abi.h): same roles, IPv6 keys/values */
-	WMAP_FRONTENDS6, /* struct svcd_frontend6_key -> svcd_frontend_value */
-	WMAP_BACKENDS6,	 /* __u32 backend id -> struct svcd_backend6 */
-	WMAP_CONNTRACK6, /* struct svcd_ct6_key -> struct svcd_ct6_value */
+	WMAP_FRONTENDS6,  /* struct svcd_frontend6_key -> svcd_frontend_value */
+	WMAP_BACKENDS6,	  /* __u32 backend id -> struct svcd_backend6 */
+	WMAP_CONNTRACK6,  /* struct svcd_ct6_key -> struct svcd_ct6_value */
 	WMAP_SRC_RANGES6, /* struct svcd_src_range6_key -> __u8 1 */
 	WMAP_COUNT,
 };
