@@ -69,7 +69,6 @@ struct fx {
 
 #define PROXY_LABEL "'service.kubernetes.io/service-proxy-name':'other'"
 #define HEADLESS_LABEL "'service.kubernetes.io/headless':''"
-#define V6_EP "{'addresses':['fd00:1::2']}"
 #define FQDN_EP "{'addresses':['db.example.com']}"
 
 /* Conditions of a terminating endpoint that still serves. */
@@ -109,19 +108,45 @@ static struct model_config node_cfg(__be32 *addrs)
 	};
 }
 
+static union svcd_ip6 ip6(const char *s)
+{
+	union svcd_ip6 a = { 0 };
+
+	if (inet_pton(AF_INET6, s, &a) != 1)
+		test__fail(__FILE__, __LINE__, "bad test address %s", s);
+	return a;
+}
+
+static bool same_fe(const struct model_frontend *a,
+		    const struct model_frontend *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == MODEL_IPV6)
+		return !memcmp(&a->key6, &b->key6, sizeof(a->key6));
+	return !memcmp(&a->key, &b->key, sizeof(a->key));
+}
+
 /* Every output must hold these, whatever the input. */
 static void check_state(const struct model_state *st)
 {
 	size_t i, j;
 
 	for (i = 0; i < st->n_frontends; i++) {
-		ASSERT_LT(st->frontends[i].set_index, st->n_sets, "set_index");
+		const struct model_frontend *fe = &st->frontends[i];
+
+		ASSERT_LT(fe->set_index, st->n_sets, "set_index");
+		if (fe->set_index < st->n_sets)
+			ASSERT_EQ(fe->family, st->sets[fe->set_index].family,
+				  "frontend of its set's family");
 		for (j = i + 1; j < st->n_frontends; j++)
-			if (!memcmp(&st->frontends[i].key,
-				    &st->frontends[j].key,
-				    sizeof(st->frontends[i].key)))
+			if (same_fe(fe, &st->frontends[j]))
 				ASSERT_TRUE(false, "frontend keys unique");
 	}
+	for (i = 0; i < st->n_src_ranges; i++)
+		ASSERT_LE(st->src_ranges[i].len,
+			  st->src_ranges[i].family == MODEL_IPV6 ? 128 : 32,
+			  "range length fits its family");
 	for (i = 0; i < st->n_sets; i++) {
 		const struct model_set *s = &st->sets[i];
 
@@ -135,19 +160,29 @@ static void check_state(const struct model_state *st)
 				c = p->proto - s->proto;
 			if (!c)
 				c = p->set - s->set;
+			if (!c)
+				c = p->family - s->family;
 			ASSERT_LT(c, 0, "sets sorted and unique");
 		}
 		for (j = 0; j < s->n_backends; j++) {
+			int c;
+
 			ASSERT_GE(s->backends[j].weight, 1, "weight >= 1");
+			if (s->family == MODEL_IPV4)
+				ASSERT_TRUE(
+					!s->backends[j].addr6.w[1] &&
+						!s->backends[j].addr6.w[2] &&
+						!s->backends[j].addr6.w[3],
+					"IPv4 backend: zeros after it");
 			if (!j)
 				continue;
+			c = memcmp(&s->backends[j - 1].addr6,
+				   &s->backends[j].addr6,
+				   sizeof(s->backends[j].addr6));
 			ASSERT_TRUE(
-				ntohl(s->backends[j - 1].addr) <
-						ntohl(s->backends[j].addr) ||
-					(s->backends[j - 1].addr ==
-						 s->backends[j].addr &&
-					 ntohs(s->backends[j - 1].port) <
-						 ntohs(s->backends[j].port)),
+				c < 0 || (!c &&
+					  ntohs(s->backends[j - 1].port) <
+						  ntohs(s->backends[j].port)),
 				"backends sorted by (addr, port)");
 		}
 	}
@@ -207,20 +242,32 @@ static bool fx_has_err(const struct fx *f, const char *text)
 	return false;
 }
 
+/* The frontend addr:port/proto in scope; an address with ':' is IPv6. */
 static const struct model_frontend *find_fe(const struct model_state *st,
 					    const char *addr, uint16_t port,
 					    uint8_t proto, uint8_t scope)
 {
-	struct svcd_frontend_key key = {
-		.addr = ip(addr),
-		.port = htons(port),
-		.proto = proto,
-		.scope = scope,
-	};
+	struct model_frontend want = { 0 };
 	size_t i;
 
+	if (strchr(addr, ':')) {
+		want.family = MODEL_IPV6;
+		want.key6 = (struct svcd_frontend6_key){
+			.addr = ip6(addr),
+			.port = htons(port),
+			.proto = proto,
+			.scope = scope,
+		};
+	} else {
+		want.key = (struct svcd_frontend_key){
+			.addr = ip(addr),
+			.port = htons(port),
+			.proto = proto,
+			.scope = scope,
+		};
+	}
 	for (i = 0; i < st->n_frontends; i++)
-		if (!memcmp(&st->frontends[i].key, &key, sizeof(key)))
+		if (same_fe(&st->frontends[i], &want))
 			return &st->frontends[i];
 	return NULL;
 }
@@ -277,7 +324,7 @@ static size_t count_fes(const struct model_state *st, const char *name)
  */
 static const char *backends(const struct model_set *s, char *buf, size_t len)
 {
-	char addr[INET_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN + 2];
 	size_t i, off = 0;
 
 	buf[0] = '\0';
@@ -286,7 +333,14 @@ static const char *backends(const struct model_set *s, char *buf, size_t len)
 	for (i = 0; i < s->n_backends && off < len; i++) {
 		const struct model_backend *b = &s->backends[i];
 
-		inet_ntop(AF_INET, &b->addr, addr, sizeof(addr));
+		if (s->family == MODEL_IPV6) {
+			addr[0] = '[';
+			inet_ntop(AF_INET6, &b->addr6, addr + 1,
+				  sizeof(addr) - 2);
+			strcat(addr, "]");
+		} else {
+			inet_ntop(AF_INET, &b->addr, addr, sizeof(addr));
+		}
 		off += snprintf(buf + off, len - off, "%s%s:%u/w%u%s%s",
 				i ? " " : "", addr, ntohs(b->port), b->weight,
 				b->flags & SVCD_BE_LOCAL ? "+local" : "",
@@ -378,43 +432,15 @@ void test_model_skips(void)
 				"198.18.1.2:8080/w1+local");
 		fx_free(&f);
 	}
-	if (test__start_subtest("ipv6")) {
-		fx_build(
-			&f,
-			SVC("default", "v6",
-			    "'type':'NodePort',"
-			    "'clusterIP':'fd00::10','clusterIPs':['fd00::10'],"
-			    "'ipFamilies':['IPv6'],'ports':[{'name':'http',"
-			    "'port':80,'nodePort':30080}]"),
-			SVC("default", "v6single",
-			    "'type':'NodePort','clusterIP':'fd00::12',"
-			    "'ports':[{'name':'http','port':80,'nodePort':30081}]"),
-			SVC("default", "dual",
-			    "'clusterIP':'fd00::11',"
-			    "'clusterIPs':['fd00::11','198.19.96.11'],"
-			    "'ipFamilies':['IPv6','IPv4'],"
-			    "'externalIPs':['2001:db8::1','198.19.97.1']," PORT_HTTP),
-			SLICE_X("default", "v6-1", SVC_LABEL("v6"), "IPv6",
-				SPORT_HTTP ",'endpoints':[" V6_EP "]"),
-			SLICE_X("default", "dual-6", SVC_LABEL("dual"), "IPv6",
-				SPORT_HTTP ",'endpoints':[" V6_EP "]"),
-			SLICE_X("default", "dual-fqdn", SVC_LABEL("dual"),
-				"FQDN",
-				SPORT_HTTP ",'endpoints':[" FQDN_EP "]"),
-			SLICE("default", "dual-4", "dual", SPORT_HTTP,
-			      EP("198.18.2.2", "node-b")));
+	if (test__start_subtest("fqdn_slices")) {
+		fx_build(&f, WEB_SVC, WEB_SLICE,
+			 SLICE_X("default", "web-fqdn", SVC_LABEL("web"),
+				 "FQDN",
+				 SPORT_HTTP ",'endpoints':[" FQDN_EP "]"));
 		ASSERT_OK(f.ret, "build");
 		ASSERT_EQ(f.n_errs, 0, "silent");
-		/* ClusterIP + externalIP in two scopes, all IPv4 */
-		ASSERT_EQ(f.st.n_frontends, 3, "IPv4 frontends only");
-		ASSERT_BACKENDS(cip_set(&f, "198.19.96.11", 80),
-				"198.18.2.2:8080/w1");
-		ASSERT_OK_PTR(find_fe(&f.st, "198.19.97.1", 80, IPPROTO_TCP,
-				      SVCD_SCOPE_EXTERNAL),
-			      "IPv4 externalIP");
-		ASSERT_EQ(count_fes(&f.st, "default/v6"), 0, "v6 only: none");
-		ASSERT_EQ(count_fes(&f.st, "default/v6single"), 0,
-			  "v6 only: no IPv4 nodePort");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
 		fx_free(&f);
 	}
 	if (test__start_subtest("sctp")) {
@@ -1379,8 +1405,8 @@ void test_model_validation(void)
 			NULL);
 		expect_rejected(
 			SLICE("default", "web-abc", "web", SPORT_HTTP,
-			      "{'addresses':['198.18.2.1','fd00::1']}"),
-			"EndpointSlice default/web-abc: endpoints[0].addresses[1] \"fd00::1\" is not an IPv4 address",
+			      "{'addresses':['198.18.2.1','2001:db8:1::1']}"),
+			"EndpointSlice default/web-abc: endpoints[0].addresses[1] \"2001:db8:1::1\" is not an IPv4 address",
 			NULL);
 		expect_rejected(
 			SLICE("default", "web-abc", "web", SPORT_HTTP,
@@ -1868,6 +1894,520 @@ void test_model_lb_extras(void)
 		ASSERT_EQ(f.st.n_healthchecks, 1, "still served");
 		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 0,
 			  "none local");
+		fx_free(&f);
+	}
+}
+
+/* ---- IPv6 and dual-stack (kube-proxy's dual-stack cases) ------------ */
+
+#define NODE6_A "2001:db8::1"
+#define NODE6_B "2001:db8::2"
+
+/* node_cfg() with IPv6 node addresses too. */
+static struct model_config node_cfg6(__be32 *addrs, union svcd_ip6 *addrs6)
+{
+	struct model_config cfg = node_cfg(addrs);
+
+	addrs6[0] = ip6(NODE6_A);
+	addrs6[1] = ip6(NODE6_B);
+	cfg.node_addrs6 = addrs6;
+	cfg.n_node_addrs6 = 2;
+	return cfg;
+}
+
+#define fx_build6(f, ...)                                                    \
+	({                                                                   \
+		__be32 ___addrs[2];                                          \
+		union svcd_ip6 ___addrs6[2];                                 \
+		struct model_config ___cfg = node_cfg6(___addrs, ___addrs6); \
+		fx_build_cfg(f, &___cfg, __VA_ARGS__, NULL);                 \
+	})
+
+/* An IPv6 EndpointSlice of Service svc. */
+#define SLICE6(ns, name, svc, ports, ...)         \
+	SLICE_X(ns, name, SVC_LABEL(svc), "IPv6", \
+		ports ",'endpoints':" EPS(__VA_ARGS__))
+
+/* A dual-stack Service web (IPv4 first) with one port. */
+#define DUAL_SPEC(extra)                                  \
+	"'clusterIP':'198.19.96.10',"                     \
+	"'clusterIPs':['198.19.96.10','2001:db8:96::a']," \
+	"'ipFamilies':['IPv4','IPv6'],"                   \
+	"'ipFamilyPolicy':'RequireDualStack'," extra PORT_HTTP
+
+static size_t count_family(const struct model_state *st, int family)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < st->n_frontends; i++)
+		n += st->frontends[i].family == family;
+	return n;
+}
+
+void test_model_dual_stack(void)
+{
+	const struct model_frontend *fe;
+	const struct model_set *s4, *s6;
+	struct fx f;
+
+	if (test__start_subtest("dual_stack_two_slices")) {
+		fx_build6(&f, SVC("default", "web", DUAL_SPEC("")),
+			  SLICE("default", "web-4", "web", SPORT_HTTP,
+				EP("198.18.1.2", NODE),
+				EP("198.18.2.2", "node-b")),
+			  SLICE6("default", "web-6", "web", SPORT_HTTP,
+				 EP("2001:db8:2::2", "node-b"),
+				 EP("2001:db8:1::2", NODE)),
+			  SLICE_X("default", "web-fqdn", SVC_LABEL("web"),
+				  "FQDN",
+				  SPORT_HTTP ",'endpoints':[" FQDN_EP "]"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 2, "one ClusterIP per family");
+		ASSERT_EQ(f.st.n_sets, 2, "one set per family");
+		s4 = cip_set(&f, "198.19.96.10", 80);
+		s6 = cip_set(&f, "2001:db8:96::a", 80);
+		ASSERT_NEQ(s4, s6, "different sets");
+		ASSERT_EQ(s4->family, MODEL_IPV4, "IPv4 set");
+		ASSERT_EQ(s6->family, MODEL_IPV6, "IPv6 set");
+		ASSERT_STREQ(s6->name, "default/web", "same Service");
+		ASSERT_STREQ(s6->port_name, "http", "same port");
+		ASSERT_BACKENDS(s4,
+				"198.18.1.2:8080/w1+local 198.18.2.2:8080/w1");
+		ASSERT_BACKENDS(s6, "[2001:db8:1::2]:8080/w1+local "
+				    "[2001:db8:2::2]:8080/w1");
+		fe = find_fe(&f.st, "2001:db8:96::a", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_CLUSTER_IP, "v6 ClusterIP");
+		fx_free(&f);
+	}
+	if (test__start_subtest("ipv6_first_families_from_addresses")) {
+		/* no ipFamilies: each address says its own family */
+		fx_build6(
+			&f,
+			SVC("default", "web",
+			    "'clusterIP':'2001:db8:96::a',"
+			    "'clusterIPs':['2001:db8:96::a','198.19.96.10']," PORT_HTTP),
+			SLICE6("default", "web-6", "web", SPORT_HTTP,
+			       EP("2001:db8:1::2", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(count_family(&f.st, MODEL_IPV4), 1, "v4 ClusterIP");
+		ASSERT_EQ(count_family(&f.st, MODEL_IPV6), 1, "v6 ClusterIP");
+		ASSERT_BACKENDS(cip_set(&f, "2001:db8:96::a", 80),
+				"[2001:db8:1::2]:8080/w1+local");
+		ASSERT_EQ(cip_set(&f, "198.19.96.10", 80)->n_backends, 0,
+			  "no IPv4 slice: v4 refuses");
+		fx_free(&f);
+	}
+	if (test__start_subtest("ipv6_only")) {
+		fx_build6(&f,
+			  SVC("default", "web",
+			      "'clusterIP':'2001:db8:96::b',"
+			      "'clusterIPs':['2001:db8:96::b'],"
+			      "'ipFamilies':['IPv6'],"
+			      "'ipFamilyPolicy':'SingleStack'," PORT_HTTP),
+			  SLICE6("default", "web-6", "web", SPORT_HTTP,
+				 EP("2001:db8:1::2", NODE),
+				 EPC("2001:db8:2::3", "node-b", TERM)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 1, "v6 ClusterIP only");
+		ASSERT_EQ(count_family(&f.st, MODEL_IPV6), 1, "IPv6");
+		ASSERT_BACKENDS(cip_set(&f, "2001:db8:96::b", 80),
+				"[2001:db8:1::2]:8080/w1+local");
+		/* the clusterIP field alone, without clusterIPs */
+		fx_free(&f);
+		fx_build6(&f, SVC("default", "old",
+				  "'clusterIP':'2001:db8:96::c'," PORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_OK_PTR(find_fe(&f.st, "2001:db8:96::c", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_INTERNAL),
+			      "clusterIP only");
+		fx_free(&f);
+	}
+	if (test__start_subtest("slice_family_matches_no_cluster_ip")) {
+		/* an IPv4 Service with an IPv6 slice: the slice is unused */
+		fx_build6(&f, WEB_SVC,
+			  SLICE6("default", "web-6", "web", SPORT_HTTP,
+				 EP("2001:db8:1::2", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 1, "v4 ClusterIP only");
+		ASSERT_EQ(f.st.n_sets, 1, "no IPv6 set");
+		ASSERT_EQ(cip_set(&f, "198.19.96.10", 80)->n_backends, 0,
+			  "refuses: no IPv4 endpoint");
+		fx_free(&f);
+	}
+	if (test__start_subtest("single_stack_ipv6_ignores_ipv4_slices")) {
+		fx_build6(&f,
+			  SVC("default", "web",
+			      "'clusterIPs':['2001:db8:96::a'],"
+			      "'ipFamilies':['IPv6'],"
+			      "'ipFamilyPolicy':'SingleStack'," PORT_HTTP),
+			  SLICE("default", "web-4", "web", SPORT_HTTP,
+				EP("198.18.1.2", NODE)),
+			  SLICE6("default", "web-6", "web", SPORT_HTTP,
+				 EP("2001:db8:2::2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(count_family(&f.st, MODEL_IPV4), 0, "no v4");
+		ASSERT_EQ(f.st.n_sets, 1, "one set");
+		ASSERT_BACKENDS(cip_set(&f, "2001:db8:96::a", 80),
+				"[2001:db8:2::2]:8080/w1");
+		fx_free(&f);
+	}
+	if (test__start_subtest("prefer_dual_stack_one_family")) {
+		/* a single-stack cluster gives PreferDualStack one family */
+		fx_build6(&f,
+			  SVC("default", "web",
+			      "'clusterIP':'198.19.96.10',"
+			      "'clusterIPs':['198.19.96.10'],"
+			      "'ipFamilies':['IPv4'],"
+			      "'ipFamilyPolicy':'PreferDualStack'," PORT_HTTP),
+			  WEB_SLICE,
+			  SLICE6("default", "web-6", "web", SPORT_HTTP,
+				 EP("2001:db8:1::2", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_EQ(f.st.n_frontends, 1, "IPv4 only");
+		ASSERT_EQ(count_family(&f.st, MODEL_IPV6), 0, "no v6");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("external_ips_mixed_families")) {
+		fx_build6(
+			&f,
+			SVC("default", "web",
+			    DUAL_SPEC("'externalIPs':['198.19.97.1',"
+				      "'2001:db8::97:1'],")),
+			SVC("default", "v4",
+			    "'clusterIP':'198.19.96.11',"
+			    "'externalIPs':['198.19.97.2','2001:db8::97:2']," PORT_HTTP),
+			WEB_SLICE,
+			SLICE6("default", "web-6", "web", SPORT_HTTP,
+			       EP("2001:db8:2::2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		fe = find_fe(&f.st, "2001:db8::97:1", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_EXTERNAL_IP | SVCD_FE_SNAT,
+			  "v6 externalIP from outside");
+		ASSERT_BACKENDS(fe_set(&f.st, fe), "[2001:db8:2::2]:8080/w1");
+		fe = find_fe(&f.st, "198.19.97.1", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_BACKENDS(fe_set(&f.st, fe), "198.18.1.2:8080/w1+local");
+		ASSERT_OK_PTR(find_fe(&f.st, "198.19.97.2", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_EXTERNAL),
+			      "v4 externalIP of the IPv4 Service");
+		ASSERT_FALSE(find_fe(&f.st, "2001:db8::97:2", 80, IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL),
+			     "v6 externalIP of an IPv4-only Service: unserved");
+		/* web: 2 ClusterIPs + 2 externalIPs x 2 scopes */
+		ASSERT_EQ(count_fes(&f.st, "default/web"), 6, "web frontends");
+		fx_free(&f);
+	}
+	if (test__start_subtest("lb_ingress_v6")) {
+		fx_build6(
+			&f,
+			SVC_X("default", "lb", "",
+			      "'type':'LoadBalancer',"
+			      "'clusterIPs':['2001:db8:96::c'],"
+			      "'ipFamilies':['IPv6'],"
+			      "'ports':[{'name':'http','port':80,"
+			      "'nodePort':30080}]",
+			      "'loadBalancer':{'ingress':[{'ip':'2001:db8::98:1'},"
+			      "{'ip':'198.19.98.1'},{'ip':'2001:db8::98:2',"
+			      "'ipMode':'Proxy'}]}"),
+			SLICE6("default", "lb-6", "lb", SPORT_HTTP,
+			       EP("2001:db8:1::2", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		fe = find_fe(&f.st, "2001:db8::98:1", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SNAT,
+			  "v6 LB IP");
+		ASSERT_FALSE(find_fe(&f.st, "2001:db8::98:2", 80, IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL),
+			     "ipMode Proxy skipped");
+		ASSERT_FALSE(find_fe(&f.st, "198.19.98.1", 80, IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL),
+			     "v4 LB IP of an IPv6 Service unserved");
+		ASSERT_EQ(count_family(&f.st, MODEL_IPV4), 0, "nothing IPv4");
+		fx_free(&f);
+	}
+	if (test__start_subtest("source_ranges_v6")) {
+		fx_build6(
+			&f,
+			SVC_X("default", "lb", "",
+			      "'type':'LoadBalancer',"
+			      "'clusterIPs':['198.19.96.60','2001:db8:96::60'],"
+			      "'ipFamilies':['IPv4','IPv6'],"
+			      "'loadBalancerSourceRanges':['198.19.0.0/25',"
+			      "'2001:db8::abcd:1/100','2001:db8:7::/48'],"
+			      "'ports':[{'name':'http','port':80,"
+			      "'nodePort':30060},{'name':'dns','port':53,"
+			      "'protocol':'UDP','nodePort':30061}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.6'},"
+			      "{'ip':'2001:db8::98:6'}]}"),
+			SVC_X("default", "lb4", "",
+			      "'type':'LoadBalancer',"
+			      "'clusterIPs':['198.19.96.61','2001:db8:96::61'],"
+			      "'loadBalancerSourceRanges':['198.19.0.0/24'],"
+			      "'ports':[{'name':'http','port':80}]",
+			      "'loadBalancer':{'ingress':[{'ip':'198.19.98.7'},"
+			      "{'ip':'2001:db8::98:7'}]}"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "no errors");
+		/* lb: 1 v4 range x 1 v4 LB IP + 2 v6 x 1; lb4: 1 x 1 */
+		ASSERT_EQ(f.st.n_src_ranges, 4,
+			  "ranges per LB IP, not per port");
+		ASSERT_EQ(f.st.src_ranges[1].family, MODEL_IPV6, "v6 range");
+		{
+			union svcd_ip6 lb = ip6("2001:db8::98:6");
+			union svcd_ip6 pfx = ip6("2001:db8::a000:0");
+
+			ASSERT_TRUE(!memcmp(&f.st.src_ranges[1].lb_addr6, &lb,
+					    sizeof(lb)),
+				    "v6 LB IP");
+			ASSERT_TRUE(!memcmp(&f.st.src_ranges[1].prefix6, &pfx,
+					    sizeof(pfx)),
+				    "host bits cleared");
+			ASSERT_EQ(f.st.src_ranges[1].len, 100, "length");
+			ASSERT_EQ(f.st.src_ranges[2].len, 48, "length /48");
+			ASSERT_EQ(f.st.src_ranges[0].family, MODEL_IPV4,
+				  "v4 range");
+			ASSERT_EQ(f.st.src_ranges[0].len, 25, "v4 length");
+		}
+		fe = find_fe(&f.st, "2001:db8::98:6", 53, IPPROTO_UDP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SNAT |
+				  SVCD_FE_SRC_RANGES,
+			  "v6 LB IP checks sources");
+		fe = find_fe(&f.st, "2001:db8::98:7", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe), SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SNAT,
+			  "only v4 ranges: v6 LB IP open (kube-proxy)");
+		fe = find_fe(&f.st, "198.19.98.7", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SNAT |
+				  SVCD_FE_SRC_RANGES,
+			  "v4 LB IP checks sources");
+		fx_free(&f);
+	}
+	if (test__start_subtest("node_port_v6_node_addresses")) {
+		fx_build6(&f,
+			  SVC("default", "np",
+			      "'type':'NodePort',"
+			      "'clusterIPs':['198.19.96.20','2001:db8:96::20'],"
+			      "'ipFamilies':['IPv4','IPv6'],"
+			      "'externalTrafficPolicy':'Local',"
+			      "'ports':[{'name':'http','port':80,"
+			      "'nodePort':30080}]"),
+			  SLICE6("default", "np-6", "np", SPORT_HTTP,
+				 EP("2001:db8:1::2", NODE),
+				 EP("2001:db8:2::2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		fe = find_fe(&f.st, NODE6_B, 30080, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY |
+				  SVCD_FE_NODE_ADDR,
+			  "v6 NodePort, eTP Local");
+		ASSERT_BACKENDS(fe_set(&f.st, fe),
+				"[2001:db8:1::2]:8080/w1+local");
+		fe = find_fe(&f.st, NODE6_A, 30080, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		ASSERT_BACKENDS(fe_set(&f.st, fe),
+				"[2001:db8:1::2]:8080/w1+local "
+				"[2001:db8:2::2]:8080/w1");
+		fe = find_fe(&f.st, "198.19.0.2", 30080, IPPROTO_TCP,
+			     SVCD_SCOPE_EXTERNAL);
+		ASSERT_EQ(flags_of(fe),
+			  SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY |
+				  SVCD_FE_NODE_ADDR,
+			  "v4 NodePort too, empty: refuses");
+		/* 2 ClusterIPs + 4 node addresses x 2 scopes */
+		ASSERT_EQ(f.st.n_frontends, 10, "frontends");
+		fx_free(&f);
+	}
+	if (test__start_subtest("node_without_v6_address")) {
+		fx_build(&f,
+			 SVC("default", "np1",
+			     "'type':'NodePort',"
+			     "'clusterIPs':['198.19.96.21','2001:db8:96::21'],"
+			     "'ports':[{'name':'http','port':80,"
+			     "'nodePort':30081},{'name':'https','port':443,"
+			     "'nodePort':30443}]"),
+			 SVC("default", "np2",
+			     "'type':'NodePort',"
+			     "'clusterIPs':['2001:db8:96::22'],"
+			     "'ports':[{'name':'http','port':80,"
+			     "'nodePort':30082}]"));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 1, "one line per sync, not per Service");
+		ASSERT_STREQ(f.errs[0],
+			     "NodePorts: the node has no IPv6 address; IPv6 "
+			     "NodePorts of 2 Service(s) (default/np1, ...) not "
+			     "served",
+			     "the line");
+		ASSERT_OK_PTR(find_fe(&f.st, "2001:db8:96::22", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_INTERNAL),
+			      "v6 ClusterIP served");
+		ASSERT_OK_PTR(find_fe(&f.st, "198.19.0.1", 30081, IPPROTO_TCP,
+				      SVCD_SCOPE_EXTERNAL),
+			      "v4 NodePort served");
+		/* np1: 2 ports x (2 ClusterIPs + 2 v4 x 2); np2: 1 */
+		ASSERT_EQ(f.st.n_frontends, 13, "no v6 NodePorts");
+		fx_free(&f);
+	}
+	if (test__start_subtest("malformed_ipv6")) {
+		fx_build6(
+			&f,
+			SVC("default", "a",
+			    "'clusterIPs':['2001:db8:96::g'],"
+			    "'ipFamilies':['IPv6']," PORT_HTTP),
+			SVC("default", "b",
+			    "'clusterIPs':['2001:db8::96::b']," PORT_HTTP),
+			SVC("default", "c",
+			    "'clusterIPs':['198.19.96.12'],"
+			    "'ipFamilies':['IPv6']," PORT_HTTP),
+			SVC("default", "d",
+			    "'clusterIPs':['198.19.96.13','2001:db8:96::d'],"
+			    "'externalIPs':['2001:db8::97:1:2:3:4:5:6']," PORT_HTTP),
+			SVC("default", "e",
+			    "'type':'LoadBalancer',"
+			    "'clusterIPs':['2001:db8:96::e'],"
+			    "'loadBalancerSourceRanges':['2001:db8::/129']," PORT_HTTP),
+			SVC("default", "f",
+			    "'clusterIPs':['2001:db8:96::f','2001:db8:96::1f']," PORT_HTTP),
+			SVC("default", "web",
+			    "'clusterIPs':['2001:db8:96::a']," PORT_HTTP),
+			SLICE6("default", "web-6", "web", SPORT_HTTP,
+			       EP("2001:db8:1::2", NODE)),
+			SLICE6("default", "web-x", "web", SPORT_HTTP,
+			       EP("198.18.1.2", NODE)),
+			SLICE6("default", "web-y", "web", SPORT_HTTP,
+			       EP("2001:db8:1:::3", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_TRUE(fx_has_err(&f,
+				       "Service default/a: spec.clusterIPs[0] "
+				       "\"2001:db8:96::g\" is not an IPv6 "
+				       "address"),
+			    "bad hex digit");
+		ASSERT_TRUE(fx_has_err(&f,
+				       "Service default/b: spec.clusterIPs[0] "
+				       "\"2001:db8::96::b\" is not an IP "
+				       "address"),
+			    "two ::");
+		ASSERT_TRUE(fx_has_err(&f,
+				       "Service default/c: spec.clusterIPs[0] "
+				       "\"198.19.96.12\" is not an IPv6 "
+				       "address"),
+			    "family mismatch");
+		ASSERT_TRUE(
+			fx_has_err(&f,
+				   "Service default/d: spec.externalIPs[0]"),
+			"too many groups");
+		ASSERT_TRUE(fx_has_err(&f, "Service default/e: "
+					   "spec.loadBalancerSourceRanges[0] "
+					   "\"2001:db8::/129\" is not a CIDR"),
+			    "prefix too long");
+		ASSERT_TRUE(fx_has_err(&f,
+				       "Service default/f: spec.clusterIPs[1] "
+				       "is a second IPv6 address"),
+			    "two of one family");
+		ASSERT_TRUE(fx_has_err(&f,
+				       "EndpointSlice default/web-x: "
+				       "endpoints[0].addresses[0] "
+				       "\"198.18.1.2\" is not an IPv6 address"),
+			    "IPv4 in an IPv6 slice");
+		ASSERT_TRUE(fx_has_err(&f, "EndpointSlice default/web-y: "
+					   "endpoints[0].addresses[0]"),
+			    "bad slice address");
+		ASSERT_EQ(f.n_errs, 8, "one line each");
+		/* nothing else changed */
+		ASSERT_EQ(f.st.n_frontends, 1, "web only");
+		ASSERT_BACKENDS(cip_set(&f, "2001:db8:96::a", 80),
+				"[2001:db8:1::2]:8080/w1+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("cluster_cidr_per_family")) {
+		__be32 addrs[2];
+		union svcd_ip6 addrs6[2];
+		struct model_config cfg = node_cfg6(addrs, addrs6);
+
+		cfg.cluster_ips_from_outside6 = true;
+		fx_build_cfg(&f, &cfg, SVC("default", "web", DUAL_SPEC("")),
+			     NULL);
+		ASSERT_OK(f.ret, "build");
+		ASSERT_OK_PTR(find_fe(&f.st, "2001:db8:96::a", 80, IPPROTO_TCP,
+				      SVCD_SCOPE_EXTERNAL),
+			      "v6 ClusterIP from outside");
+		ASSERT_FALSE(find_fe(&f.st, "198.19.96.10", 80, IPPROTO_TCP,
+				     SVCD_SCOPE_EXTERNAL),
+			     "no IPv4 cluster CIDR: v4 ClusterIP inside only");
+		fx_free(&f);
+	}
+	if (test__start_subtest("weights_by_v6_address")) {
+		fx_build6(&f,
+			  SVC_X("default", "web",
+				",'annotations':{'svcd.io/weights':"
+				"'2001:db8:1::2=3,198.18.1.2=2'}",
+				DUAL_SPEC(""), ""),
+			  WEB_SLICE,
+			  SLICE6("default", "web-6", "web", SPORT_HTTP,
+				 EP("2001:db8:1::2", NODE),
+				 EP("2001:db8:1::3", NODE)));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 0, "silent");
+		ASSERT_BACKENDS(cip_set(&f, "2001:db8:96::a", 80),
+				"[2001:db8:1::2]:8080/w3+local "
+				"[2001:db8:1::3]:8080/w1+local");
+		ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+				"198.18.1.2:8080/w2+local");
+		fx_free(&f);
+	}
+	if (test__start_subtest("health_check_dual_stack")) {
+		fx_build6(
+			&f,
+			SVC_X("default", "hc", "",
+			      "'type':'LoadBalancer',"
+			      "'clusterIPs':['198.19.96.62','2001:db8:96::62'],"
+			      "'externalTrafficPolicy':'Local',"
+			      "'healthCheckNodePort':32001,"
+			      "'ports':[{'name':'http','port':80,"
+			      "'nodePort':30062}]",
+			      ""),
+			SLICE("default", "hc-4", "hc", SPORT_HTTP,
+			      EP("198.18.1.2", NODE)),
+			SLICE6("default", "hc-6", "hc", SPORT_HTTP,
+			       EP("2001:db8:1::2", NODE),
+			       EP("2001:db8:1::3", NODE),
+			       EP("2001:db8:2::2", "node-b")));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.st.n_healthchecks, 1, "one per Service");
+		ASSERT_EQ(f.st.healthchecks[0].local_endpoints, 2,
+			  "the larger family's local count");
+		fx_free(&f);
+	}
+	if (test__start_subtest("conflict_v6")) {
+		fx_build6(&f,
+			  SVC("ns", "a",
+			      "'clusterIPs':['2001:db8:96::a']," PORT_HTTP),
+			  SVC("ns", "b",
+			      "'clusterIPs':['2001:db8:96::a']," PORT_HTTP));
+		ASSERT_OK(f.ret, "build");
+		ASSERT_EQ(f.n_errs, 1, "one line");
+		ASSERT_STREQ(f.errs[0],
+			     "Service ns/b: frontend [2001:db8:96::a]:80/TCP "
+			     "already used by ns/a",
+			     "RFC 5952 [addr]:port");
 		fx_free(&f);
 	}
 }

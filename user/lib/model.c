@@ -45,7 +45,7 @@ enum obj_kind {
 
 enum svc_state {
 	SVC_OK,
-	SVC_SKIPPED, /* headless, ExternalName, proxy-name, IPv6 only */
+	SVC_SKIPPED, /* headless, ExternalName, proxy-name */
 	SVC_INVALID, /* reported */
 	SVC_LOST,    /* lost a frontend to a Service sorting first */
 };
@@ -66,12 +66,26 @@ struct port_spec {
 	uint16_t node_port; /* host order, 0 = none; Services only */
 };
 
+/* An address of either family: IPv4 in a.w[0], the rest zero, so that
+ * memcmp() of two of the same family orders them numerically. */
+struct ipaddr {
+	int fam; /* enum model_family */
+	union svcd_ip6 a;
+};
+
 struct weight_rule {
 	const char *key; /* into the annotation, not NUL-terminated */
 	size_t key_len;
 	bool is_addr;
-	__be32 addr;
+	struct ipaddr addr;
 	uint8_t weight;
+};
+
+/* One loadBalancerSourceRanges entry, before it meets the LB IPs. */
+struct src_cidr {
+	int fam;
+	uint8_t len;
+	union svcd_ip6 prefix; /* host bits zero */
 };
 
 struct svc {
@@ -84,23 +98,24 @@ struct svc {
 	uint32_t affinity_timeout;
 	struct port_spec *ports;
 	size_t n_ports, cap_ports;
-	__be32 *cluster_ips;
+	struct ipaddr *cluster_ips; /* each family at most once */
 	size_t n_cluster_ips, cap_cluster_ips;
-	__be32 *external_ips;
+	struct ipaddr *external_ips;
 	size_t n_external_ips, cap_external_ips;
-	__be32 *lb_ips;
+	struct ipaddr *lb_ips;
 	size_t n_lb_ips, cap_lb_ips;
 	struct weight_rule *weights;
 	size_t n_weights, cap_weights;
-	uint16_t hc_node_port;		/* healthCheckNodePort, 0 = none */
-	struct model_src_range *ranges; /* lb_addr unset: per LB IP later */
+	uint16_t hc_node_port;	 /* healthCheckNodePort, 0 = none */
+	struct src_cidr *ranges; /* per LB IP of their family later */
 	size_t n_ranges, cap_ranges;
+	size_t n_ranges_fam[MODEL_FAMILIES];
 	size_t *slices; /* into build.slices, sorted by slice name */
 	size_t n_slices, cap_slices;
 };
 
 struct endpoint {
-	__be32 addr;
+	struct ipaddr addr;
 	const char *target_name; /* targetRef.name or NULL */
 	bool ready, serving, terminating, local;
 	bool node_hints, node_match; /* hints.forNodes, names this node */
@@ -110,6 +125,7 @@ struct endpoint {
 struct slice {
 	char name[SVCD_NAME_LEN];    /* "namespace/name" */
 	char service[SVCD_NAME_LEN]; /* "namespace/<service-name label>" */
+	int fam;		     /* addressType */
 	struct port_spec *ports;
 	size_t n_ports, cap_ports;
 	struct endpoint *eps;
@@ -124,9 +140,16 @@ struct candidate {
 	size_t seq; /* slice order, then endpoint order */
 };
 
+/* A frontend key of either family, as the frontend table holds it. */
+struct fe_tkey {
+	uint8_t fam;
+	uint8_t pad[3];
+	struct svcd_frontend6_key k; /* IPv4: the svcd_frontend_key, zeros */
+};
+
 /* Frontend keys taken so far: open addressing, owner 0 = empty slot. */
 struct fe_table {
-	uint64_t *keys;
+	struct fe_tkey *keys;
 	size_t *owners; /* svc index + 1 */
 	size_t cap, len;
 };
@@ -147,6 +170,11 @@ struct build {
 	/* cfg->node_zone, or (a file) the zone label of this node's Node
 	 * object in the List; points into cfg or the document */
 	const char *node_zone;
+	/* NodePorts of a family the node has no address in: how many
+	 * Services, and the first, for one line at the end */
+	size_t np_skipped[MODEL_FAMILIES];
+	char np_first[MODEL_FAMILIES][SVCD_NAME_LEN];
+	const struct svc *np_last[MODEL_FAMILIES];
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -285,16 +313,27 @@ static const char *range_cause(const cJSON *it, long lo, long hi, char *buf,
 	return buf;
 }
 
-/* AF_INET (and *addr), AF_INET6 (skipped by callers) or -EINVAL. */
-static int parse_ip(const char *s, __be32 *addr)
+/* MODEL_IPV4 or MODEL_IPV6 (and *out), or -EINVAL. */
+static int parse_ip(const char *s, struct ipaddr *out)
 {
-	struct in6_addr a6;
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, &out->a.w[0]) == 1)
+		out->fam = MODEL_IPV4;
+	else if (inet_pton(AF_INET6, s, &out->a) == 1)
+		out->fam = MODEL_IPV6;
+	else
+		return -EINVAL;
+	return out->fam;
+}
 
-	if (inet_pton(AF_INET, s, addr) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, s, &a6) == 1)
-		return AF_INET6;
-	return -EINVAL;
+static const char *fam_name(int fam)
+{
+	return fam == MODEL_IPV6 ? "IPv6" : "IPv4";
+}
+
+static bool ip_eq(const struct ipaddr *a, const struct ipaddr *b)
+{
+	return a->fam == b->fam && !memcmp(&a->a, &b->a, sizeof(a->a));
 }
 
 static const char *proto_name(uint8_t proto)
@@ -309,31 +348,31 @@ static int name_cmp(const void *a, const void *b)
 
 /* ---- frontend table ---------------------------------------------------- */
 
-static uint64_t fe_pack(const struct svcd_frontend_key *key)
-{
-	uint64_t v;
-
-	_Static_assert(sizeof(*key) == sizeof(v), "frontend key packs in u64");
-	memcpy(&v, key, sizeof(v));
-	return v;
-}
-
-static size_t fe_hash(uint64_t v)
+static uint64_t mix64(uint64_t v)
 {
 	v ^= v >> 33;
 	v *= 0xff51afd7ed558ccdULL;
 	v ^= v >> 33;
 	v *= 0xc4ceb9fe1a85ec53ULL;
 	v ^= v >> 33;
-	return (size_t)v;
+	return v;
+}
+
+static size_t fe_hash(const struct fe_tkey *key)
+{
+	uint64_t w[3];
+
+	_Static_assert(sizeof(*key) == sizeof(w), "frontend tkey is 24 bytes");
+	memcpy(w, key, sizeof(w));
+	return (size_t)mix64(w[0] ^ mix64(w[1] ^ mix64(w[2])));
 }
 
 /* The slot holding key, or the empty slot where it would go. */
-static size_t fe_slot(const struct fe_table *t, uint64_t key)
+static size_t fe_slot(const struct fe_table *t, const struct fe_tkey *key)
 {
 	size_t i = fe_hash(key) & (t->cap - 1);
 
-	while (t->owners[i] && t->keys[i] != key)
+	while (t->owners[i] && memcmp(&t->keys[i], key, sizeof(*key)))
 		i = (i + 1) & (t->cap - 1);
 	return i;
 }
@@ -353,7 +392,7 @@ static int fe_grow(struct fe_table *t)
 	for (i = 0; i < t->cap; i++) {
 		if (!t->owners[i])
 			continue;
-		j = fe_slot(&n, t->keys[i]);
+		j = fe_slot(&n, &t->keys[i]);
 		n.keys[j] = t->keys[i];
 		n.owners[j] = t->owners[i];
 	}
@@ -558,26 +597,23 @@ static int parse_port(struct build *b, const char *obj, const cJSON *it,
 	return skip ? OBJ_SKIP : 0;
 }
 
-/* One IP of a Service: appended when IPv4, skipped when IPv6. */
+/* One IP of a Service, of either family (family: the one it must be). */
 static int add_svc_ip(struct build *b, struct svc *s, const cJSON *it,
-		      const char *where, const char *family, __be32 **arr,
-		      size_t *len, size_t *cap)
+		      const char *where, const char *family,
+		      struct ipaddr **arr, size_t *len, size_t *cap)
 {
+	struct ipaddr addr, *slot;
 	char val[96];
-	__be32 addr, *slot;
 	int af = -EINVAL;
 
 	if (cJSON_IsString(it))
 		af = parse_ip(it->valuestring, &addr);
-	if (af < 0 ||
-	    (family && strcmp(family, af == AF_INET ? "IPv4" : "IPv6"))) {
+	if (af < 0 || (family && strcmp(family, fam_name(af)))) {
 		report(b, "Service %s: %s %s is not an %s address", s->name,
 		       where, describe(it, val, sizeof(val)),
 		       family ? family : "IP");
 		return -EINVAL;
 	}
-	if (af != AF_INET)
-		return 0;
 	slot = array_add((void **)arr, len, cap, sizeof(*slot));
 	if (!slot)
 		return -ENOMEM;
@@ -585,8 +621,10 @@ static int add_svc_ip(struct build *b, struct svc *s, const cJSON *it,
 	return 0;
 }
 
-/* clusterIPs with ipFamilies, or clusterIP; OBJ_SKIP when headless or
- * without an IPv4 address. */
+/* clusterIPs with ipFamilies (each address's own family when they are
+ * absent), or clusterIP; OBJ_SKIP when headless. The families of the
+ * ClusterIPs are the Service's: kube-proxy's proxier of a family handles
+ * only Services with a ClusterIP of it. */
 static int parse_cluster_ips(struct build *b, struct svc *s, const cJSON *spec)
 {
 	const cJSON *ips = field(spec, "clusterIPs");
@@ -629,6 +667,19 @@ static int parse_cluster_ips(struct build *b, struct svc *s, const cJSON *spec)
 				 &s->n_cluster_ips, &s->cap_cluster_ips);
 		if (ret)
 			return ret;
+		if (s->n_cluster_ips == 2 &&
+		    s->cluster_ips[0].fam == s->cluster_ips[1].fam) {
+			report(b,
+			       "Service %s: spec.clusterIPs[%d] is a second %s address",
+			       s->name, i, fam_name(s->cluster_ips[1].fam));
+			return -EINVAL;
+		}
+		if (s->n_cluster_ips > 2) {
+			report(b,
+			       "Service %s: spec.clusterIPs has more than 2 addresses",
+			       s->name);
+			return -EINVAL;
+		}
 		i++;
 	}
 	return s->n_cluster_ips ? 0 : OBJ_SKIP;
@@ -784,11 +835,10 @@ static int parse_lb_extras(struct build *b, struct svc *s, const cJSON *spec)
 {
 	const cJSON *hc = field(spec, "healthCheckNodePort");
 	const cJSON *ranges = field(spec, "loadBalancerSourceRanges"), *it;
-	struct model_src_range *r;
+	struct src_cidr *r;
 	char val[160], buf[64], *slash, *end;
-	struct in6_addr a6;
-	__be32 addr;
-	long v;
+	struct ipaddr addr;
+	long v, j, max;
 	int i = 0;
 
 	if (!absent(hc)) {
@@ -821,18 +871,28 @@ static int parse_lb_extras(struct build *b, struct svc *s, const cJSON *spec)
 		v = strtol(slash + 1, &end, 10);
 		if (end == slash + 1 || *end)
 			goto bad;
-		if (inet_pton(AF_INET6, buf, &a6) == 1 && v >= 0 && v <= 128) {
-			i++;
-			continue; /* IPv6: handled with the IPv6 datapath */
-		}
-		if (inet_pton(AF_INET, buf, &addr) != 1 || v < 0 || v > 32)
+		if (parse_ip(buf, &addr) < 0)
+			goto bad;
+		max = addr.fam == MODEL_IPV6 ? 128 : 32;
+		if (v < 0 || v > max)
 			goto bad;
 		r = array_add((void **)&s->ranges, &s->n_ranges, &s->cap_ranges,
 			      sizeof(*r));
 		if (!r)
 			return -ENOMEM;
+		r->fam = addr.fam;
 		r->len = (uint8_t)v;
-		r->prefix = v ? addr & htonl(~0u << (32 - v)) : 0;
+		/* host bits zero: whole bytes, then the partial one */
+		for (j = 0; j < max / 8; j++) {
+			long bits = v - 8 * j;
+
+			if (bits >= 8)
+				r->prefix.b[j] = addr.a.b[j];
+			else if (bits > 0)
+				r->prefix.b[j] = (uint8_t)(addr.a.b[j] &
+							   (0xff00 >> bits));
+		}
+		s->n_ranges_fam[addr.fam]++;
 		i++;
 	}
 	return 0;
@@ -856,7 +916,7 @@ static int parse_weight_rules(struct svc *s, const char *text, const char **bad)
 {
 	const char *p = text;
 	struct weight_rule *r;
-	char key[INET_ADDRSTRLEN];
+	char key[INET6_ADDRSTRLEN];
 
 	while (is_blank(*p))
 		p++;
@@ -901,7 +961,7 @@ static int parse_weight_rules(struct svc *s, const char *text, const char **bad)
 		if (key_len < sizeof(key)) {
 			memcpy(key, k, key_len);
 			key[key_len] = '\0';
-			r->is_addr = inet_pton(AF_INET, key, &r->addr) == 1;
+			r->is_addr = parse_ip(key, &r->addr) >= 0;
 		}
 		if (!*p)
 			return 0;
@@ -1004,6 +1064,7 @@ static void svc_release(struct svc *s)
 	s->weights = NULL;
 	s->slices = NULL;
 	s->n_ports = s->n_cluster_ips = s->n_external_ips = s->n_lb_ips = 0;
+	memset(s->n_ranges_fam, 0, sizeof(s->n_ranges_fam));
 	s->n_weights = s->n_slices = 0;
 }
 
@@ -1066,15 +1127,17 @@ static int parse_endpoint(struct build *b, struct slice *sl, const cJSON *it,
 		       sizeof(*ep));
 	if (!ep)
 		return -ENOMEM;
-	/* kube-proxy uses the first address; all must be valid */
+	/* kube-proxy uses the first address; all must be valid, and of
+	 * the slice's addressType */
 	cJSON_ArrayForEach(a, addrs) {
-		__be32 addr;
+		struct ipaddr addr;
 
 		if (!cJSON_IsString(a) ||
-		    parse_ip(a->valuestring, &addr) != AF_INET) {
+		    parse_ip(a->valuestring, &addr) != sl->fam) {
 			report(b,
-			       "EndpointSlice %s: endpoints[%d].addresses[%d] %s is not an IPv4 address",
-			       sl->name, i, j, describe(a, val, sizeof(val)));
+			       "EndpointSlice %s: endpoints[%d].addresses[%d] %s is not an %s address",
+			       sl->name, i, j, describe(a, val, sizeof(val)),
+			       fam_name(sl->fam));
 			return -EINVAL;
 		}
 		if (!j++)
@@ -1127,8 +1190,12 @@ static int fill_slice(struct build *b, struct slice *sl, const cJSON *obj)
 		report(b, "EndpointSlice %s: addressType missing", sl->name);
 		return -EINVAL;
 	}
-	if (strcmp(type, "IPv4"))
-		return OBJ_SKIP; /* IPv6 and FQDN */
+	if (!strcmp(type, "IPv4"))
+		sl->fam = MODEL_IPV4;
+	else if (!strcmp(type, "IPv6"))
+		sl->fam = MODEL_IPV6;
+	else
+		return OBJ_SKIP; /* FQDN */
 	if (get_string(labels, LABEL_SERVICE_NAME, &svc) || !svc || !*svc) {
 		report(b, "EndpointSlice %s: label %s missing", sl->name,
 		       LABEL_SERVICE_NAME);
@@ -1276,11 +1343,13 @@ static int slice_index_cmp(const void *pa, const void *pb, void *arg)
 static int candidate_cmp(const void *pa, const void *pb)
 {
 	const struct candidate *a = pa, *b = pb;
-	uint32_t aa = ntohl(a->ep->addr), ba = ntohl(b->ep->addr);
 	uint16_t ap = ntohs(a->port), bp = ntohs(b->port);
+	int c;
 
-	if (aa != ba)
-		return aa < ba ? -1 : 1;
+	/* one family: network order compares as numbers */
+	c = memcmp(&a->ep->addr.a, &b->ep->addr.a, sizeof(a->ep->addr.a));
+	if (c)
+		return c;
 	if (ap != bp)
 		return ap < bp ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
@@ -1292,7 +1361,8 @@ static uint8_t weight_of(const struct svc *s, const struct endpoint *ep)
 	size_t i;
 
 	for (i = 0; i < s->n_weights; i++)
-		if (s->weights[i].is_addr && s->weights[i].addr == ep->addr)
+		if (s->weights[i].is_addr &&
+		    ip_eq(&s->weights[i].addr, &ep->addr))
 			return s->weights[i].weight;
 	for (i = 0; name && i < s->n_weights; i++)
 		if (strlen(name) == s->weights[i].key_len &&
@@ -1303,16 +1373,17 @@ static uint8_t weight_of(const struct svc *s, const struct endpoint *ep)
 
 static bool same_backend(const struct candidate *a, const struct candidate *b)
 {
-	return a->ep->addr == b->ep->addr && a->port == b->port;
+	return ip_eq(&a->ep->addr, &b->ep->addr) && a->port == b->port;
 }
 
 /*
- * The endpoints of one Service port: every slice port with the same name
- * and protocol, deduplicated by address:port (the first slice by name
- * wins, unless a later copy is node-local), sorted by address:port.
+ * The endpoints of one Service port in one family: every slice of that
+ * addressType with a port of the same name and protocol, deduplicated by
+ * address:port (the first slice by name wins, unless a later copy is
+ * node-local), sorted by address:port.
  */
 static int join_port(struct build *b, const struct svc *s,
-		     const struct port_spec *p, struct candidate **out,
+		     const struct port_spec *p, int fam, struct candidate **out,
 		     size_t *n_out)
 {
 	struct candidate *c = NULL, *slot;
@@ -1321,6 +1392,9 @@ static int join_port(struct build *b, const struct svc *s,
 	for (i = 0; i < s->n_slices; i++) {
 		const struct slice *sl = &b->slices[s->slices[i]];
 		const struct port_spec *sp = NULL;
+
+		if (sl->fam != fam)
+			continue;
 
 		for (j = 0; j < sl->n_ports && !sp; j++)
 			if (sl->ports[j].proto == p->proto &&
@@ -1441,7 +1515,7 @@ static int select_set(const struct build *b, const struct candidate *c,
 		/* weight 0 stays out unless nothing else is left */
 		if (weighted && !c[i].weight)
 			continue;
-		be[k].addr = c[i].ep->addr;
+		be[k].addr6 = c[i].ep->addr.a;
 		be[k].port = c[i].port;
 		be[k].weight = weighted ? c[i].weight : 1;
 		be[k].flags =
@@ -1465,6 +1539,7 @@ struct svc_build {
 	struct svc *s;
 	size_t owner; /* svc index + 1 */
 	const struct port_spec *port;
+	int fam; /* the family being built */
 	struct model_backend *be[2];
 	size_t n_be[2];
 	long set_index[2]; /* into sets, -1 = not used yet */
@@ -1475,14 +1550,23 @@ struct svc_build {
 	bool lost;
 };
 
-static void format_frontend(const struct svcd_frontend_key *key, char *buf,
-			    size_t len)
+/* "198.19.96.10:80/TCP" or "[2001:db8:96::a]:80/TCP" (RFC 5952). */
+static void format_frontend(const struct fe_tkey *t, char *buf, size_t len)
 {
-	char addr[INET_ADDRSTRLEN];
+	char addr[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &key->addr, addr, sizeof(addr));
-	snprintf(buf, len, "%s:%u/%s", addr, ntohs(key->port),
-		 proto_name(key->proto));
+	if (t->fam == MODEL_IPV6) {
+		inet_ntop(AF_INET6, &t->k.addr, addr, sizeof(addr));
+		snprintf(buf, len, "[%s]:%u/%s", addr, ntohs(t->k.port),
+			 proto_name(t->k.proto));
+	} else {
+		struct svcd_frontend_key k4;
+
+		memcpy(&k4, &t->k, sizeof(k4));
+		inet_ntop(AF_INET, &k4.addr, addr, sizeof(addr));
+		snprintf(buf, len, "%s:%u/%s", addr, ntohs(k4.port),
+			 proto_name(k4.proto));
+	}
 }
 
 static int use_set(struct svc_build *sb, enum svcd_backend_set set)
@@ -1499,6 +1583,7 @@ static int use_set(struct svc_build *sb, enum svcd_backend_set set)
 	memcpy(ms->port_name, sb->port->name, sizeof(ms->port_name));
 	ms->proto = sb->port->proto;
 	ms->set = set;
+	ms->family = (uint8_t)sb->fam;
 	ms->affinity_timeout = sb->s->affinity_timeout;
 	ms->backends = sb->be[set];
 	ms->n_backends = sb->n_be[set];
@@ -1507,33 +1592,57 @@ static int use_set(struct svc_build *sb, enum svcd_backend_set set)
 	return 0;
 }
 
-static bool is_node_addr(const struct model_config *cfg, __be32 addr)
+static bool is_node_addr(const struct model_config *cfg,
+			 const struct ipaddr *addr)
 {
 	size_t i;
 
+	if (addr->fam == MODEL_IPV6) {
+		for (i = 0; i < cfg->n_node_addrs6; i++)
+			if (!memcmp(&cfg->node_addrs6[i], &addr->a,
+				    sizeof(addr->a)))
+				return true;
+		return false;
+	}
 	for (i = 0; i < cfg->n_node_addrs; i++)
-		if (cfg->node_addrs[i] == addr)
+		if (cfg->node_addrs[i] == addr->a.w[0])
 			return true;
 	return false;
 }
 
-static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
-			enum svcd_scope scope, enum svcd_frontend_type type,
-			bool local)
+static int add_frontend(struct svc_build *sb, const struct ipaddr *addr,
+			__be16 port, enum svcd_scope scope,
+			enum svcd_frontend_type type, bool local)
 {
-	struct svcd_frontend_key key = {
-		.addr = addr,
-		.port = port,
-		.proto = sb->port->proto,
-		.scope = scope,
+	struct fe_tkey key = {
+		.fam = (uint8_t)addr->fam,
+		.k = {
+			.port = port,
+			.proto = sb->port->proto,
+			.scope = scope,
+		},
 	};
 	struct fe_table *t = &sb->b->table;
 	enum svcd_backend_set set = local ? SVCD_SET_LOCAL : SVCD_SET_CLUSTER;
 	struct model_frontend *fe;
-	uint64_t packed = fe_pack(&key);
 	size_t i, owner;
-	char what[48];
+	char what[80];
 	int ret;
+
+	if (addr->fam == MODEL_IPV6) {
+		key.k.addr = addr->a;
+	} else {
+		/* an IPv4 key in the front, zeros after it */
+		struct svcd_frontend_key k4 = {
+			.addr = addr->a.w[0],
+			.port = port,
+			.proto = sb->port->proto,
+			.scope = scope,
+		};
+
+		memset(&key.k, 0, sizeof(key.k));
+		memcpy(&key.k, &k4, sizeof(k4));
+	}
 
 	if (sb->lost)
 		return 0;
@@ -1542,7 +1651,7 @@ static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 		if (ret)
 			return ret;
 	}
-	i = fe_slot(t, packed);
+	i = fe_slot(t, &key);
 	owner = t->owners[i];
 	if (owner == sb->owner)
 		return 0; /* the same key twice in one Service: first wins */
@@ -1556,7 +1665,7 @@ static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 	/* free, or left behind by a Service that lost: take it */
 	if (!owner)
 		t->len++;
-	t->keys[i] = packed;
+	t->keys[i] = key;
 	t->owners[i] = sb->owner;
 
 	ret = use_set(sb, set);
@@ -1566,13 +1675,18 @@ static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 		       sizeof(*fe));
 	if (!fe)
 		return -ENOMEM;
-	fe->key = key;
+	fe->family = key.fam;
+	if (key.fam == MODEL_IPV6)
+		fe->key6 = key.k;
+	else
+		memcpy(&fe->key, &key.k, sizeof(fe->key));
 	fe->flags = type;
 	fe->set_index = (size_t)sb->set_index[set];
 	/* eTP Cluster from outside: the backend must reply through here */
 	if (scope == SVCD_SCOPE_EXTERNAL && !local)
 		fe->flags |= SVCD_FE_SNAT;
-	if (type == SVCD_TYPE_LOAD_BALANCER && sb->s->n_ranges)
+	/* only ranges of its own family apply (none: open to all) */
+	if (type == SVCD_TYPE_LOAD_BALANCER && sb->s->n_ranges_fam[addr->fam])
 		fe->flags |= SVCD_FE_SRC_RANGES;
 	if (is_node_addr(sb->b->cfg, addr))
 		fe->flags |= SVCD_FE_NODE_ADDR;
@@ -1586,8 +1700,8 @@ static int add_frontend(struct svc_build *sb, __be32 addr, __be16 port,
 }
 
 /* Internal scope: the cluster set; external scope: per eTP. */
-static int add_external(struct svc_build *sb, __be32 addr, __be16 port,
-			enum svcd_frontend_type type)
+static int add_external(struct svc_build *sb, const struct ipaddr *addr,
+			__be16 port, enum svcd_frontend_type type)
 {
 	int ret;
 
@@ -1598,16 +1712,53 @@ static int add_external(struct svc_build *sb, __be32 addr, __be16 port,
 	return ret;
 }
 
-static int build_port(struct svc_build *sb)
+/* NodePorts on every node address of the family being built; none when
+ * the node has no address in it (counted for one line per build). */
+static int add_node_ports(struct svc_build *sb)
+{
+	const struct model_config *cfg = sb->b->cfg;
+	struct build *b = sb->b;
+	__be16 port = htons(sb->port->node_port);
+	struct ipaddr a = { .fam = sb->fam };
+	size_t i, n;
+	int ret = 0;
+
+	n = sb->fam == MODEL_IPV6 ? cfg->n_node_addrs6 : cfg->n_node_addrs;
+	if (!n) {
+		/* a node with no address at all is told so elsewhere */
+		if (cfg->n_node_addrs + cfg->n_node_addrs6 &&
+		    b->np_last[sb->fam] != sb->s) {
+			b->np_last[sb->fam] = sb->s;
+			if (!b->np_skipped[sb->fam]++)
+				memcpy(b->np_first[sb->fam], sb->s->name,
+				       sizeof(b->np_first[0]));
+		}
+		return 0;
+	}
+	for (i = 0; i < n && !ret; i++) {
+		memset(&a.a, 0, sizeof(a.a));
+		if (sb->fam == MODEL_IPV6)
+			a.a = cfg->node_addrs6[i];
+		else
+			a.a.w[0] = cfg->node_addrs[i];
+		ret = add_external(sb, &a, port, SVCD_TYPE_NODE_PORT);
+	}
+	return ret;
+}
+
+/* The frontends and sets of one Service port in one family (sb->fam). */
+static int build_port_family(struct svc_build *sb, const struct ipaddr *cip)
 {
 	const struct model_config *cfg = sb->b->cfg;
 	const struct svc *s = sb->s;
 	__be16 port = htons(sb->port->port);
+	bool outside = sb->fam == MODEL_IPV6 ? cfg->cluster_ips_from_outside6 :
+					       cfg->cluster_ips_from_outside;
 	struct candidate *c;
 	size_t n, i;
 	int ret, set;
 
-	ret = join_port(sb->b, s, sb->port, &c, &n);
+	ret = join_port(sb->b, s, sb->port, sb->fam, &c, &n);
 	if (ret)
 		return ret;
 	for (set = 0; set < 2 && !ret; set++) {
@@ -1617,31 +1768,30 @@ static int build_port(struct svc_build *sb)
 	}
 	free(c);
 
-	for (i = 0; i < s->n_cluster_ips && !ret; i++) {
-		ret = add_frontend(sb, s->cluster_ips[i], port,
-				   SVCD_SCOPE_INTERNAL, SVCD_TYPE_CLUSTER_IP,
-				   s->itp_local);
+	if (!ret) {
+		ret = add_frontend(sb, cip, port, SVCD_SCOPE_INTERNAL,
+				   SVCD_TYPE_CLUSTER_IP, s->itp_local);
 		/* kube-proxy's KUBE-SERVICES take ClusterIP traffic from
 		 * anywhere, masquerading what comes from outside the cluster
 		 * CIDR; here, with --cluster-cidr, from the uplinks too. The
 		 * internal policy holds (it is a ClusterIP), and remote
 		 * backends get SNAT so that replies come back this way. */
-		if (!ret && cfg->cluster_ips_from_outside)
-			ret = add_frontend(sb, s->cluster_ips[i], port,
-					   SVCD_SCOPE_EXTERNAL,
+		if (!ret && outside)
+			ret = add_frontend(sb, cip, port, SVCD_SCOPE_EXTERNAL,
 					   SVCD_TYPE_CLUSTER_IP, s->itp_local);
 	}
+	/* addresses of another family than the ClusterIPs' are not served
+	 * (kube-proxy's proxier of that family does not see the Service) */
 	for (i = 0; i < s->n_external_ips && !ret; i++)
-		ret = add_external(sb, s->external_ips[i], port,
-				   SVCD_TYPE_EXTERNAL_IP);
+		if (s->external_ips[i].fam == sb->fam)
+			ret = add_external(sb, &s->external_ips[i], port,
+					   SVCD_TYPE_EXTERNAL_IP);
 	for (i = 0; i < s->n_lb_ips && !ret; i++)
-		ret = add_external(sb, s->lb_ips[i], port,
-				   SVCD_TYPE_LOAD_BALANCER);
-	if (s->node_ports && sb->port->node_port)
-		for (i = 0; i < cfg->n_node_addrs && !ret; i++)
-			ret = add_external(sb, cfg->node_addrs[i],
-					   htons(sb->port->node_port),
-					   SVCD_TYPE_NODE_PORT);
+		if (s->lb_ips[i].fam == sb->fam)
+			ret = add_external(sb, &s->lb_ips[i], port,
+					   SVCD_TYPE_LOAD_BALANCER);
+	if (!ret && s->node_ports && sb->port->node_port)
+		ret = add_node_ports(sb);
 
 	for (set = 0; set < 2; set++) {
 		free(sb->be[set]);
@@ -1650,11 +1800,22 @@ static int build_port(struct svc_build *sb)
 	return ret;
 }
 
+/* Each family of the Service's ClusterIPs on its own, in their order. */
+static int build_port(struct svc_build *sb)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < sb->s->n_cluster_ips && !ret; i++) {
+		sb->fam = sb->s->cluster_ips[i].fam;
+		ret = build_port_family(sb, &sb->s->cluster_ips[i]);
+	}
+	return ret;
+}
+
 static int addr_cmp(const void *pa, const void *pb)
 {
-	uint32_t a = ntohl(*(const __be32 *)pa), b = ntohl(*(const __be32 *)pb);
-
-	return a < b ? -1 : a > b;
+	return memcmp(pa, pb, sizeof(union svcd_ip6));
 }
 
 /* Source ranges per LB IP, and the health check with its local count:
@@ -1664,20 +1825,33 @@ static int commit_lb_extras(struct svc_build *sb, size_t base)
 	struct model_state *st = &sb->b->state;
 	const struct svc *s = sb->s;
 	struct model_healthcheck *hc;
-	__be32 *addrs = NULL;
-	size_t i, j, n = 0, total = 0, distinct = 0;
+	union svcd_ip6 *addrs = NULL;
+	size_t i, j, total = 0, best = 0;
+	int fam;
 
 	for (i = 0; i < s->n_lb_ips; i++) {
+		const struct ipaddr *lb = &s->lb_ips[i];
+
+		/* served only in a family of the ClusterIPs */
+		for (j = 0; j < s->n_cluster_ips; j++)
+			if (s->cluster_ips[j].fam == lb->fam)
+				break;
+		if (j == s->n_cluster_ips)
+			continue;
 		for (j = 0; j < s->n_ranges; j++) {
 			struct model_src_range *r;
 
+			if (s->ranges[j].fam != lb->fam)
+				continue;
 			r = array_add((void **)&st->src_ranges,
 				      &st->n_src_ranges, &sb->b->cap_src_ranges,
 				      sizeof(*r));
 			if (!r)
 				return -ENOMEM;
-			*r = s->ranges[j];
-			r->lb_addr = s->lb_ips[i];
+			r->family = (uint8_t)lb->fam;
+			r->len = s->ranges[j].len;
+			r->prefix6 = s->ranges[j].prefix;
+			r->lb_addr6 = lb->a;
 		}
 	}
 	/* kube-proxy serves it for every LoadBalancer with eTP Local, also
@@ -1693,20 +1867,27 @@ static int commit_lb_extras(struct svc_build *sb, size_t base)
 		if (!addrs)
 			return -ENOMEM;
 	}
-	for (i = base; i < base + sb->n_sets; i++) {
-		const struct model_set *ms = &st->sets[i];
+	for (fam = 0; fam < MODEL_FAMILIES; fam++) {
+		size_t n = 0, distinct = 0;
 
-		if (ms->set != SVCD_SET_LOCAL)
-			continue;
-		for (j = 0; j < ms->n_backends; j++)
-			if (!(ms->backends[j].flags & SVCD_BE_TERMINATING))
-				addrs[n++] = ms->backends[j].addr;
+		for (i = base; i < base + sb->n_sets; i++) {
+			const struct model_set *ms = &st->sets[i];
+
+			if (ms->set != SVCD_SET_LOCAL || ms->family != fam)
+				continue;
+			for (j = 0; j < ms->n_backends; j++)
+				if (!(ms->backends[j].flags &
+				      SVCD_BE_TERMINATING))
+					addrs[n++] = ms->backends[j].addr6;
+		}
+		if (n)
+			qsort(addrs, n, sizeof(*addrs), addr_cmp);
+		for (i = 0; i < n; i++)
+			if (!i || addr_cmp(&addrs[i], &addrs[i - 1]))
+				distinct++;
+		if (distinct > best)
+			best = distinct;
 	}
-	if (n)
-		qsort(addrs, n, sizeof(*addrs), addr_cmp);
-	for (i = 0; i < n; i++)
-		if (!i || addrs[i] != addrs[i - 1])
-			distinct++;
 	free(addrs);
 	hc = array_add((void **)&st->healthchecks, &st->n_healthchecks,
 		       &sb->b->cap_healthchecks, sizeof(*hc));
@@ -1714,7 +1895,7 @@ static int commit_lb_extras(struct svc_build *sb, size_t base)
 		return -ENOMEM;
 	memcpy(hc->name, s->name, sizeof(hc->name));
 	hc->port = s->hc_node_port;
-	hc->local_endpoints = (uint32_t)distinct;
+	hc->local_endpoints = (uint32_t)best;
 	return 0;
 }
 
@@ -1783,6 +1964,8 @@ static int set_cmp(const void *pa, const void *pb)
 		c = (int)a->proto - (int)b->proto;
 	if (!c)
 		c = (int)a->set - (int)b->set;
+	if (!c)
+		c = (int)a->family - (int)b->family;
 	return c;
 }
 
@@ -1793,7 +1976,7 @@ static int index_cmp(const void *pa, const void *pb, void *arg)
 	return set_cmp(&sets[*(const size_t *)pa], &sets[*(const size_t *)pb]);
 }
 
-/* Sets in (name, port_name, proto, set) order; frontends follow. */
+/* Sets in (name, port_name, proto, set, family) order; frontends follow. */
 static int sort_sets(struct model_state *st)
 {
 	size_t n = st->n_sets, i, *order, *where;
@@ -1904,6 +2087,13 @@ int model_build(const cJSON *doc, const struct model_config *cfg,
 	}
 	if (!ret)
 		ret = sort_sets(&b.state);
+	for (i = 0; i < MODEL_FAMILIES && !ret; i++)
+		if (b.np_skipped[i])
+			report(&b,
+			       "NodePorts: the node has no %s address; %s NodePorts of %zu Service(s) (%s%s) not served",
+			       fam_name((int)i), fam_name((int)i),
+			       b.np_skipped[i], b.np_first[i],
+			       b.np_skipped[i] > 1 ? ", ..." : "");
 	if (ret)
 		model_state_free(&b.state);
 	else

@@ -15,6 +15,19 @@
 
 #include "svcd_abi.h"
 
+/*
+ * IP families. Every address-bearing output carries one (a set, a
+ * frontend, a source range) and its addresses are read by it: IPv4 in the
+ * __be32 member, IPv6 in the union svcd_ip6 one (which, for IPv4, holds
+ * the address in w[0] and zeros after it). IPv4 is 0 so that a zeroed
+ * struct is an IPv4 one, as before IPv6 existed.
+ */
+enum model_family {
+	MODEL_IPV4 = 0,
+	MODEL_IPV6 = 1,
+	MODEL_FAMILIES,
+};
+
 /* Node facts the model needs. */
 struct model_config {
 	const char *node_name; /* --hostname-override or hostname */
@@ -23,18 +36,27 @@ struct model_config {
 	/* Node addresses for NodePort frontends (network order); may be 0. */
 	const __be32 *node_addrs;
 	size_t n_node_addrs;
+	/* The node's IPv6 addresses for NodePorts; may be 0. A family with
+	 * Services needing NodePorts but no node address of that family is
+	 * reported in one line per build (not one per Service). */
+	const union svcd_ip6 *node_addrs6;
+	size_t n_node_addrs6;
 	/* The API source: a slice may arrive before its Service or outlive it
 	 * for a moment, so one without its Service is skipped silently, as
 	 * kube-proxy does; a file names it as an error. */
 	bool quiet_orphan_slices;
 	/* --cluster-cidr is set: ClusterIPs also answer traffic from outside
 	 * the node (routed to it), SNATed toward backends on other nodes. */
-	bool cluster_ips_from_outside;
+	bool cluster_ips_from_outside;	/* IPv4 ClusterIPs (IPv4 CIDR) */
+	bool cluster_ips_from_outside6; /* IPv6 ClusterIPs (IPv6 CIDR) */
 };
 
-/* One backend in a desired set. */
+/* One backend in a desired set; its family is the set's. */
 struct model_backend {
-	__be32 addr;
+	union {
+		__be32 addr;	      /* MODEL_IPV4 */
+		union svcd_ip6 addr6; /* MODEL_IPV6 (IPv4: addr, then 0) */
+	};
 	__be16 port;
 	uint8_t weight; /* 1..255 after the weight-0 rule is applied */
 	uint8_t flags;	/* SVCD_BE_LOCAL | SVCD_BE_TERMINATING */
@@ -42,37 +64,56 @@ struct model_backend {
 
 /*
  * A backend set: one Service port (name + protocol) and one selection
- * (cluster or local). Frontends point at sets by index. The identity of a
- * set across syncs is (name, port_name, proto, set).
+ * (cluster or local) of one IP family: a dual-stack Service port has one
+ * set per family, each with its own backends (and its own service id in
+ * the maps). Frontends point at sets by index. The identity of a set
+ * across syncs is (name, port_name, proto, set, family).
  */
 struct model_set {
 	char name[SVCD_NAME_LEN];	    /* "namespace/name" */
 	char port_name[SVCD_PORT_NAME_LEN]; /* "" when unnamed */
 	uint8_t proto;			    /* IPPROTO_TCP / IPPROTO_UDP */
 	uint8_t set;			    /* enum svcd_backend_set */
+	uint8_t family;			    /* enum model_family */
 	uint32_t affinity_timeout;	    /* seconds, 0 = none */
 	struct model_backend *backends;	    /* sorted by (addr, port) */
 	size_t n_backends;		    /* 0: refuse */
 };
 
+/* A frontend of the family of its set: key for IPv4 (svcd_frontends),
+ * key6 for IPv6 (svcd_frontends6). */
 struct model_frontend {
-	struct svcd_frontend_key key;
+	uint8_t family; /* enum model_family, the set's */
+	union {
+		struct svcd_frontend_key key;
+		struct svcd_frontend6_key key6;
+	};
 	uint16_t flags;	  /* SVCD_FE_*: type and LOCAL_ONLY */
 	size_t set_index; /* into model_state.sets */
 };
 
-/* One allowed source prefix of one LoadBalancer IP. */
+/* One allowed source prefix of one LoadBalancer IP, both of one family
+ * (a Service's ranges of the other family do not apply to it). */
 struct model_src_range {
-	__be32 lb_addr; /* LoadBalancer ingress IP */
-	__be32 prefix;	/* network order, host bits zero */
-	uint8_t len;	/* prefix length 0..32 */
+	uint8_t family; /* enum model_family */
+	uint8_t len;	/* prefix length 0..32 (IPv6: 0..128) */
+	union {
+		__be32 lb_addr;		 /* LoadBalancer ingress IP */
+		union svcd_ip6 lb_addr6; /* IPv6 */
+	};
+	union {
+		__be32 prefix;		/* network order, host bits zero */
+		union svcd_ip6 prefix6; /* IPv6 */
+	};
 };
 
 /* healthCheckNodePort of a LoadBalancer Service with eTP Local. */
 struct model_healthcheck {
 	char name[SVCD_NAME_LEN]; /* "namespace/name" */
 	uint16_t port;		  /* host order */
-	uint32_t local_endpoints; /* local ready, not terminating */
+	uint32_t local_endpoints; /* local ready, not terminating; of a
+				   * dual-stack Service the larger family's
+				   * count (a Pod has one address of each) */
 };
 
 struct model_state {
