@@ -144,7 +144,7 @@ enum set_step {
 	STEP_FLUSH,
 };
 
-static void log_set_failure(const struct svcd_service *info, enum set_step step,
+static void log_set_failure(const struct svc_ident *id, enum set_step step,
 			    int err, bool had_previous)
 {
 	static const char *const maps[] = {
@@ -158,7 +158,7 @@ static void log_set_failure(const struct svcd_service *info, enum set_step step,
 					     "not installed";
 	char label[200];
 
-	set_label(info, label, sizeof(label));
+	set_label_fam(&id->info, id->family, label, sizeof(label));
 	switch (step) {
 	case STEP_MEMORY:
 		pr_err("service %s: out of memory (-%s), %s", label,
@@ -190,7 +190,7 @@ static void log_set_failure(const struct svcd_service *info, enum set_step step,
 /* One set while phase 2 applies it. */
 struct set_apply {
 	const struct model_set *ms;
-	struct svcd_service info; /* its identity */
+	struct svc_ident id; /* its identity */
 	uint32_t sid;		  /* 0 until it has a service record */
 	struct wsvc *svc;
 	enum set_step step; /* what was being done, for the message */
@@ -200,15 +200,19 @@ struct set_apply {
 	struct set_undo u;
 };
 
-static void backend_of(struct svcd_backend *b, const struct model_set *ms,
-		       size_t i)
+static void backend_of(struct wbackend *b, const struct svc_ident *id,
+		       const struct model_set *ms, size_t i)
 {
-	*b = (struct svcd_backend){
-		.addr = ms->backends[i].addr,
+	*b = (struct wbackend){
+		.family = id->family,
 		.port = ms->backends[i].port,
 		.proto = ms->proto,
 		.flags = ms->backends[i].flags,
 	};
+	if (id->family == MODEL_IPV6)
+		b->addr = ms->backends[i].addr6;
+	else
+		b->addr.w[0] = ms->backends[i].addr;
 }
 
 /* The set's service record: found by identity, or new under a free id. */
@@ -216,8 +220,7 @@ static int find_service(struct writer *w, struct set_apply *a)
 {
 	int err;
 
-	a->sid = ht_find(&w->svc_by_name, svc_hash(&a->info), svc_eq, w,
-			 &a->info);
+	a->sid = ht_find(&w->svc_by_name, svc_hash(&a->id), svc_eq, w, &a->id);
 	if (!a->sid) {
 		a->step = STEP_SERVICE_ID;
 		a->sid = ida_alloc(&w->svc_ids);
@@ -229,9 +232,10 @@ static int find_service(struct writer *w, struct set_apply *a)
 			a->sid = 0;
 			return -ENOMEM;
 		}
-		w->svc[a->sid]->info = a->info;
+		w->svc[a->sid]->info = a->id.info;
+		w->svc[a->sid]->family = a->id.family;
 		a->u.created = true;
-		err = ht_insert(&w->svc_by_name, svc_hash(&a->info), a->sid);
+		err = ht_insert(&w->svc_by_name, svc_hash(&a->id), a->sid);
 		if (err)
 			return err;
 	}
@@ -243,7 +247,7 @@ static int find_service(struct writer *w, struct set_apply *a)
 static void plan_table(struct writer *w, struct set_apply *a)
 {
 	const struct model_set *ms = a->ms;
-	struct svcd_backend b;
+	struct wbackend b;
 	size_t i;
 
 	for (i = 0; i < ms->n_backends; i++) {
@@ -259,7 +263,7 @@ static void plan_table(struct writer *w, struct set_apply *a)
 		w->bids[i] = 0;
 		if (!w->used[i])
 			continue;
-		backend_of(&b, ms, i);
+		backend_of(&b, &a->id, ms, i);
 		w->bids[i] = be_find(w, &b);
 		if (!w->bids[i])
 			a->changed = true;
@@ -272,7 +276,7 @@ static void plan_table(struct writer *w, struct set_apply *a)
 static int write_table(struct writer *w, struct set_apply *a)
 {
 	const struct model_set *ms = a->ms;
-	struct svcd_backend b;
+	struct wbackend b;
 	struct slot_table *t;
 	uint32_t bid;
 	size_t i;
@@ -288,7 +292,7 @@ static int write_table(struct writer *w, struct set_apply *a)
 	for (i = 0; i < ms->n_backends; i++) {
 		if (!w->used[i] || w->bids[i])
 			continue;
-		backend_of(&b, ms, i);
+		backend_of(&b, &a->id, ms, i);
 		/* The same backend twice in one set. */
 		bid = be_find(w, &b);
 		if (!bid) {
@@ -357,6 +361,7 @@ static int write_frontends(struct sync *s, size_t set, struct set_apply *a)
 	struct svcd_frontend_value val;
 	const struct model_frontend *mf;
 	struct writer *w = s->w;
+	struct fe_key key;
 	struct wfe *f;
 	size_t fe1;
 	int err;
@@ -371,15 +376,16 @@ static int write_frontends(struct sync *s, size_t set, struct set_apply *a)
 			.flags = mf->flags,
 			.affinity_timeout = a->ms->affinity_timeout,
 		};
-		f = fe_find(w, &mf->key);
+		fe_key_of(&key, mf);
+		f = fe_find(w, &key);
 		if (f && !memcmp(&f->val, &val, sizeof(val)))
 			continue;
 		w->undo_fe[a->u.n_fe] = (struct fe_undo){
-			.key = mf->key,
+			.key = key,
 			.old = f ? f->val : val,
 			.existed = f != NULL,
 		};
-		err = fe_write(w, &mf->key, &val);
+		err = fe_write(w, &key, &val);
 		if (err)
 			return err;
 		a->u.n_fe++;
@@ -400,7 +406,7 @@ int apply_set(struct sync *s, size_t set)
 	struct wsvc *svc;
 	int err;
 
-	info_from_set(&a.info, a.ms);
+	ident_from_set(&a.id, a.ms);
 	for (fe1 = s->set_first[set]; fe1; fe1 = s->fe_next[fe1 - 1])
 		n_fe++;
 	err = ensure_scratch(w, a.ms->n_backends, n_fe);
@@ -424,9 +430,10 @@ int apply_set(struct sync *s, size_t set)
 			err = u64set_add(&s->udp_changed, a.sid);
 			if (err) {
 				/* Installed; only the flush is lost. */
-				log_set_failure(&a.info, STEP_FLUSH, err, true);
+				log_set_failure(&a.id, STEP_FLUSH, err, true);
 				note_err(s, err);
 			}
+			s->udp_family[a.id.family] = true;
 		}
 		svc->has_live = true;
 		svc->live_rev = a.rev;
@@ -445,7 +452,7 @@ int apply_set(struct sync *s, size_t set)
 	return 0;
 
 fail:
-	log_set_failure(&a.info, a.step, err, had_previous);
+	log_set_failure(&a.id, a.step, err, had_previous);
 	s->stats->errors++;
 	if (a.sid)
 		undo_set(w, a.sid, &a.u);

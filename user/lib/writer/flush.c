@@ -11,10 +11,11 @@
 #include "log.h"
 #include "writer/internal.h"
 
-/* Where a UDP flow of a changed set may still go: (service, address). */
+/* Where a UDP flow of a changed set may still go: (service, address);
+ * IPv4 addresses in addr.w[0], zeros after (a service has one family). */
 struct flow_dst {
 	uint32_t sid;
-	__be32 addr;
+	union svcd_ip6 addr;
 	__be16 port;
 };
 
@@ -26,8 +27,12 @@ struct dst_set {
 
 static uint32_t dst_hash(const struct flow_dst *d)
 {
+	uint64_t a, b;
+
+	memcpy(&a, &d->addr.b[0], sizeof(a));
+	memcpy(&b, &d->addr.b[8], sizeof(b));
 	return mix64((uint64_t)d->sid * 0x9e3779b97f4a7c15ULL ^
-		     ((uint64_t)d->addr << 16 | d->port));
+		     ((uint64_t)mix64(a ^ (b << 1)) << 16 | d->port));
 }
 
 static bool dst_eq(const void *ctx, uint32_t idx1, const void *key)
@@ -35,7 +40,8 @@ static bool dst_eq(const void *ctx, uint32_t idx1, const void *key)
 	const struct flow_dst *a = &((const struct dst_set *)ctx)->v[idx1 - 1];
 	const struct flow_dst *b = key;
 
-	return a->sid == b->sid && a->addr == b->addr && a->port == b->port;
+	return a->sid == b->sid && a->port == b->port &&
+	       !memcmp(&a->addr, &b->addr, sizeof(a->addr));
 }
 
 static bool dst_has(const struct dst_set *s, const struct flow_dst *d)
@@ -64,6 +70,8 @@ struct flush_ctx {
 	struct dst_set keep; /* backends the changed sets hold now */
 	struct svcd_ct_key *keys;
 	size_t n, cap;
+	struct svcd_ct6_key *keys6;
+	size_t n6, cap6;
 	int err;
 };
 
@@ -120,7 +128,8 @@ static int collect_flows(const void *key, const void *value, void *arg)
 	if (!u64set_has(&fc->s->udp_removed, v->service_id)) {
 		if (!u64set_has(&fc->s->udp_changed, v->service_id))
 			return 0;
-		d.addr = k->dir == SVCD_CT_REVERSE ? k->saddr : v->nat_daddr;
+		d.addr.w[0] = k->dir == SVCD_CT_REVERSE ? k->saddr :
+							  v->nat_daddr;
 		d.port = k->dir == SVCD_CT_REVERSE ? k->sport : v->nat_dport;
 		if (dst_has(&fc->keep, &d))
 			return 0;
@@ -132,6 +141,51 @@ static int collect_flows(const void *key, const void *value, void *arg)
 	}
 	fc->keys[fc->n++] = *k;
 	return 0;
+}
+
+static bool flow_flushed(const struct flush_ctx *fc, const struct flow_dst *d)
+{
+	if (u64set_has(&fc->s->udp_removed, d->sid))
+		return true;
+	return u64set_has(&fc->s->udp_changed, d->sid) &&
+	       !dst_has(&fc->keep, d);
+}
+
+/* The same for IPv6 flows (svcd_conntrack6). */
+static int collect_flows6(const void *key, const void *value, void *arg)
+{
+	const struct svcd_ct6_value *v = value;
+	const struct svcd_ct6_key *k = key;
+	struct flush_ctx *fc = arg;
+	struct flow_dst d = { .sid = v->service_id };
+
+	if (k->proto != IPPROTO_UDP)
+		return 0;
+	d.addr = k->dir == SVCD_CT_REVERSE ? k->saddr : v->nat_daddr;
+	d.port = k->dir == SVCD_CT_REVERSE ? k->sport : v->nat_dport;
+	if (!flow_flushed(fc, &d))
+		return 0;
+	if (array_reserve((void **)&fc->keys6, &fc->cap6, fc->n6,
+			  sizeof(*fc->keys6), 256)) {
+		fc->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	fc->keys6[fc->n6++] = *k;
+	return 0;
+}
+
+static void flush_delete(struct sync *s, enum writer_map map, const void *key)
+{
+	struct writer *w = s->w;
+	int err = w->ops->delete (w->ctx, map, key);
+
+	if (!err) {
+		s->stats->udp_flows_flushed++;
+	} else if (err != -ENOENT) {
+		pr_err("writer: deleting a UDP flow failed (-%s)",
+		       err_name(err));
+		note_err(s, err);
+	}
 }
 
 /*
@@ -149,8 +203,13 @@ void flush_udp_flows(struct sync *s)
 	if (!s->udp_changed.n && !s->udp_removed.n)
 		return;
 	err = flush_keep_build(&fc);
-	if (!err)
+	/* only the conntrack maps of families with such sets */
+	if (!err && s->udp_family[MODEL_IPV4])
 		err = w->ops->iterate(w->ctx, WMAP_CONNTRACK, collect_flows,
+				      &fc);
+	err = fc.err ?: err;
+	if (!err && s->udp_family[MODEL_IPV6])
+		err = w->ops->iterate(w->ctx, WMAP_CONNTRACK6, collect_flows6,
 				      &fc);
 	err = fc.err ?: err;
 	if (err) {
@@ -159,18 +218,13 @@ void flush_udp_flows(struct sync *s)
 		note_err(s, err);
 		goto out;
 	}
-	for (i = 0; i < fc.n; i++) {
-		err = w->ops->delete (w->ctx, WMAP_CONNTRACK, &fc.keys[i]);
-		if (!err) {
-			s->stats->udp_flows_flushed++;
-		} else if (err != -ENOENT) {
-			pr_err("writer: deleting a UDP flow failed (-%s)",
-			       err_name(err));
-			note_err(s, err);
-		}
-	}
+	for (i = 0; i < fc.n; i++)
+		flush_delete(s, WMAP_CONNTRACK, &fc.keys[i]);
+	for (i = 0; i < fc.n6; i++)
+		flush_delete(s, WMAP_CONNTRACK6, &fc.keys6[i]);
 out:
 	ht_fini(&fc.keep.t);
 	free(fc.keep.v);
 	free(fc.keys);
+	free(fc.keys6);
 }

@@ -20,6 +20,58 @@ static inline const char *err_name(int err)
 
 /* ---- the mirror ------------------------------------------------------- */
 
+/*
+ * A frontend key of either family (enum model_family): v4 for
+ * WMAP_FRONTENDS, v6 for WMAP_FRONTENDS6. Always made whole by fe_key_of()
+ * or fe_key_v4/v6(), zeros after a v4 key, so keys compare with memcmp().
+ */
+struct fe_key {
+	uint8_t family;
+	uint8_t pad[3];
+	union {
+		struct svcd_frontend_key v4;
+		struct svcd_frontend6_key v6;
+	};
+};
+
+/*
+ * A backend of either family: WMAP_BACKENDS holds the IPv4 ones
+ * (struct svcd_backend), WMAP_BACKENDS6 the IPv6 ones; ids come from one
+ * allocator, so an id names one of them. IPv4: addr.w[0], zeros after.
+ */
+struct wbackend {
+	uint8_t family;
+	uint8_t proto;
+	uint8_t flags;
+	uint8_t pad;
+	__be16 port;
+	uint16_t pad2;
+	union svcd_ip6 addr;
+};
+
+static inline void fe_key_v4(struct fe_key *k, const struct svcd_frontend_key *v4)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = MODEL_IPV4;
+	k->v4 = *v4;
+}
+
+static inline void fe_key_v6(struct fe_key *k,
+			     const struct svcd_frontend6_key *v6)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = MODEL_IPV6;
+	k->v6 = *v6;
+}
+
+static inline void fe_key_of(struct fe_key *k, const struct model_frontend *mf)
+{
+	if (mf->family == MODEL_IPV6)
+		fe_key_v6(k, &mf->key6);
+	else
+		fe_key_v4(k, &mf->key);
+}
+
 #define SLOT_NONE UINT32_MAX /* slot not in the map */
 
 /* The slots of one service under one revision, as the map holds them. */
@@ -33,6 +85,9 @@ struct slot_table {
 
 struct wsvc {
 	struct svcd_service info; /* identity, as in WMAP_SERVICES */
+	/* and the family of its frontends and backends (enum model_family):
+	 * not in the services entry, so learnt from them at load */
+	uint8_t family;
 	bool in_map;		  /* the services entry exists */
 	/*
 	 * The version frontends should use: slot table live_rev with
@@ -52,7 +107,7 @@ struct wsvc {
 };
 
 struct wbe {
-	struct svcd_backend be;
+	struct wbackend be;
 	/* slots and affinity match pairs in the maps naming this id: a
 	 * backend goes only after both, so an id is never reused while a
 	 * pair could still send a remembered client to it */
@@ -61,21 +116,23 @@ struct wbe {
 };
 
 struct wfe {
-	struct svcd_frontend_key key;
+	struct fe_key key;
 	struct svcd_frontend_value val;
 };
 
 /* A frontend written while applying a set, and what it was before. */
 struct fe_undo {
-	struct svcd_frontend_key key;
+	struct fe_key key;
 	struct svcd_frontend_value old;
 	bool existed;
 };
 
-/* Source-range keys (host bits zero), sorted. */
+/* Source-range keys (host bits zero), sorted: struct svcd_src_range_key
+ * (size 12) or struct svcd_src_range6_key (size 36), compared bytewise. */
 struct range_set {
-	struct svcd_src_range_key *v;
+	uint8_t *v;
 	size_t n, cap;
+	size_t size; /* of one key */
 };
 
 struct writer {
@@ -99,7 +156,8 @@ struct writer {
 	struct htab fe_by_key; /* key -> index + 1 */
 
 	struct u64set match; /* MATCH_KEY(sid, bid) of WMAP_AFFINITY_MATCH */
-	struct range_set ranges; /* keys of WMAP_SRC_RANGES */
+	/* keys of WMAP_SRC_RANGES, WMAP_SRC_RANGES6 */
+	struct range_set ranges[MODEL_FAMILIES];
 
 	uint32_t gen;
 
@@ -120,17 +178,22 @@ struct writer {
 
 /* ---- mirror.c: lookups and reference counts --------------------------- */
 
-uint32_t svc_hash(const struct svcd_service *s);
-bool svc_same(const struct svcd_service *a, const struct svcd_service *b);
-/* ht_eq_fn over w->svc_by_name (ctx: the writer). */
+/* A set's identity: its services entry and its family. */
+struct svc_ident {
+	struct svcd_service info;
+	uint8_t family;
+};
+
+uint32_t svc_hash(const struct svc_ident *id);
+bool svc_same(const struct svc_ident *a, const struct svc_ident *b);
+/* ht_eq_fn over w->svc_by_name (ctx: the writer, key: struct svc_ident). */
 bool svc_eq(const void *ctx, uint32_t sid, const void *key);
-uint64_t be_bits(const struct svcd_backend *b);
+uint32_t be_hash(const struct wbackend *b);
 /* ht_eq_fn over w->be_by_value (ctx: the writer). */
 bool be_eq(const void *ctx, uint32_t bid, const void *key);
-uint32_t fe_hash(const struct svcd_frontend_key *k);
-struct wfe *fe_find(const struct writer *w,
-		    const struct svcd_frontend_key *key);
-uint32_t be_find(const struct writer *w, const struct svcd_backend *b);
+uint32_t fe_hash(const struct fe_key *k);
+struct wfe *fe_find(const struct writer *w, const struct fe_key *key);
+uint32_t be_find(const struct writer *w, const struct wbackend *b);
 struct slot_table *table_find(struct wsvc *s, uint16_t rev);
 struct slot_table *table_add(struct wsvc *s, uint16_t rev, uint32_t len);
 /* Make slot index fit in t (only while loading: slots come in any order). */
@@ -146,7 +209,7 @@ bool match_has(const struct writer *w, uint32_t sid, uint32_t bid);
 
 int svc_entry_write(struct writer *w, uint32_t sid, struct wsvc *s);
 int svc_entry_delete(struct writer *w, uint32_t sid, struct wsvc *s);
-int be_write(struct writer *w, uint32_t bid, const struct svcd_backend *b);
+int be_write(struct writer *w, uint32_t bid, const struct wbackend *b);
 int be_delete(struct writer *w, uint32_t bid);
 int slot_write(struct writer *w, uint32_t sid, struct slot_table *t,
 	       uint32_t slot, uint32_t bid);
@@ -155,7 +218,7 @@ int table_delete(struct writer *w, uint32_t sid, struct wsvc *s,
 		 struct slot_table *t);
 /* Room in w->fe for one frontend more. */
 int fe_reserve(struct writer *w);
-int fe_write(struct writer *w, const struct svcd_frontend_key *key,
+int fe_write(struct writer *w, const struct fe_key *key,
 	     const struct svcd_frontend_value *val);
 /* Moves the last frontend into idx: callers walk the array backwards. */
 int fe_delete(struct writer *w, size_t idx);
@@ -173,11 +236,14 @@ struct sync {
 	struct htab want_set; /* set identity -> set index + 1 */
 	size_t *set_first;    /* per set: first frontend index + 1 */
 	size_t *fe_next;      /* per frontend: next of the same set + 1 */
-	/* UDP sets whose flows phase 6 checks, by service id. */
+	/* UDP sets whose flows phase 6 checks, by service id, and the
+	 * families they are of (which conntrack maps to walk). */
 	struct u64set udp_changed;
 	struct u64set udp_removed;
-	struct range_set want_ranges; /* the desired source ranges */
-	bool want_ranges_ok;	      /* listed whole: pruning is safe */
+	bool udp_family[MODEL_FAMILIES];
+	/* the desired source ranges per family */
+	struct range_set want_ranges[MODEL_FAMILIES];
+	bool want_ranges_ok; /* listed whole: pruning is safe */
 };
 
 static inline void note_err(struct sync *s, int err)
@@ -187,15 +253,20 @@ static inline void note_err(struct sync *s, int err)
 }
 
 /* "namespace/name:port/TCP (local)", for messages. */
+/* "namespace/name:port/TCP (local)", " IPv6" after it for IPv6 sets. */
 void set_label(const struct svcd_service *info, char *buf, size_t len);
+void set_label_fam(const struct svcd_service *info, uint8_t family, char *buf,
+		   size_t len);
 void info_from_set(struct svcd_service *info, const struct model_set *ms);
+void ident_from_set(struct svc_ident *id, const struct model_set *ms);
 
 /* The desired frontend with key k, or NULL. */
 const struct model_frontend *sync_want_fe(const struct sync *s,
-					  const struct svcd_frontend_key *k);
+					  const struct fe_key *k);
 
 /* Source ranges (ranges.c): loading, then around the frontend writes. */
-int ranges_load(struct writer *w, const struct svcd_src_range_key *key);
+int ranges_load(struct writer *w, int family, const void *key);
+void ranges_init(struct writer *w);
 void ranges_loaded(struct writer *w);
 void ranges_write(struct sync *s);
 void ranges_prune(struct sync *s);

@@ -35,24 +35,22 @@ static int load_service(const void *key, const void *value, void *arg)
 		return -ENOMEM;
 	s->info = *info;
 	s->in_map = true;
-	/* Two entries with one identity: the second is removed at sync. */
-	if (ht_find(&w->svc_by_name, svc_hash(info), svc_eq, w, info))
-		return 0;
-	return ht_insert(&w->svc_by_name, svc_hash(info), sid);
+	/* indexed by identity once its family is known: load_index() */
+	return 0;
 }
 
-static int load_backend(const void *key, const void *value, void *arg)
+static int load_wbackend(struct load_ctx *lc, uint32_t bid,
+			 const struct wbackend *b)
 {
-	struct load_ctx *lc = arg;
 	struct writer *w = lc->w;
-	uint32_t bid = *(const uint32_t *)key;
-	const struct svcd_backend *b = value;
-	uint32_t hash = mix64(be_bits(b));
+	uint32_t hash = be_hash(b);
 
 	if (!bid || bid >= w->lim.max_backends) {
 		lc->skipped++;
 		return 0;
 	}
+	/* An id in both maps (never written so): the first map's wins, the
+	 * other entry stays until restart (its id is in use). */
 	if (w->be[bid].present)
 		return 0;
 	/* A duplicate keeps its id until no slot holds it any more. */
@@ -66,6 +64,34 @@ static int load_backend(const void *key, const void *value, void *arg)
 	if (bid > w->be_hi)
 		w->be_hi = bid;
 	return 0;
+}
+
+static int load_backend(const void *key, const void *value, void *arg)
+{
+	const struct svcd_backend *b = value;
+	struct wbackend wb = {
+		.family = MODEL_IPV4,
+		.proto = b->proto,
+		.flags = b->flags,
+		.port = b->port,
+		.addr.w[0] = b->addr,
+	};
+
+	return load_wbackend(arg, *(const uint32_t *)key, &wb);
+}
+
+static int load_backend6(const void *key, const void *value, void *arg)
+{
+	const struct svcd_backend6 *b = value;
+	struct wbackend wb = {
+		.family = MODEL_IPV6,
+		.proto = b->proto,
+		.flags = b->flags,
+		.port = b->port,
+		.addr = b->addr,
+	};
+
+	return load_wbackend(arg, *(const uint32_t *)key, &wb);
 }
 
 /* The service sid, created when only slots or pairs name it (an orphan
@@ -107,21 +133,37 @@ static int load_slot(const void *key, const void *value, void *arg)
 	return 0;
 }
 
-static int load_frontend(const void *key, const void *value, void *arg)
+static int load_fe_key(struct writer *w, const struct fe_key *key,
+		       const void *value)
 {
-	struct load_ctx *lc = arg;
-	struct writer *w = lc->w;
-
 	if (fe_find(w, key))
 		return 0;
 	if (fe_reserve(w))
 		return -ENOMEM;
 	if (ht_insert(&w->fe_by_key, fe_hash(key), w->n_fe + 1))
 		return -ENOMEM;
-	memcpy(&w->fe[w->n_fe].key, key, sizeof(struct svcd_frontend_key));
+	w->fe[w->n_fe].key = *key;
 	memcpy(&w->fe[w->n_fe].val, value, sizeof(struct svcd_frontend_value));
 	w->n_fe++;
 	return 0;
+}
+
+static int load_frontend(const void *key, const void *value, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct fe_key k;
+
+	fe_key_v4(&k, key);
+	return load_fe_key(lc->w, &k, value);
+}
+
+static int load_frontend6(const void *key, const void *value, void *arg)
+{
+	struct load_ctx *lc = arg;
+	struct fe_key k;
+
+	fe_key_v6(&k, key);
+	return load_fe_key(lc->w, &k, value);
 }
 
 static int load_match(const void *key, const void *value, void *arg)
@@ -156,7 +198,65 @@ static int load_src_range(const void *key, const void *value, void *arg)
 	struct load_ctx *lc = arg;
 
 	(void)value;
-	return ranges_load(lc->w, key);
+	return ranges_load(lc->w, MODEL_IPV4, key);
+}
+
+static int load_src_range6(const void *key, const void *value, void *arg)
+{
+	struct load_ctx *lc = arg;
+
+	(void)value;
+	return ranges_load(lc->w, MODEL_IPV6, key);
+}
+
+/*
+ * The family of each service, which its services entry does not hold:
+ * that of the frontends naming it, else of the backends its slots name
+ * (IPv4 for an orphan without either: the first sync removes it); then
+ * the services indexed by identity. Two entries with one identity: the
+ * second is not indexed and the first sync removes it.
+ */
+static int load_index(struct writer *w)
+{
+	struct svc_ident id;
+	struct wsvc *s;
+	uint32_t sid, k, j, bid;
+	size_t i;
+
+	for (i = 0; i < w->n_fe; i++) {
+		s = svc_get(w, w->fe[i].val.service_id);
+		if (s && !s->seen_frontend) {
+			s->family = w->fe[i].key.family;
+			s->seen_frontend = true;
+		}
+	}
+	for (sid = 1; sid < w->lim.max_services; sid++) {
+		s = w->svc[sid];
+		if (!s)
+			continue;
+		for (k = 0; !s->seen_frontend && k < s->n_tables; k++) {
+			for (j = 0; j < s->tables[k].len; j++) {
+				bid = s->tables[k].bids[j];
+				if (bid < w->lim.max_backends &&
+				    w->be[bid].present) {
+					s->family = w->be[bid].be.family;
+					break;
+				}
+			}
+			if (j < s->tables[k].len)
+				break;
+		}
+		s->seen_frontend = false; /* scratch: load_pick_live's now */
+		if (!s->in_map)
+			continue;
+		id.info = s->info;
+		id.family = s->family;
+		if (ht_find(&w->svc_by_name, svc_hash(&id), svc_eq, w, &id))
+			continue;
+		if (ht_insert(&w->svc_by_name, svc_hash(&id), sid))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 /* Every slot of 0..count-1 present under rev, each naming a backend. */
@@ -240,7 +340,8 @@ void writer_free(struct writer *w)
 	free(w->fe);
 	ht_fini(&w->fe_by_key);
 	u64set_fini(&w->match);
-	range_set_fini(&w->ranges);
+	range_set_fini(&w->ranges[MODEL_IPV4]);
+	range_set_fini(&w->ranges[MODEL_IPV6]);
 	free(w->weights);
 	free(w->bids);
 	free(w->used);
@@ -262,10 +363,13 @@ struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
 	} loads[] = {
 		{ WMAP_SERVICES, load_service, "services" },
 		{ WMAP_BACKENDS, load_backend, "backends" },
+		{ WMAP_BACKENDS6, load_backend6, "backends6" },
 		{ WMAP_SLOTS, load_slot, "slots" },
 		{ WMAP_FRONTENDS, load_frontend, "frontends" },
+		{ WMAP_FRONTENDS6, load_frontend6, "frontends6" },
 		{ WMAP_AFFINITY_MATCH, load_match, "affinity match" },
 		{ WMAP_SRC_RANGES, load_src_range, "source ranges" },
+		{ WMAP_SRC_RANGES6, load_src_range6, "source ranges6" },
 	};
 	struct load_ctx lc = { 0 };
 	struct writer *w;
@@ -286,6 +390,7 @@ struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
 	w->ctx = ops_ctx;
 	w->lim = *limits;
 	lc.w = w;
+	ranges_init(w);
 
 	err = -ENOMEM;
 	w->svc = calloc(limits->max_services, sizeof(*w->svc));
@@ -308,6 +413,9 @@ struct writer *writer_new(const struct writer_ops *ops, void *ops_ctx,
 	if (lc.skipped)
 		pr_warn("writer: %u map entries with ids outside the limits ignored",
 			lc.skipped);
+	err = load_index(w);
+	if (err)
+		goto out;
 	load_pick_live(w);
 	ranges_loaded(w);
 	pr_debug("writer: loaded %zu services, %zu backends, %zu frontends",

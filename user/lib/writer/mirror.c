@@ -10,8 +10,9 @@
 
 #include "writer/internal.h"
 
-uint32_t svc_hash(const struct svcd_service *s)
+uint32_t svc_hash(const struct svc_ident *id)
 {
+	const struct svcd_service *s = &id->info;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
 
@@ -20,65 +21,81 @@ uint32_t svc_hash(const struct svcd_service *s)
 	h = (h ^ 0xff) * 0x100000001b3ULL;
 	for (i = 0; i < sizeof(s->port_name) && s->port_name[i]; i++)
 		h = (h ^ (uint8_t)s->port_name[i]) * 0x100000001b3ULL;
-	h ^= (uint64_t)s->proto << 8 | s->set;
+	h ^= (uint64_t)s->proto << 8 | s->set | (uint64_t)id->family << 16;
 	return mix64(h);
 }
 
-bool svc_same(const struct svcd_service *a, const struct svcd_service *b)
+bool svc_same(const struct svc_ident *a, const struct svc_ident *b)
 {
-	return a->proto == b->proto && a->set == b->set &&
-	       strncmp(a->name, b->name, sizeof(a->name)) == 0 &&
-	       strncmp(a->port_name, b->port_name, sizeof(a->port_name)) == 0;
+	return a->family == b->family && a->info.proto == b->info.proto &&
+	       a->info.set == b->info.set &&
+	       strncmp(a->info.name, b->info.name, sizeof(a->info.name)) == 0 &&
+	       strncmp(a->info.port_name, b->info.port_name,
+		       sizeof(a->info.port_name)) == 0;
 }
 
 bool svc_eq(const void *ctx, uint32_t sid, const void *key)
 {
 	const struct writer *w = ctx;
+	struct svc_ident id;
 
-	return w->svc[sid] && svc_same(&w->svc[sid]->info, key);
+	if (!w->svc[sid])
+		return false;
+	id.info = w->svc[sid]->info;
+	id.family = w->svc[sid]->family;
+	return svc_same(&id, key);
 }
 
-uint64_t be_bits(const struct svcd_backend *b)
+/* Hash of n bytes taken 8 at a time (n a multiple of 8). */
+static uint32_t words_hash(const void *p, size_t n)
 {
-	uint64_t v;
+	uint64_t h = 0, v;
+	size_t i;
 
-	memcpy(&v, b, sizeof(v));
-	return v;
+	for (i = 0; i < n; i += 8) {
+		memcpy(&v, (const uint8_t *)p + i, sizeof(v));
+		h = mix64(h ^ v) + v;
+	}
+	return mix64(h);
+}
+
+uint32_t be_hash(const struct wbackend *b)
+{
+	_Static_assert(sizeof(*b) == 24, "wbackend is 3 words");
+	return words_hash(b, sizeof(*b));
 }
 
 bool be_eq(const void *ctx, uint32_t bid, const void *key)
 {
 	const struct writer *w = ctx;
 
-	return w->be[bid].present && be_bits(&w->be[bid].be) == be_bits(key);
+	return w->be[bid].present &&
+	       !memcmp(&w->be[bid].be, key, sizeof(struct wbackend));
 }
 
-uint32_t fe_hash(const struct svcd_frontend_key *k)
+uint32_t fe_hash(const struct fe_key *k)
 {
-	uint64_t v;
-
-	memcpy(&v, k, sizeof(v));
-	return mix64(v);
+	_Static_assert(sizeof(*k) == 24, "fe_key is 3 words");
+	return words_hash(k, sizeof(*k));
 }
 
 static bool fe_eq(const void *ctx, uint32_t idx1, const void *key)
 {
 	const struct writer *w = ctx;
 
-	return !memcmp(&w->fe[idx1 - 1].key, key,
-		       sizeof(struct svcd_frontend_key));
+	return !memcmp(&w->fe[idx1 - 1].key, key, sizeof(struct fe_key));
 }
 
-struct wfe *fe_find(const struct writer *w, const struct svcd_frontend_key *key)
+struct wfe *fe_find(const struct writer *w, const struct fe_key *key)
 {
 	uint32_t idx1 = ht_find(&w->fe_by_key, fe_hash(key), fe_eq, w, key);
 
 	return idx1 ? &w->fe[idx1 - 1] : NULL;
 }
 
-uint32_t be_find(const struct writer *w, const struct svcd_backend *b)
+uint32_t be_find(const struct writer *w, const struct wbackend *b)
 {
-	return ht_find(&w->be_by_value, mix64(be_bits(b)), be_eq, w, b);
+	return ht_find(&w->be_by_value, be_hash(b), be_eq, w, b);
 }
 
 struct slot_table *table_find(struct wsvc *s, uint16_t rev)
@@ -162,8 +179,9 @@ void svc_destroy(struct writer *w, uint32_t sid)
 {
 	struct wsvc *s = w->svc[sid];
 	uint32_t i;
+	struct svc_ident id = { .info = s->info, .family = s->family };
 
-	ht_remove(&w->svc_by_name, svc_hash(&s->info), sid);
+	ht_remove(&w->svc_by_name, svc_hash(&id), sid);
 	for (i = 0; i < s->n_tables; i++)
 		free(s->tables[i].bids);
 	free(s->tables);
@@ -219,16 +237,31 @@ int svc_entry_delete(struct writer *w, uint32_t sid, struct wsvc *s)
 	return err;
 }
 
-int be_write(struct writer *w, uint32_t bid, const struct svcd_backend *b)
+int be_write(struct writer *w, uint32_t bid, const struct wbackend *b)
 {
-	uint32_t hash = mix64(be_bits(b));
+	uint32_t hash = be_hash(b);
+	struct svcd_backend6 b6 = {
+		.addr = b->addr,
+		.port = b->port,
+		.proto = b->proto,
+		.flags = b->flags,
+	};
+	struct svcd_backend b4 = {
+		.addr = b->addr.w[0],
+		.port = b->port,
+		.proto = b->proto,
+		.flags = b->flags,
+	};
 	int err;
 
 	/* Hash first: an allocation failure must not leave the map ahead. */
 	err = ht_insert(&w->be_by_value, hash, bid);
 	if (err)
 		return err;
-	err = w->ops->update(w->ctx, WMAP_BACKENDS, &bid, b);
+	if (b->family == MODEL_IPV6)
+		err = w->ops->update(w->ctx, WMAP_BACKENDS6, &bid, &b6);
+	else
+		err = w->ops->update(w->ctx, WMAP_BACKENDS, &bid, &b4);
 	if (err) {
 		ht_remove(&w->be_by_value, hash, bid);
 		return err;
@@ -244,11 +277,14 @@ int be_write(struct writer *w, uint32_t bid, const struct svcd_backend *b)
 int be_delete(struct writer *w, uint32_t bid)
 {
 	struct wbe *e = &w->be[bid];
-	int err = map_delete(w, WMAP_BACKENDS, &bid);
+	int err = map_delete(w,
+			     e->be.family == MODEL_IPV6 ? WMAP_BACKENDS6 :
+							  WMAP_BACKENDS,
+			     &bid);
 
 	if (err)
 		return err;
-	ht_remove(&w->be_by_value, mix64(be_bits(&e->be)), bid);
+	ht_remove(&w->be_by_value, be_hash(&e->be), bid);
 	e->present = false;
 	w->n_be--;
 	if (!e->refs)
@@ -313,15 +349,28 @@ int fe_reserve(struct writer *w)
 			     sizeof(*w->fe), 64);
 }
 
-int fe_write(struct writer *w, const struct svcd_frontend_key *key,
+/* The map of a frontend key and the key as that map holds it. */
+static enum writer_map fe_map(const struct fe_key *key, const void **mkey)
+{
+	if (key->family == MODEL_IPV6) {
+		*mkey = &key->v6;
+		return WMAP_FRONTENDS6;
+	}
+	*mkey = &key->v4;
+	return WMAP_FRONTENDS;
+}
+
+int fe_write(struct writer *w, const struct fe_key *key,
 	     const struct svcd_frontend_value *val)
 {
 	uint32_t hash = fe_hash(key);
 	struct wfe *f = fe_find(w, key);
+	const void *mkey;
+	enum writer_map map = fe_map(key, &mkey);
 	int err;
 
 	if (f) {
-		err = w->ops->update(w->ctx, WMAP_FRONTENDS, key, val);
+		err = w->ops->update(w->ctx, map, mkey, val);
 		if (!err)
 			f->val = *val;
 		return err;
@@ -332,7 +381,7 @@ int fe_write(struct writer *w, const struct svcd_frontend_key *key,
 	err = ht_insert(&w->fe_by_key, hash, w->n_fe + 1);
 	if (err)
 		return err;
-	err = w->ops->update(w->ctx, WMAP_FRONTENDS, key, val);
+	err = w->ops->update(w->ctx, map, mkey, val);
 	if (err) {
 		ht_remove(&w->fe_by_key, hash, w->n_fe + 1);
 		return err;
@@ -347,9 +396,11 @@ int fe_write(struct writer *w, const struct svcd_frontend_key *key,
 int fe_delete(struct writer *w, size_t idx)
 {
 	size_t last = w->n_fe - 1;
+	const void *mkey;
+	enum writer_map map = fe_map(&w->fe[idx].key, &mkey);
 	int err;
 
-	err = map_delete(w, WMAP_FRONTENDS, &w->fe[idx].key);
+	err = map_delete(w, map, mkey);
 	if (err)
 		return err;
 	ht_remove(&w->fe_by_key, fe_hash(&w->fe[idx].key), idx + 1);

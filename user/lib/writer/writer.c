@@ -54,12 +54,24 @@ void set_label(const struct svcd_service *info, char *buf, size_t len)
 		 info->set == SVCD_SET_LOCAL ? " (local)" : "");
 }
 
+void set_label_fam(const struct svcd_service *info, uint8_t family, char *buf,
+		   size_t len)
+{
+	size_t n;
+
+	set_label(info, buf, len);
+	n = strlen(buf);
+	if (family == MODEL_IPV6 && n < len)
+		snprintf(buf + n, len - n, " IPv6");
+}
+
 static bool want_fe_eq(const void *ctx, uint32_t idx1, const void *key)
 {
 	const struct model_state *d = ctx;
+	struct fe_key k;
 
-	return !memcmp(&d->frontends[idx1 - 1].key, key,
-		       sizeof(struct svcd_frontend_key));
+	fe_key_of(&k, &d->frontends[idx1 - 1]);
+	return !memcmp(&k, key, sizeof(k));
 }
 
 void info_from_set(struct svcd_service *info, const struct model_set *ms)
@@ -71,13 +83,20 @@ void info_from_set(struct svcd_service *info, const struct model_set *ms)
 	info->set = ms->set;
 }
 
+void ident_from_set(struct svc_ident *id, const struct model_set *ms)
+{
+	memset(id, 0, sizeof(*id));
+	info_from_set(&id->info, ms);
+	id->family = ms->family == MODEL_IPV6 ? MODEL_IPV6 : MODEL_IPV4;
+}
+
 static bool want_set_eq(const void *ctx, uint32_t idx1, const void *key)
 {
 	const struct model_state *d = ctx;
-	struct svcd_service info;
+	struct svc_ident id;
 
-	info_from_set(&info, &d->sets[idx1 - 1]);
-	return svc_same(&info, key);
+	ident_from_set(&id, &d->sets[idx1 - 1]);
+	return svc_same(&id, key);
 }
 
 static void sync_fini(struct sync *s)
@@ -88,7 +107,8 @@ static void sync_fini(struct sync *s)
 	free(s->fe_next);
 	u64set_fini(&s->udp_changed);
 	u64set_fini(&s->udp_removed);
-	range_set_fini(&s->want_ranges);
+	range_set_fini(&s->want_ranges[MODEL_IPV4]);
+	range_set_fini(&s->want_ranges[MODEL_IPV6]);
 }
 
 /*
@@ -99,7 +119,8 @@ static void sync_fini(struct sync *s)
 static int sync_prepare(struct sync *s)
 {
 	const struct model_state *d = s->desired;
-	struct svcd_service info;
+	struct svc_ident id;
+	struct fe_key k;
 	char label[200];
 	size_t i, set;
 	uint32_t hash, first;
@@ -115,11 +136,12 @@ static int sync_prepare(struct sync *s)
 		return err;
 
 	for (i = 0; i < d->n_sets; i++) {
-		info_from_set(&info, &d->sets[i]);
-		hash = svc_hash(&info);
-		first = ht_find(&s->want_set, hash, want_set_eq, d, &info);
+		ident_from_set(&id, &d->sets[i]);
+		hash = svc_hash(&id);
+		first = ht_find(&s->want_set, hash, want_set_eq, d, &id);
 		if (first) {
-			set_label(&info, label, sizeof(label));
+			set_label_fam(&id.info, id.family, label,
+				      sizeof(label));
 			pr_warn("service %s: listed twice in the desired state, using the first",
 				label);
 			continue;
@@ -132,7 +154,8 @@ static int sync_prepare(struct sync *s)
 	for (i = 0; i < d->n_frontends; i++) {
 		const struct model_frontend *mf = &d->frontends[i];
 
-		hash = fe_hash(&mf->key);
+		fe_key_of(&k, mf);
+		hash = fe_hash(&k);
 		if (mf->set_index >= d->n_sets) {
 			pr_err("writer: frontend %zu names set %zu of %zu, ignored",
 			       i, mf->set_index, d->n_sets);
@@ -140,7 +163,14 @@ static int sync_prepare(struct sync *s)
 			s->stats->errors++;
 			continue;
 		}
-		if (ht_find(&s->want_fe, hash, want_fe_eq, d, &mf->key)) {
+		if (mf->family != d->sets[mf->set_index].family) {
+			pr_err("writer: frontend %zu is not of its set's family, ignored",
+			       i);
+			note_err(s, -EINVAL);
+			s->stats->errors++;
+			continue;
+		}
+		if (ht_find(&s->want_fe, hash, want_fe_eq, d, &k)) {
 			pr_warn("writer: frontend %zu listed twice, using the first",
 				i);
 			continue;
@@ -154,13 +184,14 @@ static int sync_prepare(struct sync *s)
 	for (i = d->n_frontends; i-- > 0;) {
 		const struct model_frontend *mf = &d->frontends[i];
 
-		if (ht_find(&s->want_fe, fe_hash(&mf->key), want_fe_eq, d,
-			    &mf->key) != i + 1)
+		fe_key_of(&k, mf);
+		if (ht_find(&s->want_fe, fe_hash(&k), want_fe_eq, d, &k) !=
+		    i + 1)
 			continue;
 		/* Frontends of a duplicate set go to its first occurrence. */
-		info_from_set(&info, &d->sets[mf->set_index]);
-		set = ht_find(&s->want_set, svc_hash(&info), want_set_eq, d,
-			      &info) -
+		ident_from_set(&id, &d->sets[mf->set_index]);
+		set = ht_find(&s->want_set, svc_hash(&id), want_set_eq, d,
+			      &id) -
 		      1;
 		s->fe_next[i] = s->set_first[set];
 		s->set_first[set] = i + 1;
@@ -169,7 +200,7 @@ static int sync_prepare(struct sync *s)
 }
 
 const struct model_frontend *sync_want_fe(const struct sync *s,
-					  const struct svcd_frontend_key *k)
+					  const struct fe_key *k)
 {
 	uint32_t idx1 =
 		ht_find(&s->want_fe, fe_hash(k), want_fe_eq, s->desired, k);
@@ -397,7 +428,8 @@ static void remove_tables_and_services(struct sync *s)
 		if (svc->in_map) {
 			err = svc_entry_delete(w, sid, svc);
 			if (err) {
-				set_label(&svc->info, label, sizeof(label));
+				set_label_fam(&svc->info, svc->family, label,
+					      sizeof(label));
 				pr_err("service %s: deleting its services entry failed (-%s)",
 				       label, err_name(err));
 				note_err(s, err);
@@ -407,9 +439,11 @@ static void remove_tables_and_services(struct sync *s)
 			if (svc->desired_gen != w->gen)
 				s->stats->services_removed++;
 			/* All flows of a removed UDP set lost their backend. */
-			if (svc->info.proto == IPPROTO_UDP &&
-			    u64set_add(&s->udp_removed, sid))
-				note_err(s, -ENOMEM);
+			if (svc->info.proto == IPPROTO_UDP) {
+				if (u64set_add(&s->udp_removed, sid))
+					note_err(s, -ENOMEM);
+				s->udp_family[svc->family] = true;
+			}
 		}
 		svc_destroy(w, sid);
 	}
@@ -468,12 +502,12 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 	remove_frontends(&s);
 	ranges_write(&s);
 	for (i = 0; i < desired->n_sets; i++) {
-		struct svcd_service info;
+		struct svc_ident id;
 
 		/* Apply a set named twice only at its first occurrence. */
-		info_from_set(&info, &desired->sets[i]);
-		if (ht_find(&s.want_set, svc_hash(&info), want_set_eq, desired,
-			    &info) != i + 1)
+		ident_from_set(&id, &desired->sets[i]);
+		if (ht_find(&s.want_set, svc_hash(&id), want_set_eq, desired,
+			    &id) != i + 1)
 			continue;
 		note_err(&s, apply_set(&s, i));
 	}
