@@ -322,23 +322,42 @@ static bool has_pair(const struct fake *f, uint32_t sid, uint32_t bid)
 static bool slot_in_use(const struct fake *f, uint32_t sid, uint16_t rev,
 			uint32_t slot)
 {
-	const struct fmap *fe = &f->map[WMAP_FRONTENDS];
+	static const enum writer_map fe_maps[] = { WMAP_FRONTENDS,
+						   WMAP_FRONTENDS6 };
 	const struct svcd_frontend_value *v;
 	uint64_t key = ref_key(sid, rev);
-	size_t i;
+	size_t i, m;
 
 	if (!count_get(&f->fe_refs, &key))
 		return false;
-	for (i = 0; i < fe->n; i++) {
-		v = (const void *)(fe->vals + i * fe->vsz);
-		if (v->service_id == sid && v->rev == rev &&
-		    slot < v->slot_count)
-			return true;
+	for (m = 0; m < 2; m++) {
+		const struct fmap *fe = &f->map[fe_maps[m]];
+
+		for (i = 0; i < fe->n; i++) {
+			v = (const void *)(fe->vals + i * fe->vsz);
+			if (v->service_id == sid && v->rev == rev &&
+			    slot < v->slot_count)
+				return true;
+		}
 	}
 	return false;
 }
 
-static void check_frontend(struct fake *f, const struct svcd_frontend_value *v)
+/* A backend id is in one of the backends maps (ids are shared). */
+static bool backend_any(const struct fake *f, const __u32 *bid)
+{
+	return fmap_get(&f->map[WMAP_BACKENDS], bid) ||
+	       fmap_get(&f->map[WMAP_BACKENDS6], bid);
+}
+
+/* The frontends map and the backends map its slots' ids are read in. */
+static enum writer_map backends_of(enum writer_map fe_map)
+{
+	return fe_map == WMAP_FRONTENDS6 ? WMAP_BACKENDS6 : WMAP_BACKENDS;
+}
+
+static void check_frontend_in(struct fake *f, enum writer_map fe_map,
+			      const struct svcd_frontend_value *v)
 {
 	struct svcd_slot_key sk = { .service_id = v->service_id,
 				    .rev = v->rev };
@@ -351,9 +370,13 @@ static void check_frontend(struct fake *f, const struct svcd_frontend_value *v)
 				  sk.service_id, sk.rev, sk.slot);
 			return;
 		}
-		if (!fmap_get(&f->map[WMAP_BACKENDS], bid)) {
-			violation(f, "frontend slot names a missing backend",
-				  sk.service_id, sk.slot, *bid);
+		if (!fmap_get(&f->map[backends_of(fe_map)], bid)) {
+			violation(
+				f,
+				backend_any(f, bid) ?
+					"frontend slot names a backend of the other family" :
+					"frontend slot names a missing backend",
+				sk.service_id, sk.slot, *bid);
 			return;
 		}
 		if (v->affinity_timeout && !has_pair(f, v->service_id, *bid)) {
@@ -371,7 +394,7 @@ static void check_pair(struct fake *f, const struct svcd_affinity_match_key *mk)
 {
 	uint64_t pk = pair_key(mk->service_id, mk->backend_id);
 
-	if (!fmap_get(&f->map[WMAP_BACKENDS], &mk->backend_id))
+	if (!backend_any(f, &mk->backend_id))
 		violation(f, "match pair names a missing backend",
 			  mk->service_id, mk->backend_id, 0);
 	else if (!count_get(&f->svc_slot_refs, &pk))
@@ -385,22 +408,33 @@ static void check_pair(struct fake *f, const struct svcd_affinity_match_key *mk)
 static void check_all(struct fake *f)
 {
 	const struct fmap *fe = &f->map[WMAP_FRONTENDS];
+	const struct fmap *fe6 = &f->map[WMAP_FRONTENDS6];
+	const struct fmap *be6 = &f->map[WMAP_BACKENDS6];
 	const struct fmap *slots = &f->map[WMAP_SLOTS];
 	const struct fmap *pairs = &f->map[WMAP_AFFINITY_MATCH];
 	const struct svcd_slot_key *sk;
 	size_t i;
 
 	for (i = 0; i < fe->n; i++)
-		check_frontend(f, (const void *)(fe->vals + i * fe->vsz));
+		check_frontend_in(f, WMAP_FRONTENDS,
+				  (const void *)(fe->vals + i * fe->vsz));
+	for (i = 0; i < fe6->n; i++)
+		check_frontend_in(f, WMAP_FRONTENDS6,
+				  (const void *)(fe6->vals + i * fe6->vsz));
 	for (i = 0; i < pairs->n; i++)
 		check_pair(f, (const void *)(pairs->keys + i * pairs->ksz));
 	for (i = 0; i < slots->n; i++) {
 		sk = (const void *)(slots->keys + i * slots->ksz);
-		if (!fmap_get(&f->map[WMAP_BACKENDS],
-			      slots->vals + i * slots->vsz))
+		if (!backend_any(f,
+				 (const void *)(slots->vals + i * slots->vsz)))
 			violation(f, "slot names a missing backend",
 				  sk->service_id, sk->rev, sk->slot);
 	}
+	for (i = 0; i < be6->n; i++)
+		if (fmap_get(&f->map[WMAP_BACKENDS], be6->keys + i * be6->ksz))
+			violation(f, "backend id in both families' maps",
+				  *(const __u32 *)(be6->keys + i * be6->ksz), 0,
+				  0);
 }
 
 static struct svcd_src_range_key range_key(const struct model_src_range *r)
@@ -412,13 +446,100 @@ static struct svcd_src_range_key range_key(const struct model_src_range *r)
 	};
 }
 
+static struct svcd_src_range6_key range6_key(const struct model_src_range *r)
+{
+	return (struct svcd_src_range6_key){
+		.prefixlen = 128 + r->len,
+		.lb_addr = r->lb_addr6,
+		.src_addr = r->prefix6,
+	};
+}
+
+static const struct model_frontend *
+want_frontend6(const struct model_state *want,
+	       const struct svcd_frontend6_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < want->n_frontends; i++) {
+		if (want->frontends[i].family == MODEL_IPV6 &&
+		    !memcmp(&want->frontends[i].key6, k, sizeof(*k)))
+			return &want->frontends[i];
+	}
+	return NULL;
+}
+
+/* The IPv6 twins of check_fe_ranges and check_range_delete. */
+static void check_fe6_ranges(struct fake *f, const struct svcd_frontend6_key *k,
+			     const struct svcd_frontend_value *v)
+{
+	const struct model_state *want = f->ranges_want;
+	struct svcd_src_range6_key rk;
+	size_t i;
+
+	if (!want || !(v->flags & SVCD_FE_SRC_RANGES))
+		return;
+	for (i = 0; i < want->n_src_ranges; i++) {
+		if (want->src_ranges[i].family != MODEL_IPV6)
+			continue;
+		rk = range6_key(&want->src_ranges[i]);
+		if (!memcmp(&rk.lb_addr, &k->addr, sizeof(k->addr)) &&
+		    !fmap_get(&f->map[WMAP_SRC_RANGES6], &rk))
+			violation(
+				f,
+				"IPv6 frontend written before its source range",
+				ntohl(rk.lb_addr.w[3]), ntohl(rk.src_addr.w[0]),
+				rk.prefixlen - 128);
+	}
+}
+
+static void check_range6_delete(struct fake *f,
+				const struct svcd_src_range6_key *rk)
+{
+	const struct model_state *want = f->ranges_want;
+	const struct fmap *fe = &f->map[WMAP_FRONTENDS6];
+	const struct svcd_frontend_value *v;
+	const struct svcd_frontend6_key *k;
+	const struct model_frontend *mf;
+	struct svcd_src_range6_key wk;
+	size_t i;
+
+	if (!want || !fmap_get(&f->map[WMAP_SRC_RANGES6], rk))
+		return;
+	for (i = 0; i < want->n_src_ranges; i++) {
+		if (want->src_ranges[i].family != MODEL_IPV6)
+			continue;
+		wk = range6_key(&want->src_ranges[i]);
+		if (!memcmp(&wk, rk, sizeof(wk)))
+			violation(f, "wanted IPv6 source range deleted",
+				  ntohl(rk->lb_addr.w[3]),
+				  ntohl(rk->src_addr.w[0]),
+				  rk->prefixlen - 128);
+	}
+	for (i = 0; i < fe->n; i++) {
+		k = (const void *)(fe->keys + i * fe->ksz);
+		v = (const void *)(fe->vals + i * fe->vsz);
+		if (memcmp(&k->addr, &rk->lb_addr, sizeof(k->addr)) ||
+		    !(v->flags & SVCD_FE_SRC_RANGES))
+			continue;
+		mf = want_frontend6(want, k);
+		if (!mf || !(mf->flags & SVCD_FE_SRC_RANGES))
+			violation(
+				f,
+				"IPv6 source range deleted while a frontend checks it",
+				ntohl(rk->lb_addr.w[3]),
+				ntohl(rk->src_addr.w[0]), rk->prefixlen - 128);
+	}
+}
+
 static const struct model_frontend *
 want_frontend(const struct model_state *want, const struct svcd_frontend_key *k)
 {
 	size_t i;
 
 	for (i = 0; i < want->n_frontends; i++) {
-		if (!memcmp(&want->frontends[i].key, k, sizeof(*k)))
+		if (want->frontends[i].family == MODEL_IPV4 &&
+		    !memcmp(&want->frontends[i].key, k, sizeof(*k)))
 			return &want->frontends[i];
 	}
 	return NULL;
@@ -435,6 +556,8 @@ static void check_fe_ranges(struct fake *f, const struct svcd_frontend_key *k,
 	if (!want || !(v->flags & SVCD_FE_SRC_RANGES))
 		return;
 	for (i = 0; i < want->n_src_ranges; i++) {
+		if (want->src_ranges[i].family != MODEL_IPV4)
+			continue;
 		rk = range_key(&want->src_ranges[i]);
 		if (rk.lb_addr == k->addr &&
 		    !fmap_get(&f->map[WMAP_SRC_RANGES], &rk))
@@ -460,6 +583,8 @@ static void check_range_delete(struct fake *f,
 	if (!want || !fmap_get(&f->map[WMAP_SRC_RANGES], rk))
 		return;
 	for (i = 0; i < want->n_src_ranges; i++) {
+		if (want->src_ranges[i].family != MODEL_IPV4)
+			continue;
 		wk = range_key(&want->src_ranges[i]);
 		if (!memcmp(&wk, rk, sizeof(wk)))
 			violation(f, "wanted source range deleted",
@@ -513,7 +638,7 @@ static int fake_update(void *ctx, enum writer_map map, const void *key,
 
 	switch (map) {
 	case WMAP_SLOTS:
-		if (!fmap_get(&f->map[WMAP_BACKENDS], value))
+		if (!backend_any(f, value))
 			violation(f, "slot written with a missing backend",
 				  sk->service_id, sk->slot,
 				  *(const __u32 *)value);
@@ -529,11 +654,17 @@ static int fake_update(void *ctx, enum writer_map map, const void *key,
 		slot_ref(f, sk, value, 1);
 		break;
 	case WMAP_BACKENDS:
-		ob = fmap_get(&f->map[WMAP_BACKENDS], key);
-		if (ob && memcmp(ob, value, sizeof(*ob)) &&
+	case WMAP_BACKENDS6:
+		ob = fmap_get(&f->map[map], key);
+		if (ob && memcmp(ob, value, f->map[map].vsz) &&
 		    (count_get(&f->slot_refs, key) ||
 		     count_get(&f->match_refs, key)))
 			violation(f, "backend in use changed",
+				  *(const __u32 *)key, 0, 0);
+		if (fmap_get(&f->map[map == WMAP_BACKENDS ? WMAP_BACKENDS6 :
+							    WMAP_BACKENDS],
+			     key))
+			violation(f, "backend id written in both families",
 				  *(const __u32 *)key, 0, 0);
 		break;
 	case WMAP_AFFINITY_MATCH:
@@ -548,7 +679,8 @@ static int fake_update(void *ctx, enum writer_map map, const void *key,
 				  1);
 		break;
 	case WMAP_FRONTENDS:
-		ov = fmap_get(&f->map[WMAP_FRONTENDS], key);
+	case WMAP_FRONTENDS6:
+		ov = fmap_get(&f->map[map], key);
 		if (!ov && f->map[map].cap && f->map[map].n >= f->map[map].cap)
 			return -E2BIG;
 		if (ov && ov->slot_count) {
@@ -567,8 +699,12 @@ static int fake_update(void *ctx, enum writer_map map, const void *key,
 	if (err)
 		return err;
 	if (map == WMAP_FRONTENDS) {
-		check_frontend(f, nv);
+		check_frontend_in(f, map, nv);
 		check_fe_ranges(f, key, nv);
+	}
+	if (map == WMAP_FRONTENDS6) {
+		check_frontend_in(f, map, nv);
+		check_fe6_ranges(f, key, nv);
 	}
 	if (f->full_check)
 		check_all(f);
@@ -599,6 +735,7 @@ static int fake_delete(void *ctx, enum writer_map map, const void *key)
 			slot_ref(f, sk, obid, -1);
 		break;
 	case WMAP_BACKENDS:
+	case WMAP_BACKENDS6:
 		if (count_get(&f->slot_refs, key))
 			violation(f, "backend named by a slot deleted",
 				  *(const __u32 *)key, 0, 0);
@@ -609,6 +746,9 @@ static int fake_delete(void *ctx, enum writer_map map, const void *key)
 	case WMAP_SRC_RANGES:
 		check_range_delete(f, key);
 		break;
+	case WMAP_SRC_RANGES6:
+		check_range6_delete(f, key);
+		break;
 	case WMAP_AFFINITY_MATCH:
 		if (fmap_get(&f->map[map], key))
 			count_add(&f->match_refs,
@@ -617,7 +757,8 @@ static int fake_delete(void *ctx, enum writer_map map, const void *key)
 				  -1);
 		break;
 	case WMAP_FRONTENDS:
-		ov = fmap_get(&f->map[WMAP_FRONTENDS], key);
+	case WMAP_FRONTENDS6:
+		ov = fmap_get(&f->map[map], key);
 		if (ov && ov->slot_count) {
 			rk = ref_key(ov->service_id, ov->rev);
 			count_add(&f->fe_refs, &rk, -1);
@@ -681,7 +822,8 @@ static void fake_plant(struct fake *f, enum writer_map map, const void *key,
 			  &((const struct svcd_affinity_match_key *)key)
 				   ->backend_id,
 			  1);
-	if (map == WMAP_FRONTENDS && v->slot_count) {
+	if ((map == WMAP_FRONTENDS || map == WMAP_FRONTENDS6) &&
+	    v->slot_count) {
 		rk = ref_key(v->service_id, v->rev);
 		count_add(&f->fe_refs, &rk, 1);
 	}
@@ -928,11 +1070,67 @@ fe_get(const struct fake *f, const struct svcd_frontend_key *k)
 	return fmap_get(&f->map[WMAP_FRONTENDS], k);
 }
 
-static bool backend_is(const struct svcd_backend *b, const struct model_set *ms,
+/* A backend of either family as the tests compare them. */
+struct tbe {
+	uint8_t family, proto, flags, pad;
+	__be16 port;
+	uint16_t pad2;
+	union svcd_ip6 addr;
+};
+
+/* Backend bid from the backends map of family; false when absent. */
+static bool tbe_get(const struct fake *f, int family, __u32 bid,
+		    struct tbe *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	if (family == MODEL_IPV6) {
+		const struct svcd_backend6 *b =
+			fmap_get(&f->map[WMAP_BACKENDS6], &bid);
+
+		if (!b)
+			return false;
+		out->addr = b->addr;
+		out->port = b->port;
+		out->proto = b->proto;
+		out->flags = b->flags;
+	} else {
+		const struct svcd_backend *b =
+			fmap_get(&f->map[WMAP_BACKENDS], &bid);
+
+		if (!b)
+			return false;
+		out->addr.w[0] = b->addr;
+		out->port = b->port;
+		out->proto = b->proto;
+		out->flags = b->flags;
+	}
+	return true;
+}
+
+static struct tbe tbe_of(const struct model_set *ms,
+			 const struct model_backend *mb)
+{
+	struct tbe t;
+
+	memset(&t, 0, sizeof(t));
+	t.family = ms->family;
+	if (ms->family == MODEL_IPV6)
+		t.addr = mb->addr6;
+	else
+		t.addr.w[0] = mb->addr;
+	t.port = mb->port;
+	t.proto = ms->proto;
+	t.flags = mb->flags;
+	return t;
+}
+
+static bool backend_is(const struct tbe *b, const struct model_set *ms,
 		       const struct model_backend *mb)
 {
-	return b->addr == mb->addr && b->port == mb->port &&
-	       b->proto == ms->proto && b->flags == mb->flags;
+	struct tbe t = tbe_of(ms, mb);
+
+	return !memcmp(b, &t, sizeof(t));
 }
 
 /* Index of the set with the same identity seen first, for duplicates. */
@@ -945,15 +1143,17 @@ static bool set_is_first(const struct model_state *want, size_t i)
 		b = &want->sets[j];
 		if (!strcmp(a->name, b->name) &&
 		    !strcmp(a->port_name, b->port_name) &&
-		    a->proto == b->proto && a->set == b->set)
+		    a->proto == b->proto && a->set == b->set &&
+		    a->family == b->family)
 			return false;
 	}
 	return true;
 }
 
-/* The first set of want with identity info, or NULL. */
+/* The first set of want with identity (info, family), or NULL. */
 static const struct model_set *set_named(const struct model_state *want,
-					 const struct svcd_service *info)
+					 const struct svcd_service *info,
+					 int family)
 {
 	const struct model_set *ms;
 	size_t i;
@@ -962,7 +1162,8 @@ static const struct model_set *set_named(const struct model_state *want,
 		ms = &want->sets[i];
 		if (!strcmp(info->name, ms->name) &&
 		    !strcmp(info->port_name, ms->port_name) &&
-		    info->proto == ms->proto && info->set == ms->set)
+		    info->proto == ms->proto && info->set == ms->set &&
+		    ms->family == family)
 			return ms;
 	}
 	return NULL;
@@ -976,25 +1177,20 @@ static bool pairs_match(const struct fake *f, const struct model_state *want)
 {
 	const struct fmap *pairs = &f->map[WMAP_AFFINITY_MATCH];
 	const struct svcd_affinity_match_key *mk;
-	struct fmap seen = { .ksz = sizeof(struct svcd_backend), .vsz = 1 };
+	struct fmap seen = { .ksz = sizeof(struct tbe), .vsz = 1 };
 	const struct svcd_service *info;
-	const struct svcd_backend *b;
 	const struct model_set *ms;
+	struct tbe b;
 	size_t i, k, want_pairs = 0;
 	uint8_t one = 1;
-	bool ok = true, found;
+	bool ok = true, found, have;
 
 	for (i = 0; i < want->n_sets; i++) {
 		ms = &want->sets[i];
 		if (!set_is_first(want, i) || !ms->affinity_timeout)
 			continue;
 		for (k = 0; k < ms->n_backends; k++) {
-			struct svcd_backend key = {
-				.addr = ms->backends[k].addr,
-				.port = ms->backends[k].port,
-				.proto = ms->proto,
-				.flags = ms->backends[k].flags,
-			};
+			struct tbe key = tbe_of(ms, &ms->backends[k]);
 
 			if (ms->backends[k].weight && !fmap_get(&seen, &key)) {
 				fmap_put(&seen, &key, &one);
@@ -1003,18 +1199,19 @@ static bool pairs_match(const struct fake *f, const struct model_state *want)
 		}
 		fmap_fini(&seen);
 		memset(&seen, 0, sizeof(seen));
-		seen.ksz = sizeof(struct svcd_backend);
+		seen.ksz = sizeof(struct tbe);
 		seen.vsz = 1;
 	}
 	for (i = 0; i < pairs->n && ok; i++) {
 		mk = (const void *)(pairs->keys + i * pairs->ksz);
 		info = fmap_get(&f->map[WMAP_SERVICES], &mk->service_id);
-		b = fmap_get(&f->map[WMAP_BACKENDS], &mk->backend_id);
-		ms = info ? set_named(want, info) : NULL;
+		have = tbe_get(f, MODEL_IPV4, mk->backend_id, &b) ||
+		       tbe_get(f, MODEL_IPV6, mk->backend_id, &b);
+		ms = info && have ? set_named(want, info, b.family) : NULL;
 		found = false;
-		for (k = 0; ms && b && k < ms->n_backends && !found; k++)
+		for (k = 0; ms && k < ms->n_backends && !found; k++)
 			found = ms->backends[k].weight &&
-				backend_is(b, ms, &ms->backends[k]);
+				backend_is(&b, ms, &ms->backends[k]);
 		if (!ms || !ms->affinity_timeout || !found) {
 			test__log(
 				"match pair (%u, %u) is not a backend of a set with affinity\n",
@@ -1030,26 +1227,38 @@ static bool pairs_match(const struct fake *f, const struct model_state *want)
 	return ok;
 }
 
+/* The value of the wanted frontend mf in its family's map. */
+static const struct svcd_frontend_value *
+fe_get_model(const struct fake *f, const struct model_frontend *mf)
+{
+	if (mf->family == MODEL_IPV6)
+		return fmap_get(&f->map[WMAP_FRONTENDS6], &mf->key6);
+	return fe_get(f, &mf->key);
+}
+
 /*
  * The maps hold exactly want: every frontend with its set's slot table in
- * the order slots_build gives, the set's identity in services, the
+ * the order slots_build gives (IPv6 frontends in the IPv6 maps, their
+ * slots naming IPv6 backends), the set's identity in services, the
  * affinity match pairs of sets with a timeout, and nothing else (no extra
  * frontend, slot, backend, services entry or match pair).
  */
 static bool maps_match(const struct fake *f, const struct model_state *want)
 {
 	static uint32_t idx[SVCD_MAX_SLOTS_PER_SERVICE];
-	size_t i, k, n_slots, want_slots = 0, want_sets = 0, want_backends = 0;
+	size_t i, k, n_slots, want_slots = 0, want_sets = 0;
+	size_t want_backends[2] = { 0 }, want_fes[2] = { 0 };
 	const struct svcd_frontend_value *v;
 	const struct model_frontend *mf;
 	const struct svcd_service *info;
-	const struct svcd_backend *b;
 	const struct model_set *ms;
 	struct svcd_slot_key sk;
-	struct fmap seen = { .ksz = sizeof(struct svcd_backend), .vsz = 1 };
+	struct fmap seen = { .ksz = sizeof(struct tbe), .vsz = 1 };
 	uint8_t weights[256], one = 1;
+	struct tbe b;
 	__u32 *bid;
 	bool ok = true;
+	int fam;
 
 	for (i = 0; i < want->n_sets; i++) {
 		ms = &want->sets[i];
@@ -1062,28 +1271,24 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 				      SVCD_MAX_SLOTS_PER_SERVICE, NULL);
 		want_slots += n_slots;
 		for (k = 0; k < ms->n_backends; k++) {
-			struct svcd_backend key = {
-				.addr = ms->backends[k].addr,
-				.port = ms->backends[k].port,
-				.proto = ms->proto,
-				.flags = ms->backends[k].flags,
-			};
+			struct tbe key = tbe_of(ms, &ms->backends[k]);
 
 			if (ms->backends[k].weight && !fmap_get(&seen, &key)) {
 				fmap_put(&seen, &key, &one);
-				want_backends++;
+				want_backends[ms->family == MODEL_IPV6]++;
 			}
 		}
 	}
 	fmap_fini(&seen);
 	memset(&seen, 0, sizeof(seen));
-	seen.ksz = sizeof(struct svcd_backend);
+	seen.ksz = sizeof(struct tbe);
 	seen.vsz = 1;
 
 	for (i = 0; i < want->n_frontends && ok; i++) {
 		mf = &want->frontends[i];
 		ms = &want->sets[mf->set_index];
-		v = fe_get(f, &mf->key);
+		want_fes[mf->family == MODEL_IPV6]++;
+		v = fe_get_model(f, mf);
 		if (!v) {
 			test__log("frontend %zu missing\n", i);
 			ok = false;
@@ -1119,18 +1324,41 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		for (k = 0; k < n_slots && ok; k++) {
 			sk.slot = k;
 			bid = fmap_get(&f->map[WMAP_SLOTS], &sk);
-			b = bid ? fmap_get(&f->map[WMAP_BACKENDS], bid) : NULL;
-			if (!b || !backend_is(b, ms, &ms->backends[idx[k]])) {
+			if (!bid || !tbe_get(f, ms->family, *bid, &b) ||
+			    !backend_is(&b, ms, &ms->backends[idx[k]])) {
 				test__log("frontend %zu: slot %zu wrong\n", i,
 					  k);
 				ok = false;
 			}
 		}
 	}
-	if (f->map[WMAP_FRONTENDS].n != want->n_frontends) {
-		test__log("%zu frontends in the map, want %zu\n",
-			  f->map[WMAP_FRONTENDS].n, want->n_frontends);
-		ok = false;
+	for (fam = 0; fam < 2; fam++) {
+		enum writer_map fm = fam ? WMAP_FRONTENDS6 : WMAP_FRONTENDS;
+		enum writer_map bm = fam ? WMAP_BACKENDS6 : WMAP_BACKENDS;
+
+		if (f->map[fm].n != want_fes[fam]) {
+			test__log("%zu frontends in the IPv%d map, want %zu\n",
+				  f->map[fm].n, fam ? 6 : 4, want_fes[fam]);
+			ok = false;
+		}
+		if (f->map[bm].n != want_backends[fam]) {
+			test__log("%zu backends in the IPv%d map, want %zu\n",
+				  f->map[bm].n, fam ? 6 : 4,
+				  want_backends[fam]);
+			ok = false;
+		}
+		/* One entry per backend: sharing works. */
+		for (i = 0; i < f->map[bm].n && ok; i++) {
+			tbe_get(f, fam,
+				*(const __u32 *)(f->map[bm].keys +
+						 i * f->map[bm].ksz),
+				&b);
+			if (fmap_get(&seen, &b)) {
+				test__log("backend stored twice\n");
+				ok = false;
+			}
+			fmap_put(&seen, &b, &one);
+		}
 	}
 	if (f->map[WMAP_SLOTS].n != want_slots) {
 		test__log("%zu slots in the map, want %zu\n",
@@ -1141,20 +1369,6 @@ static bool maps_match(const struct fake *f, const struct model_state *want)
 		test__log("%zu services in the map, want %zu\n",
 			  f->map[WMAP_SERVICES].n, want_sets);
 		ok = false;
-	}
-	if (f->map[WMAP_BACKENDS].n != want_backends) {
-		test__log("%zu backends in the map, want %zu\n",
-			  f->map[WMAP_BACKENDS].n, want_backends);
-		ok = false;
-	}
-	/* One entry per backend: sharing works. */
-	for (i = 0; i < f->map[WMAP_BACKENDS].n && ok; i++) {
-		b = (const void *)(f->map[WMAP_BACKENDS].vals + i * 8);
-		if (fmap_get(&seen, b)) {
-			test__log("backend stored twice\n");
-			ok = false;
-		}
-		fmap_put(&seen, b, &one);
 	}
 	fmap_fini(&seen);
 	return pairs_match(f, want) && ok;
@@ -2556,18 +2770,21 @@ void test_writer_bad_input(void)
 static bool ranges_match(const struct fake *f, const struct model_state *want)
 {
 	struct svcd_src_range_key rk;
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < want->n_src_ranges; i++) {
+		if (want->src_ranges[i].family != MODEL_IPV4)
+			continue;
+		n++;
 		rk = range_key(&want->src_ranges[i]);
 		if (!fmap_get(&f->map[WMAP_SRC_RANGES], &rk)) {
 			test__log("source range %zu missing\n", i);
 			return false;
 		}
 	}
-	if (f->map[WMAP_SRC_RANGES].n != want->n_src_ranges) {
+	if (f->map[WMAP_SRC_RANGES].n != n) {
 		test__log("%zu source ranges in the map, want %zu\n",
-			  f->map[WMAP_SRC_RANGES].n, want->n_src_ranges);
+			  f->map[WMAP_SRC_RANGES].n, n);
 		return false;
 	}
 	return true;
@@ -2752,4 +2969,451 @@ void test_writer_src_ranges(void)
 	}
 	state_free(&next);
 	state_free(&open);
+}
+
+/* ---- IPv6 and dual-stack ------------------------------------------------ */
+
+static union svcd_ip6 ip6(const char *s)
+{
+	union svcd_ip6 a = { 0 };
+
+	if (inet_pton(AF_INET6, s, &a) != 1)
+		abort();
+	return a;
+}
+
+static size_t add_set6(struct model_state *s, const char *name,
+		       const char *port_name, uint8_t proto, uint8_t which)
+{
+	size_t set = add_set(s, name, port_name, proto, which);
+
+	s->sets[set].family = MODEL_IPV6;
+	return set;
+}
+
+static void add_backend6(struct model_state *s, size_t set, const char *addr,
+			 uint16_t port, uint8_t weight, uint8_t flags)
+{
+	struct model_set *ms = &s->sets[set];
+
+	ms->backends = xrealloc(ms->backends,
+				(ms->n_backends + 1) * sizeof(*ms->backends));
+	ms->backends[ms->n_backends++] = (struct model_backend){
+		.addr6 = ip6(addr),
+		.port = htons(port),
+		.weight = weight,
+		.flags = flags,
+	};
+}
+
+static struct svcd_frontend6_key fkey6(const char *addr, uint16_t port,
+				       uint8_t proto, uint8_t scope)
+{
+	return (struct svcd_frontend6_key){
+		.addr = ip6(addr),
+		.port = htons(port),
+		.proto = proto,
+		.scope = scope,
+	};
+}
+
+static void add_frontend6(struct model_state *s, size_t set, const char *addr,
+			  uint16_t port, uint8_t scope, uint16_t flags)
+{
+	s->frontends = xrealloc(s->frontends,
+				(s->n_frontends + 1) * sizeof(*s->frontends));
+	s->frontends[s->n_frontends++] = (struct model_frontend){
+		.family = MODEL_IPV6,
+		.key6 = fkey6(addr, port, s->sets[set].proto, scope),
+		.flags = flags,
+		.set_index = set,
+	};
+}
+
+static void add_src_range6(struct model_state *s, const char *lb,
+			   const char *prefix, uint8_t len)
+{
+	s->src_ranges = xrealloc(s->src_ranges, (s->n_src_ranges + 1) *
+							sizeof(*s->src_ranges));
+	s->src_ranges[s->n_src_ranges++] = (struct model_src_range){
+		.family = MODEL_IPV6,
+		.lb_addr6 = ip6(lb),
+		.prefix6 = ip6(prefix),
+		.len = len,
+	};
+}
+
+static const struct svcd_frontend_value *fe6_get(const struct fake *f,
+						 const char *addr,
+						 uint16_t port, uint8_t proto,
+						 uint8_t scope)
+{
+	struct svcd_frontend6_key k = fkey6(addr, port, proto, scope);
+
+	return fmap_get(&f->map[WMAP_FRONTENDS6], &k);
+}
+
+/* IPv6 ranges of want all in the map, and nothing else. */
+static bool ranges6_match(const struct fake *f, const struct model_state *want)
+{
+	struct svcd_src_range6_key rk;
+	size_t i, n = 0;
+
+	for (i = 0; i < want->n_src_ranges; i++) {
+		if (want->src_ranges[i].family != MODEL_IPV6)
+			continue;
+		n++;
+		rk = range6_key(&want->src_ranges[i]);
+		if (!fmap_get(&f->map[WMAP_SRC_RANGES6], &rk)) {
+			test__log("IPv6 source range %zu missing\n", i);
+			return false;
+		}
+	}
+	if (f->map[WMAP_SRC_RANGES6].n != n) {
+		test__log("%zu IPv6 source ranges in the map, want %zu\n",
+			  f->map[WMAP_SRC_RANGES6].n, n);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * base_state's sets, plus the IPv6 halves of a dual-stack default/a
+ * (cluster set, ClusterIP and NodePort) and default/b (UDP), and an
+ * IPv6-only LoadBalancer default/lb6 with two source ranges.
+ */
+enum { SET_A6 = SET_C + 1, SET_B6, SET_LB6 };
+
+static void dual_state(struct model_state *s)
+{
+	size_t a6, b6, lb6;
+
+	base_state(s);
+	a6 = add_set6(s, "default/a", "http", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend6(s, a6, "2001:db8:1::2", 8080, 1, SVCD_BE_LOCAL);
+	add_backend6(s, a6, "2001:db8:2::2", 8080, 1, 0);
+	add_frontend6(s, a6, "2001:db8:96::a", 80, SVCD_SCOPE_INTERNAL,
+		      SVCD_TYPE_CLUSTER_IP);
+	add_frontend6(s, a6, "2001:db8::1", 30080, SVCD_SCOPE_INTERNAL,
+		      SVCD_TYPE_NODE_PORT);
+
+	b6 = add_set6(s, "default/b", "dns", IPPROTO_UDP, SVCD_SET_CLUSTER);
+	add_backend6(s, b6, "2001:db8:1::5", 53, 1, SVCD_BE_LOCAL);
+	add_backend6(s, b6, "2001:db8:2::5", 53, 1, 0);
+	add_frontend6(s, b6, "2001:db8:96::b", 53, SVCD_SCOPE_INTERNAL,
+		      SVCD_TYPE_CLUSTER_IP);
+
+	lb6 = add_set6(s, "default/lb6", "https", IPPROTO_TCP,
+		       SVCD_SET_CLUSTER);
+	s->sets[lb6].affinity_timeout = 60;
+	add_backend6(s, lb6, "2001:db8:4::2", 8443, 1, 0);
+	add_backend6(s, lb6, "2001:db8:4::3", 8443, 2, 0);
+	add_frontend6(s, lb6, "2001:db8::200:1", 443, SVCD_SCOPE_EXTERNAL,
+		      SVCD_TYPE_LOAD_BALANCER | SVCD_FE_SRC_RANGES |
+			      SVCD_FE_SNAT);
+	add_src_range6(s, "2001:db8::200:1", "2001:db8:7::", 48);
+	add_src_range6(s, "2001:db8::200:1", "2001:db8::", 64);
+}
+
+/* A change in both families: v4 and v6 backends, a v6 range, the v6 UDP
+ * set gone, a v6 frontend moved, a new IPv6 set. */
+static void dual_next(struct model_state *next, const struct model_state *from)
+{
+	size_t d6;
+
+	state_copy(next, from);
+	add_backend6(next, SET_A6, "2001:db8:3::2", 8080, 2, 0);
+	find_backend(next, SET_A, ip4(198, 18, 1, 2))->weight = 3;
+	next->src_ranges[next->n_src_ranges - 1].prefix6 = ip6("2001:db8:9::");
+	next->src_ranges[next->n_src_ranges - 1].len = 56;
+	d6 = add_set6(next, "default/d", "", IPPROTO_TCP, SVCD_SET_CLUSTER);
+	add_backend6(next, d6, "2001:db8:1::2", 8080, 1, SVCD_BE_LOCAL);
+	add_frontend6(next, d6, "2001:db8:96::d", 80, SVCD_SCOPE_INTERNAL,
+		      SVCD_TYPE_CLUSTER_IP);
+	/* the v6 NodePort moves to default/lb6 */
+	next->frontends[next->n_frontends - 1 - 4].set_index = SET_LB6;
+	remove_set(next, SET_B6); /* last: it renumbers the sets */
+}
+
+static void plant_flow6(struct fake *f, uint16_t sport, __u32 sid, __u32 bid,
+			const char *backend, uint16_t port)
+{
+	struct svcd_ct6_key k = {
+		.saddr = ip6("2001:db8:1::100"),
+		.daddr = ip6("2001:db8:96::b"),
+		.sport = htons(sport),
+		.dport = htons(53),
+		.proto = IPPROTO_UDP,
+		.dir = SVCD_CT_FORWARD,
+	};
+	struct svcd_ct6_value v = {
+		.nat_saddr = k.saddr,
+		.nat_sport = k.sport,
+		.nat_daddr = ip6(backend),
+		.nat_dport = htons(port),
+		.backend_id = bid,
+		.service_id = sid,
+	};
+
+	fake_plant(f, WMAP_CONNTRACK6, &k, &v);
+	k = (struct svcd_ct6_key){
+		.saddr = ip6(backend),
+		.daddr = ip6("2001:db8:1::100"),
+		.sport = htons(port),
+		.dport = htons(sport),
+		.proto = IPPROTO_UDP,
+		.dir = SVCD_CT_REVERSE,
+	};
+	v.nat_saddr = k.daddr;
+	v.nat_sport = k.dport;
+	v.nat_daddr = ip6("2001:db8:96::b");
+	v.nat_dport = htons(53);
+	fake_plant(f, WMAP_CONNTRACK6, &k, &v);
+}
+
+static bool has_flow6(struct fake *f, uint16_t sport)
+{
+	struct svcd_ct6_key k = {
+		.saddr = ip6("2001:db8:1::100"),
+		.daddr = ip6("2001:db8:96::b"),
+		.sport = htons(sport),
+		.dport = htons(53),
+		.proto = IPPROTO_UDP,
+		.dir = SVCD_CT_FORWARD,
+	};
+
+	return fmap_get(&f->map[WMAP_CONNTRACK6], &k) != NULL;
+}
+
+/* Backend id of an IPv6 addr:port in the maps (0: none). */
+static __u32 backend6_id(const struct fake *f, const char *addr, uint16_t port)
+{
+	const struct fmap *m = &f->map[WMAP_BACKENDS6];
+	union svcd_ip6 a = ip6(addr);
+	const struct svcd_backend6 *b;
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		b = (const void *)(m->vals + i * m->vsz);
+		if (!memcmp(&b->addr, &a, sizeof(a)) && b->port == htons(port))
+			return *(const __u32 *)(m->keys + i * m->ksz);
+	}
+	return 0;
+}
+
+/* svcd killed after each op of from -> to, restarted, synced to to. */
+static size_t crash_each_op(const struct model_state *from,
+			    const struct model_state *to, size_t *ops_out)
+{
+	size_t n, ops = 0, writes, failed = 0;
+
+	for (n = 0; n == 0 || n < ops; n++) {
+		struct fake *c = fake_new();
+		struct writer *w, *w3;
+
+		c->ranges_want = from;
+		w = writer_new(&fake_ops, c, &limits);
+		writer_sync(w, from, NULL);
+		c->ranges_want = to;
+		writes = fake_writes(c);
+		if (n)
+			c->crash_after = writes + n;
+		sync_quiet(w, to, NULL);
+		if (!n)
+			ops = fake_writes(c) - writes;
+		writer_free(w);
+		c->crash_after = 0;
+		w3 = writer_new(&fake_ops, c, &limits);
+		if (!w3 || writer_sync(w3, to, NULL) || !maps_match(c, to) ||
+		    !ranges_match(c, to) || !ranges6_match(c, to) ||
+		    c->violations) {
+			test__log("crash after op %zu: %s\n", n,
+				  c->first_violation);
+			failed++;
+		}
+		writer_free(w3);
+		fake_free(c);
+	}
+	*ops_out = ops;
+	return failed;
+}
+
+void test_writer_dual_stack(void)
+{
+	const struct svcd_frontend_value *v4, *v6;
+	struct model_state want, next, v4only;
+	struct fmap before = { 0 };
+	struct writer_stats st;
+	struct writer *w, *w2;
+	size_t i, writes, ops;
+	struct fake *f;
+
+	f = fake_new();
+	dual_state(&want);
+	f->ranges_want = &want;
+	w = writer_new(&fake_ops, f, &limits);
+	if (!ASSERT_OK_PTR(w, "writer_new"))
+		goto out;
+
+	if (test__start_subtest("install")) {
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		ASSERT_TRUE(ranges6_match(f, &want), "v6 ranges");
+		no_violations(f);
+		ASSERT_EQ(st.services_added, 7, "4 IPv4 + 3 IPv6 sets");
+		ASSERT_EQ(f->map[WMAP_FRONTENDS6].n, 4, "IPv6 frontends");
+		ASSERT_EQ(f->map[WMAP_BACKENDS6].n, 6, "IPv6 backends");
+		ASSERT_EQ(f->map[WMAP_SRC_RANGES6].n, 2, "IPv6 ranges");
+		ASSERT_EQ(st.src_ranges_added, 2, "ranges added");
+		ASSERT_EQ(writer_backend_count(w), 8 + 6, "one id space");
+		v4 = fe_get(f, &want.frontends[0].key);
+		v6 = fe6_get(f, "2001:db8:96::a", 80, IPPROTO_TCP,
+			     SVCD_SCOPE_INTERNAL);
+		if (ASSERT_OK_PTR(v4, "v4 ClusterIP") &&
+		    ASSERT_OK_PTR(v6, "v6 ClusterIP"))
+			ASSERT_NEQ(v4->service_id, v6->service_id,
+				   "one service id per family");
+		ASSERT_EQ(st.errors, 0, "errors");
+	}
+	if (test__start_subtest("unchanged_writes_nothing")) {
+		writes = fake_writes(f);
+		ASSERT_OK(writer_sync(w, &want, &st), "sync");
+		ASSERT_EQ(fake_writes(f) - writes, 0, "map writes");
+	}
+	if (test__start_subtest("restart_unchanged")) {
+		before.ksz = sizeof(struct svcd_frontend6_key);
+		before.vsz = sizeof(struct svcd_frontend_value);
+		for (i = 0; i < f->map[WMAP_FRONTENDS6].n; i++)
+			fmap_put(&before,
+				 f->map[WMAP_FRONTENDS6].keys + i * before.ksz,
+				 f->map[WMAP_FRONTENDS6].vals + i * before.vsz);
+		w2 = writer_new(&fake_ops, f, &limits);
+		if (ASSERT_OK_PTR(w2, "writer_new")) {
+			ASSERT_EQ(writer_service_count(w2), 7, "services");
+			ASSERT_EQ(writer_backend_count(w2), 14, "backends");
+			writes = fake_writes(f);
+			ASSERT_OK(writer_sync(w2, &want, &st), "sync");
+			ASSERT_EQ(fake_writes(f) - writes, 0,
+				  "map writes: families told apart");
+			for (i = 0; i < before.n; i++)
+				ASSERT_TRUE(
+					!memcmp(fmap_get(
+							&f->map[WMAP_FRONTENDS6],
+							before.keys +
+								i * before.ksz),
+						before.vals + i * before.vsz,
+						before.vsz),
+					"v6 frontend values identical");
+			writer_free(w);
+			w = w2;
+		}
+	}
+	if (test__start_subtest("v6_change_leaves_v4_alone")) {
+		state_copy(&next, &want);
+		next.sets[SET_A6].n_backends = 1; /* 2001:db8:2::2 leaves */
+		writes = fake_writes(f);
+		f->ranges_want = &next;
+		v4 = fe_get(f, &want.frontends[0].key);
+		if (v4) {
+			struct svcd_frontend_value old = *v4;
+
+			ASSERT_OK(writer_sync(w, &next, &st), "sync");
+			v4 = fe_get(f, &want.frontends[0].key);
+			ASSERT_TRUE(v4 && !memcmp(v4, &old, sizeof(old)),
+				    "v4 frontend untouched");
+		}
+		ASSERT_TRUE(maps_match(f, &next), "maps match");
+		ASSERT_EQ(st.backends_removed, 1, "the v6 backend");
+		ASSERT_EQ(st.services_updated, 1, "the v6 set only");
+		f->ranges_want = &want;
+		ASSERT_OK(writer_sync(w, &want, &st), "back");
+		ASSERT_TRUE(maps_match(f, &want), "maps match again");
+		state_free(&next);
+	}
+	if (test__start_subtest("udp_flush_v6")) {
+		__u32 sid6, bid_gone = backend6_id(f, "2001:db8:2::5", 53);
+		__u32 bid_kept = backend6_id(f, "2001:db8:1::5", 53);
+
+		v6 = fe6_get(f, "2001:db8:96::b", 53, IPPROTO_UDP,
+			     SVCD_SCOPE_INTERNAL);
+		sid6 = v6 ? v6->service_id : 0;
+		ASSERT_GT(bid_gone, 0, "backend id");
+		plant_flow6(f, 40000, sid6, bid_gone, "2001:db8:2::5", 53);
+		plant_flow6(f, 40001, sid6, bid_kept, "2001:db8:1::5", 53);
+		plant_flow(f, IPPROTO_UDP, 40002,
+			   sid_of(f, ip4(198, 19, 96, 11), 53),
+			   backend_id(f, ip4(198, 18, 2, 5), 53),
+			   ip4(198, 18, 2, 5), 53);
+		state_copy(&next, &want);
+		next.sets[SET_B6].n_backends = 1; /* 2001:db8:2::5 leaves */
+		f->ranges_want = &next;
+		ASSERT_OK(writer_sync(w, &next, &st), "sync");
+		ASSERT_FALSE(has_flow6(f, 40000), "v6 flow of the removed "
+						  "backend flushed");
+		ASSERT_TRUE(has_flow6(f, 40001), "v6 flow of a kept backend");
+		ASSERT_TRUE(has_flow(f, IPPROTO_UDP, 40002),
+			    "v4 flows of the v4 set untouched");
+		ASSERT_EQ(st.udp_flows_flushed, 2, "both directions");
+		ASSERT_TRUE(maps_match(f, &next), "maps match");
+		f->ranges_want = &want;
+		ASSERT_OK(writer_sync(w, &want, &st), "back");
+		state_free(&next);
+	}
+	if (test__start_subtest("family_removed")) {
+		base_state(&v4only);
+		f->ranges_want = &v4only;
+		ASSERT_OK(writer_sync(w, &v4only, &st), "sync");
+		ASSERT_TRUE(maps_match(f, &v4only), "maps match");
+		ASSERT_EQ(f->map[WMAP_FRONTENDS6].n, 0, "v6 frontends gone");
+		ASSERT_EQ(f->map[WMAP_BACKENDS6].n, 0, "v6 backends gone");
+		ASSERT_EQ(f->map[WMAP_SRC_RANGES6].n, 0, "v6 ranges gone");
+		ASSERT_EQ(st.services_removed, 3, "v6 sets removed");
+		f->ranges_want = &want;
+		ASSERT_OK(writer_sync(w, &want, &st), "back");
+		ASSERT_TRUE(maps_match(f, &want), "maps match");
+		state_free(&v4only);
+	}
+	if (test__start_subtest("v6_map_full")) {
+		/* the IPv6 frontends map of a node without IPv6 (1-entry
+		 * placeholder): IPv6 sets fail alone, IPv4 is installed */
+		struct fake *c = fake_new();
+		struct writer *wc;
+
+		c->map[WMAP_FRONTENDS6].cap = 1;
+		wc = writer_new(&fake_ops, c, &limits);
+		if (ASSERT_OK_PTR(wc, "writer_new")) {
+			ASSERT_NEQ(sync_quiet(wc, &want, &st), 0, "error");
+			ASSERT_GE(st.errors, 1, "counted");
+			ASSERT_TRUE(fe_get(c, &want.frontends[0].key) != NULL,
+				    "IPv4 installed");
+			ASSERT_LE(c->map[WMAP_FRONTENDS6].n, 1, "capped");
+			no_violations(c);
+		}
+		writer_free(wc);
+		fake_free(c);
+	}
+	if (test__start_subtest("crash_at_every_op")) {
+		size_t failed;
+
+		dual_next(&next, &want);
+		failed = crash_each_op(&want, &next, &ops);
+		ASSERT_GT(ops, 20, "ops in the change");
+		ASSERT_EQ(failed, 0, "restarts that did not converge");
+		/* and a v4-only node growing its IPv6 half, and back */
+		base_state(&v4only);
+		failed = crash_each_op(&v4only, &want, &ops);
+		ASSERT_GT(ops, 20, "ops adding IPv6");
+		ASSERT_EQ(failed, 0, "restarts adding IPv6");
+		failed = crash_each_op(&want, &v4only, &ops);
+		ASSERT_GT(ops, 10, "ops removing IPv6");
+		ASSERT_EQ(failed, 0, "restarts removing IPv6");
+		state_free(&v4only);
+		state_free(&next);
+	}
+	no_violations(f);
+	writer_free(w);
+out:
+	fmap_fini(&before);
+	state_free(&want);
+	fake_free(f);
 }

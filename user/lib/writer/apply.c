@@ -191,7 +191,7 @@ static void log_set_failure(const struct svc_ident *id, enum set_step step,
 struct set_apply {
 	const struct model_set *ms;
 	struct svc_ident id; /* its identity */
-	uint32_t sid;		  /* 0 until it has a service record */
+	uint32_t sid;	     /* 0 until it has a service record */
 	struct wsvc *svc;
 	enum set_step step; /* what was being done, for the message */
 	size_t n_slots;

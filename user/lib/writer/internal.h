@@ -49,7 +49,8 @@ struct wbackend {
 	union svcd_ip6 addr;
 };
 
-static inline void fe_key_v4(struct fe_key *k, const struct svcd_frontend_key *v4)
+static inline void fe_key_v4(struct fe_key *k,
+			     const struct svcd_frontend_key *v4)
 {
 	memset(k, 0, sizeof(*k));
 	k->family = MODEL_IPV4;
@@ -88,7 +89,7 @@ struct wsvc {
 	/* and the family of its frontends and backends (enum model_family):
 	 * not in the services entry, so learnt from them at load */
 	uint8_t family;
-	bool in_map;		  /* the services entry exists */
+	bool in_map; /* the services entry exists */
 	/*
 	 * The version frontends should use: slot table live_rev with
 	 * live_count complete slots (none when live_count is 0). False for

@@ -277,10 +277,9 @@ int be_write(struct writer *w, uint32_t bid, const struct wbackend *b)
 int be_delete(struct writer *w, uint32_t bid)
 {
 	struct wbe *e = &w->be[bid];
-	int err = map_delete(w,
-			     e->be.family == MODEL_IPV6 ? WMAP_BACKENDS6 :
-							  WMAP_BACKENDS,
-			     &bid);
+	int err = map_delete(
+		w, e->be.family == MODEL_IPV6 ? WMAP_BACKENDS6 : WMAP_BACKENDS,
+		&bid);
 
 	if (err)
 		return err;

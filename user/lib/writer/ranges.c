@@ -34,13 +34,12 @@ static void range_norm(uint8_t *key, size_t size)
 	int i, bits, nbits = (int)(size - 4) * 8;
 	uint32_t prefixlen;
 
-	_Static_assert(sizeof(struct svcd_src_range_key) == 12 &&
-			       offsetof(struct svcd_src_range_key, lb_addr) ==
-				       4 &&
-			       sizeof(struct svcd_src_range6_key) == 36 &&
-			       offsetof(struct svcd_src_range6_key, lb_addr) ==
-				       4,
-		       "trie data follows prefixlen");
+	_Static_assert(
+		sizeof(struct svcd_src_range_key) == 12 &&
+			offsetof(struct svcd_src_range_key, lb_addr) == 4 &&
+			sizeof(struct svcd_src_range6_key) == 36 &&
+			offsetof(struct svcd_src_range6_key, lb_addr) == 4,
+		"trie data follows prefixlen");
 	memcpy(&prefixlen, key, sizeof(prefixlen));
 	if (prefixlen > (uint32_t)nbits) {
 		prefixlen = (uint32_t)nbits;
@@ -85,8 +84,8 @@ static bool range_in(const struct range_set *set, size_t n, const void *k)
 
 static int range_append(struct range_set *set, const void *k)
 {
-	int err = array_reserve((void **)&set->v, &set->cap, set->n,
-				set->size, 16);
+	int err = array_reserve((void **)&set->v, &set->cap, set->n, set->size,
+				16);
 
 	if (!err)
 		memcpy(set->v + set->n++ * set->size, k, set->size);
