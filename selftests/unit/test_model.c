@@ -2411,3 +2411,39 @@ void test_model_dual_stack(void)
 		fx_free(&f);
 	}
 }
+
+void test_model_drop_family(void)
+{
+	struct fx f;
+	size_t dropped, i;
+
+	fx_build6(&f,
+		  SVC_X("default", "lb", "",
+			"'type':'LoadBalancer',"
+			"'clusterIPs':['198.19.96.60','2001:db8:96::60'],"
+			"'loadBalancerSourceRanges':['198.19.0.0/25',"
+			"'2001:db8:7::/48'],"
+			"'ports':[{'name':'http','port':80,'nodePort':30060}]",
+			"'loadBalancer':{'ingress':[{'ip':'198.19.98.6'},"
+			"{'ip':'2001:db8::98:6'}]}"),
+		  SVC("default", "v6",
+		      "'clusterIPs':['2001:db8:96::b']," PORT_HTTP),
+		  SVC("default", "web", DUAL_SPEC("")), WEB_SLICE,
+		  SLICE6("default", "web-6", "web", SPORT_HTTP,
+			 EP("2001:db8:1::2", NODE)));
+	ASSERT_OK(f.ret, "build");
+	dropped = model_state_drop_family(&f.st, MODEL_IPV6);
+	/* lb: ClusterIP + LB x 2 + 2 NodePorts x 2; v6: 1; web: 1 */
+	ASSERT_EQ(dropped, 1 + 2 + 4 + 1 + 1, "IPv6 frontends dropped");
+	ASSERT_EQ(count_family(&f.st, MODEL_IPV6), 0, "none left");
+	for (i = 0; i < f.st.n_sets; i++)
+		ASSERT_EQ(f.st.sets[i].family, MODEL_IPV4, "IPv4 sets only");
+	ASSERT_EQ(f.st.n_src_ranges, 1, "the IPv4 range");
+	check_state(&f.st);
+	ASSERT_BACKENDS(cip_set(&f, "198.19.96.10", 80),
+			"198.18.1.2:8080/w1+local");
+	ASSERT_OK_PTR(find_fe(&f.st, "198.19.0.2", 30060, IPPROTO_TCP,
+			      SVCD_SCOPE_EXTERNAL),
+		      "IPv4 NodePort kept, pointing at its set");
+	fx_free(&f);
+}

@@ -2232,3 +2232,39 @@ void model_state_free(struct model_state *state)
 	free(state->healthchecks);
 	memset(state, 0, sizeof(*state));
 }
+
+size_t model_state_drop_family(struct model_state *state, int family)
+{
+	size_t i, n = 0, dropped, *where;
+
+	if (!state || !state->n_sets)
+		return 0;
+	where = calloc(state->n_sets, sizeof(*where));
+	if (!where)
+		return 0; /* nothing dropped: the writer reports the rest */
+	for (i = 0; i < state->n_sets; i++) {
+		if (state->sets[i].family == family) {
+			free(state->sets[i].backends);
+			continue;
+		}
+		where[i] = n;
+		state->sets[n++] = state->sets[i];
+	}
+	state->n_sets = n;
+	for (i = 0, n = 0; i < state->n_frontends; i++) {
+		if (state->frontends[i].family == family)
+			continue;
+		state->frontends[n] = state->frontends[i];
+		state->frontends[n].set_index =
+			where[state->frontends[i].set_index];
+		n++;
+	}
+	dropped = state->n_frontends - n;
+	state->n_frontends = n;
+	for (i = 0, n = 0; i < state->n_src_ranges; i++)
+		if (state->src_ranges[i].family != family)
+			state->src_ranges[n++] = state->src_ranges[i];
+	state->n_src_ranges = n;
+	free(where);
+	return dropped;
+}

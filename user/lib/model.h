@@ -152,4 +152,11 @@ int model_build_text(const char *text, size_t len,
 
 void model_state_free(struct model_state *state);
 
+/*
+ * Takes the sets, frontends and source ranges of family out of state (a
+ * node whose IPv6 maps are placeholders): the rest keeps its order and
+ * its frontends their sets. Returns how many frontends went.
+ */
+size_t model_state_drop_family(struct model_state *state, int family);
+
 #endif

@@ -84,6 +84,10 @@ enum loop_source {
 struct svcd {
 	const struct options *opts;
 	char node_name[256];
+	/* The IPv6 maps are full size (loader_config.ipv6): the node had an
+	 * IPv6 address at start, or a flag named an IPv6 CIDR. Without it
+	 * IPv6 frontends are left out of the maps (one line per sync). */
+	bool ipv6;
 	struct loader *loader;
 	struct svcd_maps maps;
 	bool maps_open;
@@ -124,8 +128,18 @@ int parse_u32(const char *flag, const char *arg, uint32_t min, uint32_t max,
 int set_node_name(struct svcd *s);
 /* This node's IPv4 addresses for NodePorts (--nodeport-addresses). */
 size_t node_addresses(const struct options *o, __be32 *out, size_t max);
+/* Its IPv6 ones: not loopback, link-local, multicast or v4-mapped. */
+size_t node_addresses6(const struct options *o, union svcd_ip6 *out,
+		       size_t max);
+/* Whether the node has an IPv6 address of that kind. */
+bool node_has_ipv6(void);
 bool uplink_is_veth(const struct options *o);
 __be32 snat_address(const struct options *o);
+union svcd_ip6 snat_address6(const struct options *o);
+/* An address for logs: RFC 5952 for IPv6 (inet_ntop), "[addr]:port" with
+ * a port (port < 0: none). Returns buf. */
+const char *fmt_ip(char *buf, size_t len, int family, const void *addr,
+		   int port);
 
 /* links.c: on_link_up / on_link_gone for netlink_open() */
 extern const struct netlink_ops link_ops;

@@ -221,12 +221,37 @@ static int setup_k8s(struct svcd *s)
 	return err;
 }
 
+/* Whether any CIDR of cl is IPv6. */
+static bool any_cidr6(const struct cidrlist *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n; i++)
+		if (cl->items[i].family == AF_INET6)
+			return true;
+	return false;
+}
+
+/*
+ * IPv6 maps full size: the node has an IPv6 address (not loopback or
+ * link-local) at start, or --cluster-cidr / --nodeport-addresses name an
+ * IPv6 CIDR. Decided at start because the loader sizes the maps once; a
+ * node that gets its first IPv6 address later serves IPv6 after a
+ * restart (sync.c says so in one line per sync meanwhile).
+ */
+static bool serve_ipv6(const struct options *o)
+{
+	return node_has_ipv6() || any_cidr6(&o->cluster_cidrs) ||
+	       any_cidr6(&o->nodeport_cidrs);
+}
+
 /* The loader's sizes and SNAT source from the flags and the uplinks. */
 static void loader_config_of(const struct options *o,
 			     struct loader_config *lcfg)
 {
 	*lcfg = (struct loader_config){
 		.pin_dir = o->pin_dir,
+		.ipv6 = serve_ipv6(o),
 		.max_frontends = o->max_services * FRONTENDS_PER_SERVICE,
 		.max_slots = o->max_backends * SLOTS_PER_BACKEND,
 		.max_services = o->max_services,
@@ -240,6 +265,7 @@ static void loader_config_of(const struct options *o,
 	if (lcfg->max_slots < SVCD_MAX_SLOTS_PER_SERVICE)
 		lcfg->max_slots = SVCD_MAX_SLOTS_PER_SERVICE;
 	lcfg->snat_addr = snat_address(o);
+	lcfg->snat_addr6 = snat_address6(o);
 	lcfg->xdp_tx_ok = !uplink_is_veth(o);
 	if (o->uplinks.n && !lcfg->xdp_tx_ok)
 		pr_info("uplinks: veth, so translated packets leave through tc (bpf_redirect_neigh), not XDP_TX: veth keeps partial checksums that XDP cannot update");
@@ -252,6 +278,16 @@ static void loader_config_of(const struct options *o,
 			pr_warn("--uplinks: no IPv4 address on them yet; external traffic to remote backends under externalTrafficPolicy Cluster is dropped (restart svcd once the uplink has its address)");
 		pr_info("uplinks: SNAT toward other nodes from %s, ports %u-%u",
 			a, o->snat_port_min, o->snat_port_max);
+	}
+	if (o->uplinks.n && lcfg->ipv6) {
+		char a6[INET6_ADDRSTRLEN] = "none";
+		static const union svcd_ip6 zero;
+
+		if (memcmp(&lcfg->snat_addr6, &zero, sizeof(zero)))
+			fmt_ip(a6, sizeof(a6), AF_INET6, &lcfg->snat_addr6, -1);
+		else
+			pr_warn("--uplinks: no IPv6 address on them yet; external IPv6 traffic to remote backends under externalTrafficPolicy Cluster is dropped (restart svcd once the uplink has its address)");
+		pr_info("uplinks: IPv6 SNAT toward other nodes from %s", a6);
 	}
 }
 
@@ -266,6 +302,10 @@ static int setup_datapath(struct svcd *s)
 	int err, n;
 
 	loader_config_of(o, &lcfg);
+	s->ipv6 = lcfg.ipv6;
+	pr_info("IPv6: %s", s->ipv6 ?
+				    "served (IPv6 maps full size)" :
+				    "not served: the node has no IPv6 address");
 	err = loader_prepare_pin_dir(o->pin_dir);
 	if (err)
 		return err;

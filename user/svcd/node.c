@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* svcd/node.c - this node: its name, NodePort addresses, SNAT address. */
+/* svcd/node.c - this node: its name, NodePort addresses (IPv4 and IPv6),
+ * SNAT addresses. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -15,6 +16,52 @@
 
 #include "lib/log.h"
 #include "svcd/agent.h"
+
+/* Whether addr (16 bytes) is in one of the IPv6 CIDRs of l. */
+static bool in_cidrs6(const struct cidrlist *l, const union svcd_ip6 *addr)
+{
+	unsigned int bits, i;
+	size_t k;
+
+	for (k = 0; k < l->n; k++) {
+		const struct cidr *c = &l->items[k];
+
+		if (c->family != AF_INET6)
+			continue;
+		bits = c->prefix;
+		for (i = 0; i < 16 && bits;
+		     i++, bits = bits > 8 ? bits - 8 : 0) {
+			uint8_t mask = bits >= 8 ? 0xff :
+						   (uint8_t)(0xff00 >> bits);
+
+			if ((addr->b[i] ^ c->addr[i]) & mask)
+				break;
+		}
+		if (!bits)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * An IPv6 address that serves NodePorts and SNAT: not loopback, not
+ * link-local (fe80::/10: ambiguous without its interface, and not what a
+ * client outside the link uses), not multicast, not v4-mapped.
+ */
+static bool usable6(const union svcd_ip6 *a)
+{
+	static const union svcd_ip6 loopback = { .b[15] = 1 };
+
+	if (!memcmp(a, &loopback, sizeof(*a)))
+		return false;
+	if (a->b[0] == 0xfe && (a->b[1] & 0xc0) == 0x80)
+		return false;
+	if (a->b[0] == 0xff)
+		return false;
+	if (!a->w[0] && !a->w[1] && a->w[2] == htonl(0xffff))
+		return false;
+	return true;
+}
 
 static bool in_cidrs(const struct cidrlist *l, __be32 addr)
 {
@@ -67,6 +114,60 @@ size_t node_addresses(const struct options *o, __be32 *out, size_t max)
 }
 
 /* Is any existing uplink a veth? (ethtool's driver name) */
+/*
+ * The same for IPv6 (usable6()); with --nodeport-addresses, those inside
+ * its IPv6 CIDRs (none when it names only IPv4 ones, as kube-proxy).
+ */
+size_t node_addresses6(const struct options *o, union svcd_ip6 *out, size_t max)
+{
+	struct ifaddrs *ifa, *it;
+	size_t n = 0, i;
+
+	if (getifaddrs(&ifa)) {
+		pr_warn("list node addresses: %s; no IPv6 NodePort frontends",
+			strerror(errno));
+		return 0;
+	}
+	for (it = ifa; it && n < max; it = it->ifa_next) {
+		union svcd_ip6 addr;
+
+		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET6)
+			continue;
+		memcpy(&addr, &((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr,
+		       sizeof(addr));
+		if (!usable6(&addr))
+			continue;
+		if (o->nodeport_cidrs.n &&
+		    !in_cidrs6(&o->nodeport_cidrs, &addr))
+			continue;
+		for (i = 0; i < n && memcmp(&out[i], &addr, sizeof(addr)); i++)
+			;
+		if (i == n)
+			out[n++] = addr;
+	}
+	freeifaddrs(ifa);
+	return n;
+}
+
+/* Does this network namespace have an IPv6 address (usable6())? */
+bool node_has_ipv6(void)
+{
+	struct ifaddrs *ifa, *it;
+	bool found = false;
+
+	if (getifaddrs(&ifa))
+		return false;
+	for (it = ifa; it && !found; it = it->ifa_next) {
+		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET6)
+			continue;
+		found = usable6((const union svcd_ip6 *)&(
+					(struct sockaddr_in6 *)it->ifa_addr)
+					->sin6_addr);
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
 bool uplink_is_veth(const struct options *o)
 {
 	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
@@ -117,6 +218,53 @@ __be32 snat_address(const struct options *o)
 					       ->sin_addr.s_addr;
 	freeifaddrs(ifa);
 	return addr;
+}
+
+/* The IPv6 SNAT source: the first usable IPv6 address of the first uplink
+ * that has one; all-zero: none. */
+union svcd_ip6 snat_address6(const struct options *o)
+{
+	union svcd_ip6 addr = { 0 }, a;
+	struct ifaddrs *ifa, *it;
+	bool found = false;
+	size_t i;
+
+	if (!o->uplinks.n || getifaddrs(&ifa))
+		return addr;
+	for (i = 0; i < o->uplinks.n && !found; i++)
+		for (it = ifa; it && !found; it = it->ifa_next) {
+			if (!it->ifa_addr ||
+			    it->ifa_addr->sa_family != AF_INET6 ||
+			    fnmatch(o->uplinks.items[i], it->ifa_name, 0))
+				continue;
+			memcpy(&a,
+			       &((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr,
+			       sizeof(a));
+			if (usable6(&a)) {
+				addr = a;
+				found = true;
+			}
+		}
+	freeifaddrs(ifa);
+	return addr;
+}
+
+/* "198.19.0.1" or "2001:db8::1" (RFC 5952, as inet_ntop writes it);
+ * with a port, "198.19.0.1:80" or "[2001:db8::1]:80". */
+const char *fmt_ip(char *buf, size_t len, int family, const void *addr,
+		   int port)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	if (port < 0)
+		snprintf(buf, len, "%s", a);
+	else if (family == AF_INET6)
+		snprintf(buf, len, "[%s]:%d", a, port);
+	else
+		snprintf(buf, len, "%s:%d", a, port);
+	return buf;
 }
 
 int set_node_name(struct svcd *s)

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* serve.c - see serve.h. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sys/http.h"
 #include "lib/log.h"
@@ -16,7 +19,8 @@
 
 struct healthcheck {
 	uint16_t port;
-	int listener;
+	int listener;  /* "[::]:port" (both families) or "0.0.0.0:port" */
+	int listener4; /* "0.0.0.0:port" beside "[::]" under bindv6only; -1 */
 	char name[SVCD_NAME_LEN];
 	uint32_t local_endpoints;
 	bool seen; /* in the latest state */
@@ -211,10 +215,64 @@ void serve_dispatch(struct serve *s)
 	httpd_dispatch(s->httpd);
 }
 
+/* Whether this network namespace can have IPv6 sockets at all. */
+static bool ipv6_usable(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* net.ipv6.bindv6only: "[::]" then takes IPv6 only. */
+static bool bindv6only(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv6/bindv6only", "re");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v != 0;
+}
+
+/*
+ * A healthCheckNodePort answers on both families, as kube-proxy's (one
+ * server per family): "[::]:port", which takes IPv4 too, and
+ * "0.0.0.0:port" beside it when bindv6only says it does not; IPv4 alone
+ * where the namespace has no IPv6. Returns 0 or the error (logged).
+ */
+static int hc_listen(struct serve *s, struct healthcheck *hc, uint16_t port)
+{
+	char addr[32];
+
+	hc->listener = hc->listener4 = -1;
+	if (ipv6_usable()) {
+		snprintf(addr, sizeof(addr), "[::]:%u", port);
+		hc->listener = httpd_listen(s->httpd, addr, port);
+		if (hc->listener >= 0 && !bindv6only())
+			return 0;
+	}
+	snprintf(addr, sizeof(addr), "0.0.0.0:%u", port);
+	if (hc->listener < 0) {
+		hc->listener = httpd_listen(s->httpd, addr, port);
+		return hc->listener < 0 ? hc->listener : 0;
+	}
+	hc->listener4 = httpd_listen(s->httpd, addr, port);
+	if (hc->listener4 < 0) {
+		httpd_unlisten(s->httpd, hc->listener);
+		return hc->listener4;
+	}
+	return 0;
+}
+
 void serve_set_healthchecks(struct serve *s, const struct model_state *st)
 {
 	struct healthcheck *hc;
-	char addr[32];
 	size_t i, j;
 
 	for (j = 0; j < s->n_hcs; j++)
@@ -241,10 +299,8 @@ void serve_set_healthchecks(struct serve *s, const struct model_state *st)
 				s->hcs = p;
 				s->cap_hcs = cap;
 			}
-			snprintf(addr, sizeof(addr), "0.0.0.0:%u", m->port);
 			hc = &s->hcs[s->n_hcs];
-			hc->listener = httpd_listen(s->httpd, addr, m->port);
-			if (hc->listener < 0)
+			if (hc_listen(s, hc, m->port))
 				continue; /* logged with the address */
 			hc->port = m->port;
 			hc->local_endpoints = m->local_endpoints;
@@ -270,6 +326,7 @@ void serve_set_healthchecks(struct serve *s, const struct model_state *st)
 		pr_info("Service %s: healthCheckNodePort %u closed",
 			s->hcs[j].name, s->hcs[j].port);
 		httpd_unlisten(s->httpd, s->hcs[j].listener);
+		httpd_unlisten(s->httpd, s->hcs[j].listener4);
 		s->hcs[j] = s->hcs[--s->n_hcs];
 	}
 }

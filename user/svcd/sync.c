@@ -180,6 +180,17 @@ static double ms_since(const struct timespec *t0)
 
 #define MAX_NODE_ADDRS 64
 
+/* Whether cl names a CIDR of family (AF_INET, AF_INET6). */
+static bool has_family(const struct cidrlist *cl, int family)
+{
+	size_t i;
+
+	for (i = 0; i < cl->n; i++)
+		if (cl->items[i].family == family)
+			return true;
+	return false;
+}
+
 /* Applies a desired state built from doc (file text or API objects). */
 static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       size_t len, const cJSON *doc, struct timespec *t0)
@@ -187,10 +198,18 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	struct model_config cfg = {
 		.node_name = s->node_name,
 		.quiet_orphan_slices = s->k8s != NULL,
-		.cluster_ips_from_outside = s->opts->cluster_cidrs.n > 0,
+		/* --cluster-cidr per family, as kube-proxy's dual-stack
+		 * list: ClusterIPs of a family answer from outside when a
+		 * CIDR of that family is given */
+		.cluster_ips_from_outside =
+			has_family(&s->opts->cluster_cidrs, AF_INET),
+		.cluster_ips_from_outside6 =
+			has_family(&s->opts->cluster_cidrs, AF_INET6),
 	};
 	struct store_node_info node = {};
 	__be32 node_addrs[MAX_NODE_ADDRS];
+	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
+	size_t dropped;
 	struct model_state state = {};
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
@@ -202,6 +221,9 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	 * --nodeport-addresses picks them (default: all of them). */
 	cfg.n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
 	cfg.node_addrs = node_addrs;
+	cfg.n_node_addrs6 =
+		node_addresses6(s->opts, node_addrs6, MAX_NODE_ADDRS);
+	cfg.node_addrs6 = node_addrs6;
 	model_errors_clear(s);
 	if (doc)
 		err = model_build(doc, &cfg, on_model_error, s, &state);
@@ -221,6 +243,12 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		goto out;
 	}
 	log_model_errors(s);
+	/* IPv6 maps are 1-entry placeholders: leave IPv6 out, in one line
+	 * (not one map error per IPv6 Service) */
+	dropped = s->ipv6 ? 0 : model_state_drop_family(&state, MODEL_IPV6);
+	if (dropped)
+		pr_warn("%s: %zu IPv6 frontends not served: the node had no IPv6 address when svcd started (restart svcd once it has one)",
+			source, dropped);
 	built_ms = ms_since(t0);
 
 	/* Errors are logged by the writer per set, counted in ws. */

@@ -25,6 +25,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "svcd_abi.h"
+
 /*
  * svcd's tc filters are found by these, on the ingress and egress hooks
  * of clsact; the program names confirm that a filter is ours.
@@ -64,7 +66,8 @@ struct loader_config {
 	 * 1-entry placeholders (replaced when a later start serves IPv6). */
 	bool ipv6;
 	/* uplink programs (wire.bpf.c), fixed at load */
-	uint32_t snat_addr; /* __be32 node address for SNAT; 0: none */
+	uint32_t snat_addr;	   /* __be32 node address for SNAT; 0: none */
+	union svcd_ip6 snat_addr6; /* IPv6 node address for SNAT; ::: none */
 	uint16_t snat_port_min, snat_port_max;
 	bool xdp_tx_ok; /* false when an uplink is a veth (wire.bpf.c) */
 	/* socket programs (sock.bpf.c); svcd_sock_rev has max_conntrack
