@@ -33,7 +33,7 @@ static const struct cmd cmds[] = {
 	  "print a map (services by default)" },
 	{ "lookup", do_lookup,
 	  "lookup tcp|udp DST_IP:PORT [--from SRC_IP:PORT]",
-	  "the frontend that matches, its backends, the flow's entry" },
+	  "the frontend that matches, its backends, the flow's entry (IPv6: [ADDR]:PORT)" },
 	{ "status", do_status, "status",
 	  "pin dir, map fill levels, attached programs" },
 	{ "help", do_help, "help", "this text" },
