@@ -5,7 +5,8 @@
 # field it had for IPv4 and adds "family". The IPv6 entries are written
 # into the pinned maps with bpftool (so this checks svcctl alone, whatever
 # the model makes of IPv6 Services): a frontend with affinity, two
-# backends, a conntrack entry pair, an affinity entry. The IPv6 maps are
+# backends, a conntrack entry pair, an affinity entry, a source range (and
+# an IPv4 one beside it). The IPv6 maps are
 # pinned by the test before svcd starts, full size (svcd keeps a pinned
 # size). Last, a pin dir from a build before IPv6 (no IPv6 pins) still
 # reads: IPv4 only.
@@ -40,7 +41,9 @@ bpftool map create "$PIN_DIR/svcd_frontends6" type hash key 20 value 16 \
 	bpftool map create "$PIN_DIR/svcd_conntrack6" type lru_hash key 40 \
 		value 64 entries 1024 name svcd_conntrack6 &&
 	bpftool map create "$PIN_DIR/svcd_affinity6" type lru_hash key 20 \
-		value 16 entries 1024 name svcd_affinity6 ||
+		value 16 entries 1024 name svcd_affinity6 &&
+	bpftool map create "$PIN_DIR/svcd_src_ranges6" type lpm_trie key 36 \
+		value 1 entries 64 name svcd_src_ranges6 flags 1 ||
 	fail_all "bpftool map create of the IPv6 maps failed"
 svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
 
@@ -75,6 +78,12 @@ elif k == "ct6v":  # NAT_SADDR NAT_SPORT NAT_DADDR NAT_DPORT BACKEND SID; SEEN_R
     b = ip(a[0]) + ip(a[2]) + struct.pack("!HH", int(a[1]), int(a[3])) + struct.pack("<IIBBHQQ", int(a[4]), int(a[5]), 0x4, 2, 0, now - 5 * 10**9, now - 10**9)
 elif k == "aff6k":  # SID CLIENT
     b = struct.pack("<I", int(a[0])) + ip(a[1])
+elif k == "r4":  # LB_ADDR SRC_PREFIX/LEN
+    n = ipaddress.IPv4Network(a[1])
+    b = struct.pack("<I", 32 + n.prefixlen) + ipaddress.IPv4Address(a[0]).packed + n.network_address.packed
+elif k == "r6":  # LB_ADDR SRC_PREFIX/LEN
+    n = ipaddress.IPv6Network(a[1])
+    b = struct.pack("<I", 128 + n.prefixlen) + ip(a[0]) + n.network_address.packed
 elif k == "affv":  # BACKEND_ID
     b = struct.pack("<IIQ", int(a[0]), 0, now - 2 * 10**9)
 print("hex " + " ".join("%02x" % x for x in b))
@@ -104,6 +113,8 @@ upd svcd_conntrack6 ct6k 2001:db8:1::20 41000 2001:db8:96::a 80 0 -- \
 upd svcd_conntrack6 ct6k 2001:db8:1::11 8080 2001:db8:1::20 41000 1 -- \
 	ct6v 2001:db8:96::a 80 2001:db8:1::20 41000 200001 60001
 upd svcd_affinity6 aff6k 60001 2001:db8:1::20 -- affv 200001
+upd svcd_src_ranges6 r6 2001:db8::100 2001:db8:0:0:8000::/65 -- u8 1
+upd svcd_src_ranges r4 198.19.0.100 198.18.0.0/16 -- u8 1
 
 # out CASE ARGS...: svcctl ARGS into $T_DIR/CASE.out (stderr .err); 0 when
 # it exited 0.
@@ -163,6 +174,12 @@ check affinity-text has aff "demo/web6:http/TCP" "2001:db8:1::20" "[2001:db8:1::
 out aff-json dump affinity -o json
 check affinity-json pyj aff-json "[(e['service'], e['client'], e['backend'], e['backend_id'], e['state'], e['affinity_timeout'], e['family']) for e in d] == [('demo/web6', '2001:db8:1::20', '[2001:db8:1::11]:8080', 200001, 'active', 10800, 'IPv6')]"
 
+# ---- loadBalancerSourceRanges --------------------------------------------------
+out ranges dump src-ranges
+check src-ranges-text has ranges "2001:db8::100" "2001:db8:0:0:8000::/65" "198.19.0.100" "198.18.0.0/16" "IPv6"
+out ranges-json dump src-ranges -o json
+check src-ranges-json pyj ranges-json "d == [{'load_balancer': '198.19.0.100', 'source': '198.18.0.0/16', 'family': 'IPv4'}, {'load_balancer': '2001:db8::100', 'source': '2001:db8:0:0:8000::/65', 'family': 'IPv6'}]"
+
 # ---- lookup ------------------------------------------------------------------
 out lookup lookup tcp '[2001:db8:96::a]:80' --from '[2001:db8:1::20]:41000'
 check lookup-text has lookup "frontend $FE6:" "demo/web6:http" "[2001:db8:1::20]:41000 -> [2001:db8:96::a]:80/TCP"
@@ -184,7 +201,7 @@ check lookup-mixed-families-refused eval 'svcctl lookup tcp "[2001:db8:96::a]:80
 
 # ---- status and stats --------------------------------------------------------
 out status-json status -o json
-check status-v6-maps pyj status-json "{m['name']: m.get('entries') for m in d['maps'] if m['name'] in ('svcd_frontends6', 'svcd_backends6', 'svcd_conntrack6', 'svcd_affinity6')} == {'svcd_frontends6': 1, 'svcd_backends6': 2, 'svcd_conntrack6': 2, 'svcd_affinity6': 1} and all(sorted(m) == ['entries', 'id', 'max_entries', 'name'] for m in d['maps'] if 'entries' in m)"
+check status-v6-maps pyj status-json "{m['name']: m.get('entries') for m in d['maps'] if m['name'] in ('svcd_frontends6', 'svcd_backends6', 'svcd_conntrack6', 'svcd_affinity6', 'svcd_src_ranges6')} == {'svcd_frontends6': 1, 'svcd_backends6': 2, 'svcd_conntrack6': 2, 'svcd_affinity6': 1, 'svcd_src_ranges6': 1} and all(sorted(m) == ['entries', 'id', 'max_entries', 'name'] for m in d['maps'] if 'entries' in m)"
 out stats-json dump stats -o json
 check stats-new-reasons pyj stats-json "'pass_ext_hdr' in d['reasons'] and 'icmp_error' in d['reasons'] and any(s['service_id'] == 60001 and s['service'] == 'demo/web6' for s in d['services'])"
 out stats dump stats
@@ -198,6 +215,8 @@ out old-services -o json dump services
 check old-pins-services pyj old-services "[e['frontend'] for e in d] == ['$FE']"
 out old-ct dump conntrack
 out old-aff dump affinity
+out old-ranges -o json dump src-ranges
+check old-pins-src-ranges pyj old-ranges "[r['family'] for r in d] == ['IPv4']"
 out old-be -o json dump backends
 check old-pins-other-dumps pyj old-be "[b['address'] for b in d] == ['198.18.1.11:8080']"
 out old-status -o json status

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* dump.c - `svcctl dump`: services, backends, conntrack, affinity, stats. */
+/* dump.c - `svcctl dump`: services, backends, conntrack, affinity,
+ * loadBalancerSourceRanges, stats. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -443,6 +444,106 @@ out:
 	return err;
 }
 
+/* ---- loadBalancerSourceRanges ------------------------------------------ */
+
+/* One allowed source prefix of an LB IP, of either family. */
+struct range_row {
+	int family;
+	union svcd_ip6 lb, src;
+	int len; /* source prefix length; -1: a key svcd does not write */
+};
+
+static int cmp_range_row(const void *a, const void *b)
+{
+	const struct range_row *x = a, *y = b;
+	int r;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	r = memcmp(&x->lb, &y->lb, sizeof(x->lb));
+	if (!r)
+		r = memcmp(&x->src, &y->src, sizeof(x->src));
+	return r ? r : x->len - y->len;
+}
+
+/* svcd_src_ranges and svcd_src_ranges6: {LB IP, source prefix} pairs. */
+static int dump_src_ranges(const struct ctx *c)
+{
+	struct map_dump d = { .m.fd = -1, .t.ncols = 3 };
+	struct map_dump d6 = { .m.fd = -1 };
+	char lb[ADDR_STR_LEN], src[ADDR_STR_LEN + 16], ip[ADDR_STR_LEN];
+	struct range_row *rows = NULL;
+	size_t i, n = 0;
+	cJSON *obj;
+	int err;
+
+	err = map_dump_read(c, &d, SVCD_MAP_SRC_RANGES, NULL);
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_SRC_RANGES6, &d6.m);
+	if (!err)
+		err = read_sorted(c, &d6.m, SVCD_MAP_SRC_RANGES6, &d6.e, NULL);
+	if (err)
+		goto out;
+	rows = calloc(d.e.n + d6.e.n + 1, sizeof(*rows));
+	if (!rows) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < d.e.n; i++, n++) {
+		const struct svcd_src_range_key *k = svcd_entry_key(&d.e, i);
+
+		rows[n].family = AF_INET;
+		ip6_from4(&rows[n].lb, k->lb_addr);
+		ip6_from4(&rows[n].src, k->src_addr);
+		rows[n].len = k->prefixlen >= 32 && k->prefixlen <= 64 ?
+				      (int)k->prefixlen - 32 :
+				      -1;
+	}
+	for (i = 0; i < d6.e.n; i++, n++) {
+		const struct svcd_src_range6_key *k = svcd_entry_key(&d6.e, i);
+
+		rows[n].family = AF_INET6;
+		rows[n].lb = k->lb_addr;
+		rows[n].src = k->src_addr;
+		rows[n].len = k->prefixlen >= 128 && k->prefixlen <= 256 ?
+				      (int)k->prefixlen - 128 :
+				      -1;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_range_row);
+	if (c->json)
+		d.arr = cJSON_CreateArray();
+	else
+		err = table_row(&d.t, "LOAD_BALANCER", "SOURCE", "FAMILY");
+	for (i = 0; !err && i < n; i++) {
+		fmt_ip(lb, sizeof(lb), rows[i].family, &rows[i].lb);
+		fmt_ip(ip, sizeof(ip), rows[i].family, &rows[i].src);
+		if (rows[i].len >= 0)
+			snprintf(src, sizeof(src), "%s/%d", ip, rows[i].len);
+		else
+			snprintf(src, sizeof(src), "?");
+		if (!c->json) {
+			err = table_row(&d.t, lb, src,
+					family_name(rows[i].family));
+			continue;
+		}
+		obj = json_append_object(d.arr);
+		if (!obj) {
+			err = -ENOMEM;
+			break;
+		}
+		cJSON_AddStringToObject(obj, "load_balancer", lb);
+		cJSON_AddStringToObject(obj, "source", src);
+		cJSON_AddStringToObject(obj, "family",
+					family_name(rows[i].family));
+	}
+	err = dump_output(c, err, &d.arr, &d.t);
+out:
+	free(rows);
+	map_dump_free(&d6);
+	map_dump_free(&d);
+	return err;
+}
+
 /* ---- stats ------------------------------------------------------------- */
 
 #define STATS_FIELDS 5
@@ -659,8 +760,10 @@ int do_dump(const struct ctx *c, int argc, char **argv)
 		return dump_stats(c);
 	if (!strcmp(what, "affinity"))
 		return dump_affinity(c);
+	if (!strcmp(what, "src-ranges"))
+		return dump_src_ranges(c);
 	return fail(
 		c, EXIT_USAGE,
-		"dump: unknown table '%s'; one of services, backends, conntrack, affinity, stats",
+		"dump: unknown table '%s'; one of services, backends, conntrack, affinity, src-ranges, stats",
 		what);
 }
