@@ -13,6 +13,10 @@
  *   sock_recvmsg4 (cgroup/recvmsg4): a reply from that backend shows the
  *                 frontend as its source (resolvers check it).
  *   sock_getpeer4 (cgroup/getpeername4): getpeername() shows the frontend.
+ *   sock_connect6, sock_sendmsg6, sock_recvmsg6, sock_getpeer6: the same
+ *                 for AF_INET6 sockets: IPv6 frontends (svcd_frontends6,
+ *                 svcd_backends6, svcd_sock_rev6), and v4-mapped addresses
+ *                 (::ffff:a.b.c.d) as the IPv4 frontends they embed.
  *
  * docs/datapath.md ("Sockets") gives the rules.
  */
@@ -53,6 +57,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_sock_rev SEC(".maps");
 
+/* The same for IPv6 sockets; a 1-entry placeholder when the node serves
+ * no IPv6 (sized by svcd as svcd_sock_rev otherwise). Sockets of either
+ * family that ask for a v4-mapped address use svcd_sock_rev: see
+ * sock_forward6(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK);
+	__type(key, struct svcd_sock_rev6_key);
+	__type(value, struct svcd_sock_rev6_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_sock_rev6 SEC(".maps");
+
 static __always_inline bool sock_is_ours(struct bpf_sock_addr *ctx)
 {
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
@@ -69,6 +85,7 @@ static __always_inline bool sock_is_ours(struct bpf_sock_addr *ctx)
  */
 static __always_inline bool sock_rev_store(struct bpf_sock_addr *ctx,
 					   const struct svcd_backend *be,
+					   __be32 fe_addr, __be16 fe_port,
 					   __u32 service_id)
 {
 	struct svcd_sock_rev_key key = {
@@ -78,8 +95,8 @@ static __always_inline bool sock_rev_store(struct bpf_sock_addr *ctx,
 		.proto = ctx->protocol,
 	};
 	struct svcd_sock_rev_value val = {
-		.addr = ctx->user_ip4,
-		.port = (__be16)ctx->user_port,
+		.addr = fe_addr,
+		.port = fe_port,
 	};
 	int err;
 
@@ -93,72 +110,249 @@ static __always_inline bool sock_rev_store(struct bpf_sock_addr *ctx,
 	return false;
 }
 
+static __always_inline bool sock_rev6_store(struct bpf_sock_addr *ctx,
+					    const struct svcd_backend6 *be,
+					    const union svcd_ip6 *fe_addr,
+					    __be16 fe_port, __u32 service_id)
+{
+	struct svcd_sock_rev6_key key = {
+		.cookie = bpf_get_socket_cookie(ctx),
+		.addr = be->addr,
+		.port = be->port,
+		.proto = ctx->protocol,
+	};
+	struct svcd_sock_rev6_value val = {
+		.addr = *fe_addr,
+		.port = fe_port,
+	};
+	int err;
+
+	err = bpf_map_update_elem(&svcd_sock_rev6, &key, &val, BPF_NOEXIST);
+	if (!err)
+		return true;
+	if (err != -EEXIST ||
+	    bpf_map_update_elem(&svcd_sock_rev6, &key, &val, BPF_ANY))
+		stats_add(service_id, STAT_MAP_FULL, 0);
+	return false;
+}
+
+/* A frontend without a usable backend: the refusal reason, counted. */
+static __always_inline int sock_no_backend(const struct svcd_frontend_value *fe)
+{
+	stats_add(fe->service_id, STAT_NO_BACKEND, 0);
+	/* Endpoints exist, none local (internalTrafficPolicy Local):
+	 * kube-proxy drops; a drop in OUTPUT fails the send with EPERM, and
+	 * so does this. */
+	if (fe->flags & SVCD_FE_EMPTY_DROP)
+		return -SVCD_R_DROP_NO_LOCAL;
+	return -SVCD_R_SOCK_REFUSED;
+}
+
+/*
+ * The IPv4 frontend at addr:port and a backend of it, into *fe and *be.
+ * Returns 0, or the negative reason of a refusal or drop;
+ * -SVCD_R_PASS_NOT_OURS when addr:port is no frontend.
+ */
+static __always_inline int sock_pick4(struct bpf_sock_addr *ctx, __be32 addr,
+				      __be16 port,
+				      struct svcd_frontend_value *fe,
+				      struct svcd_backend **be)
+{
+	struct svcd_frontend_value *fe_ptr;
+	__u32 backend_id;
+
+	fe_ptr = lb_lookup_frontend_addr(addr, port, ctx->protocol,
+					 SVCD_SCOPE_INTERNAL);
+	if (!fe_ptr)
+		return -SVCD_R_PASS_NOT_OURS;
+	*fe = *fe_ptr; /* one revision: slot_count and rev together */
+	if (!fe->slot_count)
+		return sock_no_backend(fe);
+	*be = lb_select_backend(fe, &backend_id);
+	if (*be)
+		return 0;
+	/* Only in a writer race: the slots of the revision just read are
+	 * gone. A packet would be retransmitted; a call fails for good, so
+	 * read the new revision once more. */
+	fe_ptr = lb_lookup_frontend_addr(addr, port, ctx->protocol,
+					 SVCD_SCOPE_INTERNAL);
+	if (!fe_ptr)
+		return -SVCD_R_DROP_NO_SLOT;
+	*fe = *fe_ptr;
+	if (!fe->slot_count)
+		return -SVCD_R_DROP_NO_SLOT;
+	*be = lb_select_backend(fe, &backend_id);
+	return *be ? 0 : -SVCD_R_DROP_NO_SLOT;
+}
+
+/* sock_pick4() for an IPv6 frontend (svcd_frontends6, svcd_backends6). */
+static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
+				      const union svcd_ip6 *addr, __be16 port,
+				      struct svcd_frontend_value *fe,
+				      struct svcd_backend6 **be)
+{
+	struct svcd_frontend_value *fe_ptr;
+	__u32 backend_id;
+
+	fe_ptr = lb6_lookup_frontend_addr(addr, port, ctx->protocol,
+					  SVCD_SCOPE_INTERNAL);
+	if (!fe_ptr)
+		return -SVCD_R_PASS_NOT_OURS;
+	*fe = *fe_ptr;
+	if (!fe->slot_count)
+		return sock_no_backend(fe);
+	*be = lb6_select_backend(fe, &backend_id);
+	if (*be)
+		return 0;
+	fe_ptr = lb6_lookup_frontend_addr(addr, port, ctx->protocol,
+					  SVCD_SCOPE_INTERNAL);
+	if (!fe_ptr)
+		return -SVCD_R_DROP_NO_SLOT;
+	*fe = *fe_ptr;
+	if (!fe->slot_count)
+		return -SVCD_R_DROP_NO_SLOT;
+	*be = lb6_select_backend(fe, &backend_id);
+	return *be ? 0 : -SVCD_R_DROP_NO_SLOT;
+}
+
 /* connect4 and sendmsg4: a positive reason lets the call go on. */
 static __always_inline int sock_forward(struct bpf_sock_addr *ctx)
 {
-	struct svcd_frontend_value fe, *fe_ptr;
-	struct svcd_backend *be;
-	__u32 backend_id;
+	__be16 port = (__be16)ctx->user_port;
+	__be32 addr = ctx->user_ip4;
+	struct svcd_frontend_value fe;
+	struct svcd_backend *be = NULL;
+	int ret;
 
 	if (!sock_is_ours(ctx))
 		return -SVCD_R_PASS_NOT_OURS;
-	fe_ptr = lb_lookup_frontend_addr(ctx->user_ip4, (__be16)ctx->user_port,
-					 ctx->protocol, SVCD_SCOPE_INTERNAL);
-	if (!fe_ptr)
-		return -SVCD_R_PASS_NOT_OURS;
-	fe = *fe_ptr; /* one revision: slot_count and rev together */
-	if (!fe.slot_count) {
-		stats_add(fe.service_id, STAT_NO_BACKEND, 0);
-		/* Endpoints exist, none local (internalTrafficPolicy Local):
-		 * kube-proxy drops; a drop in OUTPUT fails the send with
-		 * EPERM, and so does this. */
-		if (fe.flags & SVCD_FE_EMPTY_DROP)
-			return -SVCD_R_DROP_NO_LOCAL;
-		return -SVCD_R_SOCK_REFUSED;
-	}
-	be = lb_select_backend(&fe, &backend_id);
-	if (!be) {
-		/* Only in a writer race: the slots of the revision just
-		 * read are gone. A packet would be retransmitted; a call
-		 * fails for good, so read the new revision once more. */
-		fe_ptr = lb_lookup_frontend_addr(ctx->user_ip4,
-						 (__be16)ctx->user_port,
-						 ctx->protocol,
-						 SVCD_SCOPE_INTERNAL);
-		if (!fe_ptr)
-			return -SVCD_R_DROP_NO_SLOT;
-		fe = *fe_ptr;
-		if (!fe.slot_count)
-			return -SVCD_R_DROP_NO_SLOT;
-		be = lb_select_backend(&fe, &backend_id);
-		if (!be)
-			return -SVCD_R_DROP_NO_SLOT;
-	}
-	if (sock_rev_store(ctx, be, fe.service_id))
+	ret = sock_pick4(ctx, addr, port, &fe, &be);
+	if (ret || !be) /* verifier: be is set when ret is 0 */
+		return ret ? ret : -SVCD_R_DROP_NO_SLOT;
+	if (sock_rev_store(ctx, be, addr, port, fe.service_id))
 		stats_add(fe.service_id, STAT_NEW_FLOW, 0);
 	ctx->user_ip4 = be->addr;
 	ctx->user_port = be->port;
 	return SVCD_R_SOCK_FORWARD;
 }
 
+/* The socket address of an IPv6 hook; true when it is v4-mapped
+ * (::ffff:a.b.c.d, an AF_INET6 socket talking IPv4). */
+static __always_inline bool sock_read_ip6(struct bpf_sock_addr *ctx,
+					  union svcd_ip6 *a)
+{
+	/* verifier: user_ip6 is read one 4-byte word at a time */
+	a->w[0] = ctx->user_ip6[0];
+	a->w[1] = ctx->user_ip6[1];
+	a->w[2] = ctx->user_ip6[2];
+	a->w[3] = ctx->user_ip6[3];
+	return !a->w[0] && !a->w[1] && a->w[2] == bpf_htonl(0xffff);
+}
+
+/*
+ * connect6 and sendmsg6. An IPv6 frontend goes to an IPv6 backend, its
+ * reverse entry in svcd_sock_rev6. A v4-mapped address is an IPv4
+ * frontend: looked up in the IPv4 maps, pointed at ::ffff:<backend>, and
+ * remembered in svcd_sock_rev under the embedded IPv4 addresses, the map
+ * the kernel's IPv4 path uses for the same socket (sendto() to a mapped
+ * address runs sendmsg4 with the plain IPv4 address, while recvfrom()
+ * runs recvmsg6 with the mapped one: both meet in svcd_sock_rev).
+ */
+static __always_inline int sock_forward6(struct bpf_sock_addr *ctx)
+{
+	__be16 port = (__be16)ctx->user_port;
+	struct svcd_frontend_value fe;
+	struct svcd_backend6 *be6 = NULL;
+	struct svcd_backend *be = NULL;
+	union svcd_ip6 addr;
+	int ret;
+
+	if (!sock_is_ours(ctx))
+		return -SVCD_R_PASS_NOT_OURS;
+	if (sock_read_ip6(ctx, &addr)) {
+		ret = sock_pick4(ctx, addr.w[3], port, &fe, &be);
+		if (ret || !be)
+			return ret ? ret : -SVCD_R_DROP_NO_SLOT;
+		if (sock_rev_store(ctx, be, addr.w[3], port, fe.service_id))
+			stats_add(fe.service_id, STAT_NEW_FLOW, 0);
+		ctx->user_ip6[3] = be->addr; /* the ::ffff: prefix stays */
+		ctx->user_port = be->port;
+		return SVCD_R_SOCK_FORWARD;
+	}
+	ret = sock_pick6(ctx, &addr, port, &fe, &be6);
+	if (ret || !be6)
+		return ret ? ret : -SVCD_R_DROP_NO_SLOT;
+	if (sock_rev6_store(ctx, be6, &addr, port, fe.service_id))
+		stats_add(fe.service_id, STAT_NEW_FLOW, 0);
+	ctx->user_ip6[0] = be6->addr.w[0];
+	ctx->user_ip6[1] = be6->addr.w[1];
+	ctx->user_ip6[2] = be6->addr.w[2];
+	ctx->user_ip6[3] = be6->addr.w[3];
+	ctx->user_port = be6->port;
+	return SVCD_R_SOCK_FORWARD;
+}
+
+/* The frontend remembered for the socket's IPv4 peer addr:port, or NULL. */
+static __always_inline struct svcd_sock_rev_value *
+sock_rev_lookup(struct bpf_sock_addr *ctx, __be32 addr, __be16 port)
+{
+	struct svcd_sock_rev_key key;
+
+	key.cookie = bpf_get_socket_cookie(ctx);
+	key.addr = addr;
+	key.port = port;
+	key.proto = ctx->protocol;
+	key.pad = 0;
+	return bpf_map_lookup_elem(&svcd_sock_rev, &key);
+}
+
 /* recvmsg4 and getpeername4: the backend is shown as the frontend. */
 static __always_inline int sock_reverse(struct bpf_sock_addr *ctx)
 {
 	struct svcd_sock_rev_value *val;
-	struct svcd_sock_rev_key key;
 
 	if (!sock_is_ours(ctx))
 		return -SVCD_R_PASS_NOT_OURS;
-	key.cookie = bpf_get_socket_cookie(ctx);
-	key.addr = ctx->user_ip4;
-	key.port = (__be16)ctx->user_port;
-	key.proto = ctx->protocol;
-	key.pad = 0;
-	val = bpf_map_lookup_elem(&svcd_sock_rev, &key);
+	val = sock_rev_lookup(ctx, ctx->user_ip4, (__be16)ctx->user_port);
 	if (!val)
 		return -SVCD_R_PASS_NOT_OURS;
 	ctx->user_ip4 = val->addr;
 	ctx->user_port = val->port;
+	return SVCD_R_SOCK_REVERSE;
+}
+
+/* recvmsg6 and getpeername6; v4-mapped peers as sock_forward6() says. */
+static __always_inline int sock_reverse6(struct bpf_sock_addr *ctx)
+{
+	__be16 port = (__be16)ctx->user_port;
+	struct svcd_sock_rev6_value *val6;
+	struct svcd_sock_rev_value *val;
+	struct svcd_sock_rev6_key key;
+	union svcd_ip6 addr;
+
+	if (!sock_is_ours(ctx))
+		return -SVCD_R_PASS_NOT_OURS;
+	if (sock_read_ip6(ctx, &addr)) {
+		val = sock_rev_lookup(ctx, addr.w[3], port);
+		if (!val)
+			return -SVCD_R_PASS_NOT_OURS;
+		ctx->user_ip6[3] = val->addr;
+		ctx->user_port = val->port;
+		return SVCD_R_SOCK_REVERSE;
+	}
+	__builtin_memset(&key, 0, sizeof(key));
+	key.cookie = bpf_get_socket_cookie(ctx);
+	key.addr = addr;
+	key.port = port;
+	key.proto = ctx->protocol;
+	val6 = bpf_map_lookup_elem(&svcd_sock_rev6, &key);
+	if (!val6)
+		return -SVCD_R_PASS_NOT_OURS;
+	ctx->user_ip6[0] = val6->addr.w[0];
+	ctx->user_ip6[1] = val6->addr.w[1];
+	ctx->user_ip6[2] = val6->addr.w[2];
+	ctx->user_ip6[3] = val6->addr.w[3];
+	ctx->user_port = val6->port;
 	return SVCD_R_SOCK_REVERSE;
 }
 
@@ -203,5 +397,31 @@ SEC("cgroup/getpeername4")
 int sock_getpeer4(struct bpf_sock_addr *ctx)
 {
 	sock_verdict(sock_reverse(ctx));
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/connect6")
+int sock_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock_verdict(sock_forward6(ctx));
+}
+
+SEC("cgroup/sendmsg6")
+int sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock_verdict(sock_forward6(ctx));
+}
+
+SEC("cgroup/recvmsg6")
+int sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	sock_verdict(sock_reverse6(ctx));
+	return SOCK_ALLOW;
+}
+
+SEC("cgroup/getpeername6")
+int sock_getpeer6(struct bpf_sock_addr *ctx)
+{
+	sock_verdict(sock_reverse6(ctx));
 	return SOCK_ALLOW;
 }

@@ -32,6 +32,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by svcd through the skeleton before load (--snat-port-range and the
  * uplink's address). */
 const volatile __be32 snat_addr = 0;
+/* IPv6 node address for SNAT, as union svcd_ip6 (words: the skeleton
+ * header must not need svcd_abi.h); all zero: none */
+const volatile __be32 snat_addr6[4] = {};
 const volatile __u16 snat_port_min = 61000;
 const volatile __u16 snat_port_max = 65535;
 /*

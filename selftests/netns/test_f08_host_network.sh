@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # F8: a node-local (hostNetwork) process -> ClusterIP, and -> the node's own
 # NodePort, translated at the socket by the cgroup programs of sock.bpf.c
-# (connect4, sendmsg4, recvmsg4, getpeername4), as kube-proxy's OUTPUT chain
+# (connect4, sendmsg4, recvmsg4, getpeername4; their IPv6 twins are attached
+# beside them, test_f08v6_host_network.sh checks them), as kube-proxy's OUTPUT chain
 # does it. The backend sees the node's own address; no conntrack entry and
 # no packet rewrite is involved. Clients run in the node's namespace AND in
 # a cgroup this test makes (never the root cgroup, never one it did not
@@ -220,8 +221,12 @@ print(" ".join(sorted("%s@%s:%s" % (a.get("hook").split()[-1], a.get("cgroup_id"
 links_before=$(status_links)
 progs_before=$(status_links prog_id)
 CG_ID=$(stat -c %i "$CG")
-CHECK_WHY="svcctl status: expected connect4, getpeername4, recvmsg4, sendmsg4 on cgroup id $CG_ID; got '$links_before'"
-check status-shows-links eval '[ "$(echo "$links_before" | sed "s/:[0-9]*//g")" = "connect4@$CG_ID getpeername4@$CG_ID recvmsg4@$CG_ID sendmsg4@$CG_ID" ]'
+WANT_LINKS=""
+for h in connect4 connect6 getpeername4 getpeername6 recvmsg4 recvmsg6 sendmsg4 sendmsg6; do
+	WANT_LINKS="$WANT_LINKS${WANT_LINKS:+ }$h@$CG_ID"
+done
+CHECK_WHY="svcctl status: expected $WANT_LINKS; got '$links_before'"
+check status-shows-links eval '[ "$(echo "$links_before" | sed "s/:[0-9]*//g")" = "$WANT_LINKS" ]'
 
 # ---- restart: the pinned links keep translating, then get the new programs --
 stop_svcd
@@ -235,11 +240,11 @@ wait_frontends 15 "$CIP:80/TCP" || fail restart-frontends "svcd did not come bac
 CHECK_WHY="links after restart: '$(status_links)', before: '$links_before' (the same links, updated in place)"
 check restart-same-links eval '[ "$(status_links)" = "$links_before" ]'
 progs_after=$(status_links prog_id)
-CHECK_WHY="programs after restart: '$progs_after', before: '$progs_before' (expected 4 new program ids in the same links)"
+CHECK_WHY="programs after restart: '$progs_after', before: '$progs_before' (expected 8 new program ids in the same links)"
 # Ids in both lists (each list's ids are distinct): none may stay. No
 # process substitution here: its /dev/fd could close before comm opened it.
 progs_kept=$(printf '%s\n' $progs_before $progs_after | sort | uniq -d)
-check restart-new-programs eval '[ "$(echo "$progs_after" | wc -w)" = 4 ] && [ -z "$progs_kept" ]'
+check restart-new-programs eval '[ "$(echo "$progs_after" | wc -w)" = 8 ] && [ -z "$progs_kept" ]'
 node_load after-restart --tcp --to $CIP:80 --count 60 --concurrency 4 --timeout-ms 3000
 check after-restart split "$T_DIR/after-restart.json" 60
 
@@ -249,8 +254,8 @@ ip netns exec "$NODE" "$SVCD" --cleanup --pin-dir "$PIN_DIR" >"$T_DIR/cleanup.lo
 rc=$?
 CHECK_WHY="svcd --cleanup exited $rc: $(cat "$T_DIR/cleanup.log")"
 check cleanup-exit-0 [ "$rc" -eq 0 ]
-CHECK_WHY="svcd --cleanup did not report 4 socket links: $(cat "$T_DIR/cleanup.log")"
-check cleanup-counts-links grep -q ', 4 cgroup socket links' "$T_DIR/cleanup.log"
+CHECK_WHY="svcd --cleanup did not report 8 socket links (connect, sendmsg, recvmsg, getpeername; IPv4 and IPv6): $(cat "$T_DIR/cleanup.log")"
+check cleanup-counts-links grep -q ', 8 cgroup socket links' "$T_DIR/cleanup.log"
 if command -v bpftool >/dev/null; then
 	CHECK_WHY="programs still attached to $CG after --cleanup: $(bpftool cgroup show "$CG" 2>&1)"
 	check cgroup-empty eval '[ -z "$(bpftool cgroup show "$CG" 2>/dev/null | tail -n +2)" ]'

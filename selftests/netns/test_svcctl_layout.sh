@@ -145,4 +145,25 @@ lists_pod_a() {
 }
 check svcctl-reads-after-cleanup lists_pod_a
 
+# An IPv6 map of another layout is refused the same way: svcd_backends6
+# with a 16-byte value (ours: 20), put in place of svcd's own; dump
+# backends reads both families. --cleanup removes it too.
+BE6_OURS='hash key 4 value 20 flags 0x1'
+BE6_FOREIGN='hash key 4 value 16 flags 0x1'
+stop_svcd
+rm -f "$PIN_DIR/svcd_backends6"
+bpftool map create "$PIN_DIR/svcd_backends6" type hash key 4 value 16 \
+	entries 16 name svcd_backends6 flags 1 ||
+	fail_all "bpftool map create $PIN_DIR/svcd_backends6 failed"
+check svcctl-refuses-v6-map refused dump-backends6 \
+	"$PIN_DIR/svcd_backends6" "has $BE6_FOREIGN" "expects $BE6_OURS" "svcd --cleanup" \
+	-- dump backends
+check svcctl-refuses-v6-map-json refused_json dump-backends6-json \
+	"$PIN_DIR/svcd_backends6" "has $BE6_FOREIGN" "expects $BE6_OURS" \
+	-- dump services
+ip netns exec "$NODE" "$SVCD" --cleanup --pin-dir "$PIN_DIR" >"$T_DIR/cleanup6.log" 2>&1
+rc=$?
+CHECK_WHY="svcd --cleanup over a foreign svcd_backends6 exited $rc, pin dir holds: $(ls "$PIN_DIR" 2>/dev/null | xargs): $(cat "$T_DIR/cleanup6.log")"
+check cleanup-removes-foreign-v6 eval '[ "$rc" -eq 0 ] && [ ! -e "$PIN_DIR/svcd_backends6" ]'
+
 finish

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* dump.c - `svcctl dump`: services, backends, conntrack, affinity, stats. */
+/* dump.c - `svcctl dump`: services, backends, conntrack, affinity,
+ * loadBalancerSourceRanges, stats. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -101,28 +102,61 @@ static void be_flags_text(uint8_t flags, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* One backend of either family, for the merged dump. */
+struct be_row {
+	uint32_t id;
+	struct be_view be;
+};
+
+static int cmp_be_row(const void *a, const void *b)
+{
+	return cmp_u32_key(&((const struct be_row *)a)->id,
+			   &((const struct be_row *)b)->id);
+}
+
+/* svcd_backends and svcd_backends6 (ids from one allocator) by id. */
 static int dump_backends(const struct ctx *c)
 {
 	struct map_dump d = { .m.fd = -1, .t.ncols = 4 };
-	char addr[32], id[16], flags[32];
+	struct map_dump d6 = { .m.fd = -1 };
+	char addr[ADDR_STR_LEN], id[16], flags[32];
+	struct be_row *rows = NULL;
+	size_t i, n = 0;
 	cJSON *obj;
-	size_t i;
 	int err;
 
 	err = map_dump_read(c, &d, SVCD_MAP_BACKENDS, cmp_u32_key);
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_BACKENDS6, &d6.m);
+	if (!err)
+		err = read_sorted(c, &d6.m, SVCD_MAP_BACKENDS6, &d6.e,
+				  cmp_u32_key);
 	if (err)
 		goto out;
+	rows = calloc(d.e.n + d6.e.n + 1, sizeof(*rows));
+	if (!rows) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < d.e.n; i++, n++) {
+		rows[n].id = *(uint32_t *)svcd_entry_key(&d.e, i);
+		be_view4(&rows[n].be, svcd_entry_value(&d.e, i));
+	}
+	for (i = 0; i < d6.e.n; i++, n++) {
+		rows[n].id = *(uint32_t *)svcd_entry_key(&d6.e, i);
+		be_view6(&rows[n].be, svcd_entry_value(&d6.e, i));
+	}
+	qsort(rows, n, sizeof(*rows), cmp_be_row);
 	if (c->json)
 		d.arr = cJSON_CreateArray();
 	else
 		err = table_row(&d.t, "ID", "ADDRESS", "PROTO", "FLAGS");
-	for (i = 0; !err && i < d.e.n; i++) {
-		uint32_t bid = *(uint32_t *)svcd_entry_key(&d.e, i);
-		const struct svcd_backend *be = svcd_entry_value(&d.e, i);
+	for (i = 0; !err && i < n; i++) {
+		const struct be_view *be = &rows[i].be;
 
-		fmt_addr(addr, sizeof(addr), be->addr, be->port, -1);
+		fmt_ep(addr, sizeof(addr), be->family, &be->addr, be->port, -1);
 		if (!c->json) {
-			snprintf(id, sizeof(id), "%u", bid);
+			snprintf(id, sizeof(id), "%u", rows[i].id);
 			be_flags_text(be->flags, flags, sizeof(flags));
 			err = table_row(&d.t, id, addr, proto_name(be->proto),
 					flags);
@@ -133,55 +167,67 @@ static int dump_backends(const struct ctx *c)
 			err = -ENOMEM;
 			break;
 		}
-		cJSON_AddNumberToObject(obj, "id", bid);
+		cJSON_AddNumberToObject(obj, "id", rows[i].id);
 		cJSON_AddStringToObject(obj, "address", addr);
 		cJSON_AddStringToObject(obj, "proto", proto_name(be->proto));
 		cJSON_AddBoolToObject(obj, "local", be->flags & SVCD_BE_LOCAL);
 		cJSON_AddBoolToObject(obj, "terminating",
 				      be->flags & SVCD_BE_TERMINATING);
+		cJSON_AddStringToObject(obj, "family", family_name(be->family));
 	}
 	err = dump_output(c, err, &d.arr, &d.t);
 out:
+	free(rows);
+	map_dump_free(&d6);
 	map_dump_free(&d);
 	return err;
 }
 
-static int cmp_ct(const void *a, const void *b)
-{
-	const struct svcd_ct_key *x = a, *y = b;
-
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	return memcmp(x, y, sizeof(*x));
-}
-
+/* svcd_conntrack and svcd_conntrack6, as one list of ct_view. */
 static int dump_conntrack(const struct ctx *c)
 {
 	struct map_dump d = { .m.fd = -1, .t.ncols = 7 };
+	struct map_dump d6 = { .m.fd = -1 };
+	struct ct_view *rows = NULL;
+	size_t i, n = 0;
 	uint64_t now;
-	size_t i;
 	int err;
 
-	err = map_dump_read(c, &d, SVCD_MAP_CONNTRACK, cmp_ct);
+	err = map_dump_read(c, &d, SVCD_MAP_CONNTRACK, NULL);
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_CONNTRACK6, &d6.m);
+	if (!err)
+		err = read_sorted(c, &d6.m, SVCD_MAP_CONNTRACK6, &d6.e, NULL);
 	if (err)
 		goto out;
+	rows = calloc(d.e.n + d6.e.n + 1, sizeof(*rows));
+	if (!rows) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < d.e.n; i++)
+		ct_view4(&rows[n++], svcd_entry_key(&d.e, i),
+			 svcd_entry_value(&d.e, i));
+	for (i = 0; i < d6.e.n; i++)
+		ct_view6(&rows[n++], svcd_entry_key(&d6.e, i),
+			 svcd_entry_value(&d6.e, i));
+	qsort(rows, n, sizeof(*rows), cmp_ct_view);
 	now = now_ns();
 	if (c->json)
 		d.arr = cJSON_CreateArray();
 	else
 		err = table_row(&d.t, "DIR", "TUPLE", "NAT", "BACKEND", "STATE",
 				"AGE(s)", "IDLE(s)");
-	for (i = 0; !err && i < d.e.n; i++) {
-		const struct svcd_ct_key *k = svcd_entry_key(&d.e, i);
-		const struct svcd_ct_value *v = svcd_entry_value(&d.e, i);
-
+	for (i = 0; !err && i < n; i++) {
 		if (c->json)
-			err = json_append(d.arr, ct_json(k, v, now));
+			err = json_append(d.arr, ct_json(&rows[i], now));
 		else
-			err = ct_table_row(&d.t, k, v, now);
+			err = ct_table_row(&d.t, &rows[i], now);
 	}
 	err = dump_output(c, err, &d.arr, &d.t);
 out:
+	free(rows);
+	map_dump_free(&d6);
 	map_dump_free(&d);
 	return err;
 }
@@ -196,6 +242,15 @@ static int cmp_affinity(const void *a, const void *b)
 	if (x->service_id != y->service_id)
 		return x->service_id < y->service_id ? -1 : 1;
 	return cx < cy ? -1 : cx > cy;
+}
+
+static int cmp_affinity6(const void *a, const void *b)
+{
+	const struct svcd_affinity6_key *x = a, *y = b;
+
+	if (x->service_id != y->service_id)
+		return x->service_id < y->service_id ? -1 : 1;
+	return memcmp(&x->client, &y->client, sizeof(x->client));
 }
 
 /* The affinity timeout the service's frontends carry (0: none left). */
@@ -216,12 +271,11 @@ static uint32_t service_timeout(const struct svc_maps *s, uint32_t sid)
  * ("active"), or chooses afresh because it is too old ("expired") or its
  * backend left the service ("backend_left"; no match pair).
  */
-static const char *affinity_state(const struct pinned *match,
-				  const struct svcd_affinity_key *k,
+static const char *affinity_state(const struct pinned *match, uint32_t sid,
 				  const struct svcd_affinity_value *v,
 				  double ago, uint32_t timeout)
 {
-	struct svcd_affinity_match_key mk = { .service_id = k->service_id,
+	struct svcd_affinity_match_key mk = { .service_id = sid,
 					      .backend_id = v->backend_id };
 	__u8 one;
 
@@ -232,40 +286,57 @@ static const char *affinity_state(const struct pinned *match,
 	return "active";
 }
 
-/* One affinity entry, and the words the dump has for it. */
+/* One affinity entry of either family, and the words the dump has for it. */
 struct affinity_row {
-	const struct svcd_affinity_key *k;
+	int family;
+	uint32_t service_id;
 	const struct svcd_affinity_value *v;
 	const struct svcd_service *svc; /* NULL when missing */
-	const struct svcd_backend *be;	/* NULL when missing */
+	bool have_be;			/* be found */
+	struct be_view be;
 	uint32_t timeout; /* the service's affinity timeout; 0: none left */
 	double ago, left; /* seconds since last use, and until expiry */
 	const char *state;
 	char name[SVCD_NAME_LEN + SVCD_PORT_NAME_LEN + 24];
-	char client[32], backend[32];
+	char client[ADDR_STR_LEN], backend[ADDR_STR_LEN];
 };
 
+/* Entry i of e (svcd_affinity, or svcd_affinity6 when family is AF_INET6). */
 static void affinity_row(const struct svc_maps *s, const struct pinned *match,
-			 const struct svcd_entries *e, size_t i, uint64_t now,
-			 struct affinity_row *r)
+			 const struct svcd_entries *e, int family, size_t i,
+			 uint64_t now, struct affinity_row *r)
 {
-	r->k = svcd_entry_key(e, i);
+	union svcd_ip6 client;
+
+	r->family = family;
+	if (family == AF_INET6) {
+		const struct svcd_affinity6_key *k = svcd_entry_key(e, i);
+
+		r->service_id = k->service_id;
+		client = k->client;
+	} else {
+		const struct svcd_affinity_key *k = svcd_entry_key(e, i);
+
+		r->service_id = k->service_id;
+		ip6_from4(&client, k->client);
+	}
 	r->v = svcd_entry_value(e, i);
-	r->svc = find_by_id(&s->sv, r->k->service_id);
-	r->be = find_by_id(&s->be, r->v->backend_id);
-	r->timeout = service_timeout(s, r->k->service_id);
+	r->svc = find_by_id(&s->sv, r->service_id);
+	r->have_be = svc_find_backend(s, r->v->backend_id, &r->be);
+	r->timeout = service_timeout(s, r->service_id);
 	r->ago = ns_ago(now, r->v->last_used_ns);
 	r->left = r->timeout > r->ago ? r->timeout - r->ago : 0;
-	r->state = affinity_state(match, r->k, r->v, r->ago, r->timeout);
+	r->state =
+		affinity_state(match, r->service_id, r->v, r->ago, r->timeout);
 	if (r->svc)
 		service_label(r->svc, r->name, sizeof(r->name));
 	else
 		snprintf(r->name, sizeof(r->name), "?service-%u",
-			 r->k->service_id);
-	inet_ntop(AF_INET, &r->k->client, r->client, sizeof(r->client));
-	if (r->be)
-		fmt_addr(r->backend, sizeof(r->backend), r->be->addr,
-			 r->be->port, -1);
+			 r->service_id);
+	fmt_ip(r->client, sizeof(r->client), family, &client);
+	if (r->have_be)
+		fmt_ep(r->backend, sizeof(r->backend), r->be.family,
+		       &r->be.addr, r->be.port, -1);
 	else
 		snprintf(r->backend, sizeof(r->backend), "?backend-%u",
 			 r->v->backend_id);
@@ -298,13 +369,13 @@ static int affinity_json(cJSON *arr, const struct affinity_row *r)
 		cJSON_AddStringToObject(obj, "service", r->svc->name);
 		cJSON_AddStringToObject(obj, "port_name", r->svc->port_name);
 	} else {
-		snprintf(id, sizeof(id), "?service-%u", r->k->service_id);
+		snprintf(id, sizeof(id), "?service-%u", r->service_id);
 		cJSON_AddStringToObject(obj, "service", id);
 		cJSON_AddStringToObject(obj, "port_name", "");
 	}
-	cJSON_AddNumberToObject(obj, "service_id", r->k->service_id);
+	cJSON_AddNumberToObject(obj, "service_id", r->service_id);
 	cJSON_AddStringToObject(obj, "client", r->client);
-	if (r->be)
+	if (r->have_be)
 		cJSON_AddStringToObject(obj, "backend", r->backend);
 	else
 		cJSON_AddNullToObject(obj, "backend");
@@ -316,12 +387,15 @@ static int affinity_json(cJSON *arr, const struct affinity_row *r)
 		cJSON_AddNullToObject(obj, "expires_in_s");
 	cJSON_AddNumberToObject(obj, "affinity_timeout", r->timeout);
 	cJSON_AddStringToObject(obj, "state", r->state);
+	cJSON_AddStringToObject(obj, "family", family_name(r->family));
 	return 0;
 }
 
+/* svcd_affinity, then svcd_affinity6, each by service and client. */
 static int dump_affinity(const struct ctx *c)
 {
 	struct map_dump d = { .m.fd = -1, .t.ncols = 6 };
+	struct map_dump d6 = { .m.fd = -1 };
 	struct pinned match = { .fd = -1 };
 	struct svc_maps s = {};
 	struct affinity_row r;
@@ -333,10 +407,15 @@ static int dump_affinity(const struct ctx *c)
 	if (!err)
 		err = open_map(c, SVCD_MAP_AFFINITY, &d.m);
 	if (!err)
+		err = open_map_opt(c, SVCD_MAP_AFFINITY6, &d6.m);
+	if (!err)
 		err = open_map(c, SVCD_MAP_AFFINITY_MATCH, &match);
 	if (!err)
 		err = read_sorted(c, &d.m, SVCD_MAP_AFFINITY, &d.e,
 				  cmp_affinity);
+	if (!err)
+		err = read_sorted(c, &d6.m, SVCD_MAP_AFFINITY6, &d6.e,
+				  cmp_affinity6);
 	if (err)
 		goto out;
 	now = now_ns();
@@ -345,8 +424,12 @@ static int dump_affinity(const struct ctx *c)
 	else
 		err = table_row(&d.t, "SERVICE", "CLIENT", "BACKEND", "AGE(s)",
 				"EXPIRES_IN(s)", "STATE");
-	for (i = 0; !err && i < d.e.n; i++) {
-		affinity_row(&s, &match, &d.e, i, now, &r);
+	for (i = 0; !err && i < d.e.n + d6.e.n; i++) {
+		if (i < d.e.n)
+			affinity_row(&s, &match, &d.e, AF_INET, i, now, &r);
+		else
+			affinity_row(&s, &match, &d6.e, AF_INET6, i - d.e.n,
+				     now, &r);
 		if (c->json)
 			err = affinity_json(d.arr, &r);
 		else
@@ -354,9 +437,110 @@ static int dump_affinity(const struct ctx *c)
 	}
 	err = dump_output(c, err, &d.arr, &d.t);
 out:
+	map_dump_free(&d6);
 	map_dump_free(&d);
 	close_map(&match);
 	svc_maps_free(&s);
+	return err;
+}
+
+/* ---- loadBalancerSourceRanges ------------------------------------------ */
+
+/* One allowed source prefix of an LB IP, of either family. */
+struct range_row {
+	int family;
+	union svcd_ip6 lb, src;
+	int len; /* source prefix length; -1: a key svcd does not write */
+};
+
+static int cmp_range_row(const void *a, const void *b)
+{
+	const struct range_row *x = a, *y = b;
+	int r;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	r = memcmp(&x->lb, &y->lb, sizeof(x->lb));
+	if (!r)
+		r = memcmp(&x->src, &y->src, sizeof(x->src));
+	return r ? r : x->len - y->len;
+}
+
+/* svcd_src_ranges and svcd_src_ranges6: {LB IP, source prefix} pairs. */
+static int dump_src_ranges(const struct ctx *c)
+{
+	struct map_dump d = { .m.fd = -1, .t.ncols = 3 };
+	struct map_dump d6 = { .m.fd = -1 };
+	char lb[ADDR_STR_LEN], src[ADDR_STR_LEN + 16], ip[ADDR_STR_LEN];
+	struct range_row *rows = NULL;
+	size_t i, n = 0;
+	cJSON *obj;
+	int err;
+
+	err = map_dump_read(c, &d, SVCD_MAP_SRC_RANGES, NULL);
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_SRC_RANGES6, &d6.m);
+	if (!err)
+		err = read_sorted(c, &d6.m, SVCD_MAP_SRC_RANGES6, &d6.e, NULL);
+	if (err)
+		goto out;
+	rows = calloc(d.e.n + d6.e.n + 1, sizeof(*rows));
+	if (!rows) {
+		err = fail(c, EXIT_RUNTIME, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < d.e.n; i++, n++) {
+		const struct svcd_src_range_key *k = svcd_entry_key(&d.e, i);
+
+		rows[n].family = AF_INET;
+		ip6_from4(&rows[n].lb, k->lb_addr);
+		ip6_from4(&rows[n].src, k->src_addr);
+		rows[n].len = k->prefixlen >= 32 && k->prefixlen <= 64 ?
+				      (int)k->prefixlen - 32 :
+				      -1;
+	}
+	for (i = 0; i < d6.e.n; i++, n++) {
+		const struct svcd_src_range6_key *k = svcd_entry_key(&d6.e, i);
+
+		rows[n].family = AF_INET6;
+		rows[n].lb = k->lb_addr;
+		rows[n].src = k->src_addr;
+		rows[n].len = k->prefixlen >= 128 && k->prefixlen <= 256 ?
+				      (int)k->prefixlen - 128 :
+				      -1;
+	}
+	qsort(rows, n, sizeof(*rows), cmp_range_row);
+	if (c->json)
+		d.arr = cJSON_CreateArray();
+	else
+		err = table_row(&d.t, "LOAD_BALANCER", "SOURCE", "FAMILY");
+	for (i = 0; !err && i < n; i++) {
+		fmt_ip(lb, sizeof(lb), rows[i].family, &rows[i].lb);
+		fmt_ip(ip, sizeof(ip), rows[i].family, &rows[i].src);
+		if (rows[i].len >= 0)
+			snprintf(src, sizeof(src), "%s/%d", ip, rows[i].len);
+		else
+			snprintf(src, sizeof(src), "?");
+		if (!c->json) {
+			err = table_row(&d.t, lb, src,
+					family_name(rows[i].family));
+			continue;
+		}
+		obj = json_append_object(d.arr);
+		if (!obj) {
+			err = -ENOMEM;
+			break;
+		}
+		cJSON_AddStringToObject(obj, "load_balancer", lb);
+		cJSON_AddStringToObject(obj, "source", src);
+		cJSON_AddStringToObject(obj, "family",
+					family_name(rows[i].family));
+	}
+	err = dump_output(c, err, &d.arr, &d.t);
+out:
+	free(rows);
+	map_dump_free(&d6);
+	map_dump_free(&d);
 	return err;
 }
 
@@ -402,6 +586,7 @@ static int stats_open(const struct ctx *c, struct stats_dump *d)
 	d->counters.stats_fd = d->stats.fd;
 	d->counters.reasons_fd = d->reasons.fd;
 	d->counters.affinity_fd = -1;
+	d->counters.affinity6_fd = -1;
 	return 0;
 }
 
@@ -575,8 +760,10 @@ int do_dump(const struct ctx *c, int argc, char **argv)
 		return dump_stats(c);
 	if (!strcmp(what, "affinity"))
 		return dump_affinity(c);
+	if (!strcmp(what, "src-ranges"))
+		return dump_src_ranges(c);
 	return fail(
 		c, EXIT_USAGE,
-		"dump: unknown table '%s'; one of services, backends, conntrack, affinity, stats",
+		"dump: unknown table '%s'; one of services, backends, conntrack, affinity, src-ranges, stats",
 		what);
 }

@@ -29,11 +29,12 @@ struct cmd {
 static int do_help(const struct ctx *c, int argc, char **argv);
 
 static const struct cmd cmds[] = {
-	{ "dump", do_dump, "dump [services|backends|conntrack|affinity|stats]",
+	{ "dump", do_dump,
+	  "dump [services|backends|conntrack|affinity|src-ranges|stats]",
 	  "print a map (services by default)" },
 	{ "lookup", do_lookup,
 	  "lookup tcp|udp DST_IP:PORT [--from SRC_IP:PORT]",
-	  "the frontend that matches, its backends, the flow's entry" },
+	  "the frontend that matches, its backends, the flow's entry (IPv6: [ADDR]:PORT)" },
 	{ "status", do_status, "status",
 	  "pin dir, map fill levels, attached programs" },
 	{ "help", do_help, "help", "this text" },
@@ -46,7 +47,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: svcctl [--pin-dir DIR] [-o json] COMMAND [ARGS]\n\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-50s %s\n", cmds[i].args, cmds[i].help);
+		fprintf(f, "  %-60s %s\n", cmds[i].args, cmds[i].help);
 	fprintf(f,
 		"\n  --pin-dir DIR   where svcd pins its maps (default %s)\n"
 		"  -o json         JSON on stdout, errors too (anywhere on the line)\n"

@@ -163,13 +163,49 @@ const char *proto_name(uint8_t proto)
 /* "198.19.96.10:80" or, with proto, "198.19.96.10:80/TCP" */
 const char *fmt_addr(char *buf, size_t len, __be32 addr, __be16 port, int proto)
 {
-	char ip[INET_ADDRSTRLEN];
+	union svcd_ip6 a;
 
-	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+	ip6_from4(&a, addr);
+	return fmt_ep(buf, len, AF_INET, &a, port, proto);
+}
+
+const char *family_name(int family)
+{
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+void ip6_from4(union svcd_ip6 *out, __be32 addr)
+{
+	out->w[0] = 0;
+	out->w[1] = 0;
+	out->w[2] = htonl(0xffff);
+	out->w[3] = addr;
+}
+
+const char *fmt_ip(char *buf, size_t len, int family,
+		   const union svcd_ip6 *addr)
+{
+	if (family == AF_INET6) {
+		if (!inet_ntop(AF_INET6, addr, buf, len))
+			snprintf(buf, len, "?");
+	} else if (!inet_ntop(AF_INET, &addr->w[3], buf, len)) {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+const char *fmt_ep(char *buf, size_t len, int family,
+		   const union svcd_ip6 *addr, __be16 port, int proto)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *open = family == AF_INET6 ? "[" : "";
+	const char *close = family == AF_INET6 ? "]" : "";
+
+	fmt_ip(ip, sizeof(ip), family, addr);
 	if (proto >= 0)
-		snprintf(buf, len, "%s:%u/%s", ip, ntohs(port),
+		snprintf(buf, len, "%s%s%s:%u/%s", open, ip, close, ntohs(port),
 			 proto_name(proto));
 	else
-		snprintf(buf, len, "%s:%u", ip, ntohs(port));
+		snprintf(buf, len, "%s%s%s:%u", open, ip, close, ntohs(port));
 	return buf;
 }

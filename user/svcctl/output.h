@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "svcctl/svcctl.h"
+#include "svcd_abi.h"
 
 /* One error line: JSON on stdout in JSON mode, else stderr. Returns code. */
 int fail(const struct ctx *c, int code, const char *fmt, ...)
@@ -49,5 +50,23 @@ const char *proto_name(uint8_t proto);
 /* "198.19.96.10:80" or, with proto >= 0, "198.19.96.10:80/TCP" */
 const char *fmt_addr(char *buf, size_t len, __be32 addr, __be16 port,
 		     int proto);
+
+/*
+ * Addresses of either family: IPv4 ones are kept as ::ffff:a.b.c.d in a
+ * union svcd_ip6 beside the family, so that one sort order (bytes, IPv4
+ * first) and one printer serve both.
+ */
+#define ADDR_STR_LEN 64 /* "[" INET6_ADDRSTRLEN "]:65535/TCP" */
+
+/* "IPv4" or "IPv6", as Kubernetes' ipFamilies spells them. */
+const char *family_name(int family);
+/* addr as ::ffff:a.b.c.d */
+void ip6_from4(union svcd_ip6 *out, __be32 addr);
+/* The address alone, RFC 5952 for IPv6 (inet_ntop). */
+const char *fmt_ip(char *buf, size_t len, int family,
+		   const union svcd_ip6 *addr);
+/* "198.19.96.10:80", "[2001:db8:96::a]:80", and "/TCP" with proto >= 0 */
+const char *fmt_ep(char *buf, size_t len, int family,
+		   const union svcd_ip6 *addr, __be16 port, int proto);
 
 #endif

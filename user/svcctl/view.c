@@ -39,6 +39,19 @@ int open_map(const struct ctx *c, const char *name, struct pinned *m)
 	return 0;
 }
 
+int open_map_opt(const struct ctx *c, const char *name, struct pinned *m)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", c->pin_dir, name);
+	if (access(path, F_OK) && errno == ENOENT) {
+		m->fd = -1;
+		memset(&m->info, 0, sizeof(m->info));
+		return 0;
+	}
+	return open_map(c, name, m);
+}
+
 void close_map(struct pinned *m)
 {
 	if (m->fd >= 0)
@@ -48,6 +61,10 @@ void close_map(struct pinned *m)
 
 static int read_entries(const struct pinned *m, struct svcd_entries *e)
 {
+	if (m->fd < 0) { /* a map the pin dir lacks: empty */
+		memset(e, 0, sizeof(*e));
+		return 0;
+	}
 	return svcd_pinned_read_all(m->fd, &m->info, e);
 }
 
@@ -72,7 +89,7 @@ static int cmp_slot_key(const void *a, const void *b)
 static void sort_entries(struct svcd_entries *e,
 			 int (*cmp)(const void *, const void *))
 {
-	if (e->n)
+	if (e->n && cmp)
 		qsort(e->data, e->n, e->rec, cmp);
 }
 
@@ -112,37 +129,77 @@ static int cmp_view(const void *a, const void *b)
 {
 	const struct fe_view *x = a, *y = b;
 	char bx[32], by[32];
-	uint32_t ax, ay;
 	int r;
 
 	r = strcmp(svc_name(x, bx, sizeof(bx)), svc_name(y, by, sizeof(by)));
 	if (r)
 		return r;
-	ax = ntohl(x->key.addr);
-	ay = ntohl(y->key.addr);
-	if (ax != ay)
-		return ax < ay ? -1 : 1;
-	if (x->key.port != y->key.port)
-		return ntohs(x->key.port) < ntohs(y->key.port) ? -1 : 1;
-	if (x->key.proto != y->key.proto)
-		return x->key.proto < y->key.proto ? -1 : 1;
-	return (int)y->key.scope - (int)x->key.scope; /* internal first */
+	/* network order: bytes sort as numbers, ::ffff:IPv4 first */
+	r = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+	if (r)
+		return r;
+	if (x->port != y->port)
+		return ntohs(x->port) < ntohs(y->port) ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return (int)y->scope - (int)x->scope; /* internal first */
 }
 
 static int cmp_fe_backend(const void *a, const void *b)
 {
 	const struct fe_backend *x = a, *y = b;
-	uint32_t ax, ay;
+	int r;
 
-	if (!x->be || !y->be)
-		return x->be ? -1 : (y->be ? 1 : 0);
-	ax = ntohl(x->be->addr);
-	ay = ntohl(y->be->addr);
-	if (ax != ay)
-		return ax < ay ? -1 : 1;
-	return ntohs(x->be->port) < ntohs(y->be->port) ?
+	if (!x->found || !y->found)
+		return x->found ? -1 : (y->found ? 1 : 0);
+	r = memcmp(&x->be.addr, &y->be.addr, sizeof(x->be.addr));
+	if (r)
+		return r;
+	return ntohs(x->be.port) < ntohs(y->be.port) ?
 		       -1 :
-		       ntohs(x->be->port) > ntohs(y->be->port);
+		       ntohs(x->be.port) > ntohs(y->be.port);
+}
+
+void be_view4(struct be_view *out, const struct svcd_backend *be)
+{
+	out->family = AF_INET;
+	ip6_from4(&out->addr, be->addr);
+	out->port = be->port;
+	out->proto = be->proto;
+	out->flags = be->flags;
+}
+
+void be_view6(struct be_view *out, const struct svcd_backend6 *be)
+{
+	out->family = AF_INET6;
+	out->addr = be->addr;
+	out->port = be->port;
+	out->proto = be->proto;
+	out->flags = be->flags;
+}
+
+/* In the family's map first: ids are unique across both. */
+static bool find_backend(const struct svc_maps *s, int family, uint32_t id,
+			 struct be_view *out)
+{
+	const struct svcd_backend6 *b6 = find_by_id(&s->be6, id);
+	const struct svcd_backend *b4 = find_by_id(&s->be, id);
+
+	if (b6 && (family == AF_INET6 || !b4)) {
+		be_view6(out, b6);
+		return true;
+	}
+	if (b4) {
+		be_view4(out, b4);
+		return true;
+	}
+	return false;
+}
+
+bool svc_find_backend(const struct svc_maps *s, uint32_t id,
+		      struct be_view *out)
+{
+	return find_backend(s, AF_INET, id, out);
 }
 
 /* Backends of one frontend: the slots of its (service, rev), counted. */
@@ -182,7 +239,8 @@ static int view_backends(struct svc_maps *s, struct fe_view *v)
 			v->backends = grown;
 			v->backends[j].id = id;
 			v->backends[j].weight = 0;
-			v->backends[j].be = find_by_id(&s->be, id);
+			v->backends[j].found = find_backend(s, v->family, id,
+							    &v->backends[j].be);
 			v->n_backends++;
 		}
 		v->backends[j].weight++;
@@ -204,6 +262,10 @@ void svc_maps_free(struct svc_maps *s)
 	svcd_entries_free(&s->sl);
 	svcd_entries_free(&s->be);
 	svcd_entries_free(&s->sv);
+	svcd_entries_free(&s->fe6);
+	svcd_entries_free(&s->be6);
+	close_map(&s->frontends6);
+	close_map(&s->backends6);
 	close_map(&s->frontends);
 	close_map(&s->slots);
 	close_map(&s->backends);
@@ -218,6 +280,7 @@ int svc_maps_load(const struct ctx *c, struct svc_maps *s)
 
 	memset(s, 0, sizeof(*s));
 	s->frontends.fd = s->slots.fd = s->backends.fd = s->services.fd = -1;
+	s->frontends6.fd = s->backends6.fd = -1;
 	err = open_map(c, SVCD_MAP_FRONTENDS, &s->frontends);
 	if (!err)
 		err = open_map(c, SVCD_MAP_SLOTS, &s->slots);
@@ -225,6 +288,10 @@ int svc_maps_load(const struct ctx *c, struct svc_maps *s)
 		err = open_map(c, SVCD_MAP_BACKENDS, &s->backends);
 	if (!err)
 		err = open_map(c, SVCD_MAP_SERVICES, &s->services);
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_FRONTENDS6, &s->frontends6);
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_BACKENDS6, &s->backends6);
 	if (err)
 		return err;
 
@@ -235,21 +302,47 @@ int svc_maps_load(const struct ctx *c, struct svc_maps *s)
 		err = read_entries(&s->backends, &s->be);
 	if (!err)
 		err = read_entries(&s->services, &s->sv);
+	if (!err)
+		err = read_entries(&s->frontends6, &s->fe6);
+	if (!err)
+		err = read_entries(&s->backends6, &s->be6);
 	if (err)
 		return fail(c, EXIT_RUNTIME, "read maps in %s: %s", c->pin_dir,
 			    strerror(-err));
 	sort_entries(&s->sl, cmp_slot_key);
 	sort_entries(&s->be, cmp_u32_key);
 	sort_entries(&s->sv, cmp_u32_key);
+	sort_entries(&s->be6, cmp_u32_key);
 
-	s->views = calloc(s->fe.n ? s->fe.n : 1, sizeof(*s->views));
+	s->views = calloc(s->fe.n + s->fe6.n + 1, sizeof(*s->views));
 	if (!s->views)
 		return fail(c, EXIT_RUNTIME, "out of memory");
-	for (i = 0; i < s->fe.n; i++) {
+	for (i = 0; i < s->fe.n + s->fe6.n; i++) {
 		struct fe_view *v = &s->views[s->n_views++];
 
-		memcpy(&v->key, svcd_entry_key(&s->fe, i), sizeof(v->key));
-		memcpy(&v->val, svcd_entry_value(&s->fe, i), sizeof(v->val));
+		if (i < s->fe.n) {
+			const struct svcd_frontend_key *k =
+				svcd_entry_key(&s->fe, i);
+
+			v->family = AF_INET;
+			ip6_from4(&v->addr, k->addr);
+			v->port = k->port;
+			v->proto = k->proto;
+			v->scope = k->scope;
+			memcpy(&v->val, svcd_entry_value(&s->fe, i),
+			       sizeof(v->val));
+		} else {
+			const struct svcd_frontend6_key *k =
+				svcd_entry_key(&s->fe6, i - s->fe.n);
+
+			v->family = AF_INET6;
+			v->addr = k->addr;
+			v->port = k->port;
+			v->proto = k->proto;
+			v->scope = k->scope;
+			memcpy(&v->val, svcd_entry_value(&s->fe6, i - s->fe.n),
+			       sizeof(v->val));
+		}
 		v->svc = find_by_id(&s->sv, v->val.service_id);
 		if (view_backends(s, v))
 			return fail(c, EXIT_RUNTIME, "out of memory");
@@ -266,12 +359,12 @@ static const char *fe_type(const struct fe_view *v)
 
 static const char *fe_scope(const struct fe_view *v)
 {
-	return v->key.scope == SVCD_SCOPE_INTERNAL ? "internal" : "external";
+	return v->scope == SVCD_SCOPE_INTERNAL ? "internal" : "external";
 }
 
 cJSON *view_json(const struct fe_view *v)
 {
-	char buf[64], name[32];
+	char buf[ADDR_STR_LEN], name[32];
 	cJSON *obj, *arr, *b;
 	size_t i;
 
@@ -284,8 +377,8 @@ cJSON *view_json(const struct fe_view *v)
 				v->svc ? v->svc->port_name : "");
 	cJSON_AddStringToObject(obj, "type", fe_type(v));
 	cJSON_AddStringToObject(obj, "frontend",
-				fmt_addr(buf, sizeof(buf), v->key.addr,
-					 v->key.port, v->key.proto));
+				fmt_ep(buf, sizeof(buf), v->family, &v->addr,
+				       v->port, v->proto));
 	cJSON_AddNumberToObject(obj, "affinity_timeout",
 				v->val.affinity_timeout);
 	cJSON_AddStringToObject(obj, "scope", fe_scope(v));
@@ -293,6 +386,7 @@ cJSON *view_json(const struct fe_view *v)
 	cJSON_AddNumberToObject(obj, "slot_count", v->val.slot_count);
 	cJSON_AddBoolToObject(obj, "local_only",
 			      !!(v->val.flags & SVCD_FE_LOCAL_ONLY));
+	cJSON_AddStringToObject(obj, "family", family_name(v->family));
 	arr = cJSON_AddArrayToObject(obj, "backends");
 	if (!arr)
 		goto err;
@@ -304,21 +398,22 @@ cJSON *view_json(const struct fe_view *v)
 			cJSON_Delete(b);
 			goto err;
 		}
-		if (fb->be)
-			cJSON_AddStringToObject(b, "address",
-						fmt_addr(buf, sizeof(buf),
-							 fb->be->addr,
-							 fb->be->port, -1));
+		if (fb->found)
+			cJSON_AddStringToObject(
+				b, "address",
+				fmt_ep(buf, sizeof(buf), fb->be.family,
+				       &fb->be.addr, fb->be.port, -1));
 		else
 			cJSON_AddNullToObject(b, "address");
 		cJSON_AddNumberToObject(b, "weight", fb->weight);
 		cJSON_AddStringToObject(b, "state",
-					fb->be && (fb->be->flags &
-						   SVCD_BE_TERMINATING) ?
+					fb->found && (fb->be.flags &
+						      SVCD_BE_TERMINATING) ?
 						"terminating" :
 						"active");
-		cJSON_AddBoolToObject(
-			b, "local", fb->be && (fb->be->flags & SVCD_BE_LOCAL));
+		cJSON_AddBoolToObject(b, "local",
+				      fb->found &&
+					      (fb->be.flags & SVCD_BE_LOCAL));
 		cJSON_AddNumberToObject(b, "backend_id", fb->id);
 	}
 	return obj;
@@ -331,7 +426,7 @@ err:
 static void backends_text(const struct fe_view *v, char *buf, size_t len)
 {
 	size_t i, used = 0;
-	char addr[32];
+	char addr[ADDR_STR_LEN];
 	int n;
 
 	buf[0] = '\0';
@@ -344,12 +439,12 @@ static void backends_text(const struct fe_view *v, char *buf, size_t len)
 	}
 	for (i = 0; i < v->n_backends && used < len; i++) {
 		const struct fe_backend *fb = &v->backends[i];
-		bool local = fb->be && (fb->be->flags & SVCD_BE_LOCAL);
-		bool term = fb->be && (fb->be->flags & SVCD_BE_TERMINATING);
+		bool local = fb->found && (fb->be.flags & SVCD_BE_LOCAL);
+		bool term = fb->found && (fb->be.flags & SVCD_BE_TERMINATING);
 
-		if (fb->be)
-			fmt_addr(addr, sizeof(addr), fb->be->addr, fb->be->port,
-				 -1);
+		if (fb->found)
+			fmt_ep(addr, sizeof(addr), fb->be.family, &fb->be.addr,
+			       fb->be.port, -1);
 		else
 			snprintf(addr, sizeof(addr), "?backend-%u", fb->id);
 		n = snprintf(buf + used, len - used, "%s%s w%u%s%s",
@@ -364,7 +459,7 @@ static void backends_text(const struct fe_view *v, char *buf, size_t len)
 int views_table(const struct svc_maps *s, size_t only_index, bool one)
 {
 	struct table t = { .ncols = 7 };
-	char fe[64], aff[16], name[160], bes[4096], svc[32];
+	char fe[ADDR_STR_LEN], aff[16], name[160], bes[4096], svc[32];
 	size_t i;
 	int err;
 
@@ -380,8 +475,7 @@ int views_table(const struct svc_maps *s, size_t only_index, bool one)
 			 svc_name(v, svc, sizeof(svc)),
 			 v->svc && v->svc->port_name[0] ? ":" : "",
 			 v->svc ? v->svc->port_name : "");
-		fmt_addr(fe, sizeof(fe), v->key.addr, v->key.port,
-			 v->key.proto);
+		fmt_ep(fe, sizeof(fe), v->family, &v->addr, v->port, v->proto);
 		if (v->val.affinity_timeout)
 			snprintf(aff, sizeof(aff), "%us",
 				 v->val.affinity_timeout);
@@ -412,90 +506,160 @@ double ns_ago(uint64_t now, uint64_t then)
 	return then && now > then ? (double)(now - then) / SVCD_NS_PER_SEC : 0;
 }
 
-void ct_tuple(const struct svcd_ct_key *k, char *buf, size_t len)
+void ct_view4(struct ct_view *out, const struct svcd_ct_key *k,
+	      const struct svcd_ct_value *v)
 {
-	char s[32], d[32];
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	ip6_from4(&out->saddr, k->saddr);
+	ip6_from4(&out->daddr, k->daddr);
+	out->sport = k->sport;
+	out->dport = k->dport;
+	out->proto = k->proto;
+	out->dir = k->dir;
+	if (!v) {
+		ip6_from4(&out->nat_saddr, 0);
+		ip6_from4(&out->nat_daddr, 0);
+		return;
+	}
+	ip6_from4(&out->nat_saddr, v->nat_saddr);
+	ip6_from4(&out->nat_daddr, v->nat_daddr);
+	out->nat_sport = v->nat_sport;
+	out->nat_dport = v->nat_dport;
+	out->backend_id = v->backend_id;
+	out->service_id = v->service_id;
+	out->flags = v->flags;
+	out->tcp_state = v->tcp_state;
+	out->created_ns = v->created_ns;
+	out->last_seen_ns = v->last_seen_ns;
+}
+
+void ct_view6(struct ct_view *out, const struct svcd_ct6_key *k,
+	      const struct svcd_ct6_value *v)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET6;
+	out->saddr = k->saddr;
+	out->daddr = k->daddr;
+	out->sport = k->sport;
+	out->dport = k->dport;
+	out->proto = k->proto;
+	out->dir = k->dir;
+	if (!v)
+		return;
+	out->nat_saddr = v->nat_saddr;
+	out->nat_daddr = v->nat_daddr;
+	out->nat_sport = v->nat_sport;
+	out->nat_dport = v->nat_dport;
+	out->backend_id = v->backend_id;
+	out->service_id = v->service_id;
+	out->flags = v->flags;
+	out->tcp_state = v->tcp_state;
+	out->created_ns = v->created_ns;
+	out->last_seen_ns = v->last_seen_ns;
+}
+
+int cmp_ct_view(const void *a, const void *b)
+{
+	const struct ct_view *x = a, *y = b;
+	int r;
+
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	r = memcmp(&x->saddr, &y->saddr, sizeof(x->saddr));
+	if (!r)
+		r = memcmp(&x->daddr, &y->daddr, sizeof(x->daddr));
+	if (r)
+		return r;
+	if (x->sport != y->sport)
+		return ntohs(x->sport) < ntohs(y->sport) ? -1 : 1;
+	if (x->dport != y->dport)
+		return ntohs(x->dport) < ntohs(y->dport) ? -1 : 1;
+	return (int)x->proto - (int)y->proto;
+}
+
+void ct_tuple(const struct ct_view *c, char *buf, size_t len)
+{
+	char s[ADDR_STR_LEN], d[ADDR_STR_LEN];
 
 	snprintf(buf, len, "%s -> %s/%s",
-		 fmt_addr(s, sizeof(s), k->saddr, k->sport, -1),
-		 fmt_addr(d, sizeof(d), k->daddr, k->dport, -1),
-		 proto_name(k->proto));
+		 fmt_ep(s, sizeof(s), c->family, &c->saddr, c->sport, -1),
+		 fmt_ep(d, sizeof(d), c->family, &c->daddr, c->dport, -1),
+		 proto_name(c->proto));
 }
 
 /* What the entry rewrites, in the words of its direction. */
-static void ct_nat(const struct svcd_ct_key *k, const struct svcd_ct_value *v,
-		   char *buf, size_t len)
+static void ct_nat(const struct ct_view *c, char *buf, size_t len)
 {
-	char a[32], b[32];
+	char a[ADDR_STR_LEN], b[ADDR_STR_LEN];
 
-	if (k->dir == SVCD_CT_FORWARD)
-		snprintf(buf, len, "dst %s%s%s",
-			 fmt_addr(a, sizeof(a), v->nat_daddr, v->nat_dport, -1),
-			 v->flags & SVCD_CT_SNAT ? " src " : "",
-			 v->flags & SVCD_CT_SNAT ?
-				 fmt_addr(b, sizeof(b), v->nat_saddr,
-					  v->nat_sport, -1) :
-				 "");
+	fmt_ep(a, sizeof(a), c->family, &c->nat_daddr, c->nat_dport, -1);
+	fmt_ep(b, sizeof(b), c->family, &c->nat_saddr, c->nat_sport, -1);
+	if (c->dir == SVCD_CT_FORWARD)
+		snprintf(buf, len, "dst %s%s%s", a,
+			 c->flags & SVCD_CT_SNAT ? " src " : "",
+			 c->flags & SVCD_CT_SNAT ? b : "");
 	else
-		snprintf(buf, len, "src %s dst %s",
-			 fmt_addr(a, sizeof(a), v->nat_daddr, v->nat_dport, -1),
-			 fmt_addr(b, sizeof(b), v->nat_saddr, v->nat_sport,
-				  -1));
+		snprintf(buf, len, "src %s dst %s", a, b);
 }
 
-static const char *tcp_state(const struct svcd_ct_value *v)
+static const char *tcp_state(const struct ct_view *c)
 {
-	if (v->tcp_state < sizeof(tcp_state_names) / sizeof(tcp_state_names[0]))
-		return tcp_state_names[v->tcp_state];
+	if (c->tcp_state < sizeof(tcp_state_names) / sizeof(tcp_state_names[0]))
+		return tcp_state_names[c->tcp_state];
 	return "?";
 }
 
-cJSON *ct_json(const struct svcd_ct_key *k, const struct svcd_ct_value *v,
-	       uint64_t now)
+cJSON *ct_json(const struct ct_view *c, uint64_t now)
 {
-	char a[32], nat[96];
+	char a[ADDR_STR_LEN], nat[2 * ADDR_STR_LEN + 16];
 	cJSON *obj;
 
 	obj = cJSON_CreateObject();
 	if (!obj)
 		return NULL;
 	cJSON_AddStringToObject(obj, "direction",
-				k->dir == SVCD_CT_FORWARD ? "forward" :
+				c->dir == SVCD_CT_FORWARD ? "forward" :
 							    "reverse");
-	cJSON_AddStringToObject(obj, "proto", proto_name(k->proto));
+	cJSON_AddStringToObject(obj, "proto", proto_name(c->proto));
 	cJSON_AddStringToObject(obj, "source",
-				fmt_addr(a, sizeof(a), k->saddr, k->sport, -1));
+				fmt_ep(a, sizeof(a), c->family, &c->saddr,
+				       c->sport, -1));
 	cJSON_AddStringToObject(obj, "destination",
-				fmt_addr(a, sizeof(a), k->daddr, k->dport, -1));
+				fmt_ep(a, sizeof(a), c->family, &c->daddr,
+				       c->dport, -1));
 	cJSON_AddStringToObject(obj, "nat_source",
-				fmt_addr(a, sizeof(a), v->nat_saddr,
-					 v->nat_sport, -1));
+				fmt_ep(a, sizeof(a), c->family, &c->nat_saddr,
+				       c->nat_sport, -1));
 	cJSON_AddStringToObject(obj, "nat_destination",
-				fmt_addr(a, sizeof(a), v->nat_daddr,
-					 v->nat_dport, -1));
-	ct_nat(k, v, nat, sizeof(nat));
+				fmt_ep(a, sizeof(a), c->family, &c->nat_daddr,
+				       c->nat_dport, -1));
+	ct_nat(c, nat, sizeof(nat));
 	cJSON_AddStringToObject(obj, "nat", nat);
-	cJSON_AddNumberToObject(obj, "backend_id", v->backend_id);
-	cJSON_AddNumberToObject(obj, "service_id", v->service_id);
-	cJSON_AddStringToObject(obj, "tcp_state", tcp_state(v));
-	cJSON_AddBoolToObject(obj, "snat", v->flags & SVCD_CT_SNAT);
-	cJSON_AddBoolToObject(obj, "seen_reply", v->flags & SVCD_CT_SEEN_REPLY);
-	cJSON_AddBoolToObject(obj, "seen_fin", v->flags & SVCD_CT_SEEN_FIN);
-	cJSON_AddNumberToObject(obj, "age", ns_ago(now, v->created_ns));
-	cJSON_AddNumberToObject(obj, "idle", ns_ago(now, v->last_seen_ns));
+	cJSON_AddNumberToObject(obj, "backend_id", c->backend_id);
+	cJSON_AddNumberToObject(obj, "service_id", c->service_id);
+	cJSON_AddStringToObject(obj, "tcp_state", tcp_state(c));
+	cJSON_AddBoolToObject(obj, "snat", c->flags & SVCD_CT_SNAT);
+	cJSON_AddBoolToObject(obj, "seen_reply", c->flags & SVCD_CT_SEEN_REPLY);
+	cJSON_AddBoolToObject(obj, "seen_fin", c->flags & SVCD_CT_SEEN_FIN);
+	cJSON_AddNumberToObject(obj, "age", ns_ago(now, c->created_ns));
+	cJSON_AddNumberToObject(obj, "idle", ns_ago(now, c->last_seen_ns));
+	cJSON_AddStringToObject(obj, "family", family_name(c->family));
 	return obj;
 }
 
-int ct_table_row(struct table *t, const struct svcd_ct_key *k,
-		 const struct svcd_ct_value *v, uint64_t now)
+int ct_table_row(struct table *t, const struct ct_view *c, uint64_t now)
 {
-	char tuple[96], nat[96], be[16], age[24], idle[24];
+	char tuple[2 * ADDR_STR_LEN + 16], nat[2 * ADDR_STR_LEN + 16];
+	char be[16], age[24], idle[24];
 
-	ct_tuple(k, tuple, sizeof(tuple));
-	ct_nat(k, v, nat, sizeof(nat));
-	snprintf(be, sizeof(be), "%u", v->backend_id);
-	snprintf(age, sizeof(age), "%.1f", ns_ago(now, v->created_ns));
-	snprintf(idle, sizeof(idle), "%.1f", ns_ago(now, v->last_seen_ns));
-	return table_row(t, k->dir == SVCD_CT_FORWARD ? "fwd" : "rev", tuple,
-			 nat, be, tcp_state(v), age, idle);
+	ct_tuple(c, tuple, sizeof(tuple));
+	ct_nat(c, nat, sizeof(nat));
+	snprintf(be, sizeof(be), "%u", c->backend_id);
+	snprintf(age, sizeof(age), "%.1f", ns_ago(now, c->created_ns));
+	snprintf(idle, sizeof(idle), "%.1f", ns_ago(now, c->last_seen_ns));
+	return table_row(t, c->dir == SVCD_CT_FORWARD ? "fwd" : "rev", tuple,
+			 nat, be, tcp_state(c), age, idle);
 }

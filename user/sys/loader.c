@@ -49,7 +49,9 @@ static const char *const pinned_maps[] = {
 	SVCD_MAP_FRONTENDS,	 SVCD_MAP_SLOTS,      SVCD_MAP_BACKENDS,
 	SVCD_MAP_CONNTRACK,	 SVCD_MAP_SERVICES,   SVCD_MAP_STATS,
 	SVCD_MAP_REASONS,	 SVCD_MAP_SRC_RANGES, SVCD_MAP_AFFINITY,
-	SVCD_MAP_AFFINITY_MATCH, SVCD_MAP_SOCK_REV,
+	SVCD_MAP_AFFINITY_MATCH, SVCD_MAP_SOCK_REV,   SVCD_MAP_FRONTENDS6,
+	SVCD_MAP_BACKENDS6,	 SVCD_MAP_CONNTRACK6, SVCD_MAP_AFFINITY6,
+	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -345,6 +347,8 @@ static int open_wire(struct loader *l, const struct loader_config *cfg)
 			return err;
 	}
 	l->wire->rodata->snat_addr = cfg->snat_addr;
+	memcpy((void *)&l->wire->rodata->snat_addr6, &cfg->snat_addr6,
+	       sizeof(cfg->snat_addr6));
 	l->wire->rodata->snat_port_min = cfg->snat_port_min;
 	l->wire->rodata->snat_port_max = cfg->snat_port_max;
 	l->wire->rodata->xdp_tx_ok = cfg->xdp_tx_ok;
@@ -379,6 +383,9 @@ void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes)
 	sizes->services = bpf_map__max_entries(l->skel->maps.svcd_services);
 	sizes->backends = bpf_map__max_entries(l->skel->maps.svcd_backends);
 	sizes->conntrack = bpf_map__max_entries(l->skel->maps.svcd_conntrack);
+	sizes->frontends6 = bpf_map__max_entries(l->skel->maps.svcd_frontends6);
+	sizes->backends6 = bpf_map__max_entries(l->skel->maps.svcd_backends6);
+	sizes->conntrack6 = bpf_map__max_entries(l->skel->maps.svcd_conntrack6);
 }
 
 static const char *point_name(enum bpf_tc_attach_point point)
@@ -659,9 +666,12 @@ static int open_sock(struct loader *l)
 	bpf_object__for_each_map(map, l->sock->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
-		want = map == l->sock->maps.svcd_sock_rev ?
-			       l->cfg.max_conntrack :
-			       0;
+		if (map == l->sock->maps.svcd_sock_rev)
+			want = l->cfg.max_conntrack;
+		else if (map == l->sock->maps.svcd_sock_rev6)
+			want = l->cfg.ipv6 ? l->cfg.max_conntrack : 1;
+		else
+			want = 0;
 		err = adopt_pinned(map, l->cfg.pin_dir, want); /* logs */
 		if (err)
 			return err;
@@ -812,6 +822,10 @@ int loader_attach_sock(struct loader *l)
 	progs[1] = l->sock->progs.sock_sendmsg4;
 	progs[2] = l->sock->progs.sock_recvmsg4;
 	progs[3] = l->sock->progs.sock_getpeer4;
+	progs[4] = l->sock->progs.sock_connect6;
+	progs[5] = l->sock->progs.sock_sendmsg6;
+	progs[6] = l->sock->progs.sock_recvmsg6;
+	progs[7] = l->sock->progs.sock_getpeer6;
 	for (i = 0; i < SVCD_SOCK_PROGS; i++) {
 		sock_link_path(path, sizeof(path), l->cfg.pin_dir,
 			       svcd_sock_progs[i]);
@@ -821,7 +835,7 @@ int loader_attach_sock(struct loader *l)
 			goto out_undo;
 		updated += err;
 	}
-	pr_info("cgroup %s: socket programs %s (connect4, sendmsg4, recvmsg4, getpeername4; links pinned in %s)",
+	pr_info("cgroup %s: socket programs %s (connect4, sendmsg4, recvmsg4, getpeername4, connect6, sendmsg6, recvmsg6, getpeername6; links pinned in %s)",
 		cg, updated ? "replaced in place" : "attached", l->cfg.pin_dir);
 	err = 0;
 	goto out;

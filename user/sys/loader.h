@@ -45,12 +45,16 @@
  * outlive svcd as tc filters do.
  */
 #define SVCD_SOCK_LINK_PREFIX "svcd_link_"
-#define SVCD_SOCK_PROGS 4
+#define SVCD_SOCK_PROGS 8
 static const char *const svcd_sock_progs[SVCD_SOCK_PROGS] = {
 	"sock_connect4", /* cgroup/connect4 */
 	"sock_sendmsg4", /* cgroup/sendmsg4 */
 	"sock_recvmsg4", /* cgroup/recvmsg4 */
 	"sock_getpeer4", /* cgroup/getpeername4 */
+	"sock_connect6", /* cgroup/connect6 */
+	"sock_sendmsg6", /* cgroup/sendmsg6 */
+	"sock_recvmsg6", /* cgroup/recvmsg6 */
+	"sock_getpeer6", /* cgroup/getpeername6 */
 };
 
 /* Requested sizes; a pinned map of another size is kept as it is. */
@@ -71,7 +75,8 @@ struct loader_config {
 	uint16_t snat_port_min, snat_port_max;
 	bool xdp_tx_ok; /* false when an uplink is a veth (wire.bpf.c) */
 	/* socket programs (sock.bpf.c); svcd_sock_rev has max_conntrack
-	 * entries, one per translated socket as conntrack has per flow */
+	 * entries, one per translated socket as conntrack has per flow, and
+	 * svcd_sock_rev6 too when ipv6 (else a 1-entry placeholder) */
 	const char *cgroup_path; /* cgroup v2 directory; NULL or "": none */
 };
 
@@ -84,6 +89,8 @@ enum loader_xdp_mode {
 /* Sizes in effect after load (pinned ones win). */
 struct loader_sizes {
 	uint32_t frontends, slots, services, backends, conntrack;
+	/* the IPv6 maps: 1 when they are placeholders (no IPv6) */
+	uint32_t frontends6, backends6, conntrack6;
 };
 
 struct loader; /* opaque: the loaded skeleton */

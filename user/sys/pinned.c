@@ -226,6 +226,14 @@ void svcd_maps_close(struct svcd_maps *maps)
 	}
 }
 
+/* The IPv6 maps: a pin dir of a build before IPv6 has none of them. */
+static bool is_v6_map(int i)
+{
+	return i == WMAP_FRONTENDS6 || i == WMAP_BACKENDS6 ||
+	       i == WMAP_CONNTRACK6 || i == WMAP_SRC_RANGES6 ||
+	       i == MAP_AFFINITY6;
+}
+
 int svcd_maps_open_pinned(const char *pin_dir, struct svcd_maps *maps)
 {
 	char why[SVCD_PIN_WHY_LEN];
@@ -237,6 +245,12 @@ int svcd_maps_open_pinned(const char *pin_dir, struct svcd_maps *maps)
 	for (i = 0; i < MAP_ALL; i++) {
 		fd = svcd_pinned_open(pin_dir, map_names[i], NULL, why,
 				      sizeof(why));
+		if (fd == -ENOENT && is_v6_map(i)) {
+			/* pinned by a build before IPv6: read as empty,
+			 * written never (the loader pins them first) */
+			pr_debug("%s: read as empty", why);
+			continue;
+		}
 		if (fd < 0) {
 			pr_err("%s", why);
 			svcd_maps_close(maps);
@@ -379,6 +393,8 @@ static int bpf_update(void *ctx, enum writer_map map, const void *key,
 {
 	const struct svcd_maps *maps = ctx;
 
+	if (maps->fd[map] < 0) /* an IPv6 map a pin dir lacks */
+		return -ENOENT;
 	if (bpf_map_update_elem(maps->fd[map], key, value, BPF_ANY))
 		return -errno;
 	return 0;
@@ -388,6 +404,8 @@ static int bpf_delete(void *ctx, enum writer_map map, const void *key)
 {
 	const struct svcd_maps *maps = ctx;
 
+	if (maps->fd[map] < 0) /* an IPv6 map a pin dir lacks: empty */
+		return 0;
 	if (bpf_map_delete_elem(maps->fd[map], key))
 		return errno == ENOENT ? 0 : -errno;
 	return 0;
@@ -403,6 +421,8 @@ static int bpf_iterate(void *ctx, enum writer_map map,
 	__u32 len = sizeof(info);
 	int fd = maps->fd[map];
 
+	if (fd < 0) /* an IPv6 map a pin dir lacks: empty */
+		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	return svcd_pinned_walk(fd, map_names[map], l->key_size, l->value_size,

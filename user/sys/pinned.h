@@ -109,7 +109,10 @@ struct svcd_maps {
 /*
  * svcd_pinned_open() of every map of struct svcd_maps. Returns 0, or -errno
  * after one pr_err() line naming the path and what to try; on failure
- * nothing stays open and every fd is -1.
+ * nothing stays open and every fd is -1. An IPv6 map that is not pinned
+ * (a pin dir of a build before IPv6) is no failure: its fd stays -1 (a
+ * debug line says so), the writer ops read it as empty, deletes from it
+ * succeed and writes to it fail with -ENOENT.
  */
 int svcd_maps_open_pinned(const char *pin_dir, struct svcd_maps *maps);
 
