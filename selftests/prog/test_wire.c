@@ -527,7 +527,7 @@ static const struct pt_case wire_pass_cases[] = {
 	{
 		.name = "ipv6_tcp_to_nodeport",
 		.services = { &np_tcp_remote },
-		.steps = { { XDP_PASSED(SVCD_R_PASS_NOT_IP,
+		.steps = { { XDP_PASSED(SVCD_R_PASS_NOT_OURS,
 					EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN,
 					       .ethertype = ETH_P_IPV6)) } },
 	},
@@ -721,7 +721,7 @@ static void snat_ports_exhausted(struct pt *pt)
 		  "conntrack: two entries per flow, none for the dropped one");
 }
 
-void test_wire(void)
+static void run_wire(int family)
 {
 	static const struct pt_wire_config cfg = {
 		.snat_addr = NODE_A,
@@ -732,6 +732,7 @@ void test_wire(void)
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	if (pt_open_wire(&pt, &cfg))
 		goto out;
 	if (wire_world_enter(&pt))
@@ -748,4 +749,18 @@ void test_wire(void)
 	pt_netns_leave();
 out:
 	pt_close(&pt);
+}
+
+void test_wire(void)
+{
+	run_wire(4);
+}
+
+/* IPv6 on the uplinks: NodePort/externalIP/LB DNAT with XDP_TX, passes
+ * and the handoff to from_wire_tc, SNAT toward node B and its reply,
+ * source ranges, to_wire (bpf_fib_lookup AF_INET6 in the namespace's
+ * IPv6 routes). */
+void test_wire6(void)
+{
+	run_wire(6);
 }
