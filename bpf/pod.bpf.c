@@ -7,7 +7,9 @@
  *   to_pod   (egress: packets delivered to the pod): reverse NAT of replies
  *            that were not translated on the way in.
  *
- * docs/datapath.md describes every step; lib/svc.h decides, nat.h writes.
+ * Both families: the ethertype picks from_pod4/6() (lib/pod_af.h, one
+ * text for both). docs/datapath.md describes every step; lib/svc.h
+ * decides, nat.h writes.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -23,26 +25,15 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Pods never get SNAT (hairpin aside): backends see the pod's address. */
-static const struct snat_config no_snat = {};
+#define SVC_AF 4
+#include "lib/af.h"
+#include "lib/pod_af.h"
+#include "lib/af_end.h"
 
-static __always_inline int apply(struct __sk_buff *skb, const struct flow4 *f,
-				 const struct nat_target *t, int reason)
-{
-	int ret;
-
-	ret = nat_rewrite(skb, f, t->saddr, t->sport, t->daddr, t->dport);
-	if (ret)
-		return ret;
-	stats_add(t->service_id, STAT_PACKET, skb->len);
-	/* A NodePort reply now comes from this node's address: the stack
-	 * would drop it as a martian, so it goes out directly. */
-	if (t->ct_flags & SVCD_CT_LOCAL_SRC) {
-		stats_reason(reason);
-		return tc_fib_redirect(skb, f, t);
-	}
-	return reason;
-}
+#define SVC_AF 6
+#include "lib/af.h"
+#include "lib/pod_af.h"
+#include "lib/af_end.h"
 
 /* The one place a reason becomes an action, and is counted. */
 static __always_inline int tc_verdict(struct __sk_buff *skb, int ret)
@@ -58,30 +49,20 @@ static __always_inline int tc_verdict(struct __sk_buff *skb, int ret)
 	return reason_drops(reason) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
+/* Entry points: the ethertype picks the family. */
 SEC("tc")
 int from_pod(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
+	int proto = eth_proto(data, data_end);
 	__u64 now = bpf_ktime_get_ns();
-	struct nat_target t;
-	struct flow4 f = {};
-	int ret;
 
-	ret = parse_flow4(data, data_end, &f);
-	if (ret < 0)
-		return tc_verdict(skb, ret);
-	ret = svc_reverse(&f, now, &t);
-	if (ret == SVCD_R_REVERSE)
-		return tc_verdict(skb, apply(skb, &f, &t, ret));
-	ret = svc_forward(&f, SVCD_SCOPE_INTERNAL, now, &no_snat, &t);
-	if (ret == SVCD_R_FORWARD)
-		return tc_verdict(skb, apply(skb, &f, &t, ret));
-	if (ret == SVCD_R_REFUSED) {
-		ret = refuse_icmp(skb, &f);
-		return tc_verdict(skb, ret ? ret : SVCD_R_REFUSED);
-	}
-	return tc_verdict(skb, ret);
+	if (proto == bpf_htons(ETH_P_IP))
+		return tc_verdict(skb, from_pod4(skb, now));
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return tc_verdict(skb, from_pod6(skb, now));
+	return tc_verdict(skb, -SVCD_R_PASS_NOT_IP);
 }
 
 SEC("tc")
@@ -89,15 +70,11 @@ int to_pod(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct nat_target t;
-	struct flow4 f = {};
-	int ret;
+	int proto = eth_proto(data, data_end);
 
-	ret = parse_flow4(data, data_end, &f);
-	if (ret < 0)
-		return tc_verdict(skb, ret);
-	ret = svc_reverse(&f, bpf_ktime_get_ns(), &t);
-	if (ret == SVCD_R_REVERSE)
-		ret = apply(skb, &f, &t, ret);
-	return tc_verdict(skb, ret);
+	if (proto == bpf_htons(ETH_P_IP))
+		return tc_verdict(skb, to_pod4(skb));
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return tc_verdict(skb, to_pod6(skb));
+	return tc_verdict(skb, -SVCD_R_PASS_NOT_IP);
 }

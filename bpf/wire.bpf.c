@@ -13,6 +13,9 @@
  *                bpf_redirect_neigh().
  *   to_wire      (tc egress): reverse NAT of replies from local processes
  *                (hostNetwork backends) to external clients.
+ *
+ * Both families: the ethertype picks the per-family work, written once in
+ * lib/wire_af.h.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -32,9 +35,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by svcd through the skeleton before load (--snat-port-range and the
  * uplink's address). */
 const volatile __be32 snat_addr = 0;
-/* IPv6 node address for SNAT, as union svcd_ip6 (words: the skeleton
- * header must not need svcd_abi.h); all zero: none */
-const volatile __be32 snat_addr6[4] = {};
+/* The IPv6 SNAT source; all-zero: no IPv6 SNAT (flows that need it are
+ * dropped as DROP_SNAT_PORTS, as IPv4 without snat_addr). */
+const volatile union svcd_ip6 snat_addr6 = {};
 const volatile __u16 snat_port_min = 61000;
 const volatile __u16 snat_port_max = 65535;
 /*
@@ -48,9 +51,19 @@ const volatile __u8 xdp_tx_ok = 1;
 /* from_wire -> from_wire_tc: "this packet is yours" in the metadata. */
 #define HANDOFF_MAGIC 0x5cd0ff5e
 
-static __always_inline void snat_of(struct snat_config *snat)
+static __always_inline void snat_of4(struct snat_config4 *snat)
 {
 	snat->addr = snat_addr;
+	snat->port_min = snat_port_min;
+	snat->port_max = snat_port_max;
+}
+
+static __always_inline void snat_of6(struct snat_config6 *snat)
+{
+	snat->addr.w[0] = snat_addr6.w[0];
+	snat->addr.w[1] = snat_addr6.w[1];
+	snat->addr.w[2] = snat_addr6.w[2];
+	snat->addr.w[3] = snat_addr6.w[3];
 	snat->port_min = snat_port_min;
 	snat->port_max = snat_port_max;
 }
@@ -80,71 +93,6 @@ static __always_inline int xdp_handoff(struct xdp_md *ctx)
 	return -SVCD_R_PASS_TO_TC;
 }
 
-/* Translate and send: out the same uplink (XDP_TX), up the stack, or
- * over to from_wire_tc. */
-static __always_inline int xdp_output(struct xdp_md *ctx, const struct flow4 *f,
-				      const struct nat_target *t, int reason)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct bpf_fib_lookup params;
-	struct ethhdr *eth = data;
-	int ret;
-
-	ret = fib_lookup_target(ctx, ctx->ingress_ifindex, f, t, &params);
-	if (xdp_tx_ok && ret == BPF_FIB_LKUP_RET_SUCCESS &&
-	    params.ifindex == ctx->ingress_ifindex) {
-		ret = nat_rewrite_xdp(data, data_end, f, t->saddr, t->sport,
-				      t->daddr, t->dport);
-		if (ret)
-			return ret;
-		if ((void *)(eth + 1) > data_end)
-			return -SVCD_R_DROP_REWRITE;
-		__builtin_memcpy(eth->h_dest, params.dmac, ETH_ALEN);
-		__builtin_memcpy(eth->h_source, params.smac, ETH_ALEN);
-		stats_add(t->service_id, STAT_PACKET, data_end - data);
-		return SVCD_R_TX;
-	}
-	if (t->ct_flags & SVCD_CT_LOCAL_SRC)
-		return xdp_handoff(ctx);
-	/* Toward a local pod or through another interface, with a source
-	 * the stack accepts: let it forward. */
-	ret = nat_rewrite_xdp(data, data_end, f, t->saddr, t->sport, t->daddr,
-			      t->dport);
-	if (ret)
-		return ret;
-	stats_add(t->service_id, STAT_PACKET, data_end - data);
-	return reason;
-}
-
-SEC("xdp")
-int from_wire(struct xdp_md *ctx)
-{
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u64 now = bpf_ktime_get_ns();
-	struct snat_config snat;
-	struct nat_target t;
-	struct flow4 f = {};
-	int ret;
-
-	ret = parse_flow4(data, data_end, &f);
-	if (ret < 0)
-		return xdp_verdict(ret);
-	ret = svc_reverse(&f, now, &t);
-	if (ret == SVCD_R_REVERSE)
-		return xdp_verdict(xdp_output(ctx, &f, &t, ret));
-	snat_of(&snat);
-	ret = svc_forward(&f, SVCD_SCOPE_EXTERNAL, now, &snat, &t);
-	if (ret == SVCD_R_FORWARD)
-		return xdp_verdict(xdp_output(ctx, &f, &t, ret));
-	if (ret == SVCD_R_REFUSED)
-		/* For a node address the stack answers RST or port
-		 * unreachable itself: nothing listens on a NodePort. */
-		return xdp_verdict(-SVCD_R_PASS_REFUSE_STACK);
-	return xdp_verdict(ret);
-}
-
 static __always_inline int tc_verdict(int ret)
 {
 	int reason = ret < 0 ? -ret : ret;
@@ -166,35 +114,47 @@ static __always_inline bool handed_over(struct __sk_buff *skb)
 	return *(__u32 *)meta == HANDOFF_MAGIC;
 }
 
+#define SVC_AF 4
+#include "lib/af.h"
+#include "lib/wire_af.h"
+#include "lib/af_end.h"
+
+#define SVC_AF 6
+#include "lib/af.h"
+#include "lib/wire_af.h"
+#include "lib/af_end.h"
+
+/* Entry points: the ethertype picks the family. */
+SEC("xdp")
+int from_wire(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	int proto = eth_proto(data, data_end);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (proto == bpf_htons(ETH_P_IP))
+		return xdp_verdict(from_wire4(ctx, now));
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return xdp_verdict(from_wire6(ctx, now));
+	return xdp_verdict(-SVCD_R_PASS_NOT_IP);
+}
+
 SEC("tc")
 int from_wire_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	__u64 now = bpf_ktime_get_ns();
-	struct snat_config snat;
-	struct nat_target t;
-	struct flow4 f = {};
-	int ret;
+	int proto;
 
 	if (!handed_over(skb))
 		return TC_ACT_OK;
-	ret = parse_flow4(data, data_end, &f);
-	if (ret < 0)
-		return tc_verdict(ret);
-	ret = svc_reverse(&f, now, &t);
-	if (ret != SVCD_R_REVERSE) {
-		snat_of(&snat);
-		ret = svc_forward(&f, SVCD_SCOPE_EXTERNAL, now, &snat, &t);
-		if (ret != SVCD_R_FORWARD)
-			return tc_verdict(ret);
-	}
-	ret = nat_rewrite(skb, &f, t.saddr, t.sport, t.daddr, t.dport);
-	if (ret)
-		return tc_verdict(ret);
-	stats_add(t.service_id, STAT_PACKET, skb->len);
-	stats_reason(SVCD_R_TX);
-	return tc_verdict(tc_fib_redirect(skb, &f, &t));
+	proto = eth_proto(data, data_end);
+	if (proto == bpf_htons(ETH_P_IP))
+		return tc_verdict(from_wire_tc4(skb, bpf_ktime_get_ns()));
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return tc_verdict(from_wire_tc6(skb, bpf_ktime_get_ns()));
+	return tc_verdict(-SVCD_R_PASS_NOT_IP);
 }
 
 SEC("tc")
@@ -202,19 +162,11 @@ int to_wire(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	struct nat_target t;
-	struct flow4 f = {};
-	int ret;
+	int proto = eth_proto(data, data_end);
 
-	ret = parse_flow4(data, data_end, &f);
-	if (ret < 0)
-		return tc_verdict(ret);
-	ret = svc_reverse(&f, bpf_ktime_get_ns(), &t);
-	if (ret != SVCD_R_REVERSE)
-		return tc_verdict(ret);
-	ret = nat_rewrite(skb, &f, t.saddr, t.sport, t.daddr, t.dport);
-	if (ret)
-		return tc_verdict(ret);
-	stats_add(t.service_id, STAT_PACKET, skb->len);
-	return tc_verdict(SVCD_R_REVERSE);
+	if (proto == bpf_htons(ETH_P_IP))
+		return tc_verdict(to_wire4(skb));
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return tc_verdict(to_wire6(skb));
+	return tc_verdict(-SVCD_R_PASS_NOT_IP);
 }

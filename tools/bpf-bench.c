@@ -4,7 +4,7 @@
  * BPF_PROG_TEST_RUN, at a given number of installed services.
  *
  *   svcd-bpf-bench [--services N[,N...]] [--repeat R] [--new-flows F]
- *                  [--rounds K] [--json] [-v]
+ *                  [--rounds K] [--family 4|6] [--json] [-v]
  *
  * Loads build/pod.bpf.o through its skeleton with unpinned maps (nothing
  * under /sys/fs/bpf is touched, nothing is attached), writes N services
@@ -35,6 +35,11 @@
  *                and one run per call (next to "new flow": a single run
  *                also pays the test run's own setup and clock reads).
  *
+ * --family 6 does the same over IPv6 (svcd_frontends6, svcd_backends6,
+ * svcd_conntrack6; the addresses below mapped into 2001:db8::/32 as the
+ * prog tests do: 198.18.k.x -> 2001:db8:k::x, 198.19.96.x ->
+ * 2001:db8:96::x, 198.19.y.x -> 2001:db8::y:x).
+ *
  * Each figure is the median of K rounds. Numbers are a tool's output: this
  * program fails only when the object does not load or a packet does not
  * get the verdict and rewrite it must (exit 1), and on usage (exit 2).
@@ -55,6 +60,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
@@ -66,6 +72,7 @@
 
 #define MAX_SIZES 8
 #define PKT_LEN (ETH_HLEN + sizeof(struct iphdr) + sizeof(struct tcphdr))
+#define PKT6_LEN (ETH_HLEN + sizeof(struct ipv6hdr) + sizeof(struct tcphdr))
 
 #define IP4(a, b, c, d) \
 	htonl(((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (d))
@@ -76,10 +83,12 @@
 #define BACKEND IP4(198, 18, 1, 10)
 
 static bool verbose;
+static int family = 4; /* --family */
 
 struct bench {
 	struct pod_bpf *skel;
 	int prog, frontends, slots, backends, conntrack;
+	int frontends6, backends6, conntrack6;
 };
 
 struct result {
@@ -165,14 +174,90 @@ static void build_tcp(__u8 *buf, __be32 saddr, __be16 sport, __be32 daddr,
 	tcp->check = htons(csum_fold(sum));
 }
 
-static __be32 out_daddr(const __u8 *buf)
+/* The IPv6 address an IPv4 one here stands for (see the top). */
+static void ip6_of(__be32 v4, __u8 a[16])
 {
-	return ((const struct iphdr *)(buf + ETH_HLEN))->daddr;
+	__u32 h = ntohl(v4);
+	__u8 b2 = (h >> 8) & 0xff, b3 = h & 0xff;
+
+	memset(a, 0, 16);
+	a[0] = 0x20;
+	a[1] = 0x01;
+	a[2] = 0x0d;
+	a[3] = 0xb8;
+	a[15] = b3;
+	if ((h >> 16) == (198u << 8 | 18)) {
+		a[5] = b2;
+	} else if ((h >> 16) == (198u << 8 | 19) && b2 >= 96 && b2 < 112) {
+		a[5] = 0x96;
+		a[14] = b2 - 96;
+	} else {
+		a[13] = b2;
+	}
 }
 
-static __be32 out_saddr(const __u8 *buf)
+/* Ethernet + IPv6 + TCP, checksum complete. */
+static void build_tcp6(__u8 *buf, __be32 saddr, __be16 sport, __be32 daddr,
+		       __be16 dport, __u8 flags)
 {
-	return ((const struct iphdr *)(buf + ETH_HLEN))->saddr;
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct ipv6hdr *ip6 = (struct ipv6hdr *)(eth + 1);
+	struct tcphdr *tcp = (struct tcphdr *)(ip6 + 1);
+	__u32 sum;
+
+	memset(buf, 0, PKT6_LEN);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	eth->h_proto = htons(ETH_P_IPV6);
+	ip6->version = 6;
+	ip6->payload_len = htons(sizeof(*tcp));
+	ip6->nexthdr = IPPROTO_TCP;
+	ip6->hop_limit = 64;
+	ip6_of(saddr, (__u8 *)&ip6->saddr);
+	ip6_of(daddr, (__u8 *)&ip6->daddr);
+	tcp->source = sport;
+	tcp->dest = dport;
+	tcp->seq = htonl(1000);
+	tcp->ack_seq = (flags & 0x10) ? htonl(5001) : 0;
+	tcp->doff = 5;
+	((__u8 *)tcp)[13] = flags;
+	tcp->window = htons(65535);
+	sum = csum_add(0, &ip6->saddr, 32);
+	sum += sizeof(*tcp) + IPPROTO_TCP;
+	sum = csum_add(sum, tcp, sizeof(*tcp));
+	tcp->check = htons(csum_fold(sum));
+}
+
+static void build_pkt(__u8 *buf, __be32 saddr, __be16 sport, __be32 daddr,
+		      __be16 dport, __u8 flags)
+{
+	if (family == 6)
+		build_tcp6(buf, saddr, sport, daddr, dport, flags);
+	else
+		build_tcp(buf, saddr, sport, daddr, dport, flags);
+}
+
+/* Is the output's destination (source) the address addr stands for? */
+static bool out_addr_is(const __u8 *buf, bool dst, __be32 addr)
+{
+	const struct iphdr *ip = (const struct iphdr *)(buf + ETH_HLEN);
+	const struct ipv6hdr *ip6 = (const struct ipv6hdr *)(buf + ETH_HLEN);
+	__u8 a[16];
+
+	if (family == 4)
+		return (dst ? ip->daddr : ip->saddr) == addr;
+	ip6_of(addr, a);
+	return !memcmp(dst ? &ip6->daddr : &ip6->saddr, a, 16);
+}
+
+static bool out_daddr_is(const __u8 *buf, __be32 addr)
+{
+	return out_addr_is(buf, true, addr);
+}
+
+static bool out_saddr_is(const __u8 *buf, __be32 addr)
+{
+	return out_addr_is(buf, false, addr);
 }
 
 /* ---- maps --------------------------------------------------------------- */
@@ -201,6 +286,9 @@ static int bench_open(struct bench *b, long n)
 	bpf_map__set_max_entries(b->skel->maps.svcd_slots, size);
 	bpf_map__set_max_entries(b->skel->maps.svcd_backends, size);
 	bpf_map__set_max_entries(b->skel->maps.svcd_conntrack, 65536);
+	bpf_map__set_max_entries(b->skel->maps.svcd_frontends6, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_backends6, size);
+	bpf_map__set_max_entries(b->skel->maps.svcd_conntrack6, 65536);
 	err = pod_bpf__load(b->skel);
 	if (err) {
 		fprintf(stderr, "svcd-bpf-bench: load pod.bpf.o: %s%s\n",
@@ -217,6 +305,9 @@ static int bench_open(struct bench *b, long n)
 	b->slots = bpf_map__fd(b->skel->maps.svcd_slots);
 	b->backends = bpf_map__fd(b->skel->maps.svcd_backends);
 	b->conntrack = bpf_map__fd(b->skel->maps.svcd_conntrack);
+	b->frontends6 = bpf_map__fd(b->skel->maps.svcd_frontends6);
+	b->backends6 = bpf_map__fd(b->skel->maps.svcd_backends6);
+	b->conntrack6 = bpf_map__fd(b->skel->maps.svcd_conntrack6);
 	return 0;
 }
 
@@ -243,6 +334,22 @@ static int add_service(struct bench *b, __u32 id, __be32 addr, __be16 port,
 		.proto = IPPROTO_TCP,
 	};
 
+	struct svcd_frontend6_key fkey6 = {
+		.port = port,
+		.proto = IPPROTO_TCP,
+		.scope = SVCD_SCOPE_INTERNAL,
+	};
+	struct svcd_backend6 be6 = { .port = be_port, .proto = IPPROTO_TCP };
+
+	if (family == 6) {
+		ip6_of(addr, fkey6.addr.b);
+		ip6_of(be_addr, be6.addr.b);
+		if (bpf_map_update_elem(b->backends6, &id, &be6, BPF_ANY) ||
+		    bpf_map_update_elem(b->slots, &skey, &id, BPF_ANY) ||
+		    bpf_map_update_elem(b->frontends6, &fkey6, &fval, BPF_ANY))
+			return -errno;
+		return 0;
+	}
 	if (bpf_map_update_elem(b->backends, &id, &be, BPF_ANY) ||
 	    bpf_map_update_elem(b->slots, &skey, &id, BPF_ANY) ||
 	    bpf_map_update_elem(b->frontends, &fkey, &fval, BPF_ANY))
@@ -281,6 +388,48 @@ static int install(struct bench *b, long n)
 	return err;
 }
 
+/* add_reply_pair()'s two entries, in svcd_conntrack6. */
+static int add_reply_pair6(struct bench *b, const struct svcd_ct_key *key,
+			   const struct svcd_ct_value *val)
+{
+	struct svcd_ct6_key k = {
+		.sport = key->sport,
+		.dport = key->dport,
+		.proto = key->proto,
+		.dir = SVCD_CT_REVERSE,
+	};
+	struct svcd_ct6_value v = {
+		.nat_sport = val->nat_sport,
+		.nat_dport = val->nat_dport,
+		.backend_id = val->backend_id,
+		.service_id = val->service_id,
+		.flags = val->flags,
+		.tcp_state = val->tcp_state,
+		.created_ns = val->created_ns,
+		.last_seen_ns = val->last_seen_ns,
+	};
+
+	ip6_of(key->saddr, k.saddr.b);
+	ip6_of(key->daddr, k.daddr.b);
+	ip6_of(val->nat_saddr, v.nat_saddr.b);
+	ip6_of(val->nat_daddr, v.nat_daddr.b);
+	if (bpf_map_update_elem(b->conntrack6, &k, &v, BPF_ANY))
+		return -errno;
+	/* the forward entry: client -> to, shown the other way */
+	ip6_of(CLIENT, k.saddr.b);
+	k.sport = val->nat_sport;
+	ip6_of(val->nat_daddr, k.daddr.b);
+	k.dport = val->nat_dport;
+	k.dir = SVCD_CT_FORWARD;
+	ip6_of(CLIENT, v.nat_saddr.b);
+	ip6_of(key->saddr, v.nat_daddr.b);
+	v.nat_sport = val->nat_sport;
+	v.nat_dport = key->sport;
+	if (bpf_map_update_elem(b->conntrack6, &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 /*
  * The "reply" ping-pong: a reverse entry for FROM:FROM_PORT -> client port
  * cport that rewrites the source to TO:TO_PORT, with its forward entry, of
@@ -313,6 +462,8 @@ static int add_reply_pair(struct bench *b, __be32 from, __be16 from_port,
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	val.created_ns = val.last_seen_ns =
 		(__u64)t.tv_sec * 1000000000ull + (__u64)t.tv_nsec;
+	if (family == 6)
+		return add_reply_pair6(b, &key, &val);
 	if (bpf_map_update_elem(b->conntrack, &key, &val, BPF_ANY))
 		return -errno;
 	key.saddr = CLIENT;
@@ -337,8 +488,8 @@ static int run(struct bench *b, const __u8 *in, __u8 *out, int repeat,
 	/* ifindex 1 (lo): a refusal's bpf_redirect has a real target */
 	struct __sk_buff ctx = { .ifindex = 1 };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
-		    .data_size_in = PKT_LEN, .data_out = out,
-		    .data_size_out = 256, .ctx_in = &ctx,
+		    .data_size_in = family == 6 ? PKT6_LEN : PKT_LEN,
+		    .data_out = out, .data_size_out = 256, .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(b->prog, &opts))
@@ -383,10 +534,10 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 	}
 	for (k = 0; k < rounds; k++) {
 		/* established: ping-pong from one client port */
-		build_tcp(in, CLIENT, htons(40000), PING, htons(80), 0x10);
+		build_pkt(in, CLIENT, htons(40000), PING, htons(80), 0x10);
 		err = run(b, in, out, repeat, &retval, &ns);
 		if (err || retval != TC_ACT_OK ||
-		    (out_daddr(out) != PING && out_daddr(out) != PONG)) {
+		    (!out_daddr_is(out, PING) && !out_daddr_is(out, PONG))) {
 			fprintf(stderr,
 				"svcd-bpf-bench: established ACK: err %d verdict %u: not forwarded\n",
 				err, retval);
@@ -406,10 +557,10 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 				strerror(-err));
 			goto fail;
 		}
-		build_tcp(in, BACKEND, htons(8080), CLIENT, htons(40001), 0x10);
+		build_pkt(in, BACKEND, htons(8080), CLIENT, htons(40001), 0x10);
 		err = run(b, in, out, repeat, &retval, &ns);
 		if (err || retval != TC_ACT_OK ||
-		    (out_saddr(out) != PING && out_saddr(out) != BACKEND)) {
+		    (!out_saddr_is(out, PING) && !out_saddr_is(out, BACKEND))) {
 			fprintf(stderr,
 				"svcd-bpf-bench: reply ACK: err %d verdict %u: not reverse-NATed\n",
 				err, retval);
@@ -417,9 +568,10 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		}
 		reply[k] = ns;
 		/* not a service: parse + misses */
-		build_tcp(in, CLIENT, htons(40000), ELSEWHERE, htons(80), 0x10);
+		build_pkt(in, CLIENT, htons(40000), ELSEWHERE, htons(80), 0x10);
 		err = run(b, in, out, repeat, &retval, &ns);
-		if (err || retval != TC_ACT_OK || out_daddr(out) != ELSEWHERE) {
+		if (err || retval != TC_ACT_OK ||
+		    !out_daddr_is(out, ELSEWHERE)) {
 			fprintf(stderr,
 				"svcd-bpf-bench: non-service ACK: err %d verdict %u: not passed untouched\n",
 				err, retval);
@@ -428,9 +580,9 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		other[k] = ns;
 	}
 	for (i = 0; i < new_flows; i++) {
-		build_tcp(in, CLIENT, htons(port++), PING, htons(80), 0x02);
+		build_pkt(in, CLIENT, htons(port++), PING, htons(80), 0x02);
 		err = run(b, in, out, 1, &retval, &ns);
-		if (err || retval != TC_ACT_OK || out_daddr(out) != PONG) {
+		if (err || retval != TC_ACT_OK || !out_daddr_is(out, PONG)) {
 			fprintf(stderr,
 				"svcd-bpf-bench: new-flow SYN %d: err %d verdict %u: not DNATed to the backend\n",
 				i, err, retval);
@@ -440,7 +592,7 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		sum += ns;
 		/* the same one-run call on a packet from_pod only passes:
 		 * what a single test run costs besides the program's work */
-		build_tcp(in, CLIENT, htons(port), ELSEWHERE, htons(80), 0x02);
+		build_pkt(in, CLIENT, htons(port), ELSEWHERE, htons(80), 0x02);
 		err = run(b, in, out, 1, &retval, &ns);
 		if (err || retval != TC_ACT_OK) {
 			fprintf(stderr,
@@ -469,7 +621,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: svcd-bpf-bench [--services N[,N...]] [--repeat R] [--new-flows F]\n"
-		"                      [--rounds K] [--json] [-v]\n"
+		"                      [--rounds K] [--family 4|6] [--json] [-v]\n"
 		"  per-packet cost of from_pod (BPF_PROG_TEST_RUN) with N services installed\n"
 		"  defaults: --services 1,100000 --repeat 100000 --new-flows 2000 --rounds 5\n");
 }
@@ -481,6 +633,7 @@ int main(int argc, char **argv)
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "new-flows", required_argument, NULL, 'f' },
 		{ "rounds", required_argument, NULL, 'k' },
+		{ "family", required_argument, NULL, 'F' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -493,7 +646,8 @@ int main(int argc, char **argv)
 	char *s, *end, *tok;
 	int c, i, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "s:r:f:k:jvh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:f:k:F:jvh", opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 's':
 			n_sizes = 0;
@@ -534,6 +688,14 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'F':
+			family = atoi(optarg);
+			if (family != 4 && family != 6) {
+				fprintf(stderr,
+					"svcd-bpf-bench: --family must be 4 or 6\n");
+				return 2;
+			}
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -567,8 +729,8 @@ int main(int argc, char **argv)
 			return rc;
 	}
 	if (json) {
-		printf("{\"program\":\"from_pod\",\"repeat\":%d,\"new_flows\":%d,\"rounds\":%d,\"results\":[",
-		       repeat, new_flows, rounds);
+		printf("{\"program\":\"from_pod\",\"family\":%d,\"repeat\":%d,\"new_flows\":%d,\"rounds\":%d,\"results\":[",
+		       family, repeat, new_flows, rounds);
 		for (i = 0; i < n_sizes; i++)
 			printf("%s{\"services\":%ld,\"installed\":%ld,\"established_ns\":%.1f,"
 			       "\"reply_ns\":%.1f,"
@@ -582,9 +744,9 @@ int main(int argc, char **argv)
 		printf("]}\n");
 		return 0;
 	}
-	printf("from_pod, ns/packet (BPF_PROG_TEST_RUN; established and non-service: repeat %d,\n"
+	printf("from_pod%s, ns/packet (BPF_PROG_TEST_RUN; established and non-service: repeat %d,\n"
 	       "median of %d rounds; new flow: median of %d SYNs, one run each)\n",
-	       repeat, rounds, new_flows);
+	       family == 6 ? " IPv6" : "", repeat, rounds, new_flows);
 	printf("%10s %12s %8s %14s %14s %20s\n", "services", "established",
 	       "reply", "not a service", "new flow (1)", "not a service (1)");
 	for (i = 0; i < n_sizes; i++)

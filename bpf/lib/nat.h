@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "parse.h"
+#include "svc.h"
 
 #define IP_CSUM_OFF(f) ((f)->l3_off + offsetof(struct iphdr, check))
 #define IP_SADDR_OFF(f) ((f)->l3_off + offsetof(struct iphdr, saddr))
@@ -74,6 +75,58 @@ static __always_inline int nat_rewrite(struct __sk_buff *skb,
 	    nat_addr(skb, f, IP_DADDR_OFF(f), f->daddr, daddr) ||
 	    nat_port(skb, f, f->l4_off, f->sport, sport) ||
 	    nat_port(skb, f, f->l4_off + 2, f->dport, dport))
+		return -SVCD_R_DROP_REWRITE;
+	return 0;
+}
+
+static __always_inline int nat_apply4(struct __sk_buff *skb,
+				      const struct flow4 *f,
+				      const struct nat_target4 *t)
+{
+	return nat_rewrite(skb, f, t->saddr, t->sport, t->daddr, t->dport);
+}
+
+/*
+ * IPv6: no header checksum; both addresses are in the L4 pseudo-header.
+ * They sit next to each other, so one diff over the 32 bytes, one
+ * pseudo-header update of the L4 checksum (size 0: "by diff") and one
+ * store cover both; the ports follow as for IPv4.
+ */
+static __always_inline int nat_apply6(struct __sk_buff *skb,
+				      const struct flow6 *f,
+				      const struct nat_target6 *t)
+{
+	union svcd_ip6 from[2] = { f->saddr, f->daddr };
+	union svcd_ip6 to[2] = { t->saddr, t->daddr };
+	__u32 l4_check = f->proto == IPPROTO_TCP ?
+				 f->l4_off + offsetof(struct tcphdr, check) :
+				 f->l4_off + offsetof(struct udphdr, check);
+	__u64 mangled = f->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__s64 diff;
+
+	if (!ip6_eq(&from[0], &to[0]) || !ip6_eq(&from[1], &to[1])) {
+		diff = bpf_csum_diff((__be32 *)from, sizeof(from), (__be32 *)to,
+				     sizeof(to), 0);
+		if (diff < 0)
+			return -SVCD_R_DROP_REWRITE;
+		if (bpf_l4_csum_replace(skb, l4_check, 0, (__u32)diff,
+					BPF_F_PSEUDO_HDR | mangled) ||
+		    bpf_skb_store_bytes(
+			    skb, f->l3_off + offsetof(struct ipv6hdr, saddr),
+			    to, sizeof(to), 0))
+			return -SVCD_R_DROP_REWRITE;
+	}
+	if (t->sport != f->sport &&
+	    (bpf_l4_csum_replace(skb, l4_check, f->sport, t->sport,
+				 mangled | sizeof(t->sport)) ||
+	     bpf_skb_store_bytes(skb, f->l4_off, &t->sport, sizeof(t->sport),
+				 0)))
+		return -SVCD_R_DROP_REWRITE;
+	if (t->dport != f->dport &&
+	    (bpf_l4_csum_replace(skb, l4_check, f->dport, t->dport,
+				 mangled | sizeof(t->dport)) ||
+	     bpf_skb_store_bytes(skb, f->l4_off + 2, &t->dport,
+				 sizeof(t->dport), 0)))
 		return -SVCD_R_DROP_REWRITE;
 	return 0;
 }

@@ -3,6 +3,9 @@
  * parse.h - header parsing with a cursor. Each parse_<header>() checks its
  * own bounds and returns the next protocol, or a negative svcd_reason.
  * Works on any (data, data_end) pair, so XDP and tc share it.
+ *
+ * struct flow4 and struct flow6 carry the same field names (only the
+ * address type differs), so the family template svc_af.h reads either.
  */
 #ifndef SVCD_BPF_PARSE_H
 #define SVCD_BPF_PARSE_H
@@ -13,6 +16,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
@@ -42,6 +46,44 @@ struct flow4 {
 	__u16 ip_len; /* tot_len, host order */
 	__be16 udp_check;
 };
+
+/* The same for IPv6. l4_off may lie past extension headers. */
+struct flow6 {
+	union svcd_ip6 saddr;
+	union svcd_ip6 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u16 l3_off;
+	__u16 l4_off;
+	__u16 ip_len; /* 40 + payload_len, host order (bpf_fib_lookup) */
+	__be16 udp_check;
+};
+
+static __always_inline bool ip6_eq(const union svcd_ip6 *a,
+				   const union svcd_ip6 *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) |
+		(a->w[2] ^ b->w[2]) | (a->w[3] ^ b->w[3])) == 0;
+}
+
+static __always_inline bool ip6_is_zero(const union svcd_ip6 *a)
+{
+	return (a->w[0] | a->w[1] | a->w[2] | a->w[3]) == 0;
+}
+
+/* Extension headers walked before giving up (docs/datapath.md). */
+#define IPV6_MAX_EXT_HDRS 4
+
+#ifndef NEXTHDR_HOP
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_ICMP 58
+#define NEXTHDR_NONE 59
+#define NEXTHDR_DEST 60
+#endif
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -87,7 +129,16 @@ static __always_inline int parse_ipv4(struct cursor *c, struct flow4 *f)
 	return ip->protocol;
 }
 
-static __always_inline int parse_tcp(struct cursor *c, struct flow4 *f)
+/* TCP or UDP ports and flags, into the fields of either flow type. */
+struct l4_fields {
+	__be16 *sport;
+	__be16 *dport;
+	__u8 *tcp_flags;
+	__be16 *udp_check;
+};
+
+static __always_inline int parse_tcp(struct cursor *c,
+				     const struct l4_fields *l4)
 {
 	struct tcphdr *tcp = c->pos;
 	__u32 doff;
@@ -97,26 +148,33 @@ static __always_inline int parse_tcp(struct cursor *c, struct flow4 *f)
 	doff = tcp->doff * 4;
 	if (doff < sizeof(*tcp) || c->pos + doff > c->end)
 		return -SVCD_R_PASS_MALFORMED;
-	f->sport = tcp->source;
-	f->dport = tcp->dest;
-	f->tcp_flags = ((__u8 *)tcp)[13];
+	*l4->sport = tcp->source;
+	*l4->dport = tcp->dest;
+	*l4->tcp_flags = ((__u8 *)tcp)[13];
 	c->pos += doff;
 	return 0;
 }
 
-static __always_inline int parse_udp(struct cursor *c, struct flow4 *f)
+static __always_inline int parse_udp(struct cursor *c,
+				     const struct l4_fields *l4)
 {
 	struct udphdr *udp = c->pos;
 
 	if ((void *)(udp + 1) > c->end)
 		return -SVCD_R_PASS_MALFORMED;
-	f->sport = udp->source;
-	f->dport = udp->dest;
-	f->udp_check = udp->check;
-	f->tcp_flags = 0;
+	*l4->sport = udp->source;
+	*l4->dport = udp->dest;
+	*l4->udp_check = udp->check;
+	*l4->tcp_flags = 0;
 	c->pos = udp + 1;
 	return 0;
 }
+
+#define L4_FIELDS_OF(f)                                                    \
+	{                                                                  \
+		.sport = &(f)->sport, .dport = &(f)->dport,                \
+		.tcp_flags = &(f)->tcp_flags, .udp_check = &(f)->udp_check \
+	}
 
 /*
  * Parse Ethernet + IPv4 + TCP/UDP. Returns 0 with *f filled, or a negative
@@ -126,6 +184,7 @@ static __always_inline int parse_flow4(void *data, void *data_end,
 				       struct flow4 *f)
 {
 	struct cursor c = { .pos = data, .end = data_end };
+	struct l4_fields l4 = L4_FIELDS_OF(f);
 	int ret;
 
 	ret = parse_eth(&c, &f->l3_off, data);
@@ -138,8 +197,105 @@ static __always_inline int parse_flow4(void *data, void *data_end,
 		return ret;
 	f->l4_off = (__u16)(c.pos - data);
 	if (ret == IPPROTO_TCP)
-		return parse_tcp(&c, f);
-	return parse_udp(&c, f);
+		return parse_tcp(&c, &l4);
+	return parse_udp(&c, &l4);
+}
+
+/*
+ * IPv6 header and up to IPV6_MAX_EXT_HDRS hop-by-hop, routing and
+ * destination options headers. ICMPv6 (neighbour discovery ...), "no next
+ * header" and a few other upper-layer protocols pass as OTHER_PROTO. A
+ * fragment header, an unknown next header, or one extension header more
+ * than walked: -SVCD_R_PASS_EXT_HDR, the packet passes untranslated (never
+ * half-translated: a port may sit in a later fragment, an unknown header
+ * may be an extension header with the real L4 behind it).
+ */
+static __always_inline int parse_ipv6(struct cursor *c, struct flow6 *f)
+{
+	struct ipv6hdr *ip6 = c->pos;
+	struct ipv6_opt_hdr *opt;
+	__u8 nh;
+	int i;
+
+	if ((void *)(ip6 + 1) > c->end)
+		return -SVCD_R_PASS_MALFORMED;
+	if (ip6->version != 6)
+		return -SVCD_R_PASS_MALFORMED;
+	__builtin_memcpy(&f->saddr, &ip6->saddr, sizeof(f->saddr));
+	__builtin_memcpy(&f->daddr, &ip6->daddr, sizeof(f->daddr));
+	f->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	nh = ip6->nexthdr;
+	c->pos = ip6 + 1;
+	for (i = 0; i < IPV6_MAX_EXT_HDRS; i++) {
+		if (nh != NEXTHDR_HOP && nh != NEXTHDR_ROUTING &&
+		    nh != NEXTHDR_DEST)
+			break;
+		opt = c->pos;
+		if ((void *)(opt + 1) > c->end)
+			return -SVCD_R_PASS_MALFORMED;
+		nh = opt->nexthdr;
+		/* verifier: at most 2 KiB per header, 4 headers: the cursor
+		 * stays a bounded packet offset */
+		c->pos += ((__u32)opt->hdrlen + 1) * 8;
+	}
+	f->proto = nh;
+	switch (nh) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+		return nh;
+	/* Upper-layer protocols known not to be extension headers. */
+	case NEXTHDR_ICMP:
+	case NEXTHDR_NONE:
+	case IPPROTO_SCTP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_GRE:
+	case IPPROTO_ESP:
+	case IPPROTO_IPIP:
+	case IPPROTO_IPV6:
+		return -SVCD_R_PASS_OTHER_PROTO;
+	default:
+		return -SVCD_R_PASS_EXT_HDR;
+	}
+}
+
+/*
+ * Parse Ethernet + IPv6 (+ extension headers) + TCP/UDP, as parse_flow4.
+ * UDP with checksum 0 is invalid over IPv6 (RFC 8200 8.1): such a
+ * datagram is passed untranslated as malformed rather than given a
+ * checksum it never had.
+ */
+static __always_inline int parse_flow6(void *data, void *data_end,
+				       struct flow6 *f)
+{
+	struct cursor c = { .pos = data, .end = data_end };
+	struct l4_fields l4 = L4_FIELDS_OF(f);
+	int ret;
+
+	ret = parse_eth(&c, &f->l3_off, data);
+	if (ret < 0)
+		return ret;
+	if (ret != bpf_htons(ETH_P_IPV6))
+		return -SVCD_R_PASS_NOT_IP;
+	ret = parse_ipv6(&c, f);
+	if (ret < 0)
+		return ret;
+	f->l4_off = (__u16)(c.pos - data);
+	if (ret == IPPROTO_TCP)
+		return parse_tcp(&c, &l4);
+	ret = parse_udp(&c, &l4);
+	if (!ret && !f->udp_check)
+		return -SVCD_R_PASS_MALFORMED;
+	return ret;
+}
+
+/* The ethertype of a frame (network order), or -SVCD_R_PASS_NOT_IP. */
+static __always_inline int eth_proto(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return -SVCD_R_PASS_NOT_IP;
+	return eth->h_proto;
 }
 
 #endif

@@ -15,6 +15,15 @@
  * to trim such a packet short of its L4 checksum field (bytes 16-17 of
  * TCP). RFC 1812 allows quoting more than 8 bytes. The packet stays
  * CHECKSUM_PARTIAL, which the pod's veth peer takes as verified.
+ *
+ * IPv6 the same way: ICMPv6 destination unreachable, code 4 (port
+ * unreachable), quoting the IPv6 header and the same 8 or 20 L4 bytes:
+ *
+ *   after:  eth' | ip6' (40) | icmp6 (8) | ip6 (40) | quoted l4
+ *
+ * The ICMPv6 checksum covers a pseudo-header (both addresses, length,
+ * next header 58). A packet with extension headers is dropped instead
+ * (as IPv4 with options): the quote would have a variable length.
  */
 #ifndef SVCD_BPF_REFUSE_H
 #define SVCD_BPF_REFUSE_H
@@ -104,12 +113,98 @@ static __always_inline int refuse_icmp_quote(struct __sk_buff *skb,
 }
 
 /* Returns 0 when the packet is now the ICMP error, ready to redirect. */
-static __always_inline int refuse_icmp(struct __sk_buff *skb,
-				       const struct flow4 *f)
+static __always_inline int refuse_icmp4(struct __sk_buff *skb,
+					const struct flow4 *f)
 {
 	if (f->proto == IPPROTO_TCP)
 		return refuse_icmp_quote(skb, f, REFUSE_QUOTE_TCP);
 	return refuse_icmp_quote(skb, f, REFUSE_QUOTE_UDP);
+}
+
+#define ICMPV6_DEST_UNREACH 1
+#define ICMPV6_PORT_UNREACH 4
+
+#define REFUSE6_QUOTE_UDP (sizeof(struct ipv6hdr) + 8)
+#define REFUSE6_QUOTE_TCP (sizeof(struct ipv6hdr) + 20)
+
+struct refuse6_hdrs {
+	struct ipv6hdr ip;
+	struct icmphdr icmp; /* the same 8 bytes: type, code, sum, unused */
+};
+
+#define REFUSE6_GROW sizeof(struct refuse6_hdrs)
+
+/* The ICMPv6 checksum's pseudo-header (RFC 8200 8.1). */
+struct icmp6_pseudo {
+	union svcd_ip6 saddr;
+	union svcd_ip6 daddr;
+	__be32 len;
+	__u8 zero[3];
+	__u8 nexthdr;
+};
+
+static __always_inline int refuse_icmp6_quote(struct __sk_buff *skb,
+					      const struct flow6 *f,
+					      const __u32 quote_len)
+{
+	__u32 quote[REFUSE6_QUOTE_TCP / 4];
+	struct refuse6_hdrs h = {};
+	struct icmp6_pseudo ph = {};
+	struct ethhdr eth, new_eth;
+	__s64 csum;
+
+	if (f->l3_off != sizeof(struct ethhdr) ||
+	    f->l4_off != sizeof(struct ethhdr) + sizeof(struct ipv6hdr))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_change_tail(skb, sizeof(eth) + quote_len, 0))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_adjust_room(skb, REFUSE6_GROW, BPF_ADJ_ROOM_MAC, 0))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_load_bytes(skb, sizeof(eth) + sizeof(h), quote, quote_len))
+		return -SVCD_R_DROP_REWRITE;
+
+	__builtin_memcpy(new_eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(new_eth.h_source, eth.h_dest, ETH_ALEN);
+	new_eth.h_proto = bpf_htons(ETH_P_IPV6);
+	h.ip.version = 6;
+	h.ip.payload_len = bpf_htons(sizeof(h.icmp) + quote_len);
+	h.ip.nexthdr = NEXTHDR_ICMP;
+	h.ip.hop_limit = 64;
+	__builtin_memcpy(&h.ip.saddr, &f->daddr, sizeof(f->daddr));
+	__builtin_memcpy(&h.ip.daddr, &f->saddr, sizeof(f->saddr));
+	h.icmp.type = ICMPV6_DEST_UNREACH;
+	h.icmp.code = ICMPV6_PORT_UNREACH;
+
+	ph.saddr = f->daddr;
+	ph.daddr = f->saddr;
+	ph.len = bpf_htonl(sizeof(h.icmp) + quote_len);
+	ph.nexthdr = NEXTHDR_ICMP;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&h.icmp, sizeof(h.icmp),
+			     (__u32)csum);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)quote, quote_len, (__u32)csum);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	h.icmp.checksum = csum_fold((__u32)csum);
+
+	if (bpf_skb_store_bytes(skb, 0, &new_eth, sizeof(new_eth), 0) ||
+	    bpf_skb_store_bytes(skb, sizeof(new_eth), &h, sizeof(h), 0))
+		return -SVCD_R_DROP_REWRITE;
+	return 0;
+}
+
+static __always_inline int refuse_icmp6(struct __sk_buff *skb,
+					const struct flow6 *f)
+{
+	if (f->proto == IPPROTO_TCP)
+		return refuse_icmp6_quote(skb, f, REFUSE6_QUOTE_TCP);
+	return refuse_icmp6_quote(skb, f, REFUSE6_QUOTE_UDP);
 }
 
 #endif

@@ -74,23 +74,77 @@ static __u32 pseudo4_sum(__be32 saddr, __be32 daddr, __u8 proto, size_t len)
 	return sum;
 }
 
-static void ipv6_addr(__u8 *p, __be32 v4)
+bool pkt_default_ipv6;
+
+void pkt_ip6_of(__be32 v4, __u8 a[16])
 {
-	/* fd00::a.b.c.d: any IPv6 address will do, this one is readable */
-	memset(p, 0, 16);
-	p[0] = 0xfd;
-	memcpy(p + 12, &v4, 4);
+	__u32 h = ntohl(v4);
+	__u8 b0 = h >> 24, b1 = (h >> 16) & 0xff, b2 = (h >> 8) & 0xff,
+	     b3 = h & 0xff;
+
+	memset(a, 0, 16);
+	if (!h)
+		return;
+	a[0] = 0x20;
+	a[1] = 0x01;
+	a[2] = 0x0d;
+	a[3] = 0xb8;
+	if (b0 == 198 && b1 == 18) {
+		a[5] = b2;
+		a[15] = b3;
+	} else if (b0 == 198 && b1 == 19 && b2 >= 96 && b2 < 112) {
+		a[5] = 0x96;
+		a[14] = b2 - 96;
+		a[15] = b3;
+	} else if (b0 == 198 && b1 == 19) {
+		a[13] = b2;
+		a[15] = b3;
+	} else {
+		a[4] = 0xff;
+		a[5] = 0xff;
+		memcpy(a + 12, &v4, 4);
+	}
 }
 
-static __u32 pseudo6_sum(__be32 saddr, __be32 daddr, __u8 proto, size_t len)
+static bool zero_bytes(const __u8 *p, size_t n)
 {
-	__u8 a[16];
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+__be32 pkt_ip4_of(const __u8 a[16])
+{
+	static const __u8 doc[4] = { 0x20, 0x01, 0x0d, 0xb8 };
+	__be32 v4;
+
+	if (zero_bytes(a, 16))
+		return 0;
+	if (memcmp(a, doc, 4))
+		return 0xffffffff;
+	if (a[4] == 0xff && a[5] == 0xff && zero_bytes(a + 6, 6)) {
+		memcpy(&v4, a + 12, 4);
+		return v4;
+	}
+	if (a[4] == 0 && a[5] == 0x96 && zero_bytes(a + 6, 8) && a[14] < 16)
+		return htonl(198u << 24 | 19u << 16 | (96u + a[14]) << 8 |
+			     a[15]);
+	if (a[4] == 0 && a[5] && zero_bytes(a + 6, 9))
+		return htonl(198u << 24 | 18u << 16 | (__u32)a[5] << 8 | a[15]);
+	if (zero_bytes(a + 4, 9) && a[14] == 0)
+		return htonl(198u << 24 | 19u << 16 | (__u32)a[13] << 8 |
+			     a[15]);
+	return 0xffffffff;
+}
+
+static __u32 pseudo6_sum(const __u8 *saddr, const __u8 *daddr, __u8 proto,
+			 size_t len)
+{
 	__u32 sum = 0;
 
-	ipv6_addr(a, saddr);
-	sum = pkt_csum_add(sum, a, 16);
-	ipv6_addr(a, daddr);
-	sum = pkt_csum_add(sum, a, 16);
+	sum = pkt_csum_add(sum, saddr, 16);
+	sum = pkt_csum_add(sum, daddr, 16);
 	sum += (__u32)(len >> 16) + (__u32)(len & 0xffff);
 	sum += proto;
 	return sum;
@@ -111,6 +165,7 @@ static int build_l4(const struct pkt_spec *s, __u8 *p, size_t room,
 		hlen = UDP_LEN;
 		break;
 	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
 		hlen = ICMP_LEN;
 		break;
 	default:
@@ -151,6 +206,12 @@ static int build_l4(const struct pkt_spec *s, __u8 *p, size_t room,
 		put32(p + 4, s->icmp_rest);
 		put16(p + 2, pkt_csum_fold(pkt_csum_add(0, p, len)));
 		break;
+	case IPPROTO_ICMPV6:
+		p[0] = s->icmp_type;
+		p[1] = s->icmp_code;
+		put32(p + 4, s->icmp_rest);
+		put16(p + 2, pkt_csum_fold(pkt_csum_add(pseudo + len, p, len)));
+		break;
 	}
 	return (int)len;
 }
@@ -189,23 +250,48 @@ static int build_ipv4(const struct pkt_spec *s, __u8 *p, size_t room)
 
 static int build_ipv6(const struct pkt_spec *s, __u8 *p, size_t room)
 {
+	__u8 src[16], dst[16], nh;
+	size_t off = IPV6_LEN, elen;
 	__u32 pseudo;
-	int l4;
+	int l4, i;
 
-	if (room < IPV6_LEN)
+	if (room < IPV6_LEN || s->n_ext > PKT_MAX_EXT)
 		return -EINVAL;
-	pseudo = pseudo6_sum(s->saddr, s->daddr, s->proto, 0);
-	l4 = build_l4(s, p + IPV6_LEN, room - IPV6_LEN, pseudo);
-	if (l4 < 0)
-		return l4;
+	pkt_ip6_of(s->saddr, src);
+	pkt_ip6_of(s->daddr, dst);
 	memset(p, 0, IPV6_LEN);
 	p[0] = 0x60;
-	put16(p + 4, (__u16)l4);
-	p[6] = s->proto;
+	nh = s->n_ext ? s->ext[0] : s->proto;
+	p[6] = nh;
 	p[7] = s->ttl ? s->ttl : 64;
-	ipv6_addr(p + 8, s->saddr);
-	ipv6_addr(p + 24, s->daddr);
-	return IPV6_LEN + l4;
+	memcpy(p + 8, src, 16);
+	memcpy(p + 24, dst, 16);
+	for (i = 0; i < s->n_ext; i++) {
+		__u8 next = i + 1 < s->n_ext ? s->ext[i + 1] : s->proto;
+		__u8 *e = p + off;
+
+		elen = s->ext[i] == 44 ? 8 : 8 * (1 + (size_t)s->ext_len8);
+		if (off + elen > room)
+			return -EINVAL;
+		memset(e, 0, elen);
+		e[0] = next;
+		if (s->ext[i] == 44) { /* fragment: offset, MF, id */
+			put16(e + 2, (__u16)((s->frag & PKT_OFFSET_MASK) << 3 |
+					     !!(s->frag & PKT_MF)));
+			put32(e + 4, s->id);
+		} else {
+			e[1] = s->ext_len8;
+			e[2] = 1; /* PadN over the rest */
+			e[3] = (__u8)(elen - 4);
+		}
+		off += elen;
+	}
+	pseudo = pseudo6_sum(src, dst, s->proto, 0);
+	l4 = build_l4(s, p + off, room - off, pseudo);
+	if (l4 < 0)
+		return l4;
+	put16(p + 4, s->tot_len ? s->tot_len : (__u16)(off - IPV6_LEN + l4));
+	return (int)off + l4;
 }
 
 static int build_arp(const struct pkt_spec *s, __u8 *p, size_t room)
@@ -228,7 +314,9 @@ int pkt_build(const struct pkt_spec *spec, struct pkt *out)
 {
 	static const __u8 zero[6];
 	struct pkt_spec s = *spec;
-	__u16 type = s.ethertype ? s.ethertype : ETH_P_IP;
+	__u16 type = s.ethertype      ? s.ethertype :
+		     pkt_default_ipv6 ? ETH_P_IPV6 :
+					ETH_P_IP;
 	size_t off = ETH_LEN;
 	int n;
 
@@ -269,7 +357,9 @@ static int parse_l4(const __u8 *f, struct pkt_parsed *p, size_t end)
 {
 	const __u8 *l4 = f + p->l4_off;
 	size_t len = end - p->l4_off;
-	__u32 pseudo = pseudo4_sum(p->saddr, p->daddr, p->proto, len);
+	__u32 pseudo =
+		p->ipv6 ? pseudo6_sum(p->saddr6, p->daddr6, p->proto, len) :
+			  pseudo4_sum(p->saddr, p->daddr, p->proto, len);
 	size_t hlen;
 
 	switch (p->proto) {
@@ -296,7 +386,7 @@ static int parse_l4(const __u8 *f, struct pkt_parsed *p, size_t end)
 		memcpy(&p->sport, l4, 2);
 		memcpy(&p->dport, l4 + 2, 2);
 		p->l4_csum = htons(get16(l4 + 6));
-		p->l4_csum_ok = p->l4_csum == 0 ||
+		p->l4_csum_ok = (p->l4_csum == 0 && !p->ipv6) ||
 				pkt_csum_fold(pkt_csum_add(pseudo, l4, len)) ==
 					0;
 		break;
@@ -310,6 +400,17 @@ static int parse_l4(const __u8 *f, struct pkt_parsed *p, size_t end)
 		p->icmp_rest = get32(l4 + 4);
 		p->l4_csum_ok = pkt_csum_fold(pkt_csum_add(0, l4, len)) == 0;
 		break;
+	case IPPROTO_ICMPV6:
+		hlen = ICMP_LEN;
+		if (len < ICMP_LEN)
+			return -EINVAL;
+		p->icmp_type = l4[0];
+		p->icmp_code = l4[1];
+		p->l4_csum = htons(get16(l4 + 2));
+		p->icmp_rest = get32(l4 + 4);
+		p->l4_csum_ok = pkt_csum_fold(pkt_csum_add(pseudo, l4, len)) ==
+				0;
+		break;
 	default:
 		p->payload_off = p->l4_off;
 		p->payload_len = len;
@@ -319,6 +420,51 @@ static int parse_l4(const __u8 *f, struct pkt_parsed *p, size_t end)
 	p->payload_off = p->l4_off + hlen;
 	p->payload_len = len - hlen;
 	return 0;
+}
+
+/* IPv6 with hop-by-hop, routing and destination options skipped; a
+ * fragment header ends the parse (no L4 in *p). */
+static int parse_ipv6(const __u8 *f, size_t len, struct pkt_parsed *p)
+{
+	const __u8 *ip = f + ETH_LEN;
+	size_t off, end;
+	__u8 nh;
+
+	p->l3_off = ETH_LEN;
+	if (len - ETH_LEN < IPV6_LEN || ip[0] >> 4 != 6)
+		return -EINVAL;
+	p->tot_len = IPV6_LEN + get16(ip + 4);
+	if (ETH_LEN + (size_t)p->tot_len > len)
+		return -EINVAL;
+	p->ttl = ip[7];
+	memcpy(p->saddr6, ip + 8, 16);
+	memcpy(p->daddr6, ip + 24, 16);
+	p->saddr = pkt_ip4_of(p->saddr6);
+	p->daddr = pkt_ip4_of(p->daddr6);
+	p->ipv6 = true;
+	p->ip_csum_ok = true;
+	end = ETH_LEN + (size_t)p->tot_len;
+	off = ETH_LEN + IPV6_LEN;
+	nh = ip[6];
+	while (nh == 0 || nh == 43 || nh == 60 || nh == 44) {
+		if (off + 8 > end)
+			return -EINVAL;
+		p->n_ext++;
+		if (nh == 44) {
+			p->proto = nh;
+			p->frag = (__u16)(get16(f + off + 2) >> 3) |
+				  (f[off + 3] & 1 ? PKT_MF : 0);
+			p->l4_off = off + 8;
+			return 0;
+		}
+		nh = f[off];
+		off += 8 * (1 + (size_t)f[off + 1]);
+	}
+	p->proto = nh;
+	p->l4_off = off;
+	if (off > end)
+		return -EINVAL;
+	return parse_l4(f, p, end);
 }
 
 int pkt_parse(const void *frame, size_t len, struct pkt_parsed *p)
@@ -333,6 +479,8 @@ int pkt_parse(const void *frame, size_t len, struct pkt_parsed *p)
 	memcpy(p->dmac, f, 6);
 	memcpy(p->smac, f + 6, 6);
 	p->ethertype = get16(f + 12);
+	if (p->ethertype == ETH_P_IPV6)
+		return parse_ipv6(f, len, p);
 	if (p->ethertype != ETH_P_IP)
 		return 0;
 
@@ -376,7 +524,7 @@ void pkt_describe(const void *frame, size_t len, char *buf, size_t size)
 	char src[32], dst[32];
 	int err = pkt_parse(frame, len, &p);
 
-	if (!p.ipv4) {
+	if (!p.ipv4 && !p.ipv6) {
 		snprintf(buf, size, "ethertype 0x%04x len %zu%s", p.ethertype,
 			 len, err ? " (malformed)" : "");
 		return;

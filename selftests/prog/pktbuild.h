@@ -7,6 +7,11 @@
  * A struct pkt_spec is read with "zero means the usual": ethertype 0 is
  * IPv4, ttl 0 is 64, ihl/doff/tot_len 0 are computed, truncate 0 keeps the
  * whole frame. Addresses and ports are in network order (IP4(), bpf_htons()).
+ *
+ * IPv6: a spec's IPv4 test addresses stand for IPv6 ones (pkt_ip6_of(),
+ * within 2001:db8::/32 as the brief's plan has it), so one table describes
+ * a flow in both families. pkt_parse() gives them back the same way in
+ * saddr/daddr (and the real ones in saddr6/daddr6).
  */
 #ifndef SVCD_PKTBUILD_H
 #define SVCD_PKTBUILD_H
@@ -34,6 +39,26 @@
 #define PKT_DF 0x4000
 #define PKT_MF 0x2000
 #define PKT_OFFSET_MASK 0x1fff /* in 8-byte units */
+
+/* The IPv6 address an IPv4 test address stands for (network order):
+ *   198.18.k.x          -> 2001:db8:k::x      (pods of node k)
+ *   198.19.96.x-111.x   -> 2001:db8:96::N     (ClusterIPs, N = low 12 bits)
+ *   198.19.y.x (others) -> 2001:db8::y:x      (nodes, external clients)
+ *   0.0.0.0             -> ::
+ *   anything else       -> 2001:db8:ffff::a.b.c.d
+ * pkt_ip4_of() is the inverse (0xffffffff for an address not of this
+ * form); a source prefix of length len maps to length 96 + len. */
+void pkt_ip6_of(__be32 v4, __u8 out[16]);
+__be32 pkt_ip4_of(const __u8 a[16]);
+
+/*
+ * With pkt_default_ipv6 set, a spec whose ethertype is 0 builds IPv6
+ * (and the harness talks to the IPv6 maps): how the prog tests run one
+ * table in both families. Set through pt_family().
+ */
+extern bool pkt_default_ipv6;
+
+#define PKT_MAX_EXT 6
 
 struct pkt {
 	__u8 data[PKT_MAX];
@@ -77,6 +102,14 @@ struct pkt_spec {
 	__u8 doff;	 /* TCP data offset in 32-bit words */
 	size_t truncate; /* cut the frame to this many bytes */
 	bool bad_ip_csum;
+	/* IPv6 extension headers, in order, before the L4 header: next
+	 * header values (0 hop-by-hop, 43 routing, 44 fragment, 60
+	 * destination options, or any other value for an unknown one). Each
+	 * is 8 * (1 + ext_len8) bytes of padding options (a fragment header
+	 * is 8 bytes, from frag and id). */
+	__u8 ext[PKT_MAX_EXT];
+	__u8 n_ext;
+	__u8 ext_len8;
 };
 
 /* Default MACs when a spec leaves them zero. */
@@ -91,6 +124,11 @@ struct pkt_parsed {
 	__u8 smac[6], dmac[6];
 	__u16 ethertype; /* host order */
 	bool ipv4;	 /* an IPv4 header was parsed */
+	bool ipv6;	 /* an IPv6 header was parsed (ttl: hop limit,
+			  * tot_len: 40 + payload length, proto: the last
+			  * next header, ip_csum_ok: true) */
+	__u8 saddr6[16], daddr6[16];
+	__u8 n_ext; /* extension headers skipped */
 	__u8 ihl, tos, ttl, proto;
 	__u16 tot_len, id, frag; /* host order */
 	__be32 saddr, daddr;

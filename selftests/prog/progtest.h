@@ -32,6 +32,10 @@ struct pt {
 	int ncpus;
 	int src_ranges;		      /* svcd_src_ranges (LPM trie) */
 	int affinity, affinity_match; /* svcd_affinity, svcd_affinity_match */
+	/* IPv6 twins: svcd_frontends6, backends6, conntrack6, affinity6,
+	 * src_ranges6 */
+	int frontends6, backends6, conntrack6, affinity6, src_ranges6;
+	bool v6; /* pt_family(pt, 6): tables run as IPv6 (pktbuild.h) */
 	/* pt_open_wire(): wire.bpf.o over the same maps */
 	struct wire_bpf *wire;
 	int from_wire, from_wire_tc, to_wire; /* program fds */
@@ -63,6 +67,14 @@ struct pt_wire_config {
 };
 int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg);
 void pt_close(struct pt *pt);
+/*
+ * The family the next rows run in: 4, or 6 to run the same tables over
+ * IPv6 (the specs' addresses mapped by pkt_ip6_of(); services, conntrack,
+ * affinity and source ranges read and written in the IPv6 maps, the
+ * helpers below taking and giving IPv4 stand-ins). pt_close() goes back
+ * to 4.
+ */
+void pt_family(struct pt *pt, int family);
 /*
  * A network namespace of the test process's own, for helpers that look at
  * the routing tables (bpf_fib_lookup): pt_netns_enter() unshares one and
@@ -216,6 +228,9 @@ struct pt_case {
 	struct pt_step steps[PT_MAX_STEPS];
 };
 
+/* A row about an IPv4 header feature (options, fragments, ICMP, ...):
+ * pt_run_table() leaves it out of an IPv6 run. */
+bool pt_case_v4_only(const struct pt_case *c);
 /* Runs every row of a table as a subtest on a reset skeleton. */
 void pt_run_table(struct pt *pt, const struct pt_case *cases, size_t n);
 /* Runs one row; assertion failures are recorded in the current subtest. */

@@ -122,8 +122,8 @@ static __u32 new_flow(struct pt *pt, const struct expect_out *x, __be32 client,
 	if (pkt_build(&spec, &in) || pt_run(pt, x->prog, &in, &out, &retval))
 		return 0;
 	if (retval != x->verdict || pkt_parse(out.data, out.len, &p) ||
-	    !p.ip_csum_ok || !p.l4_csum_ok || p.saddr != (x->saddr ?: client) ||
-	    p.dport != BACKEND_PORT)
+	    p.ipv6 != pt->v6 || !p.ip_csum_ok || !p.l4_csum_ok ||
+	    p.saddr != (x->saddr ?: client) || p.dport != BACKEND_PORT)
 		return 0;
 	return backend_of(p.daddr);
 }
@@ -316,12 +316,13 @@ static void shared_by_frontends(struct pt *pt)
 	ASSERT_EQ(pt_affinity_count(pt), 1, "one entry for both");
 }
 
-void test_affinity(void)
+static void run_affinity(int family)
 {
 	struct pt pt;
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	if (test__start_subtest("same_client_sticks"))
 		same_client_sticks(&pt);
 	if (test__start_subtest("no_timeout_spreads"))
@@ -379,7 +380,18 @@ static void wire_sticks(struct pt *pt, const struct pt_service *svc,
 	ASSERT_EQ(pt_affinity_count(pt), 1, "one entry");
 }
 
-void test_affinity_wire(void)
+void test_affinity(void)
+{
+	run_affinity(4);
+}
+
+/* IPv6: svcd_affinity6 with the shared svcd_affinity_match. */
+void test_affinity6(void)
+{
+	run_affinity(6);
+}
+
+static void run_affinity_wire(int family)
 {
 	/* Ample room for FLOWS SNAT ports toward one backend: a port is
 	 * drawn at random, 16 tries, so a nearly full range could drop a
@@ -393,6 +405,7 @@ void test_affinity_wire(void)
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	if (pt_open_wire(&pt, &cfg))
 		goto out;
 	if (wire_world_enter(&pt))
@@ -406,4 +419,14 @@ void test_affinity_wire(void)
 	pt_netns_leave();
 out:
 	pt_close(&pt);
+}
+
+void test_affinity_wire(void)
+{
+	run_affinity_wire(4);
+}
+
+void test_affinity_wire6(void)
+{
+	run_affinity_wire(6);
 }

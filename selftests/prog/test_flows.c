@@ -394,6 +394,18 @@ static void reply_touches_forward_when_needed(struct pt *pt)
 	ASSERT_EQ(rev.tcp_state, SVCD_TCP_CLOSING, "and the reverse entry");
 }
 
+/* IPv6: the same TCP/UDP lifecycles (states, lifetimes, port reuse). */
+void test_flows6(void)
+{
+	struct pt pt;
+
+	if (pt_open(&pt, NULL))
+		return;
+	pt_family(&pt, 6);
+	pt_run_table(&pt, flow_cases, ARRAY_SIZE(flow_cases));
+	pt_close(&pt);
+}
+
 void test_flows(void)
 {
 	struct pt pt;

@@ -141,12 +141,24 @@ static const struct pt_case forward_cases[] = {
 	},
 };
 
-void test_forward(void)
+static void run_forward(int family)
 {
 	struct pt pt;
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	pt_run_table(&pt, forward_cases, ARRAY_SIZE(forward_cases));
 	pt_close(&pt);
+}
+
+void test_forward(void)
+{
+	run_forward(4);
+}
+
+/* The same rows over IPv6 (pkt_ip6_of() addresses, the IPv6 maps). */
+void test_forward6(void)
+{
+	run_forward(6);
 }

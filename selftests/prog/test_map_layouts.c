@@ -11,6 +11,7 @@
 
 #include "pod.skel.h"
 #include "sock.skel.h"
+#include "svcd_abi.h" /* before wire.skel.h: union svcd_ip6 */
 #include "wire.skel.h"
 
 static void check_object(const char *what, struct bpf_object *obj)

@@ -52,7 +52,7 @@ static const char sctp_init[16] = { 0x9c, 0x40, 0x00, 0x50 };
 #define PASS_ROWS(p, tag)                                                                                                                                                                                                     \
 	ROW(tag "arp", p, SVCD_R_PASS_NOT_IP,                                                                                                                                                                                 \
 	    { .ethertype = ETH_P_ARP, .saddr = CLIENT, .daddr = FRONTEND }),                                                                                                                                                  \
-		ROW(tag "ipv6_tcp_to_port_80", p, SVCD_R_PASS_NOT_IP,                                                                                                                                                         \
+		ROW(tag "ipv6_tcp_to_port_80", p, SVCD_R_PASS_NOT_OURS,                                                                                                                                                         \
 		    TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND, TCP_PORT, PKT_SYN,                                                                                                                                                 \
 			    .ethertype = ETH_P_IPV6)),                                                                                                                                                                        \
 		ROW(tag "vlan_tagged_ipv4_to_frontend", p, SVCD_R_PASS_NOT_IP,                                                                                                                                                \
@@ -133,12 +133,23 @@ static const struct pt_case pass_cases[] = {
 	    SVCD_R_PASS_NOT_OURS, UDP_C_TO_FE()),
 };
 
-void test_passthrough(void)
+static void run_passthrough(int family)
 {
 	struct pt pt;
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	pt_run_table(&pt, pass_cases, ARRAY_SIZE(pass_cases));
 	pt_close(&pt);
+}
+
+void test_passthrough(void)
+{
+	run_passthrough(4);
+}
+
+void test_passthrough6(void)
+{
+	run_passthrough(6);
 }

@@ -151,12 +151,24 @@ static const struct pt_case refuse_cases[] = {
 	},
 };
 
-void test_refuse(void)
+static void run_refuse(int family)
 {
 	struct pt pt;
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	pt_run_table(&pt, refuse_cases, ARRAY_SIZE(refuse_cases));
 	pt_close(&pt);
+}
+
+void test_refuse(void)
+{
+	run_refuse(4);
+}
+
+/* IPv6: ICMPv6 1/4 refusals, drop vs refuse of Local policies. */
+void test_refuse6(void)
+{
+	run_refuse(6);
 }

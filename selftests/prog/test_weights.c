@@ -35,7 +35,8 @@ static void run_flows(struct pt *pt, int *to_a, int *to_b, int *other)
 			       "bpf_prog_test_run_opts"))
 			return;
 		if (retval != TC_ACT_OK || pkt_parse(out.data, out.len, &p) ||
-		    !p.ip_csum_ok || !p.l4_csum_ok || p.dport != BACKEND_PORT) {
+		    p.ipv6 != pt->v6 || !p.ip_csum_ok || !p.l4_csum_ok ||
+		    p.dport != BACKEND_PORT) {
 			(*other)++;
 			continue;
 		}
@@ -48,7 +49,7 @@ static void run_flows(struct pt *pt, int *to_a, int *to_b, int *other)
 	}
 }
 
-void test_weighted_selection(void)
+static void run_weighted(int family)
 {
 	struct svcd_stats before, after;
 	int to_a = 0, to_b = 0, other = 0;
@@ -56,6 +57,7 @@ void test_weighted_selection(void)
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	if (!ASSERT_OK(pt_reset(&pt), "empty the maps") ||
 	    !ASSERT_OK(pt_service_set(&pt, &svc_1_to_3), "set service 1:3") ||
 	    !ASSERT_OK(pt_stats_get(&pt, SVC_ID, &before), "read stats"))
@@ -74,4 +76,15 @@ void test_weighted_selection(void)
 		  "conntrack entries (forward + reverse per flow)");
 out:
 	pt_close(&pt);
+}
+
+void test_weighted_selection(void)
+{
+	run_weighted(4);
+}
+
+/* IPv6 frontends name svcd_backends6 ids through the shared slots. */
+void test_weighted_selection6(void)
+{
+	run_weighted(6);
 }

@@ -527,7 +527,7 @@ static const struct pt_case wire_pass_cases[] = {
 	{
 		.name = "ipv6_tcp_to_nodeport",
 		.services = { &np_tcp_remote },
-		.steps = { { XDP_PASSED(SVCD_R_PASS_NOT_IP,
+		.steps = { { XDP_PASSED(SVCD_R_PASS_NOT_OURS,
 					EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN,
 					       .ethertype = ETH_P_IPV6)) } },
 	},
@@ -721,8 +721,60 @@ static void snat_ports_exhausted(struct pt *pt)
 		  "conntrack: two entries per flow, none for the dropped one");
 }
 
-void test_wire(void)
+/* IPv6 only: extension headers and ICMPv6 on the uplink (run with
+ * pt_run_case(): frag is an IPv4-table field pt_run_table() filters). */
+static const struct pt_case wire6_cases[] = {
+	{
+		/* XDP with L4 behind a 24-byte hop-by-hop header: DNAT +
+		 * SNAT, XDP_TX, checksums by RFC 1624 over 16-byte
+		 * addresses; the reply comes back the same way */
+		.name = "nodeport_hop_by_hop_snat_tx_and_reply",
+		.services = { &np_tcp_remote },
+		.steps = {
+			{ TX(NP_TCP,
+			     EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN, .ext = { 0 },
+				    .n_ext = 1, .ext_len8 = 2),
+			     SNAT_TO_B(PKT_SYN, .ext = { 0 }, .n_ext = 1,
+				       .ext_len8 = 2),
+			     PT_OUT_SNAT, NEW_FLOW),
+			  .ct_backend = BE_B, .ct_count = PT_CT_ENTRIES(2) },
+			{ TX(NP_TCP,
+			     B_TO_SNAT(PKT_SYN | PKT_ACK, .ext = { 60 },
+				       .n_ext = 1),
+			     FROM_TO_CLIENT(NODE_A, NODEPORT_TCP,
+					    PKT_SYN | PKT_ACK, .ext = { 60 },
+					    .n_ext = 1),
+			     PT_OUT_PKT, ONE_PACKET),
+			  .to_snat_port = true, .reply = true,
+			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED) },
+		},
+	},
+	{
+		.name = "nodeport_udp_fragment_pass",
+		.services = { &np_udp_local },
+		.steps = { { XDP_PASSED(SVCD_R_PASS_EXT_HDR,
+					UDP_EXT_TO(NODE_A, NODEPORT_UDP,
+						   .ext = { 44 }, .n_ext = 1,
+						   .frag = PKT_MF,
+						   .payload = dns_query,
+						   .payload_len = 8)) } },
+	},
+	{
+		.name = "icmpv6_neighbour_solicitation_to_node",
+		.services = { &np_tcp_remote },
+		.steps = { { XDP_PASSED(SVCD_R_PASS_OTHER_PROTO,
+					{ .saddr = EXT_CLIENT,
+					  .daddr = NODE_A,
+					  .proto = IPPROTO_ICMPV6,
+					  .ttl = 255,
+					  .icmp_type = 135,
+					  ON_UP0(MAC_CLIENT) }) } },
+	},
+};
+
+static void run_wire(int family)
 {
+	size_t i;
 	static const struct pt_wire_config cfg = {
 		.snat_addr = NODE_A,
 		.port_min = WIRE_SNAT_MIN,
@@ -732,6 +784,7 @@ void test_wire(void)
 
 	if (pt_open(&pt, NULL))
 		return;
+	pt_family(&pt, family);
 	if (pt_open_wire(&pt, &cfg))
 		goto out;
 	if (wire_world_enter(&pt))
@@ -744,8 +797,25 @@ void test_wire(void)
 			udp_checksum_folds_to_ffff(&pt);
 		if (test__start_subtest("snat_ports_exhausted"))
 			snat_ports_exhausted(&pt);
+		for (i = 0; family == 6 && i < ARRAY_SIZE(wire6_cases); i++)
+			if (test__start_subtest(wire6_cases[i].name))
+				pt_run_case(&pt, &wire6_cases[i]);
 	}
 	pt_netns_leave();
 out:
 	pt_close(&pt);
+}
+
+void test_wire(void)
+{
+	run_wire(4);
+}
+
+/* IPv6 on the uplinks: NodePort/externalIP/LB DNAT with XDP_TX, passes
+ * and the handoff to from_wire_tc, SNAT toward node B and its reply,
+ * source ranges, to_wire (bpf_fib_lookup AF_INET6 in the namespace's
+ * IPv6 routes). */
+void test_wire6(void)
+{
+	run_wire(6);
 }

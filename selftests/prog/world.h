@@ -164,6 +164,21 @@
 #define ON_UP0(src_mac) .smac = src_mac, .dmac = MAC_UP0
 #define TX_TO(dst_mac) .smac = MAC_UP0, .dmac = dst_mac
 
+/* The same world in IPv6, at the addresses pkt_ip6_of() maps the IPv4
+ * ones to: up0 2001:db8::1/112 (198.19.0.1/24), up1 2001:db8::1:1/112,
+ * node k's pods 2001:db8:k::/64. */
+#define WIRE_BATCH6                                                                   \
+	"addr add 2001:db8::1/112 dev up0 nodad\n"                                    \
+	"addr add 2001:db8::1:1/112 dev up1 nodad\n"                                  \
+	"addr add 2001:db8:1::1/128 dev pod0 nodad\n"                                 \
+	"route add 2001:db8:1::/64 dev pod0\n"                                        \
+	"route add 2001:db8:2::/64 via 2001:db8::2 dev up0\n"                         \
+	"route add 2001:db8:3::/64 via 2001:db8::3 dev up0\n"                         \
+	"route add 2001:db8:4::/64 via 2001:db8::1:fe dev up1\n"                      \
+	"neigh replace 2001:db8::64 lladdr 02:00:00:00:00:64 dev up0 nud permanent\n" \
+	"neigh replace 2001:db8::2 lladdr 02:00:00:00:00:02 dev up0 nud permanent\n"  \
+	"neigh replace 2001:db8::1:fe lladdr 02:00:00:00:01:fe dev up1 nud permanent\n"
+
 #define WIRE_BATCH                                                                    \
 	"link add up0 address 02:00:00:00:01:01 type veth peer name up0p\n"           \
 	"link add up1 address 02:00:00:00:01:02 type veth peer name up1p\n"           \
@@ -183,7 +198,7 @@
 	"route add 198.18.4.0/24 via 198.19.1.254 dev up1\n"                          \
 	"neigh replace 198.19.0.100 lladdr 02:00:00:00:00:64 dev up0 nud permanent\n" \
 	"neigh replace 198.19.0.2 lladdr 02:00:00:00:00:02 dev up0 nud permanent\n"   \
-	"neigh replace 198.19.1.254 lladdr 02:00:00:00:01:fe dev up1 nud permanent\n"
+	"neigh replace 198.19.1.254 lladdr 02:00:00:00:01:fe dev up1 nud permanent\n" WIRE_BATCH6
 
 /* Into the wire tests' namespace (WIRE_BATCH), with the ifindexes the
  * programs run on (0 when an interface is missing); -errno on failure. */

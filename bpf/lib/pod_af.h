@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * pod_af.h - what from_pod and to_pod do with a packet of one family: a
+ * template (see af.h), included by pod.bpf.c once per family, giving
+ * from_pod4/6() and to_pod4/6(). They return a reason (negative: not
+ * translated) or a bpf_redirect*() action, for pod.bpf.c's tc_verdict().
+ * No include guard.
+ */
+
+/* Pods never get SNAT (hairpin aside): backends see the pod's address. */
+static const struct AFN(snat_config) AFN(no_snat) = {};
+
+static __always_inline int AFN(apply)(struct __sk_buff *skb, const flow_t *f,
+				      const struct AFN(nat_target) * t,
+				      int reason)
+{
+	int ret;
+
+	ret = AFN(nat_apply)(skb, f, t);
+	if (ret)
+		return ret;
+	stats_add(t->service_id, STAT_PACKET, skb->len);
+	/* A NodePort reply now comes from this node's address: the stack
+	 * would drop it as a martian, so it goes out directly. */
+	if (t->ct_flags & SVCD_CT_LOCAL_SRC) {
+		stats_reason(reason);
+		return AFN(tc_fib_redirect)(skb, f, t);
+	}
+	return reason;
+}
+
+static __always_inline int AFN(from_pod)(struct __sk_buff *skb, __u64 now)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct AFN(nat_target) t;
+	flow_t f = {};
+	int ret;
+
+	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret < 0)
+		return ret;
+	ret = AFN(svc_reverse)(&f, now, &t);
+	if (ret == SVCD_R_REVERSE)
+		return AFN(apply)(skb, &f, &t, ret);
+	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, now, &AFN(no_snat), &t);
+	if (ret == SVCD_R_FORWARD)
+		return AFN(apply)(skb, &f, &t, ret);
+	if (ret == SVCD_R_REFUSED) {
+		ret = AFN(refuse_icmp)(skb, &f);
+		return ret ? ret : SVCD_R_REFUSED;
+	}
+	return ret;
+}
+
+static __always_inline int AFN(to_pod)(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct AFN(nat_target) t;
+	flow_t f = {};
+	int ret;
+
+	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret < 0)
+		return ret;
+	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);
+	if (ret == SVCD_R_REVERSE)
+		ret = AFN(apply)(skb, &f, &t, ret);
+	return ret;
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * svc_af.h - the service translation decisions, written once for both
+ * address families: conntrack (keys, liveness, TCP state), frontend
+ * lookup, sessionAffinity, reverse NAT of replies, frontend + conntrack +
+ * backend choice for new and tracked flows, SNAT port allocation.
+ *
+ * This is a template, not an ordinary header: svc.h includes it twice,
+ * between af.h and af_end.h, with SVC_AF 4 and 6. af.h maps the handful
+ * of names that differ (flow_t, addr_t, the conntrack/backend/affinity/
+ * source-range maps and key types, ADDR_EQ, FE_LOOKUP, ...) and AFN(x)
+ * gives x4 or x6, so this text becomes svc_forward4() and svc_forward6()
+ * and so on. Kept as one text so the two families cannot drift; compiled
+ * per family so IPv4's code and keys stay exactly as small as before (a
+ * runtime family switch or 16-byte keys for both would cost IPv4).
+ *
+ * No packet is written here: each hook applies the resulting tuple with
+ * its own rewrite (nat.h for tc, nat_xdp.h for XDP), so XDP and tc share
+ * the logic, not copies of it. No include guard (included per family).
+ */
+
+static __always_inline void AFN(ct_key_of)(const flow_t *f, __u8 dir,
+					   ct_key_t *key)
+{
+	key->saddr = f->saddr;
+	key->daddr = f->daddr;
+	key->sport = f->sport;
+	key->dport = f->dport;
+	key->proto = f->proto;
+	key->dir = dir;
+	key->pad = 0;
+}
+
+static __always_inline __u64 AFN(ct_lifetime)(const ct_val_t *ct)
+{
+	return ct_state_lifetime(ct->tcp_state);
+}
+
+/* A forward entry is live when used recently enough for its state; a new
+ * SYN on a closing TCP flow starts a new flow (port reuse). */
+static __always_inline bool AFN(ct_is_live)(const ct_val_t *ct, const flow_t *f,
+					    __u64 now)
+{
+	if (now - ct->last_seen_ns > AFN(ct_lifetime)(ct))
+		return false;
+	if (ct->tcp_state == SVCD_TCP_CLOSING &&
+	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return false;
+	return true;
+}
+
+/* Moves the TCP state on by what this packet shows and refreshes the
+ * timestamp at most once per SVCD_CT_REFRESH_NS (fewer cache-line writes). */
+static __always_inline void AFN(ct_touch)(ct_val_t *ct, const flow_t *f,
+					  bool reply, __u64 now)
+{
+	if (f->proto == IPPROTO_TCP) {
+		if (f->tcp_flags & (TCP_FIN | TCP_RST)) {
+			if (ct->tcp_state != SVCD_TCP_CLOSING)
+				ct->tcp_state = SVCD_TCP_CLOSING;
+		} else if (reply && ct->tcp_state == SVCD_TCP_SYN_SENT) {
+			ct->tcp_state = SVCD_TCP_ESTABLISHED;
+		}
+	}
+	if (reply && !(ct->flags & SVCD_CT_SEEN_REPLY))
+		ct->flags |= SVCD_CT_SEEN_REPLY;
+	if (now - ct->last_seen_ns > SVCD_CT_REFRESH_NS)
+		ct->last_seen_ns = now;
+}
+
+static __always_inline struct svcd_frontend_value *
+AFN(lb_lookup_frontend)(const flow_t *f, __u8 scope)
+{
+	return FE_LOOKUP(f->daddr, f->dport, f->proto, scope);
+}
+
+/*
+ * sessionAffinity ClientIP (kube-proxy's `recent` match): a new flow from
+ * a client goes to the backend the service last gave it, if that was
+ * within affinity_timeout seconds and the backend is still in the set;
+ * otherwise to a weighted choice, which is remembered. Either way the
+ * entry's clock restarts, so a client that keeps opening flows stays.
+ * Two CPUs starting flows of one client at once may choose twice; the
+ * last write wins, as it would with iptables.
+ */
+static __always_inline backend_t *
+AFN(lb_select_affinity)(const flow_t *f, const struct svcd_frontend_value *fe,
+			__u64 now, __u32 *backend_id)
+{
+	aff_key_t key = {
+		.service_id = fe->service_id,
+		.client = f->saddr,
+	};
+	struct svcd_affinity_match_key match;
+	struct svcd_affinity_value *aff, val;
+	backend_t *be;
+
+	aff = bpf_map_lookup_elem(&AFF_MAP, &key);
+	if (aff && now - aff->last_used_ns <=
+			   (__u64)fe->affinity_timeout * SVCD_NS_PER_SEC) {
+		match.service_id = fe->service_id;
+		match.backend_id = aff->backend_id;
+		be = bpf_map_lookup_elem(&svcd_affinity_match, &match) ?
+			     bpf_map_lookup_elem(&BACKENDS_MAP,
+						 &match.backend_id) :
+			     NULL;
+		if (be) {
+			*backend_id = match.backend_id;
+			aff->last_used_ns = now;
+			return be;
+		}
+	}
+	be = SELECT_BACKEND(fe, backend_id);
+	if (!be)
+		return NULL;
+	val.backend_id = *backend_id;
+	val.pad = 0;
+	val.last_used_ns = now;
+	/* An LRU map makes room itself; a failure only loses the pin. */
+	bpf_map_update_elem(&AFF_MAP, &key, &val, BPF_ANY);
+	return be;
+}
+
+/* The tuple a packet must carry after translation. */
+struct AFN(nat_target) {
+	addr_t saddr;
+	addr_t daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 service_id;
+	__u8 ct_flags; /* SVCD_CT_*: LOCAL_SRC says "send it out yourself" */
+};
+
+/* Where SNAT takes its source from (external traffic, policy Cluster). */
+struct AFN(snat_config) {
+	addr_t addr;	/* node address; 0: no SNAT possible */
+	__u16 port_min; /* host order, inclusive */
+	__u16 port_max;
+};
+
+static __always_inline bool AFN(snat_port_dead)(const ct_val_t *ct, __u64 now)
+{
+	__u64 idle = now - ct->last_seen_ns;
+
+	if (ct->tcp_state == SVCD_TCP_CLOSING)
+		return idle > SNAT_REUSE_CLOSED_NS;
+	return idle > AFN(ct_lifetime)(ct);
+}
+
+/* The forward key of the flow a reverse entry belongs to: the client's
+ * tuple as it sent it, which the reverse value holds. */
+static __always_inline void AFN(fwd_key_of)(const ct_val_t *rev, __u8 proto,
+					    ct_key_t *key)
+{
+	key->saddr = rev->nat_saddr;
+	key->sport = rev->nat_sport;
+	key->daddr = rev->nat_daddr;
+	key->dport = rev->nat_dport;
+	key->proto = proto;
+	key->dir = SVCD_CT_FORWARD;
+	key->pad = 0;
+}
+
+/* Step 6 of docs/datapath.md: a reply from a backend. */
+static __always_inline int AFN(svc_reverse)(const flow_t *f, __u64 now,
+					    struct AFN(nat_target) * t)
+{
+	ct_val_t *ct, *fwd;
+	ct_key_t key, fwd_key;
+
+	AFN(ct_key_of)(f, SVCD_CT_REVERSE, &key);
+	ct = bpf_map_lookup_elem(&CT_MAP, &key);
+	if (!ct)
+		return -SVCD_R_PASS_NOT_OURS;
+
+	/* The forward entry decides the flow's lifetime: replies move its
+	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING) and
+	 * keep it alive (a UDP stream the client sent one datagram into).
+	 * The reverse entry mirrors both, so the second lookup is needed
+	 * only when one of them moves: the first reply, a FIN or RST, or a
+	 * refresh (once per SVCD_CT_REFRESH_NS); other replies, most of a
+	 * flow's packets, cost one lookup. */
+	if (!(ct->flags & SVCD_CT_SEEN_REPLY) ||
+	    ct->tcp_state == SVCD_TCP_SYN_SENT ||
+	    (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST))) ||
+	    now - ct->last_seen_ns > SVCD_CT_REFRESH_NS) {
+		AFN(fwd_key_of)(ct, f->proto, &fwd_key);
+		fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
+		if (fwd)
+			AFN(ct_touch)(fwd, f, true, now);
+	}
+	AFN(ct_touch)(ct, f, true, now);
+
+	t->saddr = ct->nat_daddr;
+	t->sport = ct->nat_dport;
+	t->daddr = ct->nat_saddr;
+	t->dport = ct->nat_sport;
+	t->service_id = ct->service_id;
+	t->ct_flags = ct->flags;
+	return SVCD_R_REVERSE;
+}
+
+static __always_inline void AFN(ct_fill)(const flow_t *f,
+					 const struct svcd_frontend_value *fe,
+					 const backend_t *be, __u32 backend_id,
+					 __u64 now, ct_val_t *fwd,
+					 ct_val_t *rev)
+{
+	fwd->nat_saddr = f->saddr;
+	fwd->nat_sport = f->sport;
+	fwd->nat_daddr = be->addr;
+	fwd->nat_dport = be->port;
+	fwd->backend_id = backend_id;
+	fwd->service_id = fe->service_id;
+	fwd->flags = 0;
+	fwd->tcp_state = f->proto == IPPROTO_TCP ? SVCD_TCP_SYN_SENT :
+						   SVCD_TCP_NONE;
+	if (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST)))
+		fwd->tcp_state = SVCD_TCP_CLOSING;
+	fwd->pad = 0;
+	fwd->created_ns = now;
+	fwd->last_seen_ns = now;
+
+	*rev = *fwd;
+	rev->nat_saddr = f->saddr;
+	rev->nat_sport = f->sport;
+	rev->nat_daddr = f->daddr;
+	rev->nat_dport = f->dport;
+}
+
+static __always_inline void AFN(rev_key_of)(const flow_t *f,
+					    const backend_t *be, addr_t src,
+					    __be16 sport, ct_key_t *key)
+{
+	key->saddr = be->addr;
+	key->sport = be->port;
+	key->daddr = src;
+	key->dport = sport;
+	key->proto = f->proto;
+	key->dir = SVCD_CT_REVERSE;
+	key->pad = 0;
+}
+
+/*
+ * SNAT: find a node port whose reverse entry toward this backend is free,
+ * and take it in the same step (BPF_NOEXIST), so two CPUs never share one.
+ */
+static __always_inline int
+AFN(snat_take_port)(const flow_t *f, const backend_t *be,
+		    const struct AFN(snat_config) * snat, const ct_val_t *rev,
+		    __u64 now, __be16 *port)
+{
+	__u32 range = (__u32)snat->port_max - snat->port_min + 1;
+	__u32 start = bpf_get_prandom_u32();
+	ct_key_t key;
+	int i;
+
+	for (i = 0; i < SNAT_PORT_TRIES; i++) {
+		/* A range no larger than the tries is swept whole; in a larger
+		 * one every try is an independent draw, as consecutive ports
+		 * from one start would pile flows into runs of taken ports
+		 * (linear probing's clusters) and fail far more often. */
+		__u32 n = range <= SNAT_PORT_TRIES ? start + i :
+						     bpf_get_prandom_u32();
+		__be16 p = bpf_htons(snat->port_min + n % range);
+		ct_val_t *old;
+
+		AFN(rev_key_of)(f, be, snat->addr, p, &key);
+		if (!bpf_map_update_elem(&CT_MAP, &key, rev, BPF_NOEXIST)) {
+			*port = p;
+			return 0;
+		}
+		/* Taken: reusable once its flow is over. A closed flow's
+		 * port waits SNAT_REUSE_CLOSED_NS (not the whole closing
+		 * lifetime), or a busy backend exhausts the range in
+		 * seconds; two CPUs reusing the same dead port at once is a
+		 * race this accepts. */
+		old = bpf_map_lookup_elem(&CT_MAP, &key);
+		if (!old || !AFN(snat_port_dead)(old, now))
+			continue;
+		if (!bpf_map_update_elem(&CT_MAP, &key, rev, BPF_EXIST)) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -SVCD_R_DROP_SNAT_PORTS;
+}
+
+/* Steps 11-12: remember the flow both ways. */
+static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
+					  const struct svcd_frontend_value *fe,
+					  const backend_t *be, __u32 backend_id,
+					  __u64 now,
+					  const struct AFN(snat_config) * snat,
+					  ct_val_t *fwd)
+{
+	ct_val_t rev;
+	ct_key_t key;
+	__be16 port;
+	int ret;
+
+	AFN(ct_fill)(f, fe, be, backend_id, now, fwd, &rev);
+	/* The frontend is one of this node's addresses: the reply's new
+	 * source is local. */
+	if (fe->flags & SVCD_FE_NODE_ADDR)
+		rev.flags |= SVCD_CT_LOCAL_SRC;
+	if (scope == SVCD_SCOPE_EXTERNAL && (fe->flags & SVCD_FE_SNAT) &&
+	    !(be->flags & SVCD_BE_LOCAL)) {
+		/* externalTrafficPolicy Cluster toward another node: the
+		 * backend sees this node, so its reply comes back here to be
+		 * translated. A local backend's reply passes this node's
+		 * from_pod anyway: it keeps the client's address. */
+		if (ADDR_IS_ZERO(snat->addr) || snat->port_max < snat->port_min)
+			return -SVCD_R_DROP_SNAT_PORTS;
+		ret = AFN(snat_take_port)(f, be, snat, &rev, now, &port);
+		if (ret)
+			return ret;
+		fwd->nat_saddr = snat->addr;
+		fwd->nat_sport = port;
+		fwd->flags = SVCD_CT_SNAT | SVCD_CT_LOCAL_SRC;
+	} else {
+		if (ADDR_EQ(be->addr, f->saddr)) {
+			/* Hairpin: a pod reaching itself sees the frontend
+			 * as the source and replies to it. */
+			fwd->nat_saddr = f->daddr;
+			fwd->flags = SVCD_CT_SNAT;
+		}
+		/* The reverse entry first: once the forward one exists, a
+		 * reply can come back at any moment. */
+		AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+		if (bpf_map_update_elem(&CT_MAP, &key, &rev, BPF_ANY))
+			return -SVCD_R_DROP_CT_FULL;
+	}
+	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+	if (bpf_map_update_elem(&CT_MAP, &key, fwd, BPF_ANY)) {
+		/* Give back the reverse entry (and the SNAT port it holds). */
+		AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+		bpf_map_delete_elem(&CT_MAP, &key);
+		return -SVCD_R_DROP_CT_FULL;
+	}
+	return 0;
+}
+
+/*
+ * A SYN that is no service's opens a connection straight to an address
+ * and port that a translated flow of this client may have used, on the
+ * same four-tuple as the backend saw it: a client reuses a source port
+ * for another destination. If that old flow is over (closing, or past
+ * its lifetime), its reverse entry would capture the new connection's
+ * replies (the backend's SYN-ACK, or its TIME_WAIT socket's ACK) and
+ * show them as the frontend's, so the client never sees them and the
+ * connect times out. Forget the old pair. A flow still live keeps it:
+ * two live connections on one backend tuple collide whatever is done
+ * (kube-proxy's conntrack drops the second one).
+ */
+static __always_inline void AFN(ct_forget_reused)(const flow_t *f, __u64 now)
+{
+	ct_key_t key = {
+		.saddr = f->daddr,
+		.daddr = f->saddr,
+		.sport = f->dport,
+		.dport = f->sport,
+		.proto = f->proto,
+		.dir = SVCD_CT_REVERSE,
+	};
+	ct_val_t *rev, *fwd;
+	ct_key_t fwd_key;
+
+	rev = bpf_map_lookup_elem(&CT_MAP, &key);
+	if (!rev)
+		return;
+	AFN(fwd_key_of)(rev, f->proto, &fwd_key);
+	fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
+	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
+	    now - fwd->last_seen_ns <= AFN(ct_lifetime)(fwd))
+		return;
+	if (fwd)
+		bpf_map_delete_elem(&CT_MAP, &fwd_key);
+	bpf_map_delete_elem(&CT_MAP, &key);
+}
+
+/* loadBalancerSourceRanges: is this source allowed to this LB IP? */
+static __always_inline bool AFN(src_range_allows)(const flow_t *f)
+{
+	src_range_key_t key = {
+		.prefixlen = 2 * ADDR_BITS,
+		.lb_addr = f->daddr,
+		.src_addr = f->saddr,
+	};
+
+	return bpf_map_lookup_elem(&SRC_RANGES_MAP, &key) != NULL;
+}
+
+/*
+ * Steps 7-12 for a packet from a client: SVCD_R_FORWARD with *t set,
+ * SVCD_R_REFUSED when the hook must refuse (no usable backend), or a
+ * negative reason (not ours, drops).
+ */
+static __always_inline int
+AFN(svc_forward)(const flow_t *f, __u8 scope, __u64 now,
+		 const struct AFN(snat_config) * snat,
+		 struct AFN(nat_target) * t)
+{
+	struct svcd_frontend_value *fe_ptr, fe;
+	ct_val_t *ct, new_ct;
+	backend_t *be;
+	ct_key_t key;
+	__u32 backend_id = 0;
+	int ret;
+
+	fe_ptr = AFN(lb_lookup_frontend)(f, scope);
+	if (!fe_ptr) {
+		if (f->proto == IPPROTO_TCP &&
+		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			AFN(ct_forget_reused)(f, now);
+		return -SVCD_R_PASS_NOT_OURS;
+	}
+	/* One copy: slot_count and rev of the same revision. */
+	fe = *fe_ptr;
+	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f))
+		return -SVCD_R_DROP_SOURCE_RANGE;
+
+	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+	ct = bpf_map_lookup_elem(&CT_MAP, &key);
+	if (ct && AFN(ct_is_live)(ct, f, now)) {
+		AFN(ct_touch)(ct, f, false, now);
+		goto out;
+	}
+
+	if (fe.slot_count == 0) {
+		stats_add(fe.service_id, STAT_NO_BACKEND, 0);
+		if (fe.flags & SVCD_FE_EMPTY_DROP)
+			return -SVCD_R_DROP_NO_LOCAL;
+		t->service_id = fe.service_id;
+		return SVCD_R_REFUSED;
+	}
+	if (fe.affinity_timeout)
+		be = AFN(lb_select_affinity)(f, &fe, now, &backend_id);
+	else
+		be = SELECT_BACKEND(&fe, &backend_id);
+	if (!be)
+		return -SVCD_R_DROP_NO_SLOT;
+	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat, &new_ct);
+	if (ret) {
+		stats_add(fe.service_id, STAT_MAP_FULL, 0);
+		return ret;
+	}
+	stats_add(fe.service_id, STAT_NEW_FLOW, 0);
+	ct = &new_ct;
+out:
+	t->saddr = ct->nat_saddr;
+	t->sport = ct->nat_sport;
+	t->daddr = ct->nat_daddr;
+	t->dport = ct->nat_dport;
+	t->service_id = ct->service_id;
+	t->ct_flags = ct->flags;
+	return SVCD_R_FORWARD;
+}
