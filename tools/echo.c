@@ -4,10 +4,13 @@
  *
  *   svcd-echo --name NAME --port P [--tcp] [--udp]
  *
- * Serves TCP and/or UDP (both when neither is given) on 0.0.0.0:P. Every
- * TCP connection and every UDP datagram gets one line back:
+ * Serves TCP and/or UDP (both when neither is given) on 0.0.0.0:P and on
+ * [::]:P (an IPv6-only socket, so IPv4 clients never show as ::ffff:a.b.c.d;
+ * skipped with a warning where the kernel has no IPv6). Every TCP connection
+ * and every UDP datagram gets one line back:
  *
- *   NAME CLIENT_IP:CLIENT_PORT\n
+ *   NAME CLIENT_IP:CLIENT_PORT\n          (IPv4)
+ *   NAME [CLIENT_IP6]:CLIENT_PORT\n       (IPv6, RFC 5952 text)
  *
  * so a test learns which backend answered and which source address the
  * backend saw (SNAT or not). TCP: the line is written at accept time, then
@@ -33,39 +36,62 @@ static const char *name = "echo";
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: svcd-echo --name NAME --port PORT [--tcp] [--udp]\n"
-		   "  answers each TCP connection and UDP datagram with\n"
-		   "  \"NAME CLIENT_IP:CLIENT_PORT\\n\"\n");
+		   "  answers each TCP connection and UDP datagram, IPv4 and\n"
+		   "  IPv6, with \"NAME CLIENT_IP:CLIENT_PORT\\n\" (IPv6:\n"
+		   "  \"NAME [CLIENT_IP6]:CLIENT_PORT\\n\")\n");
 }
 
-static int format_line(char *buf, size_t len, const struct sockaddr_in *peer)
+static int format_line(char *buf, size_t len,
+		       const struct sockaddr_storage *peer)
 {
-	char ip[INET_ADDRSTRLEN];
+	const struct sockaddr_in6 *p6 = (const struct sockaddr_in6 *)peer;
+	const struct sockaddr_in *p4 = (const struct sockaddr_in *)peer;
+	char ip[INET6_ADDRSTRLEN];
 
-	inet_ntop(AF_INET, &peer->sin_addr, ip, sizeof(ip));
-	return snprintf(buf, len, "%s %s:%u\n", name, ip,
-			ntohs(peer->sin_port));
+	if (peer->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &p6->sin6_addr, ip, sizeof(ip));
+		return snprintf(buf, len, "%s [%s]:%u\n", name, ip,
+				ntohs(p6->sin6_port));
+	}
+	inet_ntop(AF_INET, &p4->sin_addr, ip, sizeof(ip));
+	return snprintf(buf, len, "%s %s:%u\n", name, ip, ntohs(p4->sin_port));
 }
 
-static int listen_on(int type, unsigned short port)
+/* -1 on error; -2 when the family is not supported here (no IPv6). */
+static int listen_on(int family, int type, unsigned short port)
 {
-	struct sockaddr_in addr = {
-		.sin_family = AF_INET,
-		.sin_port = htons(port),
-		.sin_addr.s_addr = htonl(INADDR_ANY),
-	};
+	struct sockaddr_storage ss = { .ss_family = family };
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	socklen_t alen;
 	int one = 1;
 	int fd;
 
-	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (family == AF_INET6) {
+		a6->sin6_port = htons(port);
+		a6->sin6_addr = in6addr_any;
+		alen = sizeof(*a6);
+	} else {
+		a4->sin_port = htons(port);
+		a4->sin_addr.s_addr = htonl(INADDR_ANY);
+		alen = sizeof(*a4);
+	}
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
+		if (family == AF_INET6 && errno == EAFNOSUPPORT) {
+			fprintf(stderr, "svcd-echo: no IPv6 here: IPv4 only\n");
+			return -2;
+		}
 		fprintf(stderr, "svcd-echo: socket: %s\n", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		fprintf(stderr, "svcd-echo: bind %s port %u: %s\n",
-			type == SOCK_STREAM ? "tcp" : "udp", port,
-			strerror(errno));
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, alen) < 0) {
+		fprintf(stderr, "svcd-echo: bind %s%s port %u: %s\n",
+			type == SOCK_STREAM ? "tcp" : "udp",
+			family == AF_INET6 ? "6" : "", port, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -81,7 +107,7 @@ static void accept_all(int epfd, int lfd)
 {
 	for (;;) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-		struct sockaddr_in peer;
+		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		char line[256];
 		int fd, n;
@@ -130,7 +156,7 @@ static void serve_conn(int fd)
 static void serve_udp(int fd)
 {
 	for (;;) {
-		struct sockaddr_in peer;
+		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		char buf[2048], line[256];
 		ssize_t n;
@@ -160,7 +186,8 @@ int main(int argc, char **argv)
 	};
 	struct epoll_event ev, events[MAX_EVENTS];
 	int tcp = 0, udp = 0, port = -1;
-	int epfd, tfd = -1, ufd = -1;
+	/* [0]: IPv4, [1]: IPv6 (-1 when absent) */
+	int epfd, tfd[2] = { -1, -1 }, ufd[2] = { -1, -1 };
 	char *end;
 	int c, i;
 
@@ -204,22 +231,42 @@ int main(int argc, char **argv)
 		fprintf(stderr, "svcd-echo: epoll: %s\n", strerror(errno));
 		return 1;
 	}
-	if (tcp) {
-		tfd = listen_on(SOCK_STREAM, port);
-		if (tfd < 0)
-			return 1;
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = tfd };
-		epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev);
+	for (i = 0; i < 2; i++) {
+		int family = i ? AF_INET6 : AF_INET;
+
+		if (tcp) {
+			tfd[i] = listen_on(family, SOCK_STREAM, port);
+			if (tfd[i] == -1)
+				return 1;
+		}
+		if (udp) {
+			ufd[i] = listen_on(family, SOCK_DGRAM, port);
+			if (ufd[i] == -1)
+				return 1;
+		}
+		if (tfd[i] == -2 || ufd[i] == -2) {
+			/* no IPv6: IPv4 alone */
+			if (tfd[i] >= 0)
+				close(tfd[i]);
+			if (ufd[i] >= 0)
+				close(ufd[i]);
+			tfd[i] = ufd[i] = -1;
+			continue;
+		}
+		if (tfd[i] >= 0) {
+			ev = (struct epoll_event){ .events = EPOLLIN,
+						   .data.fd = tfd[i] };
+			epoll_ctl(epfd, EPOLL_CTL_ADD, tfd[i], &ev);
+		}
+		if (ufd[i] >= 0) {
+			ev = (struct epoll_event){ .events = EPOLLIN,
+						   .data.fd = ufd[i] };
+			epoll_ctl(epfd, EPOLL_CTL_ADD, ufd[i], &ev);
+		}
 	}
-	if (udp) {
-		ufd = listen_on(SOCK_DGRAM, port);
-		if (ufd < 0)
-			return 1;
-		ev = (struct epoll_event){ .events = EPOLLIN, .data.fd = ufd };
-		epoll_ctl(epfd, EPOLL_CTL_ADD, ufd, &ev);
-	}
-	fprintf(stderr, "svcd-echo: %s listening on port %d%s%s\n", name, port,
-		tcp ? " tcp" : "", udp ? " udp" : "");
+	fprintf(stderr, "svcd-echo: %s listening on port %d%s%s%s\n", name,
+		port, tcp ? " tcp" : "", udp ? " udp" : "",
+		tfd[1] >= 0 || ufd[1] >= 0 ? " (IPv4 and IPv6)" : " (IPv4)");
 
 	for (;;) {
 		int n = epoll_wait(epfd, events, MAX_EVENTS, -1);
@@ -234,10 +281,10 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			int fd = events[i].data.fd;
 
-			if (fd == tfd)
-				accept_all(epfd, tfd);
-			else if (fd == ufd)
-				serve_udp(ufd);
+			if (fd == tfd[0] || fd == tfd[1])
+				accept_all(epfd, fd);
+			else if (fd == ufd[0] || fd == ufd[1])
+				serve_udp(fd);
 			else
 				serve_conn(fd);
 		}

@@ -2,7 +2,7 @@
 /*
  * svcd-load - a bounded load generator for tests, the demo and benchmarks.
  *
- *   svcd-load --tcp|--udp --to IP:PORT [--count N] [--duration SECS]
+ *   svcd-load --tcp|--udp --to IP:PORT|[IP6]:PORT [--count N] [--duration SECS]
  *             [--concurrency C] [--timeout-ms T] [--rate R] [--sport P]
  *             [--log FILE] [--json]
  *
@@ -13,7 +13,9 @@
  * attempts after N or after SECS, whichever comes first; an attempt in
  * flight ends at its timeout. Counts answers per NAME, the source address
  * the backend saw, failures by kind (refused, timeout, reset, other) and
- * latency percentiles, and prints a summary (JSON with --json).
+ * latency percentiles, and prints a summary (JSON with --json). IPv6: the
+ * target is "[addr]:port"; svcd-echo answers "NAME [addr]:port" and the
+ * source address counted is the address alone, without brackets.
  *
  * A refusal is ECONNREFUSED, which the kernel reports as soon as an ICMP
  * port unreachable (or a TCP RST) arrives: it is not waited for.
@@ -77,8 +79,9 @@ struct attempt {
 
 struct load {
 	bool udp, json;
-	struct sockaddr_in to;
-	char to_str[64];
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	char to_str[80];
 	uint64_t count;
 	double duration, rate, timeout;
 	int concurrency;
@@ -107,7 +110,7 @@ static double now(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: svcd-load --tcp|--udp --to IP:PORT [--count N] [--duration SECS]\n"
+		"usage: svcd-load --tcp|--udp --to IP:PORT|[IP6]:PORT [--count N] [--duration SECS]\n"
 		"                 [--concurrency C] [--timeout-ms T] [--rate PER_SEC]\n"
 		"                 [--sport PORT] [--log FILE] [--json]\n"
 		"  defaults: --count 100 --duration 10 --concurrency 1 --timeout-ms 2000\n");
@@ -247,15 +250,31 @@ static void fail(struct load *l, struct attempt *a, int err)
 	finish(l, a);
 }
 
-/* A full line "NAME IP:PORT" arrived. */
+/* "addr:port" or "[addr6]:port" of SA, as svcd-echo writes it. */
+static void format_addr(char *buf, size_t len,
+			const struct sockaddr_storage *sa)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (sa->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else {
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+	}
+}
+
+/* A full line "NAME IP:PORT" (or "NAME [IP6]:PORT") arrived. */
 static void answer(struct load *l, struct attempt *a)
 {
 	char name[64] = "", seen[64] = "", seen_ip[64], self[64] = "";
-	struct sockaddr_in local;
+	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
 	double t = now();
-	char ip[INET_ADDRSTRLEN];
-	char *colon;
+	char *colon, *ip = seen_ip;
 
 	a->buf[a->got < sizeof(a->buf) ? a->got : sizeof(a->buf) - 1] = '\0';
 	if (sscanf(a->buf, "%63s %63s", name, seen) < 1) {
@@ -268,11 +287,14 @@ static void answer(struct load *l, struct attempt *a)
 	colon = strrchr(seen_ip, ':');
 	if (colon)
 		*colon = '\0';
-	count_add(&l->seen, seen_ip);
+	/* "[2001:db8::1]" -> "2001:db8::1" */
+	if (*ip == '[' && colon && colon[-1] == ']') {
+		colon[-1] = '\0';
+		ip++;
+	}
+	count_add(&l->seen, ip);
 	if (!getsockname(a->fd, (struct sockaddr *)&local, &llen)) {
-		inet_ntop(AF_INET, &local.sin_addr, ip, sizeof(ip));
-		snprintf(self, sizeof(self), "%s:%u", ip,
-			 ntohs(local.sin_port));
+		format_addr(self, sizeof(self), &local);
 		if (!strcmp(self, seen))
 			l->seen_self++;
 	}
@@ -283,21 +305,37 @@ static void answer(struct load *l, struct attempt *a)
 	finish(l, a);
 }
 
+/* SA: the wildcard address of the target's family, port PORT. */
+static socklen_t any_addr(const struct load *l, struct sockaddr_storage *sa,
+			  int port)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->ss_family = l->to.ss_family;
+	if (sa->ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
+		return sizeof(struct sockaddr_in6);
+	}
+	((struct sockaddr_in *)sa)->sin_port = htons(port);
+	return sizeof(struct sockaddr_in);
+}
+
 static int open_udp(struct load *l, int *fdp)
 {
-	struct sockaddr_in src = { .sin_family = AF_INET };
+	struct sockaddr_storage src;
+	socklen_t slen;
 	int one = 1, fd;
 
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(l->to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0)
 		return -errno;
 	if (l->sport) {
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		src.sin_port = htons(l->sport);
-		if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+		slen = any_addr(l, &src, l->sport);
+		if (bind(fd, (struct sockaddr *)&src, slen) < 0)
 			goto err;
 	}
-	if (connect(fd, (struct sockaddr *)&l->to, sizeof(l->to)) < 0)
+	if (connect(fd, (struct sockaddr *)&l->to, l->to_len) < 0)
 		goto err;
 	*fdp = fd;
 	return 0;
@@ -337,27 +375,25 @@ static void start(struct load *l, struct attempt *a)
 		a->state = A_WAITING;
 		ev.events = EPOLLIN;
 	} else {
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    0);
+		fd = socket(l->to.ss_family,
+			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			fail(l, a, errno);
 			return;
 		}
 		a->fd = fd;
 		if (l->sport) {
-			struct sockaddr_in src = { .sin_family = AF_INET,
-						   .sin_port =
-							   htons(l->sport) };
+			struct sockaddr_storage src;
+			socklen_t slen = any_addr(l, &src, l->sport);
 
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
 				   sizeof(one));
-			if (bind(fd, (struct sockaddr *)&src, sizeof(src)) <
-			    0) {
+			if (bind(fd, (struct sockaddr *)&src, slen) < 0) {
 				fail(l, a, errno);
 				return;
 			}
 		}
-		if (connect(fd, (struct sockaddr *)&l->to, sizeof(l->to)) < 0 &&
+		if (connect(fd, (struct sockaddr *)&l->to, l->to_len) < 0 &&
 		    errno != EINPROGRESS) {
 			fail(l, a, errno);
 			return;
@@ -510,23 +546,37 @@ static void report(struct load *l, double elapsed)
 	       (unsigned long long)l->answered);
 }
 
-static int parse_addr(const char *s, struct sockaddr_in *sa)
+/* "a.b.c.d:port" or "[ipv6]:port" into SA; its length, 0 when malformed. */
+static socklen_t parse_addr(const char *s, struct sockaddr_storage *sa)
 {
-	char host[64], *colon, *end;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+	char host[64], *colon, *end, *h = host;
 	long port;
 
 	snprintf(host, sizeof(host), "%s", s);
 	colon = strrchr(host, ':');
 	if (!colon)
-		return -1;
+		return 0;
 	*colon = '\0';
 	port = strtol(colon + 1, &end, 10);
 	if (*end || port < 1 || port > 65535)
-		return -1;
+		return 0;
 	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons(port);
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+	if (*h == '[') {
+		if (colon == h + 1 || colon[-1] != ']')
+			return 0;
+		colon[-1] = '\0';
+		h++;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return inet_pton(AF_INET6, h, &s6->sin6_addr) == 1 ?
+			       sizeof(*s6) :
+			       0;
+	}
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	return inet_pton(AF_INET, h, &s4->sin_addr) == 1 ? sizeof(*s4) : 0;
 }
 
 static int parse_num(const char *opt, const char *s, double min, double max,
@@ -586,9 +636,10 @@ int main(int argc, char **argv)
 			proto_set = true;
 			break;
 		case 'T':
-			if (parse_addr(optarg, &l.to)) {
+			l.to_len = parse_addr(optarg, &l.to);
+			if (!l.to_len) {
 				fprintf(stderr,
-					"svcd-load: --to: '%s' is not IPv4:PORT\n",
+					"svcd-load: --to: '%s' is not IPv4:PORT nor [IPv6]:PORT\n",
 					optarg);
 				return 2;
 			}

@@ -22,6 +22,15 @@
 #
 # Addresses: 198.18.0.0/15 only. Nodes 198.19.0.0/24, pods of node k
 # 198.18.k.0/24 with gateway 198.18.k.1, ClusterIPs 198.19.96.0/20.
+# IPv6 (issue 12, the F16 tests): within 2001:db8::/32 only. Nodes and
+# external clients 2001:db8::/64, pods of node k 2001:db8:k::/64 with
+# gateway 2001:db8:k::1, ClusterIPs 2001:db8:96::/112. Every namespace
+# made here has IPv6 duplicate address detection off (addresses usable at
+# once) and node namespaces forward IPv6; a namespace gets IPv6 addresses
+# only when a test asks for them (make_pod's ADDR6, join_router's ADDR6,
+# make_two_nodes 6|46), so IPv4-only tests see no IPv6 address.
+# An IPv6 address and port are written "[addr]:port" (RFC 5952 text), as
+# svcctl, svcd-echo and svcd-load write them; hostport and fe_of do it.
 #
 # Results are "[ OK ] test/case", "[FAIL] test/case" (details follow as
 # "# ..." lines) and "[SKIP] test/case: why"; selftests/run.sh counts them.
@@ -143,6 +152,14 @@ _dump_diag_one() {
 	if [ -n "$SVCD_NODE" ] && [ -x "$SVCCTL" ]; then
 		log "svcctl dump services:"
 		svcctl dump services 2>&1 | head -n 40 | sed 's/^/#   /'
+		if [ -n "${DIAG_MORE:-}" ]; then
+			log "svcctl dump backends:"
+			svcctl dump backends 2>&1 | head -n 30 | sed 's/^/#   /'
+			log "svcctl dump conntrack (first 20):"
+			svcctl dump conntrack 2>&1 | head -n 20 | sed 's/^/#   /'
+			log "svcctl dump stats:"
+			svcctl dump stats 2>&1 | head -n 40 | sed 's/^/#   /'
+		fi
 	fi
 }
 
@@ -274,42 +291,118 @@ nsname() {
 	echo "svcd-${TEST_ID#test_}-$1-$RUN_ID"
 }
 
+# ---- addresses -----------------------------------------------------------------
+
+# is_ip6 ADDR: ADDR is an IPv6 address (has a colon).
+is_ip6() {
+	case $1 in *:*) return 0 ;; esac
+	return 1
+}
+
+# hostport ADDR PORT: "ADDR:PORT", or "[ADDR]:PORT" for IPv6.
+hostport() {
+	if is_ip6 "$1"; then
+		echo "[$1]:$2"
+	else
+		echo "$1:$2"
+	fi
+}
+
+# fe_of ADDR PORT PROTO: a frontend as svcctl names it ("[ADDR]:PORT/PROTO"
+# for IPv6).
+fe_of() {
+	echo "$(hostport "$1" "$2")/$3"
+}
+
 # ---- topology ------------------------------------------------------------------
 
-# make_node NS: a node namespace: loopback up, IPv4 forwarding on,
+# ipv6_prep NS: IPv6 duplicate address detection off in NS (for interfaces
+# made from now on: "default"), so addresses work at once; ICMPv6 errors
+# not rate limited. Quiet where the kernel has no IPv6.
+ipv6_prep() {
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.icmp.ratelimit=0 >/dev/null 2>&1 || true
+}
+
+# make_node NS: a node namespace: loopback up, IPv4 and IPv6 forwarding on,
 # rp_filter off, no ICMP redirects (hairpin leaves by the port it came in).
 make_node() {
 	local ns=$1
 	ip netns add "$ns" || fail_all "ip netns add $ns failed"
 	defer ip netns del "$ns"
+	ipv6_prep "$ns"
 	ip -n "$ns" link set lo up
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.all.send_redirects=0 \
 		net.ipv4.conf.default.send_redirects=0 >/dev/null
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1 \
+		net.ipv6.conf.default.forwarding=1 \
+		net.ipv6.conf.all.accept_redirects=0 >/dev/null 2>&1 || true
 }
 
-# make_pod NODE POD ADDR GW: a pod namespace joined to NODE by a veth pair;
-# node side "svp-X-Y" (ADDR's last two octets, matches --pod-ifaces 'svp*')
-# holding GW/32, a /32 route to the pod, rp_filter off; pod side eth0 with
-# ADDR/32 and a default route via GW (on-link).
+# make_ns NS: a plain namespace (external client): loopback up, no DAD.
+make_ns() {
+	ip netns add "$1" || fail_all "ip netns add $1 failed"
+	defer ip netns del "$1"
+	ipv6_prep "$1"
+	ip -n "$1" link set lo up
+}
+
+# _ifname6 PREFIX ADDR6: PREFIX-G3-LAST, G3 the third group of ADDR6 (the
+# node k of 2001:db8:k::/64) and LAST its last group: 2001:db8:1::11 ->
+# svp-1-11, as the IPv4 name from 198.18.1.11.
+_ifname6() {
+	python3 -c 'import ipaddress, sys
+g = ipaddress.IPv6Address(sys.argv[2]).exploded.split(":")
+print("%s-%x-%x" % (sys.argv[1], int(g[2], 16), int(g[7], 16)))' "$1" "$2"
+}
+
+# make_pod NODE POD ADDR GW [ADDR6 GW6]: a pod namespace joined to NODE by a
+# veth pair; node side "svp-X-Y" (ADDR's last two octets, matches
+# --pod-ifaces 'svp*') holding GW/32, a /32 route to the pod, rp_filter off;
+# pod side eth0 with ADDR/32 and a default route via GW (on-link).
+# With ADDR6 and GW6, the same for IPv6: GW6/128 on the node side (on every
+# pod veth of the node, as GW), a /128 route to the pod, ADDR6/128 on eth0
+# and a default route via GW6; neighbours by NDP. ADDR "-" makes an
+# IPv6-only pod, its veth named from ADDR6 (2001:db8:1::11 -> svp-1-11).
 make_pod() {
-	local node=$1 pod=$2 addr=$3 gw=$4 ifn
-	ifn=$(echo "$addr" | awk -F. '{printf "svp-%s-%s", $3, $4}')
+	local node=$1 pod=$2 addr=$3 gw=$4 addr6=${5:-} gw6=${6:-} ifn
+	if [ "$addr" = - ]; then
+		ifn=$(_ifname6 svp "$addr6")
+	else
+		ifn=$(echo "$addr" | awk -F. '{printf "svp-%s-%s", $3, $4}')
+	fi
 	ip netns add "$pod" || fail_all "ip netns add $pod failed"
 	defer ip netns del "$pod"
+	ipv6_prep "$pod"
 	ip -n "$node" link add "$ifn" type veth peer name eth0 netns "$pod" ||
 		fail_all "veth $ifn for $pod failed"
 	ip netns exec "$node" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0" \
 		"net.ipv4.conf.$ifn.send_redirects=0" >/dev/null
-	ip -n "$node" addr add "$gw/32" dev "$ifn"
+	[ "$addr" = - ] || ip -n "$node" addr add "$gw/32" dev "$ifn"
+	if [ -n "$addr6" ]; then
+		ip -n "$node" -6 addr add "$gw6/128" dev "$ifn" nodad ||
+			fail_all "$gw6 on $node:$ifn failed (IPv6 off?)"
+	fi
 	ip -n "$node" link set "$ifn" up
-	ip -n "$node" route add "$addr/32" dev "$ifn" src "$gw"
+	[ "$addr" = - ] || ip -n "$node" route add "$addr/32" dev "$ifn" src "$gw"
+	[ -z "$addr6" ] || ip -n "$node" -6 route add "$addr6/128" dev "$ifn" src "$gw6" ||
+		fail_all "route to $addr6 in $node failed"
 	ip -n "$pod" link set lo up
-	ip -n "$pod" addr add "$addr/32" dev eth0
+	[ "$addr" = - ] || ip -n "$pod" addr add "$addr/32" dev eth0
+	[ -z "$addr6" ] || ip -n "$pod" -6 addr add "$addr6/128" dev eth0 nodad
 	ip -n "$pod" link set eth0 up
-	ip -n "$pod" route add "$gw" dev eth0 scope link
-	ip -n "$pod" route add default via "$gw" dev eth0 onlink
+	if [ "$addr" != - ]; then
+		ip -n "$pod" route add "$gw" dev eth0 scope link
+		ip -n "$pod" route add default via "$gw" dev eth0 onlink
+	fi
+	if [ -n "$addr6" ]; then
+		ip -n "$pod" -6 route add "$gw6/128" dev eth0
+		ip -n "$pod" -6 route add default via "$gw6" dev eth0 ||
+			fail_all "IPv6 default route in $pod failed"
+	fi
 	eval "POD_IF_$(echo "$pod" | tr -c 'A-Za-z0-9_\n' _)=$ifn"
 }
 
@@ -335,13 +428,16 @@ start_echo() {
 		fail_all "svcd-echo $name in $pod did not listen on $port"
 }
 
+# echo_listening POD PORT [--tcp|--udp]: svcd-echo's sockets are bound: one
+# per family (two where the kernel has IPv6, which svcd-echo then serves).
 echo_listening() {
-	local pod=$1 port=$2 want=${3:-}
+	local pod=$1 port=$2 want=${3:-} n=1
+	[ -e /proc/net/if_inet6 ] && n=2
 	if [ "$want" != --udp ]; then
-		ip netns exec "$pod" ss -Hltn "sport = :$port" | grep -q . || return 1
+		[ "$(ip netns exec "$pod" ss -Hltn "sport = :$port" | grep -c .)" -ge "$n" ] || return 1
 	fi
 	if [ "$want" != --tcp ]; then
-		ip netns exec "$pod" ss -Hlun "sport = :$port" | grep -q . || return 1
+		[ "$(ip netns exec "$pod" ss -Hlun "sport = :$port" | grep -c .)" -ge "$n" ] || return 1
 	fi
 }
 
@@ -504,8 +600,13 @@ svcd_start_and_wait() {
 #	PORTS: comma-separated NAME:PORT/PROTO[:TARGET]; NAME may be empty
 #	(":80/TCP"); TARGET, a number or a port name (informational:
 #	kube-proxy never reads it), defaults to PORT.
+#	CLUSTER_IP: one address (ipFamilies [IPv4] or [IPv6], SingleStack)
+#	or two, ';'-separated (clusterIPs in that order, ipFamilies to
+#	match, RequireDualStack), as the API server writes them.
 #   k8s_slice NS SLICE SERVICE PORTS ENDPOINT...
 #	PORTS: comma-separated NAME:PORT/PROTO.
+#	addressType IPv6 when the first endpoint is an IPv6 address, else
+#	IPv4; K8S_ADDRESS_TYPE=IPv6 k8s_slice ... for a slice without one.
 #	ENDPOINT: ADDR[,ready=B][,serving=B][,terminating=B][,node=N]
 #	[,target=POD][,conditions=none]; conditions default to
 #	ready=true,serving=true,terminating=false as the controller writes.
@@ -545,20 +646,42 @@ _k8s_uid() {
 	echo "${h:0:8}-${h:8:4}-4${h:13:3}-8${h:17:3}-${h:20:12}"
 }
 
+# _k8s_families IP[;IP]: the "clusterIPs", "ipFamilies" and
+# "ipFamilyPolicy" fields for these ClusterIPs (JSON text, no braces).
+_k8s_families() {
+	local ip ips='' fams='' sep='' n=0 policy=SingleStack
+	IFS=';' read -ra _ips <<<"$1"
+	for ip in "${_ips[@]}"; do
+		ips+="$sep\"$ip\""
+		if is_ip6 "$ip"; then
+			fams+="$sep\"IPv6\""
+		else
+			fams+="$sep\"IPv4\""
+		fi
+		sep=,
+		n=$((n + 1))
+	done
+	[ "$n" -gt 1 ] && policy=RequireDualStack
+	printf '"clusterIPs":[%s],"ipFamilies":[%s],"ipFamilyPolicy":"%s"' \
+		"$ips" "$fams" "$policy"
+}
+
 k8s_service() {
 	local ns=$1 name=$2 ip=$3 ports=$4 ann=${5:-}
 	printf '{"apiVersion":"v1","kind":"Service","metadata":{"name":"%s","namespace":"%s","uid":"%s","resourceVersion":"1000"' \
 		"$name" "$ns" "$(_k8s_uid "svc/$ns/$name")"
 	[ -n "$ann" ] && printf ',"annotations":%s' "$ann"
-	printf '},"spec":{"type":"ClusterIP","clusterIP":"%s","clusterIPs":["%s"],"ipFamilies":["IPv4"],"ipFamilyPolicy":"SingleStack","internalTrafficPolicy":"Cluster","sessionAffinity":"None","ports":%s},"status":{"loadBalancer":{}}}' \
-		"$ip" "$ip" "$(_k8s_ports "$ports" 1)"
+	printf '},"spec":{"type":"ClusterIP","clusterIP":"%s",%s,"internalTrafficPolicy":"Cluster","sessionAffinity":"None","ports":%s},"status":{"loadBalancer":{}}}' \
+		"${ip%%;*}" "$(_k8s_families "$ip")" "$(_k8s_ports "$ports" 1)"
 }
 
 k8s_slice() {
 	local ns=$1 slice=$2 svc=$3 ports=$4 ep sep='' addr kv k v conds node target
+	local atype=${K8S_ADDRESS_TYPE:-IPv4}
 	shift 4
-	printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"%s","namespace":"%s","uid":"%s","resourceVersion":"1001","generateName":"%s-","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslice-controller.k8s.io","kubernetes.io/service-name":"%s"},"ownerReferences":[{"apiVersion":"v1","kind":"Service","name":"%s","uid":"%s","blockOwnerDeletion":true,"controller":true}]},"addressType":"IPv4","endpoints":[' \
-		"$slice" "$ns" "$(_k8s_uid "slice/$ns/$slice")" "$svc" "$svc" "$svc" "$(_k8s_uid "svc/$ns/$svc")"
+	[ $# -gt 0 ] && is_ip6 "${1%%,*}" && atype=IPv6
+	printf '{"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"%s","namespace":"%s","uid":"%s","resourceVersion":"1001","generateName":"%s-","labels":{"endpointslice.kubernetes.io/managed-by":"endpointslice-controller.k8s.io","kubernetes.io/service-name":"%s"},"ownerReferences":[{"apiVersion":"v1","kind":"Service","name":"%s","uid":"%s","blockOwnerDeletion":true,"controller":true}]},"addressType":"%s","endpoints":[' \
+		"$slice" "$ns" "$(_k8s_uid "slice/$ns/$slice")" "$svc" "$svc" "$svc" "$(_k8s_uid "svc/$ns/$svc")" "$atype"
 	for ep in "$@"; do
 		addr=${ep%%,*}
 		local ready=true serving=true terminating=false
@@ -648,15 +771,22 @@ cluster_write_raw() {
 #   xdp_pass_obj                       path of the XDP_PASS object
 #   tx_csum_offload NS IF on|off       checksum offload of a sender
 #   make_router NS                     the router namespace
-#   join_router ROUTER NS IF ADDR      veth NS:IF <-> ROUTER:rt-<last octet>
+#   join_router ROUTER NS IF ADDR [ADDR6]
+#                                      veth NS:IF <-> ROUTER:rt-<last octet>
 #   router_route ROUTER PREFIX VIA     ROUTER sends PREFIX to VIA (a peer)
-#   make_two_nodes                     the whole F2/F4-F7 topology below
+#   make_two_nodes [4|6|46]            the whole F2/F4-F7 topology below
+#
+# IPv6 (ADDR6): the same shape in 2001:db8::/64: the router holds
+# ROUTER_ADDR6/128 on every rt-*, a /128 route to each peer; the peer holds
+# ADDR6/128 and a default route via ROUTER_ADDR6 (on-link); neighbours by
+# NDP through the uplink's XDP and tc programs.
 #   start_node_svcd NODE NAME FILE [ARGS...]
 #                                      svcd in NODE as node NAME, own pin dir
 #   use_svcd NODE                      svcctl, wait_frontends, fe_backends,
 #                                      ... now talk to NODE's svcd
 
 ROUTER_ADDR=198.19.0.254
+ROUTER_ADDR6=2001:db8::fe
 
 # xdp_pass_obj: builds (once per run) and prints an object with one
 # XDP_PASS program, section "xdp"; skips the test without clang.
@@ -689,54 +819,92 @@ make_router() {
 	make_node "$1"
 }
 
-# join_router ROUTER NS IF ADDR: a veth between ROUTER ("rt-" + ADDR's last
-# octet) and NS (IF), routed as described above.
+# join_router ROUTER NS IF ADDR [ADDR6]: a veth between ROUTER ("rt-" +
+# ADDR's last octet, or ADDR6's last group when ADDR is "-") and NS (IF),
+# routed as described above.
 join_router() {
-	local router=$1 ns=$2 ifn=$3 addr=$4 rif
-	rif=rt-${addr##*.}
+	local router=$1 ns=$2 ifn=$3 addr=$4 addr6=${5:-} rif
+	if [ "$addr" = - ]; then
+		rif=rt-${addr6##*:}
+	else
+		rif=rt-${addr##*.}
+	fi
 	ip -n "$router" link add "$rif" type veth peer name "$ifn" netns "$ns" ||
 		fail_all "veth $rif <-> $ns:$ifn failed"
 	ip netns exec "$router" sysctl -qw "net.ipv4.conf.$rif.rp_filter=0" \
 		"net.ipv4.conf.$rif.send_redirects=0" >/dev/null
 	ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$ifn.rp_filter=0" \
 		>/dev/null 2>&1
-	ip -n "$router" addr add "$ROUTER_ADDR/32" dev "$rif"
+	[ "$addr" = - ] || ip -n "$router" addr add "$ROUTER_ADDR/32" dev "$rif"
+	if [ -n "$addr6" ]; then
+		ip -n "$router" -6 addr add "$ROUTER_ADDR6/128" dev "$rif" nodad ||
+			fail_all "$ROUTER_ADDR6 on $router:$rif failed (IPv6 off?)"
+	fi
 	ip -n "$router" link set "$rif" up
-	ip -n "$router" route add "$addr/32" dev "$rif" src "$ROUTER_ADDR"
+	[ "$addr" = - ] || ip -n "$router" route add "$addr/32" dev "$rif" src "$ROUTER_ADDR"
+	[ -z "$addr6" ] || ip -n "$router" -6 route add "$addr6/128" dev "$rif" src "$ROUTER_ADDR6"
 	ip -n "$router" link set dev "$rif" xdpdrv obj "$(xdp_pass_obj)" sec xdp ||
 		fail_all "XDP_PASS program on $rif failed (NAPI for XDP_TX)"
-	ip -n "$ns" addr add "$addr/32" dev "$ifn"
+	[ "$addr" = - ] || ip -n "$ns" addr add "$addr/32" dev "$ifn"
+	[ -z "$addr6" ] || ip -n "$ns" -6 addr add "$addr6/128" dev "$ifn" nodad
 	ip -n "$ns" link set "$ifn" up
-	ip -n "$ns" route add "$ROUTER_ADDR" dev "$ifn" scope link
-	ip -n "$ns" route add default via "$ROUTER_ADDR" dev "$ifn" onlink
+	if [ "$addr" != - ]; then
+		ip -n "$ns" route add "$ROUTER_ADDR" dev "$ifn" scope link
+		ip -n "$ns" route add default via "$ROUTER_ADDR" dev "$ifn" onlink
+	fi
+	if [ -n "$addr6" ]; then
+		ip -n "$ns" -6 route add "$ROUTER_ADDR6/128" dev "$ifn"
+		ip -n "$ns" -6 route add default via "$ROUTER_ADDR6" dev "$ifn" ||
+			fail_all "IPv6 default route in $ns failed"
+	fi
 }
 
-# router_route ROUTER PREFIX VIA: VIA is an address join_router gave a peer.
+# router_route ROUTER PREFIX VIA: VIA is an address join_router gave a peer
+# (IPv4, or IPv6: the interface from its last group).
 router_route() {
+	if is_ip6 "$3"; then
+		ip -n "$1" -6 route add "$2" via "$3" dev "rt-${3##*:}" onlink ||
+			fail_all "route $2 via $3 in $1 failed"
+		return
+	fi
 	ip -n "$1" route add "$2" via "$3" dev "rt-${3##*.}" onlink ||
 		fail_all "route $2 via $3 in $1 failed"
 }
 
-# make_two_nodes: the F2/F4-F7 topology; sets ROUTER, NODE_A, NODE_B,
-# CLIENT, CLIENT2, POD_A1, POD_A2, POD_B1 (namespace names) and
-# NODE_A_IP, NODE_B_IP, CLIENT_IP, CLIENT2_IP, A1_IP, A2_IP, B1_IP.
+# make_two_nodes [FAMILIES]: the F2/F4-F7 topology; FAMILIES 4 (the
+# default), 6 (IPv6 only: no IPv4 address anywhere) or 46 (both). Sets
+# ROUTER, NODE_A, NODE_B, CLIENT, CLIENT2, POD_A1, POD_A2, POD_B1 (namespace
+# names) and NODE_A_IP, NODE_B_IP, CLIENT_IP, CLIENT2_IP, A1_IP, A2_IP,
+# B1_IP (IPv4, empty under 6) and NODE_A_IP6 ... B1_IP6 (IPv6, empty
+# under 4).
 #
 #       client 198.19.0.100              client2 198.19.0.101
+#              2001:db8::100                     2001:db8::101
 #            | eth0                            | eth0
 #   +--------|-------------- router -----------|----------------+
-#   |     rt-100      198.19.0.254/32 on each rt-*      rt-101   |
-#   |  198.18.1.0/24 via node A       198.18.2.0/24 via node B   |
+#   |     rt-100      198.19.0.254/32, 2001:db8::fe/128 on each rt-*  |
+#   |  198.18.1.0/24, 2001:db8:1::/64 via node A                 |
+#   |  198.18.2.0/24, 2001:db8:2::/64 via node B                 |
 #   |     rt-1 (XDP_PASS)                     rt-2 (XDP_PASS)    |
 #   +------|-----------------------------------|----------------+
 #          | upl0 198.19.0.1/32                | upl0 198.19.0.2/32
+#          |      2001:db8::1/128              |      2001:db8::2/128
 #   +------|------ node A --------+     +------|------ node B --------+
 #   |  XDP from_wire, tc on upl0  |     |  XDP from_wire, tc on upl0  |
 #   |  svp-1-10       svp-1-20    |     |  svp-2-10                   |
+#   |  198.18.1.1/32, 2001:db8:1::1/128 on each svp-*                 |
 #   +----|---------------|--------+     +----|------------------------+
 #     pod a1          pod a2              pod b1
 #   198.18.1.10     198.18.1.20         198.18.2.10
+#   2001:db8:1::10  2001:db8:1::20      2001:db8:2::10
 make_two_nodes() {
-	local c
+	local fam=${1:-4} c v4=1 v6=
+	case $fam in
+	4) ;;
+	6) v4= v6=1 ;;
+	46) v6=1 ;;
+	*) fail_all "make_two_nodes: families '$fam' (4, 6 or 46)" ;;
+	esac
 	command -v ethtool >/dev/null ||
 		skip_all "'ethtool' not found (checksum offload of the senders' veths)"
 	ROUTER=$(nsname router)
@@ -747,31 +915,42 @@ make_two_nodes() {
 	POD_A1=$(nsname a1)
 	POD_A2=$(nsname a2)
 	POD_B1=$(nsname b1)
-	NODE_A_IP=198.19.0.1
-	NODE_B_IP=198.19.0.2
-	CLIENT_IP=198.19.0.100
-	CLIENT2_IP=198.19.0.101
-	A1_IP=198.18.1.10
-	A2_IP=198.18.1.20
-	B1_IP=198.18.2.10
+	NODE_A_IP=${v4:+198.19.0.1}
+	NODE_B_IP=${v4:+198.19.0.2}
+	CLIENT_IP=${v4:+198.19.0.100}
+	CLIENT2_IP=${v4:+198.19.0.101}
+	A1_IP=${v4:+198.18.1.10}
+	A2_IP=${v4:+198.18.1.20}
+	B1_IP=${v4:+198.18.2.10}
+	NODE_A_IP6=${v6:+2001:db8::1}
+	NODE_B_IP6=${v6:+2001:db8::2}
+	CLIENT_IP6=${v6:+2001:db8::100}
+	CLIENT2_IP6=${v6:+2001:db8::101}
+	A1_IP6=${v6:+2001:db8:1::10}
+	A2_IP6=${v6:+2001:db8:1::20}
+	B1_IP6=${v6:+2001:db8:2::10}
 
 	make_router "$ROUTER"
 	make_node "$NODE_A"
 	make_node "$NODE_B"
 	for c in "$CLIENT" "$CLIENT2"; do
-		ip netns add "$c" || fail_all "ip netns add $c failed"
-		defer ip netns del "$c"
-		ip -n "$c" link set lo up
+		make_ns "$c"
 	done
-	join_router "$ROUTER" "$NODE_A" upl0 "$NODE_A_IP"
-	join_router "$ROUTER" "$NODE_B" upl0 "$NODE_B_IP"
-	join_router "$ROUTER" "$CLIENT" eth0 "$CLIENT_IP"
-	join_router "$ROUTER" "$CLIENT2" eth0 "$CLIENT2_IP"
-	router_route "$ROUTER" 198.18.1.0/24 "$NODE_A_IP"
-	router_route "$ROUTER" 198.18.2.0/24 "$NODE_B_IP"
-	make_pod "$NODE_A" "$POD_A1" "$A1_IP" 198.18.1.1
-	make_pod "$NODE_A" "$POD_A2" "$A2_IP" 198.18.1.1
-	make_pod "$NODE_B" "$POD_B1" "$B1_IP" 198.18.2.1
+	join_router "$ROUTER" "$NODE_A" upl0 "${NODE_A_IP:--}" "$NODE_A_IP6"
+	join_router "$ROUTER" "$NODE_B" upl0 "${NODE_B_IP:--}" "$NODE_B_IP6"
+	join_router "$ROUTER" "$CLIENT" eth0 "${CLIENT_IP:--}" "$CLIENT_IP6"
+	join_router "$ROUTER" "$CLIENT2" eth0 "${CLIENT2_IP:--}" "$CLIENT2_IP6"
+	if [ -n "$v4" ]; then
+		router_route "$ROUTER" 198.18.1.0/24 "$NODE_A_IP"
+		router_route "$ROUTER" 198.18.2.0/24 "$NODE_B_IP"
+	fi
+	if [ -n "$v6" ]; then
+		router_route "$ROUTER" 2001:db8:1::/64 "$NODE_A_IP6"
+		router_route "$ROUTER" 2001:db8:2::/64 "$NODE_B_IP6"
+	fi
+	make_pod "$NODE_A" "$POD_A1" "${A1_IP:--}" 198.18.1.1 "$A1_IP6" ${v6:+2001:db8:1::1}
+	make_pod "$NODE_A" "$POD_A2" "${A2_IP:--}" 198.18.1.1 "$A2_IP6" ${v6:+2001:db8:1::1}
+	make_pod "$NODE_B" "$POD_B1" "${B1_IP:--}" 198.18.2.1 "$B1_IP6" ${v6:+2001:db8:2::1}
 	for c in "$CLIENT" "$CLIENT2" "$POD_A1" "$POD_A2" "$POD_B1"; do
 		tx_csum_offload "$c" eth0 off
 	done
@@ -818,7 +997,8 @@ node_svcd_wait() {
 }
 
 # k8s_service_x NS NAME CLUSTER_IP PORTS [KEY=VALUE...]: a Service of any
-# type, as the API server returns it.
+# type, as the API server returns it; CLUSTER_IP as for k8s_service (one
+# address of either family, or two ';'-separated: dual-stack).
 #	PORTS: comma-separated NAME:PORT/PROTO[:TARGET][@NODEPORT]
 #	KEYs: type (ClusterIP, NodePort, LoadBalancer), etp (Cluster, Local),
 #	hc (healthCheckNodePort), eips (externalIPs, ';'-separated),
@@ -844,8 +1024,10 @@ for p in ports.split(","):
     if node_port:
         o["nodePort"] = int(node_port)
     plist.append(o)
-spec = {"type": typ, "clusterIP": ip, "clusterIPs": [ip],
-        "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+ips = ip.split(";")
+spec = {"type": typ, "clusterIP": ips[0], "clusterIPs": ips,
+        "ipFamilies": ["IPv6" if ":" in i else "IPv4" for i in ips],
+        "ipFamilyPolicy": "RequireDualStack" if len(ips) > 1 else "SingleStack",
         "internalTrafficPolicy": "Cluster", "sessionAffinity": "None",
         "ports": plist}
 if typ != "ClusterIP":
@@ -867,11 +1049,22 @@ print(json.dumps({"apiVersion": "v1", "kind": "Service",
 ' "$(_k8s_uid "svc/$1/$2")" "$@"
 }
 
+# Python helpers for the conntrack filters: host("[2001:db8::1]:80") is
+# "2001:db8::1", host("198.19.0.1:80") "198.19.0.1"; port(...) 80.
+_PY_HOSTPORT='
+def host(s):
+    h = str(s).rsplit(":", 1)[0]
+    return h[1:-1] if h.startswith("[") and h.endswith("]") else h
+def port(s):
+    return int(str(s).rsplit(":", 1)[1])'
+
 # ct_entries [PY_FILTER]: the current svcd's conntrack entries (svcctl dump
-# conntrack -o json) for which PY_FILTER holds (e: one entry), one JSON
-# object per line.
+# conntrack -o json) for which PY_FILTER holds (e: one entry; host() and
+# port() split an "addr:port" / "[addr6]:port" field), one JSON object per
+# line.
 ct_entries() {
 	svcctl dump conntrack -o json 2>/dev/null | python3 -c 'import json,sys
+'"$_PY_HOSTPORT"'
 d = json.load(sys.stdin)
 for e in d if isinstance(d, list) else []:
     if eval(sys.argv[1]):
@@ -930,6 +1123,7 @@ except Exception:
 # dump conntrack -o json), K of which also satisfy PROPERTY.
 ct_match() {
 	svcctl dump conntrack -o json 2>/dev/null | python3 -c 'import json,sys
+'"$_PY_HOSTPORT"'
 try:
     d = json.load(sys.stdin)
 except Exception:
