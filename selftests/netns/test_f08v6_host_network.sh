@@ -118,11 +118,16 @@ def udp():
 threading.Thread(target=udp, daemon=True).start()
 tcp()
 EOF
+# one dual-stack socket per protocol (lib.sh's echo_listening expects
+# svcd-echo's two, one per family)
+echo_py_listening() {
+	ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
+}
 for p in "$POD_A:pod-a" "$POD_B:pod-b"; do
 	ip netns exec "${p%%:*}" python3 "$T_DIR/echo.py" "${p#*:}" \
 		>>"$T_DIR/echo-${p#*:}.log" 2>&1 &
 	defer kill_pid $!
-	wait_until 5 echo_listening "${p%%:*}" 8080 --tcp ||
+	wait_until 5 echo_py_listening "${p%%:*}" 8080 ||
 		fail_all "echo.py ${p#*:} did not listen"
 done
 
