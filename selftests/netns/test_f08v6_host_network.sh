@@ -14,12 +14,12 @@
 # attaches the programs. The IPv6 maps are pinned by the test before svcd
 # starts, full size: svcd keeps a pinned size.
 #
-#   +-- pod-a 198.18.1.11 ----+  +-- pod-b 198.18.1.12 ----+
-#   |   2001:db8:1::11        |  |   2001:db8:1::12        |
+#   +-- pod-a 198.18.1.11 ----+  +-- pod-b 198.18.1.12 ----+  +-- client .20 --+
+#   |   2001:db8:1::11        |  |   2001:db8:1::12        |  | 2001:db8:1::20  |
 #   |   echo.py :8080 :5353   |  |   echo.py :8080 :5353   |
-#   +----|--------------------+  +----|--------------------+
-#   +----|------------------ node1 ---|---------------------------------+
-#   |  svp-1-11, svp-1-12: 198.18.1.1/32, 2001:db8:1::1/128              |
+#   +----|--------------------+  +----|--------------------+  +--|--------------+
+#   +----|------------------ node1 ---|------------------------|--------+
+#   |  svp-1-11, -12, -20: 198.18.1.1/32, 2001:db8:1::1/128              |
 #   |  lo: 198.19.0.1/32, 2001:db8::1/128    svcd --cgroup-path CG       |
 #   +--------------------------------------------------------------------+
 #
@@ -36,6 +36,7 @@ command -v bpftool >/dev/null || skip_all "bpftool not found: it writes the IPv6
 NODE=$(nsname node)
 POD_A=$(nsname a)
 POD_B=$(nsname b)
+CLIENT=$(nsname client)
 CLUSTER=$T_DIR/cluster.json
 CIP=198.19.96.80
 CIP6=2001:db8:96::80
@@ -73,6 +74,7 @@ ip -n "$NODE" addr add 198.19.0.1/32 dev lo
 ip -n "$NODE" addr add 2001:db8::1/128 dev lo nodad
 make_pod "$NODE" "$POD_A" 198.18.1.11 198.18.1.1
 make_pod "$NODE" "$POD_B" 198.18.1.12 198.18.1.1
+make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1
 # pod6 POD N: 2001:db8:1::N in POD, the gateway 2001:db8:1::1 on the node
 # side of its veth, /128 routes both ways (as make_pod does for IPv4).
 pod6() {
@@ -86,10 +88,11 @@ pod6() {
 }
 pod6 "$POD_A" 11
 pod6 "$POD_B" 12
+pod6 "$CLIENT" 20
 # Neighbour discovery needs the link-local addresses past DAD.
 no_tentative() {
 	local ns
-	for ns in "$NODE" "$POD_A" "$POD_B"; do
+	for ns in "$NODE" "$POD_A" "$POD_B" "$CLIENT"; do
 		[ -z "$(ip -n "$ns" -6 addr show tentative)" ] || return 1
 	done
 }
@@ -307,6 +310,14 @@ check v6-counted eval '[ "$(reason_count sock_forward)" -ge 102 ] && [ "$(reason
 out=$(ip netns exec "$NODE" python3 -c "$PY_CONNECT" $CIP6 80 2>&1 | tail -n 1)
 CHECK_WHY="connect() to [$CIP6]:80 from outside $CG must not be translated; got '$out'"
 check v6-outside-cgroup-untranslated eval '[ "${out%% *}" != connected ]'
+
+# A pod's socket in the cgroup is not the node's (netns cookie): the
+# socket programs leave it alone (its packets are the tc programs' job).
+fwd_before=$(reason_count sock_forward)
+out=$(in_cg "$CLIENT" python3 -c "$PY_CONNECT" $CIP6 80 2>&1 | tail -n 1)
+fwd_after=$(reason_count sock_forward)
+CHECK_WHY="a pod socket in $CG connecting to [$CIP6]:80: expected no socket translation (sock_forward $fwd_before before, $fwd_after after; connect: '$out')"
+check v6-pod-in-cgroup-not-sock-translated eval '[ "$fwd_before" -ge 0 ] && [ "$fwd_before" = "$fwd_after" ]'
 
 # ---- cleanup removes the IPv6 maps and links -------------------------------------
 stop_svcd
