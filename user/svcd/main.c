@@ -368,6 +368,7 @@ static int run_agent(const struct options *o)
 		err = -errno;
 		goto out; /* logged with the address */
 	}
+	serve_set_ipv6(s.serve, s.ipv6);
 	err = epoll_add(&s, serve_fd(s.serve), SRC_HTTP);
 	if (err) {
 		pr_err("epoll_ctl: %s", strerror(-err));
