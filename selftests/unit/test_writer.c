@@ -2195,15 +2195,17 @@ static void big_change(struct model_state *from, struct model_state *to)
 	remove_set(to, SET_A_LOCAL);
 }
 
-static void fail_each(bool deletes)
+/* Each update (or delete) of from -> to failing in turn: every failure
+ * reported, the invariants kept, the mirror exact. */
+static void fail_each_states(const struct model_state *from_p,
+			     const struct model_state *to_p, bool deletes)
 {
-	struct model_state from, to;
+	const struct model_state from = *from_p, to = *to_p;
 	struct fake *probe, *f;
 	struct writer *w;
 	size_t n, ops, failed = 0, errs = 0;
 	int err;
 
-	big_change(&from, &to);
 	probe = fake_new();
 	w = writer_new(&fake_ops, probe, &limits);
 	writer_sync(w, &from, NULL);
@@ -2218,6 +2220,7 @@ static void fail_each(bool deletes)
 		f = fake_new();
 		w = writer_new(&fake_ops, f, &limits);
 		writer_sync(w, &from, NULL);
+		f->ranges_want = to_p;
 		if (deletes)
 			f->fail_delete_at = f->deletes + n;
 		else
@@ -2246,6 +2249,14 @@ static void fail_each(bool deletes)
 	}
 	ASSERT_EQ(errs, ops, "every injected failure reported");
 	ASSERT_EQ(failed, 0, "cases that broke an invariant or diverged");
+}
+
+static void fail_each(bool deletes)
+{
+	struct model_state from, to;
+
+	big_change(&from, &to);
+	fail_each_states(&from, &to, deletes);
 	state_free(&from);
 	state_free(&to);
 }
@@ -3391,6 +3402,16 @@ void test_writer_dual_stack(void)
 		}
 		writer_free(wc);
 		fake_free(c);
+	}
+	if (test__start_subtest("fail_nth_update")) {
+		dual_next(&next, &want);
+		fail_each_states(&want, &next, false);
+		state_free(&next);
+	}
+	if (test__start_subtest("fail_nth_delete")) {
+		dual_next(&next, &want);
+		fail_each_states(&want, &next, true);
+		state_free(&next);
 	}
 	if (test__start_subtest("crash_at_every_op")) {
 		size_t failed;

@@ -88,6 +88,7 @@ struct svcd {
 	 * IPv6 address at start, or a flag named an IPv6 CIDR. Without it
 	 * IPv6 frontends are left out of the maps (one line per sync). */
 	bool ipv6;
+	size_t v6_dropped; /* IPv6 frontends left out by the last sync */
 	struct loader *loader;
 	struct svcd_maps maps;
 	bool maps_open;

@@ -237,7 +237,7 @@ static bool any_cidr6(const struct cidrlist *cl)
  * link-local) at start, or --cluster-cidr / --nodeport-addresses name an
  * IPv6 CIDR. Decided at start because the loader sizes the maps once; a
  * node that gets its first IPv6 address later serves IPv6 after a
- * restart (sync.c says so in one line per sync meanwhile).
+ * restart (sync.c says so in one line, again when the count changes).
  */
 static bool serve_ipv6(const struct options *o)
 {
@@ -368,6 +368,7 @@ static int run_agent(const struct options *o)
 		err = -errno;
 		goto out; /* logged with the address */
 	}
+	serve_set_ipv6(s.serve, s.ipv6);
 	err = epoll_add(&s, serve_fd(s.serve), SRC_HTTP);
 	if (err) {
 		pr_err("epoll_ctl: %s", strerror(-err));

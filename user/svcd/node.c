@@ -17,6 +17,19 @@
 #include "lib/log.h"
 #include "svcd/agent.h"
 
+/* Whether l holds a CIDR of family: --nodeport-addresses filters only the
+ * families it names (kube-proxy's NewNodePortAddresses: a family without
+ * a CIDR there matches all its addresses). */
+static bool names_family(const struct cidrlist *l, int family)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->items[i].family == family)
+			return true;
+	return false;
+}
+
 /* Whether addr (16 bytes) is in one of the IPv6 CIDRs of l. */
 static bool in_cidrs6(const struct cidrlist *l, const union svcd_ip6 *addr)
 {
@@ -82,7 +95,7 @@ static bool in_cidrs(const struct cidrlist *l, __be32 addr)
 
 /*
  * IPv4 addresses of this network namespace for NodePorts: all but
- * loopback, or those inside --nodeport-addresses.
+ * loopback, or those inside the IPv4 CIDRs of --nodeport-addresses.
  */
 size_t node_addresses(const struct options *o, __be32 *out, size_t max)
 {
@@ -102,7 +115,8 @@ size_t node_addresses(const struct options *o, __be32 *out, size_t max)
 		addr = ((struct sockaddr_in *)it->ifa_addr)->sin_addr.s_addr;
 		if ((ntohl(addr) >> 24) == 127)
 			continue;
-		if (o->nodeport_cidrs.n && !in_cidrs(&o->nodeport_cidrs, addr))
+		if (names_family(&o->nodeport_cidrs, AF_INET) &&
+		    !in_cidrs(&o->nodeport_cidrs, addr))
 			continue;
 		for (i = 0; i < n && out[i] != addr; i++)
 			;
@@ -115,8 +129,8 @@ size_t node_addresses(const struct options *o, __be32 *out, size_t max)
 
 /* Is any existing uplink a veth? (ethtool's driver name) */
 /*
- * The same for IPv6 (usable6()); with --nodeport-addresses, those inside
- * its IPv6 CIDRs (none when it names only IPv4 ones, as kube-proxy).
+ * The same for IPv6 (usable6()); with --nodeport-addresses naming IPv6
+ * CIDRs, those inside them.
  */
 size_t node_addresses6(const struct options *o, union svcd_ip6 *out, size_t max)
 {
@@ -137,7 +151,7 @@ size_t node_addresses6(const struct options *o, union svcd_ip6 *out, size_t max)
 		       sizeof(addr));
 		if (!usable6(&addr))
 			continue;
-		if (o->nodeport_cidrs.n &&
+		if (names_family(&o->nodeport_cidrs, AF_INET6) &&
 		    !in_cidrs6(&o->nodeport_cidrs, &addr))
 			continue;
 		for (i = 0; i < n && memcmp(&out[i], &addr, sizeof(addr)); i++)

@@ -31,6 +31,7 @@ struct serve {
 	const struct svcd_maps *maps;
 	struct healthcheck *hcs;
 	size_t n_hcs, cap_hcs;
+	bool ipv6; /* the node serves IPv6: health checks on [::] too */
 	struct serve_sync_info last;
 	time_t last_ok; /* wall clock of the last good sync, 0 = none */
 	unsigned long syncs, sync_failures;
@@ -241,17 +242,18 @@ static bool bindv6only(void)
 }
 
 /*
- * A healthCheckNodePort answers on both families, as kube-proxy's (one
- * server per family): "[::]:port", which takes IPv4 too, and
- * "0.0.0.0:port" beside it when bindv6only says it does not; IPv4 alone
- * where the namespace has no IPv6. Returns 0 or the error (logged).
+ * On a node that serves IPv6 a healthCheckNodePort answers on both
+ * families, as kube-proxy's (one server per family): "[::]:port", which
+ * takes IPv4 too, and "0.0.0.0:port" beside it when bindv6only says it
+ * does not. On an IPv4 node, or where the namespace has no IPv6 sockets,
+ * "0.0.0.0:port" as before. Returns 0 or the error (logged).
  */
 static int hc_listen(struct serve *s, struct healthcheck *hc, uint16_t port)
 {
 	char addr[32];
 
 	hc->listener = hc->listener4 = -1;
-	if (ipv6_usable()) {
+	if (s->ipv6 && ipv6_usable()) {
 		snprintf(addr, sizeof(addr), "[::]:%u", port);
 		hc->listener = httpd_listen(s->httpd, addr, port);
 		if (hc->listener >= 0 && !bindv6only())
@@ -268,6 +270,11 @@ static int hc_listen(struct serve *s, struct healthcheck *hc, uint16_t port)
 		return hc->listener4;
 	}
 	return 0;
+}
+
+void serve_set_ipv6(struct serve *s, bool ipv6)
+{
+	s->ipv6 = ipv6;
 }
 
 void serve_set_healthchecks(struct serve *s, const struct model_state *st)

@@ -29,6 +29,9 @@ void serve_free(struct serve *s);
 int serve_fd(const struct serve *s);
 void serve_dispatch(struct serve *s);
 
+/* The node serves IPv6: healthCheckNodePorts opened from now on listen
+ * on both families ("[::]:port"), not on "0.0.0.0:port" alone. */
+void serve_set_ipv6(struct serve *s, bool ipv6);
 /* Opens, updates and closes healthCheckNodePort listeners. */
 void serve_set_healthchecks(struct serve *s, const struct model_state *st);
 void serve_note_sync(struct serve *s, const struct serve_sync_info *info);

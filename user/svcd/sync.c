@@ -246,9 +246,10 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	/* IPv6 maps are 1-entry placeholders: leave IPv6 out, in one line
 	 * (not one map error per IPv6 Service) */
 	dropped = s->ipv6 ? 0 : model_state_drop_family(&state, MODEL_IPV6);
-	if (dropped)
+	if (dropped && dropped != s->v6_dropped)
 		pr_warn("%s: %zu IPv6 frontends not served: the node had no IPv6 address when svcd started (restart svcd once it has one)",
 			source, dropped);
+	s->v6_dropped = dropped;
 	built_ms = ms_since(t0);
 
 	/* Errors are logged by the writer per set, counted in ws. */

@@ -4,6 +4,12 @@
  * by writing only the difference, in an order that never shows a packet a
  * half-written service (docs/design.md invariants 1 and 3).
  *
+ * Both families: IPv6 frontends, backends and source ranges go to the
+ * WMAP_*6 maps, backend ids come from one allocator for both, and a
+ * set's identity includes its family (one service id per family); the
+ * services map does not hold the family, so writer_new() learns it from
+ * the frontends (or backends) that name each service.
+ *
  * The writer never calls libbpf: it talks to the maps through a small ops
  * table, so unit tests drive it over in-memory maps that check the
  * invariants after every single operation, and svcd drives it over the
