@@ -23,6 +23,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "lib/fib.h"
+#include "lib/icmp.h"
 #include "lib/maps.h"
 #include "lib/nat.h"
 #include "lib/nat_xdp.h"

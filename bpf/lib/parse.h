@@ -288,6 +288,104 @@ static __always_inline int parse_flow6(void *data, void *data_end,
 	return ret;
 }
 
+/*
+ * ICMP errors (stretch of issue 12): an ICMPv4 destination unreachable
+ * (3, fragmentation needed included) or time exceeded (11), an ICMPv6
+ * destination unreachable (1), packet too big (2) or time exceeded (3),
+ * quoting a TCP or UDP packet. in is the quoted packet's tuple; offsets
+ * are from data. The quoted IPv4 header must have no options and the
+ * quoted IPv6 header no extension headers, and the outer IPv6 header none
+ * either; anything else stays a plain PASS_OTHER_PROTO packet.
+ */
+struct icmp_err4 {
+	struct flow4 in;
+	__be32 outer_daddr;
+	__u16 icmp_off;
+	__u16 in_l3_off;
+};
+
+struct icmp_err6 {
+	struct flow6 in;
+	union svcd_ip6 outer_daddr;
+	__u16 icmp_off;
+	__u16 in_l3_off;
+};
+
+#define ICMP4_DEST_UNREACH 3
+#define ICMP4_TIME_EXCEEDED 11
+#define ICMP6_DEST_UNREACH 1
+#define ICMP6_PKT_TOOBIG 2
+#define ICMP6_TIME_EXCEED 3
+
+/* Ports of the quoted L4 header (RFC 792/4443 quote at least 8 bytes). */
+static __always_inline int parse_icmp_inner_ports(void *pos, void *end,
+						  __be16 *sport, __be16 *dport)
+{
+	__be16 *ports = pos;
+
+	if ((void *)(ports + 2) > end)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	*sport = ports[0];
+	*dport = ports[1];
+	return 0;
+}
+
+static __always_inline int parse_icmp_err4(void *data, void *data_end,
+					   struct icmp_err4 *e)
+{
+	struct iphdr *ip = data + sizeof(struct ethhdr), *in;
+	__u8 *icmp;
+	__u32 ihl;
+
+	if ((void *)(ip + 1) > data_end || ip->protocol != IPPROTO_ICMP)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	ihl = ip->ihl * 4;
+	if (ihl < sizeof(*ip) || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+		return -SVCD_R_PASS_OTHER_PROTO;
+	icmp = (void *)ip + ihl;
+	if ((void *)(icmp + 8) > data_end)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	if (icmp[0] != ICMP4_DEST_UNREACH && icmp[0] != ICMP4_TIME_EXCEEDED)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	in = (void *)(icmp + 8);
+	if ((void *)(in + 1) > data_end || in->version != 4 || in->ihl != 5 ||
+	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
+		return -SVCD_R_PASS_OTHER_PROTO;
+	e->in.saddr = in->saddr;
+	e->in.daddr = in->daddr;
+	e->in.proto = in->protocol;
+	e->outer_daddr = ip->daddr;
+	e->icmp_off = (__u16)((void *)icmp - data);
+	e->in_l3_off = (__u16)((void *)in - data);
+	return parse_icmp_inner_ports(in + 1, data_end, &e->in.sport,
+				      &e->in.dport);
+}
+
+static __always_inline int parse_icmp_err6(void *data, void *data_end,
+					   struct icmp_err6 *e)
+{
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr), *in;
+	__u8 *icmp = (void *)(ip6 + 1);
+
+	if ((void *)(icmp + 8) > data_end || ip6->nexthdr != NEXTHDR_ICMP)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	if (icmp[0] != ICMP6_DEST_UNREACH && icmp[0] != ICMP6_PKT_TOOBIG &&
+	    icmp[0] != ICMP6_TIME_EXCEED)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	in = (void *)(icmp + 8);
+	if ((void *)(in + 1) > data_end || in->version != 6 ||
+	    (in->nexthdr != IPPROTO_TCP && in->nexthdr != IPPROTO_UDP))
+		return -SVCD_R_PASS_OTHER_PROTO;
+	__builtin_memcpy(&e->in.saddr, &in->saddr, sizeof(e->in.saddr));
+	__builtin_memcpy(&e->in.daddr, &in->daddr, sizeof(e->in.daddr));
+	__builtin_memcpy(&e->outer_daddr, &ip6->daddr, sizeof(e->outer_daddr));
+	e->in.proto = in->nexthdr;
+	e->icmp_off = (__u16)((void *)icmp - data);
+	e->in_l3_off = (__u16)((void *)in - data);
+	return parse_icmp_inner_ports(in + 1, data_end, &e->in.sport,
+				      &e->in.dport);
+}
+
 /* The ethertype of a frame (network order), or -SVCD_R_PASS_NOT_IP. */
 static __always_inline int eth_proto(void *data, void *data_end)
 {

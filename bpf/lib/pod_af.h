@@ -38,6 +38,8 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb, __u64 now)
 	int ret;
 
 	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret == -SVCD_R_PASS_OTHER_PROTO)
+		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
 	ret = AFN(svc_reverse)(&f, now, &t);
@@ -62,6 +64,8 @@ static __always_inline int AFN(to_pod)(struct __sk_buff *skb)
 	int ret;
 
 	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret == -SVCD_R_PASS_OTHER_PROTO)
+		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
 	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);

@@ -456,3 +456,40 @@ out:
 	t->ct_flags = ct->flags;
 	return SVCD_R_FORWARD;
 }
+
+/*
+ * An ICMP error about a packet of a translated flow, travelling toward the
+ * flow's client: the quoted packet is the forward packet as translated
+ * (source: client or SNAT address, destination: backend), so its tuple
+ * turned around is the flow's reverse key. *t gets the quoted packet's
+ * tuple as the client sent it (client -> frontend); the outer
+ * destination becomes t->saddr (the client). The error must be addressed
+ * to the quoted packet's source. SVCD_R_ICMP_ERROR, or
+ * -SVCD_R_PASS_OTHER_PROTO when it is no flow's.
+ */
+static __always_inline int AFN(svc_icmp_error)(const struct AFN(icmp_err) * e,
+					       struct AFN(nat_target) * t)
+{
+	ct_val_t *ct;
+	ct_key_t key;
+
+	if (!ADDR_EQ(e->outer_daddr, e->in.saddr))
+		return -SVCD_R_PASS_OTHER_PROTO;
+	key.saddr = e->in.daddr;
+	key.daddr = e->in.saddr;
+	key.sport = e->in.dport;
+	key.dport = e->in.sport;
+	key.proto = e->in.proto;
+	key.dir = SVCD_CT_REVERSE;
+	key.pad = 0;
+	ct = bpf_map_lookup_elem(&CT_MAP, &key);
+	if (!ct)
+		return -SVCD_R_PASS_OTHER_PROTO;
+	t->saddr = ct->nat_saddr;
+	t->sport = ct->nat_sport;
+	t->daddr = ct->nat_daddr;
+	t->dport = ct->nat_dport;
+	t->service_id = ct->service_id;
+	t->ct_flags = ct->flags;
+	return SVCD_R_ICMP_ERROR;
+}

@@ -54,6 +54,9 @@ static __always_inline int AFN(from_wire)(struct xdp_md *ctx, __u64 now)
 	int ret;
 
 	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret == -SVCD_R_PASS_OTHER_PROTO &&
+	    AFN(xdp_icmp_error)(data, data_end))
+		return xdp_handoff(ctx);
 	if (ret < 0)
 		return ret;
 	ret = AFN(svc_reverse)(&f, now, &t);
@@ -80,6 +83,9 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb, __u64 now)
 	int ret;
 
 	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret == -SVCD_R_PASS_OTHER_PROTO)
+		/* an ICMP error: the stack forwards it to the client */
+		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
 	ret = AFN(svc_reverse)(&f, now, &t);
@@ -106,6 +112,8 @@ static __always_inline int AFN(to_wire)(struct __sk_buff *skb)
 	int ret;
 
 	ret = AFN(parse_flow)(data, data_end, &f);
+	if (ret == -SVCD_R_PASS_OTHER_PROTO)
+		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
 	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);
