@@ -132,14 +132,14 @@ lat=()
 flip_at=()
 bad=
 for ((i = 0; i < flips; i++)); do
-	k8s_pod_ready demo pod-a 198.18.1.11 false &&
+	k8s_pod_ready demo pod-a 198.18.1.11,2001:db8:1::11 false &&
 		wait_backends 10 "$FE" 198.18.1.13:8080 || { bad="not-ready flip $i: '$(fe_backends "$FE")'"; break; }
 	if [ "$i" -eq 0 ]; then
 		reachable_by "$CLIENT" 198.19.96.10:80 pod-c
 		[ "$REACHED" = pod-c ] || { bad="pod-a not Ready, yet answered: '$REACHED'"; break; }
 	fi
 	t0=$(date +%s%N)
-	k8s_pod_ready demo pod-a 198.18.1.11 true || { bad="status patch failed"; break; }
+	k8s_pod_ready demo pod-a 198.18.1.11,2001:db8:1::11 true || { bad="status patch failed"; break; }
 	poll_until 10 backend_listed "$FE" 198.18.1.11:8080 || { bad="ready flip $i: '$(fe_backends "$FE")'"; break; }
 	t1=$(date +%s%N)
 	lat+=($(((t1 - t0) / 1000000)))
@@ -391,13 +391,13 @@ else
 	wait_backends 10 "$FE" 198.18.1.13:8080
 	reachable_by "$CLIENT" 198.19.96.10:80 pod-c pod-c
 	r=$REACHED
-	k8s_pod_ready demo pod-c 198.18.1.13 false
+	k8s_pod_ready demo pod-c 198.18.1.13,2001:db8:1::13 false
 	wait_until 15 eval '[ "$(state 198.18.1.11:8080)" = terminating ] && [ -z "$(state 198.18.1.13:8080)" ]' &&
 		reachable_by "$CLIENT" 198.19.96.10:80 pod-a pod-a
 	CHECK_WHY="with pod-a terminating: expected pod-c only (got '$r'); with pod-c not ready too, the terminating pod-a (got '$REACHED'; backends $(fe_backends -l "$FE"))"
 	check terminating-fallback [ "$r/$REACHED" = pod-c/pod-a ]
 	k_quiet delete pod pod-a -n demo --grace-period=0 --force
-	k8s_pod_ready demo pod-c 198.18.1.13 true
+	k8s_pod_ready demo pod-c 198.18.1.13,2001:db8:1::13 true
 	CHECK_WHY="after pod-a was force-deleted and pod-c Ready: '$(fe_backends -l "$FE")'"
 	check terminating-gone wait_backends 15 "$FE" 198.18.1.13:8080
 fi
