@@ -12,11 +12,14 @@
 # hand-made slice and with legacy Endpoints mirrored, headless /
 # ExternalName / service-proxy-name skipped, internalTrafficPolicy Local,
 # trafficDistribution (zone hints), externalTrafficPolicy Local,
-# dual-stack and IPv6-only Services, deletion; the maps equal a fresh
+# dual-stack and IPv6-only Services (both families served, reached over
+# IPv6 too), deletion; the maps equal a fresh
 # --from-file sync of what the API server holds; and the audit log shows
 # which verbs svcd used (the shipped ClusterRole suffices and grants
 # nothing more).
 #
+#   Pods hold 198.18.1.N and 2001:db8:1::N (N = 20, 11, 12, 13); the node
+#   side of each veth 198.18.1.1/32 and 2001:db8:1::1/128.
 #   +-- client .20 --+ +-- pod-a .11 --+ +-- pod-b .12 ---+ +-- pod-c .13 --+
 #   | svcd-load      | | echo :8080    | | echo :8080     | | echo :8080    |
 #   +---|------------+ +---|-----------+ | pod-b-alt :8081| +---|-----------+
@@ -32,22 +35,23 @@ agent_setup
 NODE=$(nsname node)
 CLIENT=$(nsname client)
 make_node "$NODE"
-make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1
+make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1 2001:db8:1::20 2001:db8:1::1
 for p in a:11 b:12 c:13; do
 	pod=$(nsname "${p%%:*}")
-	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1
+	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1 "2001:db8:1::${p#*:}" 2001:db8:1::1
 	start_echo "$pod" "pod-${p%%:*}" 8080 --tcp
 done
 start_echo "$(nsname b)" pod-b-alt 8081 --tcp
 
 k8s_up "$NODE"
 # the fresh --from-file svcd (check_fresh_sync) runs in a node of its own
-# with the node address NodePorts answer on (198.18.1.1, the pods'
-# gateway here)
+# with the node addresses NodePorts answer on (198.18.1.1 and
+# 2001:db8:1::1, the pods' gateways here: IPv6 served there too)
 REF_NODE=$(nsname ref)
 make_node "$REF_NODE"
 ip -n "$REF_NODE" link add ref0 type veth peer name ref1 &&
 	ip -n "$REF_NODE" addr add 198.18.1.1/32 dev ref0 &&
+	ip -n "$REF_NODE" -6 addr add 2001:db8:1::1/128 dev ref0 nodad &&
 	ip -n "$REF_NODE" link set ref0 up && ip -n "$REF_NODE" link set ref1 up ||
 	fail_all "the ref node's address failed"
 k8s_node node1 zone-a && k8s_node node2 zone-b && k8s_ns demo ||
@@ -128,14 +132,14 @@ lat=()
 flip_at=()
 bad=
 for ((i = 0; i < flips; i++)); do
-	k8s_pod_ready demo pod-a 198.18.1.11 false &&
+	k8s_pod_ready demo pod-a 198.18.1.11,2001:db8:1::11 false &&
 		wait_backends 10 "$FE" 198.18.1.13:8080 || { bad="not-ready flip $i: '$(fe_backends "$FE")'"; break; }
 	if [ "$i" -eq 0 ]; then
 		reachable_by "$CLIENT" 198.19.96.10:80 pod-c
 		[ "$REACHED" = pod-c ] || { bad="pod-a not Ready, yet answered: '$REACHED'"; break; }
 	fi
 	t0=$(date +%s%N)
-	k8s_pod_ready demo pod-a 198.18.1.11 true || { bad="status patch failed"; break; }
+	k8s_pod_ready demo pod-a 198.18.1.11,2001:db8:1::11 true || { bad="status patch failed"; break; }
 	poll_until 10 backend_listed "$FE" 198.18.1.11:8080 || { bad="ready flip $i: '$(fe_backends "$FE")'"; break; }
 	t1=$(date +%s%N)
 	lat+=($(((t1 - t0) / 1000000)))
@@ -298,25 +302,66 @@ else
 		grep -q '"localEndpoints":1' <<<"$body"
 fi
 
-# ---- dual-stack: the IPv4 half of a RequireDualStack Service is served,
-# the IPv6 slices and an IPv6-only Service are left alone (svcd has no
-# IPv6 datapath yet), and nothing else suffers
+# ---- dual-stack: both halves of a RequireDualStack Service are served
+# (the IPv4 ClusterIP with the IPv4 slice's endpoints, the IPv6 ClusterIP
+# with the IPv6 slice's), and an IPv6-only Service; each reached over its
+# family, the backend seeing the client's own address of that family. The
+# maps are then compared with a fresh --from-file sync (below).
 k8s_service demo dual "\"ipFamilyPolicy\":\"RequireDualStack\",\"selector\":{\"app\":\"web\"},$PORT80" &&
 	k8s_service demo v6only "\"ipFamilies\":[\"IPv6\"],\"ipFamilyPolicy\":\"SingleStack\",\"selector\":{\"app\":\"web\"},$PORT80" ||
 	fail_all "the dual-stack Services were not created"
 ips=$(k get svc dual -n demo -o jsonpath='{.spec.clusterIPs}')
+fams=$(k get svc dual -n demo -o jsonpath='{.spec.ipFamilies}')
 v4=$(k get svc dual -n demo -o jsonpath='{.spec.clusterIPs[0]}')
-v6n=$(k get endpointslices -n demo -o json | python3 -c 'import json,sys
-print(sum(1 for s in json.load(sys.stdin)["items"] if s["addressType"] == "IPv6"))')
-if ! wait_backends 15 "$v4:80/TCP" "198.18.1.11:8080 198.18.1.13:8080"; then
-	fail dual-stack-ipv4-half "demo/dual ($ips): '$(fe_backends "$v4:80/TCP")'"
+v6=$(k get svc dual -n demo -o jsonpath='{.spec.clusterIPs[1]}')
+v6only=$(k get svc v6only -n demo -o jsonpath='{.spec.clusterIP}')
+slices_of() {
+	k get endpointslices -n demo -l "kubernetes.io/service-name=$1" -o json |
+		python3 -c 'import json,sys
+print(" ".join(sorted("%s:%s" % (s["addressType"], "+".join(sorted(a for e in (s.get("endpoints") or []) for a in e["addresses"])))
+                      for s in json.load(sys.stdin)["items"])))'
+}
+WANT4="198.18.1.11:8080 198.18.1.13:8080"
+WANT6="[2001:db8:1::11]:8080 [2001:db8:1::13]:8080"
+# seen_is ADDR: every connection of the last reachable_by was seen by the
+# backend from ADDR, the client's own address and port
+seen_is() {
+	[ "$(jget "$T_DIR/reach.json" 'd.get("seen") == {"'"$1"'": d.get("answered")} and d.get("seen_self") == d.get("answered") and d.get("answered", 0) > 0')" = True ]
+}
+if ! wait_backends 15 "$v4:80/TCP" "$WANT4"; then
+	fail dual-stack-ipv4-half "demo/dual ($ips, $fams): '$(fe_backends "$v4:80/TCP")', want '$WANT4'"
 else
 	reachable_by "$CLIENT" "$v4:80" pod-a pod-c
-	services_json "$T_DIR/dual.json"
-	v6fe=$(jget "$T_DIR/dual.json" 'sum(1 for s in d if ":" in s.get("frontend", "").rsplit(":", 1)[0] or s.get("service", "").startswith("demo/v6only"))')
-	CHECK_WHY="demo/dual $ips (the controller wrote $v6n IPv6 slices): expected its IPv4 address answered by pod-a and pod-c (got '$REACHED') and no IPv6 frontend nor demo/v6only in the maps (got $v6fe)"
-	check dual-stack-ipv4-half [ "$REACHED" = "pod-a pod-c" ] && [ "$v6fe" = 0 ] && [ "$v6n" -gt 0 ]
+	r=$REACHED
+	CHECK_WHY="demo/dual $ips: its IPv4 address expected answered by pod-a and pod-c, which see 198.18.1.20 (got '$r', $(load_summary "$T_DIR/reach.json"))"
+	check dual-stack-ipv4-half eval '[ "$r" = "pod-a pod-c" ] && seen_is 198.18.1.20'
 fi
+dual6() {
+	local v6fe=$1 c=$2 what=$3
+	if [ -z "$v6fe" ]; then
+		fail "$c" "$what: no IPv6 ClusterIP ($ips, $fams)"
+	elif ! wait_backends 15 "[$v6fe]:80/TCP" "$WANT6"; then
+		fail "$c" "$what [$v6fe]:80/TCP in the maps: '$(fe_backends "[$v6fe]:80/TCP")', want '$WANT6' (slices: $(slices_of "${what#demo/}"))" \
+			"$(svcctl dump services 2>&1 | grep -F "$what" | head -n 6)"
+	else
+		reachable_by "$CLIENT" "[$v6fe]:80" pod-a pod-c
+		local r=$REACHED
+		CHECK_WHY="$what [$v6fe]:80 expected answered by pod-a and pod-c, which see 2001:db8:1::20 (got '$r', $(load_summary "$T_DIR/reach.json")); slices: $(slices_of "${what#demo/}")"
+		check "$c" eval '[ "$r" = "pod-a pod-c" ] && seen_is 2001:db8:1::20'
+	fi
+}
+dual6 "$v6" dual-stack-ipv6-half demo/dual
+dual6 "$v6only" ipv6-only-service demo/v6only
+# the two halves are separate frontends with a service id each
+services_json "$T_DIR/dual.json"
+ids=$(jget "$T_DIR/dual.json" '" ".join("%s=%s" % (s.get("frontend"), s.get("service_id")) for s in sorted(d, key=lambda s: s.get("frontend", "")) if s.get("service", "").split(":")[0] == "demo/dual")')
+ids_ok() {
+	python3 -c 'import sys
+w = dict(x.rsplit("=", 1) for x in sys.argv[1].split())
+sys.exit(0 if len(w) == 2 and len(set(w.values())) == 2 else 1)' "$ids"
+}
+CHECK_WHY="demo/dual's frontends and their service ids: '$ids' (expected [$v6]:80/TCP and $v4:80/TCP, one id each, different)"
+check dual-stack-service-id-per-family ids_ok
 
 # ---- the maps equal a fresh --from-file sync of what the server holds
 check_fresh_sync maps-equal-fresh-sync
@@ -346,13 +391,13 @@ else
 	wait_backends 10 "$FE" 198.18.1.13:8080
 	reachable_by "$CLIENT" 198.19.96.10:80 pod-c pod-c
 	r=$REACHED
-	k8s_pod_ready demo pod-c 198.18.1.13 false
+	k8s_pod_ready demo pod-c 198.18.1.13,2001:db8:1::13 false
 	wait_until 15 eval '[ "$(state 198.18.1.11:8080)" = terminating ] && [ -z "$(state 198.18.1.13:8080)" ]' &&
 		reachable_by "$CLIENT" 198.19.96.10:80 pod-a pod-a
 	CHECK_WHY="with pod-a terminating: expected pod-c only (got '$r'); with pod-c not ready too, the terminating pod-a (got '$REACHED'; backends $(fe_backends -l "$FE"))"
 	check terminating-fallback [ "$r/$REACHED" = pod-c/pod-a ]
 	k_quiet delete pod pod-a -n demo --grace-period=0 --force
-	k8s_pod_ready demo pod-c 198.18.1.13 true
+	k8s_pod_ready demo pod-c 198.18.1.13,2001:db8:1::13 true
 	CHECK_WHY="after pod-a was force-deleted and pod-c Ready: '$(fe_backends -l "$FE")'"
 	check terminating-gone wait_backends 15 "$FE" 198.18.1.13:8080
 fi

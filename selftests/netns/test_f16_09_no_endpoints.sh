@@ -55,8 +55,15 @@ else
 		"$(svcctl dump services 2>&1 | head -n 10)" "$(tail -n 5 "$SVCD_LOG")"
 fi
 
+# lock_dropped_icmps: the client kernel's TcpExt LockDroppedIcmps (ICMP
+# errors that arrived while the socket was locked by its owner: a TCP
+# connect's error then waits for the SYN's retransmission, 1 s)
+lock_dropped_icmps() {
+	ip netns exec "$CLIENT" awk '$1 == "TcpExt:" { if (!n) { for (i = 2; i <= NF; i++) k[i] = $i; n = 1 } else for (i = 2; i <= NF; i++) if (k[i] == "LockDroppedIcmps") print $i }' /proc/net/netstat
+}
+
 refused_fast() {
-	CHECK_WHY="expected 10 attempts refused (ECONNREFUSED) within ${MAX_MS} ms each; got $(load_summary "$1"), failure latency ms $(jget "$1" 'd.get("failure_latency_ms")')"
+	CHECK_WHY="expected 10 attempts refused (ECONNREFUSED) within ${MAX_MS} ms each; got $(load_summary "$1"), failure latency ms $(jget "$1" 'd.get("failure_latency_ms")'); client TcpExt LockDroppedIcmps so far: $(lock_dropped_icmps)"
 	[ "$(jget "$1" 'd.get("failures", {}).get("refused")')" = 10 ] &&
 		[ "$(jget "$1" 'int(d.get("failure_latency_ms", {}).get("max", 1e9) < '"$MAX_MS"')')" = 1 ]
 }
