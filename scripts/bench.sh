@@ -18,6 +18,24 @@
 #        | svp-1-11   | svp-1-12   | svp-1-13    | svp-1-14
 #     be1 .11      be2 .12       be3 .13      spare .14   svcd-echo :8080
 #
+# and, with IPv6 (BENCH_IPV6=1, the default), the same shape once more on
+# the same veths: client pod 2001:db8:1::2, backends 2001:db8:1::11-13,
+# spare ::14, gateway 2001:db8:1::1 on every svp*, upl0 2001:db8::1/64,
+# external client 2001:db8::100. Every Service is then dual-stack
+# (RequireDualStack, clusterIPs [198.19.96.x, 2001:db8:96::x], an
+# EndpointSlice of each addressType), so each proxy run gives an IPv4 and
+# an IPv6 ClusterIP/NodePort row: the measured one's IPv6 ClusterIP is
+# [2001:db8:96::a]:80, its NodePort [2001:db8::1]:30080; the direct floor
+# connects to [2001:db8:1::11]:8080. kube-proxy runs dual-stack (both
+# families in --cluster-cidr and --nodeport-addresses, the Node object
+# with an IPv6 InternalIP) and its IPv6 proxier's own metrics
+# (ip_family="IPv6") give the IPv6 install and sync figures. The IPv6
+# install is probed from the proxy's start beside the IPv4 one and given
+# max(10 s, 3 x the IPv4 install) past it; a proxy whose IPv6 ClusterIP
+# does not answer by then gets a "... IPv6: failed: why" cell, no figure.
+# svcd-load and svcd-echo serve the IPv6 rows themselves when they speak
+# IPv6, else their IPv6 build (scripts/bench/inet6.h).
+#
 # One control plane (scripts/k8s.sh up: etcd, kube-apiserver,
 # kube-controller-manager in a namespace of their own) with a veth to each
 # proxied node. scripts/bench/kapi.py writes the Services into it: the
@@ -67,7 +85,7 @@
 #
 # Rules kept: only namespaces made here (names unique to the run) are
 # touched; iptables, nft and kube-proxy run only inside the node
-# namespaces; addresses only from 198.18.0.0/15; a bpffs of our own under
+# namespaces; addresses only from 198.18.0.0/15 and 2001:db8::/32; a bpffs of our own under
 # the run's temporary directory; every loop bounded in count and time;
 # only our own PIDs are signalled; the EXIT trap removes everything
 # (scripts/k8s.sh down included).
@@ -77,7 +95,7 @@
 # BENCH_IPTABLES=legacy|nft; BENCH_NODEPORT=0|1 (default: when
 # `svcd --help` mentions XDP); BENCH_KP_MIN_SYNC (100ms);
 # BENCH_LOAD_LIMIT (seconds for one size's API load); BENCH_RESULTS
-# (bench/results).
+# (bench/results); BENCH_IPV6=0 (IPv4-only Services and rows, as before).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -128,6 +146,12 @@ else
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-900}
 	PERPACKET_ARGS=(--services "1,100000")
 fi
+# dual-stack: half as many objects again to load (an IPv6 slice per
+# Service) and twice the paths to measure: the time limits grow with them
+if [ "${BENCH_IPV6:-1}" != 0 ]; then
+	BUDGET=$((BUDGET * 3 / 2))
+	[ -n "${BENCH_LOAD_LIMIT:-}" ] || LOAD_LIMIT=$((LOAD_LIMIT * 3 / 2))
+fi
 CLIENT_IP=198.18.1.2
 GW=198.18.1.1
 NODE_IP=198.19.0.1
@@ -142,21 +166,20 @@ done
 DIRECT_TARGET=198.18.1.11:8080
 # IPv6 (BENCH_IPV6=1, the default): the same shape once more in
 # 2001:db8::/32 on the same veths, every Service dual-stack. Addresses
-# below are written ADDR:PORT without brackets (svcd-load splits at the
-# last ':'); the report prints them [ADDR]:PORT.
+# below are written [ADDR]:PORT.
 V6=${BENCH_IPV6:-1}
 [ "$V6" = 0 ] || V6=1
 CLIENT_IP6=2001:db8:1::2
 GW6=2001:db8:1::1
 NODE_IP6=2001:db8::1
 EXT_IP6=2001:db8::100
-FRONTEND6=2001:db8:96::a:80
+FRONTEND6=[2001:db8:96::a]:80
 SPARE_IP6=2001:db8:1::$((11 + E))
 BACKENDS6=
 for ((i = 1; i <= E; i++)); do
 	BACKENDS6+="${BACKENDS6:+,}2001:db8:1::$((10 + i))"
 done
-DIRECT_TARGET6=2001:db8:1::11:8080
+DIRECT_TARGET6=[2001:db8:1::11]:8080
 KP_MIN_SYNC=${BENCH_KP_MIN_SYNC:-100ms}
 K8S_SH=$REPO/scripts/k8s.sh
 API_THREADS=16
@@ -253,17 +276,40 @@ xdp_pass() {
 	echo "$o"
 }
 
-# The IPv6 rows' svcd-echo and svcd-load: tools/echo.c and tools/load.c
-# compiled once more with scripts/bench/inet6.h (it says how), so both
-# families are measured by the same code.
+# host6 [ADDR]:PORT: ADDR.
+host6() {
+	local h=${1%:*}
+	h=${h#[}
+	echo "${h%]}"
+}
+
+# The IPv6 rows' svcd-echo and svcd-load: the built ones where they speak
+# IPv6 (svcd-load --help names [IP6]:PORT; svcd-echo --help names IPv6:
+# it then listens on [::] itself), else tools/echo.c and tools/load.c
+# compiled once more with scripts/bench/inet6.h (it says how); either way
+# both families are measured by the same code.
 ECHO6_BIN=$T_DIR/svcd-echo6
 LOAD6_BIN=$T_DIR/svcd-load6
+ECHO6_NATIVE=0
+LOAD6_NATIVE=0
 if [ "$V6" = 1 ] && [ ! -e /proc/net/if_inet6 ]; then
 	V6=0
 	RUN_NOTES+=("IPv6 rows not measured: this kernel has no IPv6 (/proc/net/if_inet6)")
 fi
+builds=()
 if [ "$V6" = 1 ]; then
-	for t in echo load; do
+	if "$LOAD_BIN" --help 2>&1 | grep -q 'IP6\]'; then
+		LOAD6_NATIVE=1
+		LOAD6_BIN=$LOAD_BIN
+	else
+		builds+=(load)
+	fi
+	if "$ECHO_BIN" --help 2>&1 | grep -q IPv6; then
+		ECHO6_NATIVE=1
+	else
+		builds+=(echo)
+	fi
+	for t in "${builds[@]}"; do
 		if ! "${CC:-cc}" -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 			-include "$BENCH_LIB/inet6.h" "$REPO/tools/$t.c" -lm \
 			-o "$T_DIR/svcd-${t}6" 2>"$T_DIR/svcd-${t}6.log"; then
@@ -296,6 +342,12 @@ pod6() {
 # only); waits until it listens.
 start_echo6() {
 	local pod=$1 name=$2 port=$3 pid
+	if [ "$ECHO6_NATIVE" = 1 ]; then
+		# svcd-echo (start_echo) serves [::] itself
+		wait_until 5 echo6_listening "$pod" "$port" ||
+			fail_all "svcd-echo $name in $pod does not listen on [::]:$port"
+		return
+	fi
 	ip netns exec "$pod" sysctl -qw net.ipv6.bindv6only=1 >/dev/null
 	ip netns exec "$pod" "$ECHO6_BIN" --name "$name" --port "$port" --tcp \
 		>>"$T_DIR/echo6-$name.log" 2>&1 &
@@ -374,10 +426,15 @@ syn_retrans() {
 # measure NS TARGET OUT: a warm-up, then REPEATS x (latency run at
 # concurrency 1 + rate run at concurrency CONC); the summary (record.py
 # load) into OUT, with the SYN retransmissions the client saw. An IPv6
-# TARGET (more than one ':') is loaded by the IPv6 build of svcd-load.
+# TARGET ([ADDR]:PORT) is loaded by LOAD6_BIN (svcd-load itself when it
+# takes IPv6, else its IPv6 build, which takes ADDR:PORT).
 measure() {
 	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1 LOAD_BIN=$LOAD_BIN
-	case $target in *:*:*) LOAD_BIN=$LOAD6_BIN ;; esac
+	case $target in \[*)
+		LOAD_BIN=$LOAD6_BIN
+		[ "$LOAD6_NATIVE" = 1 ] || target=$(host6 "$target"):${target##*:}
+		;;
+	esac
 	w=$T_DIR/warm.json
 	ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
 		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
@@ -400,6 +457,18 @@ measure() {
 	s1=$(syn_retrans "$ns")
 	info "$target: $(rec load "$out" "${rates[@]}" -- "${lats[@]}" \
 		--syn-retrans $((${s1:-0} - ${s0:-0})))"
+}
+
+# measure6 WHO NS TARGET OUT KEY: measure, then KEY=@OUT into F; when
+# nothing answered, KEY is the cell "WHO IPv6: failed: ..." instead.
+measure6() {
+	local who=$1 ns=$2 target=$3 out=$4 key=$5
+	measure "$ns" "$target" "$out"
+	if [ "$(rec get "$out" status 2>/dev/null)" = ok ]; then
+		F+=("$key=@$out")
+	else
+		F+=("$key=$(jstatus "$who IPv6: failed: no answers from $target ($(rec get "$out" errors 2>/dev/null))")")
+	fi
 }
 
 # ---- svcd ------------------------------------------------------------------------------
@@ -555,7 +624,7 @@ declare -A PROBE_PID=()
 probe_start() {
 	local want=() f=${4:-4} fe=$FRONTEND out
 	[ -n "$2" ] && want=("$2")
-	[ "$f" = 6 ] && fe=$FRONTEND6
+	[ "$f" = 6 ] && fe=$(host6 "$FRONTEND6"):${FRONTEND6##*:}
 	out=$T_DIR/probe$f.out
 	rm -f "$T_DIR/probe$f.ready" "$out"
 	ip netns exec "$1" python3 "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
@@ -686,7 +755,7 @@ mode_svcd() {
 			# the same first sync serves both families
 			F+=("install6_s=$(elapsed "$t0" "$(maxf "$PROBE_T" "$(line_time "$line")")")")
 		else
-			V6_WHY="[${FRONTEND6%:*}]:${FRONTEND6##*:} did not answer the client pod within $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s of svcd's start (IPv4 answered in $(printf '%.1f' "$(elapsed "$t0" "$t1")") s); svcctl lookup: $(ip netns exec "$node" "$SVCCTL" --pin-dir "$PIN_DIR" lookup tcp "[${FRONTEND6%:*}]:${FRONTEND6##*:}" 2>&1 | head -n 2 | cut -c 1-160 | tr '\n' ' ')"
+			V6_WHY="$FRONTEND6 did not answer the client pod within $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s of svcd's start (IPv4 answered in $(printf '%.1f' "$(elapsed "$t0" "$t1")") s); svcctl lookup: $(ip netns exec "$node" "$SVCCTL" --pin-dir "$PIN_DIR" lookup tcp "$FRONTEND6" 2>&1 | head -n 2 | cut -c 1-160 | tr '\n' ' ')"
 			F+=("install6_note=failed")
 		fi
 	fi
@@ -716,8 +785,7 @@ mode_svcd() {
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$V6_WHY" ]; then
-		measure "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json"
-		F+=("clusterip6=@$dir/$tag-clusterip6.json")
+		measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
 		c0=$(sync_lines "$B_SVCD_LOG")
 		change_common "${CLIENT[svcd]}" 6
 		if line=$(wait_sync "$B_SVCD_LOG" $((c0 + 1)) 10); then
@@ -725,12 +793,11 @@ mode_svcd() {
 			F+=("change6_sync_ms=${s:-null}")
 		fi
 		if [ "$NP" = 1 ]; then
-			measure "${EXT[svcd]}" "$NODE_IP6:$NODEPORT" "$dir/$tag-nodeport6.json"
-			F+=("nodeport6=@$dir/$tag-nodeport6.json")
+			measure6 svcd "${EXT[svcd]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
 		fi
 	elif [ "$V6" = 1 ]; then
 		F+=("clusterip6=$(jstatus "svcd IPv6: failed: $V6_WHY")")
-		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "svcd IPv6: failed: (as ClusterIP)")")
+		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "svcd IPv6: failed: not measured, the IPv6 ClusterIP did not answer")")
 	fi
 	t0=$(now)
 	svcd_stop
@@ -817,7 +884,7 @@ mode_kube_proxy() {
 			F+=("sync6_ms=$(awk -v s="$s0" -v c="$c" 'BEGIN { printf "%.1f", s * 1000 / c }')")
 			[ "$c" = 1 ] || F+=("note=IPv6 install: ${c} syncs by the time the Service answered; own sync is their mean")
 		else
-			why6="[${FRONTEND6%:*}]:${FRONTEND6##*:} did not answer (or no IPv6 sync) within $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s: $(grep '^E' "$log" | grep -i 'ipv6\|ip6' | tail -n 2 | cut -c 1-200 | tr '\n' ' ')"
+			why6="$FRONTEND6 did not answer (or no IPv6 sync) within $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s: $(grep '^E' "$log" | grep -i 'ipv6\|ip6' | tail -n 2 | cut -c 1-200 | tr '\n' ' ')"
 			F+=("install6_note=failed")
 		fi
 	fi
@@ -842,8 +909,7 @@ mode_kube_proxy() {
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$why6" ]; then
-		measure "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json"
-		F+=("clusterip6=@$dir/$tag-clusterip6.json")
+		measure6 kube-proxy "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
 		c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count IPv6)
 		c=${c%.*}
 		s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum IPv6)
@@ -854,13 +920,13 @@ mode_kube_proxy() {
 			[ $((c1 - c)) = 1 ] || F+=("note=IPv6 change: $((c1 - c)) syncs; own sync is their mean")
 		fi
 		if [ "$NP" = 1 ]; then
-			measure "${EXT[$m]}" "$NODE_IP6:$NODEPORT" "$dir/$tag-nodeport6.json"
-			F+=("nodeport6=@$dir/$tag-nodeport6.json")
+			measure6 kube-proxy "${EXT[$m]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
 		fi
 	elif [ "$V6" = 1 ]; then
 		F+=("clusterip6=$(jstatus "kube-proxy IPv6: failed: $why6")")
+		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "kube-proxy IPv6: failed: not measured, the IPv6 ClusterIP did not answer")")
 	fi
-	grep -q '^E' "$log" && F+=("note=kube-proxy logged errors: $(grep '^E' "$log" | head -n 2 | cut -c 1-200 | tr '\n' ' ')")
+	grep '^E' "$log" | grep -qv 'Failed to list existing sets' && F+=("note=kube-proxy logged errors: $(grep '^E' "$log" | grep -v 'Failed to list existing sets' | head -n 2 | cut -c 1-200 | tr '\n' ' ')")
 	t0=$(now)
 	kp_stop
 	F+=("teardown_s=$(elapsed "$t0")")
@@ -1172,6 +1238,7 @@ json.dump({
     "kp_flags": "--conntrack-max-per-core=0 --conntrack-min=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 --iptables-localhost-nodeports=false --oom-score-adj=0 --iptables-min-sync-period=$KP_MIN_SYNC --iptables-sync-period=30s",
     "quick": $([ "$QUICK" = 1 ] && echo True || echo False),
     "ipv6": $([ "$V6" = 1 ] && echo True || echo False),
+    "ipv6_tools": "svcd-load: $([ "$LOAD6_NATIVE" = 1 ] && echo "itself" || echo "its IPv6 build (scripts/bench/inet6.h)"); svcd-echo: $([ "$ECHO6_NATIVE" = 1 ] && echo "itself" || echo "its IPv6 build (scripts/bench/inet6.h)")",
     "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
     "endpoints": $E,
     "repeats": $REPEATS,

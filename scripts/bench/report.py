@@ -130,7 +130,8 @@ def path_table(out, rows, by, path):
             if not r:
                 continue
             p = r.get(path)
-            if p is None and path != "clusterip":
+            skipped = r.get("install_s") is None and r.get("install_note")
+            if p is None and path != "clusterip" and not (path == "clusterip6" and skipped):
                 continue
             p = p or {}
             rate, p50, p99 = p.get("rate"), p.get("p50_ms"), p.get("p99_ms")
@@ -141,7 +142,8 @@ def path_table(out, rows, by, path):
             if mode == "direct":
                 prog = change = own = own_c = rss = "n/a"
             else:
-                prog = r.get("install%s_note" % x) or fmt_s(r.get("install%s_s" % x))
+                prog = (r.get("install%s_note" % x) or (x and skipped and r["install_note"])
+                        or fmt_s(r.get("install%s_s" % x)))
                 change = r.get("change%s_note" % x) or fmt_s(r.get("change%s_s" % x))
                 # svcd: one sync serves both families
                 own = fmt_ms_v(r.get("sync%s_ms" % x) if x == "" or mode != "svcd"
@@ -383,9 +385,10 @@ def main():
                    "tables. IPv6 install: from the proxy's start to the IPv6 ClusterIP "
                    "answering (probed from the start, beside the IPv4 probe) and, for "
                    "kube-proxy, its IPv6 proxier's first sync. IPv6 change: a PATCH of the "
-                   "IPv6 slice alone. The IPv6 load is svcd-load and svcd-echo themselves, "
-                   "built a second time for IPv6 (scripts/bench/inet6.h). A cell \"... IPv6: "
-                   "failed: why\" is a path that did not answer; there is no figure for it.")
+                   "IPv6 slice alone. The IPv6 load is svcd-load and svcd-echo: the same code "
+                   "as the IPv4 load (this run: %s). A cell \"... IPv6: "
+                   "failed: why\" is a path that did not answer; there is no figure for it."
+                   % meta.get("ipv6_tools", "?"))
         out.append("")
     if loads:
         out.append("## Loading the API server")
@@ -394,7 +397,8 @@ def main():
         out.append("")
         out.append("One kube-apiserver (etcd --unsafe-no-fsync) on this machine; sizes load one "
                    "on top of the other: each line is the Services added for that size, one "
-                   "Service and one EndpointSlice each, POSTed by scripts/bench/kapi.py over "
+                   "Service and one EndpointSlice each (and an IPv6 EndpointSlice when the run is "
+                   "dual-stack), POSTed by scripts/bench/kapi.py over "
                    "keep-alive HTTPS connections (the API server's CPU is the limit).")
         out.append("")
     if any(by.get((n, m)) for n in sizes(rows) for m in PROXIES):
