@@ -95,7 +95,8 @@
 # BENCH_IPTABLES=legacy|nft; BENCH_NODEPORT=0|1 (default: when
 # `svcd --help` mentions XDP); BENCH_KP_MIN_SYNC (100ms);
 # BENCH_LOAD_LIMIT (seconds for one size's API load); BENCH_RESULTS
-# (bench/results); BENCH_IPV6=0 (IPv4-only Services and rows, as before).
+# (bench/results); BENCH_IPV6=0 (IPv4-only Services and rows, as before);
+# BENCH_BUDGET (seconds of the whole run before sizes are skipped).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -152,6 +153,7 @@ if [ "${BENCH_IPV6:-1}" != 0 ]; then
 	BUDGET=$((BUDGET * 3 / 2))
 	[ -n "${BENCH_LOAD_LIMIT:-}" ] || LOAD_LIMIT=$((LOAD_LIMIT * 3 / 2))
 fi
+BUDGET=${BENCH_BUDGET:-$BUDGET}
 CLIENT_IP=198.18.1.2
 GW=198.18.1.1
 NODE_IP=198.19.0.1
