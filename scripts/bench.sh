@@ -80,7 +80,7 @@
 # --from-file of tools/gen-cluster's List, iptables-restore / nft -f of
 # kube-proxy-like rules; those rows say "(imitated rules)" / "(from file)".
 # Then svcd-bpf-bench (per-packet cost of from_pod at 1 and 100,000
-# services) and scripts/bench/report.py: bench/results/bench-DATE.md
+# services; with IPv6 also --family 6 where it has it) and scripts/bench/report.py: bench/results/bench-DATE.md
 # (also printed) and bench/results/bench-DATE-{rate,p99}.png.
 #
 # Rules kept: only namespaces made here (names unique to the run) are
@@ -1186,6 +1186,20 @@ else
 	RUN_NOTES+=("svcd-bpf-bench failed: $(head -c 300 "$T_DIR/perpacket.err")")
 	rm -f "$T_DIR/perpacket.json"
 fi
+if [ "$V6" = 1 ]; then
+	if "$BPF_BENCH" --help 2>&1 | grep -q -- '--family'; then
+		say "per-packet cost, IPv6: svcd-bpf-bench --family 6 ${PERPACKET_ARGS[*]}"
+		if "$BPF_BENCH" --json --family 6 "${PERPACKET_ARGS[@]}" >"$T_DIR/perpacket6.json" \
+			2>"$T_DIR/perpacket6.err"; then
+			info "$(cat "$T_DIR/perpacket6.json")"
+		else
+			RUN_NOTES+=("svcd-bpf-bench --family 6 failed: $(head -c 300 "$T_DIR/perpacket6.err")")
+			rm -f "$T_DIR/perpacket6.json"
+		fi
+	else
+		RUN_NOTES+=("per packet, IPv6: not measured: this svcd-bpf-bench has no --family")
+	fi
+fi
 
 [ "$NP" = 1 ] && np_flag=(--nodeports) || np_flag=()
 DONE_SIZES=()
@@ -1268,6 +1282,8 @@ out = {"meta": json.load(open(os.path.join(d, "meta.json"))),
        "api_loads": [json.loads(l) for l in open(os.path.join(d, "apiload.jsonl")) if l.strip()]}
 p = os.path.join(d, "perpacket.json")
 out["perpacket"] = json.load(open(p)) if os.path.exists(p) else None
+p = os.path.join(d, "perpacket6.json")
+out["perpacket6"] = json.load(open(p)) if os.path.exists(p) else None
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 EOF
 rm -f "$RESULTS/bench-$DATE"-*.dat "$RESULTS/bench-$DATE"-*.gp

@@ -418,6 +418,21 @@ def main():
         out.append("")
         perpacket_table(out, pp)
         out.append("")
+    pp6 = None
+    p6 = os.path.join(run_dir, "perpacket6.json")
+    if os.path.exists(p6):
+        try:
+            pp6 = json.load(open(p6))
+        except ValueError:
+            pp6 = None
+    if pp6:
+        out.append("## Per packet, IPv6 (BPF_PROG_TEST_RUN, svcd-bpf-bench --family 6)")
+        out.append("")
+        perpacket_table(out, pp6)
+        out.append("")
+        out.append("The same four packets over IPv6 (svcd_frontends6, svcd_backends6, "
+                   "svcd_conntrack6).")
+        out.append("")
     notes = []
     for r in rows:
         for note in r.get("notes", []):
