@@ -633,7 +633,7 @@ probe_start() {
 		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe$f.ready" "${want[@]}" >"$out" 2>&1 &
 	PROBE_PID[$f]=$!
 	defer kill_pid "${PROBE_PID[$f]}"
-	wait_until 5 test -s "$T_DIR/probe$f.ready" || fail_all "probe.py did not start"
+	wait_until 30 test -s "$T_DIR/probe$f.ready" || fail_all "probe.py did not start in 30 s"
 }
 
 # probe_wait [FAMILY]: PROBE_T, the epoch of the answer the probe waited
