@@ -346,7 +346,7 @@ start_echo6() {
 	local pod=$1 name=$2 port=$3 pid
 	if [ "$ECHO6_NATIVE" = 1 ]; then
 		# svcd-echo (start_echo) serves [::] itself
-		wait_until 5 echo6_listening "$pod" "$port" ||
+		wait_until 30 echo6_listening "$pod" "$port" ||
 			fail_all "svcd-echo $name in $pod does not listen on [::]:$port"
 		return
 	fi
@@ -355,7 +355,7 @@ start_echo6() {
 		>>"$T_DIR/echo6-$name.log" 2>&1 &
 	pid=$!
 	defer kill_pid "$pid"
-	wait_until 5 echo6_listening "$pod" "$port" ||
+	wait_until 30 echo6_listening "$pod" "$port" ||
 		fail_all "svcd-echo (IPv6 build) $name in $pod did not listen on $port"
 }
 echo6_listening() {
@@ -763,8 +763,9 @@ mode_svcd() {
 	fi
 	s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
 	F+=("sync_ms=${s:-null}")
-	# the API server's own "kubernetes" Service is one more
-	echo "$line" | grep -q "sync: $((n + 1)) services" ||
+	# the API server's own "kubernetes" Service is one more; dual-stack,
+	# svcd counts a service per family of each Service (kubernetes: IPv4)
+	echo "$line" | grep -qE "sync: ($((n + 1))|$((V6 * 2 * n + 1))) services" ||
 		F+=("note=first sync line: ${line#* }")
 	echo "$line" | grep -q ', 0 errors' || F+=("note=svcd: ${line#* svcd: info: }")
 	rss=$(rss_of "$B_SVCD_PID")
