@@ -18,6 +18,24 @@
 #        | svp-1-11   | svp-1-12   | svp-1-13    | svp-1-14
 #     be1 .11      be2 .12       be3 .13      spare .14   svcd-echo :8080
 #
+# and, with IPv6 (BENCH_IPV6=1, the default), the same shape once more on
+# the same veths: client pod 2001:db8:1::2, backends 2001:db8:1::11-13,
+# spare ::14, gateway 2001:db8:1::1 on every svp*, upl0 2001:db8::1/64,
+# external client 2001:db8::100. Every Service is then dual-stack
+# (RequireDualStack, clusterIPs [198.19.96.x, 2001:db8:96::x], an
+# EndpointSlice of each addressType), so each proxy run gives an IPv4 and
+# an IPv6 ClusterIP/NodePort row: the measured one's IPv6 ClusterIP is
+# [2001:db8:96::a]:80, its NodePort [2001:db8::1]:30080; the direct floor
+# connects to [2001:db8:1::11]:8080. kube-proxy runs dual-stack (both
+# families in --cluster-cidr and --nodeport-addresses, the Node object
+# with an IPv6 InternalIP) and its IPv6 proxier's own metrics
+# (ip_family="IPv6") give the IPv6 install and sync figures. The IPv6
+# install is probed from the proxy's start beside the IPv4 one and given
+# max(10 s, 3 x the IPv4 install) past it; a proxy whose IPv6 ClusterIP
+# does not answer by then gets a "... IPv6: failed: why" cell, no figure.
+# svcd-load and svcd-echo serve the IPv6 rows themselves when they speak
+# IPv6, else their IPv6 build (scripts/bench/inet6.h).
+#
 # One control plane (scripts/k8s.sh up: etcd, kube-apiserver,
 # kube-controller-manager in a namespace of their own) with a veth to each
 # proxied node. scripts/bench/kapi.py writes the Services into it: the
@@ -62,12 +80,12 @@
 # --from-file of tools/gen-cluster's List, iptables-restore / nft -f of
 # kube-proxy-like rules; those rows say "(imitated rules)" / "(from file)".
 # Then svcd-bpf-bench (per-packet cost of from_pod at 1 and 100,000
-# services) and scripts/bench/report.py: bench/results/bench-DATE.md
+# services; with IPv6 also --family 6 where it has it) and scripts/bench/report.py: bench/results/bench-DATE.md
 # (also printed) and bench/results/bench-DATE-{rate,p99}.png.
 #
 # Rules kept: only namespaces made here (names unique to the run) are
 # touched; iptables, nft and kube-proxy run only inside the node
-# namespaces; addresses only from 198.18.0.0/15; a bpffs of our own under
+# namespaces; addresses only from 198.18.0.0/15 and 2001:db8::/32; a bpffs of our own under
 # the run's temporary directory; every loop bounded in count and time;
 # only our own PIDs are signalled; the EXIT trap removes everything
 # (scripts/k8s.sh down included).
@@ -77,7 +95,8 @@
 # BENCH_IPTABLES=legacy|nft; BENCH_NODEPORT=0|1 (default: when
 # `svcd --help` mentions XDP); BENCH_KP_MIN_SYNC (100ms);
 # BENCH_LOAD_LIMIT (seconds for one size's API load); BENCH_RESULTS
-# (bench/results).
+# (bench/results); BENCH_IPV6=0 (IPv4-only Services and rows, as before);
+# BENCH_BUDGET (seconds of the whole run before sizes are skipped).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -128,6 +147,13 @@ else
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-900}
 	PERPACKET_ARGS=(--services "1,100000")
 fi
+# dual-stack: half as many objects again to load (an IPv6 slice per
+# Service) and twice the paths to measure: the time limits grow with them
+if [ "${BENCH_IPV6:-1}" != 0 ]; then
+	BUDGET=$((BUDGET * 3 / 2))
+	[ -n "${BENCH_LOAD_LIMIT:-}" ] || LOAD_LIMIT=$((LOAD_LIMIT * 3 / 2))
+fi
+BUDGET=${BENCH_BUDGET:-$BUDGET}
 CLIENT_IP=198.18.1.2
 GW=198.18.1.1
 NODE_IP=198.19.0.1
@@ -140,6 +166,22 @@ for ((i = 1; i <= E; i++)); do
 	BACKENDS+="${BACKENDS:+,}198.18.1.$((10 + i))"
 done
 DIRECT_TARGET=198.18.1.11:8080
+# IPv6 (BENCH_IPV6=1, the default): the same shape once more in
+# 2001:db8::/32 on the same veths, every Service dual-stack. Addresses
+# below are written [ADDR]:PORT.
+V6=${BENCH_IPV6:-1}
+[ "$V6" = 0 ] || V6=1
+CLIENT_IP6=2001:db8:1::2
+GW6=2001:db8:1::1
+NODE_IP6=2001:db8::1
+EXT_IP6=2001:db8::100
+FRONTEND6=[2001:db8:96::a]:80
+SPARE_IP6=2001:db8:1::$((11 + E))
+BACKENDS6=
+for ((i = 1; i <= E; i++)); do
+	BACKENDS6+="${BACKENDS6:+,}2001:db8:1::$((10 + i))"
+done
+DIRECT_TARGET6=[2001:db8:1::11]:8080
 KP_MIN_SYNC=${BENCH_KP_MIN_SYNC:-100ms}
 K8S_SH=$REPO/scripts/k8s.sh
 API_THREADS=16
@@ -236,7 +278,89 @@ xdp_pass() {
 	echo "$o"
 }
 
+# host6 [ADDR]:PORT: ADDR.
+host6() {
+	local h=${1%:*}
+	h=${h#[}
+	echo "${h%]}"
+}
+
+# The IPv6 rows' svcd-echo and svcd-load: the built ones where they speak
+# IPv6 (svcd-load --help names [IP6]:PORT; svcd-echo --help names IPv6:
+# it then listens on [::] itself), else tools/echo.c and tools/load.c
+# compiled once more with scripts/bench/inet6.h (it says how); either way
+# both families are measured by the same code.
+ECHO6_BIN=$T_DIR/svcd-echo6
+LOAD6_BIN=$T_DIR/svcd-load6
+ECHO6_NATIVE=0
+LOAD6_NATIVE=0
+if [ "$V6" = 1 ] && [ ! -e /proc/net/if_inet6 ]; then
+	V6=0
+	RUN_NOTES+=("IPv6 rows not measured: this kernel has no IPv6 (/proc/net/if_inet6)")
+fi
+builds=()
+if [ "$V6" = 1 ]; then
+	if "$LOAD_BIN" --help 2>&1 | grep -q 'IP6\]'; then
+		LOAD6_NATIVE=1
+		LOAD6_BIN=$LOAD_BIN
+	else
+		builds+=(load)
+	fi
+	if "$ECHO_BIN" --help 2>&1 | grep -q IPv6; then
+		ECHO6_NATIVE=1
+	else
+		builds+=(echo)
+	fi
+	for t in "${builds[@]}"; do
+		if ! "${CC:-cc}" -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+			-include "$BENCH_LIB/inet6.h" "$REPO/tools/$t.c" -lm \
+			-o "$T_DIR/svcd-${t}6" 2>"$T_DIR/svcd-${t}6.log"; then
+			V6=0
+			RUN_NOTES+=("IPv6 rows not measured: the IPv6 build of tools/$t.c (scripts/bench/inet6.h) failed: $(head -c 300 "$T_DIR/svcd-${t}6.log" | tr '\n' ' ')")
+			break
+		fi
+	done
+fi
+
 # ---- topology ---------------------------------------------------------------------
+
+# pod6 NODE POD ADDR4 ADDR6: POD (made by make_pod with ADDR4) gets ADDR6
+# on the same veth: ADDR6/128 on its eth0, default route via GW6, which
+# the node side holds as a /128 (as make_pod does for IPv4); a /128 route
+# to the pod on the node. nodad: usable at once.
+pod6() {
+	local node=$1 pod=$2 ifn
+	ifn=$(echo "$3" | awk -F. '{printf "svp-%s-%s", $3, $4}')
+	ip -n "$node" -6 addr add "$GW6/128" dev "$ifn" nodad &&
+		ip -n "$node" -6 route add "$4/128" dev "$ifn" &&
+		ip -n "$pod" -6 addr add "$4/128" dev eth0 nodad &&
+		ip -n "$pod" -6 route add "$GW6/128" dev eth0 &&
+		ip -n "$pod" -6 route add default via "$GW6" dev eth0 ||
+		fail_all "IPv6 addresses of $pod failed"
+}
+
+# start_echo6 POD NAME PORT: the IPv6 svcd-echo beside the IPv4 one on the
+# same port (net.ipv6.bindv6only=1 in the pod: its [::] socket is IPv6
+# only); waits until it listens.
+start_echo6() {
+	local pod=$1 name=$2 port=$3 pid
+	if [ "$ECHO6_NATIVE" = 1 ]; then
+		# svcd-echo (start_echo) serves [::] itself
+		wait_until 30 echo6_listening "$pod" "$port" ||
+			fail_all "svcd-echo $name in $pod does not listen on [::]:$port"
+		return
+	fi
+	ip netns exec "$pod" sysctl -qw net.ipv6.bindv6only=1 >/dev/null
+	ip netns exec "$pod" "$ECHO6_BIN" --name "$name" --port "$port" --tcp \
+		>>"$T_DIR/echo6-$name.log" 2>&1 &
+	pid=$!
+	defer kill_pid "$pid"
+	wait_until 30 echo6_listening "$pod" "$port" ||
+		fail_all "svcd-echo (IPv6 build) $name in $pod did not listen on $port"
+}
+echo6_listening() {
+	ip netns exec "$1" ss -6 -Hltn "sport = :$2" | grep -q .
+}
 
 declare -A NODE=() CLIENT=() EXT=()
 
@@ -251,7 +375,16 @@ make_topology() {
 		pod=$(nsname "be$i-$m")
 		make_pod "$node" "$pod" "198.18.1.$((10 + i))" "$GW"
 		start_echo "$pod" "be$i" 8080 --tcp
+		if [ "$V6" = 1 ]; then
+			pod6 "$node" "$pod" "198.18.1.$((10 + i))" "2001:db8:1::$((10 + i))"
+			start_echo6 "$pod" "be$i" 8080
+		fi
 	done
+	if [ "$V6" = 1 ]; then
+		ip netns exec "$node" sysctl -qw net.ipv6.conf.all.forwarding=1 \
+			net.ipv6.conf.default.forwarding=1 >/dev/null
+		pod6 "$node" "$client" "$CLIENT_IP" "$CLIENT_IP6"
+	fi
 	ip netns add "$ext" || fail_all "ip netns add $ext failed"
 	defer ip netns del "$ext"
 	ip -n "$ext" link set lo up
@@ -263,6 +396,12 @@ make_topology() {
 	ip -n "$ext" addr add "$EXT_IP/24" dev eth0
 	ip -n "$ext" link set eth0 up
 	ip -n "$ext" route add 198.18.0.0/15 via "$NODE_IP" dev eth0
+	if [ "$V6" = 1 ]; then
+		ip -n "$node" -6 addr add "$NODE_IP6/64" dev upl0 nodad &&
+			ip -n "$ext" -6 addr add "$EXT_IP6/64" dev eth0 nodad &&
+			ip -n "$ext" -6 route add 2001:db8::/32 via "$NODE_IP6" dev eth0 ||
+			fail_all "IPv6 addresses of the uplink of $node failed"
+	fi
 	# full checksums from the external client, as from a real NIC
 	ip netns exec "$ext" ethtool -K eth0 tx off >/dev/null 2>&1 || true
 	if [ "$NP" = 1 ]; then
@@ -288,9 +427,16 @@ syn_retrans() {
 
 # measure NS TARGET OUT: a warm-up, then REPEATS x (latency run at
 # concurrency 1 + rate run at concurrency CONC); the summary (record.py
-# load) into OUT, with the SYN retransmissions the client saw.
+# load) into OUT, with the SYN retransmissions the client saw. An IPv6
+# TARGET ([ADDR]:PORT) is loaded by LOAD6_BIN (svcd-load itself when it
+# takes IPv6, else its IPv6 build, which takes ADDR:PORT).
 measure() {
-	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1
+	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1 LOAD_BIN=$LOAD_BIN
+	case $target in \[*)
+		LOAD_BIN=$LOAD6_BIN
+		[ "$LOAD6_NATIVE" = 1 ] || target=$(host6 "$target"):${target##*:}
+		;;
+	esac
 	w=$T_DIR/warm.json
 	ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
 		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
@@ -313,6 +459,18 @@ measure() {
 	s1=$(syn_retrans "$ns")
 	info "$target: $(rec load "$out" "${rates[@]}" -- "${lats[@]}" \
 		--syn-retrans $((${s1:-0} - ${s0:-0})))"
+}
+
+# measure6 WHO NS TARGET OUT KEY: measure, then KEY=@OUT into F; when
+# nothing answered, KEY is the cell "WHO IPv6: failed: ..." instead.
+measure6() {
+	local who=$1 ns=$2 target=$3 out=$4 key=$5
+	measure "$ns" "$target" "$out"
+	if [ "$(rec get "$out" status 2>/dev/null)" = ok ]; then
+		F+=("$key=@$out")
+	else
+		F+=("$key=$(jstatus "$who IPv6: failed: no answers from $target ($(rec get "$out" errors 2>/dev/null))")")
+	fi
 }
 
 # ---- svcd ------------------------------------------------------------------------------
@@ -369,7 +527,7 @@ kapi() {
 # api_up PEER_NS...: the control plane, a kube-proxy identity
 # (system:kube-proxy: the node-proxier role) and the measured Service.
 api_up() {
-	local t0 pki np=()
+	local t0 pki np=() v6=()
 	K8S_DIR=$T_DIR/k8s
 	mkdir -p "$K8S_DIR"
 	t0=$(now)
@@ -407,9 +565,11 @@ api_up() {
 		echo "current-context: bench"
 	} >"$KP_KUBECONFIG"
 	chmod 600 "$KP_KUBECONFIG"
-	kapi setup --node bench-node1 --node-ip "$NODE_IP" >"$T_DIR/kapi-setup.log" 2>&1 ||
+	[ "$V6" = 1 ] && v6=(--node-ip6 "$NODE_IP6")
+	kapi setup --node bench-node1 --node-ip "$NODE_IP" "${v6[@]}" >"$T_DIR/kapi-setup.log" 2>&1 ||
 		fail_all "kapi.py setup failed: $(tail -n 3 "$T_DIR/kapi-setup.log")"
 	[ "$NP" = 1 ] && np=(--nodeport "$NODEPORT")
+	[ "$V6" = 1 ] && np+=(--backends6 "$BACKENDS6")
 	kapi measured --backends "$BACKENDS" "${np[@]}" >>"$T_DIR/kapi-setup.log" 2>&1 ||
 		fail_all "kapi.py measured failed: $(tail -n 3 "$T_DIR/kapi-setup.log")"
 }
@@ -419,7 +579,8 @@ api_up() {
 api_load() {
 	local n=$1 want=$(($1 - 1)) pred t0 out rc objs s np=()
 	[ "$want" -le "$API_LOADED" ] && return 0
-	objs=$((2 * (want - API_LOADED)))
+	# a Service and its slice, and with IPv6 its IPv6 slice
+	objs=$(((2 + V6) * (want - API_LOADED)))
 	if [ -n "$API_RATE" ]; then
 		pred=$(awk -v o="$objs" -v r="$API_RATE" 'BEGIN { printf "%.0f", o / r }')
 		if [ "$pred" -gt "$LOAD_LIMIT" ]; then
@@ -429,7 +590,8 @@ api_load() {
 		fi
 	fi
 	[ "$NP" = 1 ] && np=(--nodeports)
-	say "N=$n: loading $objs objects (Services $((API_LOADED + 1))-$want and their EndpointSlices) into the API server"
+	[ "$V6" = 1 ] && np+=(--ipv6)
+	say "N=$n: loading $objs objects (Services $((API_LOADED + 1))-$want$([ "$V6" = 1 ] && echo ", dual-stack,") and their EndpointSlices) into the API server"
 	t0=$(now)
 	out=$(timeout -k 5 "$LOAD_LIMIT" ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" \
 		--pki "$K8S_DIR/pki" fill --from $((API_LOADED + 1)) --to "$want" \
@@ -449,41 +611,71 @@ api_load() {
 	API_LOADED=$want
 }
 
-# metric NS NAME: the (IPv4) sample of a metric at 127.0.0.1:10249 in NS
-# (empty when there is none).
+# metric NS NAME [FAMILY]: the sample of a metric at 127.0.0.1:10249 in
+# NS, of ip_family FAMILY (IPv4 or IPv6; default IPv4) when it has that
+# label (empty when there is none).
 metric() {
 	ip netns exec "$1" curl -s --max-time 2 http://127.0.0.1:10249/metrics 2>/dev/null |
-		awk -v m="$2" '$1 == m || (index($1, m "{") == 1 && /ip_family="IPv4"/) { print $2; exit }'
+		awk -v m="$2" -v f="ip_family=\"${3:-IPv4}\"" '$1 == m || (index($1, m "{") == 1 && index($1, f)) { print $2; exit }'
 }
 
-# probe_start NS WANT INTERVAL: scripts/bench/probe.py in NS against the
-# measured ClusterIP ("" for any answer); PROBE_PID, PROBE_OUT.
-PROBE_PID=
-PROBE_OUT=
+# probe_start NS WANT INTERVAL [FAMILY]: scripts/bench/probe.py in NS
+# against the measured ClusterIP of FAMILY (4 or 6, default 4; "" WANT for
+# any answer); PROBE_PID[FAMILY]. The two families' probes may run at once.
+declare -A PROBE_PID=()
 probe_start() {
-	local want=()
+	local want=() f=${4:-4} fe=$FRONTEND out
 	[ -n "$2" ] && want=("$2")
-	PROBE_OUT=$T_DIR/probe.out
-	rm -f "$T_DIR/probe.ready" "$PROBE_OUT"
-	ip netns exec "$1" python3 "$BENCH_LIB/probe.py" "${FRONTEND%:*}" "${FRONTEND#*:}" \
-		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe.ready" "${want[@]}" >"$PROBE_OUT" 2>&1 &
-	PROBE_PID=$!
-	defer kill_pid "$PROBE_PID"
-	wait_until 5 test -s "$T_DIR/probe.ready" || fail_all "probe.py did not start"
+	[ "$f" = 6 ] && fe=$(host6 "$FRONTEND6"):${FRONTEND6##*:}
+	out=$T_DIR/probe$f.out
+	rm -f "$T_DIR/probe$f.ready" "$out"
+	ip netns exec "$1" python3 "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
+		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe$f.ready" "${want[@]}" >"$out" 2>&1 &
+	PROBE_PID[$f]=$!
+	defer kill_pid "${PROBE_PID[$f]}"
+	wait_until 30 test -s "$T_DIR/probe$f.ready" || fail_all "probe.py did not start in 30 s"
 }
 
-# probe_wait: PROBE_T, the epoch of the answer the probe waited for, or
-# fails. (Not in a $(...): only this shell can wait for the probe.)
+# probe_wait [FAMILY]: PROBE_T, the epoch of the answer the probe waited
+# for, or fails. (Not in a $(...): only this shell can wait for the probe.)
 PROBE_T=
 probe_wait() {
-	local rc
-	wait "$PROBE_PID"
-	rc=$?
-	PROBE_PID=
+	local rc f=${1:-4}
 	PROBE_T=
+	[ -n "${PROBE_PID[$f]:-}" ] || return 1
+	wait "${PROBE_PID[$f]}"
+	rc=$?
+	PROBE_PID[$f]=
 	[ $rc -eq 0 ] || return 1
-	PROBE_T=$(awk '{ print $1; exit }' "$PROBE_OUT")
+	PROBE_T=$(awk '{ print $1; exit }' "$T_DIR/probe$f.out")
 	[ -n "$PROBE_T" ]
+}
+
+# probe_kill [FAMILY]: stop that probe (it has not answered).
+probe_kill() {
+	local f=${1:-4}
+	[ -n "${PROBE_PID[$f]:-}" ] && kill_pid "${PROBE_PID[$f]}"
+	PROBE_PID[$f]=
+}
+
+# probe6_settle T0 T_INSTALL: the IPv6 probe (started with the IPv4 one at
+# T0) is given until max(10 s, 3 x the IPv4 install) past the IPv4
+# install, and never past T0 + INSTALL_TIMEOUT; then probe_wait 6 (fails
+# when it has not answered by then, and it is stopped).
+probe6_settle() {
+	local lim
+	lim=$(awk -v t0="$1" -v ti="$2" -v now="$EPOCHREALTIME" -v max="$INSTALL_TIMEOUT" 'BEGIN {
+		d = 3 * (ti - t0); if (d < 10) d = 10
+		end = ti + d; if (end > t0 + max) end = t0 + max
+		l = end - now; if (l < 0) l = 0
+		printf "%d", l + 1 }')
+	wait_until "$lim" pid_gone "${PROBE_PID[6]}" 2>/dev/null || probe_kill 6
+	probe_wait 6
+}
+
+# jstatus TEXT: {"status": TEXT} as JSON (a path that has no figures).
+jstatus() {
+	python3 -c 'import json, sys; print(json.dumps({"status": sys.argv[1]}))' "$1"
 }
 
 maxf() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
@@ -494,48 +686,55 @@ rss_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 move_back() {
 	kapi move --backends "$BACKENDS" >/dev/null 2>>"$T_DIR/kapi-move.err" ||
 		RUN_NOTES+=("moving the measured endpoint back failed: $(tail -n 1 "$T_DIR/kapi-move.err")")
+	[ "$V6" = 1 ] || return 0
+	kapi move --family 6 --backends "$BACKENDS6" >/dev/null 2>>"$T_DIR/kapi-move.err" ||
+		RUN_NOTES+=("moving the measured IPv6 endpoint back failed: $(tail -n 1 "$T_DIR/kapi-move.err")")
 }
 
 # MOVED: the measured Service's endpoints after the change (the last one
 # replaced by the spare pod).
 if [ "$E" = 1 ]; then
 	MOVED=$SPARE_IP
+	MOVED6=$SPARE_IP6
 else
 	MOVED="${BACKENDS%,*},$SPARE_IP"
+	MOVED6="${BACKENDS6%,*},$SPARE_IP6"
 fi
 
-# change_common CLIENT_NS: the PATCH of the measured slice, timed to the
-# first connection the spare pod answers (change_s).
+# change_common CLIENT_NS [FAMILY]: the PATCH of the measured slice (of
+# FAMILY, 4 or 6), timed to the first connection the spare pod answers
+# (change_s; change6_s for IPv6).
 change_common() {
-	local ts ta w
-	probe_start "$1" "be$((E + 1))" 0.001
-	w=$(kapi move --backends "$MOVED" 2>>"$T_DIR/kapi-move.err")
+	local ts ta w f=${2:-4} x= mv=$MOVED
+	[ "$f" = 6 ] && x=6 mv=$MOVED6
+	probe_start "$1" "be$((E + 1))" 0.001 "$f"
+	w=$(kapi move --family "$f" --backends "$mv" 2>>"$T_DIR/kapi-move.err")
 	ts=${w%% *}
 	if [ -z "$ts" ]; then
-		F+=("change_note=the PATCH failed")
-		kill_pid "$PROBE_PID"
-		PROBE_PID=
+		F+=("change${x}_note=the PATCH failed")
+		probe_kill "$f"
 		return 1
 	fi
-	F+=("change_write_s=$(elapsed "$ts" "${w##* }")")
-	if probe_wait; then
+	F+=("change${x}_write_s=$(elapsed "$ts" "${w##* }")")
+	if probe_wait "$f"; then
 		ta=$PROBE_T
-		F+=("change_s=$(elapsed "$ts" "$ta")")
+		F+=("change${x}_s=$(elapsed "$ts" "$ta")")
 	else
-		F+=("change_note=spare not answering after ${INSTALL_TIMEOUT}s")
+		F+=("change${x}_note=spare not answering after ${INSTALL_TIMEOUT}s")
 	fi
 }
 
 # ---- svcd, from the API server ------------------------------------------------------------
 
 mode_svcd() {
-	local n=$1 dir=$2 tag=$3 node=${NODE[svcd]} t0 t1 ta line s rss c0
+	local n=$1 dir=$2 tag=$3 node=${NODE[svcd]} t0 t1 ta line s rss c0 V6_WHY=
 	local args=(--pod-ifaces 'svp*' --hostname-override bench-node1
 		--metrics-bind-address 127.0.0.1:10249)
 	[ "$NP" = 1 ] && args+=(--uplinks upl0)
 	B_SVCD_NODE=$node
 	B_SVCD_LOG=$T_DIR/svcd-$n.log
 	probe_start "${CLIENT[svcd]}" "" 0.005
+	[ "$V6" = 1 ] && probe_start "${CLIENT[svcd]}" "" 0.005 6
 	t0=$(now)
 	ip netns exec "$node" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
 		--pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "${args[@]}" \
@@ -543,6 +742,8 @@ mode_svcd() {
 	B_SVCD_PID=$!
 	if ! probe_wait || ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
 		F+=("install_note=failed" "note=svcd did not answer or sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
+		[ "$V6" = 1 ] && F+=("install6_note=failed" "clusterip6=$(jstatus "svcd IPv6: failed: svcd did not install (IPv4 neither)")")
+		probe_kill 6
 		svcd_stop
 		move_back
 		return 1
@@ -550,10 +751,21 @@ mode_svcd() {
 	ta=$PROBE_T
 	t1=$(maxf "$ta" "$(line_time "$line")")
 	F+=("install_s=$(elapsed "$t0" "$t1")")
+	V6_WHY=
+	if [ "$V6" = 1 ]; then
+		if probe6_settle "$t0" "$t1"; then
+			# the same first sync serves both families
+			F+=("install6_s=$(elapsed "$t0" "$(maxf "$PROBE_T" "$(line_time "$line")")")")
+		else
+			V6_WHY="$FRONTEND6 did not answer the client pod within $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s of svcd's start (IPv4 answered in $(printf '%.1f' "$(elapsed "$t0" "$t1")") s); svcctl lookup: $(ip netns exec "$node" "$SVCCTL" --pin-dir "$PIN_DIR" lookup tcp "$FRONTEND6" 2>&1 | head -n 2 | cut -c 1-160 | tr '\n' ' ')"
+			F+=("install6_note=failed")
+		fi
+	fi
 	s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
 	F+=("sync_ms=${s:-null}")
-	# the API server's own "kubernetes" Service is one more
-	echo "$line" | grep -q "sync: $((n + 1)) services" ||
+	# the API server's own "kubernetes" Service is one more; dual-stack,
+	# svcd counts a service per family of each Service (kubernetes: IPv4)
+	echo "$line" | grep -qE "sync: ($((n + 1))|$((V6 * 2 * n + 1))) services" ||
 		F+=("note=first sync line: ${line#* }")
 	echo "$line" | grep -q ', 0 errors' || F+=("note=svcd: ${line#* svcd: info: }")
 	rss=$(rss_of "$B_SVCD_PID")
@@ -574,6 +786,21 @@ mode_svcd() {
 	if [ "$NP" = 1 ]; then
 		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	if [ "$V6" = 1 ] && [ -z "$V6_WHY" ]; then
+		measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		c0=$(sync_lines "$B_SVCD_LOG")
+		change_common "${CLIENT[svcd]}" 6
+		if line=$(wait_sync "$B_SVCD_LOG" $((c0 + 1)) 10); then
+			s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
+			F+=("change6_sync_ms=${s:-null}")
+		fi
+		if [ "$NP" = 1 ]; then
+			measure6 svcd "${EXT[svcd]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
+		fi
+	elif [ "$V6" = 1 ]; then
+		F+=("clusterip6=$(jstatus "svcd IPv6: failed: $V6_WHY")")
+		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "svcd IPv6: failed: not measured, the IPv6 ClusterIP did not answer")")
 	fi
 	t0=$(now)
 	svcd_stop
@@ -596,12 +823,12 @@ kp_stop() {
 	KP_NODE=
 }
 
-# kp_wait_count NS MIN SECS: until kube-proxy's IPv4 sync count is MIN or
-# more; prints it.
+# kp_wait_count NS MIN SECS [FAMILY]: until kube-proxy's sync count of
+# FAMILY (IPv4, IPv6; default IPv4) is MIN or more; prints it.
 kp_wait_count() {
 	local i c
 	for ((i = 0; i < $3 * 10; i++)); do
-		c=$(metric "$1" kubeproxy_sync_proxy_rules_duration_seconds_count)
+		c=$(metric "$1" kubeproxy_sync_proxy_rules_duration_seconds_count "${4:-IPv4}")
 		if [ -n "$c" ] && [ "${c%.*}" -ge "$2" ]; then
 			echo "${c%.*}"
 			return 0
@@ -614,14 +841,18 @@ kp_wait_count() {
 
 mode_kube_proxy() {
 	local m=$1 n=$2 dir=$3 tag=$4 node=${NODE[$1]} t0 t1 ta ts c s0 s1 c1 rss
-	local log=$T_DIR/kube-proxy-$m-$n.log
+	local log=$T_DIR/kube-proxy-$m-$n.log cidr=198.18.0.0/16 npa=${NODE_IP%.*}.0/24
+	local why6=
+	# dual-stack: a CIDR of each family (pods of node 1: 2001:db8:1::/64)
+	[ "$V6" = 1 ] && cidr+=,2001:db8:1::/64 npa+=,2001:db8::/64
 	KP_NODE=$node
 	probe_start "${CLIENT[$m]}" "" 0.005
+	[ "$V6" = 1 ] && probe_start "${CLIENT[$m]}" "" 0.005 6
 	t0=$(now)
 	ip netns exec "$node" env PATH="$IPT_SHIM:$PATH" "$KP_BIN" \
 		--kubeconfig "$KP_KUBECONFIG" --proxy-mode "$m" \
-		--hostname-override bench-node1 --cluster-cidr 198.18.0.0/16 \
-		--nodeport-addresses "${NODE_IP%.*}.0/24" \
+		--hostname-override bench-node1 --cluster-cidr "$cidr" \
+		--nodeport-addresses "$npa" \
 		--metrics-bind-address 127.0.0.1:10249 \
 		--healthz-bind-address 127.0.0.1:10256 \
 		--conntrack-max-per-core=0 --conntrack-min=0 \
@@ -633,6 +864,8 @@ mode_kube_proxy() {
 	KP_PID=$!
 	if ! probe_wait || ! c=$(kp_wait_count "$node" 1 "$INSTALL_TIMEOUT"); then
 		F+=("install_note=failed" "note=kube-proxy did not answer or sync within ${INSTALL_TIMEOUT}s: $(grep '^E' "$log" | tail -n 2 | cut -c 1-200 | tr '\n' ' ')")
+		[ "$V6" = 1 ] && F+=("install6_note=failed")
+		probe_kill 6
 		kp_stop
 		move_back
 		return 1
@@ -645,6 +878,19 @@ mode_kube_proxy() {
 	# with one sync so far, the sum is the first sync's duration
 	F+=("sync_ms=$(awk -v s="$s0" -v c="$c" 'BEGIN { printf "%.1f", s * 1000 / c }')")
 	[ "$c" = 1 ] || F+=("note=install: ${c} syncs by the time the Service answered; own sync is their mean")
+	if [ "$V6" = 1 ]; then
+		# the IPv6 proxier syncs on its own: its own first sync
+		if probe6_settle "$t0" "$t1" && c=$(kp_wait_count "$node" 1 5 IPv6); then
+			ts=$(metric "$node" kubeproxy_sync_proxy_rules_last_timestamp_seconds IPv6)
+			F+=("install6_s=$(elapsed "$t0" "$(maxf "$PROBE_T" "$(awk -v t="${ts:-0}" 'BEGIN { printf "%.6f", t }')")")")
+			s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum IPv6)
+			F+=("sync6_ms=$(awk -v s="$s0" -v c="$c" 'BEGIN { printf "%.1f", s * 1000 / c }')")
+			[ "$c" = 1 ] || F+=("note=IPv6 install: ${c} syncs by the time the Service answered; own sync is their mean")
+		else
+			why6="$FRONTEND6 did not answer (or no IPv6 sync) within $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }') s: $(grep '^E' "$log" | grep -i 'ipv6\|ip6' | tail -n 2 | cut -c 1-200 | tr '\n' ' ')"
+			F+=("install6_note=failed")
+		fi
+	fi
 	rss=$(rss_of "$KP_PID")
 	F+=("rss_kb=${rss:-null}")
 	measure "${CLIENT[$m]}" "$FRONTEND" "$dir/$tag-clusterip.json"
@@ -665,7 +911,25 @@ mode_kube_proxy() {
 		measure "${EXT[$m]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
-	grep -q '^E' "$log" && F+=("note=kube-proxy logged errors: $(grep '^E' "$log" | head -n 2 | cut -c 1-200 | tr '\n' ' ')")
+	if [ "$V6" = 1 ] && [ -z "$why6" ]; then
+		measure6 kube-proxy "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count IPv6)
+		c=${c%.*}
+		s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum IPv6)
+		change_common "${CLIENT[$m]}" 6
+		if c1=$(kp_wait_count "$node" $((c + 1)) 10 IPv6); then
+			s1=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum IPv6)
+			F+=("change6_sync_ms=$(awk -v a="$s0" -v b="$s1" -v n=$((c1 - c)) 'BEGIN { printf "%.1f", (b - a) * 1000 / n }')")
+			[ $((c1 - c)) = 1 ] || F+=("note=IPv6 change: $((c1 - c)) syncs; own sync is their mean")
+		fi
+		if [ "$NP" = 1 ]; then
+			measure6 kube-proxy "${EXT[$m]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
+		fi
+	elif [ "$V6" = 1 ]; then
+		F+=("clusterip6=$(jstatus "kube-proxy IPv6: failed: $why6")")
+		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "kube-proxy IPv6: failed: not measured, the IPv6 ClusterIP did not answer")")
+	fi
+	grep '^E' "$log" | grep -qv 'Failed to list existing sets' && F+=("note=kube-proxy logged errors: $(grep '^E' "$log" | grep -v 'Failed to list existing sets' | head -n 2 | cut -c 1-200 | tr '\n' ' ')")
 	t0=$(now)
 	kp_stop
 	F+=("teardown_s=$(elapsed "$t0")")
@@ -687,6 +951,13 @@ mode_direct() {
 	if [ "$NP" = 1 ]; then
 		measure "${EXT[direct]}" "$DIRECT_TARGET" "$dir/$tag-nodeport.json"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
+	fi
+	[ "$V6" = 1 ] || return 0
+	measure "${CLIENT[direct]}" "$DIRECT_TARGET6" "$dir/$tag-clusterip6.json"
+	F+=("clusterip6=@$dir/$tag-clusterip6.json")
+	if [ "$NP" = 1 ]; then
+		measure "${EXT[direct]}" "$DIRECT_TARGET6" "$dir/$tag-nodeport6.json"
+		F+=("nodeport6=@$dir/$tag-nodeport6.json")
 	fi
 }
 
@@ -871,6 +1142,11 @@ run_mode() {
 	fi
 	say "N=$n: $m"
 	"mode_$m" "$n" "$dir" "$m"
+	case $m in *_file | *_imitated)
+		# tools/gen-cluster writes IPv4 Services and rules only
+		[ "$V6" = 1 ] && F+=("clusterip6=$(jstatus "not measured: the fallback (tools/gen-cluster) has IPv4 only")")
+		;;
+	esac
 	rec row "$ROWS" "${F[@]}"
 	local s
 	s=$(printf '%s\n' "${F[@]}" | sed -n 's/^install_s=//p')
@@ -910,6 +1186,20 @@ if "$BPF_BENCH" --json "${PERPACKET_ARGS[@]}" >"$T_DIR/perpacket.json" 2>"$T_DIR
 else
 	RUN_NOTES+=("svcd-bpf-bench failed: $(head -c 300 "$T_DIR/perpacket.err")")
 	rm -f "$T_DIR/perpacket.json"
+fi
+if [ "$V6" = 1 ]; then
+	if "$BPF_BENCH" --help 2>&1 | grep -q -- '--family'; then
+		say "per-packet cost, IPv6: svcd-bpf-bench --family 6 ${PERPACKET_ARGS[*]}"
+		if "$BPF_BENCH" --json --family 6 "${PERPACKET_ARGS[@]}" >"$T_DIR/perpacket6.json" \
+			2>"$T_DIR/perpacket6.err"; then
+			info "$(cat "$T_DIR/perpacket6.json")"
+		else
+			RUN_NOTES+=("svcd-bpf-bench --family 6 failed: $(head -c 300 "$T_DIR/perpacket6.err")")
+			rm -f "$T_DIR/perpacket6.json"
+		fi
+	else
+		RUN_NOTES+=("per packet, IPv6: not measured: this svcd-bpf-bench has no --family")
+	fi
 fi
 
 [ "$NP" = 1 ] && np_flag=(--nodeports) || np_flag=()
@@ -964,6 +1254,8 @@ json.dump({
     "kp_min_sync": "$KP_MIN_SYNC",
     "kp_flags": "--conntrack-max-per-core=0 --conntrack-min=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 --iptables-localhost-nodeports=false --oom-score-adj=0 --iptables-min-sync-period=$KP_MIN_SYNC --iptables-sync-period=30s",
     "quick": $([ "$QUICK" = 1 ] && echo True || echo False),
+    "ipv6": $([ "$V6" = 1 ] && echo True || echo False),
+    "ipv6_tools": "svcd-load: $([ "$LOAD6_NATIVE" = 1 ] && echo "itself" || echo "its IPv6 build (scripts/bench/inet6.h)"); svcd-echo: $([ "$ECHO6_NATIVE" = 1 ] && echo "itself" || echo "its IPv6 build (scripts/bench/inet6.h)")",
     "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
     "endpoints": $E,
     "repeats": $REPEATS,
@@ -991,6 +1283,8 @@ out = {"meta": json.load(open(os.path.join(d, "meta.json"))),
        "api_loads": [json.loads(l) for l in open(os.path.join(d, "apiload.jsonl")) if l.strip()]}
 p = os.path.join(d, "perpacket.json")
 out["perpacket"] = json.load(open(p)) if os.path.exists(p) else None
+p = os.path.join(d, "perpacket6.json")
+out["perpacket6"] = json.load(open(p)) if os.path.exists(p) else None
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 EOF
 rm -f "$RESULTS/bench-$DATE"-*.dat "$RESULTS/bench-$DATE"-*.gp

@@ -4,16 +4,22 @@
 
     kapi.py [--server URL] --pki DIR CMD ...
 
-    setup --node NAME --node-ip ADDR      namespace "bench", the extra
-                                          ServiceCIDRs, the Node object
-    measured --backends A,B,C [--nodeport P]
+    setup --node NAME --node-ip ADDR [--node-ip6 ADDR6]
+                                          namespace "bench", the extra
+                                          ServiceCIDRs, the Node objects
+                                          (InternalIP of each family given)
+    measured --backends A,B,C [--backends6 A,B,C] [--nodeport P]
                                           the measured Service bench/measured
-                                          (198.19.96.10:80) and its slice
-    fill --from I --to J --endpoints E [--nodeports] [--threads T]
+                                          (198.19.96.10:80; with --backends6
+                                          dual-stack, also 2001:db8:96::a)
+                                          and its slice (one per family)
+    fill --from I --to J --endpoints E [--nodeports] [--ipv6] [--threads T]
                                           filler Services I..J (1-based) and
-                                          one EndpointSlice each
-    move --backends A,B,C                 the measured slice's endpoints set
-                                          to these (one PATCH); prints the
+                                          one EndpointSlice each (--ipv6:
+                                          dual-stack, one slice per family)
+    move --backends A,B,C [--family 6]    the measured slice's endpoints set
+                                          to these (one PATCH; --family 6:
+                                          the IPv6 slice); prints the
                                           times the request was sent and
                                           answered (epoch seconds)
     count                                 Services in namespace bench
@@ -24,7 +30,10 @@ touches them. Filler i gets ClusterIP 198.19.96.16 + (i - 1), as
 tools/gen-cluster numbers them (skipping the ranges' network and
 broadcast addresses, which the API server refuses); past 198.19.111.255 they lie
 in the two ServiceCIDRs `setup` adds (198.19.112.0/20, 198.19.128.0/17),
-so up to 36,845 Services fit. Its endpoints are addresses of pods that do
+so up to 36,845 Services fit; with --ipv6 its second ClusterIP is
+2001:db8:96::10 + (i - 1) (the API server's IPv6 range 2001:db8:96::/112,
+scripts/k8s.sh) and its IPv6 slice names 2001:db8:2::1 and up, port 8080.
+Its IPv4 endpoints are addresses of pods that do
 not exist (198.18.2.1 and up, on node bench-other), port 8080 + wrap, so
 every (address, port) pair is used once. When --nodeports, fillers 1 to
 2767 are type NodePort on 30000 and up (30080 skipped: the measured
@@ -47,6 +56,8 @@ import time
 
 NS = "bench"
 MEASURED_IP = "198.19.96.10"
+MEASURED_IP6 = "2001:db8:96::a"
+FILLER_BASE6 = int(ipaddress.ip_address("2001:db8:96::10"))
 FILLER_BASE = int(ipaddress.ip_address("198.19.96.16"))
 EXTRA_CIDRS = [("bench-extra-1", "198.19.112.0/20"), ("bench-extra-2", "198.19.128.0/17")]
 NODEPORT_FIRST, NODEPORT_LAST, NODEPORT_MEASURED = 30000, 32767, 30080
@@ -99,10 +110,13 @@ def slice_path(name=""):
         NS, "/" + name if name else "")
 
 
-def service(name, ip, nodeport):
+def service(name, ip, nodeport, ip6=None):
     port = {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}
     spec = {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
             "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "ports": [port]}
+    if ip6:
+        spec.update({"clusterIPs": [ip, ip6], "ipFamilies": ["IPv4", "IPv6"],
+                     "ipFamilyPolicy": "RequireDualStack"})
     if nodeport:
         spec["type"] = "NodePort"
         spec["externalTrafficPolicy"] = "Cluster"
@@ -117,12 +131,16 @@ def eps(addrs, node):
              "nodeName": node} for a in addrs]
 
 
-def eslice(svc, addrs, port, node):
+def slice_name(svc, family=4):
+    return svc + ("-s6" if family == 6 else "-s")
+
+
+def eslice(svc, addrs, port, node, family=4):
     return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": svc + "-s", "namespace": NS,
+            "metadata": {"name": slice_name(svc, family), "namespace": NS,
                          "labels": {"kubernetes.io/service-name": svc,
                                     "endpointslice.kubernetes.io/managed-by": "svcd-bench"}},
-            "addressType": "IPv4",
+            "addressType": "IPv6" if family == 6 else "IPv4",
             "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
             "endpoints": eps(addrs, node)}
 
@@ -147,9 +165,10 @@ def filler_ip(i):
     return str(ipaddress.ip_address(v))
 
 
-def filler(i, e, nodeports):
+def filler(i, e, nodeports, ipv6=False):
     name = "svc-%05d" % i
     ip = filler_ip(i)
+    ip6 = str(ipaddress.ip_address(FILLER_BASE6 + i - 1)) if ipv6 else None
     addrs, port = [], 8080
     for k in range(e):
         j = (i - 1) * e + k
@@ -157,8 +176,13 @@ def filler(i, e, nodeports):
         port = 8080 + j // (254 * 254)
         addrs.append("198.18.%d.%d" % (2 + a // 254, a % 254 + 1))
     np = filler_nodeport(i) if nodeports else None
-    return [(svc_path(), service(name, ip, np)),
-            (slice_path(), eslice(name, addrs, port, "bench-other"))]
+    out = [(svc_path(), service(name, ip, np, ip6)),
+           (slice_path(), eslice(name, addrs, port, "bench-other"))]
+    if ipv6:
+        base = int(ipaddress.ip_address("2001:db8:2::1")) + (i - 1) * e
+        addrs6 = [str(ipaddress.ip_address(base + k)) for k in range(e)]
+        out.append((slice_path(), eslice(name, addrs6, 8080, "bench-other", 6)))
+    return out
 
 
 def cmd_setup(c, a):
@@ -168,17 +192,24 @@ def cmd_setup(c, a):
         ok &= create(c, "/apis/networking.k8s.io/v1/servicecidrs",
                      {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR",
                       "metadata": {"name": name}, "spec": {"cidrs": [cidr]}})
-    for node, ip in ((a.node, a.node_ip), ("bench-other", "198.19.0.2")):
+    other6 = "2001:db8::2" if a.node_ip6 else None
+    for node, ip, ip6 in ((a.node, a.node_ip, a.node_ip6),
+                          ("bench-other", "198.19.0.2", other6)):
+        addrs = [{"type": "InternalIP", "address": ip}]
+        if ip6:
+            addrs.append({"type": "InternalIP", "address": ip6})
+        addrs.append({"type": "Hostname", "address": node})
         ok &= create(c, "/api/v1/nodes", {
             "apiVersion": "v1", "kind": "Node",
             "metadata": {"name": node, "labels": {"kubernetes.io/hostname": node}},
-            "status": {"addresses": [{"type": "InternalIP", "address": ip},
-                                     {"type": "Hostname", "address": node}]}})
+            "status": {"addresses": addrs}})
         # status is not taken on create: set it through the subresource
-        c.req("PATCH", "/api/v1/nodes/%s/status" % node,
-              {"status": {"addresses": [{"type": "InternalIP", "address": ip},
-                                        {"type": "Hostname", "address": node}]}},
-              "application/merge-patch+json")
+        st, out = c.req("PATCH", "/api/v1/nodes/%s/status" % node,
+                        {"status": {"addresses": addrs}}, "application/merge-patch+json")
+        if st != 200:
+            sys.stderr.write("kapi: PATCH node %s status: %s %s\n"
+                             % (node, st, out[:300].decode(errors="replace")))
+            ok = False
     # the ServiceCIDRs must be Ready before an address in them is taken
     end = time.time() + 30
     while time.time() < end:
@@ -201,15 +232,19 @@ def cmd_setup(c, a):
 
 def cmd_measured(c, a):
     b = a.backends.split(",")
-    ok = create(c, svc_path(), service("measured", MEASURED_IP, a.nodeport))
+    ip6 = MEASURED_IP6 if a.backends6 else None
+    ok = create(c, svc_path(), service("measured", MEASURED_IP, a.nodeport, ip6))
     ok &= create(c, slice_path(), eslice("measured", b, 8080, a.node))
+    if a.backends6:
+        ok &= create(c, slice_path(),
+                     eslice("measured", a.backends6.split(","), 8080, a.node, 6))
     return 0 if ok else 1
 
 
 def cmd_fill(a, server, pki):
     q = queue.Queue()
     for i in range(a.first, a.last + 1):
-        for item in filler(i, a.endpoints, a.nodeports):
+        for item in filler(i, a.endpoints, a.nodeports, a.ipv6):
             q.put(item)
     total = q.qsize()
     errs = [0]
@@ -240,7 +275,8 @@ def cmd_move(c, a):
     body = {"endpoints": eps(a.backends.split(","), a.node)}
     c.req("GET", "/version")  # the connection is up before the clock starts
     t0 = time.time()
-    st, out = c.req("PATCH", slice_path("measured-s"), body, "application/merge-patch+json")
+    st, out = c.req("PATCH", slice_path(slice_name("measured", a.family)), body,
+                    "application/merge-patch+json")
     t1 = time.time()
     if st != 200:
         sys.stderr.write("kapi: PATCH: %s %s\n" % (st, out[:300].decode(errors="replace")))
@@ -266,8 +302,10 @@ def main():
     s = sub.add_parser("setup")
     s.add_argument("--node", default="bench-node1")
     s.add_argument("--node-ip", default="198.19.0.1")
+    s.add_argument("--node-ip6")
     s = sub.add_parser("measured")
     s.add_argument("--backends", required=True)
+    s.add_argument("--backends6")
     s.add_argument("--nodeport", type=int)
     s.add_argument("--node", default="bench-node1")
     s = sub.add_parser("fill")
@@ -275,9 +313,11 @@ def main():
     s.add_argument("--to", dest="last", type=int, required=True)
     s.add_argument("--endpoints", type=int, default=3)
     s.add_argument("--nodeports", action="store_true")
+    s.add_argument("--ipv6", action="store_true")
     s.add_argument("--threads", type=int, default=8)
     s = sub.add_parser("move")
     s.add_argument("--backends", required=True)
+    s.add_argument("--family", type=int, choices=(4, 6), default=4)
     s.add_argument("--node", default="bench-node1")
     sub.add_parser("count")
     a = p.parse_args()

@@ -13,7 +13,7 @@ Writes "ready" to READY_FILE once running. Prints
 Every try binds the next source port of 20000-59999 (starting at a random
 one), so no try reuses a 4-tuple whose conntrack entry an earlier try (one
 made before the rules existed, untranslated) left behind, for 40,000
-tries.
+tries. IP may be IPv6 (the IPv6 rows).
 """
 import random
 import socket
@@ -27,15 +27,17 @@ def main():
     port, timeout, interval = int(port), float(timeout), float(interval)
     deadline = time.time() + timeout
     sport = random.randrange(20000, 60000)
+    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    any_addr = "::" if fam == socket.AF_INET6 else "0.0.0.0"
     open(ready, "w").write("ready\n")
     tries = 0
     while time.time() < deadline and tries < 40000:
         tries += 1
         sport = 20000 + (sport + 1 - 20000) % 40000
-        s = socket.socket()
+        s = socket.socket(fam, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("0.0.0.0", sport))
+            s.bind((any_addr, sport))
             s.settimeout(0.02)
             s.connect((ip, port))
             t = time.time()

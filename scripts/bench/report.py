@@ -40,7 +40,13 @@ def set_version(meta):
 PATHS = [
     ("clusterip", "ClusterIP: client pod -> last Service's ClusterIP (198.19.96.10:80)"),
     ("nodeport", "NodePort: external client -> node 198.19.0.1:30080 (last Service)"),
+    ("clusterip6", "ClusterIP IPv6: client pod 2001:db8:1::2 -> last Service's IPv6 "
+     "ClusterIP ([2001:db8:96::a]:80)"),
+    ("nodeport6", "NodePort IPv6: external client 2001:db8::100 -> node "
+     "[2001:db8::1]:30080 (last Service)"),
 ]
+# the IPv6 paths' install and change figures: the row's keys with a 6
+V6_PATHS = ("clusterip6", "nodeport6")
 
 
 def fmt_s(v):
@@ -110,6 +116,7 @@ def sizes(rows):
 
 
 def path_table(out, rows, by, path):
+    x = "6" if path in V6_PATHS else ""
     lines = []
     any_data = False
     lines.append("| Services | mode | install | own sync (install) | 1 change: API write -> datapath "
@@ -123,7 +130,8 @@ def path_table(out, rows, by, path):
             if not r:
                 continue
             p = r.get(path)
-            if p is None and path == "nodeport":
+            skipped = r.get("install_s") is None and r.get("install_note")
+            if p is None and path != "clusterip" and not (path == "clusterip6" and skipped):
                 continue
             p = p or {}
             rate, p50, p99 = p.get("rate"), p.get("p50_ms"), p.get("p99_ms")
@@ -134,10 +142,13 @@ def path_table(out, rows, by, path):
             if mode == "direct":
                 prog = change = own = own_c = rss = "n/a"
             else:
-                prog = r.get("install_note") or fmt_s(r.get("install_s"))
-                change = r.get("change_note") or fmt_s(r.get("change_s"))
-                own = fmt_ms_v(r.get("sync_ms"))
-                own_c = fmt_ms_v(r.get("change_sync_ms"))
+                prog = (r.get("install%s_note" % x) or (x and skipped and r["install_note"])
+                        or fmt_s(r.get("install%s_s" % x)))
+                change = r.get("change%s_note" % x) or fmt_s(r.get("change%s_s" % x))
+                # svcd: one sync serves both families
+                own = fmt_ms_v(r.get("sync%s_ms" % x) if x == "" or mode != "svcd"
+                               or r.get("install6_note") else r.get("sync_ms"))
+                own_c = fmt_ms_v(r.get("change%s_sync_ms" % x))
                 rss = fmt_kib(r.get("rss_kb"))
             failed = p.get("failed")
             status = p.get("status")
@@ -146,13 +157,13 @@ def path_table(out, rows, by, path):
                              % ("{:,}".format(n), LABEL[mode], prog, own, change, own_c, status))
                 continue
             syn = p.get("syn_retrans")
-            if path != "clusterip":
+            if path not in ("clusterip", "clusterip6"):
                 prog = own = change = own_c = rss = "" if mode != "direct" else "n/a"
             lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 "{:,}".format(n), LABEL[mode], prog, own, change, own_c, fmt_rate(rate),
                 fmt_ratio(rr), fmt_ms(p50), fmt_ms(p99), fmt_ratio(pr),
                 "-" if failed is None else failed, "-" if syn is None else syn, rss))
-    if any_data or path == "clusterip":
+    if any_data or path in ("clusterip", "clusterip6"):
         out += lines
     return any_data
 
@@ -310,6 +321,10 @@ def main():
     for path, title in PATHS:
         section = []
         has = path_table(section, rows, by, path)
+        if path == "clusterip6" and not meta.get("ipv6"):
+            continue
+        if path == "nodeport6" and not has:
+            continue
         if path == "nodeport" and not has:
             why = meta.get("nodeport_note")
             if why:
@@ -355,6 +370,26 @@ def main():
                   meta.get("kp_flags", "?"), meta.get("rate_desc", "?"),
                   meta.get("lat_desc", "?"), meta.get("repeats", "?")))
     out.append("")
+    if meta.get("ipv6"):
+        out.append("IPv6 rows: every Service of the run is dual-stack (ipFamilies [IPv4, IPv6], "
+                   "RequireDualStack, an EndpointSlice of each addressType), so the IPv4 and "
+                   "IPv6 rows of a size come from the same proxy process, started once; the "
+                   "pods and the uplink carry 2001:db8:1::/64 and 2001:db8::/64 addresses on "
+                   "the same veths, the direct floor connects to [2001:db8:1::11]:8080. "
+                   "kube-proxy runs dual-stack (--cluster-cidr 198.18.0.0/16,2001:db8:1::/64, "
+                   "--nodeport-addresses 198.19.0.0/24,2001:db8::/64, its Node object with an "
+                   "IPv6 InternalIP): an IPv4 and an IPv6 proxier that sync on their own "
+                   "(ip6tables / nftables table ip6 kube-proxy), so its IPv6 install and own "
+                   "sync are the ip_family=\"IPv6\" samples of the same metrics; svcd's one "
+                   "sync serves both families, so its own sync is the same figure in both "
+                   "tables. IPv6 install: from the proxy's start to the IPv6 ClusterIP "
+                   "answering (probed from the start, beside the IPv4 probe) and, for "
+                   "kube-proxy, its IPv6 proxier's first sync. IPv6 change: a PATCH of the "
+                   "IPv6 slice alone. The IPv6 load is svcd-load and svcd-echo: the same code "
+                   "as the IPv4 load (this run: %s). A cell \"... IPv6: "
+                   "failed: why\" is a path that did not answer; there is no figure for it."
+                   % meta.get("ipv6_tools", "?"))
+        out.append("")
     if loads:
         out.append("## Loading the API server")
         out.append("")
@@ -362,7 +397,8 @@ def main():
         out.append("")
         out.append("One kube-apiserver (etcd --unsafe-no-fsync) on this machine; sizes load one "
                    "on top of the other: each line is the Services added for that size, one "
-                   "Service and one EndpointSlice each, POSTed by scripts/bench/kapi.py over "
+                   "Service and one EndpointSlice each (and an IPv6 EndpointSlice when the run is "
+                   "dual-stack), POSTed by scripts/bench/kapi.py over "
                    "keep-alive HTTPS connections (the API server's CPU is the limit).")
         out.append("")
     if any(by.get((n, m)) for n in sizes(rows) for m in PROXIES):
@@ -381,6 +417,21 @@ def main():
         out.append("## Per packet (BPF_PROG_TEST_RUN)")
         out.append("")
         perpacket_table(out, pp)
+        out.append("")
+    pp6 = None
+    p6 = os.path.join(run_dir, "perpacket6.json")
+    if os.path.exists(p6):
+        try:
+            pp6 = json.load(open(p6))
+        except ValueError:
+            pp6 = None
+    if pp6:
+        out.append("## Per packet, IPv6 (BPF_PROG_TEST_RUN, svcd-bpf-bench --family 6)")
+        out.append("")
+        perpacket_table(out, pp6)
+        out.append("")
+        out.append("The same four packets over IPv6 (svcd_frontends6, svcd_backends6, "
+                   "svcd_conntrack6).")
         out.append("")
     notes = []
     for r in rows:
