@@ -33,8 +33,7 @@
 # install is probed from the proxy's start beside the IPv4 one and given
 # max(10 s, 3 x the IPv4 install) past it; a proxy whose IPv6 ClusterIP
 # does not answer by then gets a "... IPv6: failed: why" cell, no figure.
-# svcd-load and svcd-echo serve the IPv6 rows themselves when they speak
-# IPv6, else their IPv6 build (scripts/bench/inet6.h).
+# svcd-load and svcd-echo serve the IPv6 rows as they serve the IPv4 ones.
 #
 # One control plane (scripts/k8s.sh up: etcd, kube-apiserver,
 # kube-controller-manager in a namespace of their own) with a veth to each
@@ -285,41 +284,16 @@ host6() {
 	echo "${h%]}"
 }
 
-# The IPv6 rows' svcd-echo and svcd-load: the built ones where they speak
-# IPv6 (svcd-load --help names [IP6]:PORT; svcd-echo --help names IPv6:
-# it then listens on [::] itself), else tools/echo.c and tools/load.c
-# compiled once more with scripts/bench/inet6.h (it says how); either way
-# both families are measured by the same code.
-ECHO6_BIN=$T_DIR/svcd-echo6
-LOAD6_BIN=$T_DIR/svcd-load6
-ECHO6_NATIVE=0
-LOAD6_NATIVE=0
+# The IPv6 rows' svcd-echo and svcd-load are the built ones (the same code
+# as the IPv4 rows'): svcd-load takes [IP6]:PORT, svcd-echo serves [::] too.
 if [ "$V6" = 1 ] && [ ! -e /proc/net/if_inet6 ]; then
 	V6=0
 	RUN_NOTES+=("IPv6 rows not measured: this kernel has no IPv6 (/proc/net/if_inet6)")
 fi
-builds=()
-if [ "$V6" = 1 ]; then
-	if "$LOAD_BIN" --help 2>&1 | grep -q 'IP6\]'; then
-		LOAD6_NATIVE=1
-		LOAD6_BIN=$LOAD_BIN
-	else
-		builds+=(load)
-	fi
-	if "$ECHO_BIN" --help 2>&1 | grep -q IPv6; then
-		ECHO6_NATIVE=1
-	else
-		builds+=(echo)
-	fi
-	for t in "${builds[@]}"; do
-		if ! "${CC:-cc}" -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-			-include "$BENCH_LIB/inet6.h" "$REPO/tools/$t.c" -lm \
-			-o "$T_DIR/svcd-${t}6" 2>"$T_DIR/svcd-${t}6.log"; then
-			V6=0
-			RUN_NOTES+=("IPv6 rows not measured: the IPv6 build of tools/$t.c (scripts/bench/inet6.h) failed: $(head -c 300 "$T_DIR/svcd-${t}6.log" | tr '\n' ' ')")
-			break
-		fi
-	done
+if [ "$V6" = 1 ] && ! { "$LOAD_BIN" --help 2>&1 | grep -q 'IP6\]' &&
+	"$ECHO_BIN" --help 2>&1 | grep -q IPv6; }; then
+	V6=0
+	RUN_NOTES+=("IPv6 rows not measured: $LOAD_BIN or $ECHO_BIN has no IPv6")
 fi
 
 # ---- topology ---------------------------------------------------------------------
@@ -339,24 +313,11 @@ pod6() {
 		fail_all "IPv6 addresses of $pod failed"
 }
 
-# start_echo6 POD NAME PORT: the IPv6 svcd-echo beside the IPv4 one on the
-# same port (net.ipv6.bindv6only=1 in the pod: its [::] socket is IPv6
-# only); waits until it listens.
+# start_echo6 POD NAME PORT: svcd-echo (start_echo) serves [::]:PORT too;
+# waits until it listens there.
 start_echo6() {
-	local pod=$1 name=$2 port=$3 pid
-	if [ "$ECHO6_NATIVE" = 1 ]; then
-		# svcd-echo (start_echo) serves [::] itself
-		wait_until 30 echo6_listening "$pod" "$port" ||
-			fail_all "svcd-echo $name in $pod does not listen on [::]:$port"
-		return
-	fi
-	ip netns exec "$pod" sysctl -qw net.ipv6.bindv6only=1 >/dev/null
-	ip netns exec "$pod" "$ECHO6_BIN" --name "$name" --port "$port" --tcp \
-		>>"$T_DIR/echo6-$name.log" 2>&1 &
-	pid=$!
-	defer kill_pid "$pid"
-	wait_until 30 echo6_listening "$pod" "$port" ||
-		fail_all "svcd-echo (IPv6 build) $name in $pod did not listen on $port"
+	wait_until 30 echo6_listening "$1" "$3" ||
+		fail_all "svcd-echo $2 in $1 does not listen on [::]:$3"
 }
 echo6_listening() {
 	ip netns exec "$1" ss -6 -Hltn "sport = :$2" | grep -q .
@@ -427,16 +388,10 @@ syn_retrans() {
 
 # measure NS TARGET OUT: a warm-up, then REPEATS x (latency run at
 # concurrency 1 + rate run at concurrency CONC); the summary (record.py
-# load) into OUT, with the SYN retransmissions the client saw. An IPv6
-# TARGET ([ADDR]:PORT) is loaded by LOAD6_BIN (svcd-load itself when it
-# takes IPv6, else its IPv6 build, which takes ADDR:PORT).
+# load) into OUT, with the SYN retransmissions the client saw (TARGET
+# ADDR:PORT or [ADDR6]:PORT).
 measure() {
-	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1 LOAD_BIN=$LOAD_BIN
-	case $target in \[*)
-		LOAD_BIN=$LOAD6_BIN
-		[ "$LOAD6_NATIVE" = 1 ] || target=$(host6 "$target"):${target##*:}
-		;;
-	esac
+	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1
 	w=$T_DIR/warm.json
 	ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
 		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
@@ -1255,7 +1210,6 @@ json.dump({
     "kp_flags": "--conntrack-max-per-core=0 --conntrack-min=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0 --iptables-localhost-nodeports=false --oom-score-adj=0 --iptables-min-sync-period=$KP_MIN_SYNC --iptables-sync-period=30s",
     "quick": $([ "$QUICK" = 1 ] && echo True || echo False),
     "ipv6": $([ "$V6" = 1 ] && echo True || echo False),
-    "ipv6_tools": "svcd-load: $([ "$LOAD6_NATIVE" = 1 ] && echo "itself" || echo "its IPv6 build (scripts/bench/inet6.h)"); svcd-echo: $([ "$ECHO6_NATIVE" = 1 ] && echo "itself" || echo "its IPv6 build (scripts/bench/inet6.h)")",
     "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
     "endpoints": $E,
     "repeats": $REPEATS,

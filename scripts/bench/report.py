@@ -385,10 +385,9 @@ def main():
                    "tables. IPv6 install: from the proxy's start to the IPv6 ClusterIP "
                    "answering (probed from the start, beside the IPv4 probe) and, for "
                    "kube-proxy, its IPv6 proxier's first sync. IPv6 change: a PATCH of the "
-                   "IPv6 slice alone. The IPv6 load is svcd-load and svcd-echo: the same code "
-                   "as the IPv4 load (this run: %s). A cell \"... IPv6: "
-                   "failed: why\" is a path that did not answer; there is no figure for it."
-                   % meta.get("ipv6_tools", "?"))
+                   "IPv6 slice alone. The IPv6 load is svcd-load and svcd-echo, as the IPv4 "
+                   "load. A cell \"... IPv6: "
+                   "failed: why\" is a path that did not answer; there is no figure for it.")
         out.append("")
     if loads:
         out.append("## Loading the API server")
