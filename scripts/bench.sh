@@ -698,6 +698,9 @@ mode_svcd() {
 	if ! probe_wait || ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
 		F+=("install_note=failed" "note=svcd did not answer or sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
 		[ "$V6" = 1 ] && F+=("install6_note=failed" "clusterip6=$(jstatus "svcd IPv6: failed: svcd did not install (IPv4 neither)")")
+		# kept beside the results (bench-DATE-svcd-N.log)
+		cp "$B_SVCD_LOG" "$T_DIR/failed-svcd-$n.log" 2>/dev/null &&
+			F+=("note=svcd's log is kept as bench-DATE-svcd-$n.log")
 		probe_kill 6
 		svcd_stop
 		move_back
@@ -1242,6 +1245,9 @@ out["perpacket6"] = json.load(open(p)) if os.path.exists(p) else None
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 EOF
 rm -f "$RESULTS/bench-$DATE"-*.dat "$RESULTS/bench-$DATE"-*.gp
+for f in "$T_DIR"/failed-svcd-*.log; do
+	[ -e "$f" ] && cp "$f" "$RESULTS/bench-$DATE-${f##*/failed-}"
+done
 echo
 pngs=
 for f in "$RESULTS/bench-$DATE"-*.png; do
