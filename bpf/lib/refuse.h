@@ -113,8 +113,7 @@ static __always_inline int refuse_icmp_quote(struct __sk_buff *skb,
 }
 
 /* Returns 0 when the packet is now the ICMP error, ready to redirect. */
-static __always_inline int refuse_icmp4(struct __sk_buff *skb,
-					const struct flow4 *f)
+static __always_inline int refuse4(struct __sk_buff *skb, const struct flow4 *f)
 {
 	if (f->proto == IPPROTO_TCP)
 		return refuse_icmp_quote(skb, f, REFUSE_QUOTE_TCP);
@@ -199,11 +198,128 @@ static __always_inline int refuse_icmp6_quote(struct __sk_buff *skb,
 	return 0;
 }
 
-static __always_inline int refuse_icmp6(struct __sk_buff *skb,
-					const struct flow6 *f)
+/* linux/tcp.h's flag bits, byte 13 of the header. */
+#define REFUSE_TCP_FIN 0x01
+#define REFUSE_TCP_SYN 0x02
+#define REFUSE_TCP_RST 0x04
+#define REFUSE_TCP_ACK 0x10
+
+/*
+ * IPv6 TCP is refused with a RST, as Linux's tcp_v6_send_reset() would
+ * answer a segment for a closed port, built in place:
+ *
+ *   before: eth | ip6 (40) | tcp (20 + options) | payload
+ *   after:  eth' | ip6' (40) | tcp' (20)
+ *
+ * ip6' goes from the frontend to the client, hop limit 64; tcp' from the
+ * frontend port to the client port, no options, window 0. To a segment
+ * without ACK (a SYN): RST+ACK, seq 0, ack = seq + payload + SYN + FIN.
+ * To one with ACK: RST, seq = its ack. A RST is not answered (dropped).
+ *
+ * Why not ICMPv6: the SYN's error comes back while connect() still owns
+ * the socket, tcp_v6_err() only records it as a soft error (TcpExt
+ * LockDroppedIcmps), and connect() fails at the SYN's retransmission,
+ * 1 s later. A RST to an owned SYN_SENT socket goes to its backlog and
+ * fails connect() with ECONNREFUSED when it releases the socket: at once.
+ *
+ * The headers keep their offsets, so a locally sent SYN, which is
+ * CHECKSUM_PARTIAL (csum_start at the TCP header, the field holding the
+ * pseudo-header sum), stays valid as one: the field is stored as the new
+ * pseudo-header sum, then bpf_l4_csum_replace() without BPF_F_PSEUDO_HDR
+ * adds (pseudo-header + header) - field. That helper leaves a
+ * CHECKSUM_PARTIAL field alone and turns any other into the full
+ * checksum: right for the pod's stack either way, and for the prog
+ * tests' CHECKSUM_NONE packets byte for byte.
+ */
+struct refuse6_rst {
+	struct ipv6hdr ip;
+	struct tcphdr tcp;
+};
+
+static __always_inline int refuse_rst6(struct __sk_buff *skb,
+				       const struct flow6 *f)
+{
+	const __u32 tcp_off = sizeof(struct ethhdr) + sizeof(struct ipv6hdr);
+	struct refuse6_rst h = {};
+	struct icmp6_pseudo ph = {};
+	struct ethhdr eth, new_eth;
+	struct tcphdr th;
+	__u32 seg_len;
+	__be32 sums[2];
+	__s64 sp, sh;
+
+	if (f->l3_off != sizeof(struct ethhdr) || f->l4_off != tcp_off)
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) ||
+	    bpf_skb_load_bytes(skb, tcp_off, &th, sizeof(th)))
+		return -SVCD_R_DROP_REWRITE;
+	if (th.rst)
+		return -SVCD_R_DROP_REWRITE;
+	/* ip_len is 40 + payload length, parsed and bounded by the packet */
+	if (f->ip_len < sizeof(struct ipv6hdr) + th.doff * 4)
+		return -SVCD_R_DROP_REWRITE;
+	seg_len = f->ip_len - sizeof(struct ipv6hdr) - th.doff * 4 + th.syn +
+		  th.fin;
+
+	__builtin_memcpy(new_eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(new_eth.h_source, eth.h_dest, ETH_ALEN);
+	new_eth.h_proto = bpf_htons(ETH_P_IPV6);
+	h.ip.version = 6;
+	h.ip.payload_len = bpf_htons(sizeof(h.tcp));
+	h.ip.nexthdr = IPPROTO_TCP;
+	h.ip.hop_limit = 64;
+	__builtin_memcpy(&h.ip.saddr, &f->daddr, sizeof(f->daddr));
+	__builtin_memcpy(&h.ip.daddr, &f->saddr, sizeof(f->saddr));
+	h.tcp.source = th.dest;
+	h.tcp.dest = th.source;
+	h.tcp.doff = sizeof(h.tcp) / 4;
+	h.tcp.rst = 1;
+	if (th.ack) {
+		h.tcp.seq = th.ack_seq;
+	} else {
+		h.tcp.ack = 1;
+		h.tcp.ack_seq = bpf_htonl(bpf_ntohl(th.seq) + seg_len);
+	}
+
+	ph.saddr = f->daddr;
+	ph.daddr = f->saddr;
+	ph.len = bpf_htonl(sizeof(h.tcp));
+	ph.nexthdr = IPPROTO_TCP;
+	sp = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	if (sp < 0)
+		return -SVCD_R_DROP_REWRITE;
+	sh = bpf_csum_diff(NULL, 0, (__be32 *)&h.tcp, sizeof(h.tcp), 0);
+	if (sh < 0)
+		return -SVCD_R_DROP_REWRITE;
+	/* the field as CHECKSUM_PARTIAL wants it: the pseudo-header sum */
+	h.tcp.check = (__sum16)~csum_fold((__u32)sp);
+
+	/* The kernel keeps the checksum field of a CHECKSUM_PARTIAL packet:
+	 * 20 bytes of TCP is as short as it may trim. */
+	if (bpf_skb_change_tail(skb, tcp_off + sizeof(h.tcp), 0))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_store_bytes(skb, 0, &new_eth, sizeof(new_eth), 0) ||
+	    bpf_skb_store_bytes(skb, sizeof(new_eth), &h, sizeof(h), 0))
+		return -SVCD_R_DROP_REWRITE;
+	/* not CHECKSUM_PARTIAL: field = ~(pseudo + header); the helper
+	 * computes ~(~field + diff), so diff = pseudo + header + field */
+	sums[0] = (__u32)sp;
+	sums[1] = (__u32)sp;
+	sh = bpf_csum_diff(NULL, 0, sums, sizeof(sums), (__u32)sh);
+	if (sh < 0)
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_l4_csum_replace(
+		    skb, tcp_off + __builtin_offsetof(struct tcphdr, check), 0,
+		    (__u32)sh, 0))
+		return -SVCD_R_DROP_REWRITE;
+	return 0;
+}
+
+/* Returns 0 when the packet is now the RST or ICMPv6 error. */
+static __always_inline int refuse6(struct __sk_buff *skb, const struct flow6 *f)
 {
 	if (f->proto == IPPROTO_TCP)
-		return refuse_icmp6_quote(skb, f, REFUSE6_QUOTE_TCP);
+		return refuse_rst6(skb, f);
 	return refuse_icmp6_quote(skb, f, REFUSE6_QUOTE_UDP);
 }
 
