@@ -112,14 +112,6 @@ static __always_inline int refuse_icmp_quote(struct __sk_buff *skb,
 	return 0;
 }
 
-/* Returns 0 when the packet is now the ICMP error, ready to redirect. */
-static __always_inline int refuse4(struct __sk_buff *skb, const struct flow4 *f)
-{
-	if (f->proto == IPPROTO_TCP)
-		return refuse_icmp_quote(skb, f, REFUSE_QUOTE_TCP);
-	return refuse_icmp_quote(skb, f, REFUSE_QUOTE_UDP);
-}
-
 #define ICMPV6_DEST_UNREACH 1
 #define ICMPV6_PORT_UNREACH 4
 
@@ -231,6 +223,127 @@ static __always_inline int refuse_icmp6_quote(struct __sk_buff *skb,
  * checksum: right for the pod's stack either way, and for the prog
  * tests' CHECKSUM_NONE packets byte for byte.
  */
+/* The RST's TCP header, from the refused segment's (l4_len: its TCP
+ * header and payload); the checksum is left to refuse_rst_csum(). */
+static __always_inline int refuse_rst_tcp(struct __sk_buff *skb, __u32 tcp_off,
+					  __u32 l4_len, struct tcphdr *rst)
+{
+	struct tcphdr th;
+	__u32 seg_len;
+
+	if (bpf_skb_load_bytes(skb, tcp_off, &th, sizeof(th)))
+		return -SVCD_R_DROP_REWRITE;
+	if (th.rst || l4_len < th.doff * 4U)
+		return -SVCD_R_DROP_REWRITE;
+	seg_len = l4_len - th.doff * 4U + th.syn + th.fin;
+
+	__builtin_memset(rst, 0, sizeof(*rst));
+	rst->source = th.dest;
+	rst->dest = th.source;
+	rst->doff = sizeof(*rst) / 4;
+	rst->rst = 1;
+	if (th.ack) {
+		rst->seq = th.ack_seq;
+	} else {
+		rst->ack = 1;
+		rst->ack_seq = bpf_htonl(bpf_ntohl(th.seq) + seg_len);
+	}
+	return 0;
+}
+
+/* psum: the pseudo-header's bpf_csum_diff(). Called with the headers
+ * stored and the field = ~csum_fold(psum) (the pseudo-header sum, as a
+ * CHECKSUM_PARTIAL packet has it); for any other packet the field
+ * becomes ~(pseudo + header): bpf_l4_csum_replace() computes
+ * ~(~field + diff), so diff = pseudo + header + field. */
+static __always_inline int refuse_rst_csum(struct __sk_buff *skb, __u32 tcp_off,
+					   __u32 psum, const struct tcphdr *rst)
+{
+	__be32 sums[2] = { psum, psum };
+	struct tcphdr th = *rst;
+	__s64 csum;
+
+	th.check = 0;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&th, sizeof(th), 0);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	csum = bpf_csum_diff(NULL, 0, sums, sizeof(sums), (__u32)csum);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_l4_csum_replace(
+		    skb, tcp_off + __builtin_offsetof(struct tcphdr, check), 0,
+		    (__u32)csum, 0))
+		return -SVCD_R_DROP_REWRITE;
+	return 0;
+}
+
+struct refuse_rst4 {
+	struct iphdr ip;
+	struct tcphdr tcp;
+};
+
+/* The TCP checksum's IPv4 pseudo-header (RFC 793). */
+struct tcp4_pseudo {
+	__be32 saddr;
+	__be32 daddr;
+	__u8 zero;
+	__u8 proto;
+	__be16 len;
+};
+
+/* IPv4 TCP the same way: eth' | ip' (20, no options, id 0) | tcp' (20). */
+static __always_inline int refuse_rst4(struct __sk_buff *skb,
+				       const struct flow4 *f)
+{
+	const __u32 tcp_off = sizeof(struct ethhdr) + sizeof(struct iphdr);
+	struct refuse_rst4 h = {};
+	struct tcp4_pseudo ph = {};
+	struct ethhdr eth, new_eth;
+	__s64 csum;
+
+	if (f->l3_off != sizeof(struct ethhdr) || f->l4_off != tcp_off ||
+	    f->ihl_bytes != sizeof(struct iphdr) ||
+	    f->ip_len < sizeof(struct iphdr))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
+		return -SVCD_R_DROP_REWRITE;
+	if (refuse_rst_tcp(skb, tcp_off, f->ip_len - sizeof(struct iphdr),
+			   &h.tcp))
+		return -SVCD_R_DROP_REWRITE;
+
+	__builtin_memcpy(new_eth.h_dest, eth.h_source, ETH_ALEN);
+	__builtin_memcpy(new_eth.h_source, eth.h_dest, ETH_ALEN);
+	new_eth.h_proto = bpf_htons(ETH_P_IP);
+	h.ip.version = 4;
+	h.ip.ihl = 5;
+	h.ip.tot_len = bpf_htons(sizeof(h));
+	h.ip.ttl = 64;
+	h.ip.protocol = IPPROTO_TCP;
+	h.ip.saddr = f->daddr;
+	h.ip.daddr = f->saddr;
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&h.ip, sizeof(h.ip), 0);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	h.ip.check = csum_fold((__u32)csum);
+
+	ph.saddr = f->daddr;
+	ph.daddr = f->saddr;
+	ph.proto = IPPROTO_TCP;
+	ph.len = bpf_htons(sizeof(h.tcp));
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	if (csum < 0)
+		return -SVCD_R_DROP_REWRITE;
+	h.tcp.check = (__sum16)~csum_fold((__u32)csum);
+
+	/* 20 bytes of TCP: as short as a CHECKSUM_PARTIAL packet trims */
+	if (bpf_skb_change_tail(skb, tcp_off + sizeof(h.tcp), 0))
+		return -SVCD_R_DROP_REWRITE;
+	if (bpf_skb_store_bytes(skb, 0, &new_eth, sizeof(new_eth), 0) ||
+	    bpf_skb_store_bytes(skb, sizeof(new_eth), &h, sizeof(h), 0))
+		return -SVCD_R_DROP_REWRITE;
+	return refuse_rst_csum(skb, tcp_off, (__u32)csum, &h.tcp);
+}
+
 struct refuse6_rst {
 	struct ipv6hdr ip;
 	struct tcphdr tcp;
@@ -243,23 +356,17 @@ static __always_inline int refuse_rst6(struct __sk_buff *skb,
 	struct refuse6_rst h = {};
 	struct icmp6_pseudo ph = {};
 	struct ethhdr eth, new_eth;
-	struct tcphdr th;
-	__u32 seg_len;
-	__be32 sums[2];
-	__s64 sp, sh;
+	__s64 csum;
 
-	if (f->l3_off != sizeof(struct ethhdr) || f->l4_off != tcp_off)
+	if (f->l3_off != sizeof(struct ethhdr) || f->l4_off != tcp_off ||
+	    f->ip_len < sizeof(struct ipv6hdr))
 		return -SVCD_R_DROP_REWRITE;
-	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) ||
-	    bpf_skb_load_bytes(skb, tcp_off, &th, sizeof(th)))
-		return -SVCD_R_DROP_REWRITE;
-	if (th.rst)
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)))
 		return -SVCD_R_DROP_REWRITE;
 	/* ip_len is 40 + payload length, parsed and bounded by the packet */
-	if (f->ip_len < sizeof(struct ipv6hdr) + th.doff * 4)
+	if (refuse_rst_tcp(skb, tcp_off, f->ip_len - sizeof(struct ipv6hdr),
+			   &h.tcp))
 		return -SVCD_R_DROP_REWRITE;
-	seg_len = f->ip_len - sizeof(struct ipv6hdr) - th.doff * 4 + th.syn +
-		  th.fin;
 
 	__builtin_memcpy(new_eth.h_dest, eth.h_source, ETH_ALEN);
 	__builtin_memcpy(new_eth.h_source, eth.h_dest, ETH_ALEN);
@@ -270,49 +377,31 @@ static __always_inline int refuse_rst6(struct __sk_buff *skb,
 	h.ip.hop_limit = 64;
 	__builtin_memcpy(&h.ip.saddr, &f->daddr, sizeof(f->daddr));
 	__builtin_memcpy(&h.ip.daddr, &f->saddr, sizeof(f->saddr));
-	h.tcp.source = th.dest;
-	h.tcp.dest = th.source;
-	h.tcp.doff = sizeof(h.tcp) / 4;
-	h.tcp.rst = 1;
-	if (th.ack) {
-		h.tcp.seq = th.ack_seq;
-	} else {
-		h.tcp.ack = 1;
-		h.tcp.ack_seq = bpf_htonl(bpf_ntohl(th.seq) + seg_len);
-	}
 
 	ph.saddr = f->daddr;
 	ph.daddr = f->saddr;
 	ph.len = bpf_htonl(sizeof(h.tcp));
 	ph.nexthdr = IPPROTO_TCP;
-	sp = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
-	if (sp < 0)
+	csum = bpf_csum_diff(NULL, 0, (__be32 *)&ph, sizeof(ph), 0);
+	if (csum < 0)
 		return -SVCD_R_DROP_REWRITE;
-	sh = bpf_csum_diff(NULL, 0, (__be32 *)&h.tcp, sizeof(h.tcp), 0);
-	if (sh < 0)
-		return -SVCD_R_DROP_REWRITE;
-	/* the field as CHECKSUM_PARTIAL wants it: the pseudo-header sum */
-	h.tcp.check = (__sum16)~csum_fold((__u32)sp);
+	h.tcp.check = (__sum16)~csum_fold((__u32)csum);
 
-	/* The kernel keeps the checksum field of a CHECKSUM_PARTIAL packet:
-	 * 20 bytes of TCP is as short as it may trim. */
 	if (bpf_skb_change_tail(skb, tcp_off + sizeof(h.tcp), 0))
 		return -SVCD_R_DROP_REWRITE;
 	if (bpf_skb_store_bytes(skb, 0, &new_eth, sizeof(new_eth), 0) ||
 	    bpf_skb_store_bytes(skb, sizeof(new_eth), &h, sizeof(h), 0))
 		return -SVCD_R_DROP_REWRITE;
-	/* not CHECKSUM_PARTIAL: field = ~(pseudo + header); the helper
-	 * computes ~(~field + diff), so diff = pseudo + header + field */
-	sums[0] = (__u32)sp;
-	sums[1] = (__u32)sp;
-	sh = bpf_csum_diff(NULL, 0, sums, sizeof(sums), (__u32)sh);
-	if (sh < 0)
-		return -SVCD_R_DROP_REWRITE;
-	if (bpf_l4_csum_replace(
-		    skb, tcp_off + __builtin_offsetof(struct tcphdr, check), 0,
-		    (__u32)sh, 0))
-		return -SVCD_R_DROP_REWRITE;
-	return 0;
+	return refuse_rst_csum(skb, tcp_off, (__u32)csum, &h.tcp);
+}
+
+/* Returns 0 when the packet is now the RST or ICMP error, ready to
+ * redirect back. */
+static __always_inline int refuse4(struct __sk_buff *skb, const struct flow4 *f)
+{
+	if (f->proto == IPPROTO_TCP)
+		return refuse_rst4(skb, f);
+	return refuse_icmp_quote(skb, f, REFUSE_QUOTE_UDP);
 }
 
 /* Returns 0 when the packet is now the RST or ICMPv6 error. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * test_refuse.c - new flows that cannot be served (docs/datapath.md steps 9
- * and 10): refused with ICMP port unreachable (IPv6 TCP: a RST) sent back
- * out of the interface, dropped under EMPTY_DROP, dropped when a slot or backend is
+ * and 10): refused with a TCP RST or an ICMP port unreachable (UDP) sent
+ * back out of the interface, dropped under EMPTY_DROP, dropped when a slot or backend is
  * missing. None of them leaves conntrack state.
  */
 #include "runner.h"
@@ -138,27 +138,10 @@ static const struct pt_case refuse_cases[] = {
 	},
 };
 
-/* IPv4 TCP: ICMP 3/3 as for UDP (kube-proxy's REJECT). */
-static const struct pt_case refuse_tcp4_cases[] = {
-	{
-		.name = "tcp_syn_no_backend_icmp_port_unreachable",
-		.services = { &svc_tcp_empty },
-		.steps = { { REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) } },
-	},
-	{
-		.name = "refusal_repeats_for_every_packet",
-		.services = { &svc_tcp_empty },
-		.steps = {
-			{ REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) },
-			{ REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) },
-		},
-	},
-};
-
 /*
- * IPv6 TCP: a RST from the frontend to the client (docs/datapath.md,
- * "Refusal"), built here from its fields and compared byte for byte, its
- * checksum (with the IPv6 pseudo-header) verified by pkt_parse().
+ * TCP: a RST from the frontend to the client (docs/datapath.md step 9),
+ * built here from its fields and compared byte for byte, its checksum
+ * (with the IPv4 or IPv6 pseudo-header) verified by pkt_parse().
  */
 #define RST_TO_C(flags, ...)                                                \
 	TCP_PKT(FRONTEND, TCP_PORT, CLIENT, CLIENT_PORT, PKT_RST | (flags), \
@@ -173,7 +156,7 @@ static const struct pt_case refuse_tcp4_cases[] = {
 
 static const __u8 syn_opts_payload[] = "a SYN with data (TCP Fast Open)";
 
-static const struct pt_case refuse_tcp6_cases[] = {
+static const struct pt_case refuse_tcp_cases[] = {
 	{
 		/* RST+ACK, seq 0, ack = the SYN's seq + 1 */
 		.name = "tcp_syn_no_backend_rst",
@@ -234,27 +217,26 @@ static const struct pt_case refuse_tcp6_cases[] = {
 	},
 };
 
-static void run_refuse(int family, const struct pt_case *tcp_cases,
-		       size_t n_tcp)
+static void run_refuse(int family)
 {
 	struct pt pt;
 
 	if (pt_open(&pt, NULL))
 		return;
 	pt_family(&pt, family);
-	pt_run_table(&pt, tcp_cases, n_tcp);
+	pt_run_table(&pt, refuse_tcp_cases, ARRAY_SIZE(refuse_tcp_cases));
 	pt_run_table(&pt, refuse_cases, ARRAY_SIZE(refuse_cases));
 	pt_close(&pt);
 }
 
 void test_refuse(void)
 {
-	run_refuse(4, refuse_tcp4_cases, ARRAY_SIZE(refuse_tcp4_cases));
+	run_refuse(4);
 }
 
 /* IPv6: TCP refused with a RST, UDP with ICMPv6 1/4; drop vs refuse of
- * Local policies. */
+ * Local policies. IPv4 (test_refuse): RST and ICMP 3/3. */
 void test_refuse6(void)
 {
-	run_refuse(6, refuse_tcp6_cases, ARRAY_SIZE(refuse_tcp6_cases));
+	run_refuse(6);
 }
