@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * refuse.h - turn a packet to a frontend without backends into the ICMP
- * port unreachable that kube-proxy's REJECT rule would send, in place:
+ * refuse.h - turn a packet to a frontend without backends into its
+ * refusal, in place: a TCP segment into a RST (refuse_rst4/6, below: why
+ * not ICMP is explained there), a UDP datagram into the ICMP port
+ * unreachable that kube-proxy's REJECT rule would send:
  *
  *   before: eth | ip (20) | l4 ...
  *   after:  eth' | ip' (20) | icmp (8) | ip (20) | quoted l4
