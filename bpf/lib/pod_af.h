@@ -49,7 +49,7 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb, __u64 now)
 	if (ret == SVCD_R_FORWARD)
 		return AFN(apply)(skb, &f, &t, ret);
 	if (ret == SVCD_R_REFUSED) {
-		ret = AFN(refuse_icmp)(skb, &f);
+		ret = AFN(refuse)(skb, &f);
 		return ret ? ret : SVCD_R_REFUSED;
 	}
 	return ret;

@@ -187,7 +187,7 @@ static int build_l4(const struct pkt_spec *s, __u8 *p, size_t room,
 		put32(p + 8, s->ack);
 		p[12] = (s->doff ? s->doff : TCP_LEN / 4) << 4;
 		p[13] = s->tcp_flags;
-		put16(p + 14, 65535);
+		put16(p + 14, s->tcp_win_zero ? 0 : 65535);
 		csum = pkt_csum_fold(pkt_csum_add(pseudo + len, p, len));
 		put16(p + 16, csum);
 		break;

@@ -88,6 +88,7 @@ struct pkt_spec {
 	__u8 tcp_flags;	    /* PKT_SYN | ... */
 	__u32 seq;	    /* host order */
 	__u32 ack;	    /* host order */
+	bool tcp_win_zero;  /* window 0 (a RST's), not 65535 */
 	bool udp_zero_csum; /* send UDP with checksum 0 ("none") */
 	/* ICMP */
 	__u8 icmp_type;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * test_refuse.c - new flows that cannot be served (docs/datapath.md steps 9
- * and 10): refused with ICMP port unreachable sent back out of the
- * interface, dropped under EMPTY_DROP, dropped when a slot or backend is
+ * and 10): refused with a TCP RST or an ICMP port unreachable (UDP) sent
+ * back out of the interface, dropped under EMPTY_DROP, dropped when a slot or backend is
  * missing. None of them leaves conntrack state.
  */
 #include "runner.h"
@@ -50,11 +50,6 @@ static const char big_payload[300] = "a UDP datagram longer than its quote";
 
 static const struct pt_case refuse_cases[] = {
 	{
-		.name = "tcp_syn_no_backend_icmp_port_unreachable",
-		.services = { &svc_tcp_empty },
-		.steps = { { REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) } },
-	},
-	{
 		.name = "udp_no_backend_icmp_port_unreachable",
 		.services = { &svc_udp_empty },
 		.steps = { { REFUSED(SVC_ID_UDP),
@@ -89,14 +84,6 @@ static const struct pt_case refuse_cases[] = {
 			.stats = { .no_backend = 1 },
 			.ct_count = PT_CT_ENTRIES(0),
 		} },
-	},
-	{
-		.name = "refusal_repeats_for_every_packet",
-		.services = { &svc_tcp_empty },
-		.steps = {
-			{ REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) },
-			{ REFUSED(SVC_ID), .in = C_TO_FE(PKT_SYN) },
-		},
 	},
 	{
 		/* endpoints exist, none local, externalTrafficPolicy=Local */
@@ -151,6 +138,85 @@ static const struct pt_case refuse_cases[] = {
 	},
 };
 
+/*
+ * TCP: a RST from the frontend to the client (docs/datapath.md step 9),
+ * built here from its fields and compared byte for byte, its checksum
+ * (with the IPv4 or IPv6 pseudo-header) verified by pkt_parse().
+ */
+#define RST_TO_C(flags, ...)                                                \
+	TCP_PKT(FRONTEND, TCP_PORT, CLIENT, CLIENT_PORT, PKT_RST | (flags), \
+		.smac = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0b },             \
+		.dmac = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0a },             \
+		.tcp_win_zero = true, __VA_ARGS__)
+#define REFUSED_RST(rst)                                              \
+	.prog = PT_FROM_POD, .verdict = TC_ACT_REDIRECT,              \
+	.reason = SVCD_R_REFUSED, .out_kind = PT_OUT_PKT, .out = rst, \
+	.service_id = SVC_ID, .stats = { .no_backend = 1 },           \
+	.ct_count = PT_CT_ENTRIES(0)
+
+static const __u8 syn_opts_payload[] = "a SYN with data (TCP Fast Open)";
+
+static const struct pt_case refuse_tcp_cases[] = {
+	{
+		/* RST+ACK, seq 0, ack = the SYN's seq + 1 */
+		.name = "tcp_syn_no_backend_rst",
+		.services = { &svc_tcp_empty },
+		.steps = { { REFUSED_RST(RST_TO_C(PKT_ACK, .ack = SEQ_C + 1)),
+			     .in = C_TO_FE(PKT_SYN) } },
+	},
+	{
+		/* the payload is trimmed off and acknowledged */
+		.name = "tcp_syn_with_data_rst_acks_data",
+		.services = { &svc_tcp_empty },
+		.steps = { { REFUSED_RST(RST_TO_C(
+				     PKT_ACK,
+				     .ack = SEQ_C + 1 +
+					    sizeof(syn_opts_payload))),
+			     .in = C_TO_FE(PKT_SYN,
+					   .payload = syn_opts_payload,
+					   .payload_len =
+						   sizeof(syn_opts_payload)) } },
+	},
+	{
+		/* a segment with ACK (no flow: e.g. svcd restarted without
+		 * its conntrack): RST, seq = its ack, as tcp_v6_send_reset() */
+		.name = "tcp_ack_no_flow_rst_seq_is_its_ack",
+		.services = { &svc_tcp_empty },
+		.steps = { { REFUSED_RST(RST_TO_C(0, .seq = SEQ_B + 1)),
+			     .in = C_TO_FE(PKT_ACK, .ack = SEQ_B + 1) } },
+	},
+	{
+		.name = "tcp_fin_ack_no_flow_rst",
+		.services = { &svc_tcp_empty },
+		.steps = { { REFUSED_RST(RST_TO_C(0, .seq = 77)),
+			     .in = C_TO_FE(PKT_FIN | PKT_ACK, .ack = 77) } },
+	},
+	{
+		/* a RST is never answered */
+		.name = "tcp_rst_not_answered",
+		.services = { &svc_tcp_empty },
+		.steps = { {
+			.prog = PT_FROM_POD,
+			.in = C_TO_FE(PKT_RST),
+			.verdict = TC_ACT_SHOT,
+			.reason = SVCD_R_DROP_REWRITE,
+			.out_kind = PT_OUT_ANY, .service_id = SVC_ID,
+			.stats = { .no_backend = 1 },
+			.ct_count = PT_CT_ENTRIES(0),
+		} },
+	},
+	{
+		.name = "refusal_repeats_for_every_packet",
+		.services = { &svc_tcp_empty },
+		.steps = {
+			{ REFUSED_RST(RST_TO_C(PKT_ACK, .ack = SEQ_C + 1)),
+			  .in = C_TO_FE(PKT_SYN) },
+			{ REFUSED_RST(RST_TO_C(PKT_ACK, .ack = SEQ_C + 1)),
+			  .in = C_TO_FE(PKT_SYN) },
+		},
+	},
+};
+
 static void run_refuse(int family)
 {
 	struct pt pt;
@@ -158,6 +224,7 @@ static void run_refuse(int family)
 	if (pt_open(&pt, NULL))
 		return;
 	pt_family(&pt, family);
+	pt_run_table(&pt, refuse_tcp_cases, ARRAY_SIZE(refuse_tcp_cases));
 	pt_run_table(&pt, refuse_cases, ARRAY_SIZE(refuse_cases));
 	pt_close(&pt);
 }
@@ -167,7 +234,8 @@ void test_refuse(void)
 	run_refuse(4);
 }
 
-/* IPv6: ICMPv6 1/4 refusals, drop vs refuse of Local policies. */
+/* IPv6: TCP refused with a RST, UDP with ICMPv6 1/4; drop vs refuse of
+ * Local policies. IPv4 (test_refuse): RST and ICMP 3/3. */
 void test_refuse6(void)
 {
 	run_refuse(6);
