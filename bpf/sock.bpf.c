@@ -2,9 +2,19 @@
 /*
  * sock.bpf.c - cgroup sock_addr programs: Service translation at the socket
  * for node-local (hostNetwork) clients (F8), as kube-proxy's OUTPUT chain
- * does it. No packet is rewritten and no conntrack entry made: the socket
- * is pointed at the backend itself, so its packets leave with the
- * backend's address and the tc/XDP programs see plain traffic.
+ * does it, and for pods (--socket-lb all, the default), in every network
+ * namespace whose processes are under --cgroup-path. No packet is
+ * rewritten and no conntrack entry made: the socket is pointed at the
+ * backend itself, so its packets leave with the backend's address and the
+ * tc/XDP programs see plain traffic (never a flow translated twice).
+ *
+ * What a pod's socket leaves to the tc path, which has what it needs:
+ * connect() on UDP (conntrack, flushed when an endpoint goes, so a
+ * connected resolver socket moves on; a socket pointed at a backend
+ * would stay on a dead one), sessionAffinity ClientIP and
+ * loadBalancerSourceRanges (both keyed by the client's address, unknown
+ * before the route is chosen). The node's own sockets have no tc path:
+ * they are translated whatever the Service.
  *
  *   sock_connect4 (cgroup/connect4): connect() to a frontend goes to a
  *                 backend; refused at once when there is none.
@@ -38,14 +48,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * Set by svcd through the skeleton before load.
- * node_netns_cookie: only sockets of the node's network namespace (the
- * hostNetwork ones) are translated here; pods keep their tc path (conntrack,
- * UDP flows flushed on endpoint removal). 0 when the kernel cannot tell
- * (no SO_NETNS_COOKIE): every socket of the cgroup is translated.
+ * node_netns_cookie: the node's network namespace (hostNetwork sockets);
+ * 0 when the kernel cannot tell (no SO_NETNS_COOKIE): every socket of the
+ * cgroup is then taken for the node's.
+ * translate_pods: sockets of other network namespaces (pods) are
+ * translated too (--socket-lb all); false: they keep their tc path.
  * have_set_retval: bpf_set_retval() exists (5.18+), so a refusal can say
  * ECONNREFUSED as kube-proxy's REJECT does; without it, EPERM.
  */
 const volatile __u64 node_netns_cookie = 0;
+const volatile bool translate_pods = false;
 const volatile bool have_set_retval = false;
 
 /* Sized by svcd before load (as svcd_conntrack: one entry per flow). */
@@ -69,12 +81,44 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_sock_rev6 SEC(".maps");
 
-static __always_inline bool sock_is_ours(struct bpf_sock_addr *ctx)
+enum sock_who {
+	SOCK_NOT_OURS, /* not TCP/UDP, or a pod's under --socket-lb host */
+	SOCK_NODE,     /* the node's own (hostNetwork) socket */
+	SOCK_POD,      /* a pod's socket, --socket-lb all */
+};
+
+/* Whose socket a connect/sendmsg is on; connect says which hook. */
+static __always_inline enum sock_who sock_who(struct bpf_sock_addr *ctx,
+					      bool connect)
 {
 	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
-		return false;
-	return !node_netns_cookie ||
-	       bpf_get_netns_cookie(ctx) == node_netns_cookie;
+		return SOCK_NOT_OURS;
+	if (!node_netns_cookie ||
+	    bpf_get_netns_cookie(ctx) == node_netns_cookie)
+		return SOCK_NODE;
+	if (!translate_pods)
+		return SOCK_NOT_OURS;
+	/* A connected UDP socket of a pod keeps the tc path (see above). */
+	if (connect && ctx->protocol == IPPROTO_UDP)
+		return SOCK_NOT_OURS;
+	return SOCK_POD;
+}
+
+/* A frontend whose rules need the client's address stays with tc for a
+ * pod (see above). */
+static __always_inline bool
+sock_pod_leaves_to_tc(const struct svcd_frontend_value *fe)
+{
+	return fe->affinity_timeout || (fe->flags & SVCD_FE_SRC_RANGES);
+}
+
+/* recvmsg and getpeername: any TCP/UDP socket, whoever's: only a socket
+ * a forward hook translated has an entry (its cookie is in the key), and
+ * one translated before a restart into --socket-lb host keeps showing
+ * the frontend. */
+static __always_inline bool sock_is_ours(struct bpf_sock_addr *ctx)
+{
+	return ctx->protocol == IPPROTO_TCP || ctx->protocol == IPPROTO_UDP;
 }
 
 /*
@@ -153,7 +197,8 @@ static __always_inline int sock_no_backend(const struct svcd_frontend_value *fe)
  * Returns 0, or the negative reason of a refusal or drop;
  * -SVCD_R_PASS_NOT_OURS when addr:port is no frontend.
  */
-static __always_inline int sock_pick4(struct bpf_sock_addr *ctx, __be32 addr,
+static __always_inline int sock_pick4(struct bpf_sock_addr *ctx,
+				      enum sock_who who, __be32 addr,
 				      __be16 port,
 				      struct svcd_frontend_value *fe,
 				      struct svcd_backend **be)
@@ -164,6 +209,8 @@ static __always_inline int sock_pick4(struct bpf_sock_addr *ctx, __be32 addr,
 	fe_ptr = lb_lookup_frontend_addr(addr, port, ctx->protocol,
 					 SVCD_SCOPE_INTERNAL);
 	if (!fe_ptr)
+		return -SVCD_R_PASS_NOT_OURS;
+	if (who == SOCK_POD && sock_pod_leaves_to_tc(fe_ptr))
 		return -SVCD_R_PASS_NOT_OURS;
 	*fe = *fe_ptr; /* one revision: slot_count and rev together */
 	if (!fe->slot_count)
@@ -187,6 +234,7 @@ static __always_inline int sock_pick4(struct bpf_sock_addr *ctx, __be32 addr,
 
 /* sock_pick4() for an IPv6 frontend (svcd_frontends6, svcd_backends6). */
 static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
+				      enum sock_who who,
 				      const union svcd_ip6 *addr, __be16 port,
 				      struct svcd_frontend_value *fe,
 				      struct svcd_backend6 **be)
@@ -197,6 +245,8 @@ static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
 	fe_ptr = lb6_lookup_frontend_addr(addr, port, ctx->protocol,
 					  SVCD_SCOPE_INTERNAL);
 	if (!fe_ptr)
+		return -SVCD_R_PASS_NOT_OURS;
+	if (who == SOCK_POD && sock_pod_leaves_to_tc(fe_ptr))
 		return -SVCD_R_PASS_NOT_OURS;
 	*fe = *fe_ptr;
 	if (!fe->slot_count)
@@ -216,17 +266,19 @@ static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
 }
 
 /* connect4 and sendmsg4: a positive reason lets the call go on. */
-static __always_inline int sock_forward(struct bpf_sock_addr *ctx)
+static __always_inline int sock_forward(struct bpf_sock_addr *ctx,
+					bool connect)
 {
+	enum sock_who who = sock_who(ctx, connect);
 	__be16 port = (__be16)ctx->user_port;
 	__be32 addr = ctx->user_ip4;
 	struct svcd_frontend_value fe;
 	struct svcd_backend *be = NULL;
 	int ret;
 
-	if (!sock_is_ours(ctx))
+	if (who == SOCK_NOT_OURS)
 		return -SVCD_R_PASS_NOT_OURS;
-	ret = sock_pick4(ctx, addr, port, &fe, &be);
+	ret = sock_pick4(ctx, who, addr, port, &fe, &be);
 	if (ret || !be) /* verifier: be is set when ret is 0 */
 		return ret ? ret : -SVCD_R_DROP_NO_SLOT;
 	if (sock_rev_store(ctx, be, addr, port, fe.service_id))
@@ -258,8 +310,10 @@ static __always_inline bool sock_read_ip6(struct bpf_sock_addr *ctx,
  * address runs sendmsg4 with the plain IPv4 address, while recvfrom()
  * runs recvmsg6 with the mapped one: both meet in svcd_sock_rev).
  */
-static __always_inline int sock_forward6(struct bpf_sock_addr *ctx)
+static __always_inline int sock_forward6(struct bpf_sock_addr *ctx,
+					 bool connect)
 {
+	enum sock_who who = sock_who(ctx, connect);
 	__be16 port = (__be16)ctx->user_port;
 	struct svcd_frontend_value fe;
 	struct svcd_backend6 *be6 = NULL;
@@ -267,10 +321,10 @@ static __always_inline int sock_forward6(struct bpf_sock_addr *ctx)
 	union svcd_ip6 addr;
 	int ret;
 
-	if (!sock_is_ours(ctx))
+	if (who == SOCK_NOT_OURS)
 		return -SVCD_R_PASS_NOT_OURS;
 	if (sock_read_ip6(ctx, &addr)) {
-		ret = sock_pick4(ctx, addr.w[3], port, &fe, &be);
+		ret = sock_pick4(ctx, who, addr.w[3], port, &fe, &be);
 		if (ret || !be)
 			return ret ? ret : -SVCD_R_DROP_NO_SLOT;
 		if (sock_rev_store(ctx, be, addr.w[3], port, fe.service_id))
@@ -279,7 +333,7 @@ static __always_inline int sock_forward6(struct bpf_sock_addr *ctx)
 		ctx->user_port = be->port;
 		return SVCD_R_SOCK_FORWARD;
 	}
-	ret = sock_pick6(ctx, &addr, port, &fe, &be6);
+	ret = sock_pick6(ctx, who, &addr, port, &fe, &be6);
 	if (ret || !be6)
 		return ret ? ret : -SVCD_R_DROP_NO_SLOT;
 	if (sock_rev6_store(ctx, be6, &addr, port, fe.service_id))
@@ -376,13 +430,13 @@ static __always_inline int sock_verdict(int ret)
 SEC("cgroup/connect4")
 int sock_connect4(struct bpf_sock_addr *ctx)
 {
-	return sock_verdict(sock_forward(ctx));
+	return sock_verdict(sock_forward(ctx, true));
 }
 
 SEC("cgroup/sendmsg4")
 int sock_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return sock_verdict(sock_forward(ctx));
+	return sock_verdict(sock_forward(ctx, false));
 }
 
 /* recvmsg and getpeername cannot fail: always SOCK_ALLOW. */
@@ -403,13 +457,13 @@ int sock_getpeer4(struct bpf_sock_addr *ctx)
 SEC("cgroup/connect6")
 int sock_connect6(struct bpf_sock_addr *ctx)
 {
-	return sock_verdict(sock_forward6(ctx));
+	return sock_verdict(sock_forward6(ctx, true));
 }
 
 SEC("cgroup/sendmsg6")
 int sock_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sock_verdict(sock_forward6(ctx));
+	return sock_verdict(sock_forward6(ctx, false));
 }
 
 SEC("cgroup/recvmsg6")

@@ -199,15 +199,15 @@ check sock-counted eval '[ "$(reason_count sock_forward)" -ge 290 ] && [ "$(reas
 
 # Scoping: a process of the node outside the cgroup is not translated (the
 # node has no route to the ClusterIP range: connect fails at once), and a
-# pod's socket in the cgroup keeps the tc path (conntrack, pod address).
+# pod's socket in the cgroup is translated at the socket too (--socket-lb
+# all, the default): answered, and no conntrack entry of the pod's.
 load "$NODE" "$T_DIR/outside.json" --tcp --to $CIP:80 --count 5 --timeout-ms 2000
 CHECK_WHY="a node process outside $CG must not be translated; got $(load_summary "$T_DIR/outside.json")"
 check outside-cgroup-untranslated [ "$(jget "$T_DIR/outside.json" 'd.get("answered")')" = 0 ]
 in_cg "$CLIENT" "$LOAD_BIN" --json --tcp --to $CIP:80 --count 10 \
 	--timeout-ms 3000 >"$T_DIR/pod.json" 2>/dev/null
-check pod-in-cgroup-via-tc ct_all_with 10 \
-	"e['direction'] == 'forward' and e['source'].startswith('198.18.1.20:')" \
-	"e['destination'] == '$CIP:80'"
+CHECK_WHY="a pod in $CG: expected 10 answers and no conntrack entry from 198.18.1.20; got $(load_summary "$T_DIR/pod.json"), entries $(ct_match "e['source'].startswith('198.18.1.20:')" True)"
+check pod-in-cgroup-at-socket eval '[ "$(jget "$T_DIR/pod.json" "d.get(\"answered\")")" = 10 ] && [ "$(ct_match "e[\"source\"].startswith(\"198.18.1.20:\")" True)" = "0 0" ]'
 
 # status shows the links: "HOOK@CGROUP_ID:LINK_ID ..." (a cgroup's id is
 # its inode number on 64-bit kernels).

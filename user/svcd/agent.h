@@ -54,6 +54,9 @@ struct options {
 	struct cidrlist cluster_cidrs;
 	const char *pin_dir;
 	const char *cgroup_path; /* "": socket programs off */
+	/* --socket-lb: true (all) translates pods' sockets at the socket
+	 * too; false (host) only the node's own (hostNetwork) sockets */
+	bool socket_lb_pods;
 	const char *metrics_addr;
 	const char *healthz_addr;
 	bool cleanup;

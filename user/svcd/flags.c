@@ -29,6 +29,7 @@ enum {
 	OPT_MAX_CONNTRACK,
 	OPT_MAX_AFFINITY,
 	OPT_SNAT_PORTS,
+	OPT_SOCKET_LB,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
 	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 	{ "cgroup-path", required_argument, NULL, OPT_CGROUP_PATH },
+	{ "socket-lb", required_argument, NULL, OPT_SOCKET_LB },
 	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "healthz-bind-address", required_argument, NULL, OPT_HEALTHZ_ADDR },
 	{ "cleanup", no_argument, NULL, OPT_CLEANUP },
@@ -62,6 +64,7 @@ void usage(FILE *f)
 		"            [--hostname-override NAME] [--pod-ifaces GLOB[,GLOB]]\n"
 		"            [--uplinks IFACE[,IFACE]] [--nodeport-addresses CIDR[,CIDR]]\n"
 		"            [--cluster-cidr CIDR[,CIDR]] [--pin-dir DIR] [--cgroup-path PATH]\n"
+		"            [--socket-lb all|host]\n"
 		"            [--metrics-bind-address ADDR:PORT]\n"
 		"            [--healthz-bind-address ADDR:PORT] [--cleanup] [-v LEVEL]\n"
 		"            [--max-services N] [--max-backends N] [--max-conntrack N]\n"
@@ -96,10 +99,15 @@ void usage(FILE *f)
 		"                            answer traffic from the uplinks, SNATed\n"
 		"                            toward other nodes\n"
 		"  --pin-dir DIR             bpffs directory of the maps (default %s)\n"
-		"  --cgroup-path PATH        cgroup v2 directory whose processes' sockets of\n"
-		"                            this network namespace (hostNetwork clients)\n"
+		"  --cgroup-path PATH        cgroup v2 directory whose processes' sockets\n"
 		"                            are translated at connect/sendmsg (default\n"
 		"                            %s; \"\" turns the socket programs off)\n"
+		"  --socket-lb all|host      all (default): pods' TCP and UDP sockets too,\n"
+		"                            in every network namespace under --cgroup-path\n"
+		"                            (no per-packet translation, no conntrack entry);\n"
+		"                            host: only this network namespace's\n"
+		"                            (hostNetwork) sockets, pods keep the tc path\n"
+		"                            (for meshes that must see the ClusterIP)\n"
 		"  --metrics-bind-address ADDR:PORT  serve /metrics and /proxyMode\n"
 		"  --healthz-bind-address ADDR:PORT  serve /healthz and /livez\n"
 		"                            (each only when given)\n"
@@ -334,6 +342,7 @@ int parse_args(int argc, char **argv, struct options *o)
 
 	o->pin_dir = DEFAULT_PIN_DIR;
 	o->cgroup_path = DEFAULT_CGROUP_PATH;
+	o->socket_lb_pods = true;
 	o->verbosity = DEFAULT_VERBOSITY;
 	o->max_services = SVCD_DEF_SERVICES;
 	o->max_backends = SVCD_DEF_BACKENDS;
@@ -386,6 +395,15 @@ int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CGROUP_PATH:
 			o->cgroup_path = optarg;
+			break;
+		case OPT_SOCKET_LB:
+			if (!strcmp(optarg, "all") || !strcmp(optarg, "host")) {
+				o->socket_lb_pods = !strcmp(optarg, "all");
+			} else {
+				pr_err("--socket-lb '%s': expected all or host",
+				       optarg);
+				err = -EINVAL;
+			}
 			break;
 		case OPT_METRICS_ADDR:
 			err = parse_bind_addr("--metrics-bind-address", optarg);

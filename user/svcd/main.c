@@ -259,6 +259,7 @@ static void loader_config_of(const struct options *o,
 		.max_conntrack = o->max_conntrack,
 		.max_affinity = o->max_affinity,
 		.cgroup_path = o->cgroup_path,
+		.sock_pods = o->socket_lb_pods,
 		.snat_port_min = o->snat_port_min,
 		.snat_port_max = o->snat_port_max,
 	};
@@ -315,7 +316,11 @@ static int setup_datapath(struct svcd *s)
 	/* F8 is optional: without it (no cgroup v2, an old kernel) the rest
 	 * works, and the one line logged says why. */
 	if (*o->cgroup_path) {
-		loader_attach_sock(s->loader);
+		if (loader_attach_sock(s->loader) >= 0)
+			pr_info("socket LB: %s",
+				o->socket_lb_pods ?
+					"every TCP/UDP socket under --cgroup-path, pods' included (--socket-lb all); pods' connected UDP, sessionAffinity and loadBalancerSourceRanges keep the tc path" :
+					"this network namespace's sockets only (--socket-lb host); pods keep the tc path");
 	} else {
 		n = loader_detach_sock(o->pin_dir);
 		if (n > 0)

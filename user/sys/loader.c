@@ -677,8 +677,9 @@ static int open_sock(struct loader *l)
 			return err;
 	}
 	l->sock->rodata->node_netns_cookie = netns_cookie();
-	if (!l->sock->rodata->node_netns_cookie)
-		pr_warn("socket programs: no SO_NETNS_COOKIE (Linux 5.14), so they cannot tell the node's sockets from pods': pods in the cgroup are translated at the socket too");
+	l->sock->rodata->translate_pods = l->cfg.sock_pods;
+	if (!l->sock->rodata->node_netns_cookie && !l->cfg.sock_pods)
+		pr_warn("socket programs: no SO_NETNS_COOKIE (Linux 5.14), so they cannot tell the node's sockets from pods': pods in the cgroup are translated at the socket too (--socket-lb host cannot hold)");
 	l->sock->rodata->have_set_retval =
 		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 					BPF_FUNC_set_retval, NULL) == 1;

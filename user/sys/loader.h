@@ -78,6 +78,8 @@ struct loader_config {
 	 * entries, one per translated socket as conntrack has per flow, and
 	 * svcd_sock_rev6 too when ipv6 (else a 1-entry placeholder) */
 	const char *cgroup_path; /* cgroup v2 directory; NULL or "": none */
+	/* pods' sockets too (--socket-lb all), not only the node's */
+	bool sock_pods;
 };
 
 /* How the XDP program ended up attached to an uplink. */
