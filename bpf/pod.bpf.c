@@ -57,7 +57,7 @@ int from_pod(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	int proto = eth_proto(data, data_end);
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = svcd_now();
 
 	if (proto == bpf_htons(ETH_P_IP))
 		return tc_verdict(skb, from_pod4(skb, now));

@@ -514,8 +514,8 @@ static int add_reply_pair(struct bench *b, __be32 from, __be16 from_port,
 		.tcp_state = SVCD_TCP_ESTABLISHED,
 	};
 
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	/* the datapath's clock (svcd_now()) is CLOCK_MONOTONIC_COARSE */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
 	val.created_ns = val.last_seen_ns =
 		(__u64)t.tv_sec * 1000000000ull + (__u64)t.tv_nsec;
 	if (family == 6)

@@ -68,7 +68,7 @@ static __always_inline int AFN(to_pod)(struct __sk_buff *skb)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);
+	ret = AFN(svc_reverse)(&f, svcd_now(), &t);
 	if (ret == SVCD_R_REVERSE)
 		ret = AFN(apply)(skb, &f, &t, ret);
 	return ret;

@@ -41,7 +41,7 @@ static __always_inline __u64 AFN(ct_lifetime)(const ct_val_t *ct)
 static __always_inline bool AFN(ct_is_live)(const ct_val_t *ct, const flow_t *f,
 					    __u64 now)
 {
-	if (now - ct->last_seen_ns > AFN(ct_lifetime)(ct))
+	if (ns_since(now, ct->last_seen_ns) > AFN(ct_lifetime)(ct))
 		return false;
 	if (ct->tcp_state == SVCD_TCP_CLOSING &&
 	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
@@ -64,7 +64,7 @@ static __always_inline void AFN(ct_touch)(ct_val_t *ct, const flow_t *f,
 	}
 	if (reply && !(ct->flags & SVCD_CT_SEEN_REPLY))
 		ct->flags |= SVCD_CT_SEEN_REPLY;
-	if (now - ct->last_seen_ns > SVCD_CT_REFRESH_NS)
+	if (ns_since(now, ct->last_seen_ns) > SVCD_CT_REFRESH_NS)
 		ct->last_seen_ns = now;
 }
 
@@ -96,7 +96,7 @@ AFN(lb_select_affinity)(const flow_t *f, const struct svcd_frontend_value *fe,
 	backend_t *be;
 
 	aff = bpf_map_lookup_elem(&AFF_MAP, &key);
-	if (aff && now - aff->last_used_ns <=
+	if (aff && ns_since(now, aff->last_used_ns) <=
 			   (__u64)fe->affinity_timeout * SVCD_NS_PER_SEC) {
 		match.service_id = fe->service_id;
 		match.backend_id = aff->backend_id;
@@ -140,7 +140,7 @@ struct AFN(snat_config) {
 
 static __always_inline bool AFN(snat_port_dead)(const ct_val_t *ct, __u64 now)
 {
-	__u64 idle = now - ct->last_seen_ns;
+	__u64 idle = ns_since(now, ct->last_seen_ns);
 
 	if (ct->tcp_state == SVCD_TCP_CLOSING)
 		return idle > SNAT_REUSE_CLOSED_NS;
@@ -183,7 +183,7 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f, __u64 now,
 	if (!(ct->flags & SVCD_CT_SEEN_REPLY) ||
 	    ct->tcp_state == SVCD_TCP_SYN_SENT ||
 	    (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST))) ||
-	    now - ct->last_seen_ns > SVCD_CT_REFRESH_NS) {
+	    ns_since(now, ct->last_seen_ns) > SVCD_CT_REFRESH_NS) {
 		AFN(fwd_key_of)(ct, f->proto, &fwd_key);
 		fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
 		if (fwd)
@@ -372,7 +372,7 @@ static __always_inline void AFN(ct_forget_reused)(const flow_t *f, __u64 now)
 	AFN(fwd_key_of)(rev, f->proto, &fwd_key);
 	fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
 	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
-	    now - fwd->last_seen_ns <= AFN(ct_lifetime)(fwd))
+	    ns_since(now, fwd->last_seen_ns) <= AFN(ct_lifetime)(fwd))
 		return;
 	if (fwd)
 		bpf_map_delete_elem(&CT_MAP, &fwd_key);

@@ -116,7 +116,7 @@ static __always_inline int AFN(to_wire)(struct __sk_buff *skb)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);
+	ret = AFN(svc_reverse)(&f, svcd_now(), &t);
 	if (ret != SVCD_R_REVERSE)
 		return ret;
 	ret = AFN(nat_apply)(skb, &f, &t);
