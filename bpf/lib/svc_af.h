@@ -161,17 +161,21 @@ static __always_inline void AFN(fwd_key_of)(const ct_val_t *rev, __u8 proto,
 	key->pad = 0;
 }
 
-/* Step 6 of docs/datapath.md: a reply from a backend. */
-static __always_inline int AFN(svc_reverse)(const flow_t *f, __u64 now,
+/* Step 6 of docs/datapath.md: a reply from a backend. The clock is read
+ * only for a packet of a tracked flow (here and in svc_forward()): a
+ * packet that is no service's never needs it. */
+static __always_inline int AFN(svc_reverse)(const flow_t *f,
 					    struct AFN(nat_target) * t)
 {
 	ct_val_t *ct, *fwd;
 	ct_key_t key, fwd_key;
+	__u64 now;
 
 	AFN(ct_key_of)(f, SVCD_CT_REVERSE, &key);
 	ct = bpf_map_lookup_elem(&CT_MAP, &key);
 	if (!ct)
 		return -SVCD_R_PASS_NOT_OURS;
+	now = svcd_now();
 
 	/* The forward entry decides the flow's lifetime: replies move its
 	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING) and
@@ -396,25 +400,27 @@ static __always_inline bool AFN(src_range_allows)(const flow_t *f)
  * SVCD_R_REFUSED when the hook must refuse (no usable backend), or a
  * negative reason (not ours, drops).
  */
-static __always_inline int
-AFN(svc_forward)(const flow_t *f, __u8 scope, __u64 now,
-		 const struct AFN(snat_config) * snat,
-		 struct AFN(nat_target) * t)
+static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
+					    const struct AFN(snat_config) *
+						    snat,
+					    struct AFN(nat_target) * t)
 {
 	struct svcd_frontend_value *fe_ptr, fe;
 	ct_val_t *ct, new_ct;
 	backend_t *be;
 	ct_key_t key;
 	__u32 backend_id = 0;
+	__u64 now;
 	int ret;
 
 	fe_ptr = AFN(lb_lookup_frontend)(f, scope);
 	if (!fe_ptr) {
 		if (f->proto == IPPROTO_TCP &&
 		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-			AFN(ct_forget_reused)(f, now);
+			AFN(ct_forget_reused)(f, svcd_now());
 		return -SVCD_R_PASS_NOT_OURS;
 	}
+	now = svcd_now();
 	/* One copy: slot_count and rev of the same revision. */
 	fe = *fe_ptr;
 	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f))
