@@ -171,6 +171,10 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 	ct_key_t key, fwd_key;
 	__u64 now;
 
+	/* A SYN without ACK opens a connection: never a reply. */
+	if (f->proto == IPPROTO_TCP &&
+	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return -SVCD_R_PASS_NOT_OURS;
 	AFN(ct_key_of)(f, SVCD_CT_REVERSE, &key);
 	ct = bpf_map_lookup_elem(&CT_MAP, &key);
 	if (!ct)
