@@ -33,7 +33,10 @@ static __always_inline __u64 svcd_now(void)
  */
 static __always_inline __u64 ns_since(__u64 now, __u64 then)
 {
-	return now > then ? now - then : 0;
+	__u64 d = now - then;
+
+	/* branchless: one path for the verifier, not two per comparison */
+	return d & ~(__u64)((__s64)d >> 63);
 }
 
 static __always_inline __u64 ct_state_lifetime(__u8 tcp_state)
