@@ -57,12 +57,11 @@ int from_pod(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	int proto = eth_proto(data, data_end);
-	__u64 now = bpf_ktime_get_ns();
 
 	if (proto == bpf_htons(ETH_P_IP))
-		return tc_verdict(skb, from_pod4(skb, now));
+		return tc_verdict(skb, from_pod4(skb));
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return tc_verdict(skb, from_pod6(skb, now));
+		return tc_verdict(skb, from_pod6(skb));
 	return tc_verdict(skb, -SVCD_R_PASS_NOT_IP);
 }
 

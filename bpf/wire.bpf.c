@@ -132,12 +132,11 @@ int from_wire(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	int proto = eth_proto(data, data_end);
-	__u64 now = bpf_ktime_get_ns();
 
 	if (proto == bpf_htons(ETH_P_IP))
-		return xdp_verdict(from_wire4(ctx, now));
+		return xdp_verdict(from_wire4(ctx));
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return xdp_verdict(from_wire6(ctx, now));
+		return xdp_verdict(from_wire6(ctx));
 	return xdp_verdict(-SVCD_R_PASS_NOT_IP);
 }
 
@@ -152,9 +151,9 @@ int from_wire_tc(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	proto = eth_proto(data, data_end);
 	if (proto == bpf_htons(ETH_P_IP))
-		return tc_verdict(from_wire_tc4(skb, bpf_ktime_get_ns()));
+		return tc_verdict(from_wire_tc4(skb));
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return tc_verdict(from_wire_tc6(skb, bpf_ktime_get_ns()));
+		return tc_verdict(from_wire_tc6(skb));
 	return tc_verdict(-SVCD_R_PASS_NOT_IP);
 }
 

@@ -1,14 +1,43 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * ct.h - conntrack's family-free part: how long an entry lives in each
- * state. The per-family functions (keys, liveness, touch) are in the
- * template svc_af.h.
+ * ct.h - conntrack's family-free part: the clock, and how long an entry
+ * lives in each state. The per-family functions (keys, liveness, touch)
+ * are in the template svc_af.h.
  */
 #ifndef SVCD_BPF_CT_H
 #define SVCD_BPF_CT_H
 
 #include "maps.h"
 #include "parse.h"
+
+/*
+ * The datapath's clock, for every timestamp in the maps (conntrack
+ * created_ns/last_seen_ns, affinity last_used_ns): CLOCK_MONOTONIC as of
+ * the last tick (bpf_ktime_get_coarse_ns(), 1-4 ms behind the exact
+ * clock). Lifetimes, the refresh granularity and affinity timeouts are
+ * whole seconds, so a tick does not matter; the exact clock reads the
+ * clocksource on every packet, which is most of a non-service packet's
+ * cost under a paravirtual clock (kvm-clock). Every hook uses this one, so
+ * stamps are compared with stamps of the same clock.
+ */
+static __always_inline __u64 svcd_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/*
+ * How long before now a stamp was. A stamp ahead of now counts as "just
+ * now", not as 2^64 ns ago: entries pinned by an svcd that stamped with
+ * the exact clock are up to a tick ahead of this one for a tick after an
+ * upgrade, and an unsigned wrap would expire live flows.
+ */
+static __always_inline __u64 ns_since(__u64 now, __u64 then)
+{
+	__u64 d = now - then;
+
+	/* branchless: one path for the verifier, not two per comparison */
+	return d & ~(__u64)((__s64)d >> 63);
+}
 
 static __always_inline __u64 ct_state_lifetime(__u8 tcp_state)
 {

@@ -50,7 +50,7 @@ static __always_inline int nat_rewrite_xdp(void *data, void *data_end,
 	/* verifier: a packet pointer plus a variable offset only gets a
 	 * range when offset + access stays below 64 KiB, so the __u16
 	 * offsets are narrowed (L4 starts at most 14 + 60 bytes in). The
-	 * IPv4 header follows an untagged Ethernet header (parse_eth). */
+	 * IPv4 header follows an untagged Ethernet header (parse_flow4). */
 	if ((void *)(ip + 1) > data_end)
 		return -SVCD_R_DROP_REWRITE;
 	ports = data + (f->l4_off & 0x7f);

@@ -90,18 +90,6 @@ static __always_inline bool ip6_is_zero(const union svcd_ip6 *a)
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
-static __always_inline int parse_eth(struct cursor *c, __u16 *l3_off,
-				     void *data)
-{
-	struct ethhdr *eth = c->pos;
-
-	if ((void *)(eth + 1) > c->end)
-		return -SVCD_R_PASS_NOT_IP;
-	c->pos = eth + 1;
-	*l3_off = (__u16)((void *)c->pos - data);
-	return eth->h_proto; /* __be16 ethertype, as an int >= 0 */
-}
-
 static __always_inline int parse_ipv4(struct cursor *c, struct flow4 *f)
 {
 	struct iphdr *ip = c->pos;
@@ -177,21 +165,21 @@ static __always_inline int parse_udp(struct cursor *c,
 	}
 
 /*
- * Parse Ethernet + IPv4 + TCP/UDP. Returns 0 with *f filled, or a negative
- * svcd_reason saying why the packet is not one the datapath translates.
+ * Parse IPv4 + TCP/UDP behind the Ethernet header, whose ethertype the
+ * entry point read (eth_proto(): one Ethernet parse per packet); the IP
+ * header's bounds check covers the Ethernet header's. Returns 0 with *f
+ * filled, or a negative svcd_reason saying why the packet is not one the
+ * datapath translates.
  */
 static __always_inline int parse_flow4(void *data, void *data_end,
 				       struct flow4 *f)
 {
-	struct cursor c = { .pos = data, .end = data_end };
+	struct cursor c = { .pos = data + sizeof(struct ethhdr),
+			    .end = data_end };
 	struct l4_fields l4 = L4_FIELDS_OF(f);
 	int ret;
 
-	ret = parse_eth(&c, &f->l3_off, data);
-	if (ret < 0)
-		return ret;
-	if (ret != bpf_htons(ETH_P_IP))
-		return -SVCD_R_PASS_NOT_IP;
+	f->l3_off = sizeof(struct ethhdr);
 	ret = parse_ipv4(&c, f);
 	if (ret < 0)
 		return ret;
@@ -259,7 +247,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct flow6 *f)
 }
 
 /*
- * Parse Ethernet + IPv6 (+ extension headers) + TCP/UDP, as parse_flow4.
+ * Parse IPv6 (+ extension headers) + TCP/UDP, as parse_flow4.
  * UDP with checksum 0 is invalid over IPv6 (RFC 8200 8.1): such a
  * datagram is passed untranslated as malformed rather than given a
  * checksum it never had.
@@ -267,15 +255,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct flow6 *f)
 static __always_inline int parse_flow6(void *data, void *data_end,
 				       struct flow6 *f)
 {
-	struct cursor c = { .pos = data, .end = data_end };
+	struct cursor c = { .pos = data + sizeof(struct ethhdr),
+			    .end = data_end };
 	struct l4_fields l4 = L4_FIELDS_OF(f);
 	int ret;
 
-	ret = parse_eth(&c, &f->l3_off, data);
-	if (ret < 0)
-		return ret;
-	if (ret != bpf_htons(ETH_P_IPV6))
-		return -SVCD_R_PASS_NOT_IP;
+	f->l3_off = sizeof(struct ethhdr);
 	ret = parse_ipv6(&c, f);
 	if (ret < 0)
 		return ret;
@@ -386,7 +371,12 @@ static __always_inline int parse_icmp_err6(void *data, void *data_end,
 				      &e->in.dport);
 }
 
-/* The ethertype of a frame (network order), or -SVCD_R_PASS_NOT_IP. */
+/*
+ * The ethertype of a frame (network order), or -SVCD_R_PASS_NOT_IP: the
+ * one Ethernet parse of a packet. Every entry point dispatches on it and
+ * parse_flow4/6() start behind the header (untagged Ethernet only: a VLAN
+ * tag's ethertype is neither IP one).
+ */
 static __always_inline int eth_proto(void *data, void *data_end)
 {
 	struct ethhdr *eth = data;

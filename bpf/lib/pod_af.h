@@ -29,7 +29,7 @@ static __always_inline int AFN(apply)(struct __sk_buff *skb, const flow_t *f,
 	return reason;
 }
 
-static __always_inline int AFN(from_pod)(struct __sk_buff *skb, __u64 now)
+static __always_inline int AFN(from_pod)(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -42,10 +42,10 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb, __u64 now)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, now, &t);
+	ret = AFN(svc_reverse)(&f, &t);
 	if (ret == SVCD_R_REVERSE)
 		return AFN(apply)(skb, &f, &t, ret);
-	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, now, &AFN(no_snat), &t);
+	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, &AFN(no_snat), &t);
 	if (ret == SVCD_R_FORWARD)
 		return AFN(apply)(skb, &f, &t, ret);
 	if (ret == SVCD_R_REFUSED) {
@@ -68,7 +68,7 @@ static __always_inline int AFN(to_pod)(struct __sk_buff *skb)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);
+	ret = AFN(svc_reverse)(&f, &t);
 	if (ret == SVCD_R_REVERSE)
 		ret = AFN(apply)(skb, &f, &t, ret);
 	return ret;

@@ -41,7 +41,7 @@ static __always_inline __u64 AFN(ct_lifetime)(const ct_val_t *ct)
 static __always_inline bool AFN(ct_is_live)(const ct_val_t *ct, const flow_t *f,
 					    __u64 now)
 {
-	if (now - ct->last_seen_ns > AFN(ct_lifetime)(ct))
+	if (ns_since(now, ct->last_seen_ns) > AFN(ct_lifetime)(ct))
 		return false;
 	if (ct->tcp_state == SVCD_TCP_CLOSING &&
 	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
@@ -64,7 +64,7 @@ static __always_inline void AFN(ct_touch)(ct_val_t *ct, const flow_t *f,
 	}
 	if (reply && !(ct->flags & SVCD_CT_SEEN_REPLY))
 		ct->flags |= SVCD_CT_SEEN_REPLY;
-	if (now - ct->last_seen_ns > SVCD_CT_REFRESH_NS)
+	if (ns_since(now, ct->last_seen_ns) > SVCD_CT_REFRESH_NS)
 		ct->last_seen_ns = now;
 }
 
@@ -96,7 +96,7 @@ AFN(lb_select_affinity)(const flow_t *f, const struct svcd_frontend_value *fe,
 	backend_t *be;
 
 	aff = bpf_map_lookup_elem(&AFF_MAP, &key);
-	if (aff && now - aff->last_used_ns <=
+	if (aff && ns_since(now, aff->last_used_ns) <=
 			   (__u64)fe->affinity_timeout * SVCD_NS_PER_SEC) {
 		match.service_id = fe->service_id;
 		match.backend_id = aff->backend_id;
@@ -140,7 +140,7 @@ struct AFN(snat_config) {
 
 static __always_inline bool AFN(snat_port_dead)(const ct_val_t *ct, __u64 now)
 {
-	__u64 idle = now - ct->last_seen_ns;
+	__u64 idle = ns_since(now, ct->last_seen_ns);
 
 	if (ct->tcp_state == SVCD_TCP_CLOSING)
 		return idle > SNAT_REUSE_CLOSED_NS;
@@ -161,17 +161,25 @@ static __always_inline void AFN(fwd_key_of)(const ct_val_t *rev, __u8 proto,
 	key->pad = 0;
 }
 
-/* Step 6 of docs/datapath.md: a reply from a backend. */
-static __always_inline int AFN(svc_reverse)(const flow_t *f, __u64 now,
+/* Step 6 of docs/datapath.md: a reply from a backend. The clock is read
+ * only for a packet of a tracked flow (here and in svc_forward()): a
+ * packet that is no service's never needs it. */
+static __always_inline int AFN(svc_reverse)(const flow_t *f,
 					    struct AFN(nat_target) * t)
 {
 	ct_val_t *ct, *fwd;
 	ct_key_t key, fwd_key;
+	__u64 now;
 
+	/* A SYN without ACK opens a connection: never a reply. */
+	if (f->proto == IPPROTO_TCP &&
+	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+		return -SVCD_R_PASS_NOT_OURS;
 	AFN(ct_key_of)(f, SVCD_CT_REVERSE, &key);
 	ct = bpf_map_lookup_elem(&CT_MAP, &key);
 	if (!ct)
 		return -SVCD_R_PASS_NOT_OURS;
+	now = svcd_now();
 
 	/* The forward entry decides the flow's lifetime: replies move its
 	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING) and
@@ -183,7 +191,7 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f, __u64 now,
 	if (!(ct->flags & SVCD_CT_SEEN_REPLY) ||
 	    ct->tcp_state == SVCD_TCP_SYN_SENT ||
 	    (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST))) ||
-	    now - ct->last_seen_ns > SVCD_CT_REFRESH_NS) {
+	    ns_since(now, ct->last_seen_ns) > SVCD_CT_REFRESH_NS) {
 		AFN(fwd_key_of)(ct, f->proto, &fwd_key);
 		fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
 		if (fwd)
@@ -372,7 +380,7 @@ static __always_inline void AFN(ct_forget_reused)(const flow_t *f, __u64 now)
 	AFN(fwd_key_of)(rev, f->proto, &fwd_key);
 	fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
 	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
-	    now - fwd->last_seen_ns <= AFN(ct_lifetime)(fwd))
+	    ns_since(now, fwd->last_seen_ns) <= AFN(ct_lifetime)(fwd))
 		return;
 	if (fwd)
 		bpf_map_delete_elem(&CT_MAP, &fwd_key);
@@ -396,25 +404,27 @@ static __always_inline bool AFN(src_range_allows)(const flow_t *f)
  * SVCD_R_REFUSED when the hook must refuse (no usable backend), or a
  * negative reason (not ours, drops).
  */
-static __always_inline int
-AFN(svc_forward)(const flow_t *f, __u8 scope, __u64 now,
-		 const struct AFN(snat_config) * snat,
-		 struct AFN(nat_target) * t)
+static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
+					    const struct AFN(snat_config) *
+						    snat,
+					    struct AFN(nat_target) * t)
 {
 	struct svcd_frontend_value *fe_ptr, fe;
 	ct_val_t *ct, new_ct;
 	backend_t *be;
 	ct_key_t key;
 	__u32 backend_id = 0;
+	__u64 now;
 	int ret;
 
 	fe_ptr = AFN(lb_lookup_frontend)(f, scope);
 	if (!fe_ptr) {
 		if (f->proto == IPPROTO_TCP &&
 		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-			AFN(ct_forget_reused)(f, now);
+			AFN(ct_forget_reused)(f, svcd_now());
 		return -SVCD_R_PASS_NOT_OURS;
 	}
+	now = svcd_now();
 	/* One copy: slot_count and rev of the same revision. */
 	fe = *fe_ptr;
 	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f))

@@ -44,7 +44,7 @@ static __always_inline int AFN(xdp_output)(struct xdp_md *ctx, const flow_t *f,
 	return reason;
 }
 
-static __always_inline int AFN(from_wire)(struct xdp_md *ctx, __u64 now)
+static __always_inline int AFN(from_wire)(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -59,11 +59,11 @@ static __always_inline int AFN(from_wire)(struct xdp_md *ctx, __u64 now)
 		return xdp_handoff(ctx);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, now, &t);
+	ret = AFN(svc_reverse)(&f, &t);
 	if (ret == SVCD_R_REVERSE)
 		return AFN(xdp_output)(ctx, &f, &t, ret);
 	AFN(snat_of)(&snat);
-	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, now, &snat, &t);
+	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t);
 	if (ret == SVCD_R_FORWARD)
 		return AFN(xdp_output)(ctx, &f, &t, ret);
 	if (ret == SVCD_R_REFUSED)
@@ -73,7 +73,7 @@ static __always_inline int AFN(from_wire)(struct xdp_md *ctx, __u64 now)
 	return ret;
 }
 
-static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb, __u64 now)
+static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
@@ -88,10 +88,10 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb, __u64 now)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, now, &t);
+	ret = AFN(svc_reverse)(&f, &t);
 	if (ret != SVCD_R_REVERSE) {
 		AFN(snat_of)(&snat);
-		ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, now, &snat, &t);
+		ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t);
 		if (ret != SVCD_R_FORWARD)
 			return ret;
 	}
@@ -116,7 +116,7 @@ static __always_inline int AFN(to_wire)(struct __sk_buff *skb)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, bpf_ktime_get_ns(), &t);
+	ret = AFN(svc_reverse)(&f, &t);
 	if (ret != SVCD_R_REVERSE)
 		return ret;
 	ret = AFN(nat_apply)(skb, &f, &t);

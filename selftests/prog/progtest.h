@@ -148,7 +148,8 @@ int pt_affinity_set(struct pt *pt, __u32 service_id, __be32 client,
 int pt_affinity_count(struct pt *pt);
 /* Deletes the match pair {service_id, backend_id}: the backend left. */
 int pt_affinity_unmatch(struct pt *pt, __u32 service_id, __u32 backend_id);
-/* CLOCK_MONOTONIC in ns: what bpf_ktime_get_ns() reads. */
+/* CLOCK_MONOTONIC_COARSE in ns: the datapath's clock (svcd_now(),
+ * bpf_ktime_get_coarse_ns()); never ahead of what a program reads next. */
 __u64 pt_now_ns(void);
 /* Allows sources in PREFIX/LEN to reach LoadBalancer IP LB. */
 int pt_src_range_add(struct pt *pt, __be32 lb, __be32 prefix, __u8 len);
