@@ -283,7 +283,7 @@ struct svcd_ct_value {
 	__u8 flags;	  /* SVCD_CT_* */
 	__u8 tcp_state;	  /* enum svcd_tcp_state */
 	__u16 pad;
-	__u64 created_ns;   /* bpf_ktime_get_ns() at creation */
+	__u64 created_ns;   /* svcd_now() (CLOCK_MONOTONIC_COARSE) at creation */
 	__u64 last_seen_ns; /* refreshed at most every SVCD_CT_REFRESH_NS */
 };
 _Static_assert(sizeof(struct svcd_ct_value) == 40, "ct value size");
@@ -348,7 +348,7 @@ _Static_assert(sizeof(struct svcd_affinity6_key) == 20, "affinity6 key size");
 struct svcd_affinity_value {
 	__u32 backend_id; /* svcd_backends id the client was given */
 	__u32 pad;
-	__u64 last_used_ns; /* bpf_ktime_get_ns() of the last new flow */
+	__u64 last_used_ns; /* svcd_now() of the last new flow */
 };
 _Static_assert(sizeof(struct svcd_affinity_value) == 16, "affinity value size");
 

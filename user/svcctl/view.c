@@ -496,8 +496,8 @@ uint64_t now_ns(void)
 {
 	struct timespec ts;
 
-	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* the datapath stamps with bpf_ktime_get_coarse_ns() */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (uint64_t)ts.tv_sec * SVCD_NS_PER_SEC + ts.tv_nsec;
 }
 

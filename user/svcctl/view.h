@@ -103,7 +103,7 @@ int views_table(const struct svc_maps *s, size_t only_index, bool one);
 
 /* ---- conntrack entries ------------------------------------------------- */
 
-/* CLOCK_MONOTONIC, as bpf_ktime_get_ns() */
+/* CLOCK_MONOTONIC_COARSE, as the datapath's bpf_ktime_get_coarse_ns() */
 uint64_t now_ns(void);
 /* Seconds from then to now; 0 when then is unset or in the future. */
 double ns_ago(uint64_t now, uint64_t then);
