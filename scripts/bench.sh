@@ -179,6 +179,8 @@ if [ -z "${BENCH_BUDGET:-}" ] && [ "$CHG_K" -gt 0 ]; then
 fi
 BUDGET=${BENCH_BUDGET:-$BUDGET}
 CLIENT_IP=198.18.1.2
+CLIENT_TC_IP=198.18.1.3
+CLIENT_TC_IP6=2001:db8:1::3
 GW=198.18.1.1
 NODE_IP=198.19.0.1
 EXT_IP=198.19.0.100
@@ -443,8 +445,22 @@ make_topology() {
 	fi
 	NODE[$m]=$node
 	CLIENT[$m]=$client
-	# svcd's client pod runs in the bench's cgroup (--cgroup-path)
-	[ "$m" = svcd ] && IN_CG[$client]=1
+	# svcd's client pod runs in the bench's cgroup (--cgroup-path); so
+	# does a second one, 198.18.1.3, the tc-only run's client: run right
+	# after the socket-LB one, from the same address it would collide with
+	# the backends' TIME_WAIT sockets of the socket-LB connections (which
+	# carry the backend's address, and so another TCP timestamp offset
+	# than the same ports through the ClusterIP: PAWS drops the SYN)
+	if [ "$m" = svcd ]; then
+		IN_CG[$client]=1
+		if [ "$SVCD_TC" = 1 ]; then
+			pod=$(nsname "cli2-$m")
+			make_pod "$node" "$pod" "$CLIENT_TC_IP" "$GW"
+			[ "$V6" = 1 ] && pod6 "$node" "$pod" "$CLIENT_TC_IP" "$CLIENT_TC_IP6"
+			CLIENT[svcd_tc]=$pod
+			IN_CG[$pod]=1
+		fi
+	fi
 	EXT[$m]=$ext
 }
 
@@ -877,7 +893,7 @@ F_TC=()
 # load from the client pod (in the bench's cgroup: translated at connect()),
 # one change, NodePort, IPv6, then the CHG_K changes; then svcd restarted
 # on its pinned state with --socket-lb host (the pods keep the tc path) for
-# the row "svcd tc only": ClusterIP and ClusterIP IPv6 load from the same
+# the row "svcd tc only": ClusterIP and ClusterIP IPv6 load from the second
 # client pod; then teardown.
 mode_svcd() {
 	local n=$1 dir=$2 tag=$3 node=${NODE[svcd]} t0 t1 ta line s rss c0 V6_WHY=
@@ -970,7 +986,8 @@ mode_svcd() {
 # svcd_tc_run N DIR V6_WHY: svcd stopped (no cleanup: maps, conntrack and
 # tc programs stay pinned) and started again with --socket-lb host on the
 # same pinned state; F_TC gets the restart (to its first sync line), the
-# RSS and the ClusterIP load of the same client pod, now on the tc path.
+# RSS and the ClusterIP load of the second client pod (198.18.1.3, in the
+# same cgroup: see make_topology), now on the tc path.
 svcd_tc_run() {
 	local n=$1 dir=$2 why6=$3 t0 line rss s F_SOCK=("${F[@]}")
 	kill_pid "$B_SVCD_PID"
@@ -987,11 +1004,11 @@ svcd_tc_run() {
 		socket_lb_check "$B_SVCD_LOG" "--socket-lb host"
 		rss=$(rss_of "$B_SVCD_PID")
 		F+=("rss_kb=${rss:-null}")
-		measure_xlat "${CLIENT[svcd]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip
+		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip
 		F+=("clusterip=@$dir/svcd_tc-clusterip.json")
 		if [ "$V6" = 1 ] && [ -z "$why6" ]; then
-			measure_xlat "${CLIENT[svcd]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6
-			measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 --done
+			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6
+			measure6 svcd "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 --done
 		elif [ "$V6" = 1 ]; then
 			F+=("clusterip6=$(jstatus "svcd IPv6: failed: $why6")")
 		fi
