@@ -44,7 +44,13 @@
 # other (1, then 999 more, ...), through 16 keep-alive HTTPS clients.
 #
 # Modes: direct (the client connects to a backend's address: the floor),
-# svcd (--kubeconfig), iptables and nftables: the real kube-proxy binary
+# svcd (--kubeconfig, --socket-lb all, --cgroup-path a cgroup of the
+# bench's own: a cgroup2 hierarchy mounted under the run's temporary
+# directory, svcd-bench-RUN_ID, holding only the processes this script
+# starts in svcd's client pods; removed at exit), and in the same svcd
+# run its tc-only row (svcd_tc: svcd restarted on its pinned state with
+# --socket-lb host, measured from a second client pod, 198.18.1.3, in
+# the same cgroup), iptables and nftables: the real kube-proxy binary
 # (scripts/k8s.sh's cache), in that mode, in its node namespace, with
 # --conntrack-max-per-core=0 --conntrack-min=0 and the conntrack timeouts
 # 0 (no sysctl it would otherwise write), --iptables-localhost-nodeports
@@ -72,7 +78,14 @@
 #      the first connection the spare pod answers (a try every 1 ms), the
 #      proxy's own sync duration beside it;
 #   4. NodePort load from the external client, when svcd has XDP uplinks;
-#   5. teardown (svcd --cleanup; kube-proxy --cleanup), then the slice is
+#   5. CHG_K endpoint changes in a row (scripts/bench/changes.py, from the
+#      node namespace: one PATCH every CHG_GAP s, at most CHG_SECS s; every
+#      CHG_PROBE_EVERY-th timed to the first connection the backend it
+#      adds answers), the proxy's own histogram before and after (svcd:
+#      svcd_change_to_maps_seconds; kube-proxy:
+#      kubeproxy_sync_proxy_rules_duration_seconds, IPv4), its RSS after;
+#   6. svcd only: the tc-only row (svcd restarted with --socket-lb host);
+#   7. teardown (svcd --cleanup; kube-proxy --cleanup), then the slice is
 #      moved back while no proxy runs.
 # A size whose API load would not fit in LOAD_LIMIT (predicted from the
 # rate of the loads before) falls back to the old imitation: svcd
@@ -95,7 +108,12 @@
 # `svcd --help` mentions XDP); BENCH_KP_MIN_SYNC (100ms);
 # BENCH_LOAD_LIMIT (seconds for one size's API load); BENCH_RESULTS
 # (bench/results); BENCH_IPV6=0 (IPv4-only Services and rows, as before);
-# BENCH_BUDGET (seconds of the whole run before sizes are skipped).
+# BENCH_BUDGET (seconds of the whole run before sizes are skipped);
+# BENCH_CHANGES (K, the endpoint changes in a row: 1000, 100 with QUICK=1;
+# 0: none); BENCH_CHANGE_GAP (0.125 s between PATCHes);
+# BENCH_CHANGES_SECS (their time limit, default K x gap x 1.25 + 10);
+# BENCH_CHANGE_PROBE_EVERY (10, 4 with QUICK=1); BENCH_SVCD_TC=0 (no
+# tc-only row).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -855,7 +873,9 @@ change_series() {
 		-- "${pcmd[@]}" >"$out.log" 2>&1
 	rc=$?
 	info "$(tail -n 1 "$out.log") (exit $rc)"
+	# svcd's sync counter is there whatever the histogram
 	cnt=${hist}_count
+	[ "$who" = svcd ] && cnt=svcd_sync_total
 	settle "$node" "$cnt" $sel || F+=("note=changes: $cnt still moving 10 s after the last change")
 	prom_dump "$node" "$out.m1"
 	info "$(rec series "$out" "$out.changes" "$out.m0" "$out.m1" "$hist" $sel "${log[@]}")"

@@ -400,8 +400,7 @@ def changes_plot(gp, rows, by, prefix):
     """PREFIX-changes.png: per proxy, p50 and p99 of its own histogram and
     of API write -> datapath over the K changes, against N."""
     dat, png, script = ("%s-changes.%s" % (prefix, e) for e in ("dat", "png", "gp"))
-    panels = (("own", "own figure per change (svcd_change_to_maps_seconds; kube-proxy: "
-                      "sync_proxy_rules_duration_seconds)"),
+    panels = (("own", "own histogram per change (svcd: change_to_maps; kube-proxy: sync)"),
               ("e2e", "API write -> datapath per change"))
     with open(dat, "w") as f:
         for what, _ in panels:
