@@ -400,7 +400,7 @@ def changes_plot(gp, rows, by, prefix):
     """PREFIX-changes.png: per proxy, p50 and p99 of its own histogram and
     of API write -> datapath over the K changes, against N."""
     dat, png, script = ("%s-changes.%s" % (prefix, e) for e in ("dat", "png", "gp"))
-    panels = (("own", "own histogram per change (svcd: change_to_maps; kube-proxy: sync)"),
+    panels = (("own", "own histogram per change"),
               ("e2e", "API write -> datapath per change"))
     with open(dat, "w") as f:
         for what, _ in panels:
