@@ -44,7 +44,13 @@
 # other (1, then 999 more, ...), through 16 keep-alive HTTPS clients.
 #
 # Modes: direct (the client connects to a backend's address: the floor),
-# svcd (--kubeconfig), iptables and nftables: the real kube-proxy binary
+# svcd (--kubeconfig, --socket-lb all, --cgroup-path a cgroup of the
+# bench's own: a cgroup2 hierarchy mounted under the run's temporary
+# directory, svcd-bench-RUN_ID, holding only the processes this script
+# starts in svcd's client pods; removed at exit), and in the same svcd
+# run its tc-only row (svcd_tc: svcd restarted on its pinned state with
+# --socket-lb host, measured from a second client pod, 198.18.1.3, in
+# the same cgroup), iptables and nftables: the real kube-proxy binary
 # (scripts/k8s.sh's cache), in that mode, in its node namespace, with
 # --conntrack-max-per-core=0 --conntrack-min=0 and the conntrack timeouts
 # 0 (no sysctl it would otherwise write), --iptables-localhost-nodeports
@@ -72,7 +78,14 @@
 #      the first connection the spare pod answers (a try every 1 ms), the
 #      proxy's own sync duration beside it;
 #   4. NodePort load from the external client, when svcd has XDP uplinks;
-#   5. teardown (svcd --cleanup; kube-proxy --cleanup), then the slice is
+#   5. CHG_K endpoint changes in a row (scripts/bench/changes.py, from the
+#      node namespace: one PATCH every CHG_GAP s, at most CHG_SECS s; every
+#      CHG_PROBE_EVERY-th timed to the first connection the backend it
+#      adds answers), the proxy's own histogram before and after (svcd:
+#      svcd_change_to_maps_seconds; kube-proxy:
+#      kubeproxy_sync_proxy_rules_duration_seconds, IPv4), its RSS after;
+#   6. svcd only: the tc-only row (svcd restarted with --socket-lb host);
+#   7. teardown (svcd --cleanup; kube-proxy --cleanup), then the slice is
 #      moved back while no proxy runs.
 # A size whose API load would not fit in LOAD_LIMIT (predicted from the
 # rate of the loads before) falls back to the old imitation: svcd
@@ -95,7 +108,12 @@
 # `svcd --help` mentions XDP); BENCH_KP_MIN_SYNC (100ms);
 # BENCH_LOAD_LIMIT (seconds for one size's API load); BENCH_RESULTS
 # (bench/results); BENCH_IPV6=0 (IPv4-only Services and rows, as before);
-# BENCH_BUDGET (seconds of the whole run before sizes are skipped).
+# BENCH_BUDGET (seconds of the whole run before sizes are skipped);
+# BENCH_CHANGES (K, the endpoint changes in a row: 1000, 100 with QUICK=1;
+# 0: none); BENCH_CHANGE_GAP (0.125 s between PATCHes);
+# BENCH_CHANGES_SECS (their time limit, default K x gap x 1.25 + 10);
+# BENCH_CHANGE_PROBE_EVERY (10, 4 with QUICK=1); BENCH_SVCD_TC=0 (no
+# tc-only row).
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -152,8 +170,35 @@ if [ "${BENCH_IPV6:-1}" != 0 ]; then
 	BUDGET=$((BUDGET * 3 / 2))
 	[ -n "${BENCH_LOAD_LIMIT:-}" ] || LOAD_LIMIT=$((LOAD_LIMIT * 3 / 2))
 fi
+# K endpoint changes in a row per proxy and size (scripts/bench/changes.py):
+# one every CHG_GAP s (past both proxies' 100 ms minimum between syncs, so
+# at small N each change is a sync of its own), at most CHG_SECS s; every
+# CHG_PROBE_EVERY-th one timed from the API write to the datapath.
+if [ "$QUICK" = 1 ]; then
+	CHG_K=${BENCH_CHANGES:-100}
+	CHG_PROBE_EVERY=${BENCH_CHANGE_PROBE_EVERY:-4}
+else
+	CHG_K=${BENCH_CHANGES:-1000}
+	CHG_PROBE_EVERY=${BENCH_CHANGE_PROBE_EVERY:-10}
+fi
+case $CHG_K$CHG_PROBE_EVERY in '' | *[!0-9]*) echo "bench: error: BENCH_CHANGES and BENCH_CHANGE_PROBE_EVERY are counts" >&2 && exit 1 ;; esac
+CHG_GAP=${BENCH_CHANGE_GAP:-0.125}
+CHG_SECS=${BENCH_CHANGES_SECS:-$(awk -v k="$CHG_K" -v g="$CHG_GAP" 'BEGIN { printf "%.0f", k * g * 1.25 + 10 }')}
+# the svcd tc-only row (--socket-lb host, svcd restarted on its pinned
+# state after the socket-LB row's measurements)
+SVCD_TC=${BENCH_SVCD_TC:-1}
+[ "$SVCD_TC" = 0 ] || SVCD_TC=1
+# the changes' time is the run's too: the budget grows by what they take
+# at the sizes of the run (CHG_K x CHG_GAP per proxy and size)
+if [ -z "${BENCH_BUDGET:-}" ] && [ "$CHG_K" -gt 0 ]; then
+	BUDGET=$(awk -v b="$BUDGET" -v k="$CHG_K" -v g="$CHG_GAP" -v s="$(echo "$SIZES" | wc -w)" \
+		-v p="$(echo "$MODES" | tr ' ' '\n' | grep -cx 'svcd\|iptables\|nftables')" \
+		'BEGIN { printf "%.0f", b + s * p * (k * g + 5) }')
+fi
 BUDGET=${BENCH_BUDGET:-$BUDGET}
 CLIENT_IP=198.18.1.2
+CLIENT_TC_IP=198.18.1.3
+CLIENT_TC_IP6=2001:db8:1::3
 GW=198.18.1.1
 NODE_IP=198.19.0.1
 EXT_IP=198.19.0.100
@@ -247,6 +292,52 @@ mkdir -p "$BPFFS"
 mount -t bpf bpf "$BPFFS" || fail_all "cannot mount a bpffs on $BPFFS"
 defer umount -l "$BPFFS"
 PIN_DIR=$BPFFS/svcd
+
+# The bench's own cgroup, for svcd's --cgroup-path: a cgroup2 hierarchy
+# mounted under T_DIR (as selftests/netns/test_f08_host_network.sh does:
+# `ip netns exec` hides /sys/fs/cgroup), CG=.../svcd-bench-RUN_ID. Only
+# the processes of svcd's client pod that this script starts (svcd-load,
+# the probes) are put in it; never anything else, never the root cgroup's
+# processes; it is removed at exit (after svcd --cleanup detached its
+# programs from it).
+CG=
+CG_MNT=$T_DIR/cgroup2
+mkdir -p "$CG_MNT"
+if mount -t cgroup2 none "$CG_MNT" 2>/dev/null; then
+	defer umount -l "$CG_MNT"
+	CG=$CG_MNT/svcd-bench-$RUN_ID
+	mkdir "$CG" || fail_all "mkdir $CG failed"
+	defer cg_remove
+else
+	RUN_NOTES+=("no cgroup2 hierarchy could be mounted: svcd runs with --cgroup-path '' (no socket LB): its rows are the tc path")
+fi
+
+# cg_remove: the processes in CG are the bench's own clients (nothing else
+# is ever put there); any left by an interrupted run are killed, then rmdir.
+cg_remove() {
+	local pid
+	for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait_until 5 eval '[ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ]'
+	rmdir "$CG"
+}
+
+# IN_CG[NS]=1: NS is svcd's client pod, whose processes run in CG.
+declare -A IN_CG=()
+
+# nsexec NS CMD...: CMD in namespace NS; in CG too when NS is svcd's
+# client pod. The PID stays CMD's (bash execs ip, which execs CMD).
+nsexec() {
+	local ns=$1
+	shift
+	if [ -n "$CG" ] && [ -n "${IN_CG[$ns]:-}" ]; then
+		bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
+			_ "$CG" "$ns" "$@"
+	else
+		ip netns exec "$ns" "$@"
+	fi
+}
 ROWS=$T_DIR/results.jsonl
 : >"$ROWS"
 APILOAD=$T_DIR/apiload.jsonl
@@ -372,6 +463,22 @@ make_topology() {
 	fi
 	NODE[$m]=$node
 	CLIENT[$m]=$client
+	# svcd's client pod runs in the bench's cgroup (--cgroup-path); so
+	# does a second one, 198.18.1.3, the tc-only run's client: run right
+	# after the socket-LB one, from the same address it would collide with
+	# the backends' TIME_WAIT sockets of the socket-LB connections (which
+	# carry the backend's address, and so another TCP timestamp offset
+	# than the same ports through the ClusterIP: PAWS drops the SYN)
+	if [ "$m" = svcd ]; then
+		IN_CG[$client]=1
+		if [ "$SVCD_TC" = 1 ]; then
+			pod=$(nsname "cli2-$m")
+			make_pod "$node" "$pod" "$CLIENT_TC_IP" "$GW"
+			[ "$V6" = 1 ] && pod6 "$node" "$pod" "$CLIENT_TC_IP" "$CLIENT_TC_IP6"
+			CLIENT[svcd_tc]=$pod
+			IN_CG[$pod]=1
+		fi
+	fi
 	EXT[$m]=$ext
 }
 
@@ -393,7 +500,7 @@ syn_retrans() {
 measure() {
 	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1
 	w=$T_DIR/warm.json
-	ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
+	nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
 		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
 	if [ ! -s "$w" ] || [ "$(rec get "$w" answered)" = 0 ]; then
 		echo '{"status": "no answers"}' >"$out"
@@ -402,10 +509,10 @@ measure() {
 	fi
 	s0=$(syn_retrans "$ns")
 	for ((r = 1; r <= REPEATS; r++)); do
-		ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count "$LAT_COUNT" \
+		nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count "$LAT_COUNT" \
 			--duration 5 --concurrency 1 --timeout-ms 2000 \
 			--json >"$out.lat$r" 2>/dev/null
-		ip netns exec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000000 \
+		nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000000 \
 			--duration "$RATE_SECS" --concurrency "$CONC" --timeout-ms 2000 \
 			--json >"$out.rate$r" 2>/dev/null
 		rates+=("$out.rate$r")
@@ -416,11 +523,12 @@ measure() {
 		--syn-retrans $((${s1:-0} - ${s0:-0})))"
 }
 
-# measure6 WHO NS TARGET OUT KEY: measure, then KEY=@OUT into F; when
-# nothing answered, KEY is the cell "WHO IPv6: failed: ..." instead.
+# measure6 WHO NS TARGET OUT KEY [--done]: measure (not again with
+# --done: OUT is measured already), then KEY=@OUT into F; when nothing
+# answered, KEY is the cell "WHO IPv6: failed: ..." instead.
 measure6() {
 	local who=$1 ns=$2 target=$3 out=$4 key=$5
-	measure "$ns" "$target" "$out"
+	[ "${6:-}" = --done ] || measure "$ns" "$target" "$out"
 	if [ "$(rec get "$out" status 2>/dev/null)" = ok ]; then
 		F+=("$key=@$out")
 	else
@@ -584,7 +692,7 @@ probe_start() {
 	[ "$f" = 6 ] && fe=$(host6 "$FRONTEND6"):${FRONTEND6##*:}
 	out=$T_DIR/probe$f.out
 	rm -f "$T_DIR/probe$f.ready" "$out"
-	ip netns exec "$1" python3 "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
+	nsexec "$1" python3 "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
 		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe$f.ready" "${want[@]}" >"$out" 2>&1 &
 	PROBE_PID[$f]=$!
 	defer kill_pid "${PROBE_PID[$f]}"
@@ -681,23 +789,160 @@ change_common() {
 
 # ---- svcd, from the API server ------------------------------------------------------------
 
-mode_svcd() {
-	local n=$1 dir=$2 tag=$3 node=${NODE[svcd]} t0 t1 ta line s rss c0 V6_WHY=
-	local args=(--pod-ifaces 'svp*' --hostname-override bench-node1
+# prom_dump NS FILE: the /metrics of the proxy of NS (127.0.0.1:10249) into
+# FILE (empty when it does not answer).
+prom_dump() {
+	ip netns exec "$1" curl -s --max-time 3 http://127.0.0.1:10249/metrics >"$2" 2>/dev/null || : >"$2"
+}
+
+# xlat_fields NODE M0 M1: the svcd datapath counters between two /metrics
+# snapshots, as a row field: sockets the cgroup programs translated
+# (reason sock_forward, one per connect) and packets tc translated
+# (reason forward, every packet of a flow): which path served the load.
+xlat_fields() {
+	local a0 a1 b0 b1
+	a0=$(rec prom "$2" svcd_datapath_packets_total reason=sock_forward)
+	a1=$(rec prom "$3" svcd_datapath_packets_total reason=sock_forward)
+	b0=$(rec prom "$2" svcd_datapath_packets_total reason=forward)
+	b1=$(rec prom "$3" svcd_datapath_packets_total reason=forward)
+	echo "$(awk -v a0="${a0:-0}" -v a1="${a1:-0}" -v b0="${b0:-0}" -v b1="${b1:-0}" -v ok="${a1:+${b1:+1}}" 'BEGIN {
+		if (ok) printf "{\"socket\": %d, \"tc\": %d}", a1 - a0, b1 - b0; else printf "null" }')"
+}
+
+# measure_xlat NS TARGET OUT KEY: measure, and the svcd counters around it
+# as KEY_xlat (svcd's node: B_SVCD_NODE).
+measure_xlat() {
+	local m0=$3.m0 m1=$3.m1
+	prom_dump "$B_SVCD_NODE" "$m0"
+	measure "$1" "$2" "$3"
+	prom_dump "$B_SVCD_NODE" "$m1"
+	F+=("$4_xlat=$(xlat_fields "$B_SVCD_NODE" "$m0" "$m1")")
+}
+
+# be_names: "ADDR=NAME,..." of the backends and the spare (svcd-echo names).
+be_names() {
+	local i out=
+	for ((i = 1; i <= E + 1; i++)); do
+		out+="${out:+,}198.18.1.$((10 + i))=be$i"
+	done
+	echo "$out"
+}
+
+# settle NS NAME [LABEL=V]: until the proxy's metric NAME stops moving
+# (two readings 0.5 s apart equal; 10 s at most): its last sync is over.
+settle() {
+	local ns=$1 name=$2 sel=${3:-} a b i f=$T_DIR/settle.prom
+	sleep 0.5
+	for ((i = 0; i < 20; i++)); do
+		prom_dump "$ns" "$f"
+		a=$(rec prom "$f" "$name" $sel)
+		sleep 0.5
+		prom_dump "$ns" "$f"
+		b=$(rec prom "$f" "$name" $sel)
+		[ "$a" = "$b" ] && return 0
+	done
+	return 1
+}
+
+# change_series WHO NODE CLIENT_NS OUT HIST [LABEL=V] [--log LOG]: CHG_K
+# endpoint changes in a row (scripts/bench/changes.py, in NODE, which
+# reaches the API server; its prober in CLIENT_NS, in the bench's cgroup
+# when CLIENT_NS is svcd's client), the proxy's histogram HIST (of its
+# /metrics in NODE) before and after; the summary into OUT and F
+# (changes=@OUT, rss_series_kb by the caller). The measured slice holds
+# MOVED when it starts.
+change_series() {
+	local who=$1 node=$2 cli=$3 out=$4 hist=$5 sel= log=() pcmd cnt rc
+	shift 5
+	while [ $# -gt 0 ]; do
+		case $1 in --log) log=(--log "$2") && shift ;; *) sel=$1 ;; esac
+		shift
+	done
+	[ "$CHG_K" -gt 0 ] || return 0
+	say "N=$n: $who: $CHG_K endpoint changes, one every ${CHG_GAP}s (at most ${CHG_SECS}s), every ${CHG_PROBE_EVERY}th timed to the datapath"
+	pcmd=(ip netns exec "$cli" python3 "$BENCH_LIB/changes.py" prober "${FRONTEND%:*}" "${FRONTEND##*:}")
+	if [ -n "$CG" ] && [ -n "${IN_CG[$cli]:-}" ]; then
+		pcmd=(bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$CG" "${pcmd[@]}")
+	fi
+	prom_dump "$node" "$out.m0"
+	timeout -k 5 $((CHG_SECS + 60)) ip netns exec "$node" python3 "$BENCH_LIB/changes.py" run \
+		--server "$(cat "$K8S_DIR/api")" --pki "$K8S_DIR/pki" \
+		--from "$MOVED" --to "$BACKENDS" --names "$(be_names)" \
+		--count "$CHG_K" --gap "$CHG_GAP" --seconds "$CHG_SECS" \
+		--probe-every "$CHG_PROBE_EVERY" --probe-timeout 5 --out "$out.changes" \
+		-- "${pcmd[@]}" >"$out.log" 2>&1
+	rc=$?
+	info "$(tail -n 1 "$out.log") (exit $rc)"
+	# svcd's sync counter is there whatever the histogram
+	cnt=${hist}_count
+	[ "$who" = svcd ] && cnt=svcd_sync_total
+	settle "$node" "$cnt" $sel || F+=("note=changes: $cnt still moving 10 s after the last change")
+	prom_dump "$node" "$out.m1"
+	info "$(rec series "$out" "$out.changes" "$out.m0" "$out.m1" "$hist" $sel "${log[@]}")"
+	F+=("changes=@$out")
+	[ $rc = 0 ] || F+=("note=changes.py: exit $rc: $(grep -v '^[0-9]* changes' "$out.log" | tail -n 2 | cut -c 1-200 | tr '\n' ' ')")
+}
+
+# svcd_start LB LOG: svcd --kubeconfig in svcd's node, --socket-lb LB (all
+# or host) on the bench's cgroup; B_SVCD_PID, its log (stamp.py) in LOG.
+svcd_start() {
+	local lb=(--socket-lb "$1") args=(--pod-ifaces 'svp*' --hostname-override bench-node1
 		--metrics-bind-address 127.0.0.1:10249)
 	[ "$NP" = 1 ] && args+=(--uplinks upl0)
-	B_SVCD_NODE=$node
-	B_SVCD_LOG=$T_DIR/svcd-$n.log
-	probe_start "${CLIENT[svcd]}" "" 0.005
-	[ "$V6" = 1 ] && probe_start "${CLIENT[svcd]}" "" 0.005 6
-	t0=$(now)
-	ip netns exec "$node" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
-		--pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "${args[@]}" \
+	[ -n "$CG" ] || lb=()
+	B_SVCD_LOG=$2
+	ip netns exec "$B_SVCD_NODE" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
+		--pin-dir "$PIN_DIR" --cgroup-path "$CG" "${lb[@]}" -v 2 "${args[@]}" \
 		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
-	if ! probe_wait || ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
+}
+
+# socket_lb_check LOG WANT: svcd's "socket LB: ..." line says WANT (a
+# fixed string); a note when it does not.
+socket_lb_check() {
+	[ -n "$CG" ] || return 0
+	grep -q "socket LB: .*$2" "$1" ||
+		F+=("note=svcd's log has no 'socket LB: ...$2' line: $(grep -a 'socket LB\|F8\|cgroup' "$1" | tail -n 1 | cut -c 19-220)")
+}
+
+# F_TC: the row of svcd's tc-only run (--socket-lb host), written beside
+# the socket-LB row by run_mode.
+F_TC=()
+
+# mode_svcd: the row "svcd socket LB (--socket-lb all)": install, ClusterIP
+# load from the client pod (in the bench's cgroup: translated at connect()),
+# one change, NodePort, IPv6, then the CHG_K changes; then svcd restarted
+# on its pinned state with --socket-lb host (the pods keep the tc path) for
+# the row "svcd tc only": ClusterIP and ClusterIP IPv6 load from the second
+# client pod; then teardown.
+mode_svcd() {
+	local n=$1 dir=$2 tag=$3 node=${NODE[svcd]} t0 t1 ta line= s rss c0 V6_WHY=
+	B_SVCD_NODE=$node
+	F_TC=()
+	[ "$SVCD_TC" = 1 ] && F_TC=("n=$n" "mode=svcd_tc")
+	local try
+	# one more start when the first does not sync (seen: a start that
+	# never lists the EndpointSlices); the row says so, the first one's
+	# log is kept beside the results
+	for try in 1 2; do
+		probe_start "${CLIENT[svcd]}" "" 0.005
+		[ "$V6" = 1 ] && probe_start "${CLIENT[svcd]}" "" 0.005 6
+		t0=$(now)
+		svcd_start all "$T_DIR/svcd-$n.log"
+		if probe_wait && line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
+			break
+		fi
+		[ $try = 2 ] && break
+		F+=("note=svcd's first start did not answer or sync within ${INSTALL_TIMEOUT}s ($(tail -n 1 "$B_SVCD_LOG" | cut -c 19-200)); started again (the figures are the second start's; the first one's log: bench-DATE-svcd-$n-first.log)")
+		cp "$B_SVCD_LOG" "$T_DIR/failed-svcd-$n-first.log" 2>/dev/null
+		probe_kill 6
+		svcd_stop
+		line=
+	done
+	if [ -z "$line" ]; then
 		F+=("install_note=failed" "note=svcd did not answer or sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
 		[ "$V6" = 1 ] && F+=("install6_note=failed" "clusterip6=$(jstatus "svcd IPv6: failed: svcd did not install (IPv4 neither)")")
+		[ "$SVCD_TC" = 1 ] && F_TC+=("install_note=not measured" "note=the socket-LB run of svcd failed before it")
 		# kept beside the results (bench-DATE-svcd-N.log)
 		cp "$B_SVCD_LOG" "$T_DIR/failed-svcd-$n.log" 2>/dev/null &&
 			F+=("note=svcd's log is kept as bench-DATE-svcd-$n.log")
@@ -709,6 +954,7 @@ mode_svcd() {
 	ta=$PROBE_T
 	t1=$(maxf "$ta" "$(line_time "$line")")
 	F+=("install_s=$(elapsed "$t0" "$t1")")
+	socket_lb_check "$B_SVCD_LOG" "--socket-lb all"
 	V6_WHY=
 	if [ "$V6" = 1 ]; then
 		if probe6_settle "$t0" "$t1"; then
@@ -729,7 +975,7 @@ mode_svcd() {
 	rss=$(rss_of "$B_SVCD_PID")
 	F+=("rss_kb=${rss:-null}")
 	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
-	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure_xlat "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" clusterip
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	c0=$(sync_lines "$B_SVCD_LOG")
@@ -746,7 +992,8 @@ mode_svcd() {
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$V6_WHY" ]; then
-		measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		measure_xlat "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 --done
 		c0=$(sync_lines "$B_SVCD_LOG")
 		change_common "${CLIENT[svcd]}" 6
 		if line=$(wait_sync "$B_SVCD_LOG" $((c0 + 1)) 10); then
@@ -760,10 +1007,51 @@ mode_svcd() {
 		F+=("clusterip6=$(jstatus "svcd IPv6: failed: $V6_WHY")")
 		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "svcd IPv6: failed: not measured, the IPv6 ClusterIP did not answer")")
 	fi
+	change_series svcd "$node" "${CLIENT[svcd]}" "$dir/$tag-changes.json" \
+		svcd_change_to_maps_seconds --log "$B_SVCD_LOG"
+	rss=$(rss_of "$B_SVCD_PID")
+	F+=("rss_series_kb=${rss:-null}")
+	[ "$SVCD_TC" = 1 ] && svcd_tc_run "$n" "$dir" "$V6_WHY"
 	t0=$(now)
 	svcd_stop
 	F+=("teardown_s=$(elapsed "$t0")")
 	move_back
+}
+
+# svcd_tc_run N DIR V6_WHY: svcd stopped (no cleanup: maps, conntrack and
+# tc programs stay pinned) and started again with --socket-lb host on the
+# same pinned state; F_TC gets the restart (to its first sync line), the
+# RSS and the ClusterIP load of the second client pod (198.18.1.3, in the
+# same cgroup: see make_topology), now on the tc path.
+svcd_tc_run() {
+	local n=$1 dir=$2 why6=$3 t0 line rss s F_SOCK=("${F[@]}")
+	kill_pid "$B_SVCD_PID"
+	B_SVCD_PID=
+	F=("${F_TC[@]}")
+	t0=$(now)
+	svcd_start host "$T_DIR/svcd-$n-tc.log"
+	if ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
+		F+=("install_note=failed" "note=svcd --socket-lb host did not sync within ${INSTALL_TIMEOUT}s of its restart: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
+	else
+		F+=("install_s=$(elapsed "$t0" "$(line_time "$line")")" "restart=true")
+		s=$(echo "$line" | sed -n 's/.* in \([0-9.]*\) ms.*/\1/p')
+		F+=("sync_ms=${s:-null}")
+		socket_lb_check "$B_SVCD_LOG" "--socket-lb host"
+		rss=$(rss_of "$B_SVCD_PID")
+		F+=("rss_kb=${rss:-null}")
+		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip
+		F+=("clusterip=@$dir/svcd_tc-clusterip.json")
+		if [ "$V6" = 1 ] && [ -z "$why6" ]; then
+			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6
+			measure6 svcd "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 --done
+		elif [ "$V6" = 1 ]; then
+			F+=("clusterip6=$(jstatus "svcd IPv6: failed: $why6")")
+		fi
+		rss=$(rss_of "$B_SVCD_PID")
+		F+=("rss_change_kb=${rss:-null}")
+	fi
+	F_TC=("${F[@]}")
+	F=("${F_SOCK[@]}")
 }
 
 # ---- the real kube-proxy ----------------------------------------------------------------------
@@ -887,6 +1175,10 @@ mode_kube_proxy() {
 		F+=("clusterip6=$(jstatus "kube-proxy IPv6: failed: $why6")")
 		[ "$NP" = 1 ] && F+=("nodeport6=$(jstatus "kube-proxy IPv6: failed: not measured, the IPv6 ClusterIP did not answer")")
 	fi
+	change_series "kube-proxy $m" "$node" "${CLIENT[$m]}" "$dir/$tag-changes.json" \
+		kubeproxy_sync_proxy_rules_duration_seconds ip_family=IPv4
+	rss=$(rss_of "$KP_PID")
+	F+=("rss_series_kb=${rss:-null}")
 	grep '^E' "$log" | grep -qv 'Failed to list existing sets' && F+=("note=kube-proxy logged errors: $(grep '^E' "$log" | grep -v 'Failed to list existing sets' | head -n 2 | cut -c 1-200 | tr '\n' ' ')")
 	t0=$(now)
 	kp_stop
@@ -923,14 +1215,16 @@ mode_svcd_file() {
 	local n=$1 dir=$2 tag=$3 live=$T_DIR/live node=${NODE[svcd]} t0 line s
 	local args=(--pod-ifaces 'svp*' --hostname-override bench-node1) rss lookup
 	[ "$NP" = 1 ] && args+=(--uplinks upl0)
-	F+=("note=from file: svcd --from-file of tools/gen-cluster's List (the API load of this size did not fit)")
+	F+=("note=from file: svcd --from-file of tools/gen-cluster's List (the API load of this size did not fit); socket LB (--socket-lb all), no tc-only row, no change series")
 	mkdir -p "$live"
 	cp "$dir/cluster.json" "$live/cluster.json"
 	B_SVCD_NODE=$node
 	B_SVCD_LOG=$T_DIR/svcd-$n.log
 	t0=$(now)
+	# the socket LB as in the svcd row: the client pod is in CG
+	[ -n "$CG" ] && args+=(--socket-lb all)
 	ip netns exec "$node" "$SVCD" --from-file "$live/cluster.json" \
-		--pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "${args[@]}" \
+		--pin-dir "$PIN_DIR" --cgroup-path "$CG" -v 2 "${args[@]}" \
 		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
 	if ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
@@ -1064,17 +1358,23 @@ mode_nftables_imitated() {
 # Last install time per mode, to skip a size whose install would not fit.
 declare -A LAST_N=() LAST_S=() PREV_N=() PREV_S=() GAVE_UP=()
 
+# skip_row NOTE...: the row of a skipped mode (and of svcd's tc-only run
+# with svcd's).
+skip_row() {
+	rec row "$ROWS" "${F[@]}" install_note=skipped "$@"
+	[ "$m" = svcd ] && [ "$SVCD_TC" = 1 ] &&
+		rec row "$ROWS" "n=$n" mode=svcd_tc install_note=skipped "$@"
+}
+
 run_mode() {
 	local m=$1 n=$2 dir=$3 pred
 	F=("n=$n" "mode=$m")
 	if [ -n "${GAVE_UP[$m]:-}" ]; then
-		F+=("install_note=skipped" "note=${GAVE_UP[$m]}")
-		rec row "$ROWS" "${F[@]}"
+		skip_row "note=${GAVE_UP[$m]}"
 		return
 	fi
 	if awk -v e="$(elapsed "$T_START")" -v b="$BUDGET" 'BEGIN { exit !(e > b) }'; then
-		F+=("install_note=skipped" "note=the run's ${BUDGET}s budget was used up")
-		rec row "$ROWS" "${F[@]}"
+		skip_row "note=the run's ${BUDGET}s budget was used up"
 		return
 	fi
 	# the growth seen between the last two sizes (s ~ N^k, k taken
@@ -1093,12 +1393,12 @@ run_mode() {
 		local k=${pred#* }
 		pred=${pred% *}
 		if [ "$pred" -gt "$INSTALL_TIMEOUT" ]; then
-			F+=("install_note=skipped" "note=skipped: install took ${LAST_S[$m]} s at ${LAST_N[$m]} Services; growth as N^$k predicts ~${pred} s here, over the ${INSTALL_TIMEOUT} s limit")
-			rec row "$ROWS" "${F[@]}"
+			skip_row "note=skipped: install took ${LAST_S[$m]} s at ${LAST_N[$m]} Services; growth as N^$k predicts ~${pred} s here, over the ${INSTALL_TIMEOUT} s limit"
 			return
 		fi
 	fi
 	say "N=$n: $m"
+	F_TC=()
 	"mode_$m" "$n" "$dir" "$m"
 	case $m in *_file | *_imitated)
 		# tools/gen-cluster writes IPv4 Services and rules only
@@ -1106,6 +1406,7 @@ run_mode() {
 		;;
 	esac
 	rec row "$ROWS" "${F[@]}"
+	[ ${#F_TC[@]} -gt 0 ] && rec row "$ROWS" "${F_TC[@]}"
 	local s
 	s=$(printf '%s\n' "${F[@]}" | sed -n 's/^install_s=//p')
 	if [ -n "$s" ]; then
@@ -1224,6 +1525,9 @@ json.dump({
     "nproc_busy": "$(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null | awk '$1 >= 20 { printf "%s%s %s%%", s, $2, $1; s = ", " }')",
     "nodeport_note": "$([ "$NP" = 1 ] || echo "$NP_NOTE")",
     "notes": $notes_json,
+    "socket_lb": $([ -n "$CG" ] && echo True || echo False),
+    "svcd_tc": $([ "$SVCD_TC" = 1 ] && echo True || echo False),
+    "changes": {"k": $CHG_K, "gap_s": $CHG_GAP, "limit_s": $CHG_SECS, "probe_every": $CHG_PROBE_EVERY},
 }, open(sys.argv[1], "w"), indent=2)
 EOF
 OUT_MD=$RESULTS/bench-$DATE.md

@@ -7,6 +7,19 @@
                                          summarise svcd-load --json runs
     record.py memlock PIN_FILE...        sum of bytes_memlock (bpftool)
     record.py get FILE KEY[.KEY...]      print one field of a JSON file
+    record.py prom FILE NAME [LABEL=VALUE...]
+                                         one sample of a Prometheus text
+                                         file (empty when there is none)
+    record.py series OUT CHANGES_JSON METRICS0 METRICS1 HIST
+                     [LABEL=VALUE...] [--log LOG]
+                                         the K changes' summary: changes.py's
+                                         figures, the delta of histogram HIST
+                                         between the two /metrics snapshots
+                                         (p50/p99 as histogram_quantile, the
+                                         mean from _sum/_count), and with
+                                         --log the svcd "sync: ... in X ms"
+                                         lines of LOG (stamp.py times) in
+                                         the changes' time span
 
 row: VALUE is parsed as JSON when it parses (numbers, null, true), read
 from a file when it starts with '@' (a JSON file; a missing or empty
@@ -19,6 +32,7 @@ and attempts are summed over all of them.
 """
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -129,9 +143,145 @@ def cmd_get(args):
     print("" if d is None else (json.dumps(d) if isinstance(d, (dict, list)) else d))
 
 
+def parse_prom(path):
+    """[(name, {label: value}, float)] of a Prometheus text file."""
+    out = []
+    try:
+        text = open(path).read()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        labels = {}
+        if "{" in line:
+            name, _, rest = line.partition("{")
+            body, _, val = rest.rpartition("}")
+            for part in body.split('",'):
+                k, _, v = part.partition("=")
+                if k:
+                    labels[k.strip().strip(",")] = v.strip().strip('"')
+        else:
+            name, _, val = line.partition(" ")
+        try:
+            out.append((name.strip(), labels, float(val.split()[0])))
+        except (ValueError, IndexError):
+            continue
+    return out
+
+
+def prom_get(samples, name, sel):
+    for n, labels, v in samples:
+        if n == name and all(labels.get(k) == x for k, x in sel.items()):
+            return v
+    return None
+
+
+def cmd_prom(args):
+    sel = dict(kv.split("=", 1) for kv in args[2:])
+    v = prom_get(parse_prom(args[0]), args[1], sel)
+    print("" if v is None else repr(v))
+
+
+def hist_buckets(samples, name, sel):
+    """{le: cumulative count} of histogram NAME's samples matching SEL."""
+    b = {}
+    for n, labels, v in samples:
+        if n == name + "_bucket" and "le" in labels and all(
+                labels.get(k) == x for k, x in sel.items()):
+            b[float(labels["le"])] = v
+    return b
+
+
+def hist_quantile(q, buckets):
+    """histogram_quantile: (value, upper bound of its bucket), linear
+    within the bucket; the highest finite bound when it falls in +Inf."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0
+    if total <= 0:
+        return None, None
+    rank = q * total
+    prev_b, prev_c = 0.0, 0.0
+    for ub in bounds:
+        c = buckets[ub]
+        if c >= rank:
+            if ub == float("inf"):
+                return prev_b, ub
+            if c == prev_c:
+                return ub, ub
+            return prev_b + (ub - prev_b) * (rank - prev_c) / (c - prev_c), ub
+        prev_b, prev_c = ub, c
+    return prev_b, float("inf")
+
+
+# stamp.py's time, then svcd's line "sync: N services, ... in X ms ..."
+SYNC_LINE = re.compile(r"^([0-9.]+) .*svcd: info: sync: [0-9]+ services.* in ([0-9.]+) ms")
+
+
+def nearest_rank(v, q):
+    if not v:
+        return None
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, int(-(-q * len(v) // 1)) - 1))]
+
+
+def cmd_series(args):
+    log = None
+    if "--log" in args:
+        i = args.index("--log")
+        log = args[i + 1]
+        args = args[:i] + args[i + 2:]
+    out, cj, m0, m1, hist = args[:5]
+    sel = dict(kv.split("=", 1) for kv in args[5:])
+    try:
+        res = json.load(open(cj))
+    except (OSError, ValueError):
+        res = {"status": "changes.py wrote nothing"}
+    s0, s1 = parse_prom(m0), parse_prom(m1)
+    b0, b1 = hist_buckets(s0, hist, sel), hist_buckets(s1, hist, sel)
+    own = {"metric": hist + ("{%s}" % ",".join('%s="%s"' % kv for kv in sel.items())
+                             if sel else "")}
+    if not b1:
+        own["status"] = "not in this binary's /metrics"
+    else:
+        d = {le: c - b0.get(le, 0) for le, c in b1.items()}
+        cnt = (prom_get(s1, hist + "_count", sel) or 0) - (prom_get(s0, hist + "_count", sel) or 0)
+        sm = (prom_get(s1, hist + "_sum", sel) or 0) - (prom_get(s0, hist + "_sum", sel) or 0)
+        own["count"] = int(cnt)
+        own["status"] = "ok" if cnt > 0 else "no observation during the changes"
+        if cnt > 0:
+            own["mean_ms"] = sm * 1e3 / cnt
+            for q, k in ((0.5, "p50"), (0.99, "p99")):
+                v, ub = hist_quantile(q, d)
+                own[k + "_ms"] = None if v is None else v * 1e3
+                own[k + "_le_ms"] = None if ub is None or ub == float("inf") else ub * 1e3
+            own["buckets"] = {("+Inf" if le == float("inf") else "%g" % le): int(c)
+                              for le, c in sorted(d.items())}
+    res["own"] = own
+    if log and res.get("t_start"):
+        ms = []
+        try:
+            for line in open(log, errors="replace"):
+                m = SYNC_LINE.match(line)
+                if m and res["t_start"] <= float(m.group(1)) <= res.get("t_end", 0) + 5:
+                    ms.append(float(m.group(2)))
+        except OSError:
+            pass
+        res["log_syncs"] = len(ms)
+        res["log_p50_ms"] = nearest_rank(ms, 0.5)
+        res["log_p99_ms"] = nearest_rank(ms, 0.99)
+    with open(out, "w") as f:
+        json.dump(res, f)
+    o = own
+    print("own %s: %s" % (o["metric"], o["status"] if o.get("status") != "ok" else
+                          "%d observations, p50 %.3f ms, p99 %.3f ms, mean %.3f ms"
+                          % (o["count"], o["p50_ms"], o["p99_ms"], o["mean_ms"])))
+
+
 def main():
     cmds = {"row": cmd_row, "load": cmd_load, "memlock": cmd_memlock,
-            "get": cmd_get}
+            "get": cmd_get, "prom": cmd_prom, "series": cmd_series}
     if len(sys.argv) < 3 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
     cmds[sys.argv[1]](sys.argv[2:])

@@ -19,15 +19,18 @@ import shutil
 import subprocess
 import sys
 
-MODES = ["direct", "svcd", "iptables", "nftables",
+MODES = ["direct", "svcd", "svcd_tc", "iptables", "nftables",
          "svcd_file", "iptables_imitated", "nftables_imitated"]
 PROXIES = [m for m in MODES if m != "direct"]
+# the proxies that run the K changes (scripts/bench/changes.py)
+SERIES = ["svcd", "iptables", "nftables"]
 LABEL = {
     "direct": "direct (floor)",
-    "svcd": "svcd (eBPF, API server)",
+    "svcd": "svcd socket LB (--socket-lb all)",
+    "svcd_tc": "svcd tc only (--socket-lb host)",
     "iptables": "kube-proxy iptables (real %s)",
     "nftables": "kube-proxy nftables (real %s)",
-    "svcd_file": "svcd (eBPF, --from-file)",
+    "svcd_file": "svcd socket LB (--from-file)",
     "iptables_imitated": "kube-proxy iptables (imitated rules)",
     "nftables_imitated": "kube-proxy nftables (imitated rules)",
 }
@@ -144,9 +147,14 @@ def path_table(out, rows, by, path):
             else:
                 prog = (r.get("install%s_note" % x) or (x and skipped and r["install_note"])
                         or fmt_s(r.get("install%s_s" % x)))
+                if r.get("restart") and r.get("install_s") is not None:
+                    # svcd_tc: svcd restarted on the pinned state
+                    prog = "restart " + fmt_s(r["install_s"])
                 change = r.get("change%s_note" % x) or fmt_s(r.get("change%s_s" % x))
+                if mode == "svcd_tc" and r.get("install_s") is not None:
+                    change = "(socket LB row's)"
                 # svcd: one sync serves both families
-                own = fmt_ms_v(r.get("sync%s_ms" % x) if x == "" or mode != "svcd"
+                own = fmt_ms_v(r.get("sync%s_ms" % x) if x == "" or not mode.startswith("svcd")
                                or r.get("install6_note") else r.get("sync_ms"))
                 own_c = fmt_ms_v(r.get("change%s_sync_ms" % x))
                 rss = fmt_kib(r.get("rss_kb"))
@@ -170,18 +178,122 @@ def path_table(out, rows, by, path):
 
 def memory_table(out, rows, by):
     out.append("| Services | mode | RSS after the install | RSS after the change "
-               "| BPF maps (memlock of svcd_*) | teardown |")
-    out.append("|---:|---|---:|---:|---:|---:|")
+               "| RSS after the K changes | BPF maps (memlock of svcd_*) | teardown |")
+    out.append("|---:|---|---:|---:|---:|---:|---:|")
     for n in sizes(rows):
         for m in PROXIES:
             r = by.get((n, m))
             if not r or r.get("install_s") is None:
                 continue
-            out.append("| %s | %s | %s | %s | %s | %s |" % (
-                "{:,}".format(n), LABEL[m], fmt_kib(r.get("rss_kb")),
-                fmt_kib(r.get("rss_change_kb")),
+            first, after = fmt_kib(r.get("rss_kb")), fmt_kib(r.get("rss_change_kb"))
+            if m == "svcd_tc":
+                first, after = "restart: " + first, "after its load: " + after
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                "{:,}".format(n), LABEL[m], first, after,
+                fmt_kib(r.get("rss_series_kb")) if m in SERIES else "n/a",
                 fmt_kib(r["bpf_bytes"] // 1024) if r.get("bpf_bytes") is not None else "-",
-                fmt_s(r.get("teardown_s"))))
+                fmt_s(r.get("teardown_s")) if m != "svcd_tc" else "(svcd row's)"))
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def target_table(out, rows, by, meta):
+    """Issue 14's target: svcd's ClusterIP with the socket LB against the
+    direct floor at each size, rate >= 0.95x and p99 within 10 %; the
+    tc-only run beside it."""
+    fams = [("clusterip", "IPv4")] + ([("clusterip6", "IPv6")] if meta.get("ipv6") else [])
+    out.append("| Services | family | direct conn/s | socket LB conn/s | rate / direct "
+               "(>= 0.95) | direct p99 ms | socket LB p99 ms | p99 / direct (<= 1.10) "
+               "| target | tc only: rate / direct | tc only: p99 / direct "
+               "| socket LB run: sockets translated / tc packets |")
+    out.append("|---:|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
+    any_row = False
+    for n in sizes(rows):
+        d, sv, tc = by.get((n, "direct")), by.get((n, "svcd")), by.get((n, "svcd_tc"))
+        if not sv:
+            sv = by.get((n, "svcd_file"))
+        if not d or not sv:
+            continue
+        for path, fam in fams:
+            fp, sp = d.get(path) or {}, sv.get(path) or {}
+            tp = (tc or {}).get(path) or {}
+            rr = ratio(sp.get("rate"), fp.get("rate"))
+            pr = ratio(sp.get("p99_ms"), fp.get("p99_ms"))
+            if rr is None and pr is None:
+                why = sp.get("status") or sv.get("install_note") or "not measured"
+                out.append("| %s | %s | %s | %s | | | | | %s | | | |" % (
+                    "{:,}".format(n), fam, fmt_rate(fp.get("rate")), why, "not measured"))
+                continue
+            any_row = True
+            met = (rr is not None and rr >= 0.95) and (pr is not None and pr <= 1.10)
+            verdict = "met" if met else "not met (%s)" % ", ".join(
+                w for w, bad in (("rate", rr is None or rr < 0.95),
+                                 ("p99", pr is None or pr > 1.10)) if bad)
+            x = sv.get(path + "_xlat")
+            xl = "%s / %s" % ("{:,}".format(x["socket"]), "{:,}".format(x["tc"])) if x else "-"
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                "{:,}".format(n), fam, fmt_rate(fp.get("rate")), fmt_rate(sp.get("rate")),
+                fmt_ratio(rr), fmt_ms(fp.get("p99_ms")), fmt_ms(sp.get("p99_ms")),
+                fmt_ratio(pr), verdict,
+                fmt_ratio(ratio(tp.get("rate"), fp.get("rate"))),
+                fmt_ratio(ratio(tp.get("p99_ms"), fp.get("p99_ms"))), xl))
+    return any_row
+
+
+def fmt_own(o, key):
+    v, le = o.get(key + "_ms"), o.get(key + "_le_ms")
+    if v is None:
+        return "-"
+    return "%s (<= %s)" % (fmt_sub(v), fmt_sub(le)) if le is not None else "> %s" % fmt_sub(v)
+
+
+def fmt_sub(v):
+    """ms, with the digits a sub-millisecond figure needs."""
+    if v is None:
+        return "-"
+    if v < 1:
+        return "%.3f ms" % v
+    if v < 100:
+        return "%.1f ms" % v
+    return "%.0f ms" % v
+
+
+def changes_table(out, rows, by):
+    out.append("| Services | mode | changes (in s) | own figure | observations | own p50 "
+               "| own p99 | own mean | svcd log: sync p50 / p99 | API write -> datapath p50 "
+               "| p99 | probed (timeouts) | RSS at the end |")
+    out.append("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    any_row = False
+    for n in sizes(rows):
+        for m in SERIES:
+            r = by.get((n, m))
+            if not r or r.get("install_s") is None:
+                continue
+            c = r.get("changes")
+            if not c:
+                out.append("| %s | %s | not measured | | | | | | | | | | %s |" % (
+                    "{:,}".format(n), LABEL[m], fmt_kib(r.get("rss_series_kb"))))
+                continue
+            any_row = True
+            o = c.get("own") or {}
+            if o.get("status") == "ok":
+                own = (str(o.get("count")), fmt_own(o, "p50"), fmt_own(o, "p99"),
+                       fmt_sub(o.get("mean_ms")))
+            else:
+                own = (o.get("status") or "-", "-", "-", "-")
+            logc = "-"
+            if m == "svcd" and c.get("log_syncs"):
+                logc = "%s / %s (%d syncs)" % (fmt_sub(c.get("log_p50_ms")),
+                                              fmt_sub(c.get("log_p99_ms")), c["log_syncs"])
+            out.append("| %s | %s | %s (%.0f s) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+                       % ("{:,}".format(n), LABEL[m], c.get("changes", 0), c.get("seconds", 0),
+                          o.get("metric", "-"), own[0], own[1], own[2], own[3], logc,
+                          fmt_sub(c.get("e2e_p50_ms")), fmt_sub(c.get("e2e_p99_ms")),
+                          "%s (%s)" % (c.get("probed", 0), c.get("probe_timeouts", 0)),
+                          fmt_kib(r.get("rss_series_kb"))))
+    return any_row
 
 
 def apiload_table(out, loads):
@@ -276,7 +388,53 @@ def plots(rows, by, prefix, paths_with_data):
         if r.returncode != 0:
             return "gnuplot failed: %s" % r.stdout.decode(errors="replace")[:300]
         made.append(png)
+    if any(r.get("changes") for r in rows):
+        png = changes_plot(gp, rows, by, prefix)
+        if not png.endswith(".png"):
+            return png
+        made.append(png)
     return made
+
+
+def changes_plot(gp, rows, by, prefix):
+    """PREFIX-changes.png: per proxy, p50 and p99 of its own histogram and
+    of API write -> datapath over the K changes, against N."""
+    dat, png, script = ("%s-changes.%s" % (prefix, e) for e in ("dat", "png", "gp"))
+    panels = (("own", "own histogram per change"),
+              ("e2e", "API write -> datapath per change"))
+    with open(dat, "w") as f:
+        for what, _ in panels:
+            f.write("# %s: N %s\n" % (what, " ".join("%s_p50 %s_p99" % (m, m) for m in SERIES)))
+            for n in sizes(rows):
+                vals = []
+                for m in SERIES:
+                    c = (by.get((n, m)) or {}).get("changes") or {}
+                    o = c.get("own") or {}
+                    for q in ("p50", "p99"):
+                        v = o.get(q + "_ms") if what == "own" else c.get("e2e_%s_ms" % q)
+                        vals.append("?" if v is None else repr(v))
+                f.write("%d %s\n" % (n, " ".join(vals)))
+            f.write("\n\n")
+    with open(script, "w") as f:
+        f.write("set terminal %s size 900,840 noenhanced\n" % terminal(gp))
+        f.write('set output "%s"\n' % png)
+        f.write('set datafile missing "?"\n')
+        f.write("set logscale x\nset xrange [0.7:*]\nset logscale y\nset grid\n"
+                "set key outside right\n")
+        f.write('set xlabel "Services installed (log scale)"\n')
+        f.write('set ylabel "ms (log scale)"\n')
+        f.write("set multiplot layout 2,1\n")
+        for i, (what, title) in enumerate(panels):
+            f.write('set title "%s"\n' % title)
+            f.write("plot " + ", ".join(
+                '"%s" index %d using 1:%d with linespoints dt %d title "%s %s"'
+                % (dat, i, 2 + 2 * j + k, 1 + k, LABEL[m], q)
+                for j, m in enumerate(SERIES) for k, q in enumerate(("p50", "p99"))) + "\n")
+        f.write("unset multiplot\n")
+    r = subprocess.run([gp, script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        return "gnuplot failed: %s" % r.stdout.decode(errors="replace")[:300]
+    return png
 
 
 def main():
@@ -317,6 +475,32 @@ def main():
                "Latency numbers are one tool's output on a shared machine, not assertions."
                % meta.get("endpoints", "?"))
     out.append("")
+    if any(r["mode"] in ("svcd", "svcd_file") for r in rows):
+        section = []
+        if target_table(section, rows, by, meta) or section:
+            out.append("## svcd's ClusterIP with the socket LB against the direct floor "
+                       "(issue 14 target: rate >= 0.95x, p99 within 10 %)")
+            out.append("")
+            out += section
+            out.append("")
+            out.append("The svcd socket LB row: svcd --socket-lb all (the default) with "
+                       "--cgroup-path a cgroup the bench made for the run, the client pod's "
+                       "processes (svcd-load, the probes) started inside it: connect() is "
+                       "translated by the cgroup program, no packet is rewritten. tc only: "
+                       "the same svcd restarted on its pinned state with --socket-lb host "
+                       "(pods keep the tc programs), measured right after from a second client "
+                       "pod (198.18.1.3, 2001:db8:1::3) in the same cgroup (from the first "
+                       "one, its connections would meet the backends' TIME_WAIT sockets of "
+                       "the socket-LB run under another TCP timestamp offset: PAWS drops). The last column is which path served the socket "
+                       "LB row's load: svcd_datapath_packets_total{reason=\"sock_forward\"} "
+                       "(one per translated connect) and {reason=\"forward\"} (every packet tc "
+                       "translated) over that load. Direct, socket LB and tc only run one after "
+                       "the other on a shared 2-CPU machine: compare with the direct row's own "
+                       "spread (the tables below).%s"
+                       % ("" if meta.get("socket_lb", True) else
+                          " No cgroup2 hierarchy could be mounted in this run: svcd ran "
+                          "without socket programs, so its row is the tc path."))
+            out.append("")
     paths_with_data = []
     for path, title in PATHS:
         section = []
@@ -389,6 +573,35 @@ def main():
                    "load. A cell \"... IPv6: "
                    "failed: why\" is a path that did not answer; there is no figure for it.")
         out.append("")
+    if any(r.get("changes") for r in rows):
+        ch = meta.get("changes") or {}
+        out.append("## Endpoint changes: %s in a row per proxy and size" % ch.get("k", "K"))
+        out.append("")
+        changes_table(out, rows, by)
+        out.append("")
+        out.append("scripts/bench/changes.py PATCHes the measured EndpointSlice (IPv4) %s times, "
+                   "its last endpoint back and forth between a backend and the spare pod, one "
+                   "PATCH every %s s (past both proxies' 100 ms minimum between syncs; a change "
+                   "that finds a sync still running rides with the next one, so a proxy "
+                   "slower than that has fewer syncs than changes), at most %s s. Own figure: "
+                   "the proxy's own histogram over the changes (the delta of its /metrics "
+                   "before and after): svcd's svcd_change_to_maps_seconds (from the first "
+                   "watch event of a batch to the last map write of its sync), kube-proxy's "
+                   "kubeproxy_sync_proxy_rules_duration_seconds of its IPv4 proxier (a "
+                   "periodic full resync every 30 s falls in it too); p50/p99 as "
+                   "histogram_quantile (linear within the bucket; the bucket's upper bound "
+                   "in brackets), the mean exact from _sum/_count. A cell \"not in this "
+                   "binary's /metrics\" is a histogram this binary does not export: no figure. "
+                   "svcd log: the durations of its \"sync: ... in X ms\" lines over the "
+                   "changes (nearest rank). API write -> datapath: every %s-th change, from "
+                   "the PATCH leaving to the first connection (a try every 1 ms, from the "
+                   "client pod, in the bench's cgroup for svcd) the backend that change adds "
+                   "answers (nearest rank over those; each try reaches that backend with "
+                   "probability 1/%s, so a few ms are the probe's). RSS at the end: VmRSS "
+                   "after the changes."
+                   % (ch.get("k", "K"), ch.get("gap_s", "?"), ch.get("limit_s", "?"),
+                      ch.get("probe_every", "?"), meta.get("endpoints", "?")))
+        out.append("")
     if loads:
         out.append("## Loading the API server")
         out.append("")
@@ -405,7 +618,9 @@ def main():
         out.append("")
         memory_table(out, rows, by)
         out.append("")
-        out.append("RSS is VmRSS of the proxy process (svcd or kube-proxy); BPF maps is the sum "
+        out.append("RSS is VmRSS of the proxy process (svcd or kube-proxy) after its install, "
+                   "after the one change, and after the K changes in a row (svcd tc only: "
+                   "after its restart and after its load); BPF maps is the sum "
                    "of bytes_memlock that `bpftool map show` reports for the maps pinned in "
                    "svcd's pin directory (conntrack is a preallocated LRU of the default "
                    "size); the kernel memory of iptables rules and nftables objects is not "
