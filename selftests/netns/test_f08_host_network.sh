@@ -276,4 +276,27 @@ node_load bad-cgroup --tcp --to $CIP:80 --count 3 --timeout-ms 2000
 CHECK_WHY="with the socket programs off nothing is translated; got $(load_summary "$T_DIR/bad-cgroup.json")"
 check bad-cgroup-untranslated [ "$(jget "$T_DIR/bad-cgroup.json" 'd.get("answered")')" = 0 ]
 
+# ---- --socket-lb host: the node's own sockets only; a pod keeps tc ----------------
+stop_svcd
+start_svcd "$NODE" "$CLUSTER" --cgroup-path "$CG" --socket-lb host
+wait_frontends 15 "$CIP:80/TCP" || fail host-frontends "svcd did not come up with --socket-lb host"
+CHECK_WHY="--socket-lb host: expected 'socket LB: ... (--socket-lb host)' in the log; got: $(last_start | grep -a 'socket\|F8')"
+check host-mode-logged wait_until 10 eval 'last_start | grep -q "socket LB: .*(--socket-lb host)"'
+node_load host-node --tcp --to $CIP:80 --count 20 --concurrency 2 --timeout-ms 3000
+CHECK_WHY="--socket-lb host: the node's own sockets are still translated; got $(load_summary "$T_DIR/host-node.json")"
+check host-mode-node-at-socket [ "$(jget "$T_DIR/host-node.json" 'd.get("answered")')" = 20 ]
+fwd0=$(reason_count sock_forward)
+in_cg "$CLIENT" "$LOAD_BIN" --json --tcp --to $CIP:80 --count 10 \
+	--timeout-ms 3000 >"$T_DIR/host-pod.json" 2>/dev/null
+CHECK_WHY="--socket-lb host, a pod in $CG: expected 10 answers through tc (conntrack entries from 198.18.1.20, sock_forward +0); got $(load_summary "$T_DIR/host-pod.json"), entries $(ct_match "e['source'].startswith('198.18.1.20:')" True), sock_forward +$(($(reason_count sock_forward) - fwd0))"
+check host-mode-pod-in-cgroup-at-tc eval '[ "$(jget "$T_DIR/host-pod.json" "d.get(\"answered\")")" = 10 ] && [ "$(ct_match "e[\"source\"].startswith(\"198.18.1.20:\")" True | cut -d" " -f1)" -gt 0 ] && [ "$(reason_count sock_forward)" = "$fwd0" ]'
+
+# ---- --socket-lb with a bad value: one line, exit 2, nothing started --------------
+ip netns exec "$NODE" timeout 20 "$SVCD" --from-file "$CLUSTER" \
+	--pin-dir "$BPFFS/bogus" --cgroup-path "$CG" --socket-lb bogus \
+	>"$T_DIR/bogus.out" 2>"$T_DIR/bogus.err"
+rc=$?
+CHECK_WHY="svcd --socket-lb bogus: expected exit 2 and one line on stderr naming the flag, nothing on stdout; got exit $rc, stderr: $(cat "$T_DIR/bogus.err"), stdout: $(head -c 200 "$T_DIR/bogus.out")"
+check socket-lb-bogus-exit-2 eval '[ $rc = 2 ] && [ "$(wc -l <"$T_DIR/bogus.err")" = 1 ] && grep -q -- "--socket-lb" "$T_DIR/bogus.err" && [ ! -s "$T_DIR/bogus.out" ]'
+
 finish
