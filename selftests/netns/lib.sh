@@ -624,6 +624,9 @@ svcd_start_and_wait() {
 #                                mode ("socket LB: ... (--socket-lb MODE)")
 #   ct_from ADDR [PORT]          conntrack entries of the current svcd whose
 #                                source is ADDR (and PORT): a count
+#   status_socket_lb             the mode `svcctl status` reads from the
+#                                loaded socket programs: "json text" (-o json
+#                                "socket_lb", the text's "socket LB:" line)
 #
 # The cgroups are made under a cgroup2 hierarchy mounted under T_DIR
 # (`ip netns exec` mounts a fresh /sys, and the vmtest guest has no
@@ -704,6 +707,14 @@ pod_exec() {
 
 sock_lb_logged() {
 	svcd_log_since_start | grep -q "socket LB: .*(--socket-lb $1)"
+}
+
+status_socket_lb() {
+	local j t
+	j=$(svcctl status -o json 2>/dev/null | python3 -c 'import json,sys
+print(json.load(sys.stdin).get("socket_lb", "-"))' 2>/dev/null)
+	t=$(svcctl status 2>/dev/null | sed -n 's/^socket LB: //p')
+	echo "${j:--} ${t:--}"
 }
 
 ct_from() {

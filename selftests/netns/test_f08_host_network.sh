@@ -226,6 +226,9 @@ for h in connect4 connect6 getpeername4 getpeername6 recvmsg4 recvmsg6 sendmsg4 
 	WANT_LINKS="$WANT_LINKS${WANT_LINKS:+ }$h@$CG_ID"
 done
 CHECK_WHY="svcctl status: expected $WANT_LINKS; got '$links_before'"
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status: expected the socket LB mode 'all all' (the default; -o json, text), got '$out'"
+check status-socket-lb-all [ "$out" = "all all" ]
 check status-shows-links eval '[ "$(echo "$links_before" | sed "s/:[0-9]*//g")" = "$WANT_LINKS" ]'
 
 # ---- restart: the pinned links keep translating, then get the new programs --
@@ -275,6 +278,9 @@ check bad-cgroup-one-line eval '[ "$(last_start | grep -c "F8 off")" = 1 ] && [ 
 node_load bad-cgroup --tcp --to $CIP:80 --count 3 --timeout-ms 2000
 CHECK_WHY="with the socket programs off nothing is translated; got $(load_summary "$T_DIR/bad-cgroup.json")"
 check bad-cgroup-untranslated [ "$(jget "$T_DIR/bad-cgroup.json" 'd.get("answered")')" = 0 ]
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status without socket programs: expected the socket LB mode 'off off' (-o json, text), got '$out'"
+check status-socket-lb-off [ "$out" = "off off" ]
 
 # ---- --socket-lb host: the node's own sockets only; a pod keeps tc ----------------
 stop_svcd
@@ -284,6 +290,9 @@ CHECK_WHY="--socket-lb host: expected 'socket LB: ... (--socket-lb host)' in the
 check host-mode-logged wait_until 10 eval 'last_start | grep -q "socket LB: .*(--socket-lb host)"'
 node_load host-node --tcp --to $CIP:80 --count 20 --concurrency 2 --timeout-ms 3000
 CHECK_WHY="--socket-lb host: the node's own sockets are still translated; got $(load_summary "$T_DIR/host-node.json")"
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status: expected the socket LB mode 'host host' (-o json, text), got '$out'"
+check status-socket-lb-host [ "$out" = "host host" ]
 check host-mode-node-at-socket [ "$(jget "$T_DIR/host-node.json" 'd.get("answered")')" = 20 ]
 fwd0=$(reason_count sock_forward)
 in_cg "$CLIENT" "$LOAD_BIN" --json --tcp --to $CIP:80 --count 10 \

@@ -93,6 +93,9 @@ wait_frontends 15 "$CIP:80/TCP" "$CIP:53/UDP" "[$CIP6]:80/TCP" \
 	{ dump_diag; fail_all "svcd did not install the frontends"; }
 CHECK_WHY="svcd did not log 'socket LB: ... (--socket-lb all)': $(svcd_log_since_start | grep -a 'socket\|F8' | tail -n 2)"
 check sock-lb-all-attached sock_lb_logged all
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status (-o json, text): expected the socket LB mode 'all all', got '$out'"
+check status-socket-lb-all [ "$out" = "all all" ]
 
 # ---- checks --------------------------------------------------------------------
 
@@ -237,6 +240,9 @@ start_svcd "$NODE" "$CLUSTER"
 wait_frontends 15 "$CIP:80/TCP" || fail_all "svcd did not come back with --socket-lb host"
 CHECK_WHY="svcd did not log 'socket LB: ... (--socket-lb host)': $(svcd_log_since_start | grep -a 'socket\|F8' | tail -n 2)"
 check sock-lb-host-attached wait_until 10 sock_lb_logged host
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status (-o json, text): expected the socket LB mode 'host host', got '$out'"
+check status-socket-lb-host [ "$out" = "host host" ]
 ct_before=$(ct_from $C_IP)
 mark
 load "$CLIENT" "$T_DIR/host-tcp.json" --tcp --to $CIP:80 --count 20 \
