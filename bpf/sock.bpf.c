@@ -266,8 +266,7 @@ static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
 }
 
 /* connect4 and sendmsg4: a positive reason lets the call go on. */
-static __always_inline int sock_forward(struct bpf_sock_addr *ctx,
-					bool connect)
+static __always_inline int sock_forward(struct bpf_sock_addr *ctx, bool connect)
 {
 	enum sock_who who = sock_who(ctx, connect);
 	__be16 port = (__be16)ctx->user_port;

@@ -137,9 +137,9 @@ static void cgroup_path_of(uint64_t id, char *out, size_t size)
 /* The .rodata variables of the loaded socket programs that say whose
  * sockets they translate (bpf/sock.bpf.c). */
 struct sock_rodata {
-	bool have_pods, pods;	/* translate_pods */
+	bool have_pods, pods; /* translate_pods */
 	bool have_cookie;
-	uint64_t cookie;	/* node_netns_cookie */
+	uint64_t cookie; /* node_netns_cookie */
 };
 
 /* The value of each variable of interest in the .rodata map mfd (info in
