@@ -142,6 +142,13 @@ out=$(sock_peer "$CLIENT" $CIP 80)
 CHECK_WHY="getpeername() of a pod's TCP socket connected to $CIP:80: expected '$CIP:80 pod-a|pod-b', got '$out'"
 check tcp-getpeername-clusterip eval '[[ "$out" =~ ^$CIP:80\ pod-[ab]$ ]]'
 
+# An AF_INET6 socket asking for the v4-mapped ClusterIP: the IPv4 Service,
+# at the socket; getpeername() shows the mapped ClusterIP.
+ct0=$(ct_from $C_IP)
+out=$(sock_peer "$CLIENT" ::ffff:$CIP 80)
+CHECK_WHY="getpeername() of a pod's AF_INET6 TCP socket connected to [::ffff:$CIP]:80: expected '[::ffff:$CIP]:80 pod-a|pod-b' and no conntrack entry from $C_IP; got '$out', $(ct_from $C_IP) entries"
+check v4-mapped-at-socket eval '[[ "$out" =~ ^\[::ffff:$CIP\]:80\ pod-[ab]$ ]] && [ "$(ct_from $C_IP)" = "$ct0" ]'
+
 # UDP, unconnected: sendto() translated at the socket; recvfrom() shows the
 # ClusterIP as the source of every reply; no conntrack entry for the port.
 out=$(udp_froms "$CLIENT" $CIP 53 40053 30)
