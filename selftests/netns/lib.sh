@@ -70,6 +70,9 @@ declare -A NODE_SVCD_PID=() NODE_SVCD_NAME=() NODE_PIN_DIR=() NODE_SVCD_LOG=()
 # socket LB (sock_lb_node): a node's cgroup and --socket-lb mode; the node
 # of each pod (make_pod)
 declare -A NODE_CG=() NODE_SOCK_LB=() POD_NODE=()
+# namespaces whose clients (pod_exec) run in a cgroup of the test's own,
+# whatever their node (test_f08: the node's own processes)
+declare -A NS_CG=()
 CG_MNT=		# the run's own cgroup2 mount (sock_lb_node), under T_DIR
 
 # ---- results -------------------------------------------------------------
@@ -617,9 +620,13 @@ svcd_start_and_wait() {
 #   sock_lb_node NODE all|host   NODE's cgroup (made on the first call) and
 #                                the --socket-lb mode of NODE's next svcd
 #                                start (start_svcd, start_node_svcd)
-#   pod_exec NS CMD...           CMD in namespace NS; in its node's cgroup
-#                                when NS is a pod of a socket-LB node (load
-#                                uses it)
+#   pod_exec NS CMD...           CMD in namespace NS; in the cgroup NS_CG[NS]
+#                                when set, else in its node's cgroup when NS
+#                                is a pod of a socket-LB node (load and the
+#                                Python helpers below use it)
+#   cg_make NAME                 a cgroup of the test's own: CG_PATH, removed
+#                                at exit
+#   cg_exec CG NS CMD...         CMD in namespace NS, inside cgroup CG
 #   sock_lb_logged all|host      the current svcd's last start logged that
 #                                mode ("socket LB: ... (--socket-lb MODE)")
 #   ct_from ADDR [PORT]          conntrack entries of the current svcd whose
@@ -659,18 +666,29 @@ cg_remove() {
 	rmdir "$1"
 }
 
+cg_make() {
+	_cg_mount
+	CG_PATH=$CG_MNT/$1
+	mkdir "$CG_PATH" || fail_all "mkdir $CG_PATH failed"
+	defer cg_remove "$CG_PATH"
+}
+
+cg_exec() {
+	local cg=$1
+	shift
+	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
+		_ "$cg" "$@"
+}
+
 sock_lb_node() {
-	local node=$1 mode=$2 cg
+	local node=$1 mode=$2
 	case $mode in
 	all | host) ;;
 	*) fail_all "sock_lb_node: mode '$mode' (all or host)" ;;
 	esac
 	if [ -z "${NODE_CG[$node]:-}" ]; then
-		_cg_mount
-		cg=$CG_MNT/$node
-		mkdir "$cg" || fail_all "mkdir $cg failed"
-		defer cg_remove "$cg"
-		NODE_CG[$node]=$cg
+		cg_make "$node"
+		NODE_CG[$node]=$CG_PATH
 	fi
 	NODE_SOCK_LB[$node]=$mode
 }
@@ -691,18 +709,18 @@ _sock_lb_args() {
 }
 
 pod_exec() {
-	local ns=$1 node cg=
+	local ns=$1 node cg
 	shift
+	cg=${NS_CG[$ns]:-}
 	node=${POD_NODE[$ns]:-}
-	if [ -n "$node" ] && [ -n "${NODE_SOCK_LB[$node]:-}" ]; then
+	if [ -z "$cg" ] && [ -n "$node" ] && [ -n "${NODE_SOCK_LB[$node]:-}" ]; then
 		cg=${NODE_CG[$node]}
 	fi
 	if [ -z "$cg" ]; then
 		ip netns exec "$ns" "$@"
 		return
 	fi
-	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
-		_ "$cg" "$ns" "$@"
+	cg_exec "$cg" "$ns" "$@"
 }
 
 sock_lb_logged() {
