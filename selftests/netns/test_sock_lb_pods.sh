@@ -24,7 +24,7 @@
 #   run there too.
 #
 #   demo/echo    198.19.96.10  80/TCP->8080, 53/UDP->5353: pod-a w1, pod-b w2
-#   demo/echo6   [2001:db8:96::10]:80/TCP -> pod-a, pod-b
+#   demo/echo6   [2001:db8:96::10]: 80/TCP->8080, 53/UDP->5353: pod-a, pod-b
 #   demo/self    198.19.96.11  80/TCP -> pod-a (hairpin from pod-a)
 #   demo/empty   198.19.96.12  80/TCP, 53/UDP: no endpoints
 #   demo/away    198.19.96.13  80/TCP: iTP Local, endpoint on another node
@@ -68,8 +68,8 @@ write_cluster() {
 		"$(k8s_service demo echo $CIP 'tcp:80/TCP:8080,dns:53/UDP:5353' \
 			'{"svcd.io/weights":"pod-a=1,pod-b=2"}')" \
 		"$(k8s_slice demo echo-1 echo 'tcp:8080/TCP,dns:5353/UDP' $EPS)" \
-		"$(k8s_service demo echo6 $CIP6 'tcp:80/TCP:8080')" \
-		"$(k8s_slice demo echo6-1 echo6 'tcp:8080/TCP' $EPS6)" \
+		"$(k8s_service demo echo6 $CIP6 'tcp:80/TCP:8080,dns:53/UDP:5353')" \
+		"$(k8s_slice demo echo6-1 echo6 'tcp:8080/TCP,dns:5353/UDP' $EPS6)" \
 		"$(k8s_service demo self 198.19.96.11 'tcp:80/TCP:8080')" \
 		"$(k8s_slice demo self-1 self 'tcp:8080/TCP' 198.18.1.11,target=pod-a)" \
 		"$(k8s_service demo empty 198.19.96.12 'tcp:80/TCP:8080,dns:53/UDP:5353')" \
@@ -87,7 +87,7 @@ write_cluster() {
 write_cluster 198.18.1.11,target=pod-a \
 	198.18.1.12,target=pod-b,ready=false,terminating=true
 start_svcd "$NODE" "$CLUSTER"
-wait_frontends 15 "$CIP:80/TCP" "$CIP:53/UDP" "[$CIP6]:80/TCP" \
+wait_frontends 15 "$CIP:80/TCP" "$CIP:53/UDP" "[$CIP6]:80/TCP" "[$CIP6]:53/UDP" \
 	198.19.96.11:80/TCP 198.19.96.12:80/TCP 198.19.96.13:80/TCP \
 	198.19.96.14:80/TCP 198.19.96.15:80/TCP "$LB_IP:80/TCP" ||
 	{ dump_diag; fail_all "svcd did not install the frontends"; }
@@ -163,6 +163,9 @@ check f16-tcp6-at-socket at_socket "$T_DIR/tcp6.json" 30 2001:db8:1::20
 out=$(sock_peer "$CLIENT" $CIP6 80)
 CHECK_WHY="getpeername() of a pod's TCP socket connected to [$CIP6]:80: expected '[$CIP6]:80 pod-a|pod-b', got '$out'"
 check f16-tcp6-getpeername eval '[[ "$out" =~ ^\[$CIP6\]:80\ pod-[ab]$ ]]'
+out=$(udp_froms "$CLIENT" $CIP6 53 40063 30)
+CHECK_WHY="30 sendto([$CIP6]:53)/recvfrom from port 40063: expected every reply from [$CIP6]:53, answers from pod-a and pod-b, no conntrack entry from [2001:db8:1::20]:40063; got '$out', $(ct_from 2001:db8:1::20 40063) entries"
+check f16-udp6-unconnected-at-socket eval '[ "$out" = "[$CIP6]:53 pod-a,pod-b" ] && [ "$(ct_from 2001:db8:1::20 40063)" = 0 ]'
 
 # F3: hairpin. The socket is pointed at pod-a itself: the connection never
 # leaves pod-a's namespace, and pod-a sees its own address as the peer

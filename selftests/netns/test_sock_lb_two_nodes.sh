@@ -59,6 +59,17 @@ for n in "a:$NODE_A:$NODE_A_IP" "b:$NODE_B:$NODE_B_IP"; do
 	check "sock-lb-all-node-$name" sock_lb_logged all
 done
 
+# cgroup_of NS: the cgroup (v2 path) a client started in NS runs in.
+cgroup_of() {
+	pod_exec "$1" cat /proc/self/cgroup | sed -n 's/^0:://p'
+}
+out=$(cgroup_of "$POD_A2")
+CHECK_WHY="a client of pod a2 runs in cgroup '$out', expected /${NODE_A}"
+check pod-client-in-node-cgroup [ "$out" = "/$NODE_A" ]
+out=$(cgroup_of "$CLIENT")
+CHECK_WHY="the external client runs in cgroup '$out': expected none of the nodes' (/$NODE_A, /$NODE_B)"
+check external-client-in-no-node-cgroup eval '[ -n "$out" ] && [ "$out" != "/$NODE_A" ] && [ "$out" != "/$NODE_B" ]'
+
 # sock_fwd_a: node A's svcd_reasons[sock_forward].
 sock_fwd_a() {
 	use_svcd "$NODE_A"
