@@ -231,6 +231,31 @@ load "$CLIENT" "$T_DIR/udp.json" --udp --to $CIP:53 --count 10 --sport 40054 \
 	--timeout-ms 3000
 check udp-connected-at-tc at_tc "$T_DIR/udp.json" 10 40054
 
+# A connected UDP socket that names its peer again (sendto() to the
+# ClusterIP it is connected to: legal, and the sendmsg hook runs for it):
+# still the tc path. Translated at the socket, the replies would come from
+# a backend, which the socket (connected to the ClusterIP) does not take.
+PY_CONNECTED_SENDTO='import socket, sys
+to = (sys.argv[1], int(sys.argv[2]))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[3])))
+s.settimeout(2)
+s.connect(to)
+n = 0
+for i in range(10):
+    s.sendto(b"x", to)
+    try:
+        s.recv(100)
+        n += 1
+    except OSError:
+        pass
+print(n)'
+mark
+out=$(pod_exec "$CLIENT" python3 -c "$PY_CONNECTED_SENDTO" $CIP 53 40055 2>&1 | tail -n 1)
+fwd=$(($(reason_count sock_forward) - SOCK_FWD0))
+CHECK_WHY="connected UDP socket, 10 sendto($CIP:53)/recv: expected 10 replies, sock_forward +0, conntrack entries from $C_IP:40055; got '$out' replies, sock_forward +$fwd, $(ct_from $C_IP 40055) entries"
+check udp-connected-sendto-at-tc eval '[ "$out" = 10 ] && [ "$fwd" = 0 ] && [ "$(ct_from $C_IP 40055)" -gt 0 ]'
+
 mark
 load "$CLIENT" "$T_DIR/sticky.json" --tcp --to 198.19.96.15:80 --count 30 \
 	--concurrency 2 --timeout-ms 3000
