@@ -151,9 +151,11 @@ check v4-mapped-at-socket eval '[[ "$out" =~ ^\[::ffff:$CIP\]:80\ pod-[ab]$ ]] &
 
 # UDP, unconnected: sendto() translated at the socket; recvfrom() shows the
 # ClusterIP as the source of every reply; no conntrack entry for the port.
+# The backend is chosen per datagram today (the tc path keeps one per
+# source port while its conntrack entry lives): any of them may answer.
 out=$(udp_froms "$CLIENT" $CIP 53 40053 30)
-CHECK_WHY="30 sendto($CIP:53)/recvfrom from port 40053: expected every reply from $CIP:53, answers from pod-a and pod-b, no conntrack entry from $C_IP:40053; got '$out', $(ct_from $C_IP 40053) entries"
-check udp-unconnected-at-socket eval '[ "$out" = "$CIP:53 pod-a,pod-b" ] && [ "$(ct_from $C_IP 40053)" = 0 ]'
+CHECK_WHY="30 sendto($CIP:53)/recvfrom from port 40053: expected every reply from $CIP:53 (from pod-a and/or pod-b), no conntrack entry from $C_IP:40053; got '$out', $(ct_from $C_IP 40053) entries"
+check udp-unconnected-at-socket eval '[[ "$out" =~ ^$CIP:53\ (pod-a|pod-b|pod-a,pod-b)$ ]] && [ "$(ct_from $C_IP 40053)" = 0 ]'
 
 # F16: IPv6 on the same node
 mark
@@ -164,8 +166,8 @@ out=$(sock_peer "$CLIENT" $CIP6 80)
 CHECK_WHY="getpeername() of a pod's TCP socket connected to [$CIP6]:80: expected '[$CIP6]:80 pod-a|pod-b', got '$out'"
 check f16-tcp6-getpeername eval '[[ "$out" =~ ^\[$CIP6\]:80\ pod-[ab]$ ]]'
 out=$(udp_froms "$CLIENT" $CIP6 53 40063 30)
-CHECK_WHY="30 sendto([$CIP6]:53)/recvfrom from port 40063: expected every reply from [$CIP6]:53, answers from pod-a and pod-b, no conntrack entry from [2001:db8:1::20]:40063; got '$out', $(ct_from 2001:db8:1::20 40063) entries"
-check f16-udp6-unconnected-at-socket eval '[ "$out" = "[$CIP6]:53 pod-a,pod-b" ] && [ "$(ct_from 2001:db8:1::20 40063)" = 0 ]'
+CHECK_WHY="30 sendto([$CIP6]:53)/recvfrom from port 40063: expected every reply from [$CIP6]:53 (from pod-a and/or pod-b), no conntrack entry from [2001:db8:1::20]:40063; got '$out', $(ct_from 2001:db8:1::20 40063) entries"
+check f16-udp6-unconnected-at-socket eval '[[ "$out" =~ ^\[$CIP6\]:53\ (pod-a|pod-b|pod-a,pod-b)$ ]] && [ "$(ct_from 2001:db8:1::20 40063)" = 0 ]'
 
 # F3: hairpin. The socket is pointed at pod-a itself: the connection never
 # leaves pod-a's namespace, and pod-a sees its own address as the peer
