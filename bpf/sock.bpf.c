@@ -11,9 +11,9 @@
  * What a pod's socket leaves to the tc path, which has what it needs:
  * connect() on UDP (conntrack, flushed when an endpoint goes, so a
  * connected resolver socket moves on; a socket pointed at a backend
- * would stay on a dead one), sessionAffinity ClientIP and
- * loadBalancerSourceRanges (both keyed by the client's address, unknown
- * before the route is chosen). The node's own sockets have no tc path:
+ * would stay on a dead one) and sendto() on such a connected socket,
+ * sessionAffinity ClientIP and loadBalancerSourceRanges (both keyed by
+ * the client's address, unknown before the route is chosen). The node's own sockets have no tc path:
  * they are translated whatever the Service.
  *
  *   sock_connect4 (cgroup/connect4): connect() to a frontend goes to a
@@ -87,6 +87,17 @@ enum sock_who {
 	SOCK_POD,      /* a pod's socket, --socket-lb all */
 };
 
+/* A UDP socket already connected: sendto() naming a peer again on it
+ * runs the sendmsg hook too. Its replies must come from the address it is
+ * connected to, so a pod's (connected through tc, to the frontend) must
+ * not be pointed at a backend for that datagram. */
+static __always_inline bool sock_connected(struct bpf_sock_addr *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+
+	return sk && sk->state == BPF_TCP_ESTABLISHED;
+}
+
 /* Whose socket a connect/sendmsg is on; connect says which hook. */
 static __always_inline enum sock_who sock_who(struct bpf_sock_addr *ctx,
 					      bool connect)
@@ -98,8 +109,9 @@ static __always_inline enum sock_who sock_who(struct bpf_sock_addr *ctx,
 		return SOCK_NODE;
 	if (!translate_pods)
 		return SOCK_NOT_OURS;
-	/* A connected UDP socket of a pod keeps the tc path (see above). */
-	if (connect && ctx->protocol == IPPROTO_UDP)
+	/* A connected UDP socket of a pod keeps the tc path (see above): its
+	 * connect(), and a sendto() on it that names the peer again. */
+	if (ctx->protocol == IPPROTO_UDP && (connect || sock_connected(ctx)))
 		return SOCK_NOT_OURS;
 	return SOCK_POD;
 }
@@ -266,8 +278,7 @@ static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
 }
 
 /* connect4 and sendmsg4: a positive reason lets the call go on. */
-static __always_inline int sock_forward(struct bpf_sock_addr *ctx,
-					bool connect)
+static __always_inline int sock_forward(struct bpf_sock_addr *ctx, bool connect)
 {
 	enum sock_who who = sock_who(ctx, connect);
 	__be16 port = (__be16)ctx->user_port;

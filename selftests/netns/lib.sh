@@ -67,6 +67,13 @@ N_FAIL=0
 N_SKIP=0
 # several nodes, one svcd each (start_node_svcd), keyed by namespace
 declare -A NODE_SVCD_PID=() NODE_SVCD_NAME=() NODE_PIN_DIR=() NODE_SVCD_LOG=()
+# socket LB (sock_lb_node): a node's cgroup and --socket-lb mode; the node
+# of each pod (make_pod)
+declare -A NODE_CG=() NODE_SOCK_LB=() POD_NODE=()
+# namespaces whose clients (pod_exec) run in a cgroup of the test's own,
+# whatever their node (test_f08: the node's own processes)
+declare -A NS_CG=()
+CG_MNT=		# the run's own cgroup2 mount (sock_lb_node), under T_DIR
 
 # ---- results -------------------------------------------------------------
 
@@ -404,6 +411,7 @@ make_pod() {
 			fail_all "IPv6 default route in $pod failed"
 	fi
 	eval "POD_IF_$(echo "$pod" | tr -c 'A-Za-z0-9_\n' _)=$ifn"
+	POD_NODE[$pod]=$node
 }
 
 # pod_iface POD: the node-side interface make_pod made for POD.
@@ -441,11 +449,12 @@ echo_listening() {
 	fi
 }
 
-# load POD OUT_JSON ARGS...: svcd-load in POD, JSON summary into OUT_JSON.
+# load POD OUT_JSON ARGS...: svcd-load in POD (pod_exec: in its node's
+# cgroup when that node has socket LB), JSON summary into OUT_JSON.
 load() {
 	local pod=$1 out=$2
 	shift 2
-	ip netns exec "$pod" "$LOAD_BIN" --json "$@" >"$out" 2>"$out.err"
+	pod_exec "$pod" "$LOAD_BIN" --json "$@" >"$out" 2>"$out.err"
 	[ -s "$out" ] || echo '{}' >"$out"
 }
 
@@ -476,7 +485,8 @@ svcctl() {
 # start_svcd NODE FILE [ARGS...]: svcd in NODE reading FILE, logging to
 # $T_DIR/svcd.log (all starts appended). Sets SVCD_PID. The cgroup socket
 # programs are off (--cgroup-path ''): a test never attaches to a cgroup
-# it did not make; test_f08_host_network.sh passes its own.
+# it did not make; sock_lb_node NODE MODE gives NODE's svcd its cgroup
+# (test_f08_host_network.sh passes its own).
 start_svcd() {
 	SVCD_NODE=$1
 	SVCD_FILE=$2
@@ -484,13 +494,19 @@ start_svcd() {
 	SVCD_LOG=$T_DIR/svcd.log
 	SVCD_STARTS=$((SVCD_STARTS + 1))
 	echo "---- start $SVCD_STARTS" >>"$SVCD_LOG"
+	_sock_lb_args "$SVCD_NODE" "$PIN_DIR"
 	ip netns exec "$SVCD_NODE" "$SVCD" --from-file "$SVCD_FILE" \
-		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" --cgroup-path '' -v 2 "$@" \
-		>>"$SVCD_LOG" 2>&1 &
+		--pod-ifaces 'svp*' --pin-dir "$PIN_DIR" "${SOCK_LB_ARGS[@]}" \
+		-v 2 "$@" >>"$SVCD_LOG" 2>&1 &
 	SVCD_PID=$!
 	if [ "$SVCD_STARTS" -eq 1 ]; then
 		defer stop_svcd
 	fi
+}
+
+# svcd_log_since_start: the current svcd's log since its last start.
+svcd_log_since_start() {
+	awk '/^---- start/ { n = NR } { l[NR] = $0 } END { for (i = n + 1; i <= NR; i++) print l[i] }' "$SVCD_LOG"
 }
 
 stop_svcd() {
@@ -590,6 +606,217 @@ svcd_start_and_wait() {
 	start_svcd "$node" "$file"
 	wait_frontends "$timeout" "$@" ||
 		{ dump_diag; fail_all "svcd did not install $* within ${timeout}s"; }
+}
+
+# ---- socket LB (issue 14) ----------------------------------------------------
+#
+# A node "with socket LB": its svcd attaches the cgroup programs of
+# sock.bpf.c (--cgroup-path) at a cgroup of the node's own, and the
+# clients of the node's pods run in that cgroup, as a kubelet puts a pod's
+# processes under the cgroup root svcd is given. External clients
+# (make_ns) and backends (start_echo) are never in one. Nodes without it
+# keep the default: no socket programs (--cgroup-path '').
+#
+#   sock_lb_node NODE all|host   NODE's cgroup (made on the first call) and
+#                                the --socket-lb mode of NODE's next svcd
+#                                start (start_svcd, start_node_svcd)
+#   pod_exec NS CMD...           CMD in namespace NS; in the cgroup NS_CG[NS]
+#                                when set, else in its node's cgroup when NS
+#                                is a pod of a socket-LB node (load and the
+#                                Python helpers below use it)
+#   cg_make NAME                 a cgroup of the test's own: CG_PATH, removed
+#                                at exit
+#   cg_exec CG NS CMD...         CMD in namespace NS, inside cgroup CG
+#   sock_lb_logged all|host      the current svcd's last start logged that
+#                                mode ("socket LB: ... (--socket-lb MODE)")
+#   ct_from ADDR [PORT]          conntrack entries of the current svcd whose
+#                                source is ADDR (and PORT): a count
+#   status_socket_lb             the mode `svcctl status` reads from the
+#                                loaded socket programs: "json text" (-o json
+#                                "socket_lb", the text's "socket LB:" line)
+#
+# The cgroups are made under a cgroup2 hierarchy mounted under T_DIR
+# (`ip netns exec` mounts a fresh /sys, and the vmtest guest has no
+# cgroup2 at /sys/fs/cgroup): $CG_MNT/<node namespace name>. At exit, in
+# this order: svcd stopped, `svcd --cleanup` of each socket-LB pin dir
+# (removes the socket links), the processes left in each cgroup killed by
+# PID, the cgroup removed, the hierarchy unmounted.
+
+_cg_mount() {
+	[ -n "$CG_MNT" ] && return 0
+	mkdir -p "$T_DIR/cgroup2"
+	mount -t cgroup2 none "$T_DIR/cgroup2" 2>/dev/null ||
+		skip_all "cannot mount a cgroup2 hierarchy (CONFIG_CGROUPS, cgroup v2)"
+	CG_MNT=$T_DIR/cgroup2
+	defer umount -l "$CG_MNT"
+}
+
+cg_empty() {
+	[ -z "$(cat "$1/cgroup.procs" 2>/dev/null)" ]
+}
+
+# cg_remove CG: the processes in CG are this test's clients (nothing else
+# is ever put there): kill those left, by PID, then remove CG.
+cg_remove() {
+	local pid
+	for pid in $(cat "$1/cgroup.procs" 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null
+	done
+	wait_until 5 cg_empty "$1"
+	rmdir "$1"
+}
+
+cg_make() {
+	_cg_mount
+	CG_PATH=$CG_MNT/$1
+	mkdir "$CG_PATH" || fail_all "mkdir $CG_PATH failed"
+	defer cg_remove "$CG_PATH"
+}
+
+cg_exec() {
+	local cg=$1
+	shift
+	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
+		_ "$cg" "$@"
+}
+
+sock_lb_node() {
+	local node=$1 mode=$2
+	case $mode in
+	all | host) ;;
+	*) fail_all "sock_lb_node: mode '$mode' (all or host)" ;;
+	esac
+	if [ -z "${NODE_CG[$node]:-}" ]; then
+		cg_make "$node"
+		NODE_CG[$node]=$CG_PATH
+	fi
+	NODE_SOCK_LB[$node]=$mode
+}
+
+# _sock_lb_args NODE PIN_DIR: SOCK_LB_ARGS, svcd's cgroup flags for NODE;
+# the first time a socket-LB svcd uses PIN_DIR, its --cleanup is deferred
+# (to run after svcd stops: the caller defers the stop next).
+declare -A _SOCK_LB_PINS=()
+_sock_lb_args() {
+	local node=$1 pin=$2
+	SOCK_LB_ARGS=(--cgroup-path '')
+	[ -n "${NODE_SOCK_LB[$node]:-}" ] || return 0
+	SOCK_LB_ARGS=(--cgroup-path "${NODE_CG[$node]}" --socket-lb "${NODE_SOCK_LB[$node]}")
+	if [ -z "${_SOCK_LB_PINS[$pin]:-}" ]; then
+		_SOCK_LB_PINS[$pin]=1
+		defer ip netns exec "$node" "$SVCD" --cleanup --pin-dir "$pin"
+	fi
+}
+
+pod_exec() {
+	local ns=$1 node cg
+	shift
+	cg=${NS_CG[$ns]:-}
+	node=${POD_NODE[$ns]:-}
+	if [ -z "$cg" ] && [ -n "$node" ] && [ -n "${NODE_SOCK_LB[$node]:-}" ]; then
+		cg=${NODE_CG[$node]}
+	fi
+	if [ -z "$cg" ]; then
+		ip netns exec "$ns" "$@"
+		return
+	fi
+	cg_exec "$cg" "$ns" "$@"
+}
+
+sock_lb_logged() {
+	svcd_log_since_start | grep -q "socket LB: .*(--socket-lb $1)"
+}
+
+status_socket_lb() {
+	local j t
+	j=$(svcctl status -o json 2>/dev/null | python3 -c 'import json,sys
+print(json.load(sys.stdin).get("socket_lb", "-"))' 2>/dev/null)
+	t=$(svcctl status 2>/dev/null | sed -n 's/^socket LB: //p')
+	echo "${j:--} ${t:--}"
+}
+
+ct_from() {
+	local n
+	if [ -n "${2:-}" ]; then
+		n=$(ct_match "host(e['source']) == '$1' and port(e['source']) == $2" True)
+	else
+		n=$(ct_match "host(e['source']) == '$1'" True)
+	fi
+	echo "${n%% *}"
+}
+
+# ---- socket calls from a pod, in Python ------------------------------------------
+#
+#   sock_try NS tcp|udp ADDR PORT    one connect() (TCP) or sendto() and
+#                                    recvfrom() (UDP, unconnected) from NS
+#                                    (pod_exec): prints "connected|answered|
+#                                    ERRNO fast|slow" (fast: < 0.5 s)
+#   sock_peer NS ADDR PORT           TCP connect, prints "PEER BACKEND":
+#                                    getpeername() as "addr:port" and the
+#                                    first word the backend sent
+#   udp_froms NS ADDR PORT SPORT N   an unconnected UDP socket bound to SPORT,
+#                                    N sendto()/recvfrom(): prints the sorted
+#                                    sources of the replies and the backends
+#                                    (comma-separated) that answered
+
+_PY_TRY='import errno, socket, sys, time
+proto, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+s.settimeout(3)
+t = time.monotonic()
+try:
+    if proto == "tcp":
+        s.connect((addr, port))
+        r = "connected"
+    else:
+        s.sendto(b"x", (addr, port))
+        s.recvfrom(100)
+        r = "answered"
+except socket.timeout:
+    r = "timeout"
+except OSError as e:
+    r = errno.errorcode.get(e.errno, str(e.errno))
+print(r, "fast" if time.monotonic() - t < 0.5 else "slow")'
+
+_PY_PEER='import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+p = s.getpeername()
+peer = ("[%s]:%d" if ":" in p[0] else "%s:%d") % p[:2]
+line = s.recv(100).decode().split()
+print(peer, line[0] if line else "-")'
+
+_PY_UDP_FROMS='import socket, sys
+addr, port, sport, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", sport))
+s.settimeout(3)
+froms, names = set(), set()
+for i in range(n):
+    s.sendto(b"x", (addr, port))
+    data, a = s.recvfrom(100)
+    froms.add(("[%s]:%d" if ":" in a[0] else "%s:%d") % a[:2])
+    names.add(data.decode().split()[0])
+print(" ".join(sorted(froms)), ",".join(sorted(names)))'
+
+sock_try() {
+	local ns=$1
+	shift
+	pod_exec "$ns" python3 -c "$_PY_TRY" "$@" 2>&1 | tail -n 1
+}
+
+sock_peer() {
+	local ns=$1
+	shift
+	pod_exec "$ns" python3 -c "$_PY_PEER" "$@" 2>&1 | tail -n 1
+}
+
+udp_froms() {
+	local ns=$1
+	shift
+	pod_exec "$ns" python3 -c "$_PY_UDP_FROMS" "$@" 2>&1 | tail -n 1
 }
 
 # ---- cluster files ---------------------------------------------------------------
@@ -968,9 +1195,11 @@ start_node_svcd() {
 	shift 3
 	log=$T_DIR/svcd-$name.log
 	echo "---- start" >>"$log"
+	_sock_lb_args "$node" "$BPFFS/$name"
 	ip netns exec "$node" "$SVCD" --from-file "$file" \
 		--hostname-override "$name" --pod-ifaces 'svp*' \
-		--pin-dir "$BPFFS/$name" --cgroup-path '' -v 2 "$@" >>"$log" 2>&1 &
+		--pin-dir "$BPFFS/$name" "${SOCK_LB_ARGS[@]}" -v 2 "$@" \
+		>>"$log" 2>&1 &
 	NODE_SVCD_PID[$node]=$!
 	NODE_SVCD_NAME[$node]=$name
 	NODE_PIN_DIR[$node]=$BPFFS/$name

@@ -39,36 +39,15 @@ CIP=198.19.96.80
 NODE_IP=198.19.0.1
 
 # ---- the test's own cgroup ---------------------------------------------------
-# A cgroup2 mount of its own under T_DIR: the guest of scripts/vmtest.sh
-# and hosts with cgroup v1 at /sys/fs/cgroup have none there, and
-# `ip netns exec` hides /sys/fs/cgroup anyway (it mounts a fresh /sys).
-CG_MNT=$T_DIR/cgroup2
-mkdir -p "$CG_MNT"
-mount -t cgroup2 none "$CG_MNT" 2>/dev/null ||
-	skip_all "cannot mount a cgroup2 hierarchy (CONFIG_CGROUPS, cgroup v2)"
-defer umount -l "$CG_MNT"
-CG=$CG_MNT/svcd-test-$RUN_ID
-mkdir "$CG" || fail_all "mkdir $CG failed"
-
-# cg_remove: the processes in CG are this test's clients (nothing else is
-# ever put there); kill any left by an interrupted run, then rmdir.
-cg_remove() {
-	local pid
-	for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	wait_until 5 eval '[ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ]'
-	rmdir "$CG"
-}
-defer cg_remove
-
-# in_cg NS CMD...: CMD in namespace NS, from inside the test's cgroup.
-in_cg() {
-	local ns=$1
-	shift
-	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
-		_ "$CG" "$ns" "$@"
-}
+# lib.sh's cg_make: under a cgroup2 mount of the run's own (the guest of
+# scripts/vmtest.sh and hosts with cgroup v1 at /sys/fs/cgroup have none
+# there, and `ip netns exec` hides /sys/fs/cgroup anyway). The node's own
+# clients and the pod CLIENT run in it (pod_exec through NS_CG: load and
+# the Python helpers); svcd gets --cgroup-path CG.
+cg_make "svcd-test-$RUN_ID"
+CG=$CG_PATH
+NS_CG[$NODE]=$CG
+NS_CG[$CLIENT]=$CG
 
 make_node "$NODE"
 ip -n "$NODE" addr add "$NODE_IP/32" dev lo
@@ -122,10 +101,9 @@ split() {
 
 # node_load TAG ARGS...: svcd-load from the node, in the cgroup.
 node_load() {
-	local out=$T_DIR/$1.json
+	local tag=$1
 	shift
-	in_cg "$NODE" "$LOAD_BIN" --json "$@" >"$out" 2>"$out.err"
-	[ -s "$out" ] || echo '{}' >"$out"
+	load "$NODE" "$T_DIR/$tag.json" "$@"
 }
 
 node_load tcp --tcp --to $CIP:80 --count 120 --concurrency 4 --timeout-ms 3000
@@ -133,55 +111,21 @@ check tcp-weighted split "$T_DIR/tcp.json" 120
 node_load udp --udp --to $CIP:53 --count 120 --concurrency 4 --timeout-ms 3000
 check udp-weighted split "$T_DIR/udp.json" 120
 
-# py_in_cg SCRIPT ARGS...: python3 in the node, in the cgroup; prints one
-# line that the checks compare.
-py_in_cg() {
-	local script=$1
-	shift
-	in_cg "$NODE" python3 -c "$script" "$@" 2>&1 | tail -n 1
-}
-
-PY_PEER='import socket, sys
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
-peer = "%s:%d" % s.getpeername()
-line = s.recv(100).decode().split()
-print(peer, line[0] if line else "-")'
-out=$(py_in_cg "$PY_PEER" $CIP 80)
+out=$(sock_peer "$NODE" $CIP 80)
 CHECK_WHY="getpeername() of a TCP socket connected to $CIP:80 (and the backend's line): expected '$CIP:80 pod-a|pod-b', got '$out'"
 check tcp-getpeername eval '[[ "$out" =~ ^$CIP:80\ pod-[ab]$ ]]'
 
-PY_UDP='import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(3)
-to = (sys.argv[1], int(sys.argv[2]))
-froms, names = set(), set()
-for i in range(20):
-    s.sendto(b"x", to)
-    data, addr = s.recvfrom(100)
-    froms.add("%s:%d" % addr)
-    names.add(data.decode().split()[0])
-print(" ".join(sorted(froms)), ",".join(sorted(names)))'
-out=$(py_in_cg "$PY_UDP" $CIP 53)
+out=$(udp_froms "$NODE" $CIP 53 40053 20)
 CHECK_WHY="unconnected UDP socket, 20 sendto($CIP:53)/recvfrom: expected every reply from $CIP:53 (and answers from pod-a,pod-b), got '$out'"
 check udp-unconnected-reply-source [ "$out" = "$CIP:53 pod-a,pod-b" ]
 
-PY_CONNECT='import errno, socket, sys, time
-s = socket.socket()
-s.settimeout(3)
-t = time.monotonic()
-try:
-    s.connect((sys.argv[1], int(sys.argv[2])))
-    r = "connected"
-except OSError as e:
-    r = errno.errorcode.get(e.errno, str(e.errno))
-print(r, "fast" if time.monotonic() - t < 0.5 else "slow")'
 # Without bpf_set_retval (Linux < 5.18) a refusal can only say EPERM.
 want=ECONNREFUSED
 grep -q 'no bpf_set_retval' "$SVCD_LOG" && want=EPERM
-out=$(py_in_cg "$PY_CONNECT" 198.19.96.81 80)
+out=$(sock_try "$NODE" tcp 198.19.96.81 80)
 CHECK_WHY="connect() to a Service without endpoints: expected '$want fast' (< 0.5 s), got '$out'"
 check no-endpoints-refused-at-once [ "$out" = "$want fast" ]
-out=$(py_in_cg "$PY_CONNECT" 198.19.96.82 80)
+out=$(sock_try "$NODE" tcp 198.19.96.82 80)
 CHECK_WHY="connect() to an internalTrafficPolicy Local Service without a local endpoint: expected 'EPERM fast' (dropped, as in kube-proxy's OUTPUT chain), got '$out'"
 check itp-local-none-local-eperm [ "$out" = "EPERM fast" ]
 
@@ -201,11 +145,11 @@ check sock-counted eval '[ "$(reason_count sock_forward)" -ge 290 ] && [ "$(reas
 # node has no route to the ClusterIP range: connect fails at once), and a
 # pod's socket in the cgroup is translated at the socket too (--socket-lb
 # all, the default): answered, and no conntrack entry of the pod's.
-load "$NODE" "$T_DIR/outside.json" --tcp --to $CIP:80 --count 5 --timeout-ms 2000
+ip netns exec "$NODE" "$LOAD_BIN" --json --tcp --to $CIP:80 --count 5 \
+	--timeout-ms 2000 >"$T_DIR/outside.json" 2>/dev/null
 CHECK_WHY="a node process outside $CG must not be translated; got $(load_summary "$T_DIR/outside.json")"
 check outside-cgroup-untranslated [ "$(jget "$T_DIR/outside.json" 'd.get("answered")')" = 0 ]
-in_cg "$CLIENT" "$LOAD_BIN" --json --tcp --to $CIP:80 --count 10 \
-	--timeout-ms 3000 >"$T_DIR/pod.json" 2>/dev/null
+load "$CLIENT" "$T_DIR/pod.json" --tcp --to $CIP:80 --count 10 --timeout-ms 3000
 CHECK_WHY="a pod in $CG: expected 10 answers and no conntrack entry from 198.18.1.20; got $(load_summary "$T_DIR/pod.json"), entries $(ct_match "e['source'].startswith('198.18.1.20:')" True)"
 check pod-in-cgroup-at-socket eval '[ "$(jget "$T_DIR/pod.json" "d.get(\"answered\")")" = 10 ] && [ "$(ct_match "e[\"source\"].startswith(\"198.18.1.20:\")" True)" = "0 0" ]'
 
@@ -226,6 +170,9 @@ for h in connect4 connect6 getpeername4 getpeername6 recvmsg4 recvmsg6 sendmsg4 
 	WANT_LINKS="$WANT_LINKS${WANT_LINKS:+ }$h@$CG_ID"
 done
 CHECK_WHY="svcctl status: expected $WANT_LINKS; got '$links_before'"
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status: expected the socket LB mode 'all all' (the default; -o json, text), got '$out'"
+check status-socket-lb-all [ "$out" = "all all" ]
 check status-shows-links eval '[ "$(echo "$links_before" | sed "s/:[0-9]*//g")" = "$WANT_LINKS" ]'
 
 # ---- restart: the pinned links keep translating, then get the new programs --
@@ -275,5 +222,33 @@ check bad-cgroup-one-line eval '[ "$(last_start | grep -c "F8 off")" = 1 ] && [ 
 node_load bad-cgroup --tcp --to $CIP:80 --count 3 --timeout-ms 2000
 CHECK_WHY="with the socket programs off nothing is translated; got $(load_summary "$T_DIR/bad-cgroup.json")"
 check bad-cgroup-untranslated [ "$(jget "$T_DIR/bad-cgroup.json" 'd.get("answered")')" = 0 ]
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status without socket programs: expected the socket LB mode 'off off' (-o json, text), got '$out'"
+check status-socket-lb-off [ "$out" = "off off" ]
+
+# ---- --socket-lb host: the node's own sockets only; a pod keeps tc ----------------
+stop_svcd
+start_svcd "$NODE" "$CLUSTER" --cgroup-path "$CG" --socket-lb host
+wait_frontends 15 "$CIP:80/TCP" || fail host-frontends "svcd did not come up with --socket-lb host"
+CHECK_WHY="--socket-lb host: expected 'socket LB: ... (--socket-lb host)' in the log; got: $(last_start | grep -a 'socket\|F8')"
+check host-mode-logged wait_until 10 eval 'last_start | grep -q "socket LB: .*(--socket-lb host)"'
+out=$(status_socket_lb)
+CHECK_WHY="svcctl status: expected the socket LB mode 'host host' (-o json, text), got '$out'"
+check status-socket-lb-host [ "$out" = "host host" ]
+node_load host-node --tcp --to $CIP:80 --count 20 --concurrency 2 --timeout-ms 3000
+CHECK_WHY="--socket-lb host: the node's own sockets are still translated; got $(load_summary "$T_DIR/host-node.json")"
+check host-mode-node-at-socket [ "$(jget "$T_DIR/host-node.json" 'd.get("answered")')" = 20 ]
+fwd0=$(reason_count sock_forward)
+load "$CLIENT" "$T_DIR/host-pod.json" --tcp --to $CIP:80 --count 10 --timeout-ms 3000
+CHECK_WHY="--socket-lb host, a pod in $CG: expected 10 answers through tc (conntrack entries from 198.18.1.20, sock_forward +0); got $(load_summary "$T_DIR/host-pod.json"), entries $(ct_match "e['source'].startswith('198.18.1.20:')" True), sock_forward +$(($(reason_count sock_forward) - fwd0))"
+check host-mode-pod-in-cgroup-at-tc eval '[ "$(jget "$T_DIR/host-pod.json" "d.get(\"answered\")")" = 10 ] && [ "$(ct_match "e[\"source\"].startswith(\"198.18.1.20:\")" True | cut -d" " -f1)" -gt 0 ] && [ "$(reason_count sock_forward)" = "$fwd0" ]'
+
+# ---- --socket-lb with a bad value: one line, exit 2, nothing started --------------
+ip netns exec "$NODE" timeout 20 "$SVCD" --from-file "$CLUSTER" \
+	--pin-dir "$BPFFS/bogus" --cgroup-path "$CG" --socket-lb bogus \
+	>"$T_DIR/bogus.out" 2>"$T_DIR/bogus.err"
+rc=$?
+CHECK_WHY="svcd --socket-lb bogus: expected exit 2 and one line on stderr naming the flag, nothing on stdout; got exit $rc, stderr: $(cat "$T_DIR/bogus.err"), stdout: $(head -c 200 "$T_DIR/bogus.out")"
+check socket-lb-bogus-exit-2 eval '[ $rc = 2 ] && [ "$(wc -l <"$T_DIR/bogus.err")" = 1 ] && grep -q -- "--socket-lb" "$T_DIR/bogus.err" && [ ! -s "$T_DIR/bogus.out" ]'
 
 finish

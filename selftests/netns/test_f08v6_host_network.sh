@@ -41,31 +41,13 @@ CLUSTER=$T_DIR/cluster.json
 CIP=198.19.96.80
 CIP6=2001:db8:96::80
 
-# ---- the test's own cgroup (as test_f08_host_network.sh) -----------------------
-CG_MNT=$T_DIR/cgroup2
-mkdir -p "$CG_MNT"
-mount -t cgroup2 none "$CG_MNT" 2>/dev/null ||
-	skip_all "cannot mount a cgroup2 hierarchy (CONFIG_CGROUPS, cgroup v2)"
-defer umount -l "$CG_MNT"
-CG=$CG_MNT/svcd-test-$RUN_ID
-mkdir "$CG" || fail_all "mkdir $CG failed"
-
-cg_remove() {
-	local pid
-	for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
-		kill -KILL "$pid" 2>/dev/null
-	done
-	wait_until 5 eval '[ -z "$(cat "$CG/cgroup.procs" 2>/dev/null)" ]'
-	rmdir "$CG"
-}
-defer cg_remove
+# ---- the test's own cgroup (lib.sh cg_make, as test_f08_host_network.sh) -------
+cg_make "svcd-test-$RUN_ID"
+CG=$CG_PATH
 
 # in_cg NS CMD...: CMD in namespace NS, from inside the test's cgroup.
 in_cg() {
-	local ns=$1
-	shift
-	bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
-		_ "$CG" "$ns" "$@"
+	cg_exec "$CG" "$@"
 }
 
 # ---- topology: IPv4 as make_pod makes it, IPv6 beside it -----------------------
@@ -311,13 +293,14 @@ out=$(ip netns exec "$NODE" python3 -c "$PY_CONNECT" $CIP6 80 2>&1 | tail -n 1)
 CHECK_WHY="connect() to [$CIP6]:80 from outside $CG must not be translated; got '$out'"
 check v6-outside-cgroup-untranslated eval '[ "${out%% *}" != connected ]'
 
-# A pod's socket in the cgroup is not the node's (netns cookie): the
-# socket programs leave it alone (its packets are the tc programs' job).
+# A pod's socket in the cgroup (another netns) is translated at the socket
+# too under --socket-lb all, the default (test_sock_lb_pods.sh has the
+# rest; test_f08_host_network.sh the --socket-lb host counterpart).
 fwd_before=$(reason_count sock_forward)
 out=$(in_cg "$CLIENT" python3 -c "$PY_CONNECT" $CIP6 80 2>&1 | tail -n 1)
 fwd_after=$(reason_count sock_forward)
-CHECK_WHY="a pod socket in $CG connecting to [$CIP6]:80: expected no socket translation (sock_forward $fwd_before before, $fwd_after after; connect: '$out')"
-check v6-pod-in-cgroup-not-sock-translated eval '[ "$fwd_before" -ge 0 ] && [ "$fwd_before" = "$fwd_after" ]'
+CHECK_WHY="a pod socket in $CG connecting to [$CIP6]:80: expected 'connected fast' and sock_forward +1 ($fwd_before before, $fwd_after after; connect: '$out')"
+check v6-pod-in-cgroup-at-socket eval '[ "$fwd_before" -ge 0 ] && [ "$((fwd_after - fwd_before))" = 1 ] && [ "$out" = "connected fast" ]'
 
 # ---- cleanup removes the IPv6 maps and links -------------------------------------
 stop_svcd

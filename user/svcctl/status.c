@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* status.c - `svcctl status`: pin dir, map fill levels, attached programs. */
+/* status.c - `svcctl status`: pin dir, socket LB mode, map fill levels,
+ * attached programs. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "svcctl/view.h"
@@ -132,10 +134,116 @@ static void cgroup_path_of(uint64_t id, char *out, size_t size)
 	fclose(f);
 }
 
+/* The .rodata variables of the loaded socket programs that say whose
+ * sockets they translate (bpf/sock.bpf.c). */
+struct sock_rodata {
+	bool have_pods, pods; /* translate_pods */
+	bool have_cookie;
+	uint64_t cookie; /* node_netns_cookie */
+};
+
+/* The value of each variable of interest in the .rodata map mfd (info in
+ * *m), through the map's BTF: its value type is the DATASEC that gives
+ * every variable's offset. 0 or -errno. */
+static int sock_rodata_read(int mfd, const struct bpf_map_info *m,
+			    struct sock_rodata *out)
+{
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec, *var;
+	unsigned char *value = NULL;
+	struct btf *btf;
+	const char *name;
+	__u32 zero = 0;
+	int i, err = 0;
+
+	btf = btf__load_from_kernel_by_id(m->btf_id);
+	if (!btf)
+		return -errno;
+	sec = btf__type_by_id(btf, m->btf_value_type_id);
+	value = calloc(1, m->value_size);
+	if (!sec || !btf_is_datasec(sec) || !value) {
+		err = value ? -ENOENT : -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(mfd, &zero, value)) {
+		err = -errno;
+		goto out;
+	}
+	vs = btf_var_secinfos(sec);
+	for (i = 0; i < btf_vlen(sec); i++, vs++) {
+		var = btf__type_by_id(btf, vs->type);
+		name = var ? btf__name_by_offset(btf, var->name_off) : NULL;
+		if (!name || vs->offset + vs->size > m->value_size)
+			continue;
+		if (!strcmp(name, "translate_pods") && vs->size >= 1) {
+			out->have_pods = true;
+			out->pods = value[vs->offset] != 0;
+		} else if (!strcmp(name, "node_netns_cookie") &&
+			   vs->size == sizeof(out->cookie)) {
+			out->have_cookie = true;
+			memcpy(&out->cookie, value + vs->offset,
+			       sizeof(out->cookie));
+		}
+	}
+out:
+	free(value);
+	btf__free(btf);
+	return err;
+}
+
+/*
+ * The --socket-lb mode program prog_id was loaded with, from what is
+ * loaded, not from flags: its .rodata map (libbpf names it
+ * "<object>.rodata"). "all" when it translates pods' sockets
+ * (translate_pods), or every socket of the cgroup because it cannot tell
+ * the node's namespace from pods' (node_netns_cookie 0: no
+ * SO_NETNS_COOKIE); "host" otherwise; "?" when it cannot be read.
+ */
+static const char *sock_lb_mode(uint32_t prog_id)
+{
+	struct sock_rodata rd = { .have_pods = false };
+	struct bpf_prog_info pinfo = {};
+	struct bpf_map_info minfo;
+	__u32 map_ids[16], len, i, n;
+	size_t nlen;
+	int pfd, mfd;
+
+	pfd = bpf_prog_get_fd_by_id(prog_id);
+	if (pfd < 0)
+		return "?";
+	pinfo.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
+	pinfo.map_ids = (__u64)(unsigned long)map_ids;
+	len = sizeof(pinfo);
+	if (bpf_obj_get_info_by_fd(pfd, &pinfo, &len))
+		pinfo.nr_map_ids = 0;
+	close(pfd);
+	n = pinfo.nr_map_ids < sizeof(map_ids) / sizeof(map_ids[0]) ?
+		    pinfo.nr_map_ids :
+		    sizeof(map_ids) / sizeof(map_ids[0]);
+	for (i = 0; i < n && !rd.have_pods; i++) {
+		mfd = bpf_map_get_fd_by_id(map_ids[i]);
+		if (mfd < 0)
+			continue;
+		memset(&minfo, 0, sizeof(minfo));
+		len = sizeof(minfo);
+		nlen = 0;
+		if (!bpf_obj_get_info_by_fd(mfd, &minfo, &len))
+			nlen = strnlen(minfo.name, sizeof(minfo.name));
+		if (nlen >= 7 && !strcmp(minfo.name + nlen - 7, ".rodata") &&
+		    minfo.btf_id && minfo.btf_value_type_id)
+			sock_rodata_read(mfd, &minfo, &rd);
+		close(mfd);
+	}
+	if (!rd.have_pods)
+		return "?";
+	return rd.pods || (rd.have_cookie && !rd.cookie) ? "all" : "host";
+}
+
 /* What `svcctl status` builds: two tables, or one JSON document. */
 struct status {
 	struct table maps, links;
 	cJSON *doc, *maps_arr, *links_arr; /* JSON mode: "maps", "attached" */
+	const char *socket_lb; /* "all", "host", "off" (no socket link), "?" */
 };
 
 /* The fill level of the map pinned as NAME: a row of the maps table or an
@@ -255,6 +363,9 @@ static int status_sock_add(const struct ctx *c, struct status *st)
 		if (loader_sock_link_query(c->pin_dir, svcd_sock_progs[i],
 					   &sl) <= 0)
 			continue;
+		/* all eight come from one object: the first tells */
+		if (!strcmp(st->socket_lb, "off"))
+			st->socket_lb = sock_lb_mode(sl.prog_id);
 		cgroup_path_of(sl.cgroup_id, where, sizeof(where));
 		if (!c->json) {
 			if (!where[0])
@@ -286,7 +397,8 @@ static int status_sock_add(const struct ctx *c, struct status *st)
 
 static void status_print_text(const struct ctx *c, const struct status *st)
 {
-	printf("pin dir: %s\n\n", c->pin_dir);
+	printf("pin dir: %s\n", c->pin_dir);
+	printf("socket LB: %s\n\n", st->socket_lb);
 	table_print(&st->maps);
 	printf("\n");
 	if (st->links.nrows > 1)
@@ -297,7 +409,9 @@ static void status_print_text(const struct ctx *c, const struct status *st)
 
 int do_status(const struct ctx *c, int argc, char **argv)
 {
-	struct status st = { .maps.ncols = 4, .links.ncols = 4 };
+	struct status st = { .maps.ncols = 4,
+			     .links.ncols = 4,
+			     .socket_lb = "off" };
 	int err;
 
 	if (argc > 0)
@@ -326,6 +440,7 @@ int do_status(const struct ctx *c, int argc, char **argv)
 	if (err)
 		goto out;
 	if (c->json) {
+		cJSON_AddStringToObject(st.doc, "socket_lb", st.socket_lb);
 		err = print_json(c, st.doc);
 		st.doc = NULL;
 	} else {
