@@ -81,6 +81,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_sock_rev6 SEC(".maps");
 
+/* An unconnected UDP socket's backend per frontend (svcd_abi.h), sized as
+ * svcd_sock_rev; the IPv6 one as svcd_sock_rev6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK);
+	__type(key, struct svcd_sock_rev_key);
+	__type(value, struct svcd_sock_fwd_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_sock_fwd SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK);
+	__type(key, struct svcd_sock_rev6_key);
+	__type(value, struct svcd_sock_fwd_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_sock_fwd6 SEC(".maps");
+
 enum sock_who {
 	SOCK_NOT_OURS, /* not TCP/UDP, or a pod's under --socket-lb host */
 	SOCK_NODE,     /* the node's own (hostNetwork) socket */
@@ -205,18 +223,106 @@ static __always_inline int sock_no_backend(const struct svcd_frontend_value *fe)
 }
 
 /*
+ * A backend for a new connection or datagram of the frontend fe at
+ * addr:port. sticky (sendmsg on UDP): the backend this socket's datagrams
+ * to the frontend went to, while the frontend is still that service's
+ * with the same slot table revision, as the tc path keeps a UDP flow on
+ * one backend by its conntrack entry; otherwise a weighted choice,
+ * remembered. A full map only costs the stickiness.
+ */
+static __always_inline struct svcd_sock_fwd_value *
+sock_fwd_hit(void *map, const void *key, const struct svcd_frontend_value *fe)
+{
+	struct svcd_sock_fwd_value *v = bpf_map_lookup_elem(map, key);
+
+	return v && v->service_id == fe->service_id && v->rev == fe->rev ? v :
+									   NULL;
+}
+
+static __always_inline void sock_fwd_store(void *map, const void *key,
+					   const struct svcd_frontend_value *fe,
+					   __u32 backend_id)
+{
+	struct svcd_sock_fwd_value val = {
+		.backend_id = backend_id,
+		.service_id = fe->service_id,
+		.rev = fe->rev,
+	};
+
+	bpf_map_update_elem(map, key, &val, BPF_ANY);
+}
+
+static __always_inline struct svcd_backend *
+sock_choose4(struct bpf_sock_addr *ctx, bool sticky, __be32 addr, __be16 port,
+	     const struct svcd_frontend_value *fe)
+{
+	struct svcd_sock_rev_key key = {
+		.cookie = sticky ? bpf_get_socket_cookie(ctx) : 0,
+		.addr = addr,
+		.port = port,
+		.proto = ctx->protocol,
+	};
+	struct svcd_sock_fwd_value *v;
+	struct svcd_backend *be;
+	__u32 backend_id;
+
+	if (sticky) {
+		v = sock_fwd_hit(&svcd_sock_fwd, &key, fe);
+		if (v) {
+			backend_id = v->backend_id;
+			be = bpf_map_lookup_elem(&svcd_backends, &backend_id);
+			if (be)
+				return be;
+		}
+	}
+	be = lb_select_backend(fe, &backend_id);
+	if (be && sticky)
+		sock_fwd_store(&svcd_sock_fwd, &key, fe, backend_id);
+	return be;
+}
+
+/* sock_choose4() for an IPv6 frontend. */
+static __always_inline struct svcd_backend6 *
+sock_choose6(struct bpf_sock_addr *ctx, bool sticky, const union svcd_ip6 *addr,
+	     __be16 port, const struct svcd_frontend_value *fe)
+{
+	struct svcd_sock_rev6_key key;
+	struct svcd_sock_fwd_value *v;
+	struct svcd_backend6 *be;
+	__u32 backend_id;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	if (sticky) {
+		key.cookie = bpf_get_socket_cookie(ctx);
+		key.addr = *addr;
+		key.port = port;
+		key.proto = ctx->protocol;
+		v = sock_fwd_hit(&svcd_sock_fwd6, &key, fe);
+		if (v) {
+			backend_id = v->backend_id;
+			be = bpf_map_lookup_elem(&svcd_backends6, &backend_id);
+			if (be)
+				return be;
+		}
+	}
+	be = lb6_select_backend(fe, &backend_id);
+	if (be && sticky)
+		sock_fwd_store(&svcd_sock_fwd6, &key, fe, backend_id);
+	return be;
+}
+
+/*
  * The IPv4 frontend at addr:port and a backend of it, into *fe and *be.
  * Returns 0, or the negative reason of a refusal or drop;
  * -SVCD_R_PASS_NOT_OURS when addr:port is no frontend.
  */
 static __always_inline int sock_pick4(struct bpf_sock_addr *ctx,
-				      enum sock_who who, __be32 addr,
-				      __be16 port,
+				      enum sock_who who, bool sticky,
+				      __be32 addr, __be16 port,
 				      struct svcd_frontend_value *fe,
 				      struct svcd_backend **be)
 {
 	struct svcd_frontend_value *fe_ptr;
-	__u32 backend_id;
 
 	fe_ptr = lb_lookup_frontend_addr(addr, port, ctx->protocol,
 					 SVCD_SCOPE_INTERNAL);
@@ -227,7 +333,7 @@ static __always_inline int sock_pick4(struct bpf_sock_addr *ctx,
 	*fe = *fe_ptr; /* one revision: slot_count and rev together */
 	if (!fe->slot_count)
 		return sock_no_backend(fe);
-	*be = lb_select_backend(fe, &backend_id);
+	*be = sock_choose4(ctx, sticky, addr, port, fe);
 	if (*be)
 		return 0;
 	/* Only in a writer race: the slots of the revision just read are
@@ -240,19 +346,18 @@ static __always_inline int sock_pick4(struct bpf_sock_addr *ctx,
 	*fe = *fe_ptr;
 	if (!fe->slot_count)
 		return -SVCD_R_DROP_NO_SLOT;
-	*be = lb_select_backend(fe, &backend_id);
+	*be = sock_choose4(ctx, sticky, addr, port, fe);
 	return *be ? 0 : -SVCD_R_DROP_NO_SLOT;
 }
 
 /* sock_pick4() for an IPv6 frontend (svcd_frontends6, svcd_backends6). */
 static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
-				      enum sock_who who,
+				      enum sock_who who, bool sticky,
 				      const union svcd_ip6 *addr, __be16 port,
 				      struct svcd_frontend_value *fe,
 				      struct svcd_backend6 **be)
 {
 	struct svcd_frontend_value *fe_ptr;
-	__u32 backend_id;
 
 	fe_ptr = lb6_lookup_frontend_addr(addr, port, ctx->protocol,
 					  SVCD_SCOPE_INTERNAL);
@@ -263,7 +368,7 @@ static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
 	*fe = *fe_ptr;
 	if (!fe->slot_count)
 		return sock_no_backend(fe);
-	*be = lb6_select_backend(fe, &backend_id);
+	*be = sock_choose6(ctx, sticky, addr, port, fe);
 	if (*be)
 		return 0;
 	fe_ptr = lb6_lookup_frontend_addr(addr, port, ctx->protocol,
@@ -273,7 +378,7 @@ static __always_inline int sock_pick6(struct bpf_sock_addr *ctx,
 	*fe = *fe_ptr;
 	if (!fe->slot_count)
 		return -SVCD_R_DROP_NO_SLOT;
-	*be = lb6_select_backend(fe, &backend_id);
+	*be = sock_choose6(ctx, sticky, addr, port, fe);
 	return *be ? 0 : -SVCD_R_DROP_NO_SLOT;
 }
 
@@ -289,7 +394,8 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, bool connect)
 
 	if (who == SOCK_NOT_OURS)
 		return -SVCD_R_PASS_NOT_OURS;
-	ret = sock_pick4(ctx, who, addr, port, &fe, &be);
+	ret = sock_pick4(ctx, who, !connect && ctx->protocol == IPPROTO_UDP,
+			 addr, port, &fe, &be);
 	if (ret || !be) /* verifier: be is set when ret is 0 */
 		return ret ? ret : -SVCD_R_DROP_NO_SLOT;
 	if (sock_rev_store(ctx, be, addr, port, fe.service_id))
@@ -325,6 +431,7 @@ static __always_inline int sock_forward6(struct bpf_sock_addr *ctx,
 					 bool connect)
 {
 	enum sock_who who = sock_who(ctx, connect);
+	bool sticky = !connect && ctx->protocol == IPPROTO_UDP;
 	__be16 port = (__be16)ctx->user_port;
 	struct svcd_frontend_value fe;
 	struct svcd_backend6 *be6 = NULL;
@@ -335,7 +442,7 @@ static __always_inline int sock_forward6(struct bpf_sock_addr *ctx,
 	if (who == SOCK_NOT_OURS)
 		return -SVCD_R_PASS_NOT_OURS;
 	if (sock_read_ip6(ctx, &addr)) {
-		ret = sock_pick4(ctx, who, addr.w[3], port, &fe, &be);
+		ret = sock_pick4(ctx, who, sticky, addr.w[3], port, &fe, &be);
 		if (ret || !be)
 			return ret ? ret : -SVCD_R_DROP_NO_SLOT;
 		if (sock_rev_store(ctx, be, addr.w[3], port, fe.service_id))
@@ -344,7 +451,7 @@ static __always_inline int sock_forward6(struct bpf_sock_addr *ctx,
 		ctx->user_port = be->port;
 		return SVCD_R_SOCK_FORWARD;
 	}
-	ret = sock_pick6(ctx, who, &addr, port, &fe, &be6);
+	ret = sock_pick6(ctx, who, sticky, &addr, port, &fe, &be6);
 	if (ret || !be6)
 		return ret ? ret : -SVCD_R_DROP_NO_SLOT;
 	if (sock_rev6_store(ctx, be6, &addr, port, fe.service_id))

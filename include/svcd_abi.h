@@ -233,6 +233,30 @@ struct svcd_sock_rev6_value {
 _Static_assert(sizeof(struct svcd_sock_rev6_value) == 20,
 	       "sock rev6 value size");
 
+/*
+ * svcd_sock_fwd: the backend an unconnected UDP socket's datagrams to a
+ * frontend go to (sendmsg4), so that they stay on one backend as a UDP
+ * flow does on the tc path (its conntrack entry). The key is struct
+ * svcd_sock_rev_key with the frontend's address and port. A datagram
+ * follows the entry while the frontend still points at the same service
+ * and slot table revision (the backend is then in it for sure); after a
+ * change of the Service's endpoints, a new weighted choice, remembered.
+ * LRU: entries of closed sockets age out.
+ */
+#define SVCD_MAP_SOCK_FWD "svcd_sock_fwd"
+
+struct svcd_sock_fwd_value {
+	__u32 backend_id; /* svcd_backends (svcd_backends6) id */
+	__u32 service_id;
+	__u16 rev; /* svcd_frontend_value.rev when it was chosen */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct svcd_sock_fwd_value) == 12, "sock fwd value size");
+
+/* The same for IPv6 (sendmsg6): key struct svcd_sock_rev6_key, value
+ * struct svcd_sock_fwd_value (ids of svcd_backends6). */
+#define SVCD_MAP_SOCK_FWD6 "svcd_sock_fwd6"
+
 /* ---- conntrack -------------------------------------------------------- */
 
 enum svcd_ct_dir {
@@ -283,7 +307,7 @@ struct svcd_ct_value {
 	__u8 flags;	  /* SVCD_CT_* */
 	__u8 tcp_state;	  /* enum svcd_tcp_state */
 	__u16 pad;
-	__u64 created_ns;   /* svcd_now() (CLOCK_MONOTONIC_COARSE) at creation */
+	__u64 created_ns; /* svcd_now() (CLOCK_MONOTONIC_COARSE) at creation */
 	__u64 last_seen_ns; /* refreshed at most every SVCD_CT_REFRESH_NS */
 };
 _Static_assert(sizeof(struct svcd_ct_value) == 40, "ct value size");

@@ -28,8 +28,8 @@
 #   demo/self    198.19.96.11  80/TCP -> pod-a (hairpin from pod-a)
 #   demo/empty   198.19.96.12  80/TCP, 53/UDP: no endpoints
 #   demo/away    198.19.96.13  80/TCP: iTP Local, endpoint on another node
-#   demo/moving  198.19.96.14  80/TCP: pod-a ready + pod-b terminating, then
-#                pod-a gone
+#   demo/moving  198.19.96.14  80/TCP, 53/UDP: pod-a ready + pod-b
+#                terminating, then pod-a gone
 #   demo/sticky  198.19.96.15  80/TCP: sessionAffinity ClientIP, pod-a, pod-b
 #   demo/ranged  LoadBalancer 198.19.96.16, ingress 198.19.10.6, 80/TCP,
 #                loadBalancerSourceRanges 198.18.1.0/24: pod-a, pod-b
@@ -76,8 +76,8 @@ write_cluster() {
 		"$(k8s_service demo away 198.19.96.13 'tcp:80/TCP:8080' |
 			sed 's/"internalTrafficPolicy":"Cluster"/"internalTrafficPolicy":"Local"/')" \
 		"$(k8s_slice demo away-1 away 'tcp:8080/TCP' 198.18.1.11,node=elsewhere)" \
-		"$(k8s_service demo moving 198.19.96.14 'tcp:80/TCP:8080')" \
-		"$(k8s_slice demo moving-1 moving 'tcp:8080/TCP' "$@")" \
+		"$(k8s_service demo moving 198.19.96.14 'tcp:80/TCP:8080,dns:53/UDP:5353')" \
+		"$(k8s_slice demo moving-1 moving 'tcp:8080/TCP,dns:5353/UDP' "$@")" \
 		"$sticky" \
 		"$(k8s_slice demo sticky-1 sticky 'http:8080/TCP' $EPS)" \
 		"$(k8s_service_x demo ranged 198.19.96.16 'tcp:80/TCP:8080@30086' \
@@ -151,11 +151,11 @@ check v4-mapped-at-socket eval '[[ "$out" =~ ^\[::ffff:$CIP\]:80\ pod-[ab]$ ]] &
 
 # UDP, unconnected: sendto() translated at the socket; recvfrom() shows the
 # ClusterIP as the source of every reply; no conntrack entry for the port.
-# The backend is chosen per datagram today (the tc path keeps one per
-# source port while its conntrack entry lives): any of them may answer.
+# The socket's datagrams stay on one backend (svcd_sock_fwd), as the tc
+# path keeps a UDP flow on one by its conntrack entry.
 out=$(udp_froms "$CLIENT" $CIP 53 40053 30)
-CHECK_WHY="30 sendto($CIP:53)/recvfrom from port 40053: expected every reply from $CIP:53 (from pod-a and/or pod-b), no conntrack entry from $C_IP:40053; got '$out', $(ct_from $C_IP 40053) entries"
-check udp-unconnected-at-socket eval '[[ "$out" =~ ^$CIP:53\ (pod-a|pod-b|pod-a,pod-b)$ ]] && [ "$(ct_from $C_IP 40053)" = 0 ]'
+CHECK_WHY="30 sendto($CIP:53)/recvfrom from port 40053: expected every reply from $CIP:53 (all from pod-a or all from pod-b), no conntrack entry from $C_IP:40053; got '$out', $(ct_from $C_IP 40053) entries"
+check udp-unconnected-at-socket eval '[[ "$out" =~ ^$CIP:53\ pod-[ab]$ ]] && [ "$(ct_from $C_IP 40053)" = 0 ]'
 
 # F16: IPv6 on the same node
 mark
@@ -166,8 +166,8 @@ out=$(sock_peer "$CLIENT" $CIP6 80)
 CHECK_WHY="getpeername() of a pod's TCP socket connected to [$CIP6]:80: expected '[$CIP6]:80 pod-a|pod-b', got '$out'"
 check f16-tcp6-getpeername eval '[[ "$out" =~ ^\[$CIP6\]:80\ pod-[ab]$ ]]'
 out=$(udp_froms "$CLIENT" $CIP6 53 40063 30)
-CHECK_WHY="30 sendto([$CIP6]:53)/recvfrom from port 40063: expected every reply from [$CIP6]:53 (from pod-a and/or pod-b), no conntrack entry from [2001:db8:1::20]:40063; got '$out', $(ct_from 2001:db8:1::20 40063) entries"
-check f16-udp6-unconnected-at-socket eval '[[ "$out" =~ ^\[$CIP6\]:53\ (pod-a|pod-b|pod-a,pod-b)$ ]] && [ "$(ct_from 2001:db8:1::20 40063)" = 0 ]'
+CHECK_WHY="30 sendto([$CIP6]:53)/recvfrom from port 40063: expected every reply from [$CIP6]:53 (all from pod-a or all from pod-b), no conntrack entry from [2001:db8:1::20]:40063; got '$out', $(ct_from 2001:db8:1::20 40063) entries"
+check f16-udp6-unconnected-at-socket eval '[[ "$out" =~ ^\[$CIP6\]:53\ pod-[ab]$ ]] && [ "$(ct_from 2001:db8:1::20 40063)" = 0 ]'
 
 # F3: hairpin. The socket is pointed at pod-a itself: the connection never
 # leaves pod-a's namespace, and pod-a sees its own address as the peer
@@ -204,6 +204,32 @@ load "$CLIENT" "$T_DIR/moving1.json" --tcp --to 198.19.96.14:80 --count 30 \
 	--concurrency 2 --timeout-ms 3000
 check f12-ready-preferred-at-socket at_socket "$T_DIR/moving1.json" 30 $C_IP
 check f12-ready-preferred only_from "$T_DIR/moving1.json" pod-a
+# One unconnected UDP socket across the change: its datagrams stay on
+# pod-a, then move to pod-b once pod-a is gone (tc: the flow's conntrack
+# entry is flushed with its endpoint). The socket waits for a file.
+UDP_GO=$T_DIR/udp-go
+pod_exec "$CLIENT" python3 -c 'import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 40054))
+s.settimeout(3)
+def names(n):
+    got = set()
+    for i in range(n):
+        try:
+            s.sendto(b"x", ("198.19.96.14", 53))
+            got.add(s.recvfrom(100)[0].decode().split()[0])
+        except OSError as e:
+            got.add(type(e).__name__)
+        time.sleep(0.01)
+    return ",".join(sorted(got))
+print(names(10), flush=True)
+t = time.time() + 30
+while not os.path.exists(sys.argv[1]) and time.time() < t:
+    time.sleep(0.05)
+print(names(10), flush=True)' "$UDP_GO" >"$T_DIR/udp-move.out" 2>&1 &
+UDP_MOVE_PID=$!
+defer kill_pid $UDP_MOVE_PID
+wait_until 10 eval '[ -s "$T_DIR/udp-move.out" ]'
 write_cluster 198.18.1.12,target=pod-b,ready=false,terminating=true
 wait_backends 15 198.19.96.14:80/TCP 198.18.1.12:8080 ||
 	fail f11-endpoint-removed "backends of 198.19.96.14:80/TCP: $(fe_backends 198.19.96.14:80/TCP)"
@@ -212,6 +238,10 @@ load "$CLIENT" "$T_DIR/moving2.json" --tcp --to 198.19.96.14:80 --count 30 \
 	--concurrency 2 --timeout-ms 3000
 check f11-removed-terminating-fallback-at-socket at_socket "$T_DIR/moving2.json" 30 $C_IP
 check f11-removed-terminating-fallback only_from "$T_DIR/moving2.json" pod-b
+touch "$UDP_GO"
+wait_until 10 eval '[ "$(wc -l <"$T_DIR/udp-move.out")" -ge 2 ]'
+CHECK_WHY="one unconnected UDP socket, 10 datagrams to 198.19.96.14:53 before and 10 after pod-a's endpoint went: expected 'pod-a' then 'pod-b'; got '$(tr '\n' ' ' <"$T_DIR/udp-move.out")'"
+check udp-unconnected-sticky-then-moves [ "$(tr '\n' ' ' <"$T_DIR/udp-move.out")" = "pod-a pod-b " ]
 
 # ---- what a pod's socket leaves to tc ----------------------------------------------
 

@@ -23,7 +23,7 @@ static const char *const status_maps[] = {
 	SVCD_MAP_REASONS,    SVCD_MAP_AFFINITY,	  SVCD_MAP_AFFINITY_MATCH,
 	SVCD_MAP_SOCK_REV,   SVCD_MAP_FRONTENDS6, SVCD_MAP_BACKENDS6,
 	SVCD_MAP_CONNTRACK6, SVCD_MAP_AFFINITY6,  SVCD_MAP_SRC_RANGES6,
-	SVCD_MAP_SOCK_REV6,
+	SVCD_MAP_SOCK_REV6,  SVCD_MAP_SOCK_FWD,	  SVCD_MAP_SOCK_FWD6,
 };
 
 /* Maps a pin dir may lack: the socket maps are pinned only once the
@@ -33,6 +33,8 @@ static bool may_be_missing(const char *name)
 {
 	return !strcmp(name, SVCD_MAP_SOCK_REV) ||
 	       !strcmp(name, SVCD_MAP_SOCK_REV6) ||
+	       !strcmp(name, SVCD_MAP_SOCK_FWD) ||
+	       !strcmp(name, SVCD_MAP_SOCK_FWD6) ||
 	       !strcmp(name, SVCD_MAP_FRONTENDS6) ||
 	       !strcmp(name, SVCD_MAP_BACKENDS6) ||
 	       !strcmp(name, SVCD_MAP_CONNTRACK6) ||

@@ -51,7 +51,8 @@ static const char *const pinned_maps[] = {
 	SVCD_MAP_REASONS,	 SVCD_MAP_SRC_RANGES, SVCD_MAP_AFFINITY,
 	SVCD_MAP_AFFINITY_MATCH, SVCD_MAP_SOCK_REV,   SVCD_MAP_FRONTENDS6,
 	SVCD_MAP_BACKENDS6,	 SVCD_MAP_CONNTRACK6, SVCD_MAP_AFFINITY6,
-	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,
+	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,  SVCD_MAP_SOCK_FWD,
+	SVCD_MAP_SOCK_FWD6,
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -666,9 +667,11 @@ static int open_sock(struct loader *l)
 	bpf_object__for_each_map(map, l->sock->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
-		if (map == l->sock->maps.svcd_sock_rev)
+		if (map == l->sock->maps.svcd_sock_rev ||
+		    map == l->sock->maps.svcd_sock_fwd)
 			want = l->cfg.max_conntrack;
-		else if (map == l->sock->maps.svcd_sock_rev6)
+		else if (map == l->sock->maps.svcd_sock_rev6 ||
+			 map == l->sock->maps.svcd_sock_fwd6)
 			want = l->cfg.ipv6 ? l->cfg.max_conntrack : 1;
 		else
 			want = 0;

@@ -103,6 +103,12 @@ static const struct {
 	{ SVCD_MAP_SOCK_REV6,
 	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev6_key),
 	    sizeof(struct svcd_sock_rev6_value), 0 } },
+	{ SVCD_MAP_SOCK_FWD,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev_key),
+	    sizeof(struct svcd_sock_fwd_value), 0 } },
+	{ SVCD_MAP_SOCK_FWD6,
+	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev6_key),
+	    sizeof(struct svcd_sock_fwd_value), 0 } },
 };
 
 static int *fd_of(struct svcd_maps *maps, int i)
