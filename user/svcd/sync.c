@@ -191,9 +191,22 @@ static bool has_family(const struct cidrlist *cl, int family)
 	return false;
 }
 
-/* Applies a desired state built from doc (file text or API objects). */
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/*
+ * Applies a desired state built from doc (file text or API objects).
+ * change_ns: when the change that caused this sync arrived (0: none, a
+ * list or the start), for svcd_change_to_maps_seconds.
+ */
 static void sync_apply(struct svcd *s, const char *source, const char *text,
-		       size_t len, const cJSON *doc, struct timespec *t0)
+		       size_t len, const cJSON *doc, struct timespec *t0,
+		       uint64_t change_ns)
 {
 	struct model_config cfg = {
 		.node_name = s->node_name,
@@ -255,6 +268,13 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	/* Errors are logged by the writer per set, counted in ws. */
 	writer_sync(s->writer, &state, &ws);
 	write_ms = ms_since(t0) - built_ms;
+	if (s->serve && change_ns) {
+		uint64_t now = mono_ns();
+
+		serve_observe_change(s->serve, now > change_ns ?
+						       (now - change_ns) / 1e9 :
+						       0);
+	}
 	if (s->serve) {
 		struct serve_sync_info info = {
 			.ok = true,
@@ -274,6 +294,10 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		ws.services_updated, ws.services_removed,
 		s->n_model_errors + ws.errors, ms_since(t0), built_ms,
 		write_ms);
+	/* --from-file keeps its full re-read: what it costs per MB */
+	if (text && len)
+		pr_info("sync: --from-file %.2f MB read, built and written at %.1f ms per MB",
+			len / 1e6, ms_since(t0) / (len / 1e6));
 	if (ws.udp_flows_flushed)
 		pr_info("sync: flushed %u UDP flows to removed backends",
 			ws.udp_flows_flushed);
@@ -288,6 +312,7 @@ out:
 void sync_once(struct svcd *s)
 {
 	const char *path = s->opts->from_file;
+	uint64_t change_ns;
 	struct timespec t0;
 	char *text = NULL;
 	size_t len = 0;
@@ -295,6 +320,9 @@ void sync_once(struct svcd *s)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the change this sync answers (none for the first one) */
+	change_ns = s->change_first_ns;
+	s->change_first_ns = 0;
 	if (s->k8s) {
 		/* Until both lists are in, a sync would delete every
 		 * service the missing half names. */
@@ -305,10 +333,13 @@ void sync_once(struct svcd *s)
 			pr_err("API objects: out of memory building the list; maps left as they are");
 			return;
 		}
-		if (!s->k8s_synced_once)
+		change_ns = k8s_client_take_change_ns(s->k8s);
+		if (!s->k8s_synced_once) {
 			pr_info("k8s: first full list received, syncing");
+			change_ns = 0; /* a list, not a change */
+		}
 		s->k8s_synced_once = true;
-		sync_apply(s, "API objects", NULL, 0, doc, &t0);
+		sync_apply(s, "API objects", NULL, 0, doc, &t0, change_ns);
 		cJSON_Delete(doc);
 		return;
 	}
@@ -318,16 +349,8 @@ void sync_once(struct svcd *s)
 		       strerror(-err));
 		return;
 	}
-	sync_apply(s, path, text, len, NULL, &t0);
+	sync_apply(s, path, text, len, NULL, &t0, change_ns);
 	free(text);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 /* A change came in: sync by a deadline that only ever moves earlier. */
@@ -366,6 +389,7 @@ void handle_inotify(struct svcd *s)
 		__attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	bool hit = false, complete = false;
+	uint64_t t = mono_ns();
 	ssize_t n;
 	char *p;
 
@@ -388,8 +412,11 @@ void handle_inotify(struct svcd *s)
 			}
 		}
 	}
-	if (hit)
-		sync_soon(s, complete);
+	if (!hit)
+		return;
+	if (!s->change_first_ns)
+		s->change_first_ns = t;
+	sync_soon(s, complete);
 }
 
 int setup_watch(struct svcd *s)

@@ -109,6 +109,10 @@ struct k8s_client {
 	/* Both lists are in for the first time: the caller must sync even
 	 * when they are empty (its maps may hold an earlier run's state). */
 	bool first_sync_due;
+	uint64_t dispatch_ns; /* CLOCK_MONOTONIC at the dispatch under way */
+	/* when the first watch event that changed a store since the last
+	 * k8s_client_take_change_ns() arrived (its dispatch began), 0: none */
+	uint64_t first_event_ns;
 };
 
 static const char *const res_names[K8S_RESOURCE_COUNT] = {
@@ -123,6 +127,14 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void timerfd_arm_ms(int fd, long ms)
@@ -259,6 +271,8 @@ static int on_event_line(void *arg, const char *line, size_t len)
 		w->need_relist = true;
 		return -ESTALE;
 	}
+	if (ret == STORE_CHANGED && !w->c->first_event_ns)
+		w->c->first_event_ns = w->c->dispatch_ns;
 	if (ret < 0) {
 		/* logged with the retry delay when the transfer is over */
 		snprintf(w->why, sizeof(w->why), "%s", err);
@@ -756,6 +770,7 @@ int k8s_client_dispatch(struct k8s_client *c)
 	int n, i, running;
 	uint64_t ticks;
 
+	c->dispatch_ns = mono_ns();
 	n = epoll_wait(c->epfd, evs, 16, 0);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -951,6 +966,14 @@ int k8s_client_node_info(const struct k8s_client *c,
 			 struct store_node_info *info)
 {
 	return store_node_info(c->w[K8S_NODES].store, c->cfg.node_name, info);
+}
+
+uint64_t k8s_client_take_change_ns(struct k8s_client *c)
+{
+	uint64_t t = c->first_event_ns;
+
+	c->first_event_ns = 0;
+	return t;
 }
 
 void k8s_client_get_stats(const struct k8s_client *c,

@@ -13,6 +13,7 @@
 #define SVCD_K8S_WATCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -58,6 +59,13 @@ cJSON *k8s_client_build_list(const struct k8s_client *c);
 /* The node's zone and addresses, -ENOENT until the Node is known. */
 int k8s_client_node_info(const struct k8s_client *c,
 			 struct store_node_info *info);
+
+/*
+ * CLOCK_MONOTONIC (ns) when the first watch event that changed an object
+ * since the last call arrived, 0 if none did (lists alone): the start of
+ * svcd_change_to_maps_seconds. Resets it.
+ */
+uint64_t k8s_client_take_change_ns(struct k8s_client *c);
 
 void k8s_client_get_stats(const struct k8s_client *c,
 			  struct k8s_client_stats *stats);
