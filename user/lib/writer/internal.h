@@ -161,6 +161,14 @@ struct writer {
 	struct range_set ranges[MODEL_FAMILIES];
 
 	uint32_t gen;
+	/* writer_sync_partial(): Service name ("namespace/name") -> service
+	 * ids, rebuilt whole by every writer_sync() and kept up to date
+	 * after it; backend ids whose last reference went during a partial
+	 * sync (the only ones its phase 5 looks at) */
+	struct htab svc_by_sname;
+	bool sname_ok; /* a writer_sync() built svc_by_sname */
+	bool track_unref;
+	struct u64set be_unrefd;
 
 	/* Scratch for one set, grown as needed. */
 	uint8_t *weights;
@@ -186,6 +194,8 @@ struct svc_ident {
 };
 
 uint32_t svc_hash(const struct svc_ident *id);
+/* Of a Service name alone (svc_by_sname). */
+uint32_t sname_hash(const char *name);
 bool svc_same(const struct svc_ident *a, const struct svc_ident *b);
 /* ht_eq_fn over w->svc_by_name (ctx: the writer, key: struct svc_ident). */
 bool svc_eq(const void *ctx, uint32_t sid, const void *key);
@@ -245,7 +255,16 @@ struct sync {
 	/* the desired source ranges per family */
 	struct range_set want_ranges[MODEL_FAMILIES];
 	bool want_ranges_ok; /* listed whole: pruning is safe */
+	/* writer_sync_partial(): the service ids of the Services it covers;
+	 * NULL for writer_sync() (all) */
+	struct u64set *scope;
 };
+
+/* Whether service id sid is covered by this sync. */
+static inline bool in_scope(const struct sync *s, uint32_t sid)
+{
+	return !s->scope || u64set_has(s->scope, sid);
+}
 
 static inline void note_err(struct sync *s, int err)
 {

@@ -34,6 +34,16 @@ bool svc_same(const struct svc_ident *a, const struct svc_ident *b)
 		       sizeof(a->info.port_name)) == 0;
 }
 
+uint32_t sname_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < SVCD_NAME_LEN && name[i]; i++)
+		h = (h ^ (uint8_t)name[i]) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
 bool svc_eq(const void *ctx, uint32_t sid, const void *key)
 {
 	const struct writer *w = ctx;
@@ -182,6 +192,7 @@ void svc_destroy(struct writer *w, uint32_t sid)
 	struct svc_ident id = { .info = s->info, .family = s->family };
 
 	ht_remove(&w->svc_by_name, svc_hash(&id), sid);
+	ht_remove(&w->svc_by_sname, sname_hash(s->info.name), sid);
 	for (i = 0; i < s->n_tables; i++)
 		free(s->tables[i].bids);
 	free(s->tables);
@@ -205,8 +216,12 @@ void be_unref(struct writer *w, uint32_t bid)
 {
 	if (!bid || bid >= w->lim.max_backends)
 		return;
-	if (--w->be[bid].refs == 0 && !w->be[bid].present)
+	if (--w->be[bid].refs)
+		return;
+	if (!w->be[bid].present)
 		ida_free_later(&w->be_ids, bid);
+	else if (w->track_unref && u64set_add(&w->be_unrefd, bid))
+		w->sname_ok = false; /* out of memory: a full sync next */
 }
 
 /* ---- map operations that keep the mirror equal to the maps ------------ */

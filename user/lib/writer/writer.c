@@ -216,7 +216,8 @@ static void remove_frontends(struct sync *s)
 	int err;
 
 	for (i = w->n_fe; i-- > 0;) {
-		if (sync_want_fe(s, &w->fe[i].key))
+		if (!in_scope(s, w->fe[i].val.service_id) ||
+		    sync_want_fe(s, &w->fe[i].key))
 			continue;
 		err = fe_delete(w, i);
 		if (err) {
@@ -247,6 +248,8 @@ static void fix_frontends(struct sync *s)
 
 	for (i = w->n_fe; i-- > 0;) {
 		val = w->fe[i].val;
+		if (!in_scope(s, val.service_id))
+			continue;
 		svc = svc_get(w, val.service_id);
 		live = svc && svc->desired_gen == w->gen && svc->has_live;
 		if (live && val.rev == svc->live_rev &&
@@ -302,8 +305,9 @@ static int want_table_pairs(struct writer *w, struct u64set *want, uint32_t sid,
  * with one (set also when the set has no frontend, so that its pairs are
  * not deleted here and written again by the next sync).
  */
-static int want_match_pairs(struct writer *w, struct u64set *want)
+static int want_match_pairs(const struct sync *s, struct u64set *want)
 {
+	struct writer *w = s->w;
 	struct u64set done = { 0 }; /* REF_REV of the tables walked */
 	const struct wfe *f;
 	struct wsvc *svc;
@@ -313,7 +317,8 @@ static int want_match_pairs(struct writer *w, struct u64set *want)
 
 	for (i = 0; i < w->n_fe && !err; i++) {
 		f = &w->fe[i];
-		if (!f->val.affinity_timeout || !f->val.slot_count)
+		if (!f->val.affinity_timeout || !f->val.slot_count ||
+		    !in_scope(s, f->val.service_id))
 			continue;
 		/* A set's frontends share its table: walk it once. */
 		if (u64set_has(&done, REF_REV(f->val.service_id, f->val.rev)))
@@ -323,8 +328,11 @@ static int want_match_pairs(struct writer *w, struct u64set *want)
 			err = want_table_pairs(w, want, f->val.service_id,
 					       f->val.rev, f->val.slot_count);
 	}
-	for (sid = 1; sid < w->lim.max_services && !err; sid++) {
-		svc = w->svc[sid];
+	for (i = 0;
+	     !err && (s->scope ? i < s->scope->n : i + 1 < w->lim.max_services);
+	     i++) {
+		sid = s->scope ? (uint32_t)s->scope->v[i] : (uint32_t)i + 1;
+		svc = svc_get(w, sid);
 		if (!svc || svc->desired_gen != w->gen || !svc->has_live ||
 		    !svc->live_affinity || !svc->live_count ||
 		    u64set_has(&done, REF_REV(sid, svc->live_rev)))
@@ -350,9 +358,9 @@ static void remove_match_pairs(struct sync *s, const struct u64set *want)
 
 	for (i = w->match.n; i-- > 0;) {
 		key = w->match.v[i];
-		if (u64set_has(want, key))
-			continue;
 		sid = key >> 32;
+		if (u64set_has(want, key) || !in_scope(s, sid))
+			continue;
 		bid = (uint32_t)key;
 		err = match_delete(w, sid, bid);
 		if (err) {
@@ -378,18 +386,21 @@ static void remove_tables_and_services(struct sync *s)
 	struct wsvc *svc;
 	bool keep_live;
 	char label[200];
-	uint32_t sid, i, j;
+	uint32_t sid, j;
+	size_t i;
 	int err = 0;
 
 	for (i = 0; i < w->n_fe && !err; i++) {
 		f = &w->fe[i];
+		if (!in_scope(s, f->val.service_id))
+			continue;
 		err = u64set_add(&refs, REF_SID(f->val.service_id));
 		if (!err && f->val.slot_count)
 			err = u64set_add(&refs, REF_REV(f->val.service_id,
 							f->val.rev));
 	}
 	if (!err)
-		err = want_match_pairs(w, &want);
+		err = want_match_pairs(s, &want);
 	if (err) {
 		/* Deleting blind could pull slots from under a frontend. */
 		pr_err("writer: out of memory, old slots and affinity pairs kept until the next sync");
@@ -398,8 +409,10 @@ static void remove_tables_and_services(struct sync *s)
 	}
 	remove_match_pairs(s, &want);
 
-	for (sid = 1; sid < w->lim.max_services; sid++) {
-		svc = w->svc[sid];
+	for (i = 0; s->scope ? i < s->scope->n : i + 1 < w->lim.max_services;
+	     i++) {
+		sid = s->scope ? (uint32_t)s->scope->v[i] : (uint32_t)i + 1;
+		svc = svc_get(w, sid);
 		if (!svc)
 			continue;
 		if (svc->match_stuck) {
@@ -457,9 +470,12 @@ static void remove_backends(struct sync *s)
 {
 	struct writer *w = s->w;
 	uint32_t bid;
+	size_t i;
 	int err;
 
-	for (bid = 1; bid <= w->be_hi; bid++) {
+	/* a partial sync: only those that lost their last reference in it */
+	for (i = 0; s->scope ? i < w->be_unrefd.n : i < w->be_hi; i++) {
+		bid = s->scope ? (uint32_t)w->be_unrefd.v[i] : (uint32_t)i + 1;
 		if (!w->be[bid].present || w->be[bid].refs)
 			continue;
 		err = be_delete(w, bid);
@@ -474,6 +490,57 @@ static void remove_backends(struct sync *s)
 	}
 }
 
+/* After a whole sync: the name index of every service record, anew. */
+static void sname_rebuild(struct writer *w)
+{
+	uint32_t sid;
+
+	ht_fini(&w->svc_by_sname);
+	w->sname_ok = !ht_reserve(&w->svc_by_sname, (uint32_t)w->n_svc);
+	for (sid = 1; sid < w->lim.max_services && w->sname_ok; sid++) {
+		if (w->svc[sid] &&
+		    ht_insert(&w->svc_by_sname,
+			      sname_hash(w->svc[sid]->info.name), sid))
+			w->sname_ok = false;
+	}
+}
+
+/* The phases after sync_prepare(), for both kinds of sync. */
+static void sync_run(struct sync *s)
+{
+	const struct model_state *desired = s->desired;
+	struct writer *w = s->w;
+	struct svc_ident id;
+	uint32_t sid;
+	size_t i;
+
+	remove_frontends(s);
+	ranges_write(s);
+	for (i = 0; i < desired->n_sets; i++) {
+		/* Apply a set named twice only at its first occurrence. */
+		ident_from_set(&id, &desired->sets[i]);
+		if (ht_find(&s->want_set, svc_hash(&id), want_set_eq, desired,
+			    &id) != i + 1)
+			continue;
+		note_err(s, apply_set(s, i));
+		/* a set new to a partial sync is in its scope too */
+		sid = s->scope ? ht_find(&w->svc_by_name, svc_hash(&id), svc_eq,
+					 w, &id) :
+				 0;
+		if (sid && u64set_add(s->scope, sid)) {
+			note_err(s, -ENOMEM);
+			w->sname_ok = false;
+		}
+	}
+	fix_frontends(s);
+	/* a partial sync has no source ranges to take away (see writer.h) */
+	if (!s->scope)
+		ranges_prune(s);
+	remove_tables_and_services(s);
+	remove_backends(s);
+	flush_udp_flows(s);
+}
+
 int writer_sync(struct writer *w, const struct model_state *desired,
 		struct writer_stats *stats)
 {
@@ -483,7 +550,6 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 		.desired = desired,
 		.stats = stats ?: &local,
 	};
-	size_t i;
 	int err;
 
 	memset(s.stats, 0, sizeof(*s.stats));
@@ -491,32 +557,106 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 	/* Ids freed by the previous sync are nobody's now. */
 	ida_release(&w->svc_ids);
 	ida_release(&w->be_ids);
+	w->track_unref = false;
 
 	err = sync_prepare(&s);
 	if (err) {
 		pr_err("writer: out of memory indexing %zu sets, nothing written",
 		       desired->n_sets);
 		note_err(&s, err);
+		w->sname_ok = false;
 		goto out;
 	}
-	remove_frontends(&s);
-	ranges_write(&s);
-	for (i = 0; i < desired->n_sets; i++) {
-		struct svc_ident id;
-
-		/* Apply a set named twice only at its first occurrence. */
-		ident_from_set(&id, &desired->sets[i]);
-		if (ht_find(&s.want_set, svc_hash(&id), want_set_eq, desired,
-			    &id) != i + 1)
-			continue;
-		note_err(&s, apply_set(&s, i));
-	}
-	fix_frontends(&s);
-	ranges_prune(&s);
-	remove_tables_and_services(&s);
-	remove_backends(&s);
-	flush_udp_flows(&s);
+	sync_run(&s);
+	sname_rebuild(w);
 out:
+	sync_fini(&s);
+	return s.err;
+}
+
+/* Service ids named name (svc_by_sname) into scope. */
+static int scope_add_name(struct writer *w, struct u64set *scope,
+			  const char *name)
+{
+	const struct htab *t = &w->svc_by_sname;
+	uint32_t hash = sname_hash(name), i, sid;
+	int err;
+
+	if (!t->e)
+		return 0;
+	for (i = hash & t->mask; t->e[i].val; i = (i + 1) & t->mask) {
+		sid = t->e[i].val;
+		if (t->e[i].hash != hash || !w->svc[sid] ||
+		    strncmp(w->svc[sid]->info.name, name, SVCD_NAME_LEN))
+			continue;
+		err = u64set_add(scope, sid);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int writer_sync_partial(struct writer *w, const struct model_state *desired,
+			const char *const *names, size_t n_names,
+			struct writer_stats *stats)
+{
+	struct writer_stats local;
+	struct u64set scope = { 0 };
+	struct sync s = {
+		.w = w,
+		.desired = desired,
+		.stats = stats ?: &local,
+		.scope = &scope,
+	};
+	struct wsvc *svc;
+	size_t i;
+	int err = 0;
+
+	memset(s.stats, 0, sizeof(*s.stats));
+	if (!w->sname_ok || desired->n_src_ranges)
+		return -EAGAIN;
+	for (i = 0; i < n_names && !err; i++)
+		err = scope_add_name(w, &scope, names[i]);
+	if (err) {
+		u64set_fini(&scope);
+		return -EAGAIN;
+	}
+	/* Source ranges are shared by LB IP, not owned by a set: a Service
+	 * that had some needs a whole sync to take them away. */
+	for (i = 0; i < w->n_fe; i++) {
+		if ((w->fe[i].val.flags & SVCD_FE_SRC_RANGES) &&
+		    u64set_has(&scope, w->fe[i].val.service_id)) {
+			u64set_fini(&scope);
+			return -EAGAIN;
+		}
+	}
+	/* No new generation: the Services outside the scope stay wanted as
+	 * the last sync left them; those inside are wanted again only if
+	 * desired holds them (apply_set). */
+	for (i = 0; i < scope.n; i++) {
+		svc = svc_get(w, (uint32_t)scope.v[i]);
+		if (svc && svc->desired_gen == w->gen)
+			svc->desired_gen = w->gen - 1;
+	}
+	ida_release(&w->svc_ids);
+	ida_release(&w->be_ids);
+	w->be_unrefd.n = 0;
+	ht_fini(&w->be_unrefd.t);
+	w->track_unref = true;
+
+	err = sync_prepare(&s);
+	if (err) {
+		pr_err("writer: out of memory indexing %zu sets, nothing written",
+		       desired->n_sets);
+		note_err(&s, err);
+		w->sname_ok = false;
+		goto out;
+	}
+	sync_run(&s);
+out:
+	w->track_unref = false;
+	u64set_fini(&w->be_unrefd);
+	u64set_fini(&scope);
 	sync_fini(&s);
 	return s.err;
 }
