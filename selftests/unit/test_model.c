@@ -2802,5 +2802,19 @@ void test_model_incremental(void)
 	ASSERT_GT(incs, 300, "mostly incremental");
 	ASSERT_GT(wholes, 5, "clashes and source ranges made some whole");
 	model_state_free(&have);
+
+	/* seeded by an empty state: the first Service comes incrementally */
+	memset(&full, 0, sizeof(full));
+	memset(&part, 0, sizeof(part));
+	memset(&w, 0, sizeof(w));
+	w.svc[3] = 7;
+	ASSERT_OK(model_inc_seed(mi, &full, &cfg), "seed empty");
+	doc = inc_doc(&w, 3);
+	ASSERT_OK(model_inc_update(mi, "ns/s03", doc, &cfg, inc_quiet, NULL,
+				   &part),
+		  "first Service");
+	cJSON_Delete(doc);
+	ASSERT_GT(part.n_frontends, 0, "its frontends");
+	model_state_free(&part);
 	model_inc_free(mi);
 }

@@ -2620,7 +2620,7 @@ int model_inc_seed(struct model_inc *mi, const struct model_state *st,
 		memcpy(mi->addrs6, cfg->node_addrs6,
 		       cfg->n_node_addrs6 * sizeof(*mi->addrs6));
 	}
-	if (inc_grow_keys(mi, st->n_frontends))
+	if (inc_grow_keys(mi, st->n_frontends + 1) || inc_grow_svcs(mi))
 		goto nomem;
 	/* The sets are in name order: one Service's are together, and so
 	 * are its frontends once grouped by set. Index frontends by set. */

@@ -56,6 +56,21 @@ bool k8s_client_synced(const struct k8s_client *c);
  */
 cJSON *k8s_client_build_list(const struct k8s_client *c);
 
+/*
+ * What watch events changed since the last call: the Services to rebuild
+ * ("namespace/name", each malloc'ed, in a malloc'ed array; a name may
+ * repeat) from Service events and EndpointSlice events (by their
+ * kubernetes.io/service-name label, old and new). *whole: a list replaced
+ * Services or EndpointSlices (the first list, a relist), or too much piled
+ * up: rebuild everything. Returns 0.
+ */
+int k8s_client_take_changes(struct k8s_client *c, char ***names,
+			    size_t *n_names, bool *whole);
+/* The objects of Service name: a cJSON array of references to it (if it
+ * exists) and its EndpointSlices, for model_inc_update(); cJSON_Delete()
+ * it before the next dispatch. NULL when out of memory. */
+cJSON *k8s_client_service_objects(const struct k8s_client *c, const char *name);
+
 /* The node's zone and addresses, -ENOENT until the Node is known. */
 int k8s_client_node_info(const struct k8s_client *c,
 			 struct store_node_info *info);
