@@ -258,12 +258,14 @@ struct sync {
 	/* writer_sync_partial(): the service ids of the Services it covers;
 	 * NULL for writer_sync() (all) */
 	struct u64set *scope;
+	uint64_t *scope_bits; /* the same as a bitmap by service id */
 };
 
 /* Whether service id sid is covered by this sync. */
 static inline bool in_scope(const struct sync *s, uint32_t sid)
 {
-	return !s->scope || u64set_has(s->scope, sid);
+	return !s->scope || (sid < s->w->lim.max_services &&
+			     (s->scope_bits[sid / 64] >> (sid % 64) & 1));
 }
 
 static inline void note_err(struct sync *s, int err)

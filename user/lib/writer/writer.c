@@ -615,20 +615,24 @@ int writer_sync_partial(struct writer *w, const struct model_state *desired,
 	memset(s.stats, 0, sizeof(*s.stats));
 	if (!w->sname_ok || desired->n_src_ranges)
 		return -EAGAIN;
+	s.scope_bits = calloc(w->lim.max_services / 64 + 1, sizeof(uint64_t));
+	if (!s.scope_bits)
+		return -EAGAIN;
 	for (i = 0; i < n_names && !err; i++)
 		err = scope_add_name(w, &scope, names[i]);
-	if (err) {
-		u64set_fini(&scope);
-		return -EAGAIN;
-	}
+	for (i = 0; i < scope.n; i++)
+		s.scope_bits[scope.v[i] / 64] |= 1ull << (scope.v[i] % 64);
 	/* Source ranges are shared by LB IP, not owned by a set: a Service
 	 * that had some needs a whole sync to take them away. */
-	for (i = 0; i < w->n_fe; i++) {
+	for (i = 0; i < w->n_fe && !err; i++) {
 		if ((w->fe[i].val.flags & SVCD_FE_SRC_RANGES) &&
-		    u64set_has(&scope, w->fe[i].val.service_id)) {
-			u64set_fini(&scope);
-			return -EAGAIN;
-		}
+		    in_scope(&s, w->fe[i].val.service_id))
+			err = -EAGAIN;
+	}
+	if (err) {
+		free(s.scope_bits);
+		u64set_fini(&scope);
+		return -EAGAIN;
 	}
 	/* No new generation: the Services outside the scope stay wanted as
 	 * the last sync left them; those inside are wanted again only if
@@ -657,6 +661,7 @@ out:
 	w->track_unref = false;
 	u64set_fini(&w->be_unrefd);
 	u64set_fini(&scope);
+	free(s.scope_bits);
 	sync_fini(&s);
 	return s.err;
 }
