@@ -259,6 +259,10 @@ struct sync {
 	 * NULL for writer_sync() (all) */
 	struct u64set *scope;
 	uint64_t *scope_bits; /* the same as a bitmap by service id */
+	/* the keys of the frontends the scope had and wants: what the
+	 * phases of a partial sync walk (writer.c, phase_fe) */
+	struct fe_key *scope_keys;
+	size_t n_scope_keys;
 };
 
 /* Whether service id sid is covered by this sync. */

@@ -208,18 +208,41 @@ const struct model_frontend *sync_want_fe(const struct sync *s,
 	return idx1 ? &s->desired->frontends[idx1 - 1] : NULL;
 }
 
+/*
+ * The frontends a phase walks: every one (a whole sync; walked backwards,
+ * a deletion moves the last one into the hole), or those of the scope of
+ * a partial sync, found again by key each time (s->scope_keys: those it
+ * had when the sync began and those desired).
+ */
+static size_t phase_count(const struct sync *s)
+{
+	return s->scope ? s->n_scope_keys : s->w->n_fe;
+}
+
+static struct wfe *phase_fe(const struct sync *s, size_t i)
+{
+	struct wfe *f;
+
+	if (!s->scope)
+		return i < s->w->n_fe ? &s->w->fe[i] : NULL;
+	f = fe_find(s->w, &s->scope_keys[i]);
+	return f && in_scope(s, f->val.service_id) ? f : NULL;
+}
+
 /* Phase 1: frontends nobody wants go first, before what they point at. */
 static void remove_frontends(struct sync *s)
 {
 	struct writer *w = s->w;
+	struct wfe *f;
 	size_t i;
 	int err;
 
-	for (i = w->n_fe; i-- > 0;) {
-		if (!in_scope(s, w->fe[i].val.service_id) ||
-		    sync_want_fe(s, &w->fe[i].key))
+	for (i = phase_count(s); i-- > 0;) {
+		f = phase_fe(s, i);
+		if (!f || !in_scope(s, f->val.service_id) ||
+		    sync_want_fe(s, &f->key))
 			continue;
-		err = fe_delete(w, i);
+		err = fe_delete(w, (size_t)(f - w->fe));
 		if (err) {
 			pr_err("writer: deleting a frontend failed (-%s)",
 			       err_name(err));
@@ -241,13 +264,17 @@ static void fix_frontends(struct sync *s)
 {
 	struct svcd_frontend_value val;
 	struct writer *w = s->w;
+	struct wfe *f;
 	struct wsvc *svc;
 	bool live;
 	size_t i;
 	int err;
 
-	for (i = w->n_fe; i-- > 0;) {
-		val = w->fe[i].val;
+	for (i = phase_count(s); i-- > 0;) {
+		f = phase_fe(s, i);
+		if (!f)
+			continue;
+		val = f->val;
 		if (!in_scope(s, val.service_id))
 			continue;
 		svc = svc_get(w, val.service_id);
@@ -262,10 +289,10 @@ static void fix_frontends(struct sync *s)
 			val.rev = svc->live_rev;
 			val.slot_count = svc->live_count;
 			val.affinity_timeout = svc->live_affinity;
-			if (!fe_write(w, &w->fe[i].key, &val))
+			if (!fe_write(w, &f->key, &val))
 				continue;
 		}
-		err = fe_delete(w, i);
+		err = fe_delete(w, (size_t)(f - w->fe));
 		if (err) {
 			pr_err("writer: deleting a frontend of removed service %u failed (-%s)",
 			       val.service_id, err_name(err));
@@ -315,9 +342,9 @@ static int want_match_pairs(const struct sync *s, struct u64set *want)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < w->n_fe && !err; i++) {
-		f = &w->fe[i];
-		if (!f->val.affinity_timeout || !f->val.slot_count ||
+	for (i = 0; i < phase_count(s) && !err; i++) {
+		f = phase_fe(s, i);
+		if (!f || !f->val.affinity_timeout || !f->val.slot_count ||
 		    !in_scope(s, f->val.service_id))
 			continue;
 		/* A set's frontends share its table: walk it once. */
@@ -390,9 +417,9 @@ static void remove_tables_and_services(struct sync *s)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < w->n_fe && !err; i++) {
-		f = &w->fe[i];
-		if (!in_scope(s, f->val.service_id))
+	for (i = 0; i < phase_count(s) && !err; i++) {
+		f = phase_fe(s, i);
+		if (!f || !in_scope(s, f->val.service_id))
 			continue;
 		err = u64set_add(&refs, REF_SID(f->val.service_id));
 		if (!err && f->val.slot_count)
@@ -609,7 +636,7 @@ int writer_sync_partial(struct writer *w, const struct model_state *desired,
 		.scope = &scope,
 	};
 	struct wsvc *svc;
-	size_t i;
+	size_t i, cap_keys;
 	int err = 0;
 
 	memset(s.stats, 0, sizeof(*s.stats));
@@ -622,14 +649,36 @@ int writer_sync_partial(struct writer *w, const struct model_state *desired,
 		err = scope_add_name(w, &scope, names[i]);
 	for (i = 0; i < scope.n; i++)
 		s.scope_bits[scope.v[i] / 64] |= 1ull << (scope.v[i] % 64);
-	/* Source ranges are shared by LB IP, not owned by a set: a Service
-	 * that had some needs a whole sync to take them away. */
+	/* One walk of the frontends: the scope's, by key, for the phases
+	 * (and the desired ones after them). Source ranges are shared by LB
+	 * IP, not owned by a set: a Service that had some needs a whole sync
+	 * to take them away. */
+	s.scope_keys = calloc(desired->n_frontends + 16, sizeof(*s.scope_keys));
+	cap_keys = desired->n_frontends + 16;
+	if (!s.scope_keys)
+		err = -ENOMEM;
 	for (i = 0; i < w->n_fe && !err; i++) {
-		if ((w->fe[i].val.flags & SVCD_FE_SRC_RANGES) &&
-		    in_scope(&s, w->fe[i].val.service_id))
+		if (!in_scope(&s, w->fe[i].val.service_id))
+			continue;
+		if (w->fe[i].val.flags & SVCD_FE_SRC_RANGES)
 			err = -EAGAIN;
+		else if (!array_reserve((void **)&s.scope_keys, &cap_keys,
+					s.n_scope_keys, sizeof(*s.scope_keys),
+					16))
+			s.scope_keys[s.n_scope_keys++] = w->fe[i].key;
+		else
+			err = -ENOMEM;
+	}
+	for (i = 0; i < desired->n_frontends && !err; i++) {
+		if (array_reserve((void **)&s.scope_keys, &cap_keys,
+				  s.n_scope_keys, sizeof(*s.scope_keys), 16))
+			err = -ENOMEM;
+		else
+			fe_key_of(&s.scope_keys[s.n_scope_keys++],
+				  &desired->frontends[i]);
 	}
 	if (err) {
+		free(s.scope_keys);
 		free(s.scope_bits);
 		u64set_fini(&scope);
 		return -EAGAIN;
@@ -662,6 +711,7 @@ out:
 	u64set_fini(&w->be_unrefd);
 	u64set_fini(&scope);
 	free(s.scope_bits);
+	free(s.scope_keys);
 	sync_fini(&s);
 	return s.err;
 }
