@@ -105,6 +105,10 @@ struct wsvc {
 	uint32_t desired_gen;	/* == writer.gen: wanted by the current sync */
 	struct slot_table *tables;
 	uint32_t n_tables, cap_tables;
+	/* the keys of the frontends naming it, while w->sname_ok (for
+	 * writer_sync_partial: no walk of every frontend) */
+	struct fe_key *fkeys;
+	size_t n_fkeys, cap_fkeys;
 };
 
 struct wbe {
@@ -233,6 +237,8 @@ int fe_write(struct writer *w, const struct fe_key *key,
 	     const struct svcd_frontend_value *val);
 /* Moves the last frontend into idx: callers walk the array backwards. */
 int fe_delete(struct writer *w, size_t idx);
+/* The frontend key lists of the services (wsvc.fkeys), anew. */
+void fkeys_rebuild(struct writer *w);
 int match_write(struct writer *w, uint32_t sid, uint32_t bid);
 int match_delete(struct writer *w, uint32_t sid, uint32_t bid);
 

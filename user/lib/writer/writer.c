@@ -530,6 +530,7 @@ static void sname_rebuild(struct writer *w)
 			      sname_hash(w->svc[sid]->info.name), sid))
 			w->sname_ok = false;
 	}
+	fkeys_rebuild(w);
 }
 
 /* The phases after sync_prepare(), for both kinds of sync. */
@@ -649,25 +650,30 @@ int writer_sync_partial(struct writer *w, const struct model_state *desired,
 		err = scope_add_name(w, &scope, names[i]);
 	for (i = 0; i < scope.n; i++)
 		s.scope_bits[scope.v[i] / 64] |= 1ull << (scope.v[i] % 64);
-	/* One walk of the frontends: the scope's, by key, for the phases
-	 * (and the desired ones after them). Source ranges are shared by LB
-	 * IP, not owned by a set: a Service that had some needs a whole sync
-	 * to take them away. */
-	s.scope_keys = calloc(desired->n_frontends + 16, sizeof(*s.scope_keys));
+	/* The scope's frontends, by key, for the phases (and the desired
+	 * ones after them). Source ranges are shared by LB IP, not owned by
+	 * a set: a Service that had some needs a whole sync to take them
+	 * away. */
 	cap_keys = desired->n_frontends + 16;
+	s.scope_keys = calloc(cap_keys, sizeof(*s.scope_keys));
 	if (!s.scope_keys)
 		err = -ENOMEM;
-	for (i = 0; i < w->n_fe && !err; i++) {
-		if (!in_scope(&s, w->fe[i].val.service_id))
-			continue;
-		if (w->fe[i].val.flags & SVCD_FE_SRC_RANGES)
-			err = -EAGAIN;
-		else if (!array_reserve((void **)&s.scope_keys, &cap_keys,
-					s.n_scope_keys, sizeof(*s.scope_keys),
-					16))
-			s.scope_keys[s.n_scope_keys++] = w->fe[i].key;
-		else
-			err = -ENOMEM;
+	for (i = 0; i < scope.n && !err; i++) {
+		struct wsvc *sv = svc_get(w, (uint32_t)scope.v[i]);
+		const struct wfe *f;
+		size_t k;
+
+		for (k = 0; sv && k < sv->n_fkeys && !err; k++) {
+			f = fe_find(w, &sv->fkeys[k]);
+			if (f && (f->val.flags & SVCD_FE_SRC_RANGES))
+				err = -EAGAIN;
+			else if (array_reserve((void **)&s.scope_keys,
+					       &cap_keys, s.n_scope_keys,
+					       sizeof(*s.scope_keys), 16))
+				err = -ENOMEM;
+			else
+				s.scope_keys[s.n_scope_keys++] = sv->fkeys[k];
+		}
 	}
 	for (i = 0; i < desired->n_frontends && !err; i++) {
 		if (array_reserve((void **)&s.scope_keys, &cap_keys,
