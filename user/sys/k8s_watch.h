@@ -7,7 +7,9 @@
  * The client owns an epoll fd that holds curl's sockets and timers; svcd
  * adds that one fd to its own epoll set and calls k8s_client_dispatch()
  * when it is readable. After a dispatch that changed objects, the change
- * callback runs once; svcd coalesces further and then builds the List.
+ * callback runs once; svcd then rebuilds the Services the events touched
+ * (k8s_client_take_changes, k8s_client_service_objects), or, after a
+ * list, builds the whole List.
  */
 #ifndef SVCD_K8S_WATCH_H
 #define SVCD_K8S_WATCH_H

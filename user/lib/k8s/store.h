@@ -8,7 +8,8 @@
  * Pure over cJSON: no I/O, no curl, no globals. The HTTP side hands it
  * list pages and watch lines; the rebuild side asks for one List of
  * everything (store_build_list) and feeds it to model_build(), the same
- * path as --from-file.
+ * path as --from-file, or, for a change, for the objects of the Services
+ * it touched (store_take_touched, store_for_group).
  *
  * Coalescing: every change bumps the store's generation and sets dirty;
  * the event loop applies a burst of events, then rebuilds once for all

@@ -28,6 +28,11 @@
  *   5. backends no slot holds;
  *   6. UDP conntrack entries whose backend left its set.
  *
+ * A partial sync (writer_sync_partial: the API source's incremental
+ * syncs) runs the same phases over the sets of the Services it names
+ * alone: their service ids (svc_by_sname), their frontends (wsvc.fkeys)
+ * and the backends that lost their last reference in it (be_unrefd).
+ *
  * This file holds the sync and phases 1, 3, 4 and 5; apply.c phase 2,
  * flush.c phase 6, ranges.c the source ranges; mirror.c the mirror and the
  * map operations that keep it equal to the maps, load.c loading it at
