@@ -405,3 +405,40 @@ maps_equal() {
 	norm_services "$2.json" >"$2"
 	[ -s "$1" ] && cmp -s "$1" "$2"
 }
+
+# change_histogram ADDR: reads http://ADDR/metrics inside $SVCD_NODE and
+# checks svcd_change_to_maps_seconds is a well-formed Prometheus histogram
+# (the 15 bucket bounds of issue 14 then +Inf, in order, cumulative counts
+# that never decrease, +Inf equal to _count, a _sum >= 0 that is 0 only
+# with no observation). Prints its _count, or "bad: WHY" and fails.
+change_histogram() {
+	ip netns exec "$SVCD_NODE" curl -sS --max-time 5 "http://$1/metrics" |
+		python3 -c '
+import re, sys
+want = ["0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+        "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"]
+n = "svcd_change_to_maps_seconds"
+les, counts, s, c, typ = [], [], None, None, False
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line == "# TYPE %s histogram" % n:
+        typ = True
+    m = re.fullmatch(n + r"_bucket\{le=\"([^\"]+)\"\} (\d+)", line)
+    if m:
+        les.append(m.group(1)); counts.append(int(m.group(2)))
+    m = re.fullmatch(n + r"_sum ([0-9.eE+-]+)", line)
+    if m:
+        s = float(m.group(1))
+    m = re.fullmatch(n + r"_count (\d+)", line)
+    if m:
+        c = int(m.group(1))
+def bad(why):
+    print("bad: " + why); sys.exit(1)
+if not typ: bad("no TYPE histogram line")
+if les != want: bad("buckets %s" % les)
+if any(b < a for a, b in zip(counts, counts[1:])): bad("not cumulative: %s" % counts)
+if c is None or s is None: bad("no _sum or _count")
+if counts[-1] != c: bad("+Inf %d != _count %d" % (counts[-1], c))
+if s < 0 or (c > 0 and s == 0) or (c == 0 and s != 0): bad("_sum %s with _count %d" % (s, c))
+print(c)'
+}

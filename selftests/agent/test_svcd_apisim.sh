@@ -6,7 +6,8 @@
 # skipped while the objects applied with it are programmed, and the maps
 # equal a fresh --from-file sync of the same objects (the bad one
 # included). A Service's life (created, scaled, deleted) is proven
-# against the real server.
+# against the real server. /metrics holds a well-formed histogram
+# svcd_change_to_maps_seconds that counts the syncs the changes caused.
 #
 #   +-- client .20 --+  +-- pod-a .11 --+  +-- pod-c .13 --+
 #   | svcd-load      |  | svcd-echo     |  | svcd-echo     |
@@ -38,7 +39,8 @@ for p in a:11 c:13; do
 done
 
 start_apisim "$NODE"
-start_svcd_api "$NODE"
+MX=127.0.0.1:10249
+start_svcd_api "$NODE" --metrics-bind-address "$MX"
 wait_until 15 grep -q 'k8s: first full list received' "$SVCD_LOG" ||
 	{ dump_diag; fail_all "svcd did not list the API objects"; }
 
@@ -64,6 +66,19 @@ else
 	reachable_by "$CLIENT" 198.19.96.12:80 pod-a
 	CHECK_WHY="6 connections each: expected web2 answered by pod-c (its good slice), web3 by pod-a; got web2 '$r2', web3 '$REACHED'"
 	check malformed-others-reachable [ "$r2/$REACHED" = pod-c/pod-a ]
+fi
+
+# ---- the change histogram: well-formed, and one more change is one more
+# observation (at least: a sync may come for the bad slice's retries too)
+c1=$(change_histogram "$MX")
+if [[ ! $c1 =~ ^[0-9]+$ ]] || [ "$c1" -lt 1 ]; then
+	fail change-histogram "after the /apply: expected a well-formed svcd_change_to_maps_seconds with _count >= 1; got '$c1'"
+else
+	ctl /apply "$(obj_list "$(obj_service demo web4 198.19.96.13 http:80/TCP:8080)")" >"$T_DIR/apply4.out" 2>&1
+	wait_until 10 frontends_present 198.19.96.13:80/TCP
+	hist_grew() { c2=$(change_histogram "$MX") && [[ $c2 =~ ^[0-9]+$ ]] && [ "$c2" -gt "$c1" ]; }
+	CHECK_WHY="after one more Service: expected _count > $c1 and well-formed; got '$(change_histogram "$MX")'"
+	check change-histogram wait_until 10 hist_grew
 fi
 
 # ---- maps equal a fresh sync of the same objects (bad slice included)

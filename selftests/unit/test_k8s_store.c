@@ -421,3 +421,95 @@ void test_k8s_store_node_info(void)
 	ASSERT_EQ(info.n_addrs, 0, "no addresses");
 	store_free(nodes);
 }
+
+#define SLICE(name, svc, rv)                                             \
+	"{\"metadata\":{\"namespace\":\"ns\",\"name\":\"" name           \
+	"\",\"resourceVersion\":\"" rv "\",\"labels\":{\"kubernetes.io/" \
+	"service-name\":\"" svc "\"}}}"
+
+static void count_obj(void *ctx, const cJSON *obj)
+{
+	(void)obj;
+	(*(int *)ctx)++;
+}
+
+static int in_group(const struct store *s, const char *group)
+{
+	int n = 0;
+
+	store_for_group(s, group, count_obj, &n);
+	return n;
+}
+
+/* "a b" of the touched names, sorted and without repeats; "!" relisted. */
+static void touched(struct store *s, char *out, size_t len)
+{
+	char **names, *tmp;
+	bool relisted;
+	size_t n = store_take_touched(s, &names, &relisted), i, j, used = 0;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (strcmp(names[j], names[i]) < 0) {
+				tmp = names[i];
+				names[i] = names[j];
+				names[j] = tmp;
+			}
+	out[0] = '\0';
+	if (relisted)
+		used += (size_t)snprintf(out, len, "!");
+	for (i = 0; i < n; i++) {
+		if (!i || strcmp(names[i], names[i - 1]))
+			used += (size_t)snprintf(out + used, len - used, "%s%s",
+						 used ? " " : "", names[i]);
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* EndpointSlices by their Service, and what events touched. */
+void test_k8s_store_groups(void)
+{
+	struct store *s = store_new("EndpointSlice", "discovery.k8s.io/v1");
+	cJSON *items = cJSON_Parse("[" SLICE("a-1", "a", "1") "," SLICE(
+		"a-2", "a", "2") "," SLICE("b-1", "b", "3") "]");
+	char buf[256];
+
+	if (!ASSERT_OK_PTR(s, "store_new") || !ASSERT_OK_PTR(items, "items"))
+		goto out;
+	ASSERT_OK(store_index_label(s, "kubernetes.io/service-name"), "index");
+	ASSERT_OK(store_replace_all(s, items, "10", NULL), "list");
+	ASSERT_EQ(in_group(s, "ns/a"), 2, "a's slices");
+	ASSERT_EQ(in_group(s, "ns/b"), 1, "b's slices");
+	ASSERT_EQ(in_group(s, "ns/c"), 0, "c's slices");
+	touched(s, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "!", "a list: everything");
+	touched(s, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "", "taken");
+
+	/* a slice moves from a to c: both touched */
+	ASSERT_EQ(apply(s, EV("MODIFIED", SLICE("a-2", "c", "11"))),
+		  STORE_CHANGED, "move");
+	ASSERT_EQ(apply(s, EV("ADDED", SLICE("d-1", "d", "12"))), STORE_CHANGED,
+		  "add");
+	ASSERT_EQ(apply(s, EV("DELETED", SLICE("b-1", "b", "13"))),
+		  STORE_CHANGED, "delete");
+	ASSERT_EQ(apply(s, EV("MODIFIED", SLICE("d-1", "d", "12"))),
+		  STORE_UNCHANGED, "same");
+	touched(s, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "ns/a ns/b ns/c ns/d", "touched");
+	ASSERT_EQ(in_group(s, "ns/a"), 1, "a's slices");
+	ASSERT_EQ(in_group(s, "ns/b"), 0, "b's slices");
+	ASSERT_EQ(in_group(s, "ns/c"), 1, "c's slices");
+	ASSERT_EQ(in_group(s, "ns/d"), 1, "d's slices");
+	/* one without the label touches none, and is in no group */
+	ASSERT_EQ(apply(s, EV("ADDED",
+			      "{\"metadata\":{\"namespace\":\"ns\",\"name\":"
+			      "\"x\",\"resourceVersion\":\"14\"}}")),
+		  STORE_CHANGED, "unlabelled");
+	touched(s, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "", "unlabelled touches nothing");
+out:
+	cJSON_Delete(items);
+	store_free(s);
+}

@@ -2447,3 +2447,374 @@ void test_model_drop_family(void)
 		      "IPv4 NodePort kept, pointing at its set");
 	fx_free(&f);
 }
+
+/* ---- incremental builds (model_inc) ------------------------------------ */
+
+#define INC_SVCS 16
+
+/* Service i at version v (0: none) as JSON: ClusterIP, now and then one of
+ * another Service's (a clash), NodePorts, a LoadBalancer with eTP Local
+ * (healthCheckNodePort), source ranges, affinity, one or two ports. */
+static void inc_svc_json(char *buf, size_t len, int i, unsigned int v)
+{
+	unsigned int r = v * 2654435761u ^ (unsigned int)i * 97u;
+	int cip = (r >> 4) % 23 == 0 ? (i + 1) % INC_SVCS : i;
+	bool np = (r >> 7) % 3 == 0, lb = (r >> 9) % 4 == 0;
+	bool local = (r >> 11) % 2, ranges = (r >> 13) % 7 == 0;
+	bool two = (r >> 15) % 2, aff = (r >> 17) % 5 == 0;
+	char ingress[64];
+
+	/* one LB IP each */
+	snprintf(ingress, sizeof(ingress),
+		 "\"ingress\":[{\"ip\":\"198.19.%d.1\"}]", 50 + i);
+	snprintf(
+		buf, len,
+		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":"
+		"{\"namespace\":\"ns\",\"name\":\"s%02d\"},\"spec\":{"
+		"\"type\":\"%s\",\"clusterIP\":\"198.19.96.%d\","
+		"\"clusterIPs\":[\"198.19.96.%d\"],%s%s%s"
+		"\"ports\":[{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080%s}"
+		"%s]},\"status\":{\"loadBalancer\":{%s}}}",
+		i,
+		lb ? "LoadBalancer" :
+		np ? "NodePort" :
+		     "ClusterIP",
+		cip + 1, cip + 1,
+		(lb || np) && local ? "\"externalTrafficPolicy\":\"Local\","
+				      "" :
+				      "",
+		lb && local ? "\"healthCheckNodePort\":32000," : "",
+		lb && ranges ?
+			"\"loadBalancerSourceRanges\":[\"198.18.0.0/16\"]," :
+		aff ? "\"sessionAffinity\":\"ClientIP\"," :
+		      "",
+		lb || np ? ",\"nodePort\":30100" : "",
+		two ? ",{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":53}" :
+		      "",
+		lb ? ingress : "");
+	/* NodePorts of different Services must differ, or they clash */
+	if (lb || np) {
+		char *p = strstr(buf, "30100");
+
+		if (p)
+			snprintf(p, 6, "%05d",
+				 30100 + i * 2 + (int)(r >> 19) % 2);
+		p[5] = '}';
+	}
+}
+
+/* Slice k of Service i at version v (0: none): endpoints from a small
+ * pool, some on this node, some terminating, now and then a bad one. */
+static void inc_slice_json(char *buf, size_t len, int i, int k, unsigned int v)
+{
+	unsigned int r = v * 40503u ^ (unsigned int)(i * 7 + k) * 2654435761u;
+	char eps[1024] = "";
+	size_t n = (r >> 3) % 4, e, used = 0;
+
+	for (e = 0; e < n; e++)
+		used += (size_t)snprintf(
+			eps + used, sizeof(eps) - used,
+			"%s{\"addresses\":[\"198.18.%d.%u\"],\"nodeName\":\"%s\","
+			"\"conditions\":{\"ready\":%s,\"serving\":true,\"terminating\":%s}}",
+			e ? "," : "", (r >> 20) % 53 == 0 ? 999 : 1,
+			1 + (r + (unsigned int)e * 5) % 13,
+			(r >> (6 + e)) % 2 ? NODE : "node-b",
+			(r >> (10 + e)) % 4 ? "true" : "false",
+			(r >> (10 + e)) % 4 ? "false" : "true");
+	snprintf(
+		buf, len,
+		"{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\","
+		"\"metadata\":{\"namespace\":\"ns\",\"name\":\"s%02d-%d\",\"labels\":"
+		"{\"kubernetes.io/service-name\":\"s%02d\"}},\"addressType\":\"IPv4\","
+		"\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"},"
+		"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\"}],\"endpoints\":[%s]}",
+		i, k, i, eps);
+}
+
+struct inc_world {
+	unsigned int svc[INC_SVCS];
+	unsigned int slice[INC_SVCS][2];
+};
+
+static void inc_add(cJSON *arr, const char *json)
+{
+	cJSON *o = cJSON_Parse(json);
+
+	if (!o)
+		test__fail(__FILE__, __LINE__, "bad test JSON %s", json);
+	else
+		cJSON_AddItemToArray(arr, o);
+}
+
+/* The objects of Service i (only == i) or of all (only < 0). */
+static cJSON *inc_doc(const struct inc_world *w, int only)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char buf[4096];
+	int i, k;
+
+	for (i = 0; i < INC_SVCS; i++) {
+		if (only >= 0 && i != only)
+			continue;
+		if (w->svc[i]) {
+			inc_svc_json(buf, sizeof(buf), i, w->svc[i]);
+			inc_add(arr, buf);
+		}
+		for (k = 0; k < 2; k++) {
+			if (!w->slice[i][k])
+				continue;
+			inc_slice_json(buf, sizeof(buf), i, k, w->slice[i][k]);
+			inc_add(arr, buf);
+		}
+	}
+	return arr;
+}
+
+static void inc_quiet(void *ctx, const char *line)
+{
+	(void)ctx;
+	(void)line;
+}
+
+/* The sets and frontends of sets not named name[0..n), as a copy. */
+static void inc_state_drop(struct model_state *st, const bool *touched)
+{
+	size_t i, j = 0, *where = calloc(st->n_sets + 1, sizeof(*where));
+	int idx;
+
+	for (i = 0; i < st->n_sets; i++) {
+		idx = atoi(st->sets[i].name + 4); /* "ns/sNN" */
+		if (touched[idx]) {
+			free(st->sets[i].backends);
+			where[i] = SIZE_MAX;
+			continue;
+		}
+		where[i] = j;
+		st->sets[j++] = st->sets[i];
+	}
+	st->n_sets = j;
+	for (i = 0, j = 0; i < st->n_frontends; i++) {
+		if (where[st->frontends[i].set_index] == SIZE_MAX)
+			continue;
+		st->frontends[j] = st->frontends[i];
+		st->frontends[j++].set_index =
+			where[st->frontends[i].set_index];
+	}
+	st->n_frontends = j;
+	free(where);
+}
+
+static void inc_state_take(struct model_state *dst, struct model_state *src)
+{
+	size_t base = dst->n_sets, i;
+
+	dst->sets = realloc(dst->sets, (dst->n_sets + src->n_sets + 1) *
+					       sizeof(*dst->sets));
+	dst->frontends = realloc(dst->frontends,
+				 (dst->n_frontends + src->n_frontends + 1) *
+					 sizeof(*dst->frontends));
+	for (i = 0; i < src->n_sets; i++) {
+		dst->sets[dst->n_sets++] = src->sets[i];
+		src->sets[i].backends = NULL;
+	}
+	for (i = 0; i < src->n_frontends; i++) {
+		dst->frontends[dst->n_frontends] = src->frontends[i];
+		dst->frontends[dst->n_frontends++].set_index += base;
+	}
+}
+
+/* a and b hold the same frontends, each on an equal set. */
+static bool inc_same(const struct model_state *a, const struct model_state *b)
+{
+	size_t i, j;
+
+	if (a->n_sets != b->n_sets || a->n_frontends != b->n_frontends) {
+		test__log("%zu/%zu sets, %zu/%zu frontends\n", a->n_sets,
+			  b->n_sets, a->n_frontends, b->n_frontends);
+		return false;
+	}
+	for (i = 0; i < a->n_frontends; i++) {
+		const struct model_frontend *x = &a->frontends[i], *y = NULL;
+		const struct model_set *p, *q;
+
+		for (j = 0; j < b->n_frontends && !y; j++)
+			if (same_fe(x, &b->frontends[j]))
+				y = &b->frontends[j];
+		if (!y || y->flags != x->flags) {
+			test__log("frontend %zu missing or other flags\n", i);
+			return false;
+		}
+		p = &a->sets[x->set_index];
+		q = &b->sets[y->set_index];
+		if (strcmp(p->name, q->name) ||
+		    strcmp(p->port_name, q->port_name) ||
+		    p->proto != q->proto || p->set != q->set ||
+		    p->family != q->family ||
+		    p->affinity_timeout != q->affinity_timeout ||
+		    p->n_backends != q->n_backends ||
+		    (p->n_backends &&
+		     memcmp(p->backends, q->backends,
+			    p->n_backends * sizeof(*p->backends)))) {
+			test__log("frontend %zu: sets of %s differ\n", i,
+				  p->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Random changes to Services and EndpointSlices: rebuilding only the
+ * Services they touch (model_inc_update), or whole when it says only that
+ * is exact, always gives what a whole build of everything gives.
+ */
+void test_model_incremental(void)
+{
+	struct model_state full, have = { 0 }, part, hcs;
+	struct inc_world w = { 0 };
+	struct model_inc *mi = model_inc_new();
+	unsigned int seed = 1414;
+	__be32 addrs[2];
+	struct model_config cfg = node_cfg(addrs);
+	int step, i, j, n, ret, wholes = 0, incs = 0;
+	bool touched[INC_SVCS], ok = true;
+	cJSON *doc;
+	size_t k;
+
+	cfg.quiet_orphan_slices = true;
+	if (!ASSERT_OK_PTR(mi, "model_inc_new"))
+		return;
+	for (i = 0; i < INC_SVCS; i++) {
+		w.svc[i] = 1 + (unsigned int)i;
+		w.slice[i][0] = 1 + (unsigned int)i;
+	}
+	for (step = 0; step < 600 && ok; step++) {
+		memset(touched, 0, sizeof(touched));
+		n = step ? 1 + rand_r(&seed) % 3 : 0;
+		for (j = 0; j < n; j++) {
+			i = rand_r(&seed) % INC_SVCS;
+			touched[i] = true;
+			switch (rand_r(&seed) % 4) {
+			case 0:
+				w.svc[i] = rand_r(&seed) % 5 ?
+						   1 + rand_r(&seed) % 1000 :
+						   0;
+				break;
+			default:
+				w.slice[i][rand_r(&seed) % 2] =
+					rand_r(&seed) % 4 ?
+						1 + rand_r(&seed) % 1000 :
+						0;
+				break;
+			}
+		}
+		doc = inc_doc(&w, -1);
+		memset(&full, 0, sizeof(full));
+		ASSERT_OK(model_build(doc, &cfg, inc_quiet, NULL, &full),
+			  "whole build");
+		cJSON_Delete(doc);
+
+		memset(&part, 0, sizeof(part));
+		ret = step ? 0 : -EAGAIN;
+		for (i = 0; i < INC_SVCS && !ret; i++) {
+			char name[16];
+
+			if (!touched[i])
+				continue;
+			snprintf(name, sizeof(name), "ns/s%02d", i);
+			doc = inc_doc(&w, i);
+			ret = model_inc_update(mi, name, doc, &cfg, inc_quiet,
+					       NULL, &part);
+			cJSON_Delete(doc);
+		}
+		if (ret && step)
+			test__log("step %d: whole (%d), %zu lost\n", step, ret,
+				  full.n_lost);
+		if (ret) {
+			/* whole: start over from the whole build */
+			ok = ASSERT_EQ(ret, -EAGAIN, "update") && ok;
+			model_state_free(&part);
+			model_state_free(&have);
+			memset(&have, 0, sizeof(have));
+			inc_state_take(&have,
+				       &(struct model_state){ .sets = full.sets,
+							      .n_sets = 0 });
+			/* a deep copy of full */
+			for (k = 0; k < full.n_sets; k++) {
+				struct model_set *ms;
+
+				have.sets =
+					realloc(have.sets,
+						(k + 1) * sizeof(*have.sets));
+				ms = &have.sets[k];
+				*ms = full.sets[k];
+				ms->backends = NULL;
+				if (full.sets[k].n_backends) {
+					ms->backends =
+						malloc(ms->n_backends *
+						       sizeof(*ms->backends));
+					memcpy(ms->backends,
+					       full.sets[k].backends,
+					       ms->n_backends *
+						       sizeof(*ms->backends));
+				}
+			}
+			have.n_sets = full.n_sets;
+			have.frontends = realloc(have.frontends,
+						 (full.n_frontends +
+						  1) * sizeof(*have.frontends));
+			memcpy(have.frontends, full.frontends,
+			       full.n_frontends * sizeof(*have.frontends));
+			have.n_frontends = full.n_frontends;
+			ok = ASSERT_OK(model_inc_seed(mi, &full, &cfg),
+				       "seed") &&
+			     ok;
+			wholes++;
+		} else {
+			inc_state_drop(&have, touched);
+			inc_state_take(&have, &part);
+			model_state_free(&part);
+			incs++;
+		}
+		if (!inc_same(&have, &full)) {
+			test__log("step %d: incremental differs from whole\n",
+				  step);
+			ok = false;
+		}
+		if (!ret &&
+		    (model_inc_frontends(mi, MODEL_IPV4) != full.n_frontends ||
+		     model_inc_healthchecks(mi, &hcs) ||
+		     hcs.n_healthchecks != full.n_healthchecks ||
+		     (hcs.n_healthchecks &&
+		      memcmp(hcs.healthchecks, full.healthchecks,
+			     hcs.n_healthchecks * sizeof(*hcs.healthchecks))))) {
+			test__log("step %d: counts or healthchecks differ\n",
+				  step);
+			ok = false;
+		}
+		if (!ret)
+			model_state_free(&hcs);
+		model_state_free(&full);
+	}
+	test__log("%d incremental steps, %d whole\n", incs, wholes);
+	ASSERT_TRUE(ok, "incremental builds equal whole ones");
+	ASSERT_EQ(incs + wholes, 600, "steps");
+	ASSERT_GT(incs, 300, "mostly incremental");
+	ASSERT_GT(wholes, 5, "clashes and source ranges made some whole");
+	model_state_free(&have);
+
+	/* seeded by an empty state: the first Service comes incrementally */
+	memset(&full, 0, sizeof(full));
+	memset(&part, 0, sizeof(part));
+	memset(&w, 0, sizeof(w));
+	w.svc[3] = 7;
+	ASSERT_OK(model_inc_seed(mi, &full, &cfg), "seed empty");
+	doc = inc_doc(&w, 3);
+	ASSERT_OK(model_inc_update(mi, "ns/s03", doc, &cfg, inc_quiet, NULL,
+				   &part),
+		  "first Service");
+	cJSON_Delete(doc);
+	ASSERT_GT(part.n_frontends, 0, "its frontends");
+	model_state_free(&part);
+	model_inc_free(mi);
+}

@@ -3438,3 +3438,157 @@ out:
 	state_free(&want);
 	fake_free(f);
 }
+
+/* ---- partial syncs ---------------------------------------------------- */
+
+#define PARTIAL_SVCS 24
+
+/* Service i of version ver (0: absent), as sets and frontends appended
+ * to s: one or two ports, a local set now and then, UDP, affinity, and
+ * backends drawn from a small pool so that Services share them. */
+static void partial_service(struct model_state *s, int i, unsigned int ver)
+{
+	unsigned int r = ver * 2654435761u + (unsigned int)i * 40503u;
+	char name[32];
+	size_t set, n_ports, p, k, n_be;
+	uint8_t proto;
+
+	if (!ver)
+		return;
+	snprintf(name, sizeof(name), "ns/svc-%02d", i);
+	n_ports = 1 + (r >> 3) % 2;
+	for (p = 0; p < n_ports; p++) {
+		proto = (r >> (5 + p)) % 4 == 0 ? IPPROTO_UDP : IPPROTO_TCP;
+		set = add_set(s, name, p ? "b" : "a", proto, SVCD_SET_CLUSTER);
+		if ((r >> 9) % 3 == 0)
+			s->sets[set].affinity_timeout = 100 + (r >> 11) % 3;
+		n_be = (r >> (12 + p)) % 5; /* 0: refuse */
+		for (k = 0; k < n_be; k++)
+			add_backend(s, set,
+				    ip4(198, 18, 1, 1 + (r + k * 7) % 11),
+				    8080 + p, 1 + (r >> (16 + k)) % 3,
+				    (r >> (20 + k)) % 4 == 0 ?
+					    SVCD_BE_TERMINATING :
+					    0);
+		add_frontend(s, set, ip4(198, 19, 96, (uint8_t)i), 80 + p,
+			     SVCD_SCOPE_INTERNAL, SVCD_TYPE_CLUSTER_IP);
+		if ((r >> 22) % 3 == 0) {
+			add_frontend(s, set, ip4(198, 19, 0, 1),
+				     (uint16_t)(30000 + i * 2 + p),
+				     SVCD_SCOPE_INTERNAL, SVCD_TYPE_NODE_PORT);
+			set = add_set(s, name, p ? "b" : "a", proto,
+				      SVCD_SET_LOCAL);
+			if (n_be)
+				add_backend(s, set, ip4(198, 18, 1, 1), 8080, 1,
+					    SVCD_BE_LOCAL);
+			add_frontend(s, set, ip4(198, 19, 0, 1),
+				     (uint16_t)(30000 + i * 2 + p),
+				     SVCD_SCOPE_EXTERNAL,
+				     SVCD_TYPE_NODE_PORT | SVCD_FE_LOCAL_ONLY);
+		}
+	}
+}
+
+static void partial_state(struct model_state *s, const unsigned int *ver,
+			  const bool *only)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < PARTIAL_SVCS; i++)
+		if (!only || only[i])
+			partial_service(s, i, ver[i]);
+}
+
+/*
+ * Random changes to a few Services at a time, each written by
+ * writer_sync_partial() with only their sets: after every step the maps
+ * equal the whole desired state, as a writer that syncs whole each time
+ * has them, and no invariant broke on the way (the fake checks every
+ * operation).
+ */
+void test_writer_partial_random(void)
+{
+	unsigned int ver[PARTIAL_SVCS] = { 0 }, seed = 14;
+	struct model_state full, part;
+	struct writer *wp = NULL, *wf = NULL;
+	struct fake *fp, *ff;
+	const char *names[4];
+	char name_buf[4][32];
+	bool only[PARTIAL_SVCS];
+	struct writer_stats st;
+	int step, i, n, j, ret;
+	bool ok = true;
+
+	fp = fake_new();
+	ff = fake_new();
+	wp = writer_new(&fake_ops, fp, &limits);
+	wf = writer_new(&fake_ops, ff, &limits);
+	if (!ASSERT_OK_PTR(wp, "writer_new") || !ASSERT_OK_PTR(wf, "writer"))
+		goto out;
+	for (i = 0; i < PARTIAL_SVCS; i++)
+		ver[i] = i % 4 ? 1 + i : 0;
+	partial_state(&full, ver, NULL);
+	ASSERT_EQ(writer_sync_partial(wp, &full, names, 0, &st), -EAGAIN,
+		  "partial before a whole sync");
+	ASSERT_OK(writer_sync(wp, &full, &st), "first sync");
+	ASSERT_OK(writer_sync(wf, &full, &st), "first sync (whole)");
+	state_free(&full);
+
+	for (step = 0; step < 400 && ok; step++) {
+		memset(only, 0, sizeof(only));
+		n = 1 + rand_r(&seed) % 3;
+		for (j = 0; j < n; j++) {
+			i = rand_r(&seed) % PARTIAL_SVCS;
+			only[i] = true;
+			/* absent a quarter of the time */
+			ver[i] = rand_r(&seed) % 4 ? 1 + rand_r(&seed) % 50 : 0;
+		}
+		for (i = 0, n = 0; i < PARTIAL_SVCS; i++) {
+			if (!only[i])
+				continue;
+			snprintf(name_buf[n], sizeof(name_buf[n]),
+				 "ns/svc-%02d", i);
+			names[n] = name_buf[n];
+			n++;
+		}
+		partial_state(&full, ver, NULL);
+		partial_state(&part, ver, only);
+		/* now and then a whole sync in between, as a relist does */
+		if (step % 37 == 36)
+			ret = writer_sync(wp, &full, &st);
+		else
+			ret = writer_sync_partial(wp, &part, names, (size_t)n,
+						  &st);
+		ok = ASSERT_OK(ret, "sync") && ok;
+		ok = ASSERT_OK(writer_sync(wf, &full, &st), "whole sync") && ok;
+		if (!maps_match(fp, &full)) {
+			test__log("step %d: partial syncs differ\n", step);
+			ok = false;
+		}
+		if (!maps_match(ff, &full)) {
+			test__log("step %d: whole syncs differ\n", step);
+			ok = false;
+		}
+		ok = no_violations(fp) && no_violations(ff) && ok;
+		ASSERT_EQ(writer_service_count(wp), writer_service_count(wf),
+			  "service count");
+		ASSERT_EQ(writer_backend_count(wp), writer_backend_count(wf),
+			  "backend count");
+		state_free(&full);
+		state_free(&part);
+	}
+	ASSERT_TRUE(ok, "partial syncs equal whole ones");
+
+	/* source ranges: a partial sync declines, writing nothing */
+	memset(&part, 0, sizeof(part));
+	add_src_range(&part, ip4(198, 19, 50, 1), ip4(198, 18, 0, 0), 16);
+	ASSERT_EQ(writer_sync_partial(wp, &part, names, 1, &st), -EAGAIN,
+		  "partial with source ranges");
+	state_free(&part);
+out:
+	writer_free(wp);
+	writer_free(wf);
+	fake_free(fp);
+	fake_free(ff);
+}

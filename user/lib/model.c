@@ -2087,7 +2087,10 @@ int model_build(const cJSON *doc, const struct model_config *cfg,
 	}
 	if (!ret)
 		ret = sort_sets(&b.state);
-	for (i = 0; i < MODEL_FAMILIES && !ret; i++)
+	for (i = 0; i < b.n_svcs && !ret; i++)
+		b.state.n_lost += b.svcs[i].state == SVC_LOST;
+	for (i = 0; i < MODEL_FAMILIES && !ret && !cfg->no_nodeport_summary;
+	     i++)
 		if (b.np_skipped[i])
 			report(&b,
 			       "NodePorts: the node has no %s address; %s NodePorts of %zu Service(s) (%s%s) not served",
@@ -2267,4 +2270,607 @@ size_t model_state_drop_family(struct model_state *state, int family)
 	state->n_src_ranges = n;
 	free(where);
 	return dropped;
+}
+
+/* ---- incremental builds (model_inc) ------------------------------------ */
+
+/* One Service of the whole state: its frontend keys, healthCheckNodePort
+ * and whether it has source ranges. */
+struct inc_svc {
+	char name[SVCD_NAME_LEN];
+	struct fe_tkey *keys;
+	size_t n_keys;
+	size_t n_fam[MODEL_FAMILIES];
+	bool ranges;
+	bool has_hc;
+	struct model_healthcheck hc;
+	struct inc_svc *next; /* in its name bucket */
+};
+
+/* A frontend key of the whole state and its Service. */
+struct inc_key {
+	struct fe_tkey key;
+	struct inc_svc *owner;
+	struct inc_key *next;
+};
+
+struct model_inc {
+	bool seeded;
+	/* the model_config of the seed: another one needs a whole build */
+	struct model_config cfg;
+	char zone[64];
+	__be32 *addrs;
+	union svcd_ip6 *addrs6;
+	char node_name[256];
+	struct inc_svc **svcs; /* by name hash */
+	size_t n_svc_buckets, n_svcs;
+	struct inc_key **keys; /* by key hash */
+	size_t n_key_buckets, n_keys;
+	size_t n_fam[MODEL_FAMILIES];
+	size_t n_hc;	 /* Services with a healthCheckNodePort */
+	bool hc_changed; /* by an update, since model_inc_take_hc_changed */
+};
+
+static size_t str_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	return (size_t)mix64(h);
+}
+
+static void inc_clear(struct model_inc *mi)
+{
+	struct inc_svc *sv, *sn;
+	struct inc_key *k, *kn;
+	size_t i;
+
+	for (i = 0; i < mi->n_svc_buckets; i++)
+		for (sv = mi->svcs[i]; sv; sv = sn) {
+			sn = sv->next;
+			free(sv->keys);
+			free(sv);
+		}
+	for (i = 0; i < mi->n_key_buckets; i++)
+		for (k = mi->keys[i]; k; k = kn) {
+			kn = k->next;
+			free(k);
+		}
+	free(mi->svcs);
+	free(mi->keys);
+	free(mi->addrs);
+	free(mi->addrs6);
+	mi->svcs = NULL;
+	mi->keys = NULL;
+	mi->addrs = NULL;
+	mi->addrs6 = NULL;
+	mi->n_svc_buckets = mi->n_svcs = mi->n_key_buckets = mi->n_keys = 0;
+	memset(mi->n_fam, 0, sizeof(mi->n_fam));
+	mi->n_hc = 0;
+	mi->seeded = false;
+}
+
+struct model_inc *model_inc_new(void)
+{
+	return calloc(1, sizeof(struct model_inc));
+}
+
+void model_inc_free(struct model_inc *mi)
+{
+	if (!mi)
+		return;
+	inc_clear(mi);
+	free(mi);
+}
+
+void model_inc_reset(struct model_inc *mi)
+{
+	inc_clear(mi);
+}
+
+static struct inc_svc *inc_svc_find(const struct model_inc *mi,
+				    const char *name)
+{
+	struct inc_svc *sv;
+
+	if (!mi->n_svc_buckets)
+		return NULL;
+	for (sv = mi->svcs[str_hash(name) & (mi->n_svc_buckets - 1)]; sv;
+	     sv = sv->next)
+		if (!strcmp(sv->name, name))
+			return sv;
+	return NULL;
+}
+
+static struct inc_key **inc_key_slot(const struct model_inc *mi,
+				     const struct fe_tkey *key)
+{
+	struct inc_key **pp;
+
+	for (pp = &mi->keys[fe_hash(key) & (mi->n_key_buckets - 1)]; *pp;
+	     pp = &(*pp)->next)
+		if (!memcmp(&(*pp)->key, key, sizeof(*key)))
+			return pp;
+	return pp;
+}
+
+/* Grow a chained table of power-of-two buckets to hold n + 1 entries
+ * at a load of at most one. */
+static int inc_grow_svcs(struct model_inc *mi)
+{
+	struct inc_svc **b, *sv, *next;
+	size_t nb, i, h;
+
+	if (mi->n_svcs < mi->n_svc_buckets)
+		return 0;
+	nb = mi->n_svc_buckets ? 2 * mi->n_svc_buckets : 1024;
+	b = calloc(nb, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < mi->n_svc_buckets; i++)
+		for (sv = mi->svcs[i]; sv; sv = next) {
+			next = sv->next;
+			h = str_hash(sv->name) & (nb - 1);
+			sv->next = b[h];
+			b[h] = sv;
+		}
+	free(mi->svcs);
+	mi->svcs = b;
+	mi->n_svc_buckets = nb;
+	return 0;
+}
+
+static int inc_grow_keys(struct model_inc *mi, size_t more)
+{
+	struct inc_key **b, *k, *next;
+	size_t nb, i, h;
+
+	if (mi->n_keys + more <= mi->n_key_buckets)
+		return 0;
+	nb = mi->n_key_buckets ? mi->n_key_buckets : 1024;
+	while (nb < mi->n_keys + more)
+		nb *= 2;
+	b = calloc(nb, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < mi->n_key_buckets; i++)
+		for (k = mi->keys[i]; k; k = next) {
+			next = k->next;
+			h = fe_hash(&k->key) & (nb - 1);
+			k->next = b[h];
+			b[h] = k;
+		}
+	free(mi->keys);
+	mi->keys = b;
+	mi->n_key_buckets = nb;
+	return 0;
+}
+
+static void tkey_of(struct fe_tkey *t, const struct model_frontend *fe)
+{
+	memset(t, 0, sizeof(*t));
+	t->fam = fe->family;
+	if (fe->family == MODEL_IPV6)
+		t->k = fe->key6;
+	else
+		memcpy(&t->k, &fe->key, sizeof(fe->key));
+}
+
+/* Take sv's keys out of the key table and its counts out of the whole. */
+static void inc_unlink(struct model_inc *mi, struct inc_svc *sv)
+{
+	struct inc_key **pp, *k;
+	size_t i;
+
+	for (i = 0; i < sv->n_keys; i++) {
+		pp = inc_key_slot(mi, &sv->keys[i]);
+		k = *pp;
+		if (k && k->owner == sv) {
+			*pp = k->next;
+			free(k);
+			mi->n_keys--;
+		}
+	}
+	for (i = 0; i < MODEL_FAMILIES; i++)
+		mi->n_fam[i] -= sv->n_fam[i];
+	mi->n_hc -= sv->has_hc;
+}
+
+/* Put sv's keys into the key table (they are free: checked before). */
+static int inc_link(struct model_inc *mi, struct inc_svc *sv)
+{
+	struct inc_key **pp, *k;
+	size_t i;
+
+	if (inc_grow_keys(mi, sv->n_keys))
+		return -ENOMEM;
+	for (i = 0; i < sv->n_keys; i++) {
+		pp = inc_key_slot(mi, &sv->keys[i]);
+		if (*pp)
+			continue; /* the same key twice in one Service */
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		k->key = sv->keys[i];
+		k->owner = sv;
+		*pp = k;
+		mi->n_keys++;
+	}
+	for (i = 0; i < MODEL_FAMILIES; i++)
+		mi->n_fam[i] += sv->n_fam[i];
+	mi->n_hc += sv->has_hc;
+	return 0;
+}
+
+static void inc_svc_drop(struct model_inc *mi, struct inc_svc *sv)
+{
+	struct inc_svc **pp;
+
+	inc_unlink(mi, sv);
+	for (pp = &mi->svcs[str_hash(sv->name) & (mi->n_svc_buckets - 1)];
+	     *pp != sv; pp = &(*pp)->next)
+		;
+	*pp = sv->next;
+	mi->n_svcs--;
+	free(sv->keys);
+	free(sv);
+}
+
+static int inc_svc_insert(struct model_inc *mi, struct inc_svc *sv)
+{
+	size_t h;
+
+	if (inc_grow_svcs(mi))
+		return -ENOMEM;
+	h = str_hash(sv->name) & (mi->n_svc_buckets - 1);
+	sv->next = mi->svcs[h];
+	mi->svcs[h] = sv;
+	mi->n_svcs++;
+	return 0;
+}
+
+/* The Service entry of name made from the part of st named so (sets
+ * name == name), unlinked. NULL with *err 0 when st holds none of it. */
+static struct inc_svc *inc_svc_make(const struct model_state *st,
+				    const char *name, int *err)
+{
+	struct inc_svc *sv;
+	size_t i, n = 0;
+
+	*err = 0;
+	for (i = 0; i < st->n_frontends; i++)
+		n += !strcmp(st->sets[st->frontends[i].set_index].name, name);
+	for (i = 0; i < st->n_healthchecks; i++)
+		n += !strcmp(st->healthchecks[i].name, name);
+	if (!n)
+		return NULL;
+	sv = calloc(1, sizeof(*sv));
+	if (sv)
+		sv->keys = calloc(n, sizeof(*sv->keys));
+	if (!sv || !sv->keys) {
+		free(sv);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	snprintf(sv->name, sizeof(sv->name), "%s", name);
+	for (i = 0; i < st->n_frontends; i++) {
+		const struct model_frontend *fe = &st->frontends[i];
+
+		if (strcmp(st->sets[fe->set_index].name, name))
+			continue;
+		tkey_of(&sv->keys[sv->n_keys++], fe);
+		sv->n_fam[fe->family == MODEL_IPV6]++;
+		if (fe->flags & SVCD_FE_SRC_RANGES)
+			sv->ranges = true;
+	}
+	for (i = 0; i < st->n_healthchecks; i++)
+		if (!strcmp(st->healthchecks[i].name, name)) {
+			sv->has_hc = true;
+			sv->hc = st->healthchecks[i];
+		}
+	return sv;
+}
+
+static bool cfg_same(const struct model_inc *mi, const struct model_config *c)
+{
+	const struct model_config *m = &mi->cfg;
+
+	return !strcmp(mi->node_name, c->node_name ? c->node_name : "") &&
+	       !strcmp(mi->zone, c->node_zone ? c->node_zone : "") &&
+	       m->n_node_addrs == c->n_node_addrs &&
+	       m->n_node_addrs6 == c->n_node_addrs6 &&
+	       (!c->n_node_addrs ||
+		!memcmp(mi->addrs, c->node_addrs,
+			c->n_node_addrs * sizeof(*c->node_addrs))) &&
+	       (!c->n_node_addrs6 ||
+		!memcmp(mi->addrs6, c->node_addrs6,
+			c->n_node_addrs6 * sizeof(*c->node_addrs6))) &&
+	       m->quiet_orphan_slices == c->quiet_orphan_slices &&
+	       m->cluster_ips_from_outside == c->cluster_ips_from_outside &&
+	       m->cluster_ips_from_outside6 == c->cluster_ips_from_outside6;
+}
+
+int model_inc_seed(struct model_inc *mi, const struct model_state *st,
+		   const struct model_config *cfg)
+{
+	struct inc_svc *sv;
+	size_t i, j, n_fe_done = 0;
+	int err = 0;
+
+	inc_clear(mi);
+	if (st->n_lost)
+		return 0; /* not seeded: whole builds until that is over */
+	mi->cfg = *cfg;
+	snprintf(mi->node_name, sizeof(mi->node_name), "%s",
+		 cfg->node_name ? cfg->node_name : "");
+	snprintf(mi->zone, sizeof(mi->zone), "%s",
+		 cfg->node_zone ? cfg->node_zone : "");
+	if (cfg->n_node_addrs) {
+		mi->addrs = calloc(cfg->n_node_addrs, sizeof(*mi->addrs));
+		if (!mi->addrs)
+			goto nomem;
+		memcpy(mi->addrs, cfg->node_addrs,
+		       cfg->n_node_addrs * sizeof(*mi->addrs));
+	}
+	if (cfg->n_node_addrs6) {
+		mi->addrs6 = calloc(cfg->n_node_addrs6, sizeof(*mi->addrs6));
+		if (!mi->addrs6)
+			goto nomem;
+		memcpy(mi->addrs6, cfg->node_addrs6,
+		       cfg->n_node_addrs6 * sizeof(*mi->addrs6));
+	}
+	if (inc_grow_keys(mi, st->n_frontends + 1) || inc_grow_svcs(mi))
+		goto nomem;
+	/* The sets are in name order: one Service's are together, and so
+	 * are its frontends once grouped by set. Index frontends by set. */
+	{
+		size_t *first = calloc(st->n_sets + 1, sizeof(*first));
+		size_t *next = calloc(st->n_frontends + 1, sizeof(*next));
+
+		if (!first || !next) {
+			free(first);
+			free(next);
+			goto nomem;
+		}
+		for (i = st->n_frontends; i-- > 0;) {
+			next[i] = first[st->frontends[i].set_index];
+			first[st->frontends[i].set_index] = i + 1;
+		}
+		for (i = 0; i < st->n_sets && !err; i = j) {
+			for (j = i + 1;
+			     j < st->n_sets &&
+			     !strcmp(st->sets[j].name, st->sets[i].name);
+			     j++)
+				;
+			sv = calloc(1, sizeof(*sv));
+			if (!sv) {
+				err = -ENOMEM;
+				break;
+			}
+			snprintf(sv->name, sizeof(sv->name), "%s",
+				 st->sets[i].name);
+			{
+				size_t k, f, n = 0;
+
+				for (k = i; k < j; k++)
+					for (f = first[k]; f; f = next[f - 1])
+						n++;
+				sv->keys = calloc(n ? n : 1, sizeof(*sv->keys));
+				if (!sv->keys) {
+					free(sv);
+					err = -ENOMEM;
+					break;
+				}
+				for (k = i; k < j; k++)
+					for (f = first[k]; f; f = next[f - 1]) {
+						const struct model_frontend *fe =
+							&st->frontends[f - 1];
+
+						tkey_of(&sv->keys[sv->n_keys++],
+							fe);
+						sv->n_fam[fe->family ==
+							  MODEL_IPV6]++;
+						if (fe->flags &
+						    SVCD_FE_SRC_RANGES)
+							sv->ranges = true;
+					}
+				n_fe_done += n;
+			}
+			err = inc_svc_insert(mi, sv);
+			if (err) {
+				free(sv->keys);
+				free(sv);
+				break;
+			}
+			err = inc_link(mi, sv);
+		}
+		free(first);
+		free(next);
+		if (err)
+			goto nomem;
+	}
+	for (i = 0; i < st->n_healthchecks; i++) {
+		sv = inc_svc_find(mi, st->healthchecks[i].name);
+		if (!sv) {
+			/* a healthCheckNodePort without frontends */
+			sv = calloc(1, sizeof(*sv));
+			if (!sv || inc_svc_insert(mi, sv)) {
+				free(sv);
+				goto nomem;
+			}
+			memcpy(sv->name, st->healthchecks[i].name,
+			       sizeof(sv->name));
+		}
+		if (!sv->has_hc)
+			mi->n_hc++;
+		sv->has_hc = true;
+		sv->hc = st->healthchecks[i];
+	}
+	(void)n_fe_done;
+	mi->seeded = true;
+	return 0;
+nomem:
+	inc_clear(mi);
+	return -ENOMEM;
+}
+
+/* Append the part of sub (one Service's build) to out. */
+static int inc_append(struct model_state *out, struct model_state *sub)
+{
+	size_t base = out->n_sets, i;
+	void *p;
+
+	if (sub->n_sets) {
+		p = realloc(out->sets,
+			    (out->n_sets + sub->n_sets) * sizeof(*out->sets));
+		if (!p)
+			return -ENOMEM;
+		out->sets = p;
+	}
+	if (sub->n_frontends) {
+		p = realloc(out->frontends,
+			    (out->n_frontends + sub->n_frontends) *
+				    sizeof(*out->frontends));
+		if (!p)
+			return -ENOMEM;
+		out->frontends = p;
+	}
+	if (sub->n_healthchecks) {
+		p = realloc(out->healthchecks,
+			    (out->n_healthchecks + sub->n_healthchecks) *
+				    sizeof(*out->healthchecks));
+		if (!p)
+			return -ENOMEM;
+		out->healthchecks = p;
+	}
+	for (i = 0; i < sub->n_sets; i++) {
+		out->sets[out->n_sets++] = sub->sets[i];
+		sub->sets[i].backends = NULL; /* out's now */
+	}
+	for (i = 0; i < sub->n_frontends; i++) {
+		out->frontends[out->n_frontends] = sub->frontends[i];
+		out->frontends[out->n_frontends++].set_index += base;
+	}
+	for (i = 0; i < sub->n_healthchecks; i++)
+		out->healthchecks[out->n_healthchecks++] = sub->healthchecks[i];
+	return 0;
+}
+
+int model_inc_update(struct model_inc *mi, const char *name, const cJSON *objs,
+		     const struct model_config *cfg, model_error_fn err,
+		     void *err_ctx, struct model_state *out)
+{
+	struct model_config sub_cfg;
+	struct model_state sub = { 0 };
+	struct inc_svc *old, *sv = NULL;
+	struct inc_key **pp;
+	size_t i;
+	int ret;
+
+	if (!mi->seeded || !cfg_same(mi, cfg))
+		return -EAGAIN;
+	old = inc_svc_find(mi, name);
+	if (old && old->ranges)
+		return -EAGAIN;
+	sub_cfg = *cfg;
+	sub_cfg.no_nodeport_summary = true;
+	ret = model_build(objs, &sub_cfg, err, err_ctx, &sub);
+	if (ret == -EINVAL)
+		return -EAGAIN; /* not an array: the whole build says why */
+	if (ret)
+		goto nomem;
+	/* Only its own objects: anything of another name is the whole
+	 * build's business (a slice labelled for another Service). */
+	for (i = 0; i < sub.n_sets; i++)
+		if (strcmp(sub.sets[i].name, name)) {
+			ret = -EAGAIN;
+			goto out;
+		}
+	if (sub.n_src_ranges || sub.n_lost) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	sv = inc_svc_make(&sub, name, &ret);
+	if (ret)
+		goto nomem;
+	/* Each key free or its own: else who wins is the whole build's. */
+	for (i = 0; sv && i < sv->n_keys; i++) {
+		pp = inc_key_slot(mi, &sv->keys[i]);
+		if (*pp && (*pp)->owner != old) {
+			ret = -EAGAIN;
+			goto out;
+		}
+	}
+	ret = inc_append(out, &sub);
+	if (ret)
+		goto nomem;
+	if ((old && old->has_hc) || (sv && sv->has_hc))
+		mi->hc_changed = true;
+	if (old)
+		inc_svc_drop(mi, old);
+	if (sv) {
+		ret = inc_svc_insert(mi, sv);
+		if (ret)
+			goto nomem;
+		sv = NULL; /* the table's now */
+		ret = inc_link(mi, inc_svc_find(mi, name));
+		if (ret)
+			goto nomem;
+	}
+out:
+	if (sv) {
+		free(sv->keys);
+		free(sv);
+	}
+	model_state_free(&sub);
+	return ret;
+nomem:
+	inc_clear(mi);
+	if (sv) {
+		free(sv->keys);
+		free(sv);
+	}
+	model_state_free(&sub);
+	return -ENOMEM;
+}
+
+bool model_inc_take_hc_changed(struct model_inc *mi)
+{
+	bool changed = mi->hc_changed;
+
+	mi->hc_changed = false;
+	return changed;
+}
+
+size_t model_inc_frontends(const struct model_inc *mi, int fam)
+{
+	return fam >= 0 && fam < MODEL_FAMILIES ? mi->n_fam[fam] : 0;
+}
+
+static int hc_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct model_healthcheck *)a)->name,
+		      ((const struct model_healthcheck *)b)->name);
+}
+
+int model_inc_healthchecks(const struct model_inc *mi, struct model_state *out)
+{
+	const struct inc_svc *sv;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (!mi->n_hc)
+		return 0;
+	out->healthchecks = calloc(mi->n_hc, sizeof(*out->healthchecks));
+	if (!out->healthchecks)
+		return -ENOMEM;
+	for (i = 0; i < mi->n_svc_buckets; i++)
+		for (sv = mi->svcs[i]; sv; sv = sv->next)
+			if (sv->has_hc && out->n_healthchecks < mi->n_hc)
+				out->healthchecks[out->n_healthchecks++] =
+					sv->hc;
+	qsort(out->healthchecks, out->n_healthchecks,
+	      sizeof(*out->healthchecks), hc_name_cmp);
+	return 0;
 }

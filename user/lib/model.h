@@ -49,6 +49,9 @@ struct model_config {
 	 * the node (routed to it), SNATed toward backends on other nodes. */
 	bool cluster_ips_from_outside;	/* IPv4 ClusterIPs (IPv4 CIDR) */
 	bool cluster_ips_from_outside6; /* IPv6 ClusterIPs (IPv6 CIDR) */
+	/* No "NodePorts: the node has no IPv6 address; ..." line: the build
+	 * is of one Service (model_inc_update), the line is the whole's. */
+	bool no_nodeport_summary;
 };
 
 /* One backend in a desired set; its family is the set's. */
@@ -125,6 +128,9 @@ struct model_state {
 	size_t n_src_ranges;
 	struct model_healthcheck *healthchecks; /* in Service order */
 	size_t n_healthchecks;
+	/* Services left out whole: a frontend of theirs was taken by a
+	 * Service sorting first (model_inc needs a whole build then) */
+	size_t n_lost;
 };
 
 /*
@@ -158,5 +164,45 @@ void model_state_free(struct model_state *state);
  * its frontends their sets. Returns how many frontends went.
  */
 size_t model_state_drop_family(struct model_state *state, int family);
+
+/*
+ * Incremental builds. A whole build (model_build) seeds the cache with who
+ * owns which frontend key, the healthCheckNodePorts and the Services with
+ * source ranges; then a change to a few Services rebuilds only those, each
+ * from its own objects (its Service and its EndpointSlices), and hands the
+ * writer only their sets (writer_sync_partial). The result is the whole
+ * build's exactly, or -EAGAIN: only a whole build is (a frontend key
+ * another Service claims, a Service that lost one, source ranges, a
+ * changed model_config, no seed yet); the caller then builds whole and
+ * seeds again.
+ */
+struct model_inc;
+
+struct model_inc *model_inc_new(void);
+void model_inc_free(struct model_inc *mi);
+/* The whole state st, built with cfg. Returns 0 or -ENOMEM (not seeded). */
+int model_inc_seed(struct model_inc *mi, const struct model_state *st,
+		   const struct model_config *cfg);
+/* Forget the seed: the next build is whole. */
+void model_inc_reset(struct model_inc *mi);
+/*
+ * Rebuild Service name ("namespace/name") from objs, a cJSON array of its
+ * Service object (none when it is gone) and its EndpointSlices; problems
+ * are reported through err as model_build() reports them. Its sets,
+ * frontends and healthCheckNodePort are appended to *out (frontends index
+ * out's sets). Returns 0, -EAGAIN (out and the cache unchanged) or
+ * -ENOMEM (the seed is dropped).
+ */
+int model_inc_update(struct model_inc *mi, const char *name, const cJSON *objs,
+		     const struct model_config *cfg, model_error_fn err,
+		     void *err_ctx, struct model_state *out);
+/* Frontends of the whole state, of family fam. */
+size_t model_inc_frontends(const struct model_inc *mi, int fam);
+/* Every healthCheckNodePort of the whole state, in Service order, into
+ * out->healthchecks (out otherwise empty; model_state_free it). */
+int model_inc_healthchecks(const struct model_inc *mi, struct model_state *out);
+/* Whether an update since the last call touched a Service that has or had
+ * a healthCheckNodePort (model_inc_healthchecks is O(Services)). */
+bool model_inc_take_hc_changed(struct model_inc *mi);
 
 #endif

@@ -101,13 +101,18 @@ struct svcd {
 	bool kc_loaded;
 	struct k8s_client *k8s;
 	bool k8s_synced_once;
-	struct serve *serve; /* health checks, /healthz, /metrics */
+	struct model_inc *inc; /* the API source's incremental builds */
+	struct serve *serve;   /* health checks, /healthz, /metrics */
 	int epfd, sigfd, inofd, timerfd;
 	uint64_t sync_due_ns;  /* the timer's deadline, 0 when disarmed */
 	uint64_t last_sync_ns; /* end of the last sync, 0 before the first */
 	uint64_t last_sync_cost_ns; /* how long it took */
-	char *watch_dir;	    /* directory of --from-file */
-	const char *watch_name;	    /* its last component, inside watch_dir */
+	bool last_sync_incremental; /* it rebuilt a few Services only */
+	/* when the first --from-file change not yet synced was seen, 0: none
+	 * (the API source keeps its own: k8s_client_take_change_ns) */
+	uint64_t change_first_ns;
+	char *watch_dir;	/* directory of --from-file */
+	const char *watch_name; /* its last component, inside watch_dir */
 	struct attached_link *links;
 	size_t n_links, cap_links;
 	/* model errors of the sync in progress */

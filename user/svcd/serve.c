@@ -26,6 +26,13 @@ struct healthcheck {
 	bool seen; /* in the latest state */
 };
 
+/* svcd_change_to_maps_seconds: the bucket bounds fixed by issue 14, as
+ * printed in le="..." (%g), then +Inf */
+static const double change_buckets[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+					 0.005,	 0.01,	  0.025,  0.05,	 0.1,
+					 0.25,	 0.5,	  1,	  2.5,	 5 };
+#define N_CHANGE_BUCKETS (sizeof(change_buckets) / sizeof(change_buckets[0]))
+
 struct serve {
 	struct httpd *httpd;
 	const struct svcd_maps *maps;
@@ -35,6 +42,10 @@ struct serve {
 	struct serve_sync_info last;
 	time_t last_ok; /* wall clock of the last good sync, 0 = none */
 	unsigned long syncs, sync_failures;
+	/* per bucket (not cumulative), the last one +Inf */
+	unsigned long change_counts[N_CHANGE_BUCKETS + 1];
+	unsigned long change_count;
+	double change_sum;
 };
 
 static void iso_time(time_t t, char *buf, size_t len)
@@ -106,6 +117,7 @@ static int reply_metrics(struct serve *s, const char *path,
 			 struct httpd_reply *r)
 {
 	__u64 reasons[SVCD_R_MAX] = {};
+	unsigned long cum;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -143,6 +155,24 @@ static int reply_metrics(struct serve *s, const char *path,
 		s->syncs, s->sync_failures, s->last.ms / 1000.0,
 		s->last.services, s->last.frontends, s->last.backends,
 		s->last.errors);
+	fprintf(f,
+		"# HELP svcd_change_to_maps_seconds From the first watch event of a batch (or a --from-file change) to the last map write of its sync.\n"
+		"# TYPE svcd_change_to_maps_seconds histogram\n");
+	for (i = 0, cum = 0; i <= (int)N_CHANGE_BUCKETS; i++) {
+		cum += s->change_counts[i];
+		if (i < (int)N_CHANGE_BUCKETS)
+			fprintf(f,
+				"svcd_change_to_maps_seconds_bucket{le=\"%g\"} %lu\n",
+				change_buckets[i], cum);
+		else
+			fprintf(f,
+				"svcd_change_to_maps_seconds_bucket{le=\"+Inf\"} %lu\n",
+				cum);
+	}
+	fprintf(f,
+		"svcd_change_to_maps_seconds_sum %.9f\n"
+		"svcd_change_to_maps_seconds_count %lu\n",
+		s->change_sum, s->change_count);
 	if (!svcd_maps_read_reasons(s->maps, reasons)) {
 		fprintf(f, "# HELP svcd_datapath_packets_total Packets the "
 			   "datapath saw, by verdict reason.\n"
@@ -347,4 +377,15 @@ void serve_note_sync(struct serve *s, const struct serve_sync_info *info)
 	}
 	s->last = *info;
 	s->last_ok = time(NULL);
+}
+
+void serve_observe_change(struct serve *s, double seconds)
+{
+	size_t i;
+
+	for (i = 0; i < N_CHANGE_BUCKETS && seconds > change_buckets[i]; i++)
+		;
+	s->change_counts[i]++;
+	s->change_count++;
+	s->change_sum += seconds;
 }

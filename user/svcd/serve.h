@@ -35,5 +35,8 @@ void serve_set_ipv6(struct serve *s, bool ipv6);
 /* Opens, updates and closes healthCheckNodePort listeners. */
 void serve_set_healthchecks(struct serve *s, const struct model_state *st);
 void serve_note_sync(struct serve *s, const struct serve_sync_info *info);
+/* One sync caused by a change: seconds from its first event to the last
+ * map write, into the histogram svcd_change_to_maps_seconds. */
+void serve_observe_change(struct serve *s, double seconds);
 
 #endif

@@ -20,9 +20,10 @@
 
 /*
  * When a change is synced (sync_soon): a complete change (a file closed or
- * moved into place, an API event) after a quiet spell at once, but for a
- * moment that lets the rest of its burst arrive; then the next one waits
- * SYNC_MIN_GAP_NS after it, or as long as it took if longer, so a steady
+ * moved into place) after a quiet spell at once, but for a moment that
+ * lets the rest of its burst arrive (an API event: at once, its dispatch
+ * took the burst); then the next one waits SYNC_MIN_GAP_NS after it (not
+ * after an incremental sync), or as long as it took if longer, so a steady
  * stream of changes costs at most half a CPU and is never starved (a timer that every change pushed back
  * would never fire under a change every 50 ms). A file just created is
  * read SYNC_PARTIAL_NS later unless its writer closes it sooner (a hard
@@ -191,11 +192,21 @@ static bool has_family(const struct cidrlist *cl, int family)
 	return false;
 }
 
-/* Applies a desired state built from doc (file text or API objects). */
-static void sync_apply(struct svcd *s, const char *source, const char *text,
-		       size_t len, const cJSON *doc, struct timespec *t0)
+static uint64_t mono_ns(void)
 {
-	struct model_config cfg = {
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* The model's view of this node, as of now. node_addrs and node_addrs6
+ * hold MAX_NODE_ADDRS each. */
+static void build_cfg(struct svcd *s, struct model_config *cfg,
+		      __be32 *node_addrs, union svcd_ip6 *node_addrs6,
+		      struct store_node_info *node)
+{
+	*cfg = (struct model_config){
 		.node_name = s->node_name,
 		.quiet_orphan_slices = s->k8s != NULL,
 		/* --cluster-cidr per family, as kube-proxy's dual-stack
@@ -206,7 +217,30 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		.cluster_ips_from_outside6 =
 			has_family(&s->opts->cluster_cidrs, AF_INET6),
 	};
-	struct store_node_info node = {};
+	memset(node, 0, sizeof(*node));
+	if (s->k8s && !k8s_client_node_info(s->k8s, node))
+		cfg->node_zone = node->zone[0] ? node->zone : NULL;
+	/* NodePorts answer on this node's addresses, as kube-proxy's
+	 * --nodeport-addresses picks them (default: all of them). */
+	cfg->n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
+	cfg->node_addrs = node_addrs;
+	cfg->n_node_addrs6 =
+		node_addresses6(s->opts, node_addrs6, MAX_NODE_ADDRS);
+	cfg->node_addrs6 = node_addrs6;
+}
+
+/*
+ * Applies a desired state built from doc (file text or API objects).
+ * change_ns: when the change that caused this sync arrived (0: none, a
+ * list or the start), for svcd_change_to_maps_seconds. With the API
+ * source the whole state seeds the incremental builds (s->inc).
+ */
+static void sync_apply(struct svcd *s, const char *source, const char *text,
+		       size_t len, const cJSON *doc, struct timespec *t0,
+		       uint64_t change_ns)
+{
+	struct model_config cfg;
+	struct store_node_info node;
 	__be32 node_addrs[MAX_NODE_ADDRS];
 	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
 	size_t dropped;
@@ -215,21 +249,15 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	double built_ms, write_ms;
 	int err;
 
-	if (s->k8s && !k8s_client_node_info(s->k8s, &node))
-		cfg.node_zone = node.zone[0] ? node.zone : NULL;
-	/* NodePorts answer on this node's addresses, as kube-proxy's
-	 * --nodeport-addresses picks them (default: all of them). */
-	cfg.n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
-	cfg.node_addrs = node_addrs;
-	cfg.n_node_addrs6 =
-		node_addresses6(s->opts, node_addrs6, MAX_NODE_ADDRS);
-	cfg.node_addrs6 = node_addrs6;
+	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
 	model_errors_clear(s);
 	if (doc)
 		err = model_build(doc, &cfg, on_model_error, s, &state);
 	else
 		err = model_build_text(text, len, &cfg, on_model_error, s,
 				       &state);
+	if (err && s->inc)
+		model_inc_reset(s->inc); /* the next sync is whole again */
 	if (err == -EINVAL) {
 		pr_err("%s: %s; maps left as they are", source,
 		       s->n_model_errors ?
@@ -243,6 +271,8 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		goto out;
 	}
 	log_model_errors(s);
+	if (s->inc && model_inc_seed(s->inc, &state, &cfg))
+		pr_warn("sync: out of memory keeping the state for incremental syncs; the next sync is whole too");
 	/* IPv6 maps are 1-entry placeholders: leave IPv6 out, in one line
 	 * (not one map error per IPv6 Service) */
 	dropped = s->ipv6 ? 0 : model_state_drop_family(&state, MODEL_IPV6);
@@ -254,7 +284,18 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 
 	/* Errors are logged by the writer per set, counted in ws. */
 	writer_sync(s->writer, &state, &ws);
+	/* a set left at its old version: the next sync retries it whole */
+	if (ws.errors && s->inc)
+		model_inc_reset(s->inc);
+	s->last_sync_incremental = false;
 	write_ms = ms_since(t0) - built_ms;
+	if (s->serve && change_ns) {
+		uint64_t now = mono_ns();
+
+		serve_observe_change(s->serve, now > change_ns ?
+						       (now - change_ns) / 1e9 :
+						       0);
+	}
 	if (s->serve) {
 		struct serve_sync_info info = {
 			.ok = true,
@@ -274,6 +315,10 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		ws.services_updated, ws.services_removed,
 		s->n_model_errors + ws.errors, ms_since(t0), built_ms,
 		write_ms);
+	/* --from-file keeps its full re-read: what it costs per MB */
+	if (text && len)
+		pr_info("sync: --from-file %.2f MB read, built and written at %.1f ms per MB",
+			len / 1e6, ms_since(t0) / (len / 1e6));
 	if (ws.udp_flows_flushed)
 		pr_info("sync: flushed %u UDP flows to removed backends",
 			ws.udp_flows_flushed);
@@ -285,30 +330,213 @@ out:
 	malloc_trim(0);
 }
 
+/*
+ * The incremental sync's logging: a problem not logged before is logged
+ * and remembered; the set is whole again at the next whole sync.
+ */
+static void log_model_errors_inc(struct svcd *s)
+{
+	size_t i, j, repeated = 0;
+	char **grown, *copy;
+
+	for (i = 0; i < s->n_model_errors; i++) {
+		if (s->n_prev_errors &&
+		    bsearch(&s->model_errors[i], s->prev_errors,
+			    s->n_prev_errors, sizeof(char *), str_cmp)) {
+			repeated++;
+			continue;
+		}
+		pr_err("%s", s->model_errors[i]);
+		copy = strdup(s->model_errors[i]);
+		grown = copy ? realloc(s->prev_errors, (s->n_prev_errors + 1) *
+							       sizeof(*grown)) :
+			       NULL;
+		if (!grown) {
+			free(copy);
+			continue;
+		}
+		s->prev_errors = grown;
+		for (j = s->n_prev_errors;
+		     j > 0 && strcmp(grown[j - 1], copy) > 0; j--)
+			grown[j] = grown[j - 1];
+		grown[j] = copy;
+		s->n_prev_errors++;
+	}
+	if (repeated)
+		pr_debug("sync: %zu problems logged before are still there",
+			 repeated);
+}
+
+/*
+ * Only the Services named (names[0..n), sorted, unique) are rebuilt
+ * (model_inc) and written (writer_sync_partial). Returns 0 when done,
+ * -EAGAIN when only a whole sync is exact (nothing written), -ENOMEM.
+ */
+static int sync_partial(struct svcd *s, char **names, size_t n,
+			struct timespec *t0, uint64_t change_ns)
+{
+	struct model_config cfg;
+	struct store_node_info node;
+	__be32 node_addrs[MAX_NODE_ADDRS];
+	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
+	struct model_state part = {}, hcs;
+	struct writer_stats ws = {};
+	double built_ms, write_ms;
+	size_t i, frontends;
+	cJSON *objs;
+	int err = 0;
+
+	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
+	model_errors_clear(s);
+	for (i = 0; i < n && !err; i++) {
+		objs = k8s_client_service_objects(s->k8s, names[i]);
+		if (!objs) {
+			err = -ENOMEM;
+			break;
+		}
+		err = model_inc_update(s->inc, names[i], objs, &cfg,
+				       on_model_error, s, &part);
+		cJSON_Delete(objs);
+	}
+	if (err) {
+		model_errors_clear(s);
+		model_state_free(&part);
+		return err;
+	}
+	/* the IPv6 line of a whole sync stays as it was */
+	if (!s->ipv6)
+		model_state_drop_family(&part, MODEL_IPV6);
+	built_ms = ms_since(t0);
+	err = writer_sync_partial(s->writer, &part, (const char *const *)names,
+				  n, &ws);
+	if (err == -EAGAIN) {
+		model_errors_clear(s);
+		model_state_free(&part);
+		return err;
+	}
+	log_model_errors_inc(s);
+	write_ms = ms_since(t0) - built_ms;
+	/* a set left at its old version: the next sync retries it whole */
+	if (ws.errors)
+		model_inc_reset(s->inc);
+	s->last_sync_incremental = true;
+	if (s->serve && change_ns) {
+		uint64_t now = mono_ns();
+
+		serve_observe_change(s->serve, now > change_ns ?
+						       (now - change_ns) / 1e9 :
+						       0);
+	}
+	frontends = model_inc_frontends(s->inc, MODEL_IPV4) +
+		    (s->ipv6 ? model_inc_frontends(s->inc, MODEL_IPV6) : 0);
+	if (s->serve) {
+		struct serve_sync_info info = {
+			.ok = true,
+			.ms = ms_since(t0),
+			.services = writer_service_count(s->writer),
+			.frontends = frontends,
+			.backends = writer_backend_count(s->writer),
+			.errors = s->n_prev_errors + ws.errors,
+		};
+
+		if (model_inc_take_hc_changed(s->inc) &&
+		    !model_inc_healthchecks(s->inc, &hcs)) {
+			serve_set_healthchecks(s->serve, &hcs);
+			model_state_free(&hcs);
+		}
+		serve_note_sync(s->serve, &info);
+	}
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.3f ms (incremental, %zu Services: build %.3f, maps %.3f)",
+		writer_service_count(s->writer), frontends,
+		writer_backend_count(s->writer), ws.services_added,
+		ws.services_updated, ws.services_removed,
+		s->n_model_errors + ws.errors, ms_since(t0), n, built_ms,
+		write_ms);
+	if (ws.udp_flows_flushed)
+		pr_info("sync: flushed %u UDP flows to removed backends",
+			ws.udp_flows_flushed);
+	model_errors_clear(s);
+	model_state_free(&part);
+	return 0;
+}
+
+static void names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Sorted, each once. */
+static size_t names_unique(char **names, size_t n)
+{
+	size_t i, k = 0;
+
+	if (n)
+		qsort(names, n, sizeof(*names), str_cmp);
+	for (i = 0; i < n; i++) {
+		if (k && !strcmp(names[i], names[k - 1])) {
+			free(names[i]);
+			continue;
+		}
+		names[k++] = names[i];
+	}
+	return k;
+}
+
 void sync_once(struct svcd *s)
 {
 	const char *path = s->opts->from_file;
+	uint64_t change_ns;
 	struct timespec t0;
-	char *text = NULL;
-	size_t len = 0;
+	char *text = NULL, **names = NULL;
+	size_t len = 0, n_names = 0;
+	bool whole = false;
 	cJSON *doc;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* the change this sync answers (none for the first one) */
+	change_ns = s->change_first_ns;
+	s->change_first_ns = 0;
 	if (s->k8s) {
 		/* Until both lists are in, a sync would delete every
 		 * service the missing half names. */
 		if (!k8s_client_synced(s->k8s))
 			return;
+		change_ns = k8s_client_take_change_ns(s->k8s);
+		k8s_client_take_changes(s->k8s, &names, &n_names, &whole);
+		n_names = names_unique(names, n_names);
+		if (!s->inc)
+			s->inc = model_inc_new();
+		/* Services changed, nothing else: rebuild only those (a
+		 * sync with none is SIGHUP's or the Node's: whole) */
+		if (s->k8s_synced_once && !whole && n_names && s->inc) {
+			err = sync_partial(s, names, n_names, &t0, change_ns);
+			if (!err) {
+				names_free(names, n_names);
+				return;
+			}
+			pr_debug(
+				"sync: %zu Services changed, syncing whole (%s)",
+				n_names,
+				err == -EAGAIN ? "not exact incrementally" :
+						 strerror(-err));
+		}
+		names_free(names, n_names);
 		doc = k8s_client_build_list(s->k8s);
 		if (!doc) {
 			pr_err("API objects: out of memory building the list; maps left as they are");
 			return;
 		}
-		if (!s->k8s_synced_once)
+		if (!s->k8s_synced_once) {
 			pr_info("k8s: first full list received, syncing");
+			change_ns = 0; /* a list, not a change */
+		}
 		s->k8s_synced_once = true;
-		sync_apply(s, "API objects", NULL, 0, doc, &t0);
+		sync_apply(s, "API objects", NULL, 0, doc, &t0, change_ns);
 		cJSON_Delete(doc);
 		return;
 	}
@@ -318,16 +546,8 @@ void sync_once(struct svcd *s)
 		       strerror(-err));
 		return;
 	}
-	sync_apply(s, path, text, len, NULL, &t0);
+	sync_apply(s, path, text, len, NULL, &t0, change_ns);
 	free(text);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 /* A change came in: sync by a deadline that only ever moves earlier. */
@@ -336,9 +556,18 @@ void sync_soon(struct svcd *s, bool complete)
 	struct itimerspec its = {};
 	uint64_t now = mono_ns(), due, gap = SYNC_MIN_GAP_NS;
 
+	/* After an incremental sync (a few Services, well under a
+	 * millisecond) the next one waits only as long as it took: still
+	 * at most half a CPU, without the floor meant for whole ones. */
+	if (s->last_sync_incremental)
+		gap = 0;
 	if (s->last_sync_cost_ns > gap)
 		gap = s->last_sync_cost_ns;
 	due = now + (complete ? SYNC_BATCH_NS : SYNC_PARTIAL_NS);
+	/* An API event: the dispatch that brought it took all that had
+	 * arrived; waiting for more would only delay it. */
+	if (complete && s->k8s)
+		due = now;
 	if (s->last_sync_ns && due < s->last_sync_ns + gap)
 		due = s->last_sync_ns + gap;
 	if (s->sync_due_ns && s->sync_due_ns <= due)
@@ -366,6 +595,7 @@ void handle_inotify(struct svcd *s)
 		__attribute__((aligned(__alignof__(struct inotify_event))));
 	const struct inotify_event *ev;
 	bool hit = false, complete = false;
+	uint64_t t = mono_ns();
 	ssize_t n;
 	char *p;
 
@@ -388,8 +618,11 @@ void handle_inotify(struct svcd *s)
 			}
 		}
 	}
-	if (hit)
-		sync_soon(s, complete);
+	if (!hit)
+		return;
+	if (!s->change_first_ns)
+		s->change_first_ns = t;
+	sync_soon(s, complete);
 }
 
 int setup_watch(struct svcd *s)
@@ -441,4 +674,6 @@ void sync_state_free(struct svcd *s)
 	free(s->model_errors);
 	prev_errors_free(s);
 	free(s->watch_dir);
+	model_inc_free(s->inc);
+	s->inc = NULL;
 }

@@ -109,6 +109,10 @@ struct k8s_client {
 	/* Both lists are in for the first time: the caller must sync even
 	 * when they are empty (its maps may hold an earlier run's state). */
 	bool first_sync_due;
+	uint64_t dispatch_ns; /* CLOCK_MONOTONIC at the dispatch under way */
+	/* when the first watch event that changed a store since the last
+	 * k8s_client_take_change_ns() arrived (its dispatch began), 0: none */
+	uint64_t first_event_ns;
 };
 
 static const char *const res_names[K8S_RESOURCE_COUNT] = {
@@ -123,6 +127,14 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static void timerfd_arm_ms(int fd, long ms)
@@ -259,6 +271,8 @@ static int on_event_line(void *arg, const char *line, size_t len)
 		w->need_relist = true;
 		return -ESTALE;
 	}
+	if (ret == STORE_CHANGED && !w->c->first_event_ns)
+		w->c->first_event_ns = w->c->dispatch_ns;
 	if (ret < 0) {
 		/* logged with the retry delay when the transfer is over */
 		snprintf(w->why, sizeof(w->why), "%s", err);
@@ -756,6 +770,7 @@ int k8s_client_dispatch(struct k8s_client *c)
 	int n, i, running;
 	uint64_t ticks;
 
+	c->dispatch_ns = mono_ns();
 	n = epoll_wait(c->epfd, evs, 16, 0);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -886,6 +901,10 @@ struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
 				     k8s_resource_api_version(i));
 		if (!w->store)
 			goto fail;
+		/* a changed slice names its Service to rebuild */
+		if (i == K8S_ENDPOINTSLICES &&
+		    store_index_label(w->store, "kubernetes.io/service-name"))
+			goto fail;
 		linesplit_init(&w->ls, 0);
 		backoff_init(&w->bo, BACKOFF_DECORRELATED, K8S_BACKOFF_BASE_MS,
 			     K8S_BACKOFF_CAP_MS);
@@ -951,6 +970,79 @@ int k8s_client_node_info(const struct k8s_client *c,
 			 struct store_node_info *info)
 {
 	return store_node_info(c->w[K8S_NODES].store, c->cfg.node_name, info);
+}
+
+int k8s_client_take_changes(struct k8s_client *c, char ***names,
+			    size_t *n_names, bool *whole)
+{
+	char **svc = NULL, **sl = NULL, **node = NULL, **all;
+	bool relisted[3];
+	size_t n_svc, n_sl, n_node, i;
+
+	n_svc = store_take_touched(c->w[K8S_SERVICES].store, &svc,
+				   &relisted[0]);
+	n_sl = store_take_touched(c->w[K8S_ENDPOINTSLICES].store, &sl,
+				  &relisted[1]);
+	/* the Node: its zone is in the model's config, which the caller
+	 * compares whole */
+	n_node = store_take_touched(c->w[K8S_NODES].store, &node, &relisted[2]);
+	for (i = 0; i < n_node; i++)
+		free(node[i]);
+	free(node);
+	*whole = relisted[0] || relisted[1];
+	*names = NULL;
+	*n_names = 0;
+	all = n_svc + n_sl ? calloc(n_svc + n_sl, sizeof(*all)) : NULL;
+	if (n_svc + n_sl && !all)
+		*whole = true;
+	for (i = 0; i < n_svc; i++) {
+		if (all)
+			all[(*n_names)++] = svc[i];
+		else
+			free(svc[i]);
+	}
+	for (i = 0; i < n_sl; i++) {
+		if (all)
+			all[(*n_names)++] = sl[i];
+		else
+			free(sl[i]);
+	}
+	free(svc);
+	free(sl);
+	*names = all;
+	return 0;
+}
+
+static void add_ref(void *ctx, const cJSON *obj)
+{
+	/* a reference: deleting the array leaves the store's object */
+	if (!cJSON_AddItemReferenceToArray(ctx, (cJSON *)obj))
+		((cJSON *)ctx)->valueint = -1;
+}
+
+cJSON *k8s_client_service_objects(const struct k8s_client *c, const char *name)
+{
+	const cJSON *svc = store_get(c->w[K8S_SERVICES].store, name);
+	cJSON *arr = cJSON_CreateArray();
+
+	if (!arr)
+		return NULL;
+	if (svc)
+		add_ref(arr, svc);
+	store_for_group(c->w[K8S_ENDPOINTSLICES].store, name, add_ref, arr);
+	if (arr->valueint == -1) {
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+uint64_t k8s_client_take_change_ns(struct k8s_client *c)
+{
+	uint64_t t = c->first_event_ns;
+
+	c->first_event_ns = 0;
+	return t;
 }
 
 void k8s_client_get_stats(const struct k8s_client *c,

@@ -7,12 +7,15 @@
  * The client owns an epoll fd that holds curl's sockets and timers; svcd
  * adds that one fd to its own epoll set and calls k8s_client_dispatch()
  * when it is readable. After a dispatch that changed objects, the change
- * callback runs once; svcd coalesces further and then builds the List.
+ * callback runs once; svcd then rebuilds the Services the events touched
+ * (k8s_client_take_changes, k8s_client_service_objects), or, after a
+ * list, builds the whole List.
  */
 #ifndef SVCD_K8S_WATCH_H
 #define SVCD_K8S_WATCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -55,9 +58,31 @@ bool k8s_client_synced(const struct k8s_client *c);
  */
 cJSON *k8s_client_build_list(const struct k8s_client *c);
 
+/*
+ * What watch events changed since the last call: the Services to rebuild
+ * ("namespace/name", each malloc'ed, in a malloc'ed array; a name may
+ * repeat) from Service events and EndpointSlice events (by their
+ * kubernetes.io/service-name label, old and new). *whole: a list replaced
+ * Services or EndpointSlices (the first list, a relist), or too much piled
+ * up: rebuild everything. Returns 0.
+ */
+int k8s_client_take_changes(struct k8s_client *c, char ***names,
+			    size_t *n_names, bool *whole);
+/* The objects of Service name: a cJSON array of references to it (if it
+ * exists) and its EndpointSlices, for model_inc_update(); cJSON_Delete()
+ * it before the next dispatch. NULL when out of memory. */
+cJSON *k8s_client_service_objects(const struct k8s_client *c, const char *name);
+
 /* The node's zone and addresses, -ENOENT until the Node is known. */
 int k8s_client_node_info(const struct k8s_client *c,
 			 struct store_node_info *info);
+
+/*
+ * CLOCK_MONOTONIC (ns) when the first watch event that changed an object
+ * since the last call arrived, 0 if none did (lists alone): the start of
+ * svcd_change_to_maps_seconds. Resets it.
+ */
+uint64_t k8s_client_take_change_ns(struct k8s_client *c);
 
 void k8s_client_get_stats(const struct k8s_client *c,
 			  struct k8s_client_stats *stats);

@@ -15,6 +15,16 @@ struct store_entry {
 	size_t seq; /* input order, to keep the last duplicate of a list */
 };
 
+/* One object in the label index: its group and its key, both owned. */
+struct group_node {
+	char *group; /* "namespace/<label value>" */
+	char *key;
+	struct group_node *next;
+};
+
+/* At most this many touched names are kept; past it a sync is whole. */
+#define STORE_MAX_TOUCHED 4096
+
 struct store {
 	char *kind;
 	char *api_version;
@@ -26,6 +36,14 @@ struct store {
 	/* a paginated list in progress */
 	cJSON *staged; /* array of items, or NULL */
 	char *staged_rv;
+	/* store_index_label(): objects by the group their label names */
+	char *label;
+	struct group_node **buckets;
+	size_t n_buckets, n_nodes;
+	/* what watch events touched since store_take_touched() */
+	char **touched;
+	size_t n_touched, cap_touched;
+	bool relisted;
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -56,6 +74,9 @@ struct store *store_new(const char *kind, const char *api_version)
 	return s;
 }
 
+static void index_free(struct store *s);
+static void touched_clear(struct store *s);
+
 static void free_entries(struct store_entry *entries, size_t n)
 {
 	size_t i;
@@ -73,6 +94,10 @@ void store_free(struct store *s)
 		return;
 	free_entries(s->entries, s->n);
 	store_list_abort(s);
+	index_free(s);
+	touched_clear(s);
+	free(s->touched);
+	free(s->label);
 	free(s->rv);
 	free(s->kind);
 	free(s->api_version);
@@ -126,6 +151,242 @@ static const char *object_rv(const cJSON *obj)
 {
 	return str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
 		      "resourceVersion");
+}
+
+/* ---- the label index and the touched names ---------------------------- */
+
+static uint64_t str_hash(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+/* The group of obj ("namespace/<label value>"), malloc'ed; NULL when it
+ * has none (no index, no label, no namespace) or out of memory. */
+static char *group_of(const struct store *s, const cJSON *obj)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *ns = str_at(meta, "namespace"), *v;
+	char *g;
+
+	if (!s->label || !ns || !*ns)
+		return NULL;
+	v = str_at(cJSON_GetObjectItemCaseSensitive(meta, "labels"), s->label);
+	if (!v || !*v)
+		return NULL;
+	if (asprintf(&g, "%s/%s", ns, v) < 0)
+		return NULL;
+	return g;
+}
+
+static void touched_clear(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_touched; i++)
+		free(s->touched[i]);
+	s->n_touched = 0;
+}
+
+/* name is consumed. Too many, or out of memory: everything is. */
+static void touch(struct store *s, char *name)
+{
+	char **grown;
+
+	if (!name) {
+		if (!s->label)
+			s->relisted = true; /* out of memory */
+		return;
+	}
+	if (s->relisted || s->n_touched >= STORE_MAX_TOUCHED) {
+		s->relisted = true;
+		touched_clear(s);
+		free(name);
+		return;
+	}
+	if (s->n_touched == s->cap_touched) {
+		size_t cap = s->cap_touched ? 2 * s->cap_touched : 16;
+
+		grown = realloc(s->touched, cap * sizeof(*grown));
+		if (!grown) {
+			s->relisted = true;
+			touched_clear(s);
+			free(name);
+			return;
+		}
+		s->touched = grown;
+		s->cap_touched = cap;
+	}
+	s->touched[s->n_touched++] = name;
+}
+
+/* An object changed under key: its old and new versions (either may be
+ * NULL) touch their groups, or the key itself without an index. */
+static void touch_object(struct store *s, const char *key, const cJSON *old,
+			 const cJSON *obj)
+{
+	char *g;
+
+	if (!s->label) {
+		touch(s, strdup(key));
+		return;
+	}
+	if (old)
+		touch(s, group_of(s, old));
+	if (obj) {
+		g = group_of(s, obj);
+		if (g && old && s->n_touched &&
+		    !strcmp(g, s->touched[s->n_touched - 1]))
+			free(g); /* the same group */
+		else
+			touch(s, g);
+	}
+}
+
+static void index_del(struct store *s, const char *key, const cJSON *obj)
+{
+	struct group_node **pp, *n;
+	char *g;
+
+	if (!s->label || !s->n_buckets)
+		return;
+	g = group_of(s, obj);
+	if (!g)
+		return;
+	for (pp = &s->buckets[str_hash(g) & (s->n_buckets - 1)]; (n = *pp);
+	     pp = &n->next) {
+		if (!strcmp(n->key, key) && !strcmp(n->group, g)) {
+			*pp = n->next;
+			free(n->group);
+			free(n->key);
+			free(n);
+			s->n_nodes--;
+			break;
+		}
+	}
+	free(g);
+}
+
+static void index_free(struct store *s)
+{
+	struct group_node *n, *next;
+	size_t i;
+
+	for (i = 0; i < s->n_buckets; i++) {
+		for (n = s->buckets[i]; n; n = next) {
+			next = n->next;
+			free(n->group);
+			free(n->key);
+			free(n);
+		}
+	}
+	free(s->buckets);
+	s->buckets = NULL;
+	s->n_buckets = s->n_nodes = 0;
+}
+
+/* Returns 0 or -ENOMEM (then the index is incomplete: relisted set). */
+static int index_add(struct store *s, const char *key, const cJSON *obj)
+{
+	struct group_node *n, **b, *next;
+	size_t i, nb;
+	char *g;
+
+	if (!s->label)
+		return 0;
+	g = group_of(s, obj);
+	if (!g)
+		return 0; /* no label (or out of memory: then in no group) */
+	if (s->n_nodes >= s->n_buckets) {
+		nb = s->n_buckets ? 2 * s->n_buckets : 256;
+		b = calloc(nb, sizeof(*b));
+		if (!b)
+			goto fail;
+		for (i = 0; i < s->n_buckets; i++) {
+			for (n = s->buckets[i]; n; n = next) {
+				next = n->next;
+				n->next = b[str_hash(n->group) & (nb - 1)];
+				b[str_hash(n->group) & (nb - 1)] = n;
+			}
+		}
+		free(s->buckets);
+		s->buckets = b;
+		s->n_buckets = nb;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		goto fail;
+	n->group = g;
+	n->key = strdup(key);
+	if (!n->key) {
+		free(n);
+		goto fail;
+	}
+	b = &s->buckets[str_hash(g) & (s->n_buckets - 1)];
+	n->next = *b;
+	*b = n;
+	s->n_nodes++;
+	return 0;
+fail:
+	free(g);
+	s->relisted = true;
+	return -ENOMEM;
+}
+
+/* After a list replaced everything. */
+static void index_rebuild(struct store *s)
+{
+	size_t i;
+
+	if (!s->label)
+		return;
+	index_free(s);
+	for (i = 0; i < s->n; i++)
+		index_add(s, s->entries[i].key, s->entries[i].obj);
+}
+
+int store_index_label(struct store *s, const char *label)
+{
+	free(s->label);
+	s->label = strdup(label);
+	if (!s->label)
+		return -ENOMEM;
+	index_rebuild(s);
+	return 0;
+}
+
+void store_for_group(const struct store *s, const char *group, store_each_fn fn,
+		     void *ctx)
+{
+	const struct group_node *n;
+
+	if (!s->n_buckets)
+		return;
+	for (n = s->buckets[str_hash(group) & (s->n_buckets - 1)]; n;
+	     n = n->next) {
+		const cJSON *obj;
+
+		if (strcmp(n->group, group))
+			continue;
+		obj = store_get(s, n->key);
+		if (obj)
+			fn(ctx, obj);
+	}
+}
+
+size_t store_take_touched(struct store *s, char ***names, bool *relisted)
+{
+	size_t n = s->n_touched;
+
+	*relisted = s->relisted;
+	*names = s->touched;
+	s->touched = NULL;
+	s->n_touched = s->cap_touched = 0;
+	s->relisted = false;
+	return n;
 }
 
 static int set_rv(struct store *s, const char *rv)
@@ -286,6 +547,10 @@ static void install(struct store *s, struct store_entry *entries, size_t n,
 	s->cap = n;
 	if (counts->added || counts->changed || counts->removed)
 		mark_changed(s);
+	/* whatever changed, the next sync is whole */
+	touched_clear(s);
+	s->relisted = true;
+	index_rebuild(s);
 }
 
 /* Replace with the items of array; take them out of it when steal. */
@@ -464,8 +729,11 @@ static int put(struct store *s, char *key, cJSON *obj)
 			cJSON_Delete(obj);
 			return STORE_UNCHANGED;
 		}
+		touch_object(s, s->entries[i].key, s->entries[i].obj, obj);
+		index_del(s, s->entries[i].key, s->entries[i].obj);
 		cJSON_Delete(s->entries[i].obj);
 		s->entries[i].obj = obj;
+		index_add(s, s->entries[i].key, obj);
 		mark_changed(s);
 		return STORE_CHANGED;
 	}
@@ -485,6 +753,8 @@ static int put(struct store *s, char *key, cJSON *obj)
 		(s->n - i) * sizeof(*s->entries));
 	s->entries[i] = (struct store_entry){ .key = key, .obj = obj };
 	s->n++;
+	touch_object(s, key, NULL, obj);
+	index_add(s, key, obj);
 	mark_changed(s);
 	return STORE_CHANGED;
 }
@@ -496,6 +766,8 @@ static int del(struct store *s, const char *key)
 
 	if (!found)
 		return STORE_UNCHANGED;
+	touch_object(s, key, s->entries[i].obj, NULL);
+	index_del(s, key, s->entries[i].obj);
 	free(s->entries[i].key);
 	cJSON_Delete(s->entries[i].obj);
 	memmove(&s->entries[i], &s->entries[i + 1],

@@ -8,7 +8,8 @@
  * Pure over cJSON: no I/O, no curl, no globals. The HTTP side hands it
  * list pages and watch lines; the rebuild side asks for one List of
  * everything (store_build_list) and feeds it to model_build(), the same
- * path as --from-file.
+ * path as --from-file, or, for a change, for the objects of the Services
+ * it touched (store_take_touched, store_for_group).
  *
  * Coalescing: every change bumps the store's generation and sets dirty;
  * the event loop applies a burst of events, then rebuilds once for all
@@ -105,6 +106,26 @@ int store_apply_event(struct store *s, const char *line, size_t len, char *err,
  * the objects alone). Returns NULL on allocation failure.
  */
 cJSON *store_build_list(const struct store *const *stores, size_t n);
+
+/*
+ * What changed, for a sync that rebuilds only that. With an index label
+ * (store_index_label: EndpointSlices by kubernetes.io/service-name), the
+ * store also finds every object of a group ("namespace/<label value>");
+ * without one, the group of an object is its key.
+ *
+ * store_take_touched() hands over (caller frees each name and the array)
+ * the groups that watch events changed since the last call: an object
+ * added, changed or deleted names the group of its old and of its new
+ * version (an object without the label names none); a name may come more
+ * than once. *relisted is set when a list replaced the content since, or
+ * when more than a few thousand names piled up (or memory ran out): then
+ * the names are none and everything may have changed.
+ */
+typedef void (*store_each_fn)(void *ctx, const cJSON *obj);
+int store_index_label(struct store *s, const char *label);
+void store_for_group(const struct store *s, const char *group, store_each_fn fn,
+		     void *ctx);
+size_t store_take_touched(struct store *s, char ***names, bool *relisted);
 
 #define STORE_NODE_MAX_ADDRS 8
 

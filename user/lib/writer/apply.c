@@ -236,6 +236,13 @@ static int find_service(struct writer *w, struct set_apply *a)
 		w->svc[a->sid]->family = a->id.family;
 		a->u.created = true;
 		err = ht_insert(&w->svc_by_name, svc_hash(&a->id), a->sid);
+		if (!err && w->sname_ok) {
+			err = ht_insert(&w->svc_by_sname,
+					sname_hash(a->id.info.name), a->sid);
+			if (err)
+				w->sname_ok = false; /* the next full sync */
+			err = 0;
+		}
 		if (err)
 			return err;
 	}

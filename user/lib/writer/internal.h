@@ -105,6 +105,10 @@ struct wsvc {
 	uint32_t desired_gen;	/* == writer.gen: wanted by the current sync */
 	struct slot_table *tables;
 	uint32_t n_tables, cap_tables;
+	/* the keys of the frontends naming it, while w->sname_ok (for
+	 * writer_sync_partial: no walk of every frontend) */
+	struct fe_key *fkeys;
+	size_t n_fkeys, cap_fkeys;
 };
 
 struct wbe {
@@ -161,6 +165,14 @@ struct writer {
 	struct range_set ranges[MODEL_FAMILIES];
 
 	uint32_t gen;
+	/* writer_sync_partial(): Service name ("namespace/name") -> service
+	 * ids, rebuilt whole by every writer_sync() and kept up to date
+	 * after it; backend ids whose last reference went during a partial
+	 * sync (the only ones its phase 5 looks at) */
+	struct htab svc_by_sname;
+	bool sname_ok; /* a writer_sync() built svc_by_sname */
+	bool track_unref;
+	struct u64set be_unrefd;
 
 	/* Scratch for one set, grown as needed. */
 	uint8_t *weights;
@@ -186,6 +198,8 @@ struct svc_ident {
 };
 
 uint32_t svc_hash(const struct svc_ident *id);
+/* Of a Service name alone (svc_by_sname). */
+uint32_t sname_hash(const char *name);
 bool svc_same(const struct svc_ident *a, const struct svc_ident *b);
 /* ht_eq_fn over w->svc_by_name (ctx: the writer, key: struct svc_ident). */
 bool svc_eq(const void *ctx, uint32_t sid, const void *key);
@@ -223,6 +237,8 @@ int fe_write(struct writer *w, const struct fe_key *key,
 	     const struct svcd_frontend_value *val);
 /* Moves the last frontend into idx: callers walk the array backwards. */
 int fe_delete(struct writer *w, size_t idx);
+/* The frontend key lists of the services (wsvc.fkeys), anew. */
+void fkeys_rebuild(struct writer *w);
 int match_write(struct writer *w, uint32_t sid, uint32_t bid);
 int match_delete(struct writer *w, uint32_t sid, uint32_t bid);
 
@@ -245,7 +261,22 @@ struct sync {
 	/* the desired source ranges per family */
 	struct range_set want_ranges[MODEL_FAMILIES];
 	bool want_ranges_ok; /* listed whole: pruning is safe */
+	/* writer_sync_partial(): the service ids of the Services it covers;
+	 * NULL for writer_sync() (all) */
+	struct u64set *scope;
+	uint64_t *scope_bits; /* the same as a bitmap by service id */
+	/* the keys of the frontends the scope had and wants: what the
+	 * phases of a partial sync walk (writer.c, phase_fe) */
+	struct fe_key *scope_keys;
+	size_t n_scope_keys;
 };
+
+/* Whether service id sid is covered by this sync. */
+static inline bool in_scope(const struct sync *s, uint32_t sid)
+{
+	return !s->scope || (sid < s->w->lim.max_services &&
+			     (s->scope_bits[sid / 64] >> (sid % 64) & 1));
+}
 
 static inline void note_err(struct sync *s, int err)
 {

@@ -334,6 +334,8 @@ void writer_free(struct writer *w)
 	free(w->svc);
 	ida_fini(&w->svc_ids);
 	ht_fini(&w->svc_by_name);
+	ht_fini(&w->svc_by_sname);
+	u64set_fini(&w->be_unrefd);
 	free(w->be);
 	ida_fini(&w->be_ids);
 	ht_fini(&w->be_by_value);

@@ -34,6 +34,16 @@ bool svc_same(const struct svc_ident *a, const struct svc_ident *b)
 		       sizeof(a->info.port_name)) == 0;
 }
 
+uint32_t sname_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < SVCD_NAME_LEN && name[i]; i++)
+		h = (h ^ (uint8_t)name[i]) * 0x100000001b3ULL;
+	return mix64(h);
+}
+
 bool svc_eq(const void *ctx, uint32_t sid, const void *key)
 {
 	const struct writer *w = ctx;
@@ -182,9 +192,11 @@ void svc_destroy(struct writer *w, uint32_t sid)
 	struct svc_ident id = { .info = s->info, .family = s->family };
 
 	ht_remove(&w->svc_by_name, svc_hash(&id), sid);
+	ht_remove(&w->svc_by_sname, sname_hash(s->info.name), sid);
 	for (i = 0; i < s->n_tables; i++)
 		free(s->tables[i].bids);
 	free(s->tables);
+	free(s->fkeys);
 	free(s);
 	w->svc[sid] = NULL;
 	w->n_svc--;
@@ -205,8 +217,12 @@ void be_unref(struct writer *w, uint32_t bid)
 {
 	if (!bid || bid >= w->lim.max_backends)
 		return;
-	if (--w->be[bid].refs == 0 && !w->be[bid].present)
+	if (--w->be[bid].refs)
+		return;
+	if (!w->be[bid].present)
 		ida_free_later(&w->be_ids, bid);
+	else if (w->track_unref && u64set_add(&w->be_unrefd, bid))
+		w->sname_ok = false; /* out of memory: a full sync next */
 }
 
 /* ---- map operations that keep the mirror equal to the maps ------------ */
@@ -359,6 +375,50 @@ static enum writer_map fe_map(const struct fe_key *key, const void **mkey)
 	return WMAP_FRONTENDS;
 }
 
+/* wsvc.fkeys follow the frontends while w->sname_ok; a service record
+ * missing or no memory: no list is trusted until the next whole sync. */
+static void fkey_add(struct writer *w, uint32_t sid, const struct fe_key *key)
+{
+	struct wsvc *s = svc_get(w, sid);
+
+	if (!w->sname_ok)
+		return;
+	if (!s || array_reserve((void **)&s->fkeys, &s->cap_fkeys, s->n_fkeys,
+				sizeof(*s->fkeys), 4)) {
+		w->sname_ok = false;
+		return;
+	}
+	s->fkeys[s->n_fkeys++] = *key;
+}
+
+static void fkey_del(struct writer *w, uint32_t sid, const struct fe_key *key)
+{
+	struct wsvc *s = svc_get(w, sid);
+	size_t i;
+
+	if (!w->sname_ok)
+		return;
+	for (i = 0; s && i < s->n_fkeys; i++) {
+		if (!memcmp(&s->fkeys[i], key, sizeof(*key))) {
+			s->fkeys[i] = s->fkeys[--s->n_fkeys];
+			return;
+		}
+	}
+	w->sname_ok = false;
+}
+
+void fkeys_rebuild(struct writer *w)
+{
+	uint32_t sid;
+	size_t i;
+
+	for (sid = 1; sid < w->lim.max_services; sid++)
+		if (w->svc[sid])
+			w->svc[sid]->n_fkeys = 0;
+	for (i = 0; i < w->n_fe && w->sname_ok; i++)
+		fkey_add(w, w->fe[i].val.service_id, &w->fe[i].key);
+}
+
 int fe_write(struct writer *w, const struct fe_key *key,
 	     const struct svcd_frontend_value *val)
 {
@@ -369,10 +429,17 @@ int fe_write(struct writer *w, const struct fe_key *key,
 	int err;
 
 	if (f) {
+		uint32_t old = f->val.service_id;
+
 		err = w->ops->update(w->ctx, map, mkey, val);
-		if (!err)
-			f->val = *val;
-		return err;
+		if (err)
+			return err;
+		f->val = *val;
+		if (old != val->service_id) {
+			fkey_del(w, old, key);
+			fkey_add(w, val->service_id, key);
+		}
+		return 0;
 	}
 	err = fe_reserve(w);
 	if (err)
@@ -388,6 +455,7 @@ int fe_write(struct writer *w, const struct fe_key *key,
 	w->fe[w->n_fe].key = *key;
 	w->fe[w->n_fe].val = *val;
 	w->n_fe++;
+	fkey_add(w, val->service_id, key);
 	return 0;
 }
 
@@ -402,6 +470,7 @@ int fe_delete(struct writer *w, size_t idx)
 	err = map_delete(w, map, mkey);
 	if (err)
 		return err;
+	fkey_del(w, w->fe[idx].val.service_id, &w->fe[idx].key);
 	ht_remove(&w->fe_by_key, fe_hash(&w->fe[idx].key), idx + 1);
 	if (idx != last) {
 		w->fe[idx] = w->fe[last];

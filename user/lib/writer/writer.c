@@ -28,6 +28,11 @@
  *   5. backends no slot holds;
  *   6. UDP conntrack entries whose backend left its set.
  *
+ * A partial sync (writer_sync_partial: the API source's incremental
+ * syncs) runs the same phases over the sets of the Services it names
+ * alone: their service ids (svc_by_sname), their frontends (wsvc.fkeys)
+ * and the backends that lost their last reference in it (be_unrefd).
+ *
  * This file holds the sync and phases 1, 3, 4 and 5; apply.c phase 2,
  * flush.c phase 6, ranges.c the source ranges; mirror.c the mirror and the
  * map operations that keep it equal to the maps, load.c loading it at
@@ -208,17 +213,41 @@ const struct model_frontend *sync_want_fe(const struct sync *s,
 	return idx1 ? &s->desired->frontends[idx1 - 1] : NULL;
 }
 
+/*
+ * The frontends a phase walks: every one (a whole sync; walked backwards,
+ * a deletion moves the last one into the hole), or those of the scope of
+ * a partial sync, found again by key each time (s->scope_keys: those it
+ * had when the sync began and those desired).
+ */
+static size_t phase_count(const struct sync *s)
+{
+	return s->scope ? s->n_scope_keys : s->w->n_fe;
+}
+
+static struct wfe *phase_fe(const struct sync *s, size_t i)
+{
+	struct wfe *f;
+
+	if (!s->scope)
+		return i < s->w->n_fe ? &s->w->fe[i] : NULL;
+	f = fe_find(s->w, &s->scope_keys[i]);
+	return f && in_scope(s, f->val.service_id) ? f : NULL;
+}
+
 /* Phase 1: frontends nobody wants go first, before what they point at. */
 static void remove_frontends(struct sync *s)
 {
 	struct writer *w = s->w;
+	struct wfe *f;
 	size_t i;
 	int err;
 
-	for (i = w->n_fe; i-- > 0;) {
-		if (sync_want_fe(s, &w->fe[i].key))
+	for (i = phase_count(s); i-- > 0;) {
+		f = phase_fe(s, i);
+		if (!f || !in_scope(s, f->val.service_id) ||
+		    sync_want_fe(s, &f->key))
 			continue;
-		err = fe_delete(w, i);
+		err = fe_delete(w, (size_t)(f - w->fe));
 		if (err) {
 			pr_err("writer: deleting a frontend failed (-%s)",
 			       err_name(err));
@@ -240,13 +269,19 @@ static void fix_frontends(struct sync *s)
 {
 	struct svcd_frontend_value val;
 	struct writer *w = s->w;
+	struct wfe *f;
 	struct wsvc *svc;
 	bool live;
 	size_t i;
 	int err;
 
-	for (i = w->n_fe; i-- > 0;) {
-		val = w->fe[i].val;
+	for (i = phase_count(s); i-- > 0;) {
+		f = phase_fe(s, i);
+		if (!f)
+			continue;
+		val = f->val;
+		if (!in_scope(s, val.service_id))
+			continue;
 		svc = svc_get(w, val.service_id);
 		live = svc && svc->desired_gen == w->gen && svc->has_live;
 		if (live && val.rev == svc->live_rev &&
@@ -259,10 +294,10 @@ static void fix_frontends(struct sync *s)
 			val.rev = svc->live_rev;
 			val.slot_count = svc->live_count;
 			val.affinity_timeout = svc->live_affinity;
-			if (!fe_write(w, &w->fe[i].key, &val))
+			if (!fe_write(w, &f->key, &val))
 				continue;
 		}
-		err = fe_delete(w, i);
+		err = fe_delete(w, (size_t)(f - w->fe));
 		if (err) {
 			pr_err("writer: deleting a frontend of removed service %u failed (-%s)",
 			       val.service_id, err_name(err));
@@ -302,8 +337,9 @@ static int want_table_pairs(struct writer *w, struct u64set *want, uint32_t sid,
  * with one (set also when the set has no frontend, so that its pairs are
  * not deleted here and written again by the next sync).
  */
-static int want_match_pairs(struct writer *w, struct u64set *want)
+static int want_match_pairs(const struct sync *s, struct u64set *want)
 {
+	struct writer *w = s->w;
 	struct u64set done = { 0 }; /* REF_REV of the tables walked */
 	const struct wfe *f;
 	struct wsvc *svc;
@@ -311,9 +347,10 @@ static int want_match_pairs(struct writer *w, struct u64set *want)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < w->n_fe && !err; i++) {
-		f = &w->fe[i];
-		if (!f->val.affinity_timeout || !f->val.slot_count)
+	for (i = 0; i < phase_count(s) && !err; i++) {
+		f = phase_fe(s, i);
+		if (!f || !f->val.affinity_timeout || !f->val.slot_count ||
+		    !in_scope(s, f->val.service_id))
 			continue;
 		/* A set's frontends share its table: walk it once. */
 		if (u64set_has(&done, REF_REV(f->val.service_id, f->val.rev)))
@@ -323,8 +360,11 @@ static int want_match_pairs(struct writer *w, struct u64set *want)
 			err = want_table_pairs(w, want, f->val.service_id,
 					       f->val.rev, f->val.slot_count);
 	}
-	for (sid = 1; sid < w->lim.max_services && !err; sid++) {
-		svc = w->svc[sid];
+	for (i = 0;
+	     !err && (s->scope ? i < s->scope->n : i + 1 < w->lim.max_services);
+	     i++) {
+		sid = s->scope ? (uint32_t)s->scope->v[i] : (uint32_t)i + 1;
+		svc = svc_get(w, sid);
 		if (!svc || svc->desired_gen != w->gen || !svc->has_live ||
 		    !svc->live_affinity || !svc->live_count ||
 		    u64set_has(&done, REF_REV(sid, svc->live_rev)))
@@ -350,9 +390,9 @@ static void remove_match_pairs(struct sync *s, const struct u64set *want)
 
 	for (i = w->match.n; i-- > 0;) {
 		key = w->match.v[i];
-		if (u64set_has(want, key))
-			continue;
 		sid = key >> 32;
+		if (u64set_has(want, key) || !in_scope(s, sid))
+			continue;
 		bid = (uint32_t)key;
 		err = match_delete(w, sid, bid);
 		if (err) {
@@ -378,18 +418,21 @@ static void remove_tables_and_services(struct sync *s)
 	struct wsvc *svc;
 	bool keep_live;
 	char label[200];
-	uint32_t sid, i, j;
+	uint32_t sid, j;
+	size_t i;
 	int err = 0;
 
-	for (i = 0; i < w->n_fe && !err; i++) {
-		f = &w->fe[i];
+	for (i = 0; i < phase_count(s) && !err; i++) {
+		f = phase_fe(s, i);
+		if (!f || !in_scope(s, f->val.service_id))
+			continue;
 		err = u64set_add(&refs, REF_SID(f->val.service_id));
 		if (!err && f->val.slot_count)
 			err = u64set_add(&refs, REF_REV(f->val.service_id,
 							f->val.rev));
 	}
 	if (!err)
-		err = want_match_pairs(w, &want);
+		err = want_match_pairs(s, &want);
 	if (err) {
 		/* Deleting blind could pull slots from under a frontend. */
 		pr_err("writer: out of memory, old slots and affinity pairs kept until the next sync");
@@ -398,8 +441,10 @@ static void remove_tables_and_services(struct sync *s)
 	}
 	remove_match_pairs(s, &want);
 
-	for (sid = 1; sid < w->lim.max_services; sid++) {
-		svc = w->svc[sid];
+	for (i = 0; s->scope ? i < s->scope->n : i + 1 < w->lim.max_services;
+	     i++) {
+		sid = s->scope ? (uint32_t)s->scope->v[i] : (uint32_t)i + 1;
+		svc = svc_get(w, sid);
 		if (!svc)
 			continue;
 		if (svc->match_stuck) {
@@ -457,9 +502,12 @@ static void remove_backends(struct sync *s)
 {
 	struct writer *w = s->w;
 	uint32_t bid;
+	size_t i;
 	int err;
 
-	for (bid = 1; bid <= w->be_hi; bid++) {
+	/* a partial sync: only those that lost their last reference in it */
+	for (i = 0; s->scope ? i < w->be_unrefd.n : i < w->be_hi; i++) {
+		bid = s->scope ? (uint32_t)w->be_unrefd.v[i] : (uint32_t)i + 1;
 		if (!w->be[bid].present || w->be[bid].refs)
 			continue;
 		err = be_delete(w, bid);
@@ -474,6 +522,58 @@ static void remove_backends(struct sync *s)
 	}
 }
 
+/* After a whole sync: the name index of every service record, anew. */
+static void sname_rebuild(struct writer *w)
+{
+	uint32_t sid;
+
+	ht_fini(&w->svc_by_sname);
+	w->sname_ok = !ht_reserve(&w->svc_by_sname, (uint32_t)w->n_svc);
+	for (sid = 1; sid < w->lim.max_services && w->sname_ok; sid++) {
+		if (w->svc[sid] &&
+		    ht_insert(&w->svc_by_sname,
+			      sname_hash(w->svc[sid]->info.name), sid))
+			w->sname_ok = false;
+	}
+	fkeys_rebuild(w);
+}
+
+/* The phases after sync_prepare(), for both kinds of sync. */
+static void sync_run(struct sync *s)
+{
+	const struct model_state *desired = s->desired;
+	struct writer *w = s->w;
+	struct svc_ident id;
+	uint32_t sid;
+	size_t i;
+
+	remove_frontends(s);
+	ranges_write(s);
+	for (i = 0; i < desired->n_sets; i++) {
+		/* Apply a set named twice only at its first occurrence. */
+		ident_from_set(&id, &desired->sets[i]);
+		if (ht_find(&s->want_set, svc_hash(&id), want_set_eq, desired,
+			    &id) != i + 1)
+			continue;
+		note_err(s, apply_set(s, i));
+		/* a set new to a partial sync is in its scope too */
+		sid = s->scope ? ht_find(&w->svc_by_name, svc_hash(&id), svc_eq,
+					 w, &id) :
+				 0;
+		if (sid && u64set_add(s->scope, sid)) {
+			note_err(s, -ENOMEM);
+			w->sname_ok = false;
+		}
+	}
+	fix_frontends(s);
+	/* a partial sync has no source ranges to take away (see writer.h) */
+	if (!s->scope)
+		ranges_prune(s);
+	remove_tables_and_services(s);
+	remove_backends(s);
+	flush_udp_flows(s);
+}
+
 int writer_sync(struct writer *w, const struct model_state *desired,
 		struct writer_stats *stats)
 {
@@ -483,7 +583,6 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 		.desired = desired,
 		.stats = stats ?: &local,
 	};
-	size_t i;
 	int err;
 
 	memset(s.stats, 0, sizeof(*s.stats));
@@ -491,32 +590,139 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 	/* Ids freed by the previous sync are nobody's now. */
 	ida_release(&w->svc_ids);
 	ida_release(&w->be_ids);
+	w->track_unref = false;
 
 	err = sync_prepare(&s);
 	if (err) {
 		pr_err("writer: out of memory indexing %zu sets, nothing written",
 		       desired->n_sets);
 		note_err(&s, err);
+		w->sname_ok = false;
 		goto out;
 	}
-	remove_frontends(&s);
-	ranges_write(&s);
-	for (i = 0; i < desired->n_sets; i++) {
-		struct svc_ident id;
-
-		/* Apply a set named twice only at its first occurrence. */
-		ident_from_set(&id, &desired->sets[i]);
-		if (ht_find(&s.want_set, svc_hash(&id), want_set_eq, desired,
-			    &id) != i + 1)
-			continue;
-		note_err(&s, apply_set(&s, i));
-	}
-	fix_frontends(&s);
-	ranges_prune(&s);
-	remove_tables_and_services(&s);
-	remove_backends(&s);
-	flush_udp_flows(&s);
+	sync_run(&s);
+	sname_rebuild(w);
 out:
+	sync_fini(&s);
+	return s.err;
+}
+
+/* Service ids named name (svc_by_sname) into scope. */
+static int scope_add_name(struct writer *w, struct u64set *scope,
+			  const char *name)
+{
+	const struct htab *t = &w->svc_by_sname;
+	uint32_t hash = sname_hash(name), i, sid;
+	int err;
+
+	if (!t->e)
+		return 0;
+	for (i = hash & t->mask; t->e[i].val; i = (i + 1) & t->mask) {
+		sid = t->e[i].val;
+		if (t->e[i].hash != hash || !w->svc[sid] ||
+		    strncmp(w->svc[sid]->info.name, name, SVCD_NAME_LEN))
+			continue;
+		err = u64set_add(scope, sid);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int writer_sync_partial(struct writer *w, const struct model_state *desired,
+			const char *const *names, size_t n_names,
+			struct writer_stats *stats)
+{
+	struct writer_stats local;
+	struct u64set scope = { 0 };
+	struct sync s = {
+		.w = w,
+		.desired = desired,
+		.stats = stats ?: &local,
+		.scope = &scope,
+	};
+	struct wsvc *svc;
+	size_t i, cap_keys;
+	int err = 0;
+
+	memset(s.stats, 0, sizeof(*s.stats));
+	if (!w->sname_ok || desired->n_src_ranges)
+		return -EAGAIN;
+	s.scope_bits = calloc(w->lim.max_services / 64 + 1, sizeof(uint64_t));
+	if (!s.scope_bits)
+		return -EAGAIN;
+	for (i = 0; i < n_names && !err; i++)
+		err = scope_add_name(w, &scope, names[i]);
+	for (i = 0; i < scope.n; i++)
+		s.scope_bits[scope.v[i] / 64] |= 1ull << (scope.v[i] % 64);
+	/* The scope's frontends, by key, for the phases (and the desired
+	 * ones after them). Source ranges are shared by LB IP, not owned by
+	 * a set: a Service that had some needs a whole sync to take them
+	 * away. */
+	cap_keys = desired->n_frontends + 16;
+	s.scope_keys = calloc(cap_keys, sizeof(*s.scope_keys));
+	if (!s.scope_keys)
+		err = -ENOMEM;
+	for (i = 0; i < scope.n && !err; i++) {
+		struct wsvc *sv = svc_get(w, (uint32_t)scope.v[i]);
+		const struct wfe *f;
+		size_t k;
+
+		for (k = 0; sv && k < sv->n_fkeys && !err; k++) {
+			f = fe_find(w, &sv->fkeys[k]);
+			if (f && (f->val.flags & SVCD_FE_SRC_RANGES))
+				err = -EAGAIN;
+			else if (array_reserve((void **)&s.scope_keys,
+					       &cap_keys, s.n_scope_keys,
+					       sizeof(*s.scope_keys), 16))
+				err = -ENOMEM;
+			else
+				s.scope_keys[s.n_scope_keys++] = sv->fkeys[k];
+		}
+	}
+	for (i = 0; i < desired->n_frontends && !err; i++) {
+		if (array_reserve((void **)&s.scope_keys, &cap_keys,
+				  s.n_scope_keys, sizeof(*s.scope_keys), 16))
+			err = -ENOMEM;
+		else
+			fe_key_of(&s.scope_keys[s.n_scope_keys++],
+				  &desired->frontends[i]);
+	}
+	if (err) {
+		free(s.scope_keys);
+		free(s.scope_bits);
+		u64set_fini(&scope);
+		return -EAGAIN;
+	}
+	/* No new generation: the Services outside the scope stay wanted as
+	 * the last sync left them; those inside are wanted again only if
+	 * desired holds them (apply_set). */
+	for (i = 0; i < scope.n; i++) {
+		svc = svc_get(w, (uint32_t)scope.v[i]);
+		if (svc && svc->desired_gen == w->gen)
+			svc->desired_gen = w->gen - 1;
+	}
+	ida_release(&w->svc_ids);
+	ida_release(&w->be_ids);
+	w->be_unrefd.n = 0;
+	ht_fini(&w->be_unrefd.t);
+	w->track_unref = true;
+
+	err = sync_prepare(&s);
+	if (err) {
+		pr_err("writer: out of memory indexing %zu sets, nothing written",
+		       desired->n_sets);
+		note_err(&s, err);
+		w->sname_ok = false;
+		goto out;
+	}
+	sync_run(&s);
+out:
+	w->track_unref = false;
+	u64set_fini(&w->be_unrefd);
+	u64set_fini(&scope);
+	free(s.scope_bits);
+	free(s.scope_keys);
 	sync_fini(&s);
 	return s.err;
 }

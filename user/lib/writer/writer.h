@@ -74,6 +74,22 @@ void writer_free(struct writer *w);
 int writer_sync(struct writer *w, const struct model_state *desired,
 		struct writer_stats *stats);
 
+/*
+ * The same for the Services named (names[i] is "namespace/name") alone:
+ * the maps become what they held for every other Service plus desired,
+ * which holds the wanted sets of those Services and nothing else (a name
+ * with no set in desired is removed). Costs O(the sets of those Services),
+ * plus a walk of the frontends. Every invariant of writer_sync() holds.
+ * Returns -EAGAIN, having written nothing, when it cannot: no
+ * writer_sync() before it (or it ran out of memory), or source ranges
+ * (desired holds some, or a frontend of those Services checks some: they
+ * are shared by LB IP, and only a whole sync may take them away); the
+ * caller then syncs whole.
+ */
+int writer_sync_partial(struct writer *w, const struct model_state *desired,
+			const char *const *names, size_t n_names,
+			struct writer_stats *stats);
+
 /* Number of service ids / backend ids in use (for logs and tests). */
 size_t writer_service_count(const struct writer *w);
 size_t writer_backend_count(const struct writer *w);
