@@ -221,7 +221,9 @@ CHECK_WHY="40 TCP connections of AF_INET6 sockets to [$CIP6]:80: expected getpee
 check v6-tcp-connect-getpeername [ "$out" = "[$CIP6]:80 pod-a,pod-b self" ]
 
 # UDP: unconnected sendto()/recvfrom(), then a connected socket; prints
-# "FROMS NAMES PEER" (PEER: getpeername() of the connected one).
+# "FROMS NAMES PEER" (PEER: getpeername() of the connected one). One
+# socket's datagrams stay on one backend (svcd_sock_fwd6, svcd_sock_fwd
+# for v4-mapped), so NAMES is one of pod-a, pod-b.
 PY_UDP='import socket, sys
 to = (sys.argv[1], int(sys.argv[2]))
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
@@ -239,8 +241,8 @@ c.send(b"x")
 c.recv(100)
 print(",".join(sorted(froms)), ",".join(sorted(names)), "[%s]:%d" % c.getpeername()[:2])'
 out=$(py_in_cg "$PY_UDP" $CIP6 53)
-CHECK_WHY="AF_INET6 UDP: 20 sendto([$CIP6]:53)/recvfrom, then a connected socket: expected every reply from [$CIP6]:53, answers from pod-a,pod-b, getpeername [$CIP6]:53; got '$out'"
-check v6-udp-reply-source [ "$out" = "[$CIP6]:53 pod-a,pod-b [$CIP6]:53" ]
+CHECK_WHY="AF_INET6 UDP: 20 sendto([$CIP6]:53)/recvfrom, then a connected socket: expected every reply from [$CIP6]:53, all answers from one of pod-a, pod-b, getpeername [$CIP6]:53; got '$out'"
+check v6-udp-reply-source eval '[[ "$out" =~ ^\[$CIP6\]:53\ pod-[ab]\ \[$CIP6\]:53$ ]]'
 
 PY_CONNECT='import errno, socket, sys, time
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -267,8 +269,8 @@ out=$(py_in_cg "$PY_TCP" "::ffff:$CIP" 80 20)
 CHECK_WHY="20 TCP connections of AF_INET6 sockets to [::ffff:$CIP]:80: expected getpeername [::ffff:$CIP]:80, answers from pod-a and pod-b, each seeing the client's own address; got '$out'"
 check v4mapped-tcp-connect-getpeername [ "$out" = "[::ffff:$CIP]:80 pod-a,pod-b self" ]
 out=$(py_in_cg "$PY_UDP" "::ffff:$CIP" 53)
-CHECK_WHY="AF_INET6 UDP to [::ffff:$CIP]:53: expected every reply from [::ffff:$CIP]:53, answers from pod-a,pod-b, getpeername [::ffff:$CIP]:53; got '$out'"
-check v4mapped-udp-reply-source [ "$out" = "[::ffff:$CIP]:53 pod-a,pod-b [::ffff:$CIP]:53" ]
+CHECK_WHY="AF_INET6 UDP to [::ffff:$CIP]:53: expected every reply from [::ffff:$CIP]:53, all answers from one of pod-a, pod-b, getpeername [::ffff:$CIP]:53; got '$out'"
+check v4mapped-udp-reply-source eval '[[ "$out" =~ ^\[::ffff:$CIP\]:53\ pod-[ab]\ \[::ffff:$CIP\]:53$ ]]'
 out=$(py_in_cg "$PY_CONNECT" ::ffff:198.19.96.81 80)
 CHECK_WHY="connect() of an AF_INET6 socket to v4-mapped ::ffff:198.19.96.81 (no endpoints): expected '$want fast', got '$out'"
 check v4mapped-no-endpoints-refused [ "$out" = "$want fast" ]
