@@ -2,9 +2,12 @@
 /* test_k8s_store.c - the list/watch object cache. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/k8s/store.h"
+#include "lib/model.h"
 #include "runner.h"
 
 #define SVC(ns, name, rv, ip)                                              \
@@ -462,8 +465,9 @@ static void touched(struct store *s, char *out, size_t len)
 		if (!i || strcmp(names[i], names[i - 1]))
 			used += (size_t)snprintf(out + used, len - used, "%s%s",
 						 used ? " " : "", names[i]);
-		free(names[i]);
 	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
 }
 
@@ -512,4 +516,231 @@ void test_k8s_store_groups(void)
 out:
 	cJSON_Delete(items);
 	store_free(s);
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long len;
+
+	if (!f)
+		return NULL;
+	if (!fseek(f, 0, SEEK_END) && (len = ftell(f)) >= 0 &&
+	    !fseek(f, 0, SEEK_SET) && (buf = malloc(len + 1))) {
+		if (fread(buf, 1, len, f) != (size_t)len) {
+			free(buf);
+			buf = NULL;
+		} else {
+			buf[len] = '\0';
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static bool same_built(const struct model_state *a, const struct model_state *b)
+{
+	size_t i;
+
+	if (a->n_sets != b->n_sets || a->n_frontends != b->n_frontends ||
+	    a->n_src_ranges != b->n_src_ranges ||
+	    a->n_healthchecks != b->n_healthchecks || a->n_lost != b->n_lost)
+		return false;
+	for (i = 0; i < a->n_sets; i++) {
+		const struct model_set *x = &a->sets[i], *y = &b->sets[i];
+
+		if (strcmp(x->name, y->name) ||
+		    strcmp(x->port_name, y->port_name) ||
+		    x->proto != y->proto || x->set != y->set ||
+		    x->family != y->family ||
+		    x->affinity_timeout != y->affinity_timeout ||
+		    x->n_backends != y->n_backends ||
+		    (x->n_backends &&
+		     memcmp(x->backends, y->backends,
+			    x->n_backends * sizeof(*x->backends))))
+			return false;
+	}
+	for (i = 0; i < a->n_frontends; i++)
+		if (a->frontends[i].family != b->frontends[i].family ||
+		    a->frontends[i].flags != b->frontends[i].flags ||
+		    a->frontends[i].set_index != b->frontends[i].set_index ||
+		    memcmp(&a->frontends[i].key6, &b->frontends[i].key6,
+			   sizeof(a->frontends[i].key6)))
+			return false;
+	return (!a->n_src_ranges ||
+		!memcmp(a->src_ranges, b->src_ranges,
+			a->n_src_ranges * sizeof(*a->src_ranges))) &&
+	       (!a->n_healthchecks ||
+		!memcmp(a->healthchecks, b->healthchecks,
+			a->n_healthchecks * sizeof(*a->healthchecks)));
+}
+
+static void count_err(void *ctx, const char *line)
+{
+	(void)line;
+	(*(size_t *)ctx)++;
+}
+
+/*
+ * The API source's whole build (objects through the stores: pruned, kept
+ * as text, parsed back by store_build_list) equals the build of the full
+ * objects, on the repo's example clusters; and one Service's objects
+ * (store_get, store_for_group) are its objects in that list.
+ */
+void test_k8s_store_pruned_build(void)
+{
+	static const char *const files[] = {
+		"examples/demo-cluster.json",
+		"examples/demo-dual-stack.json",
+	};
+	__be32 addrs[1] = { htonl(0xc6120001) };
+	union svcd_ip6 addrs6[1] = {};
+	struct model_config cfg = {
+		.node_name = "node-a",
+		.node_addrs = addrs,
+		.n_node_addrs = 1,
+		.node_addrs6 = addrs6,
+		.n_node_addrs6 = 1,
+	};
+	size_t f;
+
+	addrs6[0].w[0] = htonl(0x20010db8);
+	addrs6[0].w[3] = htonl(1);
+	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		struct model_state full = {}, pruned = {};
+		size_t errs_full = 0, errs_pruned = 0, n_svc = 0;
+		int n_sl = 0;
+		struct store *svcs = store_new("Service", "v1");
+		struct store *sls =
+			store_new("EndpointSlice", "discovery.k8s.io/v1");
+		const struct store *stores[2] = { svcs, sls };
+		cJSON *doc, *svc_items, *sl_items, *it, *list;
+		char *text = read_all(files[f]);
+
+		if (!test__start_subtest(files[f] + strlen("examples/")))
+			goto next;
+		if (!ASSERT_OK_PTR(text, files[f]) ||
+		    !ASSERT_OK_PTR(svcs, "store_new") ||
+		    !ASSERT_OK_PTR(sls, "store_new"))
+			goto next;
+		ASSERT_OK(store_index_label(sls, "kubernetes.io/service-name"),
+			  "index");
+		doc = cJSON_Parse(text);
+		svc_items = cJSON_CreateArray();
+		sl_items = cJSON_CreateArray();
+		if (!ASSERT_OK_PTR(doc, "parse") ||
+		    !ASSERT_OK_PTR(svc_items, "array") ||
+		    !ASSERT_OK_PTR(sl_items, "array")) {
+			cJSON_Delete(doc);
+			cJSON_Delete(svc_items);
+			cJSON_Delete(sl_items);
+			goto next;
+		}
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "items")) {
+			const char *kind = cJSON_GetStringValue(
+				cJSON_GetObjectItem(it, "kind"));
+
+			if (kind && !strcmp(kind, "Service"))
+				cJSON_AddItemReferenceToArray(svc_items, it);
+			else if (kind && !strcmp(kind, "EndpointSlice"))
+				cJSON_AddItemReferenceToArray(sl_items, it);
+		}
+		ASSERT_OK(store_replace_all(svcs, svc_items, "1", NULL),
+			  "services");
+		ASSERT_OK(store_replace_all(sls, sl_items, "1", NULL),
+			  "slices");
+		ASSERT_GT(store_count(svcs), 0, "services kept");
+		ASSERT_GT(store_count(sls), 0, "slices kept");
+		ASSERT_OK(model_build(doc, &cfg, count_err, &errs_full, &full),
+			  "build full");
+		list = store_build_list(stores, 2);
+		if (ASSERT_OK_PTR(list, "store_build_list")) {
+			ASSERT_OK(model_build(list, &cfg, count_err,
+					      &errs_pruned, &pruned),
+				  "build pruned");
+			ASSERT_TRUE(same_built(&full, &pruned),
+				    "the stores' objects build the same state");
+			ASSERT_EQ(errs_pruned, errs_full, "same problems");
+			ASSERT_GT(full.n_sets, 0, "something built");
+			cJSON_Delete(list);
+		}
+		/* every Service's objects, one Service at a time */
+		cJSON_ArrayForEach(it, svc_items) {
+			const cJSON *meta = cJSON_GetObjectItem(it, "metadata");
+			char key[256];
+
+			snprintf(key, sizeof(key), "%s/%s",
+				 cJSON_GetStringValue(cJSON_GetObjectItem(
+					 meta, "namespace")),
+				 cJSON_GetStringValue(
+					 cJSON_GetObjectItem(meta, "name")));
+			if (store_get(svcs, key))
+				n_svc++;
+			store_for_group(sls, key, count_obj, &n_sl);
+		}
+		ASSERT_EQ(n_svc, store_count(svcs), "store_get finds each");
+		ASSERT_EQ(n_sl, cJSON_GetArraySize(sl_items),
+			  "store_for_group finds each slice");
+		model_state_free(&full);
+		model_state_free(&pruned);
+		cJSON_Delete(svc_items);
+		cJSON_Delete(sl_items);
+		cJSON_Delete(doc);
+next:
+		free(text);
+		store_free(svcs);
+		store_free(sls);
+	}
+}
+
+/* A kept object comes back as the pruned object, whatever runs of its
+ * text the store writes short (gen-cluster's and the API server's). */
+void test_k8s_store_text_roundtrip(void)
+{
+	static const char *const objs[] = {
+		"{\"addressType\":\"IPv4\",\"apiVersion\":\"discovery.k8s.io/v1\",\"endpoints\":[{\"addresses\":[\"198.18.2.1\"],\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false},\"nodeName\":\"n2\",\"targetRef\":{\"kind\":\"Pod\",\"name\":\"p-0\",\"namespace\":\"b\",\"uid\":\"u\"}},{\"addresses\":[\"198.18.2.2\"],\"conditions\":{\"ready\":false,\"serving\":true,\"terminating\":true},\"nodeName\":\"n2\",\"targetRef\":{\"name\":\"p-1\"},\"zone\":\"z\",\"hints\":{\"forZones\":[{\"name\":\"z\"}]}}],\"kind\":\"EndpointSlice\",\"metadata\":{\"labels\":{\"kubernetes.io/service-name\":\"web\",\"x\":\"y\"},\"name\":\"web-1\",\"namespace\":\"b\",\"resourceVersion\":\"7\",\"uid\":\"u\"},\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}]}",
+		"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\",\"namespace\":\"b\",\"resourceVersion\":\"8\",\"annotations\":{\"svcd.io/weights\":\"a=2\",\"big\":\"x\"}},\"spec\":{\"clusterIP\":\"198.19.0.1\",\"clusterIPs\":[\"198.19.0.1\"],\"internalTrafficPolicy\":\"Cluster\",\"ipFamilies\":[\"IPv4\"],\"ports\":[{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}],\"selector\":{\"app\":\"web\"},\"sessionAffinity\":\"None\",\"type\":\"ClusterIP\"},\"status\":{\"loadBalancer\":{}}}",
+		/* strings holding what the store writes short, escaped */
+		"{\"kind\":\"Service\",\"metadata\":{\"name\":\"odd\",\"namespace\":\"b\",\"annotations\":{\"svcd.io/weights\":\"\\\"}},\\\"name\\\":\\\",\\\"port\\\":\\u0001\"}},\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"198.19.0.2\"}}",
+	};
+	const char *kinds[] = { "EndpointSlice", "Service", "Service" };
+	const char *apis[] = { "discovery.k8s.io/v1", "v1", "v1" };
+	size_t i;
+
+	for (i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		struct store *s = store_new(kinds[i], apis[i]);
+		cJSON *items = cJSON_Parse(objs[i]), *want, *arr;
+		const cJSON *got;
+		char key[64];
+
+		if (!ASSERT_OK_PTR(s, "store_new") ||
+		    !ASSERT_OK_PTR(items, "parse")) {
+			store_free(s);
+			cJSON_Delete(items);
+			continue;
+		}
+		want = cJSON_Duplicate(items, true);
+		arr = cJSON_CreateArray();
+		cJSON_AddItemToArray(arr, items);
+		ASSERT_OK(store_replace_all(s, arr, "1", NULL), "replace_all");
+		store_prune(want, kinds[i], NULL);
+		if (!cJSON_GetObjectItem(want, "apiVersion"))
+			cJSON_AddStringToObject(want, "apiVersion", apis[i]);
+		snprintf(key, sizeof(key), "b/%s",
+			 cJSON_GetStringValue(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(want, "metadata"),
+				 "name")));
+		got = store_get(s, key);
+		ASSERT_OK_PTR(got, key);
+		ASSERT_TRUE(got && cJSON_Compare(got, want, true),
+			    "the pruned object back");
+		ASSERT_FALSE(cJSON_GetObjectItem(
+				     cJSON_GetObjectItem(got, "metadata"),
+				     "uid"),
+			     "uid pruned");
+		cJSON_Delete(want);
+		cJSON_Delete(arr);
+		store_free(s);
+	}
 }

@@ -540,7 +540,10 @@ void sync_once(struct svcd *s)
 		}
 		s->k8s_synced_once = true;
 		sync_apply(s, "API objects", NULL, 0, doc, &t0, change_ns);
+		/* the objects parsed from the store's text for this build:
+		 * give them back too (sync_apply trimmed before) */
 		cJSON_Delete(doc);
+		malloc_trim(0);
 		return;
 	}
 	err = read_file(path, &text, &len);

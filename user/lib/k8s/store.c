@@ -9,10 +9,24 @@
 
 #include "k8s/store.h"
 
+/*
+ * One object, kept as the compact JSON text of what svcd reads of it
+ * (store_prune): a few hundred bytes where its parsed cJSON tree would
+ * take ten times that. It is parsed again when asked for.
+ */
 struct store_entry {
-	char *key;  /* "namespace/name" or "name" */
-	cJSON *obj; /* owned */
-	size_t seq; /* input order, to keep the last duplicate of a list */
+	char *key;     /* "namespace/name" or "name" */
+	char *text;    /* owned: the pruned object, unformatted */
+	char *group;   /* owned: its group in the label index, or NULL */
+	size_t seq;    /* input order, to keep the last duplicate of a list */
+	bool in_block; /* key, text and group are in the store's block */
+};
+
+/* Entries on their way in, from a list or store_replace_all(). */
+struct staging {
+	struct store_entry *e;
+	size_t n, cap;
+	size_t invalid; /* items skipped */
 };
 
 /* One object in the label index: its group and its key, both owned. */
@@ -33,9 +47,18 @@ struct store {
 	char *rv;
 	uint64_t generation;
 	bool dirty;
-	/* a paginated list in progress */
-	cJSON *staged; /* array of items, or NULL */
+	/* a paginated list in progress: its objects, already pruned */
+	struct staging staged;
+	/* the strings of the entries a list installed, side by side in one
+	 * allocation rather than scattered among the freed pages of the
+	 * list's parsed objects (which would keep those pages resident);
+	 * freed when the last of them goes */
+	char *block;
+	size_t block_live;
 	char *staged_rv;
+	/* objects parsed for store_get() and store_for_group(), freed at
+	 * the next of those calls or change */
+	cJSON *scratch;
 	/* store_index_label(): objects by the group their label names */
 	char *label;
 	struct group_node **buckets;
@@ -76,26 +99,131 @@ struct store *store_new(const char *kind, const char *api_version)
 
 static void index_free(struct store *s);
 static void touched_clear(struct store *s);
+static size_t find(const struct store *s, const char *key, bool *found);
+
+/* For entries of staging and new ones: never in a block. */
+static void entry_free(struct store_entry *e)
+{
+	free(e->key);
+	free(e->text);
+	free(e->group);
+}
 
 static void free_entries(struct store_entry *entries, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(entries[i].key);
-		cJSON_Delete(entries[i].obj);
-	}
+	for (i = 0; i < n; i++)
+		entry_free(&entries[i]);
 	free(entries);
+}
+
+/* For the store's entries: in the block or not. */
+static void kept_free(struct store *s, struct store_entry *e)
+{
+	if (!e->in_block) {
+		entry_free(e);
+		return;
+	}
+	e->in_block = false;
+	if (!--s->block_live) {
+		free(s->block);
+		s->block = NULL;
+	}
+}
+
+static void kept_free_all(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		kept_free(s, &s->entries[i]);
+	free(s->entries);
+	s->entries = NULL;
+	s->n = s->cap = 0;
+}
+
+/* The strings of every entry back in their own allocations (before they
+ * change in place); -ENOMEM leaves the block as it was. */
+static int uncompact(struct store *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct store_entry *e = &s->entries[i], c = { .seq = e->seq };
+
+		if (!e->in_block)
+			continue;
+		c.key = strdup(e->key);
+		c.text = strdup(e->text);
+		c.group = e->group ? strdup(e->group) : NULL;
+		if (!c.key || !c.text || (e->group && !c.group)) {
+			entry_free(&c);
+			return -ENOMEM;
+		}
+		kept_free(s, e);
+		*e = c;
+	}
+	return 0;
+}
+
+/* Move the strings of every entry into one new block (after a list). */
+static void compact(struct store *s)
+{
+	size_t i, total = 0, len;
+	struct store_entry *e;
+	char *block, *p;
+
+	if (s->block || !s->n)
+		return; /* entries of an older list are there still */
+	for (i = 0; i < s->n; i++) {
+		e = &s->entries[i];
+		total += strlen(e->key) + strlen(e->text) + 2 +
+			 (e->group ? strlen(e->group) + 1 : 0);
+	}
+	block = malloc(total);
+	if (!block)
+		return; /* stay scattered */
+	for (p = block, i = 0; i < s->n; i++) {
+		e = &s->entries[i];
+		len = strlen(e->key) + 1;
+		memcpy(p, e->key, len);
+		free(e->key);
+		e->key = p;
+		p += len;
+		len = strlen(e->text) + 1;
+		memcpy(p, e->text, len);
+		free(e->text);
+		e->text = p;
+		p += len;
+		if (e->group) {
+			len = strlen(e->group) + 1;
+			memcpy(p, e->group, len);
+			free(e->group);
+			e->group = p;
+			p += len;
+		}
+		e->in_block = true;
+	}
+	s->block = block;
+	s->block_live = s->n;
+}
+
+static void scratch_clear(struct store *s)
+{
+	cJSON_Delete(s->scratch);
+	s->scratch = NULL;
 }
 
 void store_free(struct store *s)
 {
 	if (!s)
 		return;
-	free_entries(s->entries, s->n);
+	kept_free_all(s);
 	store_list_abort(s);
 	index_free(s);
 	touched_clear(s);
+	scratch_clear(s);
 	free(s->touched);
 	free(s->label);
 	free(s->rv);
@@ -138,6 +266,7 @@ static void mark_changed(struct store *s)
 {
 	s->generation++;
 	s->dirty = true;
+	scratch_clear(s);
 }
 
 static const char *str_at(const cJSON *obj, const char *name)
@@ -151,6 +280,210 @@ static const char *object_rv(const cJSON *obj)
 {
 	return str_at(cJSON_GetObjectItemCaseSensitive(obj, "metadata"),
 		      "resourceVersion");
+}
+
+/* ---- what the store keeps of an object --------------------------------- */
+
+/* Delete every member of obj (when an object) not named in keep. */
+static void keep_only(cJSON *obj, const char *const *keep)
+{
+	cJSON *it, *next;
+	size_t i;
+
+	if (!cJSON_IsObject(obj))
+		return;
+	for (it = obj->child; it; it = next) {
+		next = it->next;
+		for (i = 0; keep[i]; i++)
+			if (it->string && !strcmp(it->string, keep[i]))
+				break;
+		if (!keep[i])
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, it));
+	}
+}
+
+static void keep_only_in(cJSON *parent, const char *name,
+			 const char *const *keep)
+{
+	keep_only(cJSON_GetObjectItemCaseSensitive(parent, name), keep);
+}
+
+#define KEEP(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+void store_prune(cJSON *obj, const char *kind, const char *label)
+{
+	cJSON *meta, *it;
+
+	if (!cJSON_IsObject(obj) || !kind)
+		return;
+	if (!strcmp(kind, "Service"))
+		keep_only(obj, KEEP("kind", "apiVersion", "metadata", "spec",
+				    "status"));
+	else if (!strcmp(kind, "EndpointSlice"))
+		keep_only(obj, KEEP("kind", "apiVersion", "metadata",
+				    "addressType", "endpoints", "ports"));
+	else if (!strcmp(kind, "Node"))
+		keep_only(obj,
+			  KEEP("kind", "apiVersion", "metadata", "status"));
+	else
+		return;
+	meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	keep_only(meta, KEEP("name", "namespace", "resourceVersion", "labels",
+			     "annotations"));
+	/* the labels the model and the index read */
+	keep_only_in(meta, "labels",
+		     KEEP("kubernetes.io/service-name",
+			  "service.kubernetes.io/service-proxy-name",
+			  "service.kubernetes.io/headless",
+			  "topology.kubernetes.io/zone", label ? label : ""));
+	keep_only_in(meta, "annotations", KEEP("svcd.io/weights"));
+	if (!strcmp(kind, "Service")) {
+		it = cJSON_GetObjectItemCaseSensitive(obj, "spec");
+		keep_only(it,
+			  KEEP("type", "clusterIP", "clusterIPs", "ipFamilies",
+			       "ports", "externalIPs", "internalTrafficPolicy",
+			       "externalTrafficPolicy", "sessionAffinity",
+			       "sessionAffinityConfig", "healthCheckNodePort",
+			       "loadBalancerSourceRanges"));
+		it = cJSON_GetObjectItemCaseSensitive(obj, "status");
+		keep_only(it, KEEP("loadBalancer"));
+		it = cJSON_GetObjectItemCaseSensitive(it, "loadBalancer");
+		keep_only(it, KEEP("ingress"));
+		it = cJSON_GetObjectItemCaseSensitive(it, "ingress");
+		if (cJSON_IsArray(it)) {
+			cJSON *ing;
+
+			cJSON_ArrayForEach(ing, it)
+				keep_only(ing, KEEP("ip", "ipMode"));
+		}
+	} else if (!strcmp(kind, "EndpointSlice")) {
+		it = cJSON_GetObjectItemCaseSensitive(obj, "endpoints");
+		if (cJSON_IsArray(it)) {
+			cJSON *ep;
+
+			cJSON_ArrayForEach(ep, it) {
+				keep_only(ep, KEEP("addresses", "conditions",
+						   "nodeName", "hints",
+						   "targetRef"));
+				keep_only_in(ep, "conditions",
+					     KEEP("ready", "serving",
+						  "terminating"));
+				keep_only_in(ep, "targetRef", KEEP("name"));
+			}
+		}
+	} else {
+		it = cJSON_GetObjectItemCaseSensitive(obj, "status");
+		keep_only(it, KEEP("addresses"));
+	}
+}
+
+/* ---- the kept text: compact JSON with common runs as one byte ---------- */
+
+/*
+ * Runs of JSON that most kept objects repeat, each written as one byte
+ * 0x01..0x1f: bytes the printed JSON never holds (cJSON escapes control
+ * characters inside strings). Longest first: the encoder takes the first
+ * that matches. An object with none of them is kept as printed.
+ */
+static const char *const tokens[] = {
+	"\"],\"conditions\":{\"ready\":true,\"serving\":true,\"terminating\":false}",
+	"\"labels\":{\"kubernetes.io/service-name\":\"",
+	",\"internalTrafficPolicy\":\"Cluster\"",
+	"\"status\":{\"loadBalancer\":{}}",
+	"\"sessionAffinity\":\"None\"",
+	"\",\"targetRef\":{\"name\":\"",
+	"\",\"resourceVersion\":\"",
+	"\"ipFamilies\":[\"IPv4\"]",
+	"\"addressType\":\"IPv4\"",
+	"\"terminating\":false",
+	",\"protocol\":\"TCP\"",
+	"\"type\":\"ClusterIP\"",
+	"\"terminating\":true",
+	"\"conditions\":{",
+	"{\"addresses\":[\"",
+	"\",\"namespace\":\"",
+	"\"clusterIPs\":[\"",
+	"\"serving\":false",
+	"\"serving\":true",
+	"\"clusterIP\":\"",
+	",\"nodeName\":\"",
+	"\"ready\":false",
+	"\"endpoints\":[",
+	"\"targetPort\":",
+	"\"ready\":true",
+	"\"metadata\":{",
+	"\"ports\":[{",
+	"\"name\":\"",
+	"\"spec\":{",
+	",\"port\":",
+	"\"}},",
+};
+
+#define N_TOKENS (sizeof(tokens) / sizeof(tokens[0]))
+
+_Static_assert(N_TOKENS < 0x20, "one byte below 0x20 per token");
+
+static size_t token_len[N_TOKENS];
+
+static void tokens_init(void)
+{
+	size_t i;
+
+	if (token_len[0])
+		return;
+	for (i = 0; i < N_TOKENS; i++)
+		token_len[i] = strlen(tokens[i]);
+}
+
+/* text (printed JSON) with each run of tokens[i] written as byte i + 1,
+ * in place: never longer. */
+static void encode(char *text)
+{
+	const char *in = text;
+	char *out = text;
+	size_t i;
+
+	tokens_init();
+	while (*in) {
+		if (*in == '"' || *in == ',' || *in == '{') {
+			for (i = 0; i < N_TOKENS; i++)
+				if (*in == tokens[i][0] &&
+				    !strncmp(in, tokens[i], token_len[i]))
+					break;
+			if (i < N_TOKENS) {
+				*out++ = (char)(i + 1);
+				in += token_len[i];
+				continue;
+			}
+		}
+		*out++ = *in++;
+	}
+	*out = '\0';
+}
+
+/* The JSON text of an encoded one, malloc'ed; NULL when out of memory. */
+static char *decode(const char *text)
+{
+	const unsigned char *p;
+	size_t len = 0;
+	char *buf, *out;
+
+	tokens_init();
+	for (p = (const unsigned char *)text; *p; p++)
+		len += *p <= N_TOKENS ? token_len[*p - 1] : 1;
+	buf = malloc(len + 1);
+	if (!buf)
+		return NULL;
+	for (out = buf, p = (const unsigned char *)text; *p; p++) {
+		if (*p <= N_TOKENS) {
+			memcpy(out, tokens[*p - 1], token_len[*p - 1]);
+			out += token_len[*p - 1];
+		} else {
+			*out++ = (char)*p;
+		}
+	}
+	*out = '\0';
+	return buf;
 }
 
 /* ---- the label index and the touched names ---------------------------- */
@@ -223,38 +556,27 @@ static void touch(struct store *s, char *name)
 	s->touched[s->n_touched++] = name;
 }
 
-/* An object changed under key: its old and new versions (either may be
- * NULL) touch their groups, or the key itself without an index. */
-static void touch_object(struct store *s, const char *key, const cJSON *old,
-			 const cJSON *obj)
+/* An object changed under key: the groups of its old and new versions
+ * (either may be NULL: none, or no such version) are touched, or the key
+ * itself without an index. */
+static void touch_object(struct store *s, const char *key, const char *old,
+			 bool had_old, const char *group)
 {
-	char *g;
-
 	if (!s->label) {
 		touch(s, strdup(key));
 		return;
 	}
-	if (old)
-		touch(s, group_of(s, old));
-	if (obj) {
-		g = group_of(s, obj);
-		if (g && old && s->n_touched &&
-		    !strcmp(g, s->touched[s->n_touched - 1]))
-			free(g); /* the same group */
-		else
-			touch(s, g);
-	}
+	if (had_old && old)
+		touch(s, strdup(old));
+	if (group && !(had_old && old && !strcmp(old, group)))
+		touch(s, strdup(group));
 }
 
-static void index_del(struct store *s, const char *key, const cJSON *obj)
+static void index_del(struct store *s, const char *key, const char *g)
 {
 	struct group_node **pp, *n;
-	char *g;
 
-	if (!s->label || !s->n_buckets)
-		return;
-	g = group_of(s, obj);
-	if (!g)
+	if (!s->label || !s->n_buckets || !g)
 		return;
 	for (pp = &s->buckets[str_hash(g) & (s->n_buckets - 1)]; (n = *pp);
 	     pp = &n->next) {
@@ -267,7 +589,6 @@ static void index_del(struct store *s, const char *key, const cJSON *obj)
 			break;
 		}
 	}
-	free(g);
 }
 
 static void index_free(struct store *s)
@@ -289,17 +610,17 @@ static void index_free(struct store *s)
 }
 
 /* Returns 0 or -ENOMEM (then the index is incomplete: relisted set). */
-static int index_add(struct store *s, const char *key, const cJSON *obj)
+static int index_add(struct store *s, const char *key, const char *group)
 {
 	struct group_node *n, **b, *next;
 	size_t i, nb;
 	char *g;
 
-	if (!s->label)
+	if (!s->label || !group)
 		return 0;
-	g = group_of(s, obj);
+	g = strdup(group);
 	if (!g)
-		return 0; /* no label (or out of memory: then in no group) */
+		goto fail;
 	if (s->n_nodes >= s->n_buckets) {
 		nb = s->n_buckets ? 2 * s->n_buckets : 256;
 		b = calloc(nb, sizeof(*b));
@@ -345,24 +666,79 @@ static void index_rebuild(struct store *s)
 		return;
 	index_free(s);
 	for (i = 0; i < s->n; i++)
-		index_add(s, s->entries[i].key, s->entries[i].obj);
+		index_add(s, s->entries[i].key, s->entries[i].group);
+}
+
+/* Parse an entry's text back into the object (kind and apiVersion filled
+ * in); NULL when out of memory. */
+static cJSON *entry_parse(const struct store *s, const struct store_entry *e)
+{
+	char *json = decode(e->text);
+	cJSON *obj = json ? cJSON_Parse(json) : NULL;
+
+	free(json);
+	if (!obj)
+		return NULL;
+	if ((!cJSON_GetObjectItemCaseSensitive(obj, "kind") &&
+	     !cJSON_AddStringToObject(obj, "kind", s->kind)) ||
+	    (!cJSON_GetObjectItemCaseSensitive(obj, "apiVersion") &&
+	     !cJSON_AddStringToObject(obj, "apiVersion", s->api_version))) {
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	return obj;
 }
 
 int store_index_label(struct store *s, const char *label)
 {
+	size_t i;
+
+	if (uncompact(s))
+		return -ENOMEM;
 	free(s->label);
 	s->label = strdup(label);
 	if (!s->label)
 		return -ENOMEM;
+	/* objects kept so far: their groups under this label (the label is
+	 * one store_prune keeps) */
+	for (i = 0; i < s->n; i++) {
+		cJSON *obj = entry_parse(s, &s->entries[i]);
+
+		free(s->entries[i].group);
+		s->entries[i].group = obj ? group_of(s, obj) : NULL;
+		cJSON_Delete(obj);
+	}
 	index_rebuild(s);
 	return 0;
+}
+
+/* obj parsed from e into the scratch list; NULL when out of memory. */
+static const cJSON *scratch_add(const struct store *cs,
+				const struct store_entry *e)
+{
+	struct store *s = (struct store *)cs; /* the cache only */
+	cJSON *obj;
+
+	if (!s->scratch) {
+		s->scratch = cJSON_CreateArray();
+		if (!s->scratch)
+			return NULL;
+	}
+	obj = entry_parse(s, e);
+	if (!obj)
+		return NULL;
+	cJSON_AddItemToArray(s->scratch, obj);
+	return obj;
 }
 
 void store_for_group(const struct store *s, const char *group, store_each_fn fn,
 		     void *ctx)
 {
 	const struct group_node *n;
+	bool found;
+	size_t i;
 
+	scratch_clear((struct store *)s);
 	if (!s->n_buckets)
 		return;
 	for (n = s->buckets[str_hash(group) & (s->n_buckets - 1)]; n;
@@ -371,7 +747,8 @@ void store_for_group(const struct store *s, const char *group, store_each_fn fn,
 
 		if (strcmp(n->group, group))
 			continue;
-		obj = store_get(s, n->key);
+		i = find(s, n->key, &found);
+		obj = found ? scratch_add(s, &s->entries[i]) : NULL;
 		if (obj)
 			fn(ctx, obj);
 	}
@@ -434,32 +811,60 @@ static char *object_key(const struct store *s, const cJSON *obj)
 }
 
 /*
- * Make obj (owned) what the store keeps: kind and apiVersion filled in
- * (list items lack them), metadata.managedFields dropped (large, and
- * nothing svcd reads).
+ * Make obj (owned, changed in place) the entry the store keeps under key
+ * (consumed): pruned (store_prune), without the kind and apiVersion the
+ * store adds back when it parses it, as compact text. Returns 0 or
+ * -ENOMEM (key freed).
  */
-static int normalize(const struct store *s, cJSON *obj)
+static int make_entry(const struct store *s, char *key, cJSON *obj,
+		      struct store_entry *e)
 {
-	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *kind = str_at(obj, "kind"),
+		   *api = str_at(obj, "apiVersion");
+	char *shrunk;
 
-	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
-	if (!cJSON_GetObjectItemCaseSensitive(obj, "kind") &&
-	    !cJSON_AddStringToObject(obj, "kind", s->kind))
+	store_prune(obj, s->kind, s->label);
+	if (kind && !strcmp(kind, s->kind))
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "kind");
+	if (api && !strcmp(api, s->api_version))
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
+	*e = (struct store_entry){ .key = key };
+	e->group = group_of(s, obj);
+	e->text = cJSON_PrintUnformatted(obj);
+	if (!e->text) {
+		entry_free(e);
 		return -ENOMEM;
-	if (!cJSON_GetObjectItemCaseSensitive(obj, "apiVersion") &&
-	    !cJSON_AddStringToObject(obj, "apiVersion", s->api_version))
-		return -ENOMEM;
+	}
+	encode(e->text);
+	/* exact size: the text lives as long as the object is kept */
+	shrunk = realloc(e->text, strlen(e->text) + 1);
+	if (shrunk)
+		e->text = shrunk;
 	return 0;
 }
 
-static bool same_object(const cJSON *a, const cJSON *b)
+/* Whether the object in text b is the one in a. */
+static bool same_object(const struct store *s, const struct store_entry *a,
+			const struct store_entry *b)
 {
-	const char *rva = object_rv(a), *rvb = object_rv(b);
+	cJSON *x, *y;
+	const char *rva, *rvb;
+	bool same;
 
-	/* Same resourceVersion, same object: skip the deep compare. */
-	if (rva && rvb && !strcmp(rva, rvb))
+	if (!strcmp(a->text, b->text))
 		return true;
-	return cJSON_Compare(a, b, true);
+	x = entry_parse(s, a);
+	y = entry_parse(s, b);
+	rva = object_rv(x);
+	rvb = object_rv(y);
+	/* Same resourceVersion, same object: skip the deep compare. */
+	if (rva && rvb)
+		same = !strcmp(rva, rvb);
+	else
+		same = x && y && cJSON_Compare(x, y, true);
+	cJSON_Delete(x);
+	cJSON_Delete(y);
+	return same;
 }
 
 /* Index of key, or of where it would go (*found false). */
@@ -489,7 +894,8 @@ const cJSON *store_get(const struct store *s, const char *key)
 	bool found;
 	size_t i = find(s, key, &found);
 
-	return found ? s->entries[i].obj : NULL;
+	scratch_clear((struct store *)s);
+	return found ? scratch_add(s, &s->entries[i]) : NULL;
 }
 
 static int cmp_entry(const void *a, const void *b)
@@ -515,8 +921,7 @@ static void install(struct store *s, struct store_entry *entries, size_t n,
 		qsort(entries, n, sizeof(*entries), cmp_entry);
 	for (i = 0, k = 0; i < n; i++) {
 		if (i + 1 < n && !strcmp(entries[i].key, entries[i + 1].key)) {
-			free(entries[i].key);
-			cJSON_Delete(entries[i].obj);
+			entry_free(&entries[i]);
 			continue;
 		}
 		entries[k++] = entries[i];
@@ -535,87 +940,115 @@ static void install(struct store *s, struct store_entry *entries, size_t n,
 			counts->added++;
 			j++;
 		} else {
-			if (!same_object(s->entries[i].obj, entries[j].obj))
+			if (!same_object(s, &s->entries[i], &entries[j]))
 				counts->changed++;
 			i++;
 			j++;
 		}
 	}
-	free_entries(s->entries, s->n);
+	kept_free_all(s);
 	s->entries = entries;
 	s->n = n;
 	s->cap = n;
+	compact(s);
 	if (counts->added || counts->changed || counts->removed)
 		mark_changed(s);
+	scratch_clear(s);
 	/* whatever changed, the next sync is whole */
 	touched_clear(s);
 	s->relisted = true;
 	index_rebuild(s);
 }
 
-/* Replace with the items of array; take them out of it when steal. */
-static int replace(struct store *s, cJSON *array, bool steal, const char *rv,
-		   struct store_counts *counts)
+/* Append an entry for item (owned, consumed) to st: 0, 1 (invalid:
+ * counted) or -ENOMEM. */
+static int stage(const struct store *s, struct staging *st, cJSON *item)
+{
+	struct store_entry *e;
+	char *key;
+
+	key = object_key(s, item);
+	if (!key) {
+		cJSON_Delete(item);
+		if (errno != EINVAL)
+			return -ENOMEM;
+		st->invalid++;
+		return 1;
+	}
+	if (st->n == st->cap) {
+		size_t cap = st->cap ? 2 * st->cap : 64;
+
+		e = realloc(st->e, cap * sizeof(*e));
+		if (!e) {
+			free(key);
+			cJSON_Delete(item);
+			return -ENOMEM;
+		}
+		st->e = e;
+		st->cap = cap;
+	}
+	e = &st->e[st->n];
+	if (make_entry(s, key, item, e)) {
+		cJSON_Delete(item);
+		return -ENOMEM;
+	}
+	cJSON_Delete(item);
+	e->seq = st->n++;
+	return 0;
+}
+
+static void staging_drop(struct staging *st)
+{
+	free_entries(st->e, st->n);
+	*st = (struct staging){};
+}
+
+/* The staged entries (consumed) become the content; rv (consumed) the
+ * resourceVersion unless NULL. */
+static void commit_staged(struct store *s, struct staging *st, char *rv,
+			  struct store_counts *counts)
 {
 	struct store_counts local = {};
-	size_t n = 0, max = cJSON_GetArraySize(array);
-	struct store_entry *entries;
-	cJSON *item, *next;
-	char *rv_copy = NULL;
-	int err = -ENOMEM;
 
 	if (!counts)
 		counts = &local;
 	memset(counts, 0, sizeof(*counts));
-	entries = calloc(max ? max : 1, sizeof(*entries));
-	if (!entries)
-		return -ENOMEM;
+	counts->invalid = st->invalid;
+	install(s, st->e, st->n, counts);
+	*st = (struct staging){};
 	if (rv) {
-		rv_copy = strdup(rv);
-		if (!rv_copy)
-			goto fail;
-	}
-	for (item = array ? array->child : NULL; item; item = next) {
-		char *key;
-
-		next = item->next;
-		key = object_key(s, item);
-		if (!key && errno == EINVAL) {
-			counts->invalid++;
-			continue;
-		}
-		if (!key)
-			goto fail;
-		entries[n].key = key;
-		entries[n].seq = n;
-		if (steal)
-			entries[n].obj =
-				cJSON_DetachItemViaPointer(array, item);
-		else
-			entries[n].obj = cJSON_Duplicate(item, true);
-		n++;
-		if (!entries[n - 1].obj || normalize(s, entries[n - 1].obj))
-			goto fail;
-	}
-	install(s, entries, n, counts);
-	if (rv_copy) {
 		free(s->rv);
-		s->rv = rv_copy;
+		s->rv = rv;
 	}
-	return 0;
-fail:
-	free(rv_copy);
-	free_entries(entries, n);
-	return err;
 }
 
 int store_replace_all(struct store *s, const cJSON *items, const char *rv,
 		      struct store_counts *counts)
 {
+	struct staging st = {};
+	char *rv_copy = NULL;
+	const cJSON *item;
+	int err;
+
 	if (items && !cJSON_IsArray(items))
 		return -EINVAL;
-	/* Not stolen from: the cast only lets replace() share the walk. */
-	return replace(s, (cJSON *)items, false, rv, counts);
+	if (rv) {
+		rv_copy = strdup(rv);
+		if (!rv_copy)
+			return -ENOMEM;
+	}
+	cJSON_ArrayForEach(item, items) {
+		cJSON *copy = cJSON_Duplicate(item, true);
+
+		err = copy ? stage(s, &st, copy) : -ENOMEM;
+		if (err < 0) {
+			free(rv_copy);
+			staging_drop(&st);
+			return err;
+		}
+	}
+	commit_staged(s, &st, rv_copy, counts);
+	return 0;
 }
 
 void store_list_begin(struct store *s)
@@ -625,8 +1058,7 @@ void store_list_begin(struct store *s)
 
 void store_list_abort(struct store *s)
 {
-	cJSON_Delete(s->staged);
-	s->staged = NULL;
+	staging_drop(&s->staged);
 	free(s->staged_rv);
 	s->staged_rv = NULL;
 }
@@ -650,6 +1082,7 @@ int store_list_page(struct store *s, const char *body, size_t len,
 	cJSON *doc, *items, *item, *meta;
 	const char *rv, *cont, *kind;
 	int ret = -EINVAL;
+	char *rv_copy;
 
 	*continue_token = NULL;
 	doc = cJSON_ParseWithLength(body, len);
@@ -679,24 +1112,26 @@ int store_list_page(struct store *s, const char *body, size_t len,
 		goto out;
 	}
 	ret = -ENOMEM;
-	if (!s->staged) {
-		s->staged = cJSON_CreateArray();
-		if (!s->staged)
-			goto out;
-	}
 	/* Every page carries the snapshot's resourceVersion: keep the last. */
-	free(s->staged_rv);
-	s->staged_rv = strdup(rv);
-	if (!s->staged_rv)
+	rv_copy = strdup(rv);
+	if (!rv_copy)
 		goto out;
+	free(s->staged_rv);
+	s->staged_rv = rv_copy;
 	if (cont && *cont) {
 		*continue_token = strdup(cont);
 		if (!*continue_token)
 			goto out;
 	}
+	/* Each item is pruned and kept as text as it comes: a list never
+	 * holds the parsed objects of more than one page. */
 	while (cJSON_IsArray(items) && (item = items->child)) {
 		cJSON_DetachItemViaPointer(items, item);
-		cJSON_AddItemToArray(s->staged, item);
+		if (stage(s, &s->staged, item) < 0) {
+			free(*continue_token);
+			*continue_token = NULL;
+			goto out;
+		}
 	}
 	ret = 0;
 out:
@@ -706,70 +1141,72 @@ out:
 
 int store_list_commit(struct store *s, struct store_counts *counts)
 {
-	int err;
+	char *rv = s->staged_rv;
 
-	if (!s->staged_rv) {
+	if (!rv) {
 		store_list_abort(s);
 		return -EINVAL;
 	}
-	err = replace(s, s->staged, true, s->staged_rv, counts);
-	store_list_abort(s);
-	return err;
+	s->staged_rv = NULL;
+	commit_staged(s, &s->staged, rv, counts);
+	return 0;
 }
 
-/* Put obj (owned) under key (owned); both are consumed. */
-static int put(struct store *s, char *key, cJSON *obj)
+/* Put entry e (owned, consumed). */
+static int put(struct store *s, struct store_entry *e)
 {
+	struct store_entry *old;
 	bool found;
-	size_t i = find(s, key, &found);
+	size_t i = find(s, e->key, &found);
 
 	if (found) {
-		free(key);
-		if (same_object(s->entries[i].obj, obj)) {
-			cJSON_Delete(obj);
+		old = &s->entries[i];
+		if (same_object(s, old, e)) {
+			entry_free(e);
 			return STORE_UNCHANGED;
 		}
-		touch_object(s, s->entries[i].key, s->entries[i].obj, obj);
-		index_del(s, s->entries[i].key, s->entries[i].obj);
-		cJSON_Delete(s->entries[i].obj);
-		s->entries[i].obj = obj;
-		index_add(s, s->entries[i].key, obj);
+		touch_object(s, old->key, old->group, true, e->group);
+		index_del(s, old->key, old->group);
+		kept_free(s, old);
+		*old = *e;
+		index_add(s, old->key, old->group);
 		mark_changed(s);
 		return STORE_CHANGED;
 	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
-		struct store_entry *e = realloc(s->entries, cap * sizeof(*e));
+		struct store_entry *grown =
+			realloc(s->entries, cap * sizeof(*grown));
 
-		if (!e) {
-			free(key);
-			cJSON_Delete(obj);
+		if (!grown) {
+			entry_free(e);
 			return -ENOMEM;
 		}
-		s->entries = e;
+		s->entries = grown;
 		s->cap = cap;
 	}
 	memmove(&s->entries[i + 1], &s->entries[i],
 		(s->n - i) * sizeof(*s->entries));
-	s->entries[i] = (struct store_entry){ .key = key, .obj = obj };
+	s->entries[i] = *e;
 	s->n++;
-	touch_object(s, key, NULL, obj);
-	index_add(s, key, obj);
+	touch_object(s, e->key, NULL, false, e->group);
+	index_add(s, e->key, e->group);
 	mark_changed(s);
 	return STORE_CHANGED;
 }
 
 static int del(struct store *s, const char *key)
 {
+	struct store_entry *e;
 	bool found;
 	size_t i = find(s, key, &found);
 
 	if (!found)
 		return STORE_UNCHANGED;
-	touch_object(s, key, s->entries[i].obj, NULL);
-	index_del(s, key, s->entries[i].obj);
-	free(s->entries[i].key);
-	cJSON_Delete(s->entries[i].obj);
+	e = &s->entries[i];
+	touch_object(s, key, e->group, true, NULL);
+	index_del(s, key, e->group);
+	kept_free(s, e);
 	memmove(&s->entries[i], &s->entries[i + 1],
 		(s->n - i - 1) * sizeof(*s->entries));
 	s->n--;
@@ -790,6 +1227,7 @@ static void excerpt(const char *line, size_t len, char *out, size_t size)
 int store_apply_event(struct store *s, const char *line, size_t len, char *err,
 		      size_t err_size)
 {
+	struct store_entry e;
 	cJSON *doc, *obj;
 	const char *type;
 	char what[80];
@@ -862,14 +1300,10 @@ int store_apply_event(struct store *s, const char *line, size_t len, char *err,
 		free(key);
 		goto out;
 	}
-	cJSON_DetachItemViaPointer(doc, obj);
-	ret = normalize(s, obj);
-	if (ret) {
-		free(key);
-		cJSON_Delete(obj);
+	ret = make_entry(s, key, obj, &e);
+	if (ret)
 		goto out;
-	}
-	ret = put(s, key, obj);
+	ret = put(s, &e);
 out:
 	cJSON_Delete(doc);
 	return ret;
@@ -877,7 +1311,7 @@ out:
 
 cJSON *store_build_list(const struct store *const *stores, size_t n)
 {
-	cJSON *list, *items;
+	cJSON *list, *items, *obj;
 	size_t i, j;
 
 	list = cJSON_CreateObject();
@@ -891,9 +1325,10 @@ cJSON *store_build_list(const struct store *const *stores, size_t n)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		for (j = 0; j < stores[i]->n; j++) {
-			if (!cJSON_AddItemReferenceToArray(
-				    items, stores[i]->entries[j].obj))
+			obj = entry_parse(stores[i], &stores[i]->entries[j]);
+			if (!obj)
 				goto fail;
+			cJSON_AddItemToArray(items, obj);
 		}
 	}
 	return list;
@@ -928,13 +1363,19 @@ static void node_addrs_of(const cJSON *addresses, const char *type,
 int store_node_info(const struct store *nodes, const char *node_name,
 		    struct store_node_info *info)
 {
-	const cJSON *node = store_get(nodes, node_name), *meta, *labels,
-		    *addresses;
+	const cJSON *meta, *labels, *addresses;
 	const char *zone;
+	cJSON *node;
+	bool found;
+	size_t i;
 
 	memset(info, 0, sizeof(*info));
-	if (!node)
+	i = find(nodes, node_name, &found);
+	if (!found)
 		return -ENOENT;
+	node = entry_parse(nodes, &nodes->entries[i]);
+	if (!node)
+		return -ENOMEM;
 	meta = cJSON_GetObjectItemCaseSensitive(node, "metadata");
 	labels = cJSON_GetObjectItemCaseSensitive(meta, "labels");
 	zone = str_at(labels, "topology.kubernetes.io/zone");
@@ -945,5 +1386,6 @@ int store_node_info(const struct store *nodes, const char *node_name,
 		cJSON_GetObjectItemCaseSensitive(node, "status"), "addresses");
 	node_addrs_of(addresses, "InternalIP", info);
 	node_addrs_of(addresses, "ExternalIP", info);
+	cJSON_Delete(node);
 	return 0;
 }

@@ -2,8 +2,9 @@
 /*
  * k8s/store.h - the object cache that list and watch feed: one store per
  * resource (Services, EndpointSlices, Nodes), keyed "namespace/name" (just
- * "name" for cluster-scoped objects), holding owned cJSON copies, plus the
- * resourceVersion to resume a watch from.
+ * "name" for cluster-scoped objects), holding each object as the compact
+ * JSON text of what svcd reads of it (store_prune), parsed again when asked
+ * for, plus the resourceVersion to resume a watch from.
  *
  * Pure over cJSON: no I/O, no curl, no globals. The HTTP side hands it
  * list pages and watch lines; the rebuild side asks for one List of
@@ -52,7 +53,11 @@ const char *store_kind(const struct store *s);
 /* The resourceVersion to watch from, or NULL before the first list. */
 const char *store_resource_version(const struct store *s);
 size_t store_count(const struct store *s);
-/* The object under key ("ns/name" or "name"), or NULL; valid until the next change. */
+/*
+ * The object under key ("ns/name" or "name"), or NULL (none, or out of
+ * memory): parsed from the kept text, and valid until the next change or
+ * the next store_get() or store_for_group() on this store.
+ */
 const cJSON *store_get(const struct store *s, const char *key);
 /* Bumped by every change. */
 uint64_t store_generation(const struct store *s);
@@ -100,10 +105,9 @@ int store_apply_event(struct store *s, const char *line, size_t len, char *err,
 
 /*
  * {"kind":"List","apiVersion":"v1","items":[...]} of every object of the
- * given stores: stores in the order given, objects by key. The items are
- * cJSON references to the stores' objects: the list is valid until the
- * next change to any of them; free it with cJSON_Delete() (which leaves
- * the objects alone). Returns NULL on allocation failure.
+ * given stores: stores in the order given, objects by key, each parsed
+ * from its kept text and owned by the list: free it with cJSON_Delete().
+ * Returns NULL on allocation failure.
  */
 cJSON *store_build_list(const struct store *const *stores, size_t n);
 
@@ -121,11 +125,30 @@ cJSON *store_build_list(const struct store *const *stores, size_t n);
  * when more than a few thousand names piled up (or memory ran out): then
  * the names are none and everything may have changed.
  */
+/* store_for_group's objects are as store_get's: valid until the next
+ * change, store_get() or store_for_group() on this store. */
 typedef void (*store_each_fn)(void *ctx, const cJSON *obj);
 int store_index_label(struct store *s, const char *label);
 void store_for_group(const struct store *s, const char *group, store_each_fn fn,
 		     void *ctx);
 size_t store_take_touched(struct store *s, char ***names, bool *relisted);
+
+/*
+ * What the store keeps of an object of kind (Service, EndpointSlice, Node;
+ * others are left alone), pruned in place: kind, apiVersion; metadata
+ * name, namespace, resourceVersion, the labels kubernetes.io/service-name,
+ * service.kubernetes.io/service-proxy-name and .../headless,
+ * topology.kubernetes.io/zone and label (the index's, may be NULL), the
+ * annotation svcd.io/weights; a Service's spec fields the model reads and
+ * status.loadBalancer.ingress[].ip/ipMode; an EndpointSlice's addressType,
+ * ports and endpoints[] addresses, conditions (ready, serving,
+ * terminating), nodeName, hints and targetRef.name; a Node's
+ * status.addresses. A member of another type than expected (metadata not
+ * an object, ...) is kept as it is, so the model reports what it would
+ * have reported. The model's build of the pruned objects is the build of
+ * the full ones (selftests/unit/test_model.c checks every fixture).
+ */
+void store_prune(cJSON *obj, const char *kind, const char *label);
 
 #define STORE_NODE_MAX_ADDRS 8
 
