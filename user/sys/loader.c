@@ -25,6 +25,7 @@
 #include "sys/loader.h"
 #include "sys/pinned.h"
 #include "lib/log.h"
+#include "lib/vlog.h"
 #include <linux/if_link.h>
 
 #include "pod.skel.h"
@@ -55,11 +56,39 @@ static const char *const pinned_maps[] = {
 	SVCD_MAP_SOCK_FWD6,
 };
 
+/*
+ * The verdict of the last program the kernel refused ("prog 'NAME':
+ * REASON"), for the error line of the load that failed; cleared before
+ * each load.
+ */
+static char load_refusal[384];
+
+/* Each line of text[0..len) as its own log line. */
+static void log_lines(enum log_level level, const char *prefix,
+		      const char *text, size_t len)
+{
+	const char *nl;
+	size_t n;
+
+	while (len) {
+		nl = memchr(text, '\n', len);
+		n = nl ? (size_t)(nl - text) : len;
+		if (n)
+			log_msg(level, "%s%.*s", prefix, (int)n, text);
+		if (!nl)
+			break;
+		len -= n + 1;
+		text = nl + 1;
+	}
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
+	char prog[64], reason[256], prefix[96], *msg;
 	enum log_level ours;
-	char line[1024];
+	const char *log;
+	size_t log_len;
 
 	switch (level) {
 	case LIBBPF_WARN:
@@ -75,15 +104,51 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		ours = LOG_DEBUG;
 		break;
 	}
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
+	/* A refused program's verifier log comes as one message: keep its
+	 * verdict for our error line, and show the whole log, a line each,
+	 * at -v 4 only (it runs to thousands of lines). */
+	if (vlog_unframe(msg, &log, &log_len, prog, sizeof(prog))) {
+		if (!vlog_reason(log, log_len, reason, sizeof(reason)))
+			snprintf(reason, sizeof(reason),
+				 "no verdict in the verifier's log");
+		snprintf(load_refusal, sizeof(load_refusal), "prog '%s': %s",
+			 prog, reason);
+		if (log_get_level() >= 4) {
+			snprintf(prefix, sizeof(prefix),
+				 "libbpf: prog '%s': verifier: ", prog);
+			log_lines(LOG_DEBUG, prefix, log, log_len);
+		}
+		free(msg);
+		return 0;
+	}
 	/* The kernel's extack text for an error we handle ourselves (no
 	 * clsact qdisc yet, qdisc exists) is noise at the default level;
 	 * our own message names the failure when it is one. */
-	if (strstr(line, "Kernel error message:"))
+	if (strstr(msg, "Kernel error message:"))
 		ours = LOG_DEBUG;
 	/* libbpf's lines already start with "libbpf: " */
-	log_msg(ours, "%s", line);
+	log_lines(ours, "", msg, strlen(msg));
+	free(msg);
 	return 0;
+}
+
+/*
+ * The error line of a failed skeleton load: ends with the verifier's
+ * verdict when the kernel refused a program, and says where the rest is.
+ */
+static void log_load_error(enum log_level level, const char *obj,
+			   const char *pin_dir, int err, const char *effect)
+{
+	if (load_refusal[0])
+		log_msg(level,
+			"load BPF object %s (maps in %s): %s%s: %s (-v 4 shows the verifier's whole log)",
+			obj, pin_dir, strerror(-err), effect, load_refusal);
+	else
+		log_msg(level,
+			"load BPF object %s (maps in %s): %s%s (-v 4 shows libbpf's log)",
+			obj, pin_dir, strerror(-err), effect);
 }
 
 void loader_set_libbpf_log(void)
@@ -303,10 +368,10 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	if (err)
 		goto out_destroy;
 
+	load_refusal[0] = '\0';
 	err = pod_bpf__load(l->skel);
 	if (err) {
-		pr_err("load BPF object pod_bpf (maps in %s): %s; run with -v 4 for libbpf's log",
-		       cfg->pin_dir, strerror(-err));
+		log_load_error(LOG_ERR, "pod_bpf", cfg->pin_dir, err, "");
 		goto out_destroy;
 	}
 	err = open_wire(l, cfg);
@@ -353,10 +418,10 @@ static int open_wire(struct loader *l, const struct loader_config *cfg)
 	l->wire->rodata->snat_port_min = cfg->snat_port_min;
 	l->wire->rodata->snat_port_max = cfg->snat_port_max;
 	l->wire->rodata->xdp_tx_ok = cfg->xdp_tx_ok;
+	load_refusal[0] = '\0';
 	err = wire_bpf__load(l->wire);
 	if (err) {
-		pr_err("load BPF object wire_bpf (maps in %s): %s; run with -v 4 for libbpf's log",
-		       cfg->pin_dir, strerror(-err));
+		log_load_error(LOG_ERR, "wire_bpf", cfg->pin_dir, err, "");
 		return err;
 	}
 	return 0;
@@ -688,10 +753,11 @@ static int open_sock(struct loader *l)
 					BPF_FUNC_set_retval, NULL) == 1;
 	if (!l->sock->rodata->have_set_retval)
 		pr_info("socket programs: no bpf_set_retval (Linux 5.18): connect() to a Service without endpoints fails with EPERM, not ECONNREFUSED");
+	load_refusal[0] = '\0';
 	err = sock_bpf__load(l->sock);
 	if (err) {
-		pr_warn("load BPF object sock_bpf (maps in %s): %s; hostNetwork clients are not translated (F8 off; -v 4 shows libbpf's log)",
-			l->cfg.pin_dir, strerror(-err));
+		log_load_error(LOG_WARN, "sock_bpf", l->cfg.pin_dir, err,
+			       " (no socket LB: F8 off, pods via tc)");
 		return err;
 	}
 	return 0;
