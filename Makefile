@@ -164,7 +164,7 @@ $(OUTPUT)/unit_tests: $(OUTPUT)/obj/selftests/unit/main.o \
 
 $(OUTPUT)/prog_tests: $(OUTPUT)/obj/selftests/prog/main.o \
 		$(call objs,$(PROG_SRCS) $(TEST_LIB_SRCS) $(PROG_LIB_SRCS) \
-		user/sys/pinned.c user/lib/log.c)
+		user/sys/pinned.c user/sys/probe.c user/lib/log.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
 
