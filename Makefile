@@ -107,7 +107,8 @@ $(OUTPUT)/svcd: $(call objs,$(SVCD_SRCS) $(SYS_SRCS) $(LIB_SRCS))
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) $(HTTP_LDLIBS) -o $@
 
-$(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/sys/pinned.c user/lib/log.c)
+$(OUTPUT)/svcctl: $(call objs,$(SVCCTL_SRCS) user/sys/pinned.c user/sys/probe.c \
+	user/lib/log.c)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_LDFLAGS) $^ $(USER_LDLIBS) -o $@
 

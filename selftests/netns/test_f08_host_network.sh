@@ -251,4 +251,33 @@ rc=$?
 CHECK_WHY="svcd --socket-lb bogus: expected exit 2 and one line on stderr naming the flag, nothing on stdout; got exit $rc, stderr: $(cat "$T_DIR/bogus.err"), stdout: $(head -c 200 "$T_DIR/bogus.out")"
 check socket-lb-bogus-exit-2 eval '[ $rc = 2 ] && [ "$(wc -l <"$T_DIR/bogus.err")" = 1 ] && grep -q -- "--socket-lb" "$T_DIR/bogus.err" && [ ! -s "$T_DIR/bogus.out" ]'
 
+# ---- the kernel's features: probed, shown, and one forced off ---------------------
+# svcd logs the kernel and what it found; svcctl status shows the same
+# kernel and every feature by name. --disable-feature sock_set_retval
+# makes svcd take the fallback a kernel before 5.18 gets: a connect() to a
+# Service without endpoints fails with EPERM, not ECONNREFUSED.
+stop_svcd
+start_svcd "$NODE" "$CLUSTER" --cgroup-path "$CG" --disable-feature sock_set_retval
+wait_frontends 15 198.19.96.81:80/TCP || fail feature-off-frontends "svcd did not come up with --disable-feature"
+RE="kernel $(uname -r): [0-9]+ of [0-9]+ features found.*; off by --disable-feature: sock_set_retval\$"
+CHECK_WHY="expected one line 'kernel $(uname -r): N of M features found...; off by --disable-feature: sock_set_retval'; got: $(last_start | grep -a 'features')"
+check features-logged wait_until 10 eval 'last_start | grep -Eq "$RE"'
+wait_until 10 eval 'last_start | grep -q "socket LB: "'
+out=$(sock_try "$NODE" tcp 198.19.96.81 80)
+CHECK_WHY="--disable-feature sock_set_retval: connect() to a Service without endpoints: expected 'EPERM fast' (the fallback of a kernel without bpf_set_retval), got '$out'; log: $(last_start | grep -a 'set_retval')"
+check feature-off-fallback eval '[ "$out" = "EPERM fast" ] && last_start | grep -q "no bpf_set_retval"'
+out=$(svcctl status 2>/dev/null | sed -n 's/^kernel: \([^,]*\), .*/\1/p')
+j=$(svcctl status -o json 2>/dev/null | python3 -c 'import json,sys
+k = json.load(sys.stdin)["kernel"]
+f = k["features"]
+print(k["release"], len(f), f.get("sock_set_retval"), all(v in ("yes", "no") for v in f.values()))')
+CHECK_WHY="svcctl status: expected the kernel '$(uname -r)' in text and JSON, JSON features all 'yes'/'no' with sock_set_retval the kernel's own answer (yes here: svcctl probes the kernel, the flag is svcd's), got text '$out', JSON '$j'"
+check status-kernel-features eval '[ "$out" = "$(uname -r)" ] && [[ "$j" =~ ^$(uname -r)\ [0-9]+\ (yes|no)\ True$ ]]'
+ip netns exec "$NODE" timeout 20 "$SVCD" --from-file "$CLUSTER" \
+	--pin-dir "$BPFFS/bogus" --disable-feature sock_set_retval,no_such_one \
+	>"$T_DIR/bogusf.out" 2>"$T_DIR/bogusf.err"
+rc=$?
+CHECK_WHY="svcd --disable-feature no_such_one: expected exit 2 and one line naming it; got exit $rc, stderr: $(cat "$T_DIR/bogusf.err")"
+check disable-feature-bogus-exit-2 eval '[ $rc = 2 ] && [ "$(wc -l <"$T_DIR/bogusf.err")" = 1 ] && grep -q "no_such_one" "$T_DIR/bogusf.err"'
+
 finish

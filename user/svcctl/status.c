@@ -397,9 +397,47 @@ static int status_sock_add(const struct ctx *c, struct status *st)
 	return 0;
 }
 
-static void status_print_text(const struct ctx *c, const struct status *st)
+/*
+ * The kernel's features, probed here (svcctl runs on the node it looks
+ * at): text, one line with the count and each missing feature with the
+ * release that has it; JSON, "kernel": {"release", "features": {NAME:
+ * "yes"|"no"|"unknown"}}.
+ */
+static void status_kernel(const struct ctx *c, struct status *st)
+{
+	cJSON *kernel, *features;
+	struct probes p;
+	int f, n = 0;
+
+	probes_run(&p, NULL, 0);
+	if (c->json) {
+		kernel = cJSON_AddObjectToObject(st->doc, "kernel");
+		if (!kernel)
+			return;
+		cJSON_AddStringToObject(kernel, "release", p.release);
+		features = cJSON_AddObjectToObject(kernel, "features");
+		for (f = 0; features && f < FEAT_MAX; f++)
+			cJSON_AddStringToObject(features, probe_name(f),
+						probe_state_str(p.f[f].state));
+		return;
+	}
+	for (f = 0; f < FEAT_MAX; f++)
+		n += p.f[f].state == PROBE_YES;
+	printf("kernel: %s, %d of %d features\n", p.release, n, FEAT_MAX);
+	for (f = 0; f < FEAT_MAX; f++) {
+		if (p.f[f].state == PROBE_YES)
+			continue;
+		printf("  missing: %-18s %s (%s)\n", probe_name(f),
+		       probe_what(f),
+		       p.f[f].state == PROBE_NO ? probe_since(f) :
+						  "cannot tell: run as root");
+	}
+}
+
+static void status_print_text(const struct ctx *c, struct status *st)
 {
 	printf("pin dir: %s\n", c->pin_dir);
+	status_kernel(c, st);
 	printf("socket LB: %s\n\n", st->socket_lb);
 	table_print(&st->maps);
 	printf("\n");
@@ -443,6 +481,7 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		goto out;
 	if (c->json) {
 		cJSON_AddStringToObject(st.doc, "socket_lb", st.socket_lb);
+		status_kernel(c, &st);
 		err = print_json(c, st.doc);
 		st.doc = NULL;
 	} else {

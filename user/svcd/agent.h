@@ -57,6 +57,8 @@ struct options {
 	/* --socket-lb: true (all) translates pods' sockets at the socket
 	 * too; false (host) only the node's own (hostNetwork) sockets */
 	bool socket_lb_pods;
+	/* --disable-feature: probe names (sys/probe.h) taken as missing */
+	struct strlist disabled_features;
 	const char *metrics_addr;
 	const char *healthz_addr;
 	bool cleanup;
@@ -93,6 +95,7 @@ struct svcd {
 	bool ipv6;
 	size_t v6_dropped; /* IPv6 frontends left out by the last sync */
 	struct loader *loader;
+	struct probes probes; /* what the kernel has, found at start */
 	struct svcd_maps maps;
 	bool maps_open;
 	struct writer *writer;

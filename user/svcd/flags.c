@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "svcd/agent.h"
+#include "sys/probe.h"
 #include "svcd_abi.h"
 
 enum {
@@ -30,6 +31,7 @@ enum {
 	OPT_MAX_AFFINITY,
 	OPT_SNAT_PORTS,
 	OPT_SOCKET_LB,
+	OPT_DISABLE_FEATURE,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +46,7 @@ static const struct option long_opts[] = {
 	{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
 	{ "cgroup-path", required_argument, NULL, OPT_CGROUP_PATH },
 	{ "socket-lb", required_argument, NULL, OPT_SOCKET_LB },
+	{ "disable-feature", required_argument, NULL, OPT_DISABLE_FEATURE },
 	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "healthz-bind-address", required_argument, NULL, OPT_HEALTHZ_ADDR },
 	{ "cleanup", no_argument, NULL, OPT_CLEANUP },
@@ -64,7 +67,7 @@ void usage(FILE *f)
 		"            [--hostname-override NAME] [--pod-ifaces GLOB[,GLOB]]\n"
 		"            [--uplinks IFACE[,IFACE]] [--nodeport-addresses CIDR[,CIDR]]\n"
 		"            [--cluster-cidr CIDR[,CIDR]] [--pin-dir DIR] [--cgroup-path PATH]\n"
-		"            [--socket-lb all|host]\n"
+		"            [--socket-lb all|host] [--disable-feature NAME[,NAME]]\n"
 		"            [--metrics-bind-address ADDR:PORT]\n"
 		"            [--healthz-bind-address ADDR:PORT] [--cleanup] [-v LEVEL]\n"
 		"            [--max-services N] [--max-backends N] [--max-conntrack N]\n"
@@ -108,6 +111,9 @@ void usage(FILE *f)
 		"                            host: only this network namespace's\n"
 		"                            (hostNetwork) sockets, pods keep the tc path\n"
 		"                            (for meshes that must see the ClusterIP)\n"
+		"  --disable-feature NAME[,NAME]  take these kernel features as missing\n"
+		"                            and use the fallback a kernel without them\n"
+		"                            gets (for tests; names: svcctl status)\n"
 		"  --metrics-bind-address ADDR:PORT  serve /metrics and /proxyMode\n"
 		"  --healthz-bind-address ADDR:PORT  serve /healthz and /livez\n"
 		"                            (each only when given)\n"
@@ -300,6 +306,7 @@ void options_free(struct options *o)
 {
 	strlist_free(&o->pod_ifaces);
 	strlist_free(&o->uplinks);
+	strlist_free(&o->disabled_features);
 	free(o->nodeport_cidrs.items);
 	free(o->cluster_cidrs.items);
 }
@@ -403,6 +410,19 @@ int parse_args(int argc, char **argv, struct options *o)
 				pr_err("--socket-lb '%s': expected all or host",
 				       optarg);
 				err = -EINVAL;
+			}
+			break;
+		case OPT_DISABLE_FEATURE:
+			err = parse_list("--disable-feature", optarg,
+					 &o->disabled_features);
+			for (i = 0; !err && i < o->disabled_features.n; i++) {
+				if (probe_by_name(
+					    o->disabled_features.items[i]) <
+				    0) {
+					pr_err("--disable-feature '%s': no such feature (svcctl status lists them)",
+					       o->disabled_features.items[i]);
+					err = -EINVAL;
+				}
 			}
 			break;
 		case OPT_METRICS_ADDR:

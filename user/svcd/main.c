@@ -247,6 +247,7 @@ static bool serve_ipv6(const struct options *o)
 
 /* The loader's sizes and SNAT source from the flags and the uplinks. */
 static void loader_config_of(const struct options *o,
+			     const struct probes *probes,
 			     struct loader_config *lcfg)
 {
 	*lcfg = (struct loader_config){
@@ -260,6 +261,7 @@ static void loader_config_of(const struct options *o,
 		.max_affinity = o->max_affinity,
 		.cgroup_path = o->cgroup_path,
 		.sock_pods = o->socket_lb_pods,
+		.probes = probes,
 		.snat_port_min = o->snat_port_min,
 		.snat_port_max = o->snat_port_max,
 	};
@@ -292,6 +294,43 @@ static void loader_config_of(const struct options *o,
 	}
 }
 
+/*
+ * One line: the kernel and what it lacks, each missing feature with the
+ * release that brought it (what a fallback costs is said where the
+ * fallback is taken); features turned off by --disable-feature apart.
+ */
+static void log_probes(const struct probes *p)
+{
+	char missing[1024] = "", off[512] = "";
+	size_t lm = 0, lo = 0;
+	int f, n = 0;
+
+	for (f = 0; f < FEAT_MAX; f++) {
+		switch (p->f[f].state) {
+		case PROBE_YES:
+			n++;
+			break;
+		case PROBE_OFF:
+			lo += snprintf(off + lo,
+				       lo < sizeof(off) ? sizeof(off) - lo : 0,
+				       "%s%s", lo ? ", " : "", probe_name(f));
+			break;
+		case PROBE_NO:
+		case PROBE_UNKNOWN:
+			lm += snprintf(
+				missing + lm,
+				lm < sizeof(missing) ? sizeof(missing) - lm : 0,
+				"%s%s (%s)", lm ? ", " : "", probe_name(f),
+				p->f[f].state == PROBE_NO ? probe_since(f) :
+							    "probe failed");
+			break;
+		}
+	}
+	pr_info("kernel %s: %d of %d features found%s%s%s%s", p->release, n,
+		FEAT_MAX, lm ? "; missing: " : "", missing,
+		lo ? "; off by --disable-feature: " : "", off);
+}
+
 /* Programs loaded over the pinned maps, the maps opened, the writer's
  * mirror read back from them. Returns 0 or -errno (logged). */
 static int setup_datapath(struct svcd *s)
@@ -302,7 +341,13 @@ static int setup_datapath(struct svcd *s)
 	struct loader_sizes sizes;
 	int err, n;
 
-	loader_config_of(o, &lcfg);
+	err = probes_run(&s->probes,
+			 (const char *const *)o->disabled_features.items,
+			 o->disabled_features.n);
+	if (err)
+		return err;
+	log_probes(&s->probes);
+	loader_config_of(o, &s->probes, &lcfg);
 	s->ipv6 = lcfg.ipv6;
 	pr_info("IPv6: %s", s->ipv6 ?
 				    "served (IPv6 maps full size)" :

@@ -744,13 +744,15 @@ static int open_sock(struct loader *l)
 		if (err)
 			return err;
 	}
-	l->sock->rodata->node_netns_cookie = netns_cookie();
+	l->sock->rodata->node_netns_cookie =
+		probe_have(l->cfg.probes, FEAT_SO_NETNS_COOKIE) ?
+			netns_cookie() :
+			0;
 	l->sock->rodata->translate_pods = l->cfg.sock_pods;
 	if (!l->sock->rodata->node_netns_cookie && !l->cfg.sock_pods)
 		pr_warn("socket programs: no SO_NETNS_COOKIE (Linux 5.14), so they cannot tell the node's sockets from pods': pods in the cgroup are translated at the socket too (--socket-lb host cannot hold)");
 	l->sock->rodata->have_set_retval =
-		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
-					BPF_FUNC_set_retval, NULL) == 1;
+		probe_have(l->cfg.probes, FEAT_SOCK_SET_RETVAL);
 	if (!l->sock->rodata->have_set_retval)
 		pr_info("socket programs: no bpf_set_retval (Linux 5.18): connect() to a Service without endpoints fails with EPERM, not ECONNREFUSED");
 	load_refusal[0] = '\0';

@@ -26,6 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "svcd_abi.h"
+#include "sys/probe.h"
 
 /*
  * svcd's tc filters are found by these, on the ingress and egress hooks
@@ -80,6 +81,8 @@ struct loader_config {
 	const char *cgroup_path; /* cgroup v2 directory; NULL or "": none */
 	/* pods' sockets too (--socket-lb all), not only the node's */
 	bool sock_pods;
+	/* what the kernel has (sys/probe.h); the variants follow it */
+	const struct probes *probes;
 };
 
 /* How the XDP program ended up attached to an uplink. */
