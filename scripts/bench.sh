@@ -154,6 +154,8 @@ if [ "$QUICK" = 1 ]; then
 	BUDGET=600         # seconds for the whole run before sizes are skipped
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-240} # seconds for one size's API load
 	PERPACKET_ARGS=(--services "1,100000" --repeat 20000 --new-flows 500 --rounds 3)
+	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-6}
+	PAIR_SECS=${BENCH_PAIR_SECS:-0.25}
 else
 	SIZES=${BENCH_SIZES:-1 1000 10000 30000}
 	REPEATS=${BENCH_REPEATS:-3}
@@ -163,6 +165,8 @@ else
 	BUDGET=2400
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-900}
 	PERPACKET_ARGS=(--services "1,100000")
+	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-10}
+	PAIR_SECS=${BENCH_PAIR_SECS:-1}
 fi
 # dual-stack: half as many objects again to load (an IPv6 slice per
 # Service) and twice the paths to measure: the time limits grow with them
@@ -210,6 +214,17 @@ for ((i = 1; i <= E; i++)); do
 	BACKENDS+="${BACKENDS:+,}198.18.1.$((10 + i))"
 done
 DIRECT_TARGET=198.18.1.11:8080
+# the direct floor from a proxy's own client (measure's HERE): a second
+# svcd-echo on the first backend, on this port, which no Service names
+HERE_PORT=8081
+# the load's client (svcd-load) and the backends (svcd-echo) run at this
+# nice value: on a machine shared with other work, their CPU is then
+# theirs first (the translation is in the kernel, on their time: tc and
+# cgroup programs, netfilter); on a quiet machine it changes nothing
+NICE=${BENCH_NICE:--10}
+case $NICE in '' | *[!0-9-]*) echo "bench: error: BENCH_NICE is a nice value" >&2 && exit 1 ;; esac
+LOAD=(nice -n "$NICE" "$LOAD_BIN")
+case $PAIR_ROUNDS in '' | *[!0-9]*) echo "bench: error: BENCH_PAIR_ROUNDS is a count" >&2 && exit 1 ;; esac
 # IPv6 (BENCH_IPV6=1, the default): the same shape once more in
 # 2001:db8::/32 on the same veths, every Service dual-stack. Addresses
 # below are written [ADDR]:PORT.
@@ -427,9 +442,15 @@ make_topology() {
 		pod=$(nsname "be$i-$m")
 		make_pod "$node" "$pod" "198.18.1.$((10 + i))" "$GW"
 		start_echo "$pod" "be$i" 8080 --tcp
+		renice -n "$NICE" -p "$ECHO_PID" >/dev/null
+		if [ "$i" = 1 ]; then
+			start_echo "$pod" "be1-here" "$HERE_PORT" --tcp
+			renice -n "$NICE" -p "$ECHO_PID" >/dev/null
+		fi
 		if [ "$V6" = 1 ]; then
 			pod6 "$node" "$pod" "198.18.1.$((10 + i))" "2001:db8:1::$((10 + i))"
 			start_echo6 "$pod" "be$i" 8080
+			[ "$i" = 1 ] && start_echo6 "$pod" "be1-here" "$HERE_PORT"
 		fi
 	done
 	if [ "$V6" = 1 ]; then
@@ -493,42 +514,94 @@ syn_retrans() {
 		/^TcpExt:/ && h { print $c + 0; exit }'
 }
 
-# measure NS TARGET OUT: a warm-up, then REPEATS x (latency run at
+# measure NS TARGET OUT [PAIR]: a warm-up, then REPEATS x (latency run at
 # concurrency 1 + rate run at concurrency CONC); the summary (record.py
 # load) into OUT, with the SYN retransmissions the client saw (TARGET
 # ADDR:PORT or [ADDR6]:PORT).
+# PAIR (a proxy's row: pair_of clusterip|nodeport 4|6) is "HERE BARE_NS
+# BARE": the rate is then measured in PAIR_ROUNDS rounds of PAIR_SECS
+# runs at concurrency CONC instead, each round running, back to back in
+# an order that rotates from round to round, TARGET from NS (the proxy),
+# HERE from NS (the direct floor on the same client, its proxy's programs
+# or rules on the path: a second svcd-echo on the first backend, port
+# HERE_PORT, whose tuples never meet the measured Service's) and BARE from
+# BARE_NS (the direct floor in the direct mode's namespace, no proxy at
+# all; "-" when that mode does not run). The ratios are taken per round
+# (adjacent runs, under the same load of the machine) and their median
+# and spread reported (record.py load --paired): a drift of the machine
+# between sizes or rows cancels out of them.
 measure() {
-	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1
+	local ns=$1 target=$2 out=$3 pair=${4:-} r rates=() lats=() w s0 s1 here= bns= bare= plist=
 	w=$T_DIR/warm.json
-	nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
+	nsexec "$ns" "${LOAD[@]}" --tcp --to "$target" --count 100000 \
 		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
 	if [ ! -s "$w" ] || [ "$(rec get "$w" answered)" = 0 ]; then
 		echo '{"status": "no answers"}' >"$out"
 		info "no answers from $target (warm-up)"
 		return 1
 	fi
+	if [ -n "$pair" ] && [ "$PAIR_ROUNDS" -gt 0 ]; then
+		read -r here bns bare <<<"$pair"
+		[ "$bns" = - ] && bns= bare=
+		nsexec "$ns" "${LOAD[@]}" --tcp --to "$here" --count 100000 --duration 0.1 \
+			--concurrency "$CONC" --timeout-ms 1000 --json >/dev/null 2>&1
+		[ -n "$bns" ] && nsexec "$bns" "${LOAD[@]}" --tcp --to "$bare" --count 100000 \
+			--duration 0.1 --concurrency "$CONC" --timeout-ms 1000 --json >/dev/null 2>&1
+	fi
 	s0=$(syn_retrans "$ns")
 	for ((r = 1; r <= REPEATS; r++)); do
-		nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count "$LAT_COUNT" \
+		nsexec "$ns" "${LOAD[@]}" --tcp --to "$target" --count "$LAT_COUNT" \
 			--duration 5 --concurrency 1 --timeout-ms 2000 \
 			--json >"$out.lat$r" 2>/dev/null
-		nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000000 \
+		lats+=("$out.lat$r")
+		[ -n "$pair" ] && [ "$PAIR_ROUNDS" -gt 0 ] && continue
+		nsexec "$ns" "${LOAD[@]}" --tcp --to "$target" --count 100000000 \
 			--duration "$RATE_SECS" --concurrency "$CONC" --timeout-ms 2000 \
 			--json >"$out.rate$r" 2>/dev/null
 		rates+=("$out.rate$r")
-		lats+=("$out.lat$r")
 	done
+	if [ -n "$pair" ] && [ "$PAIR_ROUNDS" -gt 0 ]; then
+		local names=(proxy here) nss=("$ns" "$ns") tos=("$target" "$here") k i j
+		[ -n "$bns" ] && names+=(bare) nss+=("$bns") tos+=("$bare")
+		k=${#names[@]}
+		plist=$out.pairs
+		: >"$plist"
+		for ((r = 0; r < PAIR_ROUNDS; r++)); do
+			for ((j = 0; j < k; j++)); do
+				i=$(((r + j) % k))
+				nsexec "${nss[i]}" "${LOAD[@]}" --tcp --to "${tos[i]}" --count 100000000 \
+					--duration "$PAIR_SECS" --concurrency "$CONC" --timeout-ms 2000 \
+					--json >"$out.p$r.${names[i]}" 2>/dev/null
+				echo "$r ${names[i]} $out.p$r.${names[i]}" >>"$plist"
+			done
+		done
+	fi
 	s1=$(syn_retrans "$ns")
 	info "$target: $(rec load "$out" "${rates[@]}" -- "${lats[@]}" \
-		--syn-retrans $((${s1:-0} - ${s0:-0})))"
+		--syn-retrans $((${s1:-0} - ${s0:-0})) ${plist:+--paired "$plist"})"
 }
 
-# measure6 WHO NS TARGET OUT KEY [--done]: measure (not again with
-# --done: OUT is measured already), then KEY=@OUT into F; when nothing
-# answered, KEY is the cell "WHO IPv6: failed: ..." instead.
+# pair_of clusterip|nodeport 4|6: measure's PAIR argument for a proxy's
+# row of that path and family: the here floor (HERE_PORT on the first
+# backend, reached from the same client), the direct mode's client (its
+# pod, or its external client for NodePort; "-" when direct does not
+# run) and its target (the direct floor's, port 8080).
+pair_of() {
+	local bns
+	if [ "$1" = nodeport ]; then bns=${EXT[direct]:--}; else bns=${CLIENT[direct]:--}; fi
+	if [ "$2" = 6 ]; then
+		echo "[$(host6 "$DIRECT_TARGET6")]:$HERE_PORT $bns $DIRECT_TARGET6"
+	else
+		echo "${DIRECT_TARGET%:*}:$HERE_PORT $bns $DIRECT_TARGET"
+	fi
+}
+
+# measure6 WHO NS TARGET OUT KEY [--done | PAIR]: measure (with PAIR; not
+# again with --done: OUT is measured already), then KEY=@OUT into F; when
+# nothing answered, KEY is the cell "WHO IPv6: failed: ..." instead.
 measure6() {
 	local who=$1 ns=$2 target=$3 out=$4 key=$5
-	[ "${6:-}" = --done ] || measure "$ns" "$target" "$out"
+	[ "${6:-}" = --done ] || measure "$ns" "$target" "$out" "${6:-}"
 	if [ "$(rec get "$out" status 2>/dev/null)" = ok ]; then
 		F+=("$key=@$out")
 	else
@@ -809,12 +882,13 @@ xlat_fields() {
 		if (ok) printf "{\"socket\": %d, \"tc\": %d}", a1 - a0, b1 - b0; else printf "null" }')"
 }
 
-# measure_xlat NS TARGET OUT KEY: measure, and the svcd counters around it
-# as KEY_xlat (svcd's node: B_SVCD_NODE).
+# measure_xlat NS TARGET OUT KEY [PAIR]: measure, and the svcd counters
+# around it as KEY_xlat (svcd's node: B_SVCD_NODE; with PAIR they count
+# the floors' runs too: those are not services, so they add to neither).
 measure_xlat() {
 	local m0=$3.m0 m1=$3.m1
 	prom_dump "$B_SVCD_NODE" "$m0"
-	measure "$1" "$2" "$3"
+	measure "$1" "$2" "$3" "${5:-}"
 	prom_dump "$B_SVCD_NODE" "$m1"
 	F+=("$4_xlat=$(xlat_fields "$B_SVCD_NODE" "$m0" "$m1")")
 }
@@ -978,7 +1052,7 @@ mode_svcd() {
 	rss=$(rss_of "$B_SVCD_PID")
 	F+=("rss_kb=${rss:-null}")
 	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
-	measure_xlat "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" clusterip
+	measure_xlat "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" clusterip "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	c0=$(sync_lines "$B_SVCD_LOG")
@@ -991,11 +1065,11 @@ mode_svcd() {
 	rss=$(rss_of "$B_SVCD_PID")
 	F+=("rss_change_kb=${rss:-null}")
 	if [ "$NP" = 1 ]; then
-		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json" "$(pair_of nodeport 4)"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$V6_WHY" ]; then
-		measure_xlat "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		measure_xlat "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 		measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 --done
 		c0=$(sync_lines "$B_SVCD_LOG")
 		change_common "${CLIENT[svcd]}" 6
@@ -1004,7 +1078,7 @@ mode_svcd() {
 			F+=("change6_sync_ms=${s:-null}")
 		fi
 		if [ "$NP" = 1 ]; then
-			measure6 svcd "${EXT[svcd]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
+			measure6 svcd "${EXT[svcd]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6 "$(pair_of nodeport 6)"
 		fi
 	elif [ "$V6" = 1 ]; then
 		F+=("clusterip6=$(jstatus "svcd IPv6: failed: $V6_WHY")")
@@ -1042,10 +1116,10 @@ svcd_tc_run() {
 		socket_lb_check "$B_SVCD_LOG" "--socket-lb host"
 		rss=$(rss_of "$B_SVCD_PID")
 		F+=("rss_kb=${rss:-null}")
-		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip
+		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip "$(pair_of clusterip 4)"
 		F+=("clusterip=@$dir/svcd_tc-clusterip.json")
 		if [ "$V6" = 1 ] && [ -z "$why6" ]; then
-			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6
+			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 			measure6 svcd "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 --done
 		elif [ "$V6" = 1 ]; then
 			F+=("clusterip6=$(jstatus "svcd IPv6: failed: $why6")")
@@ -1142,7 +1216,7 @@ mode_kube_proxy() {
 	fi
 	rss=$(rss_of "$KP_PID")
 	F+=("rss_kb=${rss:-null}")
-	measure "${CLIENT[$m]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[$m]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count)
@@ -1157,11 +1231,11 @@ mode_kube_proxy() {
 	rss=$(rss_of "$KP_PID")
 	F+=("rss_change_kb=${rss:-null}")
 	if [ "$NP" = 1 ]; then
-		measure "${EXT[$m]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		measure "${EXT[$m]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json" "$(pair_of nodeport 4)"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$why6" ]; then
-		measure6 kube-proxy "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		measure6 kube-proxy "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 		c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count IPv6)
 		c=${c%.*}
 		s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum IPv6)
@@ -1172,7 +1246,7 @@ mode_kube_proxy() {
 			[ $((c1 - c)) = 1 ] || F+=("note=IPv6 change: $((c1 - c)) syncs; own sync is their mean")
 		fi
 		if [ "$NP" = 1 ]; then
-			measure6 kube-proxy "${EXT[$m]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
+			measure6 kube-proxy "${EXT[$m]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6 "$(pair_of nodeport 6)"
 		fi
 	elif [ "$V6" = 1 ]; then
 		F+=("clusterip6=$(jstatus "kube-proxy IPv6: failed: $why6")")
@@ -1529,6 +1603,7 @@ json.dump({
     "nodeport_note": "$([ "$NP" = 1 ] || echo "$NP_NOTE")",
     "notes": $notes_json,
     "socket_lb": $([ -n "$CG" ] && echo True || echo False),
+    "pair_rounds": $PAIR_ROUNDS, "pair_secs": "$PAIR_SECS", "conc": $CONC, "here_port": $HERE_PORT, "nice": $NICE,
     "svcd_tc": $([ "$SVCD_TC" = 1 ] && echo True || echo False),
     "changes": {"k": $CHG_K, "gap_s": $CHG_GAP, "limit_s": $CHG_SECS, "probe_every": $CHG_PROBE_EVERY},
 }, open(sys.argv[1], "w"), indent=2)
