@@ -69,10 +69,10 @@
 #      (svcd's first "sync:" line; kube-proxy's
 #      kubeproxy_sync_proxy_rules_last_timestamp_seconds), with each
 #      binary's own duration of that sync beside it;
-#   2. load: svcd-load from the client pod to the ClusterIP: a rate run
-#      (concurrency C, fixed duration) and a latency run (concurrency 1,
-#      fixed count), REPEATS times, medians; the proxy's RSS (and for svcd
-#      the memlock of its maps);
+#   2. load: svcd-load from the client pod to the ClusterIP: a latency run
+#      (concurrency 1, fixed count) REPEATS times, medians, and the rate
+#      in PAIR_ROUNDS paired rounds against the direct floors (measure);
+#      the proxy's RSS (and for svcd the memlock of its maps);
 #   3. one endpoint change: a PATCH of the measured EndpointSlice (the
 #      last endpoint -> the spare pod), timed from the request leaving to
 #      the first connection the spare pod answers (a try every 1 ms), the
@@ -113,7 +113,10 @@
 # 0: none); BENCH_CHANGE_GAP (0.125 s between PATCHes);
 # BENCH_CHANGES_SECS (their time limit, default K x gap x 1.25 + 10);
 # BENCH_CHANGE_PROBE_EVERY (10, 4 with QUICK=1); BENCH_SVCD_TC=0 (no
-# tc-only row).
+# tc-only row); BENCH_PAIR_ROUNDS (10, 8 with QUICK=1; 0: the rate of a
+# proxy's row unpaired, as before) and BENCH_PAIR_SECS (0.3, 0.15 with
+# QUICK=1): measure's paired rate rounds; BENCH_NICE (-10): the nice value
+# of the load and the backends.
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -154,8 +157,8 @@ if [ "$QUICK" = 1 ]; then
 	BUDGET=600         # seconds for the whole run before sizes are skipped
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-240} # seconds for one size's API load
 	PERPACKET_ARGS=(--services "1,100000" --repeat 20000 --new-flows 500 --rounds 3)
-	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-6}
-	PAIR_SECS=${BENCH_PAIR_SECS:-0.25}
+	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-8}
+	PAIR_SECS=${BENCH_PAIR_SECS:-0.15}
 else
 	SIZES=${BENCH_SIZES:-1 1000 10000 30000}
 	REPEATS=${BENCH_REPEATS:-3}
@@ -166,7 +169,7 @@ else
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-900}
 	PERPACKET_ARGS=(--services "1,100000")
 	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-10}
-	PAIR_SECS=${BENCH_PAIR_SECS:-1}
+	PAIR_SECS=${BENCH_PAIR_SECS:-0.3}
 fi
 # dual-stack: half as many objects again to load (an IPv6 slice per
 # Service) and twice the paths to measure: the time limits grow with them
@@ -224,6 +227,10 @@ HERE_PORT=8081
 NICE=${BENCH_NICE:--10}
 case $NICE in '' | *[!0-9-]*) echo "bench: error: BENCH_NICE is a nice value" >&2 && exit 1 ;; esac
 LOAD=(nice -n "$NICE" "$LOAD_BIN")
+# TIMED FILE CMD...: CMD, its user and system CPU seconds into FILE (the
+# client's own CPU per connection, beside each paired rate run: a figure
+# the machine's other work does not move as it moves the rate)
+TIMED=(python3 "$BENCH_LIB/cputime.py")
 case $PAIR_ROUNDS in '' | *[!0-9]*) echo "bench: error: BENCH_PAIR_ROUNDS is a count" >&2 && exit 1 ;; esac
 # IPv6 (BENCH_IPV6=1, the default): the same shape once more in
 # 2001:db8::/32 on the same veths, every Service dual-stack. Addresses
@@ -569,7 +576,8 @@ measure() {
 		for ((r = 0; r < PAIR_ROUNDS; r++)); do
 			for ((j = 0; j < k; j++)); do
 				i=$(((r + j) % k))
-				nsexec "${nss[i]}" "${LOAD[@]}" --tcp --to "${tos[i]}" --count 100000000 \
+				nsexec "${nss[i]}" "${TIMED[@]}" "$out.p$r.${names[i]}.cpu" "${LOAD[@]}" --tcp \
+					--to "${tos[i]}" --count 100000000 \
 					--duration "$PAIR_SECS" --concurrency "$CONC" --timeout-ms 2000 \
 					--json >"$out.p$r.${names[i]}" 2>/dev/null
 				echo "$r ${names[i]} $out.p$r.${names[i]}" >>"$plist"

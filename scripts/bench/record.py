@@ -144,6 +144,11 @@ def cmd_load(args):
             if q:
                 pr += ", / %s floor %.3f [%.3f..%.3f] (%d rounds)" % (
                     fl, q["median"], q["min"], q["max"], q["n"])
+        cc = paired.get("client_cpu_us") or {}
+        if cc:
+            pr += "; client CPU per connection: " + ", ".join(
+                "%s %.2f us" % (k, cc[k].get("all", cc[k]["median"]))
+                for k in ("proxy", "here", "bare") if k in cc)
     print("rate %s/s p50 %s ms p99 %s ms, %d of %d attempts failed, %s SYN retransmits%s" % (
         "-" if res["rate"] is None else "%.0f" % res["rate"],
         "-" if res["p50_ms"] is None else "%.3f" % res["p50_ms"],
@@ -157,6 +162,16 @@ def run_rate(r):
     return None
 
 
+def run_cpu_us(path, run):
+    """The client's user + system CPU per answered connection, in us, of
+    one paired run (GNU time's "%U %S" in PATH.cpu), or None."""
+    try:
+        u, s = open(path + ".cpu").read().split()[-2:]
+        return (float(u) + float(s)) * 1e6 / run["answered"] if run.get("answered") else None
+    except (OSError, ValueError):
+        return None
+
+
 def read_paired(plist):
     """The rounds of measure's PAIR: (summary, the proxy's runs, the
     floors' runs)."""
@@ -165,13 +180,19 @@ def read_paired(plist):
         f = line.split(None, 2)
         if len(f) == 3:
             rounds.setdefault(int(f[0]), {})[f[1]] = f[2].strip()
-    series = {}
+    series, cpu, cpu_tot = {}, {}, {}
     proxy_runs, floor_runs = [], []
     for r in sorted(rounds):
         for name, path in rounds[r].items():
             run = read_runs([path])[0]
             (proxy_runs if name == "proxy" else floor_runs).append(run)
             series.setdefault(name, {})[r] = run_rate(run)
+            cpu.setdefault(name, {})[r] = run_cpu_us(path, run)
+            c = run_cpu_us(path, run)
+            if c is not None:
+                t = cpu_tot.setdefault(name, [0.0, 0])
+                t[0] += c * run["answered"] / 1e6
+                t[1] += run["answered"]
     out = {"rounds": len(rounds),
            "rates": {k: [None if v.get(r) is None else round(v[r], 1) for r in sorted(rounds)]
                      for k, v in series.items()}}
@@ -186,6 +207,16 @@ def read_paired(plist):
                               "spread": max(q) - min(q), "n": len(q),
                               "rounds": [round(x, 3) for x in q]}
         out["rate_" + fl] = statistics.median([v for v in series[fl].values() if v])
+    # the client's CPU per connection (us), per series: its median over
+    # the rounds, and each round's value
+    out["client_cpu_us"] = {
+        k: {"median": statistics.median([x for x in v.values() if x is not None]),
+            "rounds": [None if v.get(r) is None else round(v[r], 2) for r in sorted(rounds)]}
+        for k, v in cpu.items() if any(x is not None for x in v.values())}
+    # and over all its rounds: CPU seconds over connections
+    for k, v in cpu_tot.items():
+        if k in out["client_cpu_us"] and v[1]:
+            out["client_cpu_us"][k]["all"] = v[0] * 1e6 / v[1]
     return out, proxy_runs, floor_runs
 
 

@@ -211,7 +211,10 @@ PAIRED_TEXT = (
     "the rounds, so that the machine's drift between rows and sizes cancels (the floors' "
     "conn/s is the median of their rounds). \"on its client\" is the ratio against the "
     "floor from the same client pod: what the translation costs beyond the programs "
-    "being there. Load and backends run at nice %(nice)s.")
+    "being there. Load and backends run at nice %(nice)s. Client CPU: svcd-load's own "
+    "user + system time (wait4) over its answered connections in the same rounds: "
+    "the connect() hook and whatever the kernel charges to the sending process, "
+    "unmoved by how much of the machine the run got.")
 
 
 def ratio(a, b):
@@ -241,8 +244,9 @@ def target_table(out, rows, by, meta):
                "| p99 / direct (<= 1.10) "
                "| target | tc only: rate / direct | tc only: rate / direct on its client "
                "| tc only: p99 / direct "
-               "| socket LB run: sockets translated / tc packets |")
-    out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+               "| socket LB run: sockets translated / tc packets "
+               "| client CPU us per connection: socket LB / direct on its client / direct |")
+    out.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|")
     any_row = False
     for n in sizes(rows):
         d, sv, tc = by.get((n, "direct")), by.get((n, "svcd")), by.get((n, "svcd_tc"))
@@ -257,7 +261,7 @@ def target_table(out, rows, by, meta):
             pr = ratio(sp.get("p99_ms"), fp.get("p99_ms"))
             if rr is None and pr is None:
                 why = sp.get("status") or sv.get("install_note") or "not measured"
-                out.append("| %s | %s | %s | %s | | | | | | %s | | | | |" % (
+                out.append("| %s | %s | %s | %s | | | | | | %s | | | | | |" % (
                     "{:,}".format(n), fam, fmt_rate(fp.get("rate")), why, "not measured"))
                 continue
             any_row = True
@@ -276,12 +280,15 @@ def target_table(out, rows, by, meta):
                                  ("p99", pr is None or pr > 1.10)) if bad)
             x = sv.get(path + "_xlat")
             xl = "%s / %s" % ("{:,}".format(x["socket"]), "{:,}".format(x["tc"])) if x else "-"
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            cc = (sp.get("paired") or {}).get("client_cpu_us") or {}
+            ccs = " / ".join("%.1f" % cc[k].get("all", cc[k]["median"]) if k in cc else "-"
+                             for k in ("proxy", "here", "bare")) if cc else "-"
+            out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 "{:,}".format(n), fam, fmt_rate(frate), fmt_rate(sp.get("rate")),
                 fmt_pq(pq(sp, "bare")) if pq(sp, "bare") else fmt_ratio(rr),
                 fmt_pq(pq(sp, "here")), fmt_ms(fp.get("p99_ms")), fmt_ms(sp.get("p99_ms")),
                 fmt_ratio(pr), verdict, trr, fmt_pq(pq(tp, "here")),
-                fmt_ratio(ratio(tp.get("p99_ms"), fp.get("p99_ms"))), xl))
+                fmt_ratio(ratio(tp.get("p99_ms"), fp.get("p99_ms"))), xl, ccs))
     return any_row
 
 
