@@ -229,8 +229,15 @@ case $NICE in '' | *[!0-9-]*) echo "bench: error: BENCH_NICE is a nice value" >&
 LOAD=(nice -n "$NICE" "$LOAD_BIN")
 # TIMED FILE CMD...: CMD, its user and system CPU seconds into FILE (the
 # client's own CPU per connection, beside each paired rate run: a figure
-# the machine's other work does not move as it moves the rate)
-TIMED=(python3 "$BENCH_LIB/cputime.py")
+# the machine's other work moves less than it moves the rate). GNU time:
+# hundredths of a second, so record.py sums them over the rounds; a
+# python wrapper took 1.7 s to start on the loaded machine, 24 times a
+# path. Without GNU time, no CPU figures.
+if [ -x /usr/bin/time ]; then
+	TIMED=(/usr/bin/time -f "%U %S" -o)
+else
+	TIMED=(bash -c 'shift && exec "$@"' _)
+fi
 case $PAIR_ROUNDS in '' | *[!0-9]*) echo "bench: error: BENCH_PAIR_ROUNDS is a count" >&2 && exit 1 ;; esac
 # IPv6 (BENCH_IPV6=1, the default): the same shape once more in
 # 2001:db8::/32 on the same veths, every Service dual-stack. Addresses

@@ -212,7 +212,7 @@ PAIRED_TEXT = (
     "conn/s is the median of their rounds). \"on its client\" is the ratio against the "
     "floor from the same client pod: what the translation costs beyond the programs "
     "being there. Load and backends run at nice %(nice)s. Client CPU: svcd-load's own "
-    "user + system time (wait4) over its answered connections in the same rounds: "
+    "user + system time (GNU time) over its answered connections in the same rounds: "
     "the connect() hook and whatever the kernel charges to the sending process, "
     "unmoved by how much of the machine the run got.")
 
