@@ -139,7 +139,12 @@ skip_all() { fail_all "$1"; }
 now() { echo "$EPOCHREALTIME"; }
 # elapsed T0 [T1]: seconds between two $EPOCHREALTIME readings
 elapsed() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.6f", b - a }'; }
-rec() { python3 "$BENCH_LIB/record.py" "$@"; }
+# PY: the python3 on PATH, resolved once: a pyenv shim (a bash script
+# that looks the version up) took over 1 s a start on a loaded machine,
+# and the bench starts python a few dozen times per path
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+[ -n "$PY" ] && [ -x "$PY" ] || PY=python3
+rec() { "$PY" "$BENCH_LIB/record.py" "$@"; }
 
 # ---- settings ------------------------------------------------------------------
 
@@ -680,7 +685,7 @@ API_FIT1=
 API_FIT2=
 
 kapi() {
-	ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" --pki "$K8S_DIR/pki" "$@"
+	ip netns exec "$K8S_NETNS" "$PY" "$BENCH_LIB/kapi.py" --pki "$K8S_DIR/pki" "$@"
 }
 
 # api_up PEER_NS...: the control plane, a kube-proxy identity
@@ -769,7 +774,7 @@ api_load() {
 	[ "$V6" = 1 ] && np+=(--ipv6)
 	say "N=$n: loading $objs objects (Services $((API_LOADED + 1))-$want$([ "$V6" = 1 ] && echo ", dual-stack,") and their EndpointSlices) into the API server"
 	t0=$(now)
-	out=$(timeout -k 5 "$LOAD_LIMIT" ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" \
+	out=$(timeout -k 5 "$LOAD_LIMIT" ip netns exec "$K8S_NETNS" "$PY" "$BENCH_LIB/kapi.py" \
 		--pki "$K8S_DIR/pki" fill --from $((API_LOADED + 1)) --to "$want" \
 		--endpoints "$E" --threads "$API_THREADS" "${np[@]}" 2>"$T_DIR/kapi-fill.err")
 	rc=$?
@@ -807,7 +812,7 @@ probe_start() {
 	[ "$f" = 6 ] && fe=$(host6 "$FRONTEND6"):${FRONTEND6##*:}
 	out=$T_DIR/probe$f.out
 	rm -f "$T_DIR/probe$f.ready" "$out"
-	nsexec "$1" python3 "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
+	nsexec "$1" "$PY" "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
 		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe$f.ready" "${want[@]}" >"$out" 2>&1 &
 	PROBE_PID[$f]=$!
 	defer kill_pid "${PROBE_PID[$f]}"
@@ -853,7 +858,7 @@ probe6_settle() {
 
 # jstatus TEXT: {"status": TEXT} as JSON (a path that has no figures).
 jstatus() {
-	python3 -c 'import json, sys; print(json.dumps({"status": sys.argv[1]}))' "$1"
+	"$PY" -c 'import json, sys; print(json.dumps({"status": sys.argv[1]}))' "$1"
 }
 
 maxf() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
@@ -976,12 +981,12 @@ change_series() {
 	done
 	[ "$CHG_K" -gt 0 ] || return 0
 	say "N=$n: $who: $CHG_K endpoint changes, one every ${CHG_GAP}s (at most ${CHG_SECS}s), every ${CHG_PROBE_EVERY}th timed to the datapath"
-	pcmd=(ip netns exec "$cli" python3 "$BENCH_LIB/changes.py" prober "${FRONTEND%:*}" "${FRONTEND##*:}")
+	pcmd=(ip netns exec "$cli" "$PY" "$BENCH_LIB/changes.py" prober "${FRONTEND%:*}" "${FRONTEND##*:}")
 	if [ -n "$CG" ] && [ -n "${IN_CG[$cli]:-}" ]; then
 		pcmd=(bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$CG" "${pcmd[@]}")
 	fi
 	prom_dump "$node" "$out.m0"
-	timeout -k 5 $((CHG_SECS + 60)) ip netns exec "$node" python3 "$BENCH_LIB/changes.py" run \
+	timeout -k 5 $((CHG_SECS + 60)) ip netns exec "$node" "$PY" "$BENCH_LIB/changes.py" run \
 		--server "$(cat "$K8S_DIR/api")" --pki "$K8S_DIR/pki" \
 		--from "$MOVED" --to "$BACKENDS" --names "$(be_names)" \
 		--count "$CHG_K" --gap "$CHG_GAP" --seconds "$CHG_SECS" \
@@ -1009,7 +1014,7 @@ svcd_start() {
 	B_SVCD_LOG=$2
 	ip netns exec "$B_SVCD_NODE" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
 		--pin-dir "$PIN_DIR" --cgroup-path "$CG" "${lb[@]}" -v 2 "${args[@]}" \
-		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
+		> >("$PY" "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
 }
 
@@ -1344,7 +1349,7 @@ mode_svcd_file() {
 	[ -n "$CG" ] && args+=(--socket-lb all)
 	ip netns exec "$node" "$SVCD" --from-file "$live/cluster.json" \
 		--pin-dir "$PIN_DIR" --cgroup-path "$CG" -v 2 "${args[@]}" \
-		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
+		> >("$PY" "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
 	if ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
 		F+=("install_note=failed" "note=svcd did not sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
@@ -1619,8 +1624,8 @@ nft_ver=$(nft --version 2>/dev/null | head -n 1)
 rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1)" ] && rev="$rev (with uncommitted changes)"
 [ "$NP" = 1 ] || RUN_NOTES+=("$NP_NOTE")
-notes_json=$(printf '%s\n' "${RUN_NOTES[@]}" | python3 -c 'import json,sys; print(json.dumps([l.rstrip("\n") for l in sys.stdin if l.strip()]))')
-python3 - "$T_DIR/meta.json" <<EOF
+notes_json=$(printf '%s\n' "${RUN_NOTES[@]}" | "$PY" -c 'import json,sys; print(json.dumps([l.rstrip("\n") for l in sys.stdin if l.strip()]))')
+"$PY" - "$T_DIR/meta.json" <<EOF
 import json, sys
 json.dump({
     "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
@@ -1653,10 +1658,10 @@ EOF
 OUT_MD=$RESULTS/bench-$DATE.md
 say "report: $OUT_MD"
 echo
-python3 "$BENCH_LIB/report.py" "$T_DIR" "$OUT_MD" "$RESULTS/bench-$DATE" ||
+"$PY" "$BENCH_LIB/report.py" "$T_DIR" "$OUT_MD" "$RESULTS/bench-$DATE" ||
 	fail_all "report.py failed"
 # the raw figures next to the table
-python3 - "$T_DIR" "$RESULTS/bench-$DATE.json" <<'EOF'
+"$PY" - "$T_DIR" "$RESULTS/bench-$DATE.json" <<'EOF'
 import json, os, sys
 d = sys.argv[1]
 out = {"meta": json.load(open(os.path.join(d, "meta.json"))),
