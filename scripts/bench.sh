@@ -1365,7 +1365,7 @@ mode_svcd_file() {
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$B_SVCD_PID/status" 2>/dev/null)
 	F+=("rss_kb=${rss:-null}")
 	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
-	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	# one endpoint change: the rewritten List replaces the file atomically
@@ -1418,7 +1418,7 @@ mode_iptables_imitated() {
 		return 1
 	fi
 	F+=("install_s=$s")
-	measure "${CLIENT[iptables]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[iptables]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 	timed s ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables-changed.rules"
 	rc=$?
@@ -1459,7 +1459,7 @@ mode_nftables_imitated() {
 		return 1
 	fi
 	F+=("install_s=$s")
-	measure "${CLIENT[nftables]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[nftables]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 	timed s ip netns exec "$node" nft -f "$dir/nftables-change.nft"
 	rc=$?
@@ -1641,7 +1641,7 @@ json.dump({
     "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
     "endpoints": $E,
     "repeats": $REPEATS,
-    "load": "TCP, svcd-load; rate: concurrency $CONC for ${RATE_SECS} s; latency: concurrency 1, $LAT_COUNT connections",
+    "load": "TCP, svcd-load; rate: concurrency $CONC, a proxy in $PAIR_ROUNDS rounds of ${PAIR_SECS} s paired with the direct floors (the direct row: ${RATE_SECS} s); latency: concurrency 1, $LAT_COUNT connections",
     "rate_desc": "$CONC connections in flight for ${RATE_SECS} s",
     "lat_desc": "$LAT_COUNT connections one at a time",
     "duration_s": $(elapsed "$T_START"),
