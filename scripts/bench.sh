@@ -69,10 +69,10 @@
 #      (svcd's first "sync:" line; kube-proxy's
 #      kubeproxy_sync_proxy_rules_last_timestamp_seconds), with each
 #      binary's own duration of that sync beside it;
-#   2. load: svcd-load from the client pod to the ClusterIP: a rate run
-#      (concurrency C, fixed duration) and a latency run (concurrency 1,
-#      fixed count), REPEATS times, medians; the proxy's RSS (and for svcd
-#      the memlock of its maps);
+#   2. load: svcd-load from the client pod to the ClusterIP: a latency run
+#      (concurrency 1, fixed count) REPEATS times, medians, and the rate
+#      in PAIR_ROUNDS paired rounds against the direct floors (measure);
+#      the proxy's RSS (and for svcd the memlock of its maps);
 #   3. one endpoint change: a PATCH of the measured EndpointSlice (the
 #      last endpoint -> the spare pod), timed from the request leaving to
 #      the first connection the spare pod answers (a try every 1 ms), the
@@ -113,7 +113,10 @@
 # 0: none); BENCH_CHANGE_GAP (0.125 s between PATCHes);
 # BENCH_CHANGES_SECS (their time limit, default K x gap x 1.25 + 10);
 # BENCH_CHANGE_PROBE_EVERY (10, 4 with QUICK=1); BENCH_SVCD_TC=0 (no
-# tc-only row).
+# tc-only row); BENCH_PAIR_ROUNDS (10, 8 with QUICK=1; 0: the rate of a
+# proxy's row unpaired, as before) and BENCH_PAIR_SECS (0.3, 0.15 with
+# QUICK=1): measure's paired rate rounds; BENCH_NICE (-10): the nice value
+# of the load and the backends.
 set -u
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck disable=SC2034 # lib.sh names namespaces after it
@@ -136,7 +139,12 @@ skip_all() { fail_all "$1"; }
 now() { echo "$EPOCHREALTIME"; }
 # elapsed T0 [T1]: seconds between two $EPOCHREALTIME readings
 elapsed() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.6f", b - a }'; }
-rec() { python3 "$BENCH_LIB/record.py" "$@"; }
+# PY: the python3 on PATH, resolved once: a pyenv shim (a bash script
+# that looks the version up) took over 1 s a start on a loaded machine,
+# and the bench starts python a few dozen times per path
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+[ -n "$PY" ] && [ -x "$PY" ] || PY=python3
+rec() { "$PY" "$BENCH_LIB/record.py" "$@"; }
 
 # ---- settings ------------------------------------------------------------------
 
@@ -154,6 +162,8 @@ if [ "$QUICK" = 1 ]; then
 	BUDGET=600         # seconds for the whole run before sizes are skipped
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-240} # seconds for one size's API load
 	PERPACKET_ARGS=(--services "1,100000" --repeat 20000 --new-flows 500 --rounds 3)
+	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-8}
+	PAIR_SECS=${BENCH_PAIR_SECS:-0.15}
 else
 	SIZES=${BENCH_SIZES:-1 1000 10000 30000}
 	REPEATS=${BENCH_REPEATS:-3}
@@ -163,6 +173,8 @@ else
 	BUDGET=2400
 	LOAD_LIMIT=${BENCH_LOAD_LIMIT:-900}
 	PERPACKET_ARGS=(--services "1,100000")
+	PAIR_ROUNDS=${BENCH_PAIR_ROUNDS:-10}
+	PAIR_SECS=${BENCH_PAIR_SECS:-0.3}
 fi
 # dual-stack: half as many objects again to load (an IPv6 slice per
 # Service) and twice the paths to measure: the time limits grow with them
@@ -210,6 +222,28 @@ for ((i = 1; i <= E; i++)); do
 	BACKENDS+="${BACKENDS:+,}198.18.1.$((10 + i))"
 done
 DIRECT_TARGET=198.18.1.11:8080
+# the direct floor from a proxy's own client (measure's HERE): a second
+# svcd-echo on the first backend, on this port, which no Service names
+HERE_PORT=8081
+# the load's client (svcd-load) and the backends (svcd-echo) run at this
+# nice value: on a machine shared with other work, their CPU is then
+# theirs first (the translation is in the kernel, on their time: tc and
+# cgroup programs, netfilter); on a quiet machine it changes nothing
+NICE=${BENCH_NICE:--10}
+case $NICE in '' | *[!0-9-]*) echo "bench: error: BENCH_NICE is a nice value" >&2 && exit 1 ;; esac
+LOAD=(nice -n "$NICE" "$LOAD_BIN")
+# TIMED FILE CMD...: CMD, its user and system CPU seconds into FILE (the
+# client's own CPU per connection, beside each paired rate run: a figure
+# the machine's other work moves less than it moves the rate). GNU time:
+# hundredths of a second, so record.py sums them over the rounds; a
+# python wrapper took 1.7 s to start on the loaded machine, 24 times a
+# path. Without GNU time, no CPU figures.
+if [ -x /usr/bin/time ]; then
+	TIMED=(/usr/bin/time -f "%U %S" -o)
+else
+	TIMED=(bash -c 'shift && exec "$@"' _)
+fi
+case $PAIR_ROUNDS in '' | *[!0-9]*) echo "bench: error: BENCH_PAIR_ROUNDS is a count" >&2 && exit 1 ;; esac
 # IPv6 (BENCH_IPV6=1, the default): the same shape once more in
 # 2001:db8::/32 on the same veths, every Service dual-stack. Addresses
 # below are written [ADDR]:PORT.
@@ -427,9 +461,15 @@ make_topology() {
 		pod=$(nsname "be$i-$m")
 		make_pod "$node" "$pod" "198.18.1.$((10 + i))" "$GW"
 		start_echo "$pod" "be$i" 8080 --tcp
+		renice -n "$NICE" -p "$ECHO_PID" >/dev/null
+		if [ "$i" = 1 ]; then
+			start_echo "$pod" "be1-here" "$HERE_PORT" --tcp
+			renice -n "$NICE" -p "$ECHO_PID" >/dev/null
+		fi
 		if [ "$V6" = 1 ]; then
 			pod6 "$node" "$pod" "198.18.1.$((10 + i))" "2001:db8:1::$((10 + i))"
 			start_echo6 "$pod" "be$i" 8080
+			[ "$i" = 1 ] && start_echo6 "$pod" "be1-here" "$HERE_PORT"
 		fi
 	done
 	if [ "$V6" = 1 ]; then
@@ -493,42 +533,95 @@ syn_retrans() {
 		/^TcpExt:/ && h { print $c + 0; exit }'
 }
 
-# measure NS TARGET OUT: a warm-up, then REPEATS x (latency run at
+# measure NS TARGET OUT [PAIR]: a warm-up, then REPEATS x (latency run at
 # concurrency 1 + rate run at concurrency CONC); the summary (record.py
 # load) into OUT, with the SYN retransmissions the client saw (TARGET
 # ADDR:PORT or [ADDR6]:PORT).
+# PAIR (a proxy's row: pair_of clusterip|nodeport 4|6) is "HERE BARE_NS
+# BARE": the rate is then measured in PAIR_ROUNDS rounds of PAIR_SECS
+# runs at concurrency CONC instead, each round running, back to back in
+# an order that rotates from round to round, TARGET from NS (the proxy),
+# HERE from NS (the direct floor on the same client, its proxy's programs
+# or rules on the path: a second svcd-echo on the first backend, port
+# HERE_PORT, whose tuples never meet the measured Service's) and BARE from
+# BARE_NS (the direct floor in the direct mode's namespace, no proxy at
+# all; "-" when that mode does not run). The ratios are taken per round
+# (adjacent runs, under the same load of the machine) and their median
+# and spread reported (record.py load --paired): a drift of the machine
+# between sizes or rows cancels out of them.
 measure() {
-	local ns=$1 target=$2 out=$3 r rates=() lats=() w s0 s1
+	local ns=$1 target=$2 out=$3 pair=${4:-} r rates=() lats=() w s0 s1 here= bns= bare= plist=
 	w=$T_DIR/warm.json
-	nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000 \
+	nsexec "$ns" "${LOAD[@]}" --tcp --to "$target" --count 100000 \
 		--duration 0.2 --concurrency "$CONC" --timeout-ms 1000 --json >"$w" 2>/dev/null
 	if [ ! -s "$w" ] || [ "$(rec get "$w" answered)" = 0 ]; then
 		echo '{"status": "no answers"}' >"$out"
 		info "no answers from $target (warm-up)"
 		return 1
 	fi
+	if [ -n "$pair" ] && [ "$PAIR_ROUNDS" -gt 0 ]; then
+		read -r here bns bare <<<"$pair"
+		[ "$bns" = - ] && bns= bare=
+		nsexec "$ns" "${LOAD[@]}" --tcp --to "$here" --count 100000 --duration 0.1 \
+			--concurrency "$CONC" --timeout-ms 1000 --json >/dev/null 2>&1
+		[ -n "$bns" ] && nsexec "$bns" "${LOAD[@]}" --tcp --to "$bare" --count 100000 \
+			--duration 0.1 --concurrency "$CONC" --timeout-ms 1000 --json >/dev/null 2>&1
+	fi
 	s0=$(syn_retrans "$ns")
 	for ((r = 1; r <= REPEATS; r++)); do
-		nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count "$LAT_COUNT" \
+		nsexec "$ns" "${LOAD[@]}" --tcp --to "$target" --count "$LAT_COUNT" \
 			--duration 5 --concurrency 1 --timeout-ms 2000 \
 			--json >"$out.lat$r" 2>/dev/null
-		nsexec "$ns" "$LOAD_BIN" --tcp --to "$target" --count 100000000 \
+		lats+=("$out.lat$r")
+		[ -n "$pair" ] && [ "$PAIR_ROUNDS" -gt 0 ] && continue
+		nsexec "$ns" "${LOAD[@]}" --tcp --to "$target" --count 100000000 \
 			--duration "$RATE_SECS" --concurrency "$CONC" --timeout-ms 2000 \
 			--json >"$out.rate$r" 2>/dev/null
 		rates+=("$out.rate$r")
-		lats+=("$out.lat$r")
 	done
+	if [ -n "$pair" ] && [ "$PAIR_ROUNDS" -gt 0 ]; then
+		local names=(proxy here) nss=("$ns" "$ns") tos=("$target" "$here") k i j
+		[ -n "$bns" ] && names+=(bare) nss+=("$bns") tos+=("$bare")
+		k=${#names[@]}
+		plist=$out.pairs
+		: >"$plist"
+		for ((r = 0; r < PAIR_ROUNDS; r++)); do
+			for ((j = 0; j < k; j++)); do
+				i=$(((r + j) % k))
+				nsexec "${nss[i]}" "${TIMED[@]}" "$out.p$r.${names[i]}.cpu" "${LOAD[@]}" --tcp \
+					--to "${tos[i]}" --count 100000000 \
+					--duration "$PAIR_SECS" --concurrency "$CONC" --timeout-ms 2000 \
+					--json >"$out.p$r.${names[i]}" 2>/dev/null
+				echo "$r ${names[i]} $out.p$r.${names[i]}" >>"$plist"
+			done
+		done
+	fi
 	s1=$(syn_retrans "$ns")
 	info "$target: $(rec load "$out" "${rates[@]}" -- "${lats[@]}" \
-		--syn-retrans $((${s1:-0} - ${s0:-0})))"
+		--syn-retrans $((${s1:-0} - ${s0:-0})) ${plist:+--paired "$plist"})"
 }
 
-# measure6 WHO NS TARGET OUT KEY [--done]: measure (not again with
-# --done: OUT is measured already), then KEY=@OUT into F; when nothing
-# answered, KEY is the cell "WHO IPv6: failed: ..." instead.
+# pair_of clusterip|nodeport 4|6: measure's PAIR argument for a proxy's
+# row of that path and family: the here floor (HERE_PORT on the first
+# backend, reached from the same client), the direct mode's client (its
+# pod, or its external client for NodePort; "-" when direct does not
+# run) and its target (the direct floor's, port 8080).
+pair_of() {
+	local bns
+	if [ "$1" = nodeport ]; then bns=${EXT[direct]:--}; else bns=${CLIENT[direct]:--}; fi
+	if [ "$2" = 6 ]; then
+		echo "[$(host6 "$DIRECT_TARGET6")]:$HERE_PORT $bns $DIRECT_TARGET6"
+	else
+		echo "${DIRECT_TARGET%:*}:$HERE_PORT $bns $DIRECT_TARGET"
+	fi
+}
+
+# measure6 WHO NS TARGET OUT KEY [--done | PAIR]: measure (with PAIR; not
+# again with --done: OUT is measured already), then KEY=@OUT into F; when
+# nothing answered, KEY is the cell "WHO IPv6: failed: ..." instead.
 measure6() {
 	local who=$1 ns=$2 target=$3 out=$4 key=$5
-	[ "${6:-}" = --done ] || measure "$ns" "$target" "$out"
+	[ "${6:-}" = --done ] || measure "$ns" "$target" "$out" "${6:-}"
 	if [ "$(rec get "$out" status 2>/dev/null)" = ok ]; then
 		F+=("$key=@$out")
 	else
@@ -582,9 +675,17 @@ K8S_NETNS=
 KP_KUBECONFIG=
 API_LOADED=0 # fillers in the API server
 API_RATE=    # objects per second of the last load
+# the time per object of the last two loads against the Services the API
+# server held on average during each ("NAVG SPO"): a Service's create
+# costs kube-apiserver more the more Services it holds (measured with
+# v1.37.2: ~6.5 ms of its CPU for a dual-stack one at 0, ~45 ms at 4,600;
+# an EndpointSlice's stays ~2 ms), so a load's time grows with N^2 and
+# the next one is predicted on that line, not at the last rate
+API_FIT1=
+API_FIT2=
 
 kapi() {
-	ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" --pki "$K8S_DIR/pki" "$@"
+	ip netns exec "$K8S_NETNS" "$PY" "$BENCH_LIB/kapi.py" --pki "$K8S_DIR/pki" "$@"
 }
 
 # api_up PEER_NS...: the control plane, a kube-proxy identity
@@ -637,6 +738,23 @@ api_up() {
 		fail_all "kapi.py measured failed: $(tail -n 3 "$T_DIR/kapi-setup.log")"
 }
 
+# api_predict OBJS NAVG: seconds to load OBJS more objects while the API
+# server holds NAVG Services on average: the time per object of the last
+# load, moved along the line through the last two loads' (never below the
+# last one's: a flat or noisy pair predicts the last rate).
+api_predict() {
+	awk -v o="$1" -v n="$2" -v f1="$API_FIT1" -v f2="$API_FIT2" -v r="$API_RATE" 'BEGIN {
+		spo = 1 / r
+		split(f2, b, " ")
+		if (f1 != "" && f2 != "") {
+			split(f1, a, " ")
+			if (b[1] > a[1] && b[2] > a[2])
+				spo = b[2] + (b[2] - a[2]) / (b[1] - a[1]) * (n - b[1])
+		}
+		if (spo < 1 / r) spo = 1 / r
+		printf "%.0f", o * spo }'
+}
+
 # api_load N: the API server holds N Services in namespace bench (the
 # measured one and N-1 fillers); 1 when it does not fit in LOAD_LIMIT.
 api_load() {
@@ -645,9 +763,9 @@ api_load() {
 	# a Service and its slice, and with IPv6 its IPv6 slice
 	objs=$(((2 + V6) * (want - API_LOADED)))
 	if [ -n "$API_RATE" ]; then
-		pred=$(awk -v o="$objs" -v r="$API_RATE" 'BEGIN { printf "%.0f", o / r }')
+		pred=$(api_predict "$objs" $(((API_LOADED + want) / 2)))
 		if [ "$pred" -gt "$LOAD_LIMIT" ]; then
-			RUN_NOTES+=("$n Services: not loaded into the API server: $objs more objects at ${API_RATE}/s predicts ~${pred} s, over the ${LOAD_LIMIT} s limit (BENCH_LOAD_LIMIT); imitated rows instead")
+			RUN_NOTES+=("$n Services: not loaded into the API server: $objs more objects predict ~${pred} s (the last load's ${API_RATE}/s, its time per object growing with the Services held as between the last two loads), over the ${LOAD_LIMIT} s limit (BENCH_LOAD_LIMIT); imitated rows instead")
 			rec row "$APILOAD" "n=$n" "objects=$objs" "status=skipped" "predicted_s=$pred"
 			return 1
 		fi
@@ -656,7 +774,7 @@ api_load() {
 	[ "$V6" = 1 ] && np+=(--ipv6)
 	say "N=$n: loading $objs objects (Services $((API_LOADED + 1))-$want$([ "$V6" = 1 ] && echo ", dual-stack,") and their EndpointSlices) into the API server"
 	t0=$(now)
-	out=$(timeout -k 5 "$LOAD_LIMIT" ip netns exec "$K8S_NETNS" python3 "$BENCH_LIB/kapi.py" \
+	out=$(timeout -k 5 "$LOAD_LIMIT" ip netns exec "$K8S_NETNS" "$PY" "$BENCH_LIB/kapi.py" \
 		--pki "$K8S_DIR/pki" fill --from $((API_LOADED + 1)) --to "$want" \
 		--endpoints "$E" --threads "$API_THREADS" "${np[@]}" 2>"$T_DIR/kapi-fill.err")
 	rc=$?
@@ -669,6 +787,8 @@ api_load() {
 		return 1
 	fi
 	API_RATE=$(awk -v o="$objs" -v s="$s" 'BEGIN { printf "%.0f", o / s }')
+	API_FIT1=$API_FIT2
+	API_FIT2="$(((API_LOADED + want) / 2)) $(awk -v o="$objs" -v s="$s" 'BEGIN { printf "%.9f", s / o }')"
 	rec row "$APILOAD" "n=$n" "objects=$objs" "status=ok" "seconds=$s" "rate=$API_RATE" \
 		"threads=$API_THREADS"
 	API_LOADED=$want
@@ -692,7 +812,7 @@ probe_start() {
 	[ "$f" = 6 ] && fe=$(host6 "$FRONTEND6"):${FRONTEND6##*:}
 	out=$T_DIR/probe$f.out
 	rm -f "$T_DIR/probe$f.ready" "$out"
-	nsexec "$1" python3 "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
+	nsexec "$1" "$PY" "$BENCH_LIB/probe.py" "${fe%:*}" "${fe##*:}" \
 		"$INSTALL_TIMEOUT" "$3" "$T_DIR/probe$f.ready" "${want[@]}" >"$out" 2>&1 &
 	PROBE_PID[$f]=$!
 	defer kill_pid "${PROBE_PID[$f]}"
@@ -738,7 +858,7 @@ probe6_settle() {
 
 # jstatus TEXT: {"status": TEXT} as JSON (a path that has no figures).
 jstatus() {
-	python3 -c 'import json, sys; print(json.dumps({"status": sys.argv[1]}))' "$1"
+	"$PY" -c 'import json, sys; print(json.dumps({"status": sys.argv[1]}))' "$1"
 }
 
 maxf() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
@@ -809,12 +929,13 @@ xlat_fields() {
 		if (ok) printf "{\"socket\": %d, \"tc\": %d}", a1 - a0, b1 - b0; else printf "null" }')"
 }
 
-# measure_xlat NS TARGET OUT KEY: measure, and the svcd counters around it
-# as KEY_xlat (svcd's node: B_SVCD_NODE).
+# measure_xlat NS TARGET OUT KEY [PAIR]: measure, and the svcd counters
+# around it as KEY_xlat (svcd's node: B_SVCD_NODE; with PAIR they count
+# the floors' runs too: those are not services, so they add to neither).
 measure_xlat() {
 	local m0=$3.m0 m1=$3.m1
 	prom_dump "$B_SVCD_NODE" "$m0"
-	measure "$1" "$2" "$3"
+	measure "$1" "$2" "$3" "${5:-}"
 	prom_dump "$B_SVCD_NODE" "$m1"
 	F+=("$4_xlat=$(xlat_fields "$B_SVCD_NODE" "$m0" "$m1")")
 }
@@ -860,12 +981,12 @@ change_series() {
 	done
 	[ "$CHG_K" -gt 0 ] || return 0
 	say "N=$n: $who: $CHG_K endpoint changes, one every ${CHG_GAP}s (at most ${CHG_SECS}s), every ${CHG_PROBE_EVERY}th timed to the datapath"
-	pcmd=(ip netns exec "$cli" python3 "$BENCH_LIB/changes.py" prober "${FRONTEND%:*}" "${FRONTEND##*:}")
+	pcmd=(ip netns exec "$cli" "$PY" "$BENCH_LIB/changes.py" prober "${FRONTEND%:*}" "${FRONTEND##*:}")
 	if [ -n "$CG" ] && [ -n "${IN_CG[$cli]:-}" ]; then
 		pcmd=(bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$CG" "${pcmd[@]}")
 	fi
 	prom_dump "$node" "$out.m0"
-	timeout -k 5 $((CHG_SECS + 60)) ip netns exec "$node" python3 "$BENCH_LIB/changes.py" run \
+	timeout -k 5 $((CHG_SECS + 60)) ip netns exec "$node" "$PY" "$BENCH_LIB/changes.py" run \
 		--server "$(cat "$K8S_DIR/api")" --pki "$K8S_DIR/pki" \
 		--from "$MOVED" --to "$BACKENDS" --names "$(be_names)" \
 		--count "$CHG_K" --gap "$CHG_GAP" --seconds "$CHG_SECS" \
@@ -893,7 +1014,7 @@ svcd_start() {
 	B_SVCD_LOG=$2
 	ip netns exec "$B_SVCD_NODE" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
 		--pin-dir "$PIN_DIR" --cgroup-path "$CG" "${lb[@]}" -v 2 "${args[@]}" \
-		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
+		> >("$PY" "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
 }
 
@@ -978,7 +1099,7 @@ mode_svcd() {
 	rss=$(rss_of "$B_SVCD_PID")
 	F+=("rss_kb=${rss:-null}")
 	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
-	measure_xlat "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" clusterip
+	measure_xlat "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" clusterip "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	c0=$(sync_lines "$B_SVCD_LOG")
@@ -991,11 +1112,11 @@ mode_svcd() {
 	rss=$(rss_of "$B_SVCD_PID")
 	F+=("rss_change_kb=${rss:-null}")
 	if [ "$NP" = 1 ]; then
-		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json" "$(pair_of nodeport 4)"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$V6_WHY" ]; then
-		measure_xlat "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		measure_xlat "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 		measure6 svcd "${CLIENT[svcd]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 --done
 		c0=$(sync_lines "$B_SVCD_LOG")
 		change_common "${CLIENT[svcd]}" 6
@@ -1004,7 +1125,7 @@ mode_svcd() {
 			F+=("change6_sync_ms=${s:-null}")
 		fi
 		if [ "$NP" = 1 ]; then
-			measure6 svcd "${EXT[svcd]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
+			measure6 svcd "${EXT[svcd]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6 "$(pair_of nodeport 6)"
 		fi
 	elif [ "$V6" = 1 ]; then
 		F+=("clusterip6=$(jstatus "svcd IPv6: failed: $V6_WHY")")
@@ -1042,10 +1163,10 @@ svcd_tc_run() {
 		socket_lb_check "$B_SVCD_LOG" "--socket-lb host"
 		rss=$(rss_of "$B_SVCD_PID")
 		F+=("rss_kb=${rss:-null}")
-		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip
+		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip "$(pair_of clusterip 4)"
 		F+=("clusterip=@$dir/svcd_tc-clusterip.json")
 		if [ "$V6" = 1 ] && [ -z "$why6" ]; then
-			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6
+			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 			measure6 svcd "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 --done
 		elif [ "$V6" = 1 ]; then
 			F+=("clusterip6=$(jstatus "svcd IPv6: failed: $why6")")
@@ -1142,7 +1263,7 @@ mode_kube_proxy() {
 	fi
 	rss=$(rss_of "$KP_PID")
 	F+=("rss_kb=${rss:-null}")
-	measure "${CLIENT[$m]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[$m]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count)
@@ -1157,11 +1278,11 @@ mode_kube_proxy() {
 	rss=$(rss_of "$KP_PID")
 	F+=("rss_change_kb=${rss:-null}")
 	if [ "$NP" = 1 ]; then
-		measure "${EXT[$m]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json"
+		measure "${EXT[$m]}" "$NODE_IP:$NODEPORT" "$dir/$tag-nodeport.json" "$(pair_of nodeport 4)"
 		F+=("nodeport=@$dir/$tag-nodeport.json")
 	fi
 	if [ "$V6" = 1 ] && [ -z "$why6" ]; then
-		measure6 kube-proxy "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6
+		measure6 kube-proxy "${CLIENT[$m]}" "$FRONTEND6" "$dir/$tag-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 		c=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_count IPv6)
 		c=${c%.*}
 		s0=$(metric "$node" kubeproxy_sync_proxy_rules_duration_seconds_sum IPv6)
@@ -1172,7 +1293,7 @@ mode_kube_proxy() {
 			[ $((c1 - c)) = 1 ] || F+=("note=IPv6 change: $((c1 - c)) syncs; own sync is their mean")
 		fi
 		if [ "$NP" = 1 ]; then
-			measure6 kube-proxy "${EXT[$m]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6
+			measure6 kube-proxy "${EXT[$m]}" "[$NODE_IP6]:$NODEPORT" "$dir/$tag-nodeport6.json" nodeport6 "$(pair_of nodeport 6)"
 		fi
 	elif [ "$V6" = 1 ]; then
 		F+=("clusterip6=$(jstatus "kube-proxy IPv6: failed: $why6")")
@@ -1228,7 +1349,7 @@ mode_svcd_file() {
 	[ -n "$CG" ] && args+=(--socket-lb all)
 	ip netns exec "$node" "$SVCD" --from-file "$live/cluster.json" \
 		--pin-dir "$PIN_DIR" --cgroup-path "$CG" -v 2 "${args[@]}" \
-		> >(python3 "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
+		> >("$PY" "$BENCH_LIB/stamp.py" >"$B_SVCD_LOG") 2>&1 &
 	B_SVCD_PID=$!
 	if ! line=$(wait_sync "$B_SVCD_LOG" 1 "$INSTALL_TIMEOUT"); then
 		F+=("install_note=failed" "note=svcd did not sync within ${INSTALL_TIMEOUT}s: $(tail -n 2 "$B_SVCD_LOG" | cut -c 19- | tr '\n' ' ')")
@@ -1244,7 +1365,7 @@ mode_svcd_file() {
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$B_SVCD_PID/status" 2>/dev/null)
 	F+=("rss_kb=${rss:-null}")
 	F+=("bpf_bytes=$(rec memlock "$PIN_DIR"/svcd_*)")
-	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[svcd]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 
 	# one endpoint change: the rewritten List replaces the file atomically
@@ -1297,7 +1418,7 @@ mode_iptables_imitated() {
 		return 1
 	fi
 	F+=("install_s=$s")
-	measure "${CLIENT[iptables]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[iptables]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 	timed s ip netns exec "$node" "$IPT-restore" --noflush <"$dir/iptables-changed.rules"
 	rc=$?
@@ -1338,7 +1459,7 @@ mode_nftables_imitated() {
 		return 1
 	fi
 	F+=("install_s=$s")
-	measure "${CLIENT[nftables]}" "$FRONTEND" "$dir/$tag-clusterip.json"
+	measure "${CLIENT[nftables]}" "$FRONTEND" "$dir/$tag-clusterip.json" "$(pair_of clusterip 4)"
 	F+=("clusterip=@$dir/$tag-clusterip.json")
 	timed s ip netns exec "$node" nft -f "$dir/nftables-change.nft"
 	rc=$?
@@ -1503,8 +1624,8 @@ nft_ver=$(nft --version 2>/dev/null | head -n 1)
 rev=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$REPO" status --porcelain 2>/dev/null | head -n 1)" ] && rev="$rev (with uncommitted changes)"
 [ "$NP" = 1 ] || RUN_NOTES+=("$NP_NOTE")
-notes_json=$(printf '%s\n' "${RUN_NOTES[@]}" | python3 -c 'import json,sys; print(json.dumps([l.rstrip("\n") for l in sys.stdin if l.strip()]))')
-python3 - "$T_DIR/meta.json" <<EOF
+notes_json=$(printf '%s\n' "${RUN_NOTES[@]}" | "$PY" -c 'import json,sys; print(json.dumps([l.rstrip("\n") for l in sys.stdin if l.strip()]))')
+"$PY" - "$T_DIR/meta.json" <<EOF
 import json, sys
 json.dump({
     "date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
@@ -1520,7 +1641,7 @@ json.dump({
     "sizes": [$(IFS=,; echo "${DONE_SIZES[*]}")],
     "endpoints": $E,
     "repeats": $REPEATS,
-    "load": "TCP, svcd-load; rate: concurrency $CONC for ${RATE_SECS} s; latency: concurrency 1, $LAT_COUNT connections",
+    "load": "TCP, svcd-load; rate: concurrency $CONC, a proxy in $PAIR_ROUNDS rounds of ${PAIR_SECS} s paired with the direct floors (the direct row: ${RATE_SECS} s); latency: concurrency 1, $LAT_COUNT connections",
     "rate_desc": "$CONC connections in flight for ${RATE_SECS} s",
     "lat_desc": "$LAT_COUNT connections one at a time",
     "duration_s": $(elapsed "$T_START"),
@@ -1529,6 +1650,7 @@ json.dump({
     "nodeport_note": "$([ "$NP" = 1 ] || echo "$NP_NOTE")",
     "notes": $notes_json,
     "socket_lb": $([ -n "$CG" ] && echo True || echo False),
+    "pair_rounds": $PAIR_ROUNDS, "pair_secs": "$PAIR_SECS", "conc": $CONC, "here_port": $HERE_PORT, "nice": $NICE,
     "svcd_tc": $([ "$SVCD_TC" = 1 ] && echo True || echo False),
     "changes": {"k": $CHG_K, "gap_s": $CHG_GAP, "limit_s": $CHG_SECS, "probe_every": $CHG_PROBE_EVERY},
 }, open(sys.argv[1], "w"), indent=2)
@@ -1536,10 +1658,10 @@ EOF
 OUT_MD=$RESULTS/bench-$DATE.md
 say "report: $OUT_MD"
 echo
-python3 "$BENCH_LIB/report.py" "$T_DIR" "$OUT_MD" "$RESULTS/bench-$DATE" ||
+"$PY" "$BENCH_LIB/report.py" "$T_DIR" "$OUT_MD" "$RESULTS/bench-$DATE" ||
 	fail_all "report.py failed"
 # the raw figures next to the table
-python3 - "$T_DIR" "$RESULTS/bench-$DATE.json" <<'EOF'
+"$PY" - "$T_DIR" "$RESULTS/bench-$DATE.json" <<'EOF'
 import json, os, sys
 d = sys.argv[1]
 out = {"meta": json.load(open(os.path.join(d, "meta.json"))),

@@ -4,7 +4,7 @@
 
     record.py row FILE KEY=VALUE...      append one JSON object to FILE
     record.py load OUT RATE_JSON... -- LAT_JSON... [--syn-retrans N]
-                                         summarise svcd-load --json runs
+                   [--paired LIST]       summarise svcd-load --json runs
     record.py memlock PIN_FILE...        sum of bytes_memlock (bpftool)
     record.py get FILE KEY[.KEY...]      print one field of a JSON file
     record.py prom FILE NAME [LABEL=VALUE...]
@@ -28,7 +28,14 @@ collects into the list "notes".
 
 load: rate = answered / elapsed of each rate run, p50/p99 from the
 latency runs; each reported figure is the median over the runs; failures
-and attempts are summed over all of them.
+and attempts are summed over all of them. --paired LIST (lines "ROUND
+SERIES FILE", SERIES proxy, here or bare: bench.sh's measure with PAIR):
+the rate runs are the proxy series of LIST, and "paired" holds per series
+the rates of its rounds and, per floor (here, bare), the ratios
+proxy / floor of each round (the runs of one round are back to back) with
+their median, min, max and the spread max - min: the figure a drift of
+the machine between rounds does not move. A round whose run of either
+side has no answers has no ratio.
 """
 import json
 import os
@@ -87,14 +94,27 @@ def cmd_load(args):
         i = args.index("--syn-retrans")
         syn = int(args[i + 1])
         args = args[:i] + args[i + 2:]
+    plist = None
+    if "--paired" in args:
+        i = args.index("--paired")
+        plist = args[i + 1]
+        args = args[:i] + args[i + 2:]
     sep = args.index("--")
     rate_runs = read_runs(args[1:sep])
+    paired = None
+    pair_runs = []
+    if plist:
+        paired, rate_runs, pair_runs = read_paired(plist)
     lat_runs = read_runs(args[sep + 1:])
     rates = [r["answered"] / r["elapsed_s"] for r in rate_runs
              if r.get("elapsed_s") and r.get("answered")]
     p50 = [r["latency_ms"]["p50"] for r in lat_runs if r.get("answered")]
     p99 = [r["latency_ms"]["p99"] for r in lat_runs if r.get("answered")]
     all_runs = rate_runs + lat_runs
+    # the floors' runs: their failures are counted apart (the row's
+    # "failed" is the proxy's path's)
+    if paired is not None:
+        paired["floor_failed"] = sum(r.get("failed", 0) for r in pair_runs)
     failed = sum(r.get("failed", 0) for r in all_runs)
     attempts = sum(r.get("attempts", 0) for r in all_runs)
     errors = {}
@@ -113,13 +133,91 @@ def cmd_load(args):
         "syn_retrans": syn,
         "status": "ok" if rates and p99 else "no answers",
     }
+    if paired is not None:
+        res["paired"] = paired
     with open(out, "w") as f:
         json.dump(res, f)
-    print("rate %s/s p50 %s ms p99 %s ms, %d of %d attempts failed, %s SYN retransmits" % (
+    pr = ""
+    if paired is not None:
+        for fl in ("bare", "here"):
+            q = paired.get("ratio_" + fl)
+            if q:
+                pr += ", / %s floor %.3f [%.3f..%.3f] (%d rounds)" % (
+                    fl, q["median"], q["min"], q["max"], q["n"])
+        cc = paired.get("client_cpu_us") or {}
+        if cc:
+            pr += "; client CPU per connection: " + ", ".join(
+                "%s %.2f us" % (k, cc[k].get("all", cc[k]["median"]))
+                for k in ("proxy", "here", "bare") if k in cc)
+    print("rate %s/s p50 %s ms p99 %s ms, %d of %d attempts failed, %s SYN retransmits%s" % (
         "-" if res["rate"] is None else "%.0f" % res["rate"],
         "-" if res["p50_ms"] is None else "%.3f" % res["p50_ms"],
         "-" if res["p99_ms"] is None else "%.3f" % res["p99_ms"],
-        failed, attempts, "-" if syn is None else syn))
+        failed, attempts, "-" if syn is None else syn, pr))
+
+
+def run_rate(r):
+    if r.get("elapsed_s") and r.get("answered"):
+        return r["answered"] / r["elapsed_s"]
+    return None
+
+
+def run_cpu_us(path, run):
+    """The client's user + system CPU per answered connection, in us, of
+    one paired run (GNU time's "%U %S" in PATH.cpu), or None."""
+    try:
+        u, s = open(path + ".cpu").read().split()[-2:]
+        return (float(u) + float(s)) * 1e6 / run["answered"] if run.get("answered") else None
+    except (OSError, ValueError):
+        return None
+
+
+def read_paired(plist):
+    """The rounds of measure's PAIR: (summary, the proxy's runs, the
+    floors' runs)."""
+    rounds = {}
+    for line in open(plist):
+        f = line.split(None, 2)
+        if len(f) == 3:
+            rounds.setdefault(int(f[0]), {})[f[1]] = f[2].strip()
+    series, cpu, cpu_tot = {}, {}, {}
+    proxy_runs, floor_runs = [], []
+    for r in sorted(rounds):
+        for name, path in rounds[r].items():
+            run = read_runs([path])[0]
+            (proxy_runs if name == "proxy" else floor_runs).append(run)
+            series.setdefault(name, {})[r] = run_rate(run)
+            cpu.setdefault(name, {})[r] = run_cpu_us(path, run)
+            c = run_cpu_us(path, run)
+            if c is not None:
+                t = cpu_tot.setdefault(name, [0.0, 0])
+                t[0] += c * run["answered"] / 1e6
+                t[1] += run["answered"]
+    out = {"rounds": len(rounds),
+           "rates": {k: [None if v.get(r) is None else round(v[r], 1) for r in sorted(rounds)]
+                     for k, v in series.items()}}
+    for fl in ("here", "bare"):
+        if fl not in series or "proxy" not in series:
+            continue
+        q = [series["proxy"][r] / series[fl][r] for r in sorted(rounds)
+             if series["proxy"].get(r) and series[fl].get(r)]
+        if not q:
+            continue
+        out["ratio_" + fl] = {"median": statistics.median(q), "min": min(q), "max": max(q),
+                              "spread": max(q) - min(q), "n": len(q),
+                              "rounds": [round(x, 3) for x in q]}
+        out["rate_" + fl] = statistics.median([v for v in series[fl].values() if v])
+    # the client's CPU per connection (us), per series: its median over
+    # the rounds, and each round's value
+    out["client_cpu_us"] = {
+        k: {"median": statistics.median([x for x in v.values() if x is not None]),
+            "rounds": [None if v.get(r) is None else round(v[r], 2) for r in sorted(rounds)]}
+        for k, v in cpu.items() if any(x is not None for x in v.values())}
+    # and over all its rounds: CPU seconds over connections
+    for k, v in cpu_tot.items():
+        if k in out["client_cpu_us"] and v[1]:
+            out["client_cpu_us"][k]["all"] = v[0] * 1e6 / v[1]
+    return out, proxy_runs, floor_runs
 
 
 def cmd_memlock(args):
