@@ -221,9 +221,16 @@ BACKENDS=
 for ((i = 1; i <= E; i++)); do
 	BACKENDS+="${BACKENDS:+,}198.18.1.$((10 + i))"
 done
-DIRECT_TARGET=198.18.1.11:8080
+# The direct floor connects to the Service's E backends in turn
+# (svcd-load --to A,B,C), as a client spreading over the pods itself
+# would: the same receiving work as through the Service (E echo servers
+# woken, not one busy one).
+DIRECT_TARGET=
+for ((i = 1; i <= E; i++)); do
+	DIRECT_TARGET+="${DIRECT_TARGET:+,}198.18.1.$((10 + i)):8080"
+done
 # the direct floor from a proxy's own client (measure's HERE): a second
-# svcd-echo on the first backend, on this port, which no Service names
+# svcd-echo on each backend, on this port, which no Service names
 HERE_PORT=8081
 # the load's client (svcd-load) and the backends (svcd-echo) run at this
 # nice value: on a machine shared with other work, their CPU is then
@@ -259,7 +266,10 @@ BACKENDS6=
 for ((i = 1; i <= E; i++)); do
 	BACKENDS6+="${BACKENDS6:+,}2001:db8:1::$((10 + i))"
 done
-DIRECT_TARGET6=[2001:db8:1::11]:8080
+DIRECT_TARGET6=
+for ((i = 1; i <= E; i++)); do
+	DIRECT_TARGET6+="${DIRECT_TARGET6:+,}[2001:db8:1::$((10 + i))]:8080"
+done
 KP_MIN_SYNC=${BENCH_KP_MIN_SYNC:-100ms}
 K8S_SH=$REPO/scripts/k8s.sh
 API_THREADS=16
@@ -462,14 +472,14 @@ make_topology() {
 		make_pod "$node" "$pod" "198.18.1.$((10 + i))" "$GW"
 		start_echo "$pod" "be$i" 8080 --tcp
 		renice -n "$NICE" -p "$ECHO_PID" >/dev/null
-		if [ "$i" = 1 ]; then
-			start_echo "$pod" "be1-here" "$HERE_PORT" --tcp
+		if [ "$i" -le "$E" ]; then
+			start_echo "$pod" "be$i-here" "$HERE_PORT" --tcp
 			renice -n "$NICE" -p "$ECHO_PID" >/dev/null
 		fi
 		if [ "$V6" = 1 ]; then
 			pod6 "$node" "$pod" "198.18.1.$((10 + i))" "2001:db8:1::$((10 + i))"
 			start_echo6 "$pod" "be$i" 8080
-			[ "$i" = 1 ] && start_echo6 "$pod" "be1-here" "$HERE_PORT"
+			[ "$i" -le "$E" ] && start_echo6 "$pod" "be$i-here" "$HERE_PORT"
 		fi
 	done
 	if [ "$V6" = 1 ]; then
@@ -542,7 +552,7 @@ syn_retrans() {
 # runs at concurrency CONC instead, each round running, back to back in
 # an order that rotates from round to round, TARGET from NS (the proxy),
 # HERE from NS (the direct floor on the same client, its proxy's programs
-# or rules on the path: a second svcd-echo on the first backend, port
+# or rules on the path: a second svcd-echo on each backend, port
 # HERE_PORT, whose tuples never meet the measured Service's) and BARE from
 # BARE_NS (the direct floor in the direct mode's namespace, no proxy at
 # all; "-" when that mode does not run). The ratios are taken per round
@@ -602,17 +612,17 @@ measure() {
 }
 
 # pair_of clusterip|nodeport 4|6: measure's PAIR argument for a proxy's
-# row of that path and family: the here floor (HERE_PORT on the first
-# backend, reached from the same client), the direct mode's client (its
+# row of that path and family: the here floor (HERE_PORT on each backend
+# in turn, reached from the same client), the direct mode's client (its
 # pod, or its external client for NodePort; "-" when direct does not
-# run) and its target (the direct floor's, port 8080).
+# run) and its targets (the direct floor's, port 8080).
 pair_of() {
 	local bns
 	if [ "$1" = nodeport ]; then bns=${EXT[direct]:--}; else bns=${CLIENT[direct]:--}; fi
 	if [ "$2" = 6 ]; then
-		echo "[$(host6 "$DIRECT_TARGET6")]:$HERE_PORT $bns $DIRECT_TARGET6"
+		echo "${DIRECT_TARGET6//:8080/:$HERE_PORT} $bns $DIRECT_TARGET6"
 	else
-		echo "${DIRECT_TARGET%:*}:$HERE_PORT $bns $DIRECT_TARGET"
+		echo "${DIRECT_TARGET//:8080/:$HERE_PORT} $bns $DIRECT_TARGET"
 	fi
 }
 

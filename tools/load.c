@@ -2,7 +2,7 @@
 /*
  * svcd-load - a bounded load generator for tests, the demo and benchmarks.
  *
- *   svcd-load --tcp|--udp --to IP:PORT|[IP6]:PORT [--count N] [--duration SECS]
+ *   svcd-load --tcp|--udp --to IP:PORT|[IP6]:PORT[,...] [--count N] [--duration SECS]
  *             [--concurrency C] [--timeout-ms T] [--rate R] [--sport P]
  *             [--log FILE] [--json]
  *
@@ -19,6 +19,11 @@
  *
  * A refusal is ECONNREFUSED, which the kernel reports as soon as an ICMP
  * port unreachable (or a TCP RST) arrives: it is not waited for.
+ * Several targets (--to A,B,C, one family): attempts go to each in
+ * turn, as a client spreading its connections over a Service's pods
+ * itself would (the bench's direct floor beside a Service of as many
+ * endpoints); --sport takes one target.
+ *
  * Exit status: 0 when every attempt was answered, 1 otherwise, 2 on usage.
  */
 #include <arpa/inet.h>
@@ -38,6 +43,7 @@
 #include <unistd.h>
 
 #define MAX_CONCURRENCY 1024
+#define MAX_TARGETS 16
 #define MAX_NAMES 64
 #define LINE_MAX_LEN 256
 
@@ -79,9 +85,10 @@ struct attempt {
 
 struct load {
 	bool udp, json;
-	struct sockaddr_storage to;
-	socklen_t to_len;
-	char to_str[80];
+	struct sockaddr_storage to[MAX_TARGETS]; /* to[0]: the family's */
+	socklen_t to_len[MAX_TARGETS];
+	int n_to;
+	char to_str[MAX_TARGETS * 48];
 	uint64_t count;
 	double duration, rate, timeout;
 	int concurrency;
@@ -110,7 +117,7 @@ static double now(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: svcd-load --tcp|--udp --to IP:PORT|[IP6]:PORT [--count N] [--duration SECS]\n"
+		"usage: svcd-load --tcp|--udp --to IP:PORT|[IP6]:PORT[,...] [--count N] [--duration SECS]\n"
 		"                 [--concurrency C] [--timeout-ms T] [--rate PER_SEC]\n"
 		"                 [--sport PORT] [--log FILE] [--json]\n"
 		"  defaults: --count 100 --duration 10 --concurrency 1 --timeout-ms 2000\n");
@@ -310,7 +317,7 @@ static socklen_t any_addr(const struct load *l, struct sockaddr_storage *sa,
 			  int port)
 {
 	memset(sa, 0, sizeof(*sa));
-	sa->ss_family = l->to.ss_family;
+	sa->ss_family = l->to[0].ss_family;
 	if (sa->ss_family == AF_INET6) {
 		((struct sockaddr_in6 *)sa)->sin6_port = htons(port);
 		return sizeof(struct sockaddr_in6);
@@ -319,14 +326,14 @@ static socklen_t any_addr(const struct load *l, struct sockaddr_storage *sa,
 	return sizeof(struct sockaddr_in);
 }
 
-static int open_udp(struct load *l, int *fdp)
+static int open_udp(struct load *l, int k, int *fdp)
 {
 	struct sockaddr_storage src;
 	socklen_t slen;
 	int one = 1, fd;
 
-	fd = socket(l->to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(l->to[k].ss_family,
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (l->sport) {
@@ -335,7 +342,7 @@ static int open_udp(struct load *l, int *fdp)
 		if (bind(fd, (struct sockaddr *)&src, slen) < 0)
 			goto err;
 	}
-	if (connect(fd, (struct sockaddr *)&l->to, l->to_len) < 0)
+	if (connect(fd, (struct sockaddr *)&l->to[k], l->to_len[k]) < 0)
 		goto err;
 	*fdp = fd;
 	return 0;
@@ -349,11 +356,12 @@ static void start(struct load *l, struct attempt *a)
 {
 	static const char query[] = "svcd-load\n";
 	struct epoll_event ev = { .data.ptr = a };
-	int err, fd = -1, one = 1;
+	int err, fd = -1, one = 1, k;
 
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
 	a->id = l->started++;
+	k = (int)(a->id % (uint64_t)l->n_to); /* targets in turn */
 	a->start = now();
 	a->deadline = a->start + l->timeout;
 
@@ -361,7 +369,7 @@ static void start(struct load *l, struct attempt *a)
 		if (l->sport) {
 			fd = l->udp_fd;
 		} else {
-			err = open_udp(l, &fd);
+			err = open_udp(l, k, &fd);
 			if (err) {
 				fail(l, a, -err);
 				return;
@@ -375,7 +383,7 @@ static void start(struct load *l, struct attempt *a)
 		a->state = A_WAITING;
 		ev.events = EPOLLIN;
 	} else {
-		fd = socket(l->to.ss_family,
+		fd = socket(l->to[k].ss_family,
 			    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			fail(l, a, errno);
@@ -393,7 +401,8 @@ static void start(struct load *l, struct attempt *a)
 				return;
 			}
 		}
-		if (connect(fd, (struct sockaddr *)&l->to, l->to_len) < 0 &&
+		if (connect(fd, (struct sockaddr *)&l->to[k], l->to_len[k]) <
+			    0 &&
 		    errno != EINPROGRESS) {
 			fail(l, a, errno);
 			return;
@@ -547,6 +556,49 @@ static void report(struct load *l, double elapsed)
 }
 
 /* "a.b.c.d:port" or "[ipv6]:port" into SA; its length, 0 when malformed. */
+static socklen_t parse_addr(const char *s, struct sockaddr_storage *sa);
+
+/* --to A[,B...]: up to MAX_TARGETS addresses of one family. */
+static int parse_targets(struct load *l, const char *arg)
+{
+	char buf[sizeof(l->to_str)], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf)) {
+		fprintf(stderr, "svcd-load: --to: too long\n");
+		return -1;
+	}
+	strcpy(buf, arg);
+	l->n_to = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (l->n_to == MAX_TARGETS) {
+			fprintf(stderr,
+				"svcd-load: --to: more than %d targets\n",
+				MAX_TARGETS);
+			return -1;
+		}
+		l->to_len[l->n_to] = parse_addr(tok, &l->to[l->n_to]);
+		if (!l->to_len[l->n_to]) {
+			fprintf(stderr,
+				"svcd-load: --to: '%s' is not IPv4:PORT nor [IPv6]:PORT\n",
+				tok);
+			return -1;
+		}
+		if (l->to[l->n_to].ss_family != l->to[0].ss_family) {
+			fprintf(stderr,
+				"svcd-load: --to: '%s': every target of one family\n",
+				tok);
+			return -1;
+		}
+		l->n_to++;
+	}
+	if (!l->n_to) {
+		fprintf(stderr, "svcd-load: --to: no target\n");
+		return -1;
+	}
+	return 0;
+}
+
 static socklen_t parse_addr(const char *s, struct sockaddr_storage *sa)
 {
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
@@ -636,13 +688,8 @@ int main(int argc, char **argv)
 			proto_set = true;
 			break;
 		case 'T':
-			l.to_len = parse_addr(optarg, &l.to);
-			if (!l.to_len) {
-				fprintf(stderr,
-					"svcd-load: --to: '%s' is not IPv4:PORT nor [IPv6]:PORT\n",
-					optarg);
+			if (parse_targets(&l, optarg))
 				return 2;
-			}
 			snprintf(l.to_str, sizeof(l.to_str), "%s", optarg);
 			to_set = true;
 			break;
@@ -700,7 +747,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	/* One source port is one flow: its attempts go one after another. */
+	/* One source port is one flow: its attempts go one after another,
+	 * to one target. */
+	if (l.sport && l.n_to > 1) {
+		fprintf(stderr, "svcd-load: --sport takes one --to target\n");
+		return 2;
+	}
 	if (l.sport)
 		l.concurrency = 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -714,7 +766,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < l.concurrency; i++)
 		l.att[i].fd = -1;
 	if (l.udp && l.sport) {
-		int err = open_udp(&l, &l.udp_fd);
+		int err = open_udp(&l, 0, &l.udp_fd);
 
 		if (err) {
 			fprintf(stderr,
