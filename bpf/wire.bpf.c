@@ -10,7 +10,10 @@
  *                needs a neighbour lookup XDP cannot do.
  *   from_wire_tc (tc ingress): finishes what from_wire handed over (a
  *                metadata mark says which packets), with skb helpers and
- *                bpf_redirect_neigh().
+ *                bpf_redirect_neigh(); on an uplink without XDP (tc_only:
+ *                a kernel or device that cannot run from_wire, or
+ *                --disable-feature prog_xdp) it does all of from_wire's
+ *                work itself.
  *   to_wire      (tc egress): reverse NAT of replies from local processes
  *                (hostNetwork backends) to external clients.
  *
@@ -48,6 +51,13 @@ const volatile __u16 snat_port_max = 65535;
  * packets go through from_wire_tc instead. Real NICs: 1.
  */
 const volatile __u8 xdp_tx_ok = 1;
+/*
+ * 1: from_wire runs on no uplink of this instance, so from_wire_tc takes
+ * every packet, not only those handed over (svcd loads this variant when
+ * XDP cannot run; an uplink never has both, or a packet XDP translated
+ * would be translated again).
+ */
+const volatile __u8 tc_only = 0;
 
 /* from_wire -> from_wire_tc: "this packet is yours" in the metadata. */
 #define HANDOFF_MAGIC 0x5cd0ff5e
@@ -145,16 +155,23 @@ int from_wire_tc(struct __sk_buff *skb)
 {
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
-	int proto;
+	int proto, ret;
 
-	if (!handed_over(skb))
+	if (!tc_only && !handed_over(skb))
 		return TC_ACT_OK;
 	proto = eth_proto(data, data_end);
 	if (proto == bpf_htons(ETH_P_IP))
-		return tc_verdict(from_wire_tc4(skb));
-	if (proto == bpf_htons(ETH_P_IPV6))
-		return tc_verdict(from_wire_tc6(skb));
-	return tc_verdict(-SVCD_R_PASS_NOT_IP);
+		ret = from_wire_tc4(skb);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ret = from_wire_tc6(skb);
+	else
+		ret = -SVCD_R_PASS_NOT_IP;
+	/* As from_wire: for a node address the stack answers RST or port
+	 * unreachable itself (only tc_only meets it: XDP never hands such
+	 * a packet over). */
+	if (ret == SVCD_R_REFUSED)
+		ret = -SVCD_R_PASS_REFUSE_STACK;
+	return tc_verdict(ret);
 }
 
 SEC("tc")

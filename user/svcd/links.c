@@ -71,7 +71,10 @@ static void attach_link(struct svcd *s, int ifindex, const char *name,
 	}
 	snprintf(link->name, sizeof(link->name), "%s", name);
 	link->uplink = uplink;
-	if (uplink)
+	if (uplink && mode == LOADER_XDP_NONE)
+		pr_info("%s: attached %s (tc ingress, tc only: no XDP) and %s (tc egress)",
+			name, SVCD_PROG_FROM_WIRE_TC, SVCD_PROG_TO_WIRE);
+	else if (uplink)
 		pr_info("%s: attached %s (%s XDP), %s (tc ingress) and %s (tc egress)",
 			name, SVCD_PROG_FROM_WIRE,
 			mode == LOADER_XDP_NATIVE ? "native" : "generic",

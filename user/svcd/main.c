@@ -262,6 +262,7 @@ static void loader_config_of(const struct options *o,
 		.cgroup_path = o->cgroup_path,
 		.sock_pods = o->socket_lb_pods,
 		.probes = probes,
+		.uplinks = o->uplinks.n > 0,
 		.snat_port_min = o->snat_port_min,
 		.snat_port_max = o->snat_port_max,
 	};

@@ -40,8 +40,9 @@
 struct loader {
 	struct loader_config cfg; /* strings belong to the caller */
 	struct pod_bpf *skel;
-	struct wire_bpf *wire;
-	struct sock_bpf *sock;			      /* NULL: F8 off */
+	struct wire_bpf *wire;	  /* XDP + tc; NULL: no uplinks or no XDP */
+	struct wire_bpf *wire_tc; /* tc only (tc_only = 1); made when needed */
+	struct sock_bpf *sock;	  /* NULL: F8 off */
 	struct bpf_link *sock_links[SVCD_SOCK_PROGS]; /* pinned */
 };
 
@@ -295,7 +296,8 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 	return bpf_map__set_max_entries(map, info.max_entries);
 }
 
-static int open_wire(struct loader *l, const struct loader_config *cfg);
+static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out);
+static int open_uplinks(struct loader *l);
 
 int loader_open(const struct loader_config *cfg, struct loader **out)
 {
@@ -374,7 +376,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 		log_load_error(LOG_ERR, "pod_bpf", cfg->pin_dir, err, "");
 		goto out_destroy;
 	}
-	err = open_wire(l, cfg);
+	err = open_uplinks(l);
 	if (err)
 		goto out_destroy;
 	*out = l;
@@ -382,6 +384,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 
 out_destroy:
 	wire_bpf__destroy(l->wire);
+	wire_bpf__destroy(l->wire_tc);
 	pod_bpf__destroy(l->skel);
 out_free:
 	free(l);
@@ -391,39 +394,100 @@ out_free:
 /*
  * The uplink programs share every map with the pod programs through the
  * pins pod_bpf just made or reused, so each map takes the pinned size.
+ * tc_only: the variant without XDP (from_wire not loaded, from_wire_tc
+ * doing all north-south work). Errors are logged by the caller, which
+ * knows what they cost; the verifier's verdict is in load_refusal.
  */
-static int open_wire(struct loader *l, const struct loader_config *cfg)
+static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out)
 {
+	const struct loader_config *cfg = &l->cfg;
 	DECLARE_LIBBPF_OPTS(bpf_object_open_opts, opts,
 			    .pin_root_path = cfg->pin_dir);
+	struct wire_bpf *w;
 	struct bpf_map *map;
 	int err;
 
-	l->wire = wire_bpf__open_opts(&opts);
-	if (!l->wire) {
-		err = -errno;
-		pr_err("open BPF object wire_bpf: %s", strerror(-err));
-		return err;
-	}
-	bpf_object__for_each_map(map, l->wire->obj) {
+	load_refusal[0] = '\0';
+	w = wire_bpf__open_opts(&opts);
+	if (!w)
+		return -errno;
+	bpf_object__for_each_map(map, w->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
 		err = adopt_pinned(map, cfg->pin_dir, 0);
 		if (err)
-			return err;
+			goto err;
 	}
-	l->wire->rodata->snat_addr = cfg->snat_addr;
-	memcpy((void *)&l->wire->rodata->snat_addr6, &cfg->snat_addr6,
+	w->rodata->snat_addr = cfg->snat_addr;
+	memcpy((void *)&w->rodata->snat_addr6, &cfg->snat_addr6,
 	       sizeof(cfg->snat_addr6));
-	l->wire->rodata->snat_port_min = cfg->snat_port_min;
-	l->wire->rodata->snat_port_max = cfg->snat_port_max;
-	l->wire->rodata->xdp_tx_ok = cfg->xdp_tx_ok;
-	load_refusal[0] = '\0';
-	err = wire_bpf__load(l->wire);
+	w->rodata->snat_port_min = cfg->snat_port_min;
+	w->rodata->snat_port_max = cfg->snat_port_max;
+	w->rodata->xdp_tx_ok = cfg->xdp_tx_ok;
+	w->rodata->tc_only = tc_only;
+	if (tc_only)
+		bpf_program__set_autoload(w->progs.from_wire, false);
+	err = wire_bpf__load(w);
+	if (err)
+		goto err;
+	*out = w;
+	return 0;
+err:
+	wire_bpf__destroy(w);
+	return err;
+}
+
+/* The first missing feature XDP needs (from_wire and its hand-over to
+ * from_wire_tc), or NULL. */
+static const char *xdp_missing(const struct probes *p)
+{
+	static const enum probe_feature need[] = {
+		FEAT_PROG_XDP,
+		FEAT_XDP_ADJUST_META,
+		FEAT_XDP_FIB_LOOKUP,
+		FEAT_XDP_COARSE_CLOCK,
+	};
+	size_t i;
+
+	for (i = 0; p && i < sizeof(need) / sizeof(need[0]); i++)
+		if (!probe_have(p, need[i]))
+			return probe_name(need[i]);
+	return NULL;
+}
+
+/*
+ * With --uplinks: the XDP variant when the kernel can run it, else (or
+ * when the verifier refuses it) the tc-only one, each fallback said in
+ * one line. Only when neither loads is it an error: the flags ask for
+ * north-south service and it cannot work.
+ */
+static int open_uplinks(struct loader *l)
+{
+	const char *missing = xdp_missing(l->cfg.probes);
+	char why[512];
+	int err;
+
+	if (!l->cfg.uplinks)
+		return 0;
+	if (!missing) {
+		err = open_wire(l, false, &l->wire);
+		if (!err)
+			return 0;
+		snprintf(why, sizeof(why),
+			 "the XDP variant did not load: %s%s%s", strerror(-err),
+			 load_refusal[0] ? ": " : "", load_refusal);
+	} else {
+		snprintf(why, sizeof(why), "the kernel lacks %s", missing);
+	}
+	err = open_wire(l, true, &l->wire_tc);
 	if (err) {
-		log_load_error(LOG_ERR, "wire_bpf", cfg->pin_dir, err, "");
+		pr_err("load BPF object wire_bpf (maps in %s), tc only: %s%s%s (and %s); --uplinks cannot work on this kernel",
+		       l->cfg.pin_dir, strerror(-err),
+		       load_refusal[0] ? ": " : "", load_refusal, why);
 		return err;
 	}
+	pr_warn("uplinks: no XDP (%s): from_wire_tc does NodePort, externalIPs, LoadBalancer IPs and SNAT alone at tc ingress, about a third slower per packet than XDP",
+		why);
 	return 0;
 }
 
@@ -438,6 +502,7 @@ void loader_close(struct loader *l)
 		bpf_link__destroy(l->sock_links[i]);
 	sock_bpf__destroy(l->sock);
 	wire_bpf__destroy(l->wire);
+	wire_bpf__destroy(l->wire_tc);
 	pod_bpf__destroy(l->skel);
 	free(l);
 }
@@ -552,10 +617,12 @@ static int xdp_query(int ifindex, uint32_t *prog_id, __u32 *mode_flags,
 	return 1;
 }
 
-int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
-			 enum loader_xdp_mode *mode)
+/* from_wire onto XDP, native else generic; -EBUSY when another
+ * program holds the hook (never replaced). */
+static int attach_xdp(struct wire_bpf *w, int ifindex, const char *ifname,
+		      enum loader_xdp_mode *mode)
 {
-	int fd = bpf_program__fd(l->wire->progs.from_wire);
+	int fd = bpf_program__fd(w->progs.from_wire);
 	__u32 old_mode = 0;
 	uint32_t prog_id;
 	char name[16];
@@ -576,25 +643,63 @@ int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
 		err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
 		if (!err) {
 			*mode = LOADER_XDP_NATIVE;
-			goto tc;
+			return 0;
 		}
 		pr_warn("%s: native XDP not available (%s); using generic XDP, which is slower",
 			ifname, strerror(-err));
 	}
 	err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_SKB_MODE, NULL);
-	if (err) {
-		pr_err("%s: attach %s to XDP: %s", ifname, SVCD_PROG_FROM_WIRE,
-		       strerror(-err));
-		return err;
-	}
-	*mode = LOADER_XDP_GENERIC;
-tc:
-	err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
-			 l->wire->progs.from_wire_tc);
 	if (err)
 		return err;
-	return attach_one(ifindex, ifname, BPF_TC_EGRESS,
-			  l->wire->progs.to_wire);
+	*mode = LOADER_XDP_GENERIC;
+	return 0;
+}
+
+static int detach_xdp(int ifindex, const char *ifname);
+
+int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
+			 enum loader_xdp_mode *mode)
+{
+	struct wire_bpf *w = l->wire;
+	int err;
+
+	if (w) {
+		err = attach_xdp(w, ifindex, ifname, mode);
+		if (err == -EBUSY)
+			return err;
+		if (err) {
+			if (!l->wire_tc &&
+			    open_wire(l, true, &l->wire_tc) < 0) {
+				pr_err("%s: attach %s to XDP: %s, and the tc-only variant did not load: %s",
+				       ifname, SVCD_PROG_FROM_WIRE,
+				       strerror(-err), load_refusal);
+				return err;
+			}
+			pr_warn("%s: attach %s to XDP: %s; tc only on this uplink (%s does all north-south work, about a third slower per packet)",
+				ifname, SVCD_PROG_FROM_WIRE, strerror(-err),
+				SVCD_PROG_FROM_WIRE_TC);
+			w = NULL;
+		}
+	}
+	if (!w) {
+		/* tc first, then our XDP program (a restart from XDP) goes:
+		 * no gap; a packet it translated meanwhile names no frontend
+		 * any more, so the tc-only program passes it. */
+		*mode = LOADER_XDP_NONE;
+		err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+				 l->wire_tc->progs.from_wire_tc);
+		if (!err)
+			err = attach_one(ifindex, ifname, BPF_TC_EGRESS,
+					 l->wire_tc->progs.to_wire);
+		if (!err)
+			err = detach_xdp(ifindex, ifname);
+		return err < 0 ? err : 0;
+	}
+	err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+			 w->progs.from_wire_tc);
+	if (err)
+		return err;
+	return attach_one(ifindex, ifname, BPF_TC_EGRESS, w->progs.to_wire);
 }
 
 static int detach_xdp(int ifindex, const char *ifname)

@@ -75,6 +75,9 @@ struct loader_config {
 	union svcd_ip6 snat_addr6; /* IPv6 node address for SNAT; ::: none */
 	uint16_t snat_port_min, snat_port_max;
 	bool xdp_tx_ok; /* false when an uplink is a veth (wire.bpf.c) */
+	/* --uplinks given: the uplink programs are loaded (else not at all,
+	 * so a kernel that cannot run them costs nothing without uplinks) */
+	bool uplinks;
 	/* socket programs (sock.bpf.c); svcd_sock_rev has max_conntrack
 	 * entries, one per translated socket as conntrack has per flow, and
 	 * svcd_sock_rev6 too when ipv6 (else a 1-entry placeholder) */
@@ -89,6 +92,7 @@ struct loader_config {
 enum loader_xdp_mode {
 	LOADER_XDP_NATIVE,
 	LOADER_XDP_GENERIC,
+	LOADER_XDP_NONE, /* tc only: from_wire_tc does all the work */
 };
 
 /* Sizes in effect after load (pinned ones win). */
