@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/model.h"
 #include "svcd/agent.h"
@@ -192,14 +193,6 @@ static bool has_family(const struct cidrlist *cl, int family)
 	return false;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
 /* The model's view of this node, as of now. node_addrs and node_addrs6
  * hold MAX_NODE_ADDRS each. */
 static void build_cfg(struct svcd *s, struct model_config *cfg,
@@ -229,6 +222,78 @@ static void build_cfg(struct svcd *s, struct model_config *cfg,
 	cfg->node_addrs6 = node_addrs6;
 }
 
+/* What a sync did, for its /metrics figures and its log line. */
+struct sync_done {
+	const struct timespec *t0; /* the sync's start */
+	uint64_t change_ns;	   /* the change it answers, 0: none */
+	/* new healthCheckNodePorts for the server, or NULL: unchanged */
+	const struct model_state *healthchecks;
+	const struct writer_stats *ws;
+	size_t frontends, errors;
+	double built_ms, write_ms;
+	size_t incremental; /* Services rebuilt by an incremental sync, or 0 */
+	size_t text_len;    /* bytes of --from-file read, or 0 */
+};
+
+/*
+ * The end of every sync, whole or incremental: the histogram, the health
+ * and metrics server's view, then one line (the agent tests and the
+ * bench read it: one per sync) and one more when UDP flows were flushed.
+ */
+static void sync_finish(struct svcd *s, const struct sync_done *d)
+{
+	const struct writer_stats *ws = d->ws;
+	char tail[192];
+
+	if (s->serve && d->change_ns) {
+		uint64_t now = mono_ns();
+
+		serve_observe_change(
+			s->serve,
+			now > d->change_ns ? (now - d->change_ns) / 1e9 : 0);
+	}
+	if (s->serve) {
+		struct serve_sync_info info = {
+			.ok = true,
+			.ms = ms_since(d->t0),
+			.services = writer_service_count(s->writer),
+			.frontends = d->frontends,
+			.backends = writer_backend_count(s->writer),
+			.errors = d->errors,
+		};
+
+		if (d->healthchecks)
+			serve_set_healthchecks(s->serve, d->healthchecks);
+		serve_note_sync(s->serve, &info);
+	}
+	if (d->incremental)
+		snprintf(
+			tail, sizeof(tail),
+			"in %.3f ms (incremental, %zu Services: build %.3f, maps %.3f)",
+			ms_since(d->t0), d->incremental, d->built_ms,
+			d->write_ms);
+	else if (d->text_len) /* --from-file keeps its full re-read: what
+				* it costs per MB of input */
+		snprintf(
+			tail, sizeof(tail),
+			"in %.1f ms (read and build %.1f, maps %.1f; %.2f MB of --from-file, %.1f ms per MB)",
+			ms_since(d->t0), d->built_ms, d->write_ms,
+			d->text_len / 1e6,
+			ms_since(d->t0) / (d->text_len / 1e6));
+	else
+		snprintf(tail, sizeof(tail),
+			 "in %.1f ms (read and build %.1f, maps %.1f)",
+			 ms_since(d->t0), d->built_ms, d->write_ms);
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors %s",
+		writer_service_count(s->writer), d->frontends,
+		writer_backend_count(s->writer), ws->services_added,
+		ws->services_updated, ws->services_removed,
+		s->n_model_errors + ws->errors, tail);
+	if (ws->udp_flows_flushed)
+		pr_info("sync: flushed %u UDP flows to removed backends",
+			ws->udp_flows_flushed);
+}
+
 /*
  * Applies a desired state built from doc (file text or API objects).
  * change_ns: when the change that caused this sync arrived (0: none, a
@@ -247,7 +312,6 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	struct model_state state = {};
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
-	char per_mb[64] = "";
 	int err;
 
 	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
@@ -290,41 +354,17 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		model_inc_reset(s->inc);
 	s->last_sync_incremental = false;
 	write_ms = ms_since(t0) - built_ms;
-	if (s->serve && change_ns) {
-		uint64_t now = mono_ns();
-
-		serve_observe_change(s->serve, now > change_ns ?
-						       (now - change_ns) / 1e9 :
-						       0);
-	}
-	if (s->serve) {
-		struct serve_sync_info info = {
-			.ok = true,
-			.ms = ms_since(t0),
-			.services = writer_service_count(s->writer),
-			.frontends = state.n_frontends,
-			.backends = writer_backend_count(s->writer),
-			.errors = s->n_model_errors + ws.errors,
-		};
-
-		serve_set_healthchecks(s->serve, &state);
-		serve_note_sync(s->serve, &info);
-	}
-	/* --from-file keeps its full re-read: the line says what it costs
-	 * per MB of input (one line per sync: tests count them) */
-	if (text && len)
-		snprintf(per_mb, sizeof(per_mb),
-			 "; %.2f MB of --from-file, %.1f ms per MB", len / 1e6,
-			 ms_since(t0) / (len / 1e6));
-	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms (read and build %.1f, maps %.1f%s)",
-		writer_service_count(s->writer), state.n_frontends,
-		writer_backend_count(s->writer), ws.services_added,
-		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(t0), built_ms, write_ms,
-		per_mb);
-	if (ws.udp_flows_flushed)
-		pr_info("sync: flushed %u UDP flows to removed backends",
-			ws.udp_flows_flushed);
+	sync_finish(s, &(struct sync_done){
+			       .t0 = t0,
+			       .change_ns = change_ns,
+			       .healthchecks = &state,
+			       .ws = &ws,
+			       .frontends = state.n_frontends,
+			       .errors = s->n_model_errors + ws.errors,
+			       .built_ms = built_ms,
+			       .write_ms = write_ms,
+			       .text_len = text ? len : 0,
+		       });
 out:
 	model_errors_clear(s);
 	model_state_free(&state);
@@ -386,6 +426,7 @@ static int sync_partial(struct svcd *s, char **names, size_t n,
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
 	size_t i, frontends;
+	bool have_hcs;
 	cJSON *objs;
 	int err = 0;
 
@@ -423,41 +464,23 @@ static int sync_partial(struct svcd *s, char **names, size_t n,
 	if (ws.errors)
 		model_inc_reset(s->inc);
 	s->last_sync_incremental = true;
-	if (s->serve && change_ns) {
-		uint64_t now = mono_ns();
-
-		serve_observe_change(s->serve, now > change_ns ?
-						       (now - change_ns) / 1e9 :
-						       0);
-	}
 	frontends = model_inc_frontends(s->inc, MODEL_IPV4) +
 		    (s->ipv6 ? model_inc_frontends(s->inc, MODEL_IPV6) : 0);
-	if (s->serve) {
-		struct serve_sync_info info = {
-			.ok = true,
-			.ms = ms_since(t0),
-			.services = writer_service_count(s->writer),
-			.frontends = frontends,
-			.backends = writer_backend_count(s->writer),
-			.errors = s->n_prev_errors + ws.errors,
-		};
-
-		if (model_inc_take_hc_changed(s->inc) &&
-		    !model_inc_healthchecks(s->inc, &hcs)) {
-			serve_set_healthchecks(s->serve, &hcs);
-			model_state_free(&hcs);
-		}
-		serve_note_sync(s->serve, &info);
-	}
-	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.3f ms (incremental, %zu Services: build %.3f, maps %.3f)",
-		writer_service_count(s->writer), frontends,
-		writer_backend_count(s->writer), ws.services_added,
-		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(t0), n, built_ms,
-		write_ms);
-	if (ws.udp_flows_flushed)
-		pr_info("sync: flushed %u UDP flows to removed backends",
-			ws.udp_flows_flushed);
+	have_hcs = s->serve && model_inc_take_hc_changed(s->inc) &&
+		   !model_inc_healthchecks(s->inc, &hcs);
+	sync_finish(s, &(struct sync_done){
+			       .t0 = t0,
+			       .change_ns = change_ns,
+			       .healthchecks = have_hcs ? &hcs : NULL,
+			       .ws = &ws,
+			       .frontends = frontends,
+			       .errors = s->n_prev_errors + ws.errors,
+			       .built_ms = built_ms,
+			       .write_ms = write_ms,
+			       .incremental = n,
+		       });
+	if (have_hcs)
+		model_state_free(&hcs);
 	model_errors_clear(s);
 	model_state_free(&part);
 	return 0;
