@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/arena.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/model.h"
@@ -520,6 +521,7 @@ void sync_once(struct svcd *s)
 	char *text = NULL, **names = NULL;
 	size_t len = 0, n_names = 0;
 	bool whole = false;
+	struct arena *arena;
 	cJSON *doc;
 	int err;
 
@@ -552,8 +554,14 @@ void sync_once(struct svcd *s)
 						 strerror(-err));
 		}
 		names_free(names, n_names);
-		doc = k8s_client_build_list(s->k8s);
+		/* Every object parsed at once, in an arena: unmapped whole
+		 * after the build, not freed node by node. */
+		arena = arena_new();
+		arena_use(arena);
+		doc = arena ? k8s_client_build_list(s->k8s) : NULL;
+		arena_use(NULL);
 		if (!doc) {
+			arena_free(arena);
 			pr_err("API objects: out of memory building the list; maps left as they are");
 			return;
 		}
@@ -563,10 +571,7 @@ void sync_once(struct svcd *s)
 		}
 		s->k8s_synced_once = true;
 		sync_apply(s, "API objects", NULL, 0, doc, &t0, change_ns);
-		/* the objects parsed from the store's text for this build:
-		 * give them back too (sync_apply trimmed before) */
-		cJSON_Delete(doc);
-		malloc_trim(0);
+		arena_free(arena); /* doc with it */
 		return;
 	}
 	err = read_file(path, &text, &len);
