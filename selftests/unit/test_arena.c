@@ -58,6 +58,31 @@ void test_arena(void)
 	/* after it, cJSON is back on malloc: a tree to delete as usual */
 	doc = cJSON_Parse(page);
 	ASSERT_OK_PTR(doc, "parse after the arena");
+	/* a list page is parsed in the store's own arena: what it keeps is
+	 * what the same items kept through store_replace_all() give */
+	if (doc) {
+		struct store *st2 = store_new("Service", "v1");
+		const struct store *stores2[1] = { st2 };
+		cJSON *doc2;
+		char *via_replace = NULL;
+
+		if (ASSERT_OK_PTR(st2, "store_new"))
+			ASSERT_OK(store_replace_all(
+					  st2,
+					  cJSON_GetObjectItemCaseSensitive(
+						  doc, "items"),
+					  "7", NULL),
+				  "replace_all");
+		doc2 = st2 ? store_build_list(stores2, 1) : NULL;
+		if (doc2)
+			via_replace = cJSON_PrintUnformatted(doc2);
+		if (via_replace && plain)
+			ASSERT_STREQ(plain, via_replace,
+				     "a list page keeps what replace_all does");
+		cJSON_Delete(doc2);
+		free(via_replace);
+		store_free(st2);
+	}
 	cJSON_Delete(doc);
 out:
 	free(plain);

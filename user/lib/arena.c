@@ -85,6 +85,20 @@ void arena_free(struct arena *a)
 	free(a);
 }
 
+void arena_reset(struct arena *a)
+{
+	struct arena_chunk *c;
+
+	if (!a || !a->chunks)
+		return;
+	while ((c = a->chunks->next)) {
+		a->chunks->next = c->next;
+		munmap(c, sizeof(*c) + c->size);
+	}
+	a->chunks->used = 0;
+	a->used = 0;
+}
+
 size_t arena_used(const struct arena *a)
 {
 	return a ? a->used : 0;

@@ -24,6 +24,9 @@ struct arena;
 struct arena *arena_new(void);
 /* cJSON allocates from a from now on; NULL: from malloc() again. */
 void arena_use(struct arena *a);
+/* Forget everything a holds, keeping its newest chunk for what comes
+ * next (a tree made in a is gone: a page after a page). */
+void arena_reset(struct arena *a);
 /* Unmaps everything a holds (after arena_use(NULL) if it was in use). */
 void arena_free(struct arena *a);
 /* Bytes handed out so far (for tests and logs). */

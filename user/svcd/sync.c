@@ -10,9 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 #include "lib/arena.h"
 #include "lib/clock.h"
@@ -194,10 +198,90 @@ static bool has_family(const struct cidrlist *cl, int family)
 	return false;
 }
 
-/* The model's view of this node, as of now. node_addrs and node_addrs6
- * hold MAX_NODE_ADDRS each. */
+/*
+ * The node's addresses for NodePorts, read with getifaddrs() (a netlink
+ * dump of every link and address: two of them cost more than the rest
+ * of an incremental sync) only when they may have changed: a netlink
+ * socket subscribed to address events, never read in the event loop, is
+ * drained at each sync; anything on it (or an overflow, or no socket)
+ * means read them again. An event that comes between the drain and the
+ * dump stays queued for the next sync.
+ */
+static struct {
+	bool opened;
+	int fd; /* -1: none (the addresses are read every time) */
+	bool valid;
+	size_t n4, n6;
+	__be32 addrs[MAX_NODE_ADDRS];
+	union svcd_ip6 addrs6[MAX_NODE_ADDRS];
+} addr_cache;
+
+static bool addrs_may_have_changed(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+	};
+	char buf[8192];
+	bool changed = false;
+	ssize_t n;
+
+	if (!addr_cache.opened) {
+		addr_cache.opened = true;
+		addr_cache.fd = socket(AF_NETLINK,
+				       SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				       NETLINK_ROUTE);
+		if (addr_cache.fd >= 0 &&
+		    bind(addr_cache.fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(addr_cache.fd);
+			addr_cache.fd = -1;
+		}
+		if (addr_cache.fd < 0) {
+			addr_cache.fd = -1;
+			pr_debug(
+				"sync: no netlink socket for address events (%s); the node's addresses are read at every sync",
+				strerror(errno));
+		}
+		return true;
+	}
+	if (addr_cache.fd < 0)
+		return true;
+	for (;;) {
+		n = recv(addr_cache.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			changed = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* ENOBUFS: events were lost, so something changed */
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			changed = true;
+		return changed;
+	}
+}
+
+static void node_addrs_now(struct svcd *s, struct model_config *cfg)
+{
+	/* drained first: the events before this dump are in it */
+	bool changed = addrs_may_have_changed();
+
+	if (changed || !addr_cache.valid) {
+		addr_cache.n4 = node_addresses(s->opts, addr_cache.addrs,
+					       MAX_NODE_ADDRS);
+		addr_cache.n6 = node_addresses6(s->opts, addr_cache.addrs6,
+						MAX_NODE_ADDRS);
+		addr_cache.valid = addr_cache.fd >= 0;
+	}
+	cfg->n_node_addrs = addr_cache.n4;
+	cfg->node_addrs = addr_cache.addrs;
+	cfg->n_node_addrs6 = addr_cache.n6;
+	cfg->node_addrs6 = addr_cache.addrs6;
+}
+
+/* The model's view of this node, as of now (its addresses point into
+ * addr_cache until the next sync). */
 static void build_cfg(struct svcd *s, struct model_config *cfg,
-		      __be32 *node_addrs, union svcd_ip6 *node_addrs6,
 		      struct store_node_info *node)
 {
 	*cfg = (struct model_config){
@@ -216,11 +300,7 @@ static void build_cfg(struct svcd *s, struct model_config *cfg,
 		cfg->node_zone = node->zone[0] ? node->zone : NULL;
 	/* NodePorts answer on this node's addresses, as kube-proxy's
 	 * --nodeport-addresses picks them (default: all of them). */
-	cfg->n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
-	cfg->node_addrs = node_addrs;
-	cfg->n_node_addrs6 =
-		node_addresses6(s->opts, node_addrs6, MAX_NODE_ADDRS);
-	cfg->node_addrs6 = node_addrs6;
+	node_addrs_now(s, cfg);
 }
 
 /* What a sync did, for its /metrics figures and its log line. */
@@ -307,15 +387,13 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 {
 	struct model_config cfg;
 	struct store_node_info node;
-	__be32 node_addrs[MAX_NODE_ADDRS];
-	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
 	size_t dropped;
 	struct model_state state = {};
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
 	int err;
 
-	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
+	build_cfg(s, &cfg, &node);
 	model_errors_clear(s);
 	if (doc)
 		err = model_build(doc, &cfg, on_model_error, s, &state);
@@ -421,8 +499,6 @@ static int sync_partial(struct svcd *s, char **names, size_t n,
 {
 	struct model_config cfg;
 	struct store_node_info node;
-	__be32 node_addrs[MAX_NODE_ADDRS];
-	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
 	struct model_state part = {}, hcs;
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
@@ -431,7 +507,7 @@ static int sync_partial(struct svcd *s, char **names, size_t n,
 	cJSON *objs;
 	int err = 0;
 
-	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
+	build_cfg(s, &cfg, &node);
 	model_errors_clear(s);
 	for (i = 0; i < n && !err; i++) {
 		objs = k8s_client_service_objects(s->k8s, names[i]);
@@ -710,4 +786,7 @@ void sync_state_free(struct svcd *s)
 	free(s->watch_dir);
 	model_inc_free(s->inc);
 	s->inc = NULL;
+	if (addr_cache.fd >= 0 && addr_cache.opened)
+		close(addr_cache.fd);
+	addr_cache.opened = addr_cache.valid = false;
 }
