@@ -188,7 +188,12 @@ struct fake {
 	struct fmap match_refs;	   /* backend id -> match pairs naming it */
 	struct fmap svc_slot_refs; /* sid << 32 | bid -> slots of sid on bid */
 	size_t updates, deletes;   /* attempted operations */
-	size_t fail_update_at;	   /* 1-based; 0: never */
+	/* update_batch (fake_batch_ops): calls, updates made through it,
+	 * and whether it answers as a kernel without batches */
+	size_t batches, batched;
+	bool no_batches;
+	bool in_batch[512];    /* update number (1-based) made in a batch */
+	size_t fail_update_at; /* 1-based; 0: never */
 	size_t fail_delete_at;
 	size_t crash_after; /* later operations do nothing; 0: never */
 	int fail_err;
@@ -793,6 +798,39 @@ static int fake_iterate(void *ctx, enum writer_map map,
 
 static const struct writer_ops fake_ops = {
 	.update = fake_update,
+	.delete = fake_delete,
+	.iterate = fake_iterate,
+};
+
+/* A batch is its updates in order, each checked as one (the kernel's
+ * generic batch); *done says how many went in before one failed. */
+static int fake_update_batch(void *ctx, enum writer_map map, const void *keys,
+			     const void *values, unsigned int n,
+			     unsigned int *done)
+{
+	struct fake *f = ctx;
+	int err;
+
+	*done = 0;
+	f->batches++;
+	if (f->no_batches)
+		return -EINVAL;
+	for (; *done < n; (*done)++) {
+		err = fake_update(
+			ctx, map, (const char *)keys + *done * key_sizes[map],
+			(const char *)values + *done * val_sizes[map]);
+		if (f->updates < sizeof(f->in_batch))
+			f->in_batch[f->updates] = true;
+		if (err)
+			return err;
+		f->batched++;
+	}
+	return 0;
+}
+
+static const struct writer_ops fake_batch_ops = {
+	.update = fake_update,
+	.update_batch = fake_update_batch,
 	.delete = fake_delete,
 	.iterate = fake_iterate,
 };
@@ -3507,7 +3545,10 @@ static void partial_state(struct model_state *s, const unsigned int *ver,
  * has them, and no invariant broke on the way (the fake checks every
  * operation).
  */
-void test_writer_partial_random(void)
+/* The random partial syncs below, by a writer over pops (wp's fake into
+ * *fake_out when not NULL, freed by the caller). */
+static bool partial_random_run(const struct writer_ops *pops,
+			       struct fake **fake_out)
 {
 	unsigned int ver[PARTIAL_SVCS] = { 0 }, seed = 14;
 	struct model_state full, part;
@@ -3522,7 +3563,7 @@ void test_writer_partial_random(void)
 
 	fp = fake_new();
 	ff = fake_new();
-	wp = writer_new(&fake_ops, fp, &limits);
+	wp = writer_new(pops, fp, &limits);
 	wf = writer_new(&fake_ops, ff, &limits);
 	if (!ASSERT_OK_PTR(wp, "writer_new") || !ASSERT_OK_PTR(wf, "writer"))
 		goto out;
@@ -3589,6 +3630,109 @@ void test_writer_partial_random(void)
 out:
 	writer_free(wp);
 	writer_free(wf);
-	fake_free(fp);
+	if (fake_out)
+		*fake_out = fp;
+	else
+		fake_free(fp);
 	fake_free(ff);
+	return ok;
+}
+
+void test_writer_partial_random(void)
+{
+	partial_random_run(&fake_ops, NULL);
+}
+
+/*
+ * Batched map updates (ops->update_batch: a set's new backends, its slot
+ * table): the same maps as one update at a time, every operation checked
+ * by the fake, and a batch that stops part way goes on one at a time.
+ */
+void test_writer_batch(void)
+{
+	struct model_state want;
+	struct writer_stats st;
+	struct writer *w;
+	struct fake *f = NULL;
+	size_t fail_at;
+
+	if (test__start_subtest("random_partial_syncs")) {
+		ASSERT_TRUE(partial_random_run(&fake_batch_ops, &f),
+			    "batched partial syncs equal whole ones");
+		if (f) {
+			ASSERT_GT(f->batched, 0, "updates made in batches");
+			ASSERT_LT(f->batches, f->batched,
+				  "fewer calls than batched updates");
+			fake_free(f);
+		}
+	}
+	if (test__start_subtest("kernel_without_batches")) {
+		f = fake_new();
+		f->no_batches = true;
+		w = writer_new(&fake_batch_ops, f, &limits);
+		base_state(&want);
+		if (ASSERT_OK_PTR(w, "writer_new")) {
+			ASSERT_OK(writer_sync(w, &want, &st), "sync");
+			ASSERT_EQ(st.errors, 0, "errors");
+			ASSERT_TRUE(maps_match(f, &want), "maps match");
+			ASSERT_TRUE(no_violations(f), "no violations");
+			ASSERT_GT(f->batches, 0, "batches tried");
+			ASSERT_EQ(f->batched, 0, "none made");
+		}
+		writer_free(w);
+		state_free(&want);
+		fake_free(f);
+	}
+	/* a failure at every update of the first sync in turn: the batch it
+	 * falls in stops there, and the rest goes one at a time (the one
+	 * that failed is tried again and, the fault being once, goes in) */
+	if (test__start_subtest("batch_stops_part_way")) {
+		bool in_batch[sizeof(f->in_batch)];
+		size_t total, n_in = 0;
+
+		f = fake_new();
+		w = writer_new(&fake_batch_ops, f, &limits);
+		base_state(&want);
+		if (ASSERT_OK_PTR(w, "writer_new"))
+			ASSERT_OK(writer_sync(w, &want, &st), "clean sync");
+		total = f->updates;
+		memcpy(in_batch, f->in_batch, sizeof(in_batch));
+		writer_free(w);
+		fake_free(f);
+		ASSERT_LT(total, sizeof(in_batch), "updates of the sync");
+		for (fail_at = 1;
+		     fail_at <= total && fail_at < sizeof(in_batch);
+		     fail_at++) {
+			f = fake_new();
+			f->fail_update_at = fail_at;
+			w = writer_new(&fake_batch_ops, f, &limits);
+			if (!ASSERT_OK_PTR(w, "writer_new")) {
+				fake_free(f);
+				break;
+			}
+			sync_quiet(w, &want, &st);
+			/* in a batch: the rest one at a time, no error */
+			if (in_batch[fail_at]) {
+				n_in++;
+				ASSERT_EQ(st.errors, 0,
+					  "errors after a batch stopped");
+			}
+			/* outside one it fails its set; the next sync mends
+			 * it, as without batches */
+			f->fail_update_at = 0;
+			if (st.errors)
+				ASSERT_OK(sync_quiet(w, &want, &st),
+					  "second sync");
+			if (!ASSERT_TRUE(maps_match(f, &want), "maps match") ||
+			    !ASSERT_TRUE(no_violations(f), "no violations")) {
+				test__log("failure at update %zu of %zu\n",
+					  fail_at, total);
+				fail_at = total;
+			}
+			writer_free(w);
+			fake_free(f);
+		}
+		ASSERT_GT(n_in, 0, "failures inside a batch");
+		state_free(&want);
+	}
 }

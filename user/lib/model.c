@@ -22,8 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
+#include "arena.h"
 #include "model.h"
 
 #define LABEL_SERVICE_NAME "kubernetes.io/service-name"
@@ -2105,76 +2105,8 @@ int model_build(const cJSON *doc, const struct model_config *cfg,
 	return ret;
 }
 
-/*
- * cJSON allocates every node and string of a parse separately; for a
- * 10,000-Service file that is millions of small blocks, and freeing them
- * costs more than parsing (glibc then consolidates its free lists at the
- * next large allocation). A parse that lives only inside
- * model_build_text() takes them from a bump arena instead, mapped in
- * large chunks (populated at once: one fault per chunk, not per page) and
- * unmapped whole; cJSON_Delete() frees nothing. The hooks
- * are global, so they are set only around that parse and its use (svcd is
- * single-threaded, and nothing made in between outlives it: model_state
- * holds plain copies).
- */
-#define ARENA_CHUNK (8u << 20)
-
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, size; /* bytes of data[] */
-	max_align_t data[];
-};
-
-static struct arena_chunk *arena;
-
-static void *arena_alloc(size_t n)
-{
-	struct arena_chunk *c = arena;
-	size_t size;
-	void *p;
-
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	if (!c || c->size - c->used < n) {
-		size = n > ARENA_CHUNK - sizeof(*c) ? n :
-						      ARENA_CHUNK - sizeof(*c);
-		p = mmap(NULL, sizeof(*c) + size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		c = p;
-		c->next = arena;
-		c->used = 0;
-		c->size = size;
-		arena = c;
-	}
-	p = (char *)c->data + c->used;
-	c->used += n;
-	return p;
-}
-
-static void arena_free(void *p)
-{
-	(void)p; /* all at once, in arena_end() */
-}
-
-static void arena_begin(void)
-{
-	cJSON_Hooks hooks = { .malloc_fn = arena_alloc, .free_fn = arena_free };
-
-	cJSON_InitHooks(&hooks);
-}
-
-static void arena_end(void)
-{
-	struct arena_chunk *c;
-
-	cJSON_InitHooks(NULL);
-	while ((c = arena)) {
-		arena = c->next;
-		munmap(c, sizeof(*c) + c->size);
-	}
-}
-
+/* The parse lives only inside model_build_text(): in an arena (arena.h),
+ * unmapped whole, rather than millions of blocks to free one by one. */
 int model_build_text(const char *text, size_t len,
 		     const struct model_config *cfg, model_error_fn err,
 		     void *err_ctx, struct model_state *out)
@@ -2182,10 +2114,13 @@ int model_build_text(const char *text, size_t len,
 	struct build b = { .err = err, .err_ctx = err_ctx };
 	const char *end = NULL, *p;
 	size_t pos, line = 1, col = 1;
+	struct arena *arena = arena_new();
 	cJSON *doc;
 	int ret;
 
-	arena_begin();
+	if (!arena)
+		return -ENOMEM;
+	arena_use(arena);
 	doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (doc && end) {
 		/* trailing bytes other than blanks are an error too */
@@ -2213,11 +2148,11 @@ int model_build_text(const char *text, size_t len,
 		report(&b,
 		       "JSON parse error at byte %zu (line %zu, column %zu)",
 		       pos, line, col);
-		arena_end();
+		arena_free(arena);
 		return -EINVAL;
 	}
 	ret = model_build(doc, cfg, err, err_ctx, out);
-	arena_end(); /* doc with it: cJSON_Delete() would only walk it */
+	arena_free(arena); /* doc with it: cJSON_Delete() would only walk it */
 	return ret;
 }
 

@@ -10,10 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "lib/arena.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/model.h"
 #include "svcd/agent.h"
@@ -192,18 +198,90 @@ static bool has_family(const struct cidrlist *cl, int family)
 	return false;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec t;
+/*
+ * The node's addresses for NodePorts, read with getifaddrs() (a netlink
+ * dump of every link and address: two of them cost more than the rest
+ * of an incremental sync) only when they may have changed: a netlink
+ * socket subscribed to address events, never read in the event loop, is
+ * drained at each sync; anything on it (or an overflow, or no socket)
+ * means read them again. An event that comes between the drain and the
+ * dump stays queued for the next sync.
+ */
+static struct {
+	bool opened;
+	int fd; /* -1: none (the addresses are read every time) */
+	bool valid;
+	size_t n4, n6;
+	__be32 addrs[MAX_NODE_ADDRS];
+	union svcd_ip6 addrs6[MAX_NODE_ADDRS];
+} addr_cache;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+static bool addrs_may_have_changed(void)
+{
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+	};
+	char buf[8192];
+	bool changed = false;
+	ssize_t n;
+
+	if (!addr_cache.opened) {
+		addr_cache.opened = true;
+		addr_cache.fd = socket(AF_NETLINK,
+				       SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				       NETLINK_ROUTE);
+		if (addr_cache.fd >= 0 &&
+		    bind(addr_cache.fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(addr_cache.fd);
+			addr_cache.fd = -1;
+		}
+		if (addr_cache.fd < 0) {
+			addr_cache.fd = -1;
+			pr_debug(
+				"sync: no netlink socket for address events (%s); the node's addresses are read at every sync",
+				strerror(errno));
+		}
+		return true;
+	}
+	if (addr_cache.fd < 0)
+		return true;
+	for (;;) {
+		n = recv(addr_cache.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			changed = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* ENOBUFS: events were lost, so something changed */
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			changed = true;
+		return changed;
+	}
 }
 
-/* The model's view of this node, as of now. node_addrs and node_addrs6
- * hold MAX_NODE_ADDRS each. */
+static void node_addrs_now(struct svcd *s, struct model_config *cfg)
+{
+	/* drained first: the events before this dump are in it */
+	bool changed = addrs_may_have_changed();
+
+	if (changed || !addr_cache.valid) {
+		addr_cache.n4 = node_addresses(s->opts, addr_cache.addrs,
+					       MAX_NODE_ADDRS);
+		addr_cache.n6 = node_addresses6(s->opts, addr_cache.addrs6,
+						MAX_NODE_ADDRS);
+		addr_cache.valid = addr_cache.fd >= 0;
+	}
+	cfg->n_node_addrs = addr_cache.n4;
+	cfg->node_addrs = addr_cache.addrs;
+	cfg->n_node_addrs6 = addr_cache.n6;
+	cfg->node_addrs6 = addr_cache.addrs6;
+}
+
+/* The model's view of this node, as of now (its addresses point into
+ * addr_cache until the next sync). */
 static void build_cfg(struct svcd *s, struct model_config *cfg,
-		      __be32 *node_addrs, union svcd_ip6 *node_addrs6,
 		      struct store_node_info *node)
 {
 	*cfg = (struct model_config){
@@ -222,11 +300,79 @@ static void build_cfg(struct svcd *s, struct model_config *cfg,
 		cfg->node_zone = node->zone[0] ? node->zone : NULL;
 	/* NodePorts answer on this node's addresses, as kube-proxy's
 	 * --nodeport-addresses picks them (default: all of them). */
-	cfg->n_node_addrs = node_addresses(s->opts, node_addrs, MAX_NODE_ADDRS);
-	cfg->node_addrs = node_addrs;
-	cfg->n_node_addrs6 =
-		node_addresses6(s->opts, node_addrs6, MAX_NODE_ADDRS);
-	cfg->node_addrs6 = node_addrs6;
+	node_addrs_now(s, cfg);
+}
+
+/* What a sync did, for its /metrics figures and its log line. */
+struct sync_done {
+	const struct timespec *t0; /* the sync's start */
+	uint64_t change_ns;	   /* the change it answers, 0: none */
+	/* new healthCheckNodePorts for the server, or NULL: unchanged */
+	const struct model_state *healthchecks;
+	const struct writer_stats *ws;
+	size_t frontends, errors;
+	double built_ms, write_ms;
+	size_t incremental; /* Services rebuilt by an incremental sync, or 0 */
+	size_t text_len;    /* bytes of --from-file read, or 0 */
+};
+
+/*
+ * The end of every sync, whole or incremental: the histogram, the health
+ * and metrics server's view, then one line (the agent tests and the
+ * bench read it: one per sync) and one more when UDP flows were flushed.
+ */
+static void sync_finish(struct svcd *s, const struct sync_done *d)
+{
+	const struct writer_stats *ws = d->ws;
+	char tail[192];
+
+	if (s->serve && d->change_ns) {
+		uint64_t now = mono_ns();
+
+		serve_observe_change(
+			s->serve,
+			now > d->change_ns ? (now - d->change_ns) / 1e9 : 0);
+	}
+	if (s->serve) {
+		struct serve_sync_info info = {
+			.ok = true,
+			.ms = ms_since(d->t0),
+			.services = writer_service_count(s->writer),
+			.frontends = d->frontends,
+			.backends = writer_backend_count(s->writer),
+			.errors = d->errors,
+		};
+
+		if (d->healthchecks)
+			serve_set_healthchecks(s->serve, d->healthchecks);
+		serve_note_sync(s->serve, &info);
+	}
+	if (d->incremental)
+		snprintf(
+			tail, sizeof(tail),
+			"in %.3f ms (incremental, %zu Services: build %.3f, maps %.3f)",
+			ms_since(d->t0), d->incremental, d->built_ms,
+			d->write_ms);
+	else if (d->text_len) /* --from-file keeps its full re-read: what
+				* it costs per MB of input */
+		snprintf(
+			tail, sizeof(tail),
+			"in %.1f ms (read and build %.1f, maps %.1f; %.2f MB of --from-file, %.1f ms per MB)",
+			ms_since(d->t0), d->built_ms, d->write_ms,
+			d->text_len / 1e6,
+			ms_since(d->t0) / (d->text_len / 1e6));
+	else
+		snprintf(tail, sizeof(tail),
+			 "in %.1f ms (read and build %.1f, maps %.1f)",
+			 ms_since(d->t0), d->built_ms, d->write_ms);
+	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors %s",
+		writer_service_count(s->writer), d->frontends,
+		writer_backend_count(s->writer), ws->services_added,
+		ws->services_updated, ws->services_removed,
+		s->n_model_errors + ws->errors, tail);
+	if (ws->udp_flows_flushed)
+		pr_info("sync: flushed %u UDP flows to removed backends",
+			ws->udp_flows_flushed);
 }
 
 /*
@@ -241,16 +387,13 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 {
 	struct model_config cfg;
 	struct store_node_info node;
-	__be32 node_addrs[MAX_NODE_ADDRS];
-	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
 	size_t dropped;
 	struct model_state state = {};
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
-	char per_mb[64] = "";
 	int err;
 
-	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
+	build_cfg(s, &cfg, &node);
 	model_errors_clear(s);
 	if (doc)
 		err = model_build(doc, &cfg, on_model_error, s, &state);
@@ -290,41 +433,17 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 		model_inc_reset(s->inc);
 	s->last_sync_incremental = false;
 	write_ms = ms_since(t0) - built_ms;
-	if (s->serve && change_ns) {
-		uint64_t now = mono_ns();
-
-		serve_observe_change(s->serve, now > change_ns ?
-						       (now - change_ns) / 1e9 :
-						       0);
-	}
-	if (s->serve) {
-		struct serve_sync_info info = {
-			.ok = true,
-			.ms = ms_since(t0),
-			.services = writer_service_count(s->writer),
-			.frontends = state.n_frontends,
-			.backends = writer_backend_count(s->writer),
-			.errors = s->n_model_errors + ws.errors,
-		};
-
-		serve_set_healthchecks(s->serve, &state);
-		serve_note_sync(s->serve, &info);
-	}
-	/* --from-file keeps its full re-read: the line says what it costs
-	 * per MB of input (one line per sync: tests count them) */
-	if (text && len)
-		snprintf(per_mb, sizeof(per_mb),
-			 "; %.2f MB of --from-file, %.1f ms per MB", len / 1e6,
-			 ms_since(t0) / (len / 1e6));
-	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.1f ms (read and build %.1f, maps %.1f%s)",
-		writer_service_count(s->writer), state.n_frontends,
-		writer_backend_count(s->writer), ws.services_added,
-		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(t0), built_ms, write_ms,
-		per_mb);
-	if (ws.udp_flows_flushed)
-		pr_info("sync: flushed %u UDP flows to removed backends",
-			ws.udp_flows_flushed);
+	sync_finish(s, &(struct sync_done){
+			       .t0 = t0,
+			       .change_ns = change_ns,
+			       .healthchecks = &state,
+			       .ws = &ws,
+			       .frontends = state.n_frontends,
+			       .errors = s->n_model_errors + ws.errors,
+			       .built_ms = built_ms,
+			       .write_ms = write_ms,
+			       .text_len = text ? len : 0,
+		       });
 out:
 	model_errors_clear(s);
 	model_state_free(&state);
@@ -380,16 +499,15 @@ static int sync_partial(struct svcd *s, char **names, size_t n,
 {
 	struct model_config cfg;
 	struct store_node_info node;
-	__be32 node_addrs[MAX_NODE_ADDRS];
-	union svcd_ip6 node_addrs6[MAX_NODE_ADDRS];
 	struct model_state part = {}, hcs;
 	struct writer_stats ws = {};
 	double built_ms, write_ms;
 	size_t i, frontends;
+	bool have_hcs;
 	cJSON *objs;
 	int err = 0;
 
-	build_cfg(s, &cfg, node_addrs, node_addrs6, &node);
+	build_cfg(s, &cfg, &node);
 	model_errors_clear(s);
 	for (i = 0; i < n && !err; i++) {
 		objs = k8s_client_service_objects(s->k8s, names[i]);
@@ -423,41 +541,23 @@ static int sync_partial(struct svcd *s, char **names, size_t n,
 	if (ws.errors)
 		model_inc_reset(s->inc);
 	s->last_sync_incremental = true;
-	if (s->serve && change_ns) {
-		uint64_t now = mono_ns();
-
-		serve_observe_change(s->serve, now > change_ns ?
-						       (now - change_ns) / 1e9 :
-						       0);
-	}
 	frontends = model_inc_frontends(s->inc, MODEL_IPV4) +
 		    (s->ipv6 ? model_inc_frontends(s->inc, MODEL_IPV6) : 0);
-	if (s->serve) {
-		struct serve_sync_info info = {
-			.ok = true,
-			.ms = ms_since(t0),
-			.services = writer_service_count(s->writer),
-			.frontends = frontends,
-			.backends = writer_backend_count(s->writer),
-			.errors = s->n_prev_errors + ws.errors,
-		};
-
-		if (model_inc_take_hc_changed(s->inc) &&
-		    !model_inc_healthchecks(s->inc, &hcs)) {
-			serve_set_healthchecks(s->serve, &hcs);
-			model_state_free(&hcs);
-		}
-		serve_note_sync(s->serve, &info);
-	}
-	pr_info("sync: %zu services, %zu frontends, %zu backends (+%u ~%u -%u), %zu errors in %.3f ms (incremental, %zu Services: build %.3f, maps %.3f)",
-		writer_service_count(s->writer), frontends,
-		writer_backend_count(s->writer), ws.services_added,
-		ws.services_updated, ws.services_removed,
-		s->n_model_errors + ws.errors, ms_since(t0), n, built_ms,
-		write_ms);
-	if (ws.udp_flows_flushed)
-		pr_info("sync: flushed %u UDP flows to removed backends",
-			ws.udp_flows_flushed);
+	have_hcs = s->serve && model_inc_take_hc_changed(s->inc) &&
+		   !model_inc_healthchecks(s->inc, &hcs);
+	sync_finish(s, &(struct sync_done){
+			       .t0 = t0,
+			       .change_ns = change_ns,
+			       .healthchecks = have_hcs ? &hcs : NULL,
+			       .ws = &ws,
+			       .frontends = frontends,
+			       .errors = s->n_prev_errors + ws.errors,
+			       .built_ms = built_ms,
+			       .write_ms = write_ms,
+			       .incremental = n,
+		       });
+	if (have_hcs)
+		model_state_free(&hcs);
 	model_errors_clear(s);
 	model_state_free(&part);
 	return 0;
@@ -497,6 +597,7 @@ void sync_once(struct svcd *s)
 	char *text = NULL, **names = NULL;
 	size_t len = 0, n_names = 0;
 	bool whole = false;
+	struct arena *arena;
 	cJSON *doc;
 	int err;
 
@@ -529,8 +630,14 @@ void sync_once(struct svcd *s)
 						 strerror(-err));
 		}
 		names_free(names, n_names);
-		doc = k8s_client_build_list(s->k8s);
+		/* Every object parsed at once, in an arena: unmapped whole
+		 * after the build, not freed node by node. */
+		arena = arena_new();
+		arena_use(arena);
+		doc = arena ? k8s_client_build_list(s->k8s) : NULL;
+		arena_use(NULL);
 		if (!doc) {
+			arena_free(arena);
 			pr_err("API objects: out of memory building the list; maps left as they are");
 			return;
 		}
@@ -540,10 +647,7 @@ void sync_once(struct svcd *s)
 		}
 		s->k8s_synced_once = true;
 		sync_apply(s, "API objects", NULL, 0, doc, &t0, change_ns);
-		/* the objects parsed from the store's text for this build:
-		 * give them back too (sync_apply trimmed before) */
-		cJSON_Delete(doc);
-		malloc_trim(0);
+		arena_free(arena); /* doc with it */
 		return;
 	}
 	err = read_file(path, &text, &len);
@@ -682,4 +786,7 @@ void sync_state_free(struct svcd *s)
 	free(s->watch_dir);
 	model_inc_free(s->inc);
 	s->inc = NULL;
+	if (addr_cache.fd >= 0 && addr_cache.opened)
+		close(addr_cache.fd);
+	addr_cache.opened = addr_cache.valid = false;
 }

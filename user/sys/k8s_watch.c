@@ -26,6 +26,8 @@
 #include <curl/curl.h>
 
 #include "lib/backoff.h"
+#include "lib/clock.h"
+#include "lib/envnum.h"
 #include "sys/k8s_watch.h"
 #include "lib/k8s/store.h"
 #include "lib/k8s/url.h"
@@ -120,22 +122,6 @@ static const char *const res_names[K8S_RESOURCE_COUNT] = {
 	[K8S_ENDPOINTSLICES] = "endpointslices",
 	[K8S_NODES] = "nodes",
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void timerfd_arm_ms(int fd, long ms)
 {
@@ -409,7 +395,7 @@ static int watcher_start(struct watcher *w, const char *path, bool watch)
 	w->why[0] = '\0';
 	w->events = 0;
 	w->retry_after_ms = -1;
-	w->started_ms = now_ms();
+	w->started_ms = mono_ms();
 	if (curl_multi_add_handle(c->multi, w->easy) != CURLM_OK) {
 		err = -ENOMEM;
 		goto out;
@@ -426,7 +412,7 @@ out:
 
 static void rearm_retry_timer(struct k8s_client *c)
 {
-	uint64_t next = 0, now = now_ms();
+	uint64_t next = 0, now = mono_ms();
 	int i;
 
 	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
@@ -466,7 +452,7 @@ watcher_wait(struct watcher *w, const char *fmt, ...)
 	if (ms < 50)
 		ms = 50; /* never spin on a server that fails at once */
 	w->phase = PH_WAITING;
-	w->retry_at_ms = now_ms() + ms;
+	w->retry_at_ms = mono_ms() + ms;
 	if (fmt) {
 		va_start(ap, fmt);
 		vsnprintf(cause, sizeof(cause), fmt, ap);
@@ -495,7 +481,7 @@ static void watcher_list(struct watcher *w)
 	if (!err) {
 		if (!w->cont) {
 			c->stats.lists++;
-			w->list_started_ms = now_ms();
+			w->list_started_ms = mono_ms();
 			w->list_pages = 0;
 		}
 		err = watcher_start(w, path, false);
@@ -571,7 +557,7 @@ static void list_page_done(struct watcher *w)
 		store_count(w->store), res_names[w->res],
 		store_resource_version(w->store), counts.added, counts.changed,
 		counts.removed, w->list_pages,
-		(unsigned long long)(now_ms() - w->list_started_ms));
+		(unsigned long long)(mono_ms() - w->list_started_ms));
 	if (!w->listed) {
 		w->listed = true;
 		if (k8s_client_synced(c))
@@ -584,7 +570,7 @@ static void list_page_done(struct watcher *w)
 
 static void watch_done(struct watcher *w, CURLcode res)
 {
-	uint64_t lasted = now_ms() - w->started_ms;
+	uint64_t lasted = mono_ms() - w->started_ms;
 
 	if (w->need_relist) {
 		relist(w);
@@ -757,7 +743,7 @@ static void drain_done(struct k8s_client *c)
 
 static void run_due_retries(struct k8s_client *c)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	int i;
 
 	for (i = 0; i < K8S_RESOURCE_COUNT; i++) {
@@ -827,50 +813,12 @@ int k8s_client_dispatch(struct k8s_client *c)
 /* ---- lifetime ------------------------------------------------------------ */
 
 /*
- * The agent tests shorten watches with SVCD_K8S_WATCH_TIMEOUT_S (seconds):
- * apisim injects most faults into the next watch, so watches must come
- * round quickly there. Not for production: every watch end is a request.
+ * Test knobs, not for production: the agent tests shorten watches with
+ * SVCD_K8S_WATCH_TIMEOUT_S (seconds; apisim injects most faults into the
+ * next watch, so watches must come round quickly there: every watch end
+ * is a request) and make lists of a few objects take several pages with
+ * SVCD_K8S_LIST_LIMIT (objects per page).
  */
-static unsigned int watch_timeout_from_env(void)
-{
-	const char *env = getenv("SVCD_K8S_WATCH_TIMEOUT_S");
-	unsigned long v;
-	char *end;
-
-	if (!env || !*env)
-		return K8S_WATCH_TIMEOUT_S;
-	errno = 0;
-	v = strtoul(env, &end, 10);
-	if (errno || *end || !v || v > 3600) {
-		pr_warn("k8s: SVCD_K8S_WATCH_TIMEOUT_S '%s' is not a number of seconds from 1 to 3600; using %u",
-			env, K8S_WATCH_TIMEOUT_S);
-		return K8S_WATCH_TIMEOUT_S;
-	}
-	return v;
-}
-
-/*
- * SVCD_K8S_LIST_LIMIT (objects per list page, 1 to 500): the agent tests
- * make lists of a few objects take several pages. Not for production.
- */
-static unsigned int list_limit_from_env(void)
-{
-	const char *env = getenv("SVCD_K8S_LIST_LIMIT");
-	unsigned long v;
-	char *end;
-
-	if (!env || !*env)
-		return K8S_LIST_LIMIT;
-	errno = 0;
-	v = strtoul(env, &end, 10);
-	if (errno || *end || !v || v > K8S_LIST_LIMIT) {
-		pr_warn("k8s: SVCD_K8S_LIST_LIMIT '%s' is not a number from 1 to %u; using %u",
-			env, K8S_LIST_LIMIT, K8S_LIST_LIMIT);
-		return K8S_LIST_LIMIT;
-	}
-	return v;
-}
-
 struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
 				  k8s_change_fn on_change, void *ctx)
 {
@@ -883,17 +831,21 @@ struct k8s_client *k8s_client_new(const struct k8s_client_config *cfg,
 		goto fail;
 	c->cfg = *cfg;
 	if (!c->cfg.list_limit)
-		c->cfg.list_limit = list_limit_from_env();
+		c->cfg.list_limit = env_uint("SVCD_K8S_LIST_LIMIT", 1,
+					     K8S_LIST_LIMIT, K8S_LIST_LIMIT,
+					     "a number of objects");
 	if (c->cfg.list_limit != K8S_LIST_LIMIT)
 		pr_info("k8s: lists in pages of %u", c->cfg.list_limit);
 	if (!c->cfg.watch_timeout_s)
-		c->cfg.watch_timeout_s = watch_timeout_from_env();
+		c->cfg.watch_timeout_s = env_uint("SVCD_K8S_WATCH_TIMEOUT_S", 1,
+						  3600, K8S_WATCH_TIMEOUT_S,
+						  "a number of seconds");
 	if (c->cfg.watch_timeout_s != K8S_WATCH_TIMEOUT_S)
 		pr_info("k8s: watches last %u s, idle limit %u s",
 			c->cfg.watch_timeout_s, idle_s(c));
 	c->on_change = on_change;
 	c->ctx = ctx;
-	c->seed = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32);
+	c->seed = (uint64_t)mono_ms() ^ ((uint64_t)getpid() << 32);
 	c->epfd = c->curl_timerfd = c->retry_timerfd = -1;
 	if (cfg->kc->token)
 		c->token = strdup(cfg->kc->token);

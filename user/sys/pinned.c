@@ -406,6 +406,43 @@ static int bpf_update(void *ctx, enum writer_map map, const void *key,
 	return 0;
 }
 
+/*
+ * BPF_MAP_UPDATE_BATCH (hash maps: 5.6 and later): one syscall for a
+ * set's slots instead of one each. A kernel or map type without it
+ * answers EINVAL or ENOTSUPP before the first element; it is not asked
+ * again for that map.
+ */
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* the kernel's own, not in the uapi headers */
+#endif
+
+static int bpf_update_batch(void *ctx, enum writer_map map, const void *keys,
+			    const void *values, unsigned int n,
+			    unsigned int *done)
+{
+	static bool unsupported[WMAP_COUNT];
+	const struct svcd_maps *maps = ctx;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+	__u32 count = n;
+	int err;
+
+	*done = 0;
+	if (maps->fd[map] < 0) /* an IPv6 map a pin dir lacks */
+		return -ENOENT;
+	if (unsupported[map])
+		return -EOPNOTSUPP;
+	if (!bpf_map_update_batch(maps->fd[map], keys, values, &count, &opts)) {
+		*done = n;
+		return 0;
+	}
+	err = -errno;
+	*done = count <= n ? count : 0;
+	if (!*done &&
+	    (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP))
+		unsupported[map] = true;
+	return err;
+}
+
 static int bpf_delete(void *ctx, enum writer_map map, const void *key)
 {
 	const struct svcd_maps *maps = ctx;
@@ -437,6 +474,7 @@ static int bpf_iterate(void *ctx, enum writer_map map,
 
 const struct writer_ops svcd_bpf_writer_ops = {
 	.update = bpf_update,
+	.update_batch = bpf_update_batch,
 	.delete = bpf_delete,
 	.iterate = bpf_iterate,
 };

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "k8s/objtext.h"
 #include "k8s/store.h"
 
@@ -66,6 +67,11 @@ struct store {
 	/* objects parsed for store_get() and store_for_group(), freed at
 	 * the next of those calls or change */
 	cJSON *scratch;
+	/* a list page's parse, while a list is under way (lib/arena.h) */
+	struct arena *page_arena;
+	/* an object printed before it is encoded and kept */
+	char *print_buf;
+	size_t print_cap;
 	/* store_index_label(): objects by the group their label names */
 	char *label;
 	struct group_node **buckets;
@@ -231,6 +237,8 @@ void store_free(struct store *s)
 	index_free(s);
 	touched_clear(s);
 	scratch_clear(s);
+	arena_free(s->page_arena);
+	free(s->print_buf);
 	free(s->touched);
 	free(s->label);
 	free(s->rv);
@@ -614,6 +622,36 @@ static char *object_key(const struct store *s, const cJSON *obj)
 }
 
 /*
+ * obj as the store keeps its text (objtext_encode), in an allocation of
+ * its exact size; printed into the store's buffer first, not into one
+ * cJSON allocates (a list page's objects are in an arena). NULL when out
+ * of memory.
+ */
+static char *print_compact(const struct store *cs, const cJSON *obj)
+{
+	struct store *s = (struct store *)cs; /* the buffer only */
+	size_t cap;
+	char *grown;
+
+	for (;;) {
+		if (s->print_buf &&
+		    cJSON_PrintPreallocated((cJSON *)obj, s->print_buf,
+					    (int)s->print_cap, false)) {
+			objtext_encode(s->print_buf);
+			return strdup(s->print_buf);
+		}
+		cap = s->print_cap ? 2 * s->print_cap : 16384;
+		if (cap > (1u << 30))
+			return NULL;
+		grown = realloc(s->print_buf, cap);
+		if (!grown)
+			return NULL;
+		s->print_buf = grown;
+		s->print_cap = cap;
+	}
+}
+
+/*
  * Make obj (owned, changed in place) the entry the store keeps under key
  * (consumed): pruned (store_prune), without the kind and apiVersion the
  * store adds back when it parses it, as compact text. Returns 0 or
@@ -624,7 +662,6 @@ static int make_entry(const struct store *s, char *key, cJSON *obj,
 {
 	const char *kind = str_at(obj, "kind"),
 		   *api = str_at(obj, "apiVersion");
-	char *shrunk;
 
 	store_prune(obj, s->kind, s->label);
 	if (kind && !strcmp(kind, s->kind))
@@ -633,16 +670,11 @@ static int make_entry(const struct store *s, char *key, cJSON *obj,
 		cJSON_DeleteItemFromObjectCaseSensitive(obj, "apiVersion");
 	*e = (struct store_entry){ .key = key };
 	e->group = group_of(s, obj);
-	e->text = cJSON_PrintUnformatted(obj);
+	e->text = print_compact(s, obj);
 	if (!e->text) {
 		entry_free(e);
 		return -ENOMEM;
 	}
-	objtext_encode(e->text);
-	/* exact size: the text lives as long as the object is kept */
-	shrunk = realloc(e->text, strlen(e->text) + 1);
-	if (shrunk)
-		e->text = shrunk;
 	return 0;
 }
 
@@ -861,6 +893,8 @@ void store_list_begin(struct store *s)
 
 void store_list_abort(struct store *s)
 {
+	arena_free(s->page_arena);
+	s->page_arena = NULL;
 	staging_drop(&s->staged);
 	free(s->staged_rv);
 	s->staged_rv = NULL;
@@ -888,8 +922,16 @@ int store_list_page(struct store *s, const char *body, size_t len,
 	char *rv_copy;
 
 	*continue_token = NULL;
+	/* The page's objects are pruned and printed, then dropped: parsed
+	 * into an arena that the next page reuses, not freed node by node. */
+	if (!s->page_arena)
+		s->page_arena = arena_new();
+	else
+		arena_reset(s->page_arena);
+	arena_use(s->page_arena);
 	doc = cJSON_ParseWithLength(body, len);
 	if (!doc) {
+		arena_use(NULL);
 		set_err(err, err_size, "%s list: response is not JSON",
 			s->kind);
 		return -EINVAL;
@@ -938,7 +980,8 @@ int store_list_page(struct store *s, const char *body, size_t len,
 	}
 	ret = 0;
 out:
-	cJSON_Delete(doc);
+	cJSON_Delete(doc); /* nothing to free in the arena */
+	arena_use(NULL);
 	return ret;
 }
 
@@ -952,6 +995,8 @@ int store_list_commit(struct store *s, struct store_counts *counts)
 	}
 	s->staged_rv = NULL;
 	commit_staged(s, &s->staged, rv, counts);
+	arena_free(s->page_arena); /* until the next list */
+	s->page_arena = NULL;
 	return 0;
 }
 

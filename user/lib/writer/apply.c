@@ -285,9 +285,9 @@ static int write_table(struct writer *w, struct set_apply *a)
 	const struct model_set *ms = a->ms;
 	struct wbackend b;
 	struct slot_table *t;
-	uint32_t bid;
-	size_t i;
-	int err;
+	uint32_t bid, written;
+	size_t i, first, staged;
+	int err, werr;
 
 	if (!a->svc->in_map) {
 		a->step = STEP_SERVICES;
@@ -296,7 +296,10 @@ static int write_table(struct writer *w, struct set_apply *a)
 			return err;
 		a->u.wrote_service = true;
 	}
-	for (i = 0; i < ms->n_backends; i++) {
+	/* new backends staged, then written together (a batch) */
+	first = a->u.n_be;
+	err = 0;
+	for (i = 0; i < ms->n_backends && !err; i++) {
 		if (!w->used[i] || w->bids[i])
 			continue;
 		backend_of(&b, &a->id, ms, i);
@@ -305,18 +308,32 @@ static int write_table(struct writer *w, struct set_apply *a)
 		if (!bid) {
 			a->step = STEP_BACKEND_ID;
 			bid = ida_alloc(&w->be_ids);
-			if (!bid)
-				return -ENOSPC;
+			if (!bid) {
+				err = -ENOSPC;
+				break;
+			}
 			a->step = STEP_BACKENDS;
-			err = be_write(w, bid, &b);
+			err = be_stage(w, bid, &b);
 			if (err) {
 				ida_free_later(&w->be_ids, bid);
-				return err;
+				break;
 			}
 			w->undo_be[a->u.n_be++] = bid;
 		}
 		w->bids[i] = bid;
 	}
+	staged = a->u.n_be - first;
+	werr = be_commit(w, &w->undo_be[first], (uint32_t)staged, &written);
+	if (werr)
+		a->step = STEP_BACKENDS;
+	/* those not written are nobody's: as if never staged */
+	while (a->u.n_be > first + written) {
+		bid = w->undo_be[--a->u.n_be];
+		be_unstage(w, bid);
+		ida_free_later(&w->be_ids, bid);
+	}
+	if (err || werr)
+		return werr ?: err;
 	a->step = STEP_MEMORY;
 	a->rev = pick_rev(a->svc);
 	if (!a->n_slots)
@@ -327,12 +344,7 @@ static int write_table(struct writer *w, struct set_apply *a)
 	a->u.wrote_table = true;
 	a->u.rev = a->rev;
 	a->step = STEP_SLOTS;
-	for (i = 0; i < a->n_slots; i++) {
-		err = slot_write(w, a->sid, t, i, w->bids[w->slot_idx[i]]);
-		if (err)
-			return err;
-	}
-	return 0;
+	return slots_write(w, a->sid, t, (uint32_t)a->n_slots);
 }
 
 /*

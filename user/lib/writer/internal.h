@@ -179,7 +179,11 @@ struct writer {
 	uint32_t *bids;
 	bool *used;
 	size_t cap_backends;
-	uint32_t *slot_idx;	 /* SVCD_MAX_SLOTS_PER_SERVICE */
+	uint32_t *slot_idx; /* SVCD_MAX_SLOTS_PER_SERVICE */
+	/* a set's slots for ops->update_batch, SVCD_MAX_SLOTS_PER_SERVICE
+	 * each (allocated at the first batch) */
+	struct svcd_slot_key *batch_keys;
+	uint32_t *batch_bids;
 	void *build_scratch;	 /* for slots_build() */
 	uint32_t *undo_be;	 /* backends written for the set */
 	uint32_t *undo_match;	 /* match pairs written for the set */
@@ -225,9 +229,24 @@ bool match_has(const struct writer *w, uint32_t sid, uint32_t bid);
 int svc_entry_write(struct writer *w, uint32_t sid, struct wsvc *s);
 int svc_entry_delete(struct writer *w, uint32_t sid, struct wsvc *s);
 int be_write(struct writer *w, uint32_t bid, const struct wbackend *b);
+/*
+ * be_write() in two steps, for many at once: be_stage() makes bid b in
+ * the mirror (found by be_find() from then on), be_commit() writes
+ * bids[0, n) staged so (batched where ops can) and says how many of the
+ * first went in; the caller be_unstage()s the rest.
+ */
+int be_stage(struct writer *w, uint32_t bid, const struct wbackend *b);
+void be_unstage(struct writer *w, uint32_t bid);
+int be_commit(struct writer *w, const uint32_t *bids, uint32_t n,
+	      uint32_t *written);
 int be_delete(struct writer *w, uint32_t bid);
 int slot_write(struct writer *w, uint32_t sid, struct slot_table *t,
 	       uint32_t slot, uint32_t bid);
+/* Slots [0, n) of t, slot i to backend w->bids[w->slot_idx[i]]: batched
+ * where ops can, else (and from where a batch stopped) one slot_write()
+ * at a time. */
+int slots_write(struct writer *w, uint32_t sid, struct slot_table *t,
+		uint32_t n);
 /* Delete every slot of t, then t itself; returns the first error. */
 int table_delete(struct writer *w, uint32_t sid, struct wsvc *s,
 		 struct slot_table *t);

@@ -348,6 +348,8 @@ void writer_free(struct writer *w)
 	free(w->bids);
 	free(w->used);
 	free(w->slot_idx);
+	free(w->batch_keys);
+	free(w->batch_bids);
 	free(w->build_scratch);
 	free(w->undo_fe);
 	free(w->undo_be);

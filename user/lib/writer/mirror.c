@@ -253,40 +253,110 @@ int svc_entry_delete(struct writer *w, uint32_t sid, struct wsvc *s)
 	return err;
 }
 
-int be_write(struct writer *w, uint32_t bid, const struct wbackend *b)
+static void be_values(const struct wbackend *b, struct svcd_backend *b4,
+		      struct svcd_backend6 *b6)
 {
-	uint32_t hash = be_hash(b);
-	struct svcd_backend6 b6 = {
-		.addr = b->addr,
-		.port = b->port,
-		.proto = b->proto,
-		.flags = b->flags,
-	};
-	struct svcd_backend b4 = {
-		.addr = b->addr.w[0],
-		.port = b->port,
-		.proto = b->proto,
-		.flags = b->flags,
-	};
-	int err;
+	if (b6)
+		*b6 = (struct svcd_backend6){
+			.addr = b->addr,
+			.port = b->port,
+			.proto = b->proto,
+			.flags = b->flags,
+		};
+	if (b4)
+		*b4 = (struct svcd_backend){
+			.addr = b->addr.w[0],
+			.port = b->port,
+			.proto = b->proto,
+			.flags = b->flags,
+		};
+}
 
+int be_stage(struct writer *w, uint32_t bid, const struct wbackend *b)
+{
 	/* Hash first: an allocation failure must not leave the map ahead. */
-	err = ht_insert(&w->be_by_value, hash, bid);
+	int err = ht_insert(&w->be_by_value, be_hash(b), bid);
+
 	if (err)
 		return err;
-	if (b->family == MODEL_IPV6)
-		err = w->ops->update(w->ctx, WMAP_BACKENDS6, &bid, &b6);
-	else
-		err = w->ops->update(w->ctx, WMAP_BACKENDS, &bid, &b4);
-	if (err) {
-		ht_remove(&w->be_by_value, hash, bid);
-		return err;
-	}
 	w->be[bid].be = *b;
 	w->be[bid].present = true;
 	w->n_be++;
 	if (bid > w->be_hi)
 		w->be_hi = bid;
+	return 0;
+}
+
+void be_unstage(struct writer *w, uint32_t bid)
+{
+	ht_remove(&w->be_by_value, be_hash(&w->be[bid].be), bid);
+	w->be[bid].present = false;
+	w->n_be--;
+}
+
+/* One staged backend into its map. */
+static int be_put(struct writer *w, uint32_t bid)
+{
+	const struct wbackend *b = &w->be[bid].be;
+	struct svcd_backend6 b6;
+	struct svcd_backend b4;
+
+	if (b->family == MODEL_IPV6) {
+		be_values(b, NULL, &b6);
+		return w->ops->update(w->ctx, WMAP_BACKENDS6, &bid, &b6);
+	}
+	be_values(b, &b4, NULL);
+	return w->ops->update(w->ctx, WMAP_BACKENDS, &bid, &b4);
+}
+
+int be_write(struct writer *w, uint32_t bid, const struct wbackend *b)
+{
+	int err = be_stage(w, bid, b);
+
+	if (err)
+		return err;
+	err = be_put(w, bid);
+	if (err)
+		be_unstage(w, bid);
+	return err;
+}
+
+int be_commit(struct writer *w, const uint32_t *bids, uint32_t n,
+	      uint32_t *written)
+{
+	bool v6 = n && w->be[bids[0]].be.family == MODEL_IPV6;
+	unsigned int done = 0, i;
+	void *values = NULL;
+	int err;
+
+	for (i = 1; i < n; i++)
+		if ((w->be[bids[i]].be.family == MODEL_IPV6) != v6)
+			break;
+	/* one family (a set's), more than one: a batch */
+	if (w->ops->update_batch && n > 1 && i == n)
+		values = calloc(n, v6 ? sizeof(struct svcd_backend6) :
+					sizeof(struct svcd_backend));
+	if (values) {
+		for (i = 0; i < n; i++)
+			be_values(&w->be[bids[i]].be,
+				  v6 ? NULL : (struct svcd_backend *)values + i,
+				  v6 ? (struct svcd_backend6 *)values + i :
+				       NULL);
+		err = w->ops->update_batch(w->ctx,
+					   v6 ? WMAP_BACKENDS6 : WMAP_BACKENDS,
+					   bids, values, n, &done);
+		if (!err)
+			done = n;
+		else if (done > n)
+			done = 0;
+		free(values);
+	}
+	/* no batches, or from where one stopped: its error again, exact */
+	for (*written = done; *written < n; (*written)++) {
+		err = be_put(w, bids[*written]);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -307,6 +377,20 @@ int be_delete(struct writer *w, uint32_t bid)
 	return 0;
 }
 
+/* The mirror of a slot the map now holds. */
+static void slot_written(struct writer *w, struct slot_table *t, uint32_t slot,
+			 uint32_t bid)
+{
+	if (t->bids[slot] == SLOT_NONE)
+		t->present++;
+	else
+		be_unref(w, t->bids[slot]);
+	t->bids[slot] = bid;
+	be_ref(w, bid);
+	if (slot >= t->len)
+		t->len = slot + 1;
+}
+
 int slot_write(struct writer *w, uint32_t sid, struct slot_table *t,
 	       uint32_t slot, uint32_t bid)
 {
@@ -319,14 +403,53 @@ int slot_write(struct writer *w, uint32_t sid, struct slot_table *t,
 
 	if (err)
 		return err;
-	if (t->bids[slot] == SLOT_NONE)
-		t->present++;
-	else
-		be_unref(w, t->bids[slot]);
-	t->bids[slot] = bid;
-	be_ref(w, bid);
-	if (slot >= t->len)
-		t->len = slot + 1;
+	slot_written(w, t, slot, bid);
+	return 0;
+}
+
+int slots_write(struct writer *w, uint32_t sid, struct slot_table *t,
+		uint32_t n)
+{
+	unsigned int done = 0, i;
+	int err;
+
+	if (w->ops->update_batch && n > 1 && !w->batch_keys) {
+		w->batch_keys = calloc(SVCD_MAX_SLOTS_PER_SERVICE,
+				       sizeof(*w->batch_keys));
+		w->batch_bids = calloc(SVCD_MAX_SLOTS_PER_SERVICE,
+				       sizeof(*w->batch_bids));
+		if (!w->batch_keys || !w->batch_bids) {
+			free(w->batch_keys);
+			free(w->batch_bids);
+			w->batch_keys = NULL;
+			w->batch_bids = NULL;
+		}
+	}
+	if (w->ops->update_batch && n > 1 && w->batch_keys &&
+	    n <= SVCD_MAX_SLOTS_PER_SERVICE) {
+		for (i = 0; i < n; i++) {
+			w->batch_keys[i] = (struct svcd_slot_key){
+				.service_id = sid,
+				.rev = t->rev,
+				.slot = i,
+			};
+			w->batch_bids[i] = w->bids[w->slot_idx[i]];
+		}
+		err = w->ops->update_batch(w->ctx, WMAP_SLOTS, w->batch_keys,
+					   w->batch_bids, n, &done);
+		if (!err)
+			done = n;
+		else if (done > n)
+			done = 0;
+		for (i = 0; i < done; i++)
+			slot_written(w, t, i, w->batch_bids[i]);
+	}
+	/* no batches, or from where one stopped: its error again, exact */
+	for (i = done; i < n; i++) {
+		err = slot_write(w, sid, t, i, w->bids[w->slot_idx[i]]);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 

@@ -32,6 +32,16 @@ struct writer_ops {
 	int (*update)(void *ctx, enum writer_map map, const void *key,
 		      const void *value);
 	int (*delete)(void *ctx, enum writer_map map, const void *key);
+	/*
+	 * Optional (NULL: none): n updates of one map in one call, in
+	 * order, as n calls of update() would make them. Returns 0, or
+	 * -errno with *done set to how many went in before the one that
+	 * failed (0 too when the kernel has no batches): the writer then
+	 * goes on from there one update at a time.
+	 */
+	int (*update_batch)(void *ctx, enum writer_map map, const void *keys,
+			    const void *values, unsigned int n,
+			    unsigned int *done);
 	/* Calls fn for each entry; fn returns 0 to go on. */
 	int (*iterate)(void *ctx, enum writer_map map,
 		       int (*fn)(const void *key, const void *value, void *arg),

@@ -574,6 +574,29 @@ static void sync_run(struct sync *s)
 	flush_udp_flows(s);
 }
 
+/*
+ * Both kinds of sync after their setup: index the desired state, run the
+ * phases (a whole sync then indexes every service by name anew), free
+ * the index. Returns the first error, as writer_sync().
+ */
+static int sync_exec(struct sync *s)
+{
+	int err = sync_prepare(s);
+
+	if (err) {
+		pr_err("writer: out of memory indexing %zu sets, nothing written",
+		       s->desired->n_sets);
+		note_err(s, err);
+		s->w->sname_ok = false;
+	} else {
+		sync_run(s);
+		if (!s->scope)
+			sname_rebuild(s->w);
+	}
+	sync_fini(s);
+	return s->err;
+}
+
 int writer_sync(struct writer *w, const struct model_state *desired,
 		struct writer_stats *stats)
 {
@@ -583,7 +606,6 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 		.desired = desired,
 		.stats = stats ?: &local,
 	};
-	int err;
 
 	memset(s.stats, 0, sizeof(*s.stats));
 	w->gen++;
@@ -592,19 +614,7 @@ int writer_sync(struct writer *w, const struct model_state *desired,
 	ida_release(&w->be_ids);
 	w->track_unref = false;
 
-	err = sync_prepare(&s);
-	if (err) {
-		pr_err("writer: out of memory indexing %zu sets, nothing written",
-		       desired->n_sets);
-		note_err(&s, err);
-		w->sname_ok = false;
-		goto out;
-	}
-	sync_run(&s);
-	sname_rebuild(w);
-out:
-	sync_fini(&s);
-	return s.err;
+	return sync_exec(&s);
 }
 
 /* Service ids named name (svc_by_sname) into scope. */
@@ -708,21 +718,11 @@ int writer_sync_partial(struct writer *w, const struct model_state *desired,
 	ht_fini(&w->be_unrefd.t);
 	w->track_unref = true;
 
-	err = sync_prepare(&s);
-	if (err) {
-		pr_err("writer: out of memory indexing %zu sets, nothing written",
-		       desired->n_sets);
-		note_err(&s, err);
-		w->sname_ok = false;
-		goto out;
-	}
-	sync_run(&s);
-out:
+	err = sync_exec(&s);
 	w->track_unref = false;
 	u64set_fini(&w->be_unrefd);
 	u64set_fini(&scope);
 	free(s.scope_bits);
 	free(s.scope_keys);
-	sync_fini(&s);
-	return s.err;
+	return err;
 }
