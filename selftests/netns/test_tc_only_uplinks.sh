@@ -35,7 +35,9 @@ cluster_write "$CLUSTER" \
 	"$(k8s_slice demo np-remote-1 np-remote 'tcp:8080/TCP,dns:5353/UDP' "$B1_IP,node=nodeb,target=b1")" \
 	"$(k8s_service_x demo np-empty 198.19.96.32 'tcp:80/TCP:8080@30082' type=NodePort)"
 
-start_node_svcd "$NODE_A" nodeA "$CLUSTER" --uplinks upl0 --disable-feature prog_xdp
+METRICS=127.0.0.1:10249
+start_node_svcd "$NODE_A" nodeA "$CLUSTER" --uplinks upl0 --disable-feature prog_xdp \
+	--metrics-bind-address "$METRICS"
 start_node_svcd "$NODE_B" nodeB "$CLUSTER" --uplinks upl0
 for n in "$NODE_A:$NODE_A_IP" "$NODE_B:$NODE_B_IP"; do
 	node_svcd_wait "${n%%:*}" 15 "${n#*:}:30080/TCP" "${n#*:}:30081/TCP" \
@@ -64,6 +66,14 @@ CHECK_WHY="expected 'upl0: attached from_wire_tc (tc ingress, tc only...'; log: 
 check tc-only-attached grep -q 'upl0: attached from_wire_tc (tc ingress, tc only' "$SVCD_LOG"
 CHECK_WHY="node A's upl0: XDP '$(xdp_on_a)', tc ingress '$(tc_in_a)'; expected no XDP and from_wire_tc"
 check no-xdp-on-uplink eval '[ -z "$(xdp_on_a)" ] && [ "$(tc_in_a)" = from_wire_tc ]'
+
+# metric_line REGEX: node A's /metrics has a line matching REGEX (ERE)
+metric_line() {
+	[ "$(http_get "$NODE_A" "http://$METRICS/metrics" "$T_DIR/metrics")" = 200 ] &&
+		grep -Eq "$1" "$T_DIR/metrics"
+}
+CHECK_WHY="/metrics on node A: expected svcd_datapath_variant{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"} 1 and svcd_kernel_feature{...,feature=\"prog_xdp\",state=\"off\"} 0; got: $(grep -E 'variant|prog_xdp' "$T_DIR/metrics" 2>/dev/null | head -n 4)"
+check metrics-variant eval 'metric_line "^svcd_datapath_variant\{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"\} 1$" && metric_line "^svcd_kernel_feature\{kernel=\"$(uname -r)\",feature=\"prog_xdp\",state=\"off\"\} 0$" && metric_line "^svcd_kernel_feature\{.*feature=\"map_hash\",state=\"yes\"\} 1$"'
 
 # via NODE_IP TPORT UPORT BACKEND SEEN TAG: TCP and UDP from the client.
 via() {
@@ -102,7 +112,8 @@ tx_csum_offload "$CLIENT" eth0 off
 # restart_a ARGS...: node A's svcd again on the same pins, ARGS added
 restart_a() {
 	kill_pid "${NODE_SVCD_PID[$NODE_A]}"
-	start_node_svcd "$NODE_A" nodeA "$CLUSTER" --uplinks upl0 "$@"
+	start_node_svcd "$NODE_A" nodeA "$CLUSTER" --uplinks upl0 \
+		--metrics-bind-address "$METRICS" "$@"
 	node_svcd_wait "$NODE_A" 15 "$NODE_A_IP:30081/TCP"
 }
 # one UDP flow (source port 40054) through node A to b1, 12 s at 20/s, and
@@ -120,6 +131,8 @@ sleep 2
 restart_a
 CHECK_WHY="after the restart without --disable-feature: XDP '$(xdp_on_a)', tc ingress '$(tc_in_a)'; log: $(last_start_a | grep -a 'upl0' | tail -n 1)"
 check switched-to-xdp wait_until 10 eval '[ -n "$(xdp_on_a)" ] && [ "$(tc_in_a)" = from_wire_tc ] && last_start_a | grep -q "upl0: attached from_wire (.* XDP)"'
+CHECK_WHY="/metrics after the switch: $(grep -E 'datapath_variant' "$T_DIR/metrics" 2>/dev/null | head -n 3)"
+check metrics-variant-xdp wait_until 5 metric_line '^svcd_datapath_variant\{hook="uplink",interface="upl0",variant="xdp_(native|generic)"\} 1$'
 sleep 3
 restart_a --disable-feature prog_xdp
 CHECK_WHY="after the restart with --disable-feature prog_xdp: XDP '$(xdp_on_a)' (expected none: ours is detached)"

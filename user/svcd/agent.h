@@ -75,6 +75,7 @@ struct attached_link {
 	int ifindex;
 	char name[IF_NAMESIZE];
 	bool uplink;
+	enum loader_xdp_mode mode; /* uplinks: XDP native, generic or none */
 };
 
 enum loop_source {
@@ -96,6 +97,7 @@ struct svcd {
 	size_t v6_dropped; /* IPv6 frontends left out by the last sync */
 	struct loader *loader;
 	struct probes probes; /* what the kernel has, found at start */
+	bool sock_attached;   /* the cgroup socket programs are attached */
 	struct svcd_maps maps;
 	bool maps_open;
 	struct writer *writer;
@@ -146,6 +148,9 @@ size_t node_addresses6(const struct options *o, union svcd_ip6 *out,
 /* Whether the node has an IPv6 address of that kind. */
 bool node_has_ipv6(void);
 bool uplink_is_veth(const struct options *o);
+/* /metrics lines svcd_datapath_variant{hook,interface,variant} (ctx: the
+ * struct svcd), for serve_set_datapath(). */
+void links_variants(void *ctx, FILE *f);
 __be32 snat_address(const struct options *o);
 union svcd_ip6 snat_address6(const struct options *o);
 /* An address for logs: RFC 5952 for IPv6 (inet_ntop), "[addr]:port" with

@@ -71,6 +71,7 @@ static void attach_link(struct svcd *s, int ifindex, const char *name,
 	}
 	snprintf(link->name, sizeof(link->name), "%s", name);
 	link->uplink = uplink;
+	link->mode = mode;
 	if (uplink && mode == LOADER_XDP_NONE)
 		pr_info("%s: attached %s (tc ingress, tc only: no XDP) and %s (tc egress)",
 			name, SVCD_PROG_FROM_WIRE_TC, SVCD_PROG_TO_WIRE);
@@ -82,6 +83,29 @@ static void attach_link(struct svcd *s, int ifindex, const char *name,
 	else
 		pr_info("%s: attached %s (tc ingress) and %s (tc egress)", name,
 			SVCD_PROG_FROM_POD, SVCD_PROG_TO_POD);
+}
+
+void links_variants(void *ctx, FILE *f)
+{
+	static const char *const uplink_variant[] = {
+		[LOADER_XDP_NATIVE] = "xdp_native",
+		[LOADER_XDP_GENERIC] = "xdp_generic",
+		[LOADER_XDP_NONE] = "tc_only",
+	};
+	const struct svcd *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->n_links; i++)
+		fprintf(f,
+			"svcd_datapath_variant{hook=\"%s\",interface=\"%s\",variant=\"%s\"} 1\n",
+			s->links[i].uplink ? "uplink" : "pod", s->links[i].name,
+			s->links[i].uplink ? uplink_variant[s->links[i].mode] :
+					     "tc");
+	fprintf(f,
+		"svcd_datapath_variant{hook=\"socket\",interface=\"\",variant=\"%s\"} 1\n",
+		!*s->opts->cgroup_path || !s->sock_attached ? "off" :
+		s->opts->socket_lb_pods			    ? "all" :
+							      "host");
 }
 
 static void on_link_up(void *ctx, int ifindex, const char *name,

@@ -362,7 +362,8 @@ static int setup_datapath(struct svcd *s)
 	/* F8 is optional: without it (no cgroup v2, an old kernel) the rest
 	 * works, and the one line logged says why. */
 	if (*o->cgroup_path) {
-		if (loader_attach_sock(s->loader) >= 0)
+		s->sock_attached = loader_attach_sock(s->loader) >= 0;
+		if (s->sock_attached)
 			pr_info("socket LB: %s",
 				o->socket_lb_pods ?
 					"every TCP/UDP socket under --cgroup-path, pods' included (--socket-lb all); pods' connected UDP, sessionAffinity and loadBalancerSourceRanges keep the tc path" :
@@ -420,6 +421,7 @@ static int run_agent(const struct options *o)
 		goto out; /* logged with the address */
 	}
 	serve_set_ipv6(s.serve, s.ipv6);
+	serve_set_datapath(s.serve, &s.probes, links_variants, &s);
 	err = epoll_add(&s, serve_fd(s.serve), SRC_HTTP);
 	if (err) {
 		pr_err("epoll_ctl: %s", strerror(-err));

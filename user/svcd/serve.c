@@ -46,6 +46,9 @@ struct serve {
 	unsigned long change_counts[N_CHANGE_BUCKETS + 1];
 	unsigned long change_count;
 	double change_sum;
+	const struct probes *probes;	      /* NULL: not known */
+	void (*variants)(void *ctx, FILE *f); /* NULL: none */
+	void *variants_ctx;
 };
 
 static void iso_time(time_t t, char *buf, size_t len)
@@ -173,6 +176,23 @@ static int reply_metrics(struct serve *s, const char *path,
 		"svcd_change_to_maps_seconds_sum %.9f\n"
 		"svcd_change_to_maps_seconds_count %lu\n",
 		s->change_sum, s->change_count);
+	if (s->probes) {
+		fprintf(f,
+			"# HELP svcd_kernel_feature Kernel features probed at start (svcctl status names them): 1 usable, 0 missing (state=no), not probed (unknown) or off by --disable-feature (off).\n"
+			"# TYPE svcd_kernel_feature gauge\n");
+		for (i = 0; i < FEAT_MAX; i++)
+			fprintf(f,
+				"svcd_kernel_feature{kernel=\"%s\",feature=\"%s\",state=\"%s\"} %d\n",
+				s->probes->release, probe_name(i),
+				probe_state_str(s->probes->f[i].state),
+				probe_have(s->probes, i));
+	}
+	if (s->variants) {
+		fprintf(f,
+			"# HELP svcd_datapath_variant The program variant each hook runs (1 per hook and variant in use).\n"
+			"# TYPE svcd_datapath_variant gauge\n");
+		s->variants(s->variants_ctx, f);
+	}
 	if (!svcd_maps_read_reasons(s->maps, reasons)) {
 		fprintf(f, "# HELP svcd_datapath_packets_total Packets the "
 			   "datapath saw, by verdict reason.\n"
@@ -377,6 +397,14 @@ void serve_note_sync(struct serve *s, const struct serve_sync_info *info)
 	}
 	s->last = *info;
 	s->last_ok = time(NULL);
+}
+
+void serve_set_datapath(struct serve *s, const struct probes *probes,
+			void (*variants)(void *ctx, FILE *f), void *ctx)
+{
+	s->probes = probes;
+	s->variants = variants;
+	s->variants_ctx = ctx;
 }
 
 void serve_observe_change(struct serve *s, double seconds)

@@ -10,9 +10,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "sys/pinned.h"
 #include "lib/model.h"
+#include "sys/probe.h"
 
 struct serve;
 
@@ -38,5 +40,12 @@ void serve_note_sync(struct serve *s, const struct serve_sync_info *info);
 /* One sync caused by a change: seconds from its first event to the last
  * map write, into the histogram svcd_change_to_maps_seconds. */
 void serve_observe_change(struct serve *s, double seconds);
+/*
+ * What /metrics says about the datapath's variants: the kernel's features
+ * (svcd_kernel_feature, from probes, which must outlive s) and, through
+ * variants(ctx, f), more gauge lines (svcd_datapath_variant per hook).
+ */
+void serve_set_datapath(struct serve *s, const struct probes *probes,
+			void (*variants)(void *ctx, FILE *f), void *ctx);
 
 #endif
