@@ -294,15 +294,19 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 	return -SVCD_R_DROP_SNAT_PORTS;
 }
 
-/* Steps 11-12: remember the flow both ways. */
+/* Steps 11-12: remember the flow both ways. unseen: the caller has not
+ * looked the forward key up (a TCP SYN without ACK, see svc_forward();
+ * never with SNAT), so a live entry there may still be found: then
+ * CT_LIVE, *live set. */
 static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 					  const struct svcd_frontend_value *fe,
 					  const backend_t *be, __u32 backend_id,
 					  __u64 now,
 					  const struct AFN(snat_config) * snat,
-					  ct_val_t *fwd)
+					  bool unseen, ct_val_t *fwd,
+					  ct_val_t **live)
 {
-	ct_val_t rev;
+	ct_val_t rev, *old;
 	ct_key_t key;
 	__be16 port;
 	int ret;
@@ -332,6 +336,36 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 			 * as the source and replies to it. */
 			fwd->nat_saddr = f->daddr;
 			fwd->flags = SVCD_CT_SNAT;
+		}
+		if (unseen) {
+			/* The forward entry first, and only if the key is
+			 * free: the insert is the lookup. Taken (a
+			 * retransmitted SYN, a reused port): the flow there
+			 * goes on while live, else it is replaced. The
+			 * reverse entry follows before this packet leaves,
+			 * so no reply can precede it. */
+			AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+			ret = bpf_map_update_elem(&CT_MAP, &key, fwd,
+						  BPF_NOEXIST);
+			if (ret == -EEXIST) {
+				old = bpf_map_lookup_elem(&CT_MAP, &key);
+				if (old && AFN(ct_is_live)(old, f, now)) {
+					*live = old;
+					return CT_LIVE;
+				}
+				ret = bpf_map_update_elem(&CT_MAP, &key, fwd,
+							  BPF_ANY);
+			}
+			if (ret)
+				return -SVCD_R_DROP_CT_FULL;
+			AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport,
+					&key);
+			if (bpf_map_update_elem(&CT_MAP, &key, &rev, BPF_ANY)) {
+				AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+				bpf_map_delete_elem(&CT_MAP, &key);
+				return -SVCD_R_DROP_CT_FULL;
+			}
+			return 0;
 		}
 		/* The reverse entry first: once the forward one exists, a
 		 * reply can come back at any moment. */
@@ -414,6 +448,7 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 	backend_t *be;
 	ct_key_t key;
 	__u32 backend_id = 0;
+	bool unseen;
 	__u64 now;
 	int ret;
 
@@ -430,11 +465,19 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f))
 		return -SVCD_R_DROP_SOURCE_RANGE;
 
-	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
-	ct = bpf_map_lookup_elem(&CT_MAP, &key);
-	if (ct && AFN(ct_is_live)(ct, f, now)) {
-		AFN(ct_touch)(ct, f, false, now);
-		goto out;
+	/* A SYN without ACK nearly always opens a flow conntrack has never
+	 * seen: ct_create() inserts it with BPF_NOEXIST and looks only if
+	 * that fails, so a new flow pays no lookup that could only miss.
+	 * Internal scope only (from_pod): the wire hooks' SNAT needs the
+	 * lookup before it takes a port, and their stack has no room for
+	 * both paths (scope is a constant: the other path compiles away). */
+	unseen = scope == SVCD_SCOPE_INTERNAL && f->proto == IPPROTO_TCP &&
+		 (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	if (!unseen) {
+		AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+		ct = bpf_map_lookup_elem(&CT_MAP, &key);
+		if (ct && AFN(ct_is_live)(ct, f, now))
+			goto live;
 	}
 
 	if (fe.slot_count == 0) {
@@ -450,13 +493,19 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 		be = SELECT_BACKEND(&fe, &backend_id);
 	if (!be)
 		return -SVCD_R_DROP_NO_SLOT;
-	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat, &new_ct);
+	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat, unseen,
+			     &new_ct, &ct);
+	if (ret == CT_LIVE)
+		goto live;
 	if (ret) {
 		stats_add(fe.service_id, STAT_MAP_FULL, 0);
 		return ret;
 	}
 	stats_add(fe.service_id, STAT_NEW_FLOW, 0);
 	ct = &new_ct;
+	goto out;
+live:
+	AFN(ct_touch)(ct, f, false, now);
 out:
 	t->saddr = ct->nat_saddr;
 	t->sport = ct->nat_sport;
