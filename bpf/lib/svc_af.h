@@ -358,8 +358,8 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 			}
 			if (ret)
 				return -SVCD_R_DROP_CT_FULL;
-			AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport,
-					&key);
+			AFN(rev_key_of)
+			(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
 			if (bpf_map_update_elem(&CT_MAP, &key, &rev, BPF_ANY)) {
 				AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
 				bpf_map_delete_elem(&CT_MAP, &key);
