@@ -437,11 +437,17 @@ static __always_inline bool AFN(src_range_allows)(const flow_t *f)
  * Steps 7-12 for a packet from a client: SVCD_R_FORWARD with *t set,
  * SVCD_R_REFUSED when the hook must refuse (no usable backend), or a
  * negative reason (not ours, drops).
+ *
+ * rev_after: the caller has not made step 6 (svc_reverse()) yet, because
+ * the packet looks like a client's (from_pod, svc_client_first()). Then a
+ * live forward entry answers at once, and every other outcome is decided
+ * only after step 6 missed: SVCD_R_REVERSE with *t set when it hits. The
+ * wire hooks pass a constant false, which compiles the step away.
  */
-static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
-					    const struct AFN(snat_config) *
-						    snat,
-					    struct AFN(nat_target) * t)
+static __always_inline int
+AFN(svc_forward)(const flow_t *f, __u8 scope,
+		 const struct AFN(snat_config) * snat,
+		 struct AFN(nat_target) * t, bool rev_after)
 {
 	struct svcd_frontend_value *fe_ptr, fe;
 	ct_val_t *ct, new_ct;
@@ -457,13 +463,16 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 		if (f->proto == IPPROTO_TCP &&
 		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 			AFN(ct_forget_reused)(f, svcd_now());
-		return -SVCD_R_PASS_NOT_OURS;
+		ret = -SVCD_R_PASS_NOT_OURS;
+		goto not_forward;
 	}
 	now = svcd_now();
 	/* One copy: slot_count and rev of the same revision. */
 	fe = *fe_ptr;
-	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f))
-		return -SVCD_R_DROP_SOURCE_RANGE;
+	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f)) {
+		ret = -SVCD_R_DROP_SOURCE_RANGE;
+		goto not_forward;
+	}
 
 	/* A SYN without ACK nearly always opens a flow conntrack has never
 	 * seen: ct_create() inserts it with BPF_NOEXIST and looks only if
@@ -479,6 +488,13 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 		if (ct && AFN(ct_is_live)(ct, f, now))
 			goto live;
 	}
+	ret = 0;
+not_forward:
+	/* Step 6 after all (a SYN without ACK skips it inside). */
+	if (rev_after && AFN(svc_reverse)(f, t) == SVCD_R_REVERSE)
+		return SVCD_R_REVERSE;
+	if (ret)
+		return ret;
 
 	if (fe.slot_count == 0) {
 		stats_add(fe.service_id, STAT_NO_BACKEND, 0);
@@ -514,6 +530,22 @@ out:
 	t->service_id = ct->service_id;
 	t->ct_flags = ct->flags;
 	return SVCD_R_FORWARD;
+}
+
+/*
+ * Which comes first for a packet from a pod: step 6 (is it a reply?) or
+ * steps 7-8 (is it a client's packet of a tracked flow?). Either order
+ * gives the same answer (a tuple with both a reverse and a live forward
+ * entry would need one socket to be both ends of a four-tuple), only the
+ * lookups differ. A client's source port is ephemeral (32768-60999 by
+ * default) and a service's port lower (NodePorts end at 32767): a
+ * destination port below the source port is a client's packet, whose
+ * reverse lookup would only miss; a reply goes to the client's ephemeral
+ * port and keeps its one lookup. A guess only costs a lookup when wrong.
+ */
+static __always_inline bool AFN(svc_client_first)(const flow_t *f)
+{
+	return bpf_ntohs(f->dport) < bpf_ntohs(f->sport);
 }
 
 /*
