@@ -7,8 +7,13 @@
 #ifndef SVCD_BPF_CT_H
 #define SVCD_BPF_CT_H
 
+#include <linux/errno.h>
+
 #include "maps.h"
 #include "parse.h"
+
+/* ct_create() (svc_af.h) found the forward key taken by a live flow. */
+#define CT_LIVE 1
 
 /*
  * The datapath's clock, for every timestamp in the maps (conntrack

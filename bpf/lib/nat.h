@@ -30,51 +30,75 @@ static __always_inline __u64 l4_csum_flags(const struct flow4 *f)
 	return f->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 }
 
-/* Rewrite one address (saddr or daddr) and fix both checksums. */
-static __always_inline int nat_addr(struct __sk_buff *skb,
-				    const struct flow4 *f, __u32 off,
-				    __be32 from, __be32 to)
+/* The checksum updates of one address (L4 pseudo-header and IPv4 header)
+ * and of one port; the bytes themselves are stored by the caller. */
+static __always_inline int nat_csum_addr(struct __sk_buff *skb,
+					 const struct flow4 *f, __be32 from,
+					 __be32 to)
 {
-	int ret;
-
 	if (from == to)
 		return 0;
-	ret = bpf_l4_csum_replace(skb, l4_csum_off(f), from, to,
-				  BPF_F_PSEUDO_HDR | l4_csum_flags(f) |
-					  sizeof(to));
-	if (ret)
-		return ret;
-	ret = bpf_l3_csum_replace(skb, IP_CSUM_OFF(f), from, to, sizeof(to));
-	if (ret)
-		return ret;
-	return bpf_skb_store_bytes(skb, off, &to, sizeof(to), 0);
+	if (bpf_l4_csum_replace(skb, l4_csum_off(f), from, to,
+				BPF_F_PSEUDO_HDR | l4_csum_flags(f) |
+					sizeof(to)))
+		return -1;
+	return bpf_l3_csum_replace(skb, IP_CSUM_OFF(f), from, to, sizeof(to));
 }
 
-/* Rewrite one port (at l4_off + 0 for source, + 2 for destination). */
-static __always_inline int nat_port(struct __sk_buff *skb,
-				    const struct flow4 *f, __u32 off,
-				    __be16 from, __be16 to)
+static __always_inline int nat_csum_port(struct __sk_buff *skb,
+					 const struct flow4 *f, __be16 from,
+					 __be16 to)
 {
-	int ret;
-
 	if (from == to)
 		return 0;
-	ret = bpf_l4_csum_replace(skb, l4_csum_off(f), from, to,
-				  l4_csum_flags(f) | sizeof(to));
-	if (ret)
-		return ret;
-	return bpf_skb_store_bytes(skb, off, &to, sizeof(to), 0);
+	return bpf_l4_csum_replace(skb, l4_csum_off(f), from, to,
+				   l4_csum_flags(f) | sizeof(to));
 }
 
-/* Make the packet's tuple (saddr:sport -> daddr:dport) the given one. */
+/*
+ * Make the packet's tuple (saddr:sport -> daddr:dport) the given one:
+ * the checksum helpers per changed field, then the bytes. Without IP
+ * options the four fields are 12 adjacent bytes (saddr, daddr, then the
+ * L4 ports), so when more than one changes (a reply from a backend whose
+ * port is not the frontend's, a client's packet to such a backend) one
+ * store writes them all, unchanged ones included, where each had its
+ * own. One field, or IP options: a store per changed field.
+ */
 static __always_inline int nat_rewrite(struct __sk_buff *skb,
 				       const struct flow4 *f, __be32 saddr,
 				       __be16 sport, __be32 daddr, __be16 dport)
 {
-	if (nat_addr(skb, f, IP_SADDR_OFF(f), f->saddr, saddr) ||
-	    nat_addr(skb, f, IP_DADDR_OFF(f), f->daddr, daddr) ||
-	    nat_port(skb, f, f->l4_off, f->sport, sport) ||
-	    nat_port(skb, f, f->l4_off + 2, f->dport, dport))
+	struct {
+		__be32 saddr;
+		__be32 daddr;
+		__be16 sport;
+		__be16 dport;
+	} tuple = { saddr, daddr, sport, dport };
+	int changed = (saddr != f->saddr) + (daddr != f->daddr) +
+		      (sport != f->sport) + (dport != f->dport);
+
+	if (!changed)
+		return 0;
+	if (nat_csum_addr(skb, f, f->saddr, saddr) ||
+	    nat_csum_addr(skb, f, f->daddr, daddr) ||
+	    nat_csum_port(skb, f, f->sport, sport) ||
+	    nat_csum_port(skb, f, f->dport, dport))
+		return -SVCD_R_DROP_REWRITE;
+	if (changed > 1 && f->ihl_bytes == sizeof(struct iphdr))
+		return bpf_skb_store_bytes(skb, IP_SADDR_OFF(f), &tuple,
+					   sizeof(tuple), 0) ?
+			       -SVCD_R_DROP_REWRITE :
+			       0;
+	if ((saddr != f->saddr &&
+	     bpf_skb_store_bytes(skb, IP_SADDR_OFF(f), &saddr, sizeof(saddr),
+				 0)) ||
+	    (daddr != f->daddr &&
+	     bpf_skb_store_bytes(skb, IP_DADDR_OFF(f), &daddr, sizeof(daddr),
+				 0)) ||
+	    (sport != f->sport &&
+	     bpf_skb_store_bytes(skb, f->l4_off, &sport, sizeof(sport), 0)) ||
+	    (dport != f->dport &&
+	     bpf_skb_store_bytes(skb, f->l4_off + 2, &dport, sizeof(dport), 0)))
 		return -SVCD_R_DROP_REWRITE;
 	return 0;
 }

@@ -34,6 +34,7 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct AFN(nat_target) t;
+	bool client_first;
 	flow_t f = {};
 	int ret;
 
@@ -42,11 +43,16 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb)
 		return AFN(tc_icmp_error)(skb, ret);
 	if (ret < 0)
 		return ret;
-	ret = AFN(svc_reverse)(&f, &t);
-	if (ret == SVCD_R_REVERSE)
-		return AFN(apply)(skb, &f, &t, ret);
-	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, &AFN(no_snat), &t);
-	if (ret == SVCD_R_FORWARD)
+	/* Steps 6, 7-8 in the order the ports suggest (svc_af.h). */
+	client_first = AFN(svc_client_first)(&f);
+	if (!client_first) {
+		ret = AFN(svc_reverse)(&f, &t);
+		if (ret == SVCD_R_REVERSE)
+			return AFN(apply)(skb, &f, &t, ret);
+	}
+	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, &AFN(no_snat), &t,
+			       client_first);
+	if (ret == SVCD_R_FORWARD || ret == SVCD_R_REVERSE)
 		return AFN(apply)(skb, &f, &t, ret);
 	if (ret == SVCD_R_REFUSED) {
 		ret = AFN(refuse)(skb, &f);

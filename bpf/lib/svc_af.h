@@ -294,15 +294,19 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 	return -SVCD_R_DROP_SNAT_PORTS;
 }
 
-/* Steps 11-12: remember the flow both ways. */
+/* Steps 11-12: remember the flow both ways. unseen: the caller has not
+ * looked the forward key up (a TCP SYN without ACK, see svc_forward();
+ * never with SNAT), so a live entry there may still be found: then
+ * CT_LIVE, *live set. */
 static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 					  const struct svcd_frontend_value *fe,
 					  const backend_t *be, __u32 backend_id,
 					  __u64 now,
 					  const struct AFN(snat_config) * snat,
-					  ct_val_t *fwd)
+					  bool unseen, ct_val_t *fwd,
+					  ct_val_t **live)
 {
-	ct_val_t rev;
+	ct_val_t rev, *old;
 	ct_key_t key;
 	__be16 port;
 	int ret;
@@ -332,6 +336,36 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 			 * as the source and replies to it. */
 			fwd->nat_saddr = f->daddr;
 			fwd->flags = SVCD_CT_SNAT;
+		}
+		if (unseen) {
+			/* The forward entry first, and only if the key is
+			 * free: the insert is the lookup. Taken (a
+			 * retransmitted SYN, a reused port): the flow there
+			 * goes on while live, else it is replaced. The
+			 * reverse entry follows before this packet leaves,
+			 * so no reply can precede it. */
+			AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+			ret = bpf_map_update_elem(&CT_MAP, &key, fwd,
+						  BPF_NOEXIST);
+			if (ret == -EEXIST) {
+				old = bpf_map_lookup_elem(&CT_MAP, &key);
+				if (old && AFN(ct_is_live)(old, f, now)) {
+					*live = old;
+					return CT_LIVE;
+				}
+				ret = bpf_map_update_elem(&CT_MAP, &key, fwd,
+							  BPF_ANY);
+			}
+			if (ret)
+				return -SVCD_R_DROP_CT_FULL;
+			AFN(rev_key_of)
+			(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+			if (bpf_map_update_elem(&CT_MAP, &key, &rev, BPF_ANY)) {
+				AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+				bpf_map_delete_elem(&CT_MAP, &key);
+				return -SVCD_R_DROP_CT_FULL;
+			}
+			return 0;
 		}
 		/* The reverse entry first: once the forward one exists, a
 		 * reply can come back at any moment. */
@@ -403,17 +437,24 @@ static __always_inline bool AFN(src_range_allows)(const flow_t *f)
  * Steps 7-12 for a packet from a client: SVCD_R_FORWARD with *t set,
  * SVCD_R_REFUSED when the hook must refuse (no usable backend), or a
  * negative reason (not ours, drops).
+ *
+ * rev_after: the caller has not made step 6 (svc_reverse()) yet, because
+ * the packet looks like a client's (from_pod, svc_client_first()). Then a
+ * live forward entry answers at once, and every other outcome is decided
+ * only after step 6 missed: SVCD_R_REVERSE with *t set when it hits. The
+ * wire hooks pass a constant false, which compiles the step away.
  */
-static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
-					    const struct AFN(snat_config) *
-						    snat,
-					    struct AFN(nat_target) * t)
+static __always_inline int
+AFN(svc_forward)(const flow_t *f, __u8 scope,
+		 const struct AFN(snat_config) * snat,
+		 struct AFN(nat_target) * t, bool rev_after)
 {
 	struct svcd_frontend_value *fe_ptr, fe;
 	ct_val_t *ct, new_ct;
 	backend_t *be;
 	ct_key_t key;
 	__u32 backend_id = 0;
+	bool unseen;
 	__u64 now;
 	int ret;
 
@@ -422,20 +463,38 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 		if (f->proto == IPPROTO_TCP &&
 		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 			AFN(ct_forget_reused)(f, svcd_now());
-		return -SVCD_R_PASS_NOT_OURS;
+		ret = -SVCD_R_PASS_NOT_OURS;
+		goto not_forward;
 	}
 	now = svcd_now();
 	/* One copy: slot_count and rev of the same revision. */
 	fe = *fe_ptr;
-	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f))
-		return -SVCD_R_DROP_SOURCE_RANGE;
-
-	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
-	ct = bpf_map_lookup_elem(&CT_MAP, &key);
-	if (ct && AFN(ct_is_live)(ct, f, now)) {
-		AFN(ct_touch)(ct, f, false, now);
-		goto out;
+	if ((fe.flags & SVCD_FE_SRC_RANGES) && !AFN(src_range_allows)(f)) {
+		ret = -SVCD_R_DROP_SOURCE_RANGE;
+		goto not_forward;
 	}
+
+	/* A SYN without ACK nearly always opens a flow conntrack has never
+	 * seen: ct_create() inserts it with BPF_NOEXIST and looks only if
+	 * that fails, so a new flow pays no lookup that could only miss.
+	 * Internal scope only (from_pod): the wire hooks' SNAT needs the
+	 * lookup before it takes a port, and their stack has no room for
+	 * both paths (scope is a constant: the other path compiles away). */
+	unseen = scope == SVCD_SCOPE_INTERNAL && f->proto == IPPROTO_TCP &&
+		 (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	if (!unseen) {
+		AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+		ct = bpf_map_lookup_elem(&CT_MAP, &key);
+		if (ct && AFN(ct_is_live)(ct, f, now))
+			goto live;
+	}
+	ret = 0;
+not_forward:
+	/* Step 6 after all (a SYN without ACK skips it inside). */
+	if (rev_after && AFN(svc_reverse)(f, t) == SVCD_R_REVERSE)
+		return SVCD_R_REVERSE;
+	if (ret)
+		return ret;
 
 	if (fe.slot_count == 0) {
 		stats_add(fe.service_id, STAT_NO_BACKEND, 0);
@@ -450,13 +509,19 @@ static __always_inline int AFN(svc_forward)(const flow_t *f, __u8 scope,
 		be = SELECT_BACKEND(&fe, &backend_id);
 	if (!be)
 		return -SVCD_R_DROP_NO_SLOT;
-	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat, &new_ct);
+	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat, unseen,
+			     &new_ct, &ct);
+	if (ret == CT_LIVE)
+		goto live;
 	if (ret) {
 		stats_add(fe.service_id, STAT_MAP_FULL, 0);
 		return ret;
 	}
 	stats_add(fe.service_id, STAT_NEW_FLOW, 0);
 	ct = &new_ct;
+	goto out;
+live:
+	AFN(ct_touch)(ct, f, false, now);
 out:
 	t->saddr = ct->nat_saddr;
 	t->sport = ct->nat_sport;
@@ -465,6 +530,22 @@ out:
 	t->service_id = ct->service_id;
 	t->ct_flags = ct->flags;
 	return SVCD_R_FORWARD;
+}
+
+/*
+ * Which comes first for a packet from a pod: step 6 (is it a reply?) or
+ * steps 7-8 (is it a client's packet of a tracked flow?). Either order
+ * gives the same answer (a tuple with both a reverse and a live forward
+ * entry would need one socket to be both ends of a four-tuple), only the
+ * lookups differ. A client's source port is ephemeral (32768-60999 by
+ * default) and a service's port lower (NodePorts end at 32767): a
+ * destination port below the source port is a client's packet, whose
+ * reverse lookup would only miss; a reply goes to the client's ephemeral
+ * port and keeps its one lookup. A guess only costs a lookup when wrong.
+ */
+static __always_inline bool AFN(svc_client_first)(const flow_t *f)
+{
+	return bpf_ntohs(f->dport) < bpf_ntohs(f->sport);
 }
 
 /*

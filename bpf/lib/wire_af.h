@@ -63,7 +63,7 @@ static __always_inline int AFN(from_wire)(struct xdp_md *ctx)
 	if (ret == SVCD_R_REVERSE)
 		return AFN(xdp_output)(ctx, &f, &t, ret);
 	AFN(snat_of)(&snat);
-	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t);
+	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t, false);
 	if (ret == SVCD_R_FORWARD)
 		return AFN(xdp_output)(ctx, &f, &t, ret);
 	if (ret == SVCD_R_REFUSED)
@@ -91,7 +91,8 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 	ret = AFN(svc_reverse)(&f, &t);
 	if (ret != SVCD_R_REVERSE) {
 		AFN(snat_of)(&snat);
-		ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t);
+		ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t,
+				       false);
 		if (ret != SVCD_R_FORWARD)
 			return ret;
 	}

@@ -191,6 +191,62 @@ static const struct pt_case flow_cases[] = {
 		},
 	},
 	{
+		/* from_pod tries the frontend first when the destination
+		 * port is below the source port (svc_client_first()): this
+		 * reply (8080 -> 80) goes to a frontend's address and port,
+		 * so the frontend hits and the forward lookup misses; it is
+		 * still the flow's reply, not a new flow */
+		.name = "hairpin_from_frontend_port_reply_after_frontend_hit",
+		.services = { &svc_tcp_self },
+		.steps = {
+			{ FWD(SVC_ID,
+			      TCP_PKT(CLIENT, TCP_PORT, FRONTEND, TCP_PORT,
+				      PKT_SYN, .seq = SEQ_C),
+			      TCP_PKT(FRONTEND, TCP_PORT, CLIENT,
+				      BACKEND_PORT, PKT_SYN, .seq = SEQ_C),
+			      NEW_FLOW), .ct_backend = BE_SELF },
+			{ REV(PT_FROM_POD, SVC_ID,
+			      TCP_PKT(CLIENT, BACKEND_PORT, FRONTEND, TCP_PORT,
+				      PKT_SYN | PKT_ACK, .seq = SEQ_B,
+				      .ack = SEQ_C + 1),
+			      TCP_PKT(FRONTEND, TCP_PORT, CLIENT, TCP_PORT,
+				      PKT_SYN | PKT_ACK, .seq = SEQ_B,
+				      .ack = SEQ_C + 1)),
+			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED),
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ FWD(SVC_ID,
+			      TCP_PKT(CLIENT, TCP_PORT, FRONTEND, TCP_PORT,
+				      PKT_ACK, .seq = SEQ_C),
+			      TCP_PKT(FRONTEND, TCP_PORT, CLIENT,
+				      BACKEND_PORT, PKT_ACK, .seq = SEQ_C),
+			      ONE_PACKET) },
+		},
+	},
+	{
+		/* a client port below the backend's: the reply (8080 ->
+		 * 1000) looks like a client's packet, misses the frontends
+		 * and is found as a reply after all */
+		.name = "reply_to_low_client_port",
+		.services = { &svc_tcp_a },
+		.steps = {
+			{ FWD(SVC_ID,
+			      TCP_PKT(CLIENT, bpf_htons(1000), FRONTEND,
+				      TCP_PORT, PKT_SYN, .seq = SEQ_C),
+			      TCP_PKT(CLIENT, bpf_htons(1000), BACKEND_A,
+				      BACKEND_PORT, PKT_SYN, .seq = SEQ_C),
+			      NEW_FLOW) },
+			{ REV(PT_FROM_POD, SVC_ID,
+			      TCP_PKT(BACKEND_A, BACKEND_PORT, CLIENT,
+				      bpf_htons(1000), PKT_SYN | PKT_ACK,
+				      .seq = SEQ_B, .ack = SEQ_C + 1),
+			      TCP_PKT(FRONTEND, TCP_PORT, CLIENT,
+				      bpf_htons(1000), PKT_SYN | PKT_ACK,
+				      .seq = SEQ_B, .ack = SEQ_C + 1)),
+			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED),
+			  .ct_count = PT_CT_ENTRIES(2) },
+		},
+	},
+	{
 		.name = "client_fin_closes_then_syn_is_new_flow",
 		.services = { &svc_tcp_a },
 		.steps = {
