@@ -1020,6 +1020,9 @@ svcd_start() {
 	local lb=(--socket-lb "$1") args=(--pod-ifaces 'svp*' --hostname-override bench-node1
 		--metrics-bind-address 127.0.0.1:10249)
 	[ "$NP" = 1 ] && args+=(--uplinks upl0)
+	# the tc-only row: no XDP on the uplink either (issue 15's fallback,
+	# forced as a kernel without XDP gets it)
+	[ "$NP" = 1 ] && [ "$1" = host ] && args+=(--disable-feature prog_xdp)
 	[ -n "$CG" ] || lb=()
 	B_SVCD_LOG=$2
 	ip netns exec "$B_SVCD_NODE" "$SVCD" --kubeconfig "$KP_KUBECONFIG" \
@@ -1175,6 +1178,12 @@ svcd_tc_run() {
 		F+=("rss_kb=${rss:-null}")
 		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip "$(pair_of clusterip 4)"
 		F+=("clusterip=@$dir/svcd_tc-clusterip.json")
+		if [ "$NP" = 1 ]; then
+			grep -q "upl0: attached from_wire_tc (tc ingress, tc only" "$B_SVCD_LOG" ||
+				F+=("note=svcd's tc-only restart did not say 'upl0: attached from_wire_tc (tc ingress, tc only': $(grep -a 'upl0\|XDP' "$B_SVCD_LOG" | tail -n 1 | cut -c 19-220)")
+			measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/svcd_tc-nodeport.json" "$(pair_of nodeport 4)"
+			F+=("nodeport=@$dir/svcd_tc-nodeport.json")
+		fi
 		if [ "$V6" = 1 ] && [ -z "$why6" ]; then
 			measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 "$(pair_of clusterip 6)"
 			measure6 svcd "${CLIENT[svcd_tc]}" "$FRONTEND6" "$dir/svcd_tc-clusterip6.json" clusterip6 --done

@@ -25,9 +25,20 @@
  * cost under a paravirtual clock (kvm-clock). Every hook uses this one, so
  * stamps are compared with stamps of the same clock.
  */
+/*
+ * 0 on a kernel without bpf_ktime_get_coarse_ns (before 5.11, or
+ * --disable-feature tc_coarse_clock): the exact clock instead, same
+ * CLOCK_MONOTONIC base (ns_since() takes a stamp up to a tick ahead), so
+ * entries stay valid across a switch. Set by svcd before load; the
+ * verifier prunes the call the kernel cannot make.
+ */
+const volatile __u8 coarse_clock = 1;
+
 static __always_inline __u64 svcd_now(void)
 {
-	return bpf_ktime_get_coarse_ns();
+	if (coarse_clock)
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
 }
 
 /*

@@ -27,7 +27,7 @@ SERIES = ["svcd", "iptables", "nftables"]
 LABEL = {
     "direct": "direct (floor)",
     "svcd": "svcd socket LB (--socket-lb all)",
-    "svcd_tc": "svcd tc only (--socket-lb host)",
+    "svcd_tc": "svcd tc only (--socket-lb host, no XDP)",
     "iptables": "kube-proxy iptables (real %s)",
     "nftables": "kube-proxy nftables (real %s)",
     "svcd_file": "svcd socket LB (--from-file)",

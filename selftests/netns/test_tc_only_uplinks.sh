@@ -9,7 +9,8 @@
 # line. Then the node switches to XDP and back by restarts, while a UDP
 # flow (one source port) and new TCP connections keep going: no attempt
 # fails and the flow keeps its backend (the conntrack entries serve both
-# variants).
+# variants), the last restart also onto the exact clock (tc_coarse_clock
+# off, as before Linux 5.11).
 #
 # Topology: make_two_nodes (lib.sh; see test_f04_nodeport_cluster.sh):
 # client 198.19.0.100 -- router -- upl0 of node A (198.19.0.1, tc only)
@@ -134,9 +135,11 @@ check switched-to-xdp wait_until 10 eval '[ -n "$(xdp_on_a)" ] && [ "$(tc_in_a)"
 CHECK_WHY="/metrics after the switch: $(grep -E 'datapath_variant' "$T_DIR/metrics" 2>/dev/null | head -n 3)"
 check metrics-variant-xdp wait_until 5 metric_line '^svcd_datapath_variant\{hook="uplink",interface="upl0",variant="xdp_(native|generic)"\} 1$'
 sleep 3
-restart_a --disable-feature prog_xdp
-CHECK_WHY="after the restart with --disable-feature prog_xdp: XDP '$(xdp_on_a)' (expected none: ours is detached)"
-check switched-back-to-tc-only wait_until 10 eval '[ -z "$(xdp_on_a)" ] && last_start_a | grep -q "upl0: attached from_wire_tc (tc ingress, tc only"'
+# back to tc only, and to the exact clock (a kernel before 5.11): the
+# flows' conntrack stamps of the coarse clock stay valid
+restart_a --disable-feature prog_xdp,tc_coarse_clock
+CHECK_WHY="after the restart with --disable-feature prog_xdp,tc_coarse_clock: XDP '$(xdp_on_a)' (expected none: ours is detached); log: $(last_start_a | grep -a 'upl0\|clock' | tail -n 2)"
+check switched-back-to-tc-only wait_until 10 eval '[ -z "$(xdp_on_a)" ] && last_start_a | grep -q "upl0: attached from_wire_tc (tc ingress, tc only" && last_start_a | grep -q "warning: datapath clock: no bpf_ktime_get_coarse_ns"'
 wait "$UDP_PID" "$TCP_PID"
 CHECK_WHY="one UDP flow across both switches: expected all 240 answered by b1 seeing $NODE_A_IP (one SNAT port kept); got $(load_summary "$T_DIR/flow-udp.json")"
 check udp-flow-across-switches all_answered_by "$T_DIR/flow-udp.json" b1 240 "$NODE_A_IP"

@@ -159,6 +159,10 @@ int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg)
 	pkt_ip6_of(cfg->snat_addr, pt->wire->rodata->snat_addr6.b);
 	pt->wire->rodata->snat_port_min = cfg->port_min;
 	pt->wire->rodata->snat_port_max = cfg->port_max;
+	pt->wire->rodata->tc_only = cfg->tc_only;
+	pt->wire->rodata->coarse_clock = !cfg->exact_clock;
+	if (cfg->tc_only)
+		bpf_program__set_autoload(pt->wire->progs.from_wire, false);
 	err = wire_bpf__load(pt->wire);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
@@ -171,7 +175,8 @@ int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg)
 				   strerror(-err));
 		goto fail;
 	}
-	pt->from_wire = bpf_program__fd(pt->wire->progs.from_wire);
+	pt->from_wire =
+		cfg->tc_only ? -1 : bpf_program__fd(pt->wire->progs.from_wire);
 	pt->from_wire_tc = bpf_program__fd(pt->wire->progs.from_wire_tc);
 	pt->to_wire = bpf_program__fd(pt->wire->progs.to_wire);
 	pt->snat_port_min = cfg->port_min;

@@ -64,6 +64,8 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes);
 struct pt_wire_config {
 	__be32 snat_addr;
 	__u16 port_min, port_max; /* host order */
+	bool tc_only;	  /* the variant without XDP: from_wire not loaded */
+	bool exact_clock; /* coarse_clock = 0 (a kernel before 5.11) */
 };
 int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg);
 void pt_close(struct pt *pt);

@@ -772,6 +772,113 @@ static const struct pt_case wire6_cases[] = {
 	},
 };
 
+/*
+ * The tc-only variant (no XDP on the uplink: a kernel or device that
+ * cannot, issue 15): from_wire_tc takes every packet, unmarked, and does
+ * from_wire's work itself, sending translated packets on with
+ * bpf_redirect_neigh (the MACs are the neighbour code's, so untouched
+ * here); refusal and what is not ours go up the stack. Run with the
+ * exact clock too, the variant a kernel before 5.11 gets.
+ */
+#define TC_XLAT(svc_id, in_, out_, kind, stats_)                             \
+	.prog = PT_FROM_WIRE_TC, .in = in_, .out = out_,                     \
+	.verdict = TC_ACT_REDIRECT, .reason = SVCD_R_TX, .out_kind = (kind), \
+	.service_id = (svc_id), .stats = stats_
+
+static const struct pt_case wire_tc_only_cases[] = {
+	{
+		.name = "tc_only_nodeport_local_backend_dnat",
+		.services = { &np_tcp_local },
+		.steps = { { TC_XLAT(NP_TCP,
+				     EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN),
+				     EXT_TO_BE(BACKEND_A, PKT_SYN), PT_OUT_PKT,
+				     NEW_FLOW),
+			     .ct_backend = BE_A,
+			     .ct_count = PT_CT_ENTRIES(2) } },
+	},
+	{
+		.name = "tc_only_nodeport_remote_backend_snat_and_reply",
+		.services = { &np_tcp_remote },
+		.steps = {
+			/* node B's neighbour is known: sent with its MACs */
+			{ TC_XLAT(NP_TCP, EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN),
+				  SNAT_TO_B(PKT_SYN), PT_OUT_SNAT, NEW_FLOW),
+			  .ct_backend = BE_B, .ct_count = PT_CT_ENTRIES(2) },
+			{ TC_XLAT(NP_TCP,
+				  TCP_PKT(BACKEND_B, BACKEND_PORT, NODE_A, 0,
+					  PKT_SYN | PKT_ACK, .seq = SEQ_B,
+					  .ack = SEQ_C + 1, ON_UP0(MAC_NODE_B)),
+				  FROM_TO_CLIENT(NODE_A, NODEPORT_TCP,
+						 PKT_SYN | PKT_ACK),
+				  PT_OUT_PKT, ONE_PACKET),
+			  .to_snat_port = true, .reply = true,
+			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED) },
+		},
+	},
+	{
+		.name = "tc_only_no_endpoints_to_the_stack",
+		.services = { &np_tcp_empty },
+		.steps = { { .prog = PT_FROM_WIRE_TC,
+			     .in = EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN),
+			     .verdict = TC_ACT_OK,
+			     .reason = SVCD_R_PASS_REFUSE_STACK,
+			     .out_kind = PT_OUT_SAME, .service_id = NP_TCP,
+			     .stats = NO_BACKEND,
+			     .ct_count = PT_CT_ENTRIES(0) } },
+	},
+	{
+		.name = "tc_only_not_ours_passes",
+		.services = { &np_tcp_remote },
+		.steps = { { .prog = PT_FROM_WIRE_TC,
+			     .in = EXT_TO(NODE_A, bpf_htons(22), PKT_SYN),
+			     .verdict = TC_ACT_OK,
+			     .reason = SVCD_R_PASS_NOT_OURS,
+			     .out_kind = PT_OUT_SAME,
+			     .ct_count = PT_CT_ENTRIES(0) } },
+	},
+};
+
+static void run_wire_tc_only(int family, bool exact_clock)
+{
+	const struct pt_wire_config cfg = {
+		.snat_addr = NODE_A,
+		.port_min = WIRE_SNAT_MIN,
+		.port_max = WIRE_SNAT_MAX,
+		.tc_only = true,
+		.exact_clock = exact_clock,
+	};
+	struct pt pt;
+
+	if (pt_open(&pt, NULL))
+		return;
+	pt_family(&pt, family);
+	if (pt_open_wire(&pt, &cfg))
+		goto out;
+	if (wire_world_enter(&pt))
+		goto out;
+	if (ASSERT_NEQ(pt.uplink_ifindex, 0, "up0 exists"))
+		pt_run_table(&pt, wire_tc_only_cases,
+			     ARRAY_SIZE(wire_tc_only_cases));
+	pt_netns_leave();
+out:
+	pt_close(&pt);
+}
+
+void test_wire_tc_only(void)
+{
+	run_wire_tc_only(4, false);
+}
+
+void test_wire6_tc_only(void)
+{
+	run_wire_tc_only(6, false);
+}
+
+void test_wire_tc_only_exact_clock(void)
+{
+	run_wire_tc_only(4, true);
+}
+
 static void run_wire(int family)
 {
 	size_t i;
