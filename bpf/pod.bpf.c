@@ -37,14 +37,15 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #include "lib/af_end.h"
 
 /* The one place a reason becomes an action, and is counted. */
-static __always_inline int tc_verdict(struct __sk_buff *skb, int ret)
+static __always_inline int tc_verdict(struct __sk_buff *skb,
+				      enum svcd_hook hook, int ret)
 {
 	int reason = ret < 0 ? -ret : ret;
 
 	/* bpf_redirect*() results are actions already (counted before). */
 	if (ret == TC_ACT_REDIRECT)
 		return ret;
-	stats_reason(reason);
+	stats_reason(hook, reason);
 	if (reason == SVCD_R_REFUSED)
 		return bpf_redirect(skb->ifindex, 0);
 	return reason_drops(reason) ? TC_ACT_SHOT : TC_ACT_OK;
@@ -59,10 +60,10 @@ int from_pod(struct __sk_buff *skb)
 	int proto = eth_proto(data, data_end);
 
 	if (proto == bpf_htons(ETH_P_IP))
-		return tc_verdict(skb, from_pod4(skb));
+		return tc_verdict(skb, SVCD_HOOK_FROM_POD, from_pod4(skb));
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return tc_verdict(skb, from_pod6(skb));
-	return tc_verdict(skb, -SVCD_R_PASS_NOT_IP);
+		return tc_verdict(skb, SVCD_HOOK_FROM_POD, from_pod6(skb));
+	return tc_verdict(skb, SVCD_HOOK_FROM_POD, -SVCD_R_PASS_NOT_IP);
 }
 
 SEC("tc")
@@ -73,8 +74,8 @@ int to_pod(struct __sk_buff *skb)
 	int proto = eth_proto(data, data_end);
 
 	if (proto == bpf_htons(ETH_P_IP))
-		return tc_verdict(skb, to_pod4(skb));
+		return tc_verdict(skb, SVCD_HOOK_TO_POD, to_pod4(skb));
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return tc_verdict(skb, to_pod6(skb));
-	return tc_verdict(skb, -SVCD_R_PASS_NOT_IP);
+		return tc_verdict(skb, SVCD_HOOK_TO_POD, to_pod6(skb));
+	return tc_verdict(skb, SVCD_HOOK_TO_POD, -SVCD_R_PASS_NOT_IP);
 }

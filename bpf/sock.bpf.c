@@ -536,7 +536,7 @@ static __always_inline int sock_verdict(int ret)
 
 	if (reason == SVCD_R_PASS_NOT_OURS)
 		return SOCK_ALLOW;
-	stats_reason(reason);
+	stats_reason(SVCD_HOOK_SOCK, reason);
 	if (reason == SVCD_R_SOCK_REFUSED) {
 		if (have_set_retval)
 			bpf_set_retval(-ECONNREFUSED);

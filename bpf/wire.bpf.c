@@ -83,7 +83,7 @@ static __always_inline int xdp_verdict(int ret)
 {
 	int reason = ret < 0 ? -ret : ret;
 
-	stats_reason(reason);
+	stats_reason(SVCD_HOOK_FROM_WIRE, reason);
 	if (reason == SVCD_R_TX)
 		return XDP_TX;
 	return reason_drops(reason) ? XDP_DROP : XDP_PASS;
@@ -104,14 +104,14 @@ static __always_inline int xdp_handoff(struct xdp_md *ctx)
 	return -SVCD_R_PASS_TO_TC;
 }
 
-static __always_inline int tc_verdict(int ret)
+static __always_inline int tc_verdict(enum svcd_hook hook, int ret)
 {
 	int reason = ret < 0 ? -ret : ret;
 
-	/* bpf_redirect*() results are actions already. */
+	/* bpf_redirect*() results are actions already (counted before). */
 	if (ret == TC_ACT_REDIRECT)
 		return ret;
-	stats_reason(reason);
+	stats_reason(hook, reason);
 	return reason_drops(reason) ? TC_ACT_SHOT : TC_ACT_OK;
 }
 
@@ -171,7 +171,7 @@ int from_wire_tc(struct __sk_buff *skb)
 	 * a packet over). */
 	if (ret == SVCD_R_REFUSED)
 		ret = -SVCD_R_PASS_REFUSE_STACK;
-	return tc_verdict(ret);
+	return tc_verdict(SVCD_HOOK_FROM_WIRE_TC, ret);
 }
 
 SEC("tc")
@@ -182,8 +182,8 @@ int to_wire(struct __sk_buff *skb)
 	int proto = eth_proto(data, data_end);
 
 	if (proto == bpf_htons(ETH_P_IP))
-		return tc_verdict(to_wire4(skb));
+		return tc_verdict(SVCD_HOOK_TO_WIRE, to_wire4(skb));
 	if (proto == bpf_htons(ETH_P_IPV6))
-		return tc_verdict(to_wire6(skb));
-	return tc_verdict(-SVCD_R_PASS_NOT_IP);
+		return tc_verdict(SVCD_HOOK_TO_WIRE, to_wire6(skb));
+	return tc_verdict(SVCD_HOOK_TO_WIRE, -SVCD_R_PASS_NOT_IP);
 }

@@ -256,6 +256,8 @@ _Static_assert(sizeof(struct svcd_sock_fwd_value) == 12, "sock fwd value size");
 /* The same for IPv6 (sendmsg6): key struct svcd_sock_rev6_key, value
  * struct svcd_sock_fwd_value (ids of svcd_backends6). */
 #define SVCD_MAP_SOCK_FWD6 "svcd_sock_fwd6"
+/* per hook and reason (issue 15): see enum svcd_hook */
+#define SVCD_MAP_HOOK_REASONS "svcd_hook_reasons"
 
 /* ---- conntrack -------------------------------------------------------- */
 
@@ -449,5 +451,29 @@ enum svcd_reason {
 			      * its quoted tuple translated back */
 	SVCD_R_MAX,
 };
+
+/*
+ * svcd_hook_reasons: per-CPU array of the same counts split by the hook
+ * that counted them, key hook * SVCD_REASON_STRIDE + reason. Each hook
+ * counts every packet it takes under exactly one reason, so a hook's
+ * reasons add up to the packets it took; svcd_reasons[r] is the sum over
+ * hooks of r. What a hook does not take: from_wire_tc beside XDP takes
+ * only what from_wire handed over (XDP counted the rest); socket hooks
+ * count calls, and only those that concern a frontend. The stride and
+ * hook slots leave room to append reasons and hooks with the layout kept.
+ */
+enum svcd_hook {
+	SVCD_HOOK_FROM_POD = 0, /* tc ingress of pod interfaces */
+	SVCD_HOOK_TO_POD,	/* tc egress of pod interfaces */
+	SVCD_HOOK_FROM_WIRE,	/* XDP on uplinks */
+	SVCD_HOOK_FROM_WIRE_TC, /* tc ingress of uplinks */
+	SVCD_HOOK_TO_WIRE,	/* tc egress of uplinks */
+	SVCD_HOOK_SOCK,		/* cgroup sock_addr programs (calls) */
+	SVCD_HOOK_MAX,
+};
+#define SVCD_REASON_STRIDE 64
+#define SVCD_HOOK_SLOTS 8
+_Static_assert(SVCD_R_MAX <= SVCD_REASON_STRIDE, "reason stride");
+_Static_assert(SVCD_HOOK_MAX <= SVCD_HOOK_SLOTS, "hook slots");
 
 #endif /* SVCD_ABI_H */

@@ -36,4 +36,17 @@ _Static_assert(sizeof(svcd_reason_names) / sizeof(svcd_reason_names[0]) ==
 		       SVCD_R_MAX,
 	       "a name for every svcd_reason");
 
+/* Names of enum svcd_hook values: the program names. */
+static const char *const svcd_hook_names[] = {
+	[SVCD_HOOK_FROM_POD] = "from_pod",
+	[SVCD_HOOK_TO_POD] = "to_pod",
+	[SVCD_HOOK_FROM_WIRE] = "from_wire",
+	[SVCD_HOOK_FROM_WIRE_TC] = "from_wire_tc",
+	[SVCD_HOOK_TO_WIRE] = "to_wire",
+	[SVCD_HOOK_SOCK] = "sock",
+};
+_Static_assert(sizeof(svcd_hook_names) / sizeof(svcd_hook_names[0]) ==
+		       SVCD_HOOK_MAX,
+	       "a name for every svcd_hook");
+
 #endif

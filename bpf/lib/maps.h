@@ -78,6 +78,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_reasons SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SVCD_HOOK_SLOTS *SVCD_REASON_STRIDE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_hook_reasons SEC(".maps");
+
 /* sessionAffinity ClientIP: {service, client} -> backend, last used. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -12,7 +12,7 @@ static const struct AFN(snat_config) AFN(no_snat) = {};
 
 static __always_inline int AFN(apply)(struct __sk_buff *skb, const flow_t *f,
 				      const struct AFN(nat_target) * t,
-				      int reason)
+				      int reason, enum svcd_hook hook)
 {
 	int ret;
 
@@ -23,8 +23,12 @@ static __always_inline int AFN(apply)(struct __sk_buff *skb, const flow_t *f,
 	/* A NodePort reply now comes from this node's address: the stack
 	 * would drop it as a martian, so it goes out directly. */
 	if (t->ct_flags & SVCD_CT_LOCAL_SRC) {
-		stats_reason(reason);
-		return AFN(tc_fib_redirect)(skb, f, t);
+		/* counted here, as tc_verdict() does not count a redirect;
+		 * a failed one is counted there, under its own reason */
+		ret = AFN(tc_fib_redirect)(skb, f, t);
+		if (ret == TC_ACT_REDIRECT)
+			stats_reason(hook, reason);
+		return ret;
 	}
 	return reason;
 }
@@ -48,12 +52,12 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb)
 	if (!client_first) {
 		ret = AFN(svc_reverse)(&f, &t);
 		if (ret == SVCD_R_REVERSE)
-			return AFN(apply)(skb, &f, &t, ret);
+			return AFN(apply)(skb, &f, &t, ret, SVCD_HOOK_FROM_POD);
 	}
 	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, &AFN(no_snat), &t,
 			       client_first);
 	if (ret == SVCD_R_FORWARD || ret == SVCD_R_REVERSE)
-		return AFN(apply)(skb, &f, &t, ret);
+		return AFN(apply)(skb, &f, &t, ret, SVCD_HOOK_FROM_POD);
 	if (ret == SVCD_R_REFUSED) {
 		ret = AFN(refuse)(skb, &f);
 		return ret ? ret : SVCD_R_REFUSED;
@@ -76,6 +80,6 @@ static __always_inline int AFN(to_pod)(struct __sk_buff *skb)
 		return ret;
 	ret = AFN(svc_reverse)(&f, &t);
 	if (ret == SVCD_R_REVERSE)
-		ret = AFN(apply)(skb, &f, &t, ret);
+		ret = AFN(apply)(skb, &f, &t, ret, SVCD_HOOK_TO_POD);
 	return ret;
 }

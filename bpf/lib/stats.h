@@ -64,11 +64,17 @@ static __always_inline bool reason_drops(int reason)
 	}
 }
 
-static __always_inline void stats_reason(int reason)
+/* One packet (or socket call) of hook, under reason: in svcd_reasons and
+ * in svcd_hook_reasons. */
+static __always_inline void stats_reason(enum svcd_hook hook, int reason)
 {
 	__u32 key = reason;
 	__u64 *count = bpf_map_lookup_elem(&svcd_reasons, &key);
 
+	if (count)
+		*count += 1;
+	key = hook * SVCD_REASON_STRIDE + (reason & (SVCD_REASON_STRIDE - 1));
+	count = bpf_map_lookup_elem(&svcd_hook_reasons, &key);
 	if (count)
 		*count += 1;
 }

@@ -100,8 +100,12 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 	if (ret)
 		return ret;
 	stats_add(t.service_id, STAT_PACKET, skb->len);
-	stats_reason(SVCD_R_TX);
-	return AFN(tc_fib_redirect)(skb, &f, &t);
+	/* counted here (tc_verdict() does not count a redirect); a failed
+	 * one is counted there, under its own reason */
+	ret = AFN(tc_fib_redirect)(skb, &f, &t);
+	if (ret == TC_ACT_REDIRECT)
+		stats_reason(SVCD_HOOK_FROM_WIRE_TC, SVCD_R_TX);
+	return ret;
 }
 
 static __always_inline int AFN(to_wire)(struct __sk_buff *skb)

@@ -103,6 +103,7 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	pt->conntrack = bpf_map__fd(pt->skel->maps.svcd_conntrack);
 	pt->stats = bpf_map__fd(pt->skel->maps.svcd_stats);
 	pt->reasons = bpf_map__fd(pt->skel->maps.svcd_reasons);
+	pt->hook_reasons = bpf_map__fd(pt->skel->maps.svcd_hook_reasons);
 	pt->src_ranges = bpf_map__fd(pt->skel->maps.svcd_src_ranges);
 	pt->affinity = bpf_map__fd(pt->skel->maps.svcd_affinity);
 	pt->affinity_match = bpf_map__fd(pt->skel->maps.svcd_affinity_match);
@@ -721,6 +722,50 @@ int pt_reasons_get(struct pt *pt, __u64 counts[SVCD_R_MAX])
 	return err;
 }
 
+/* svcd_hook_reasons summed over CPUs, [hook][reason]. */
+static int pt_hook_reasons_get(struct pt *pt,
+			       __u64 counts[SVCD_HOOK_MAX][SVCD_R_MAX])
+{
+	__u32 h, r, key;
+	__u64 *vals;
+	int i, err = 0;
+
+	vals = calloc(pt->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (h = 0; h < SVCD_HOOK_MAX && !err; h++) {
+		for (r = 0; r < SVCD_R_MAX; r++) {
+			key = h * SVCD_REASON_STRIDE + r;
+			counts[h][r] = 0;
+			if (bpf_map_lookup_elem(pt->hook_reasons, &key, vals)) {
+				err = -errno;
+				break;
+			}
+			for (i = 0; i < pt->ncpus; i++)
+				counts[h][r] += vals[i];
+		}
+	}
+	free(vals);
+	return err;
+}
+
+/* The hook a program counts under. */
+static enum svcd_hook hook_of(enum pt_prog prog)
+{
+	switch (prog) {
+	case PT_TO_POD:
+		return SVCD_HOOK_TO_POD;
+	case PT_FROM_WIRE:
+		return SVCD_HOOK_FROM_WIRE;
+	case PT_FROM_WIRE_TC:
+		return SVCD_HOOK_FROM_WIRE_TC;
+	case PT_TO_WIRE:
+		return SVCD_HOOK_TO_WIRE;
+	default:
+		return SVCD_HOOK_FROM_POD;
+	}
+}
+
 const char *pt_reason_name(int reason)
 {
 	if (reason < 0 || reason >= SVCD_R_MAX || !svcd_reason_names[reason])
@@ -1052,13 +1097,15 @@ static void handoff_snat_port(struct pt *pt, int step,
 static void run_step(struct pt *pt, int i, const struct pt_step *st)
 {
 	struct pkt_spec in_spec = st->in;
+	static __u64 hb[SVCD_HOOK_MAX][SVCD_R_MAX],
+		ha[SVCD_HOOK_MAX][SVCD_R_MAX];
 	__u64 rb[SVCD_R_MAX], ra[SVCD_R_MAX];
 	struct svcd_stats sb0, sa0, sbs, sas;
 	struct pkt in, out, want;
 	struct pkt_parsed pin, pout;
 	__u32 retval = ~0U;
 	char msg[160];
-	int r, err;
+	int r, h, err;
 
 	if (st->set) {
 		snprintf(msg, sizeof(msg), "step %d: set service %u", i,
@@ -1087,7 +1134,8 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 	if (!ASSERT_OK(pkt_build(&in_spec, &in), msg))
 		return;
 
-	if (pt_reasons_get(pt, rb) || pt_stats_get(pt, 0, &sb0) ||
+	if (pt_reasons_get(pt, rb) || pt_hook_reasons_get(pt, hb) ||
+	    pt_stats_get(pt, 0, &sb0) ||
 	    pt_stats_get(pt, st->service_id, &sbs)) {
 		ASSERT_TRUE(false, "read counters before the run");
 		return;
@@ -1105,7 +1153,8 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 	snprintf(msg, sizeof(msg), "step %d: bpf_prog_test_run_opts", i);
 	if (!ASSERT_OK(err, msg))
 		return;
-	if (pt_reasons_get(pt, ra) || pt_stats_get(pt, 0, &sa0) ||
+	if (pt_reasons_get(pt, ra) || pt_hook_reasons_get(pt, ha) ||
+	    pt_stats_get(pt, 0, &sa0) ||
 	    pt_stats_get(pt, st->service_id, &sas)) {
 		ASSERT_TRUE(false, "read counters after the run");
 		return;
@@ -1121,6 +1170,22 @@ static void run_step(struct pt *pt, int i, const struct pt_step *st)
 		ASSERT_EQ(ra[r] - rb[r], !st->uncounted && r == (int)st->reason,
 			  msg);
 	}
+	/* and under the program's own hook, once: a hook's reasons add up
+	 * to the packets it took */
+	for (h = 0; h < SVCD_HOOK_MAX; h++)
+		for (r = 0; r < SVCD_R_MAX; r++) {
+			if (ha[h][r] - hb[h][r] ==
+			    (__u64)(!st->uncounted && r == (int)st->reason &&
+				    h == (int)hook_of(st->prog)))
+				continue;
+			snprintf(msg, sizeof(msg),
+				 "step %d: svcd_hook_reasons[%s][%s] delta", i,
+				 svcd_hook_names[h], pt_reason_name(r));
+			ASSERT_EQ(ha[h][r] - hb[h][r],
+				  !st->uncounted && r == (int)st->reason &&
+					  h == (int)hook_of(st->prog),
+				  msg);
+		}
 	if (st->prog == PT_FROM_WIRE)
 		check_meta(pt, i, st);
 

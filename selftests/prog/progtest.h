@@ -28,7 +28,8 @@ struct pt {
 	struct pod_bpf *skel;
 	int from_pod, to_pod; /* program fds */
 	int frontends, slots, backends, conntrack, stats, reasons; /* map fds */
-	__u32 n_stats; /* max_entries of svcd_stats */
+	int hook_reasons; /* svcd_hook_reasons */
+	__u32 n_stats;	  /* max_entries of svcd_stats */
 	int ncpus;
 	int src_ranges;		      /* svcd_src_ranges (LPM trie) */
 	int affinity, affinity_match; /* svcd_affinity, svcd_affinity_match */

@@ -555,7 +555,7 @@ _Static_assert(sizeof(struct svcd_stats) == STATS_FIELDS * sizeof(__u64),
 
 /* What `dump stats` reads, and the table or JSON document it builds. */
 struct stats_dump {
-	struct pinned stats, reasons, services;
+	struct pinned stats, reasons, services, hook_reasons;
 	struct svcd_entries sv;	   /* the services, sorted by id */
 	struct svcd_maps counters; /* stats and reasons, for sys/pinned.c */
 	struct table t;
@@ -575,6 +575,9 @@ static int stats_open(const struct ctx *c, struct stats_dump *d)
 		err = open_map(c, SVCD_MAP_REASONS, &d->reasons);
 	if (!err)
 		err = open_map(c, SVCD_MAP_SERVICES, &d->services);
+	/* per hook: absent from a pin dir of an older build */
+	if (!err)
+		err = open_map_opt(c, SVCD_MAP_HOOK_REASONS, &d->hook_reasons);
 	if (!err)
 		err = read_sorted(c, &d->services, SVCD_MAP_SERVICES, &d->sv,
 				  cmp_u32_key);
@@ -587,6 +590,7 @@ static int stats_open(const struct ctx *c, struct stats_dump *d)
 	d->counters.reasons_fd = d->reasons.fd;
 	d->counters.affinity_fd = -1;
 	d->counters.affinity6_fd = -1;
+	d->counters.hook_reasons_fd = d->hook_reasons.fd;
 	return 0;
 }
 
@@ -598,6 +602,7 @@ static void stats_dump_free(struct stats_dump *d)
 	close_map(&d->stats);
 	close_map(&d->reasons);
 	close_map(&d->services);
+	close_map(&d->hook_reasons);
 }
 
 /* The counters of service sid (0 and svc NULL: all services) as a row of
@@ -648,6 +653,80 @@ static int stats_service(const struct ctx *c, struct stats_dump *d,
 	return 0;
 }
 
+/*
+ * Per hook (svcd_hook_reasons): each hook's total, the packets (socket
+ * calls) it took, and its non-zero reasons. Text: HOOK TOTAL REASONS,
+ * reasons as name=count; JSON "hooks": {HOOK: {"total": N, "reasons":
+ * {NAME: N}}}, every reason of every hook. Nothing when the pin dir has no
+ * such map (an older build). 0 or an exit status (reported).
+ */
+static int stats_hooks(const struct ctx *c, struct stats_dump *d)
+{
+	static __u64 counts[SVCD_HOOK_MAX][SVCD_R_MAX];
+	struct table t = { .ncols = 3 };
+	char total[24], rname[32], list[1024];
+	cJSON *hooks = NULL, *h, *rs;
+	size_t hook, r, len;
+	__u64 sum;
+	int err;
+
+	if (d->counters.hook_reasons_fd < 0)
+		return 0;
+	err = svcd_maps_read_hook_reasons(&d->counters, counts);
+	if (err)
+		return fail(c, EXIT_RUNTIME, "read %s/%s: %s", c->pin_dir,
+			    SVCD_MAP_HOOK_REASONS, strerror(-err));
+	if (c->json) {
+		hooks = cJSON_AddObjectToObject(d->doc, "hooks");
+		if (!hooks)
+			goto nomem;
+	} else {
+		printf("\n");
+		if (table_row(&t, "HOOK", "TOTAL", "REASONS"))
+			goto nomem;
+	}
+	for (hook = 0; hook < SVCD_HOOK_MAX; hook++) {
+		for (r = 0, sum = 0; r < SVCD_R_MAX; r++)
+			sum += counts[hook][r];
+		if (c->json) {
+			h = cJSON_AddObjectToObject(hooks,
+						    svcd_hook_names[hook]);
+			if (!h || !cJSON_AddNumberToObject(h, "total", sum))
+				goto nomem;
+			rs = cJSON_AddObjectToObject(h, "reasons");
+			for (r = 0; rs && r < SVCD_R_MAX; r++)
+				if (!cJSON_AddNumberToObject(
+					    rs,
+					    reason_name(r, rname,
+							sizeof(rname)),
+					    counts[hook][r]))
+					goto nomem;
+			if (!rs)
+				goto nomem;
+			continue;
+		}
+		list[0] = '\0';
+		for (r = 0, len = 0; r < SVCD_R_MAX; r++)
+			if (counts[hook][r] && len < sizeof(list))
+				len += snprintf(
+					list + len, sizeof(list) - len,
+					"%s%s=%llu", len ? " " : "",
+					reason_name(r, rname, sizeof(rname)),
+					(unsigned long long)counts[hook][r]);
+		snprintf(total, sizeof(total), "%llu", (unsigned long long)sum);
+		if (table_row(&t, svcd_hook_names[hook], total,
+			      len ? list : "-"))
+			goto nomem;
+	}
+	if (!c->json)
+		table_print(&t);
+	table_free(&t);
+	return 0;
+nomem:
+	table_free(&t);
+	return fail(c, EXIT_RUNTIME, "out of memory");
+}
+
 /* The drop and pass reasons: the REASON PACKETS table (printed) or the
  * "reasons" object; 0 or an exit status (reported). */
 static int stats_reasons(const struct ctx *c, struct stats_dump *d)
@@ -684,7 +763,7 @@ static int stats_reasons(const struct ctx *c, struct stats_dump *d)
 	}
 	if (!c->json)
 		table_print(&t);
-	err = 0;
+	err = stats_hooks(c, d);
 	goto out;
 nomem:
 	err = fail(c, EXIT_RUNTIME, "out of memory");
@@ -698,6 +777,7 @@ static int dump_stats(const struct ctx *c)
 	struct stats_dump d = { .stats.fd = -1,
 				.reasons.fd = -1,
 				.services.fd = -1,
+				.hook_reasons.fd = -1,
 				.t.ncols = 1 + STATS_FIELDS };
 	size_t i;
 	int err;

@@ -18,12 +18,13 @@
 #include "sys/loader.h"
 
 static const char *const status_maps[] = {
-	SVCD_MAP_FRONTENDS,  SVCD_MAP_SLOTS,	  SVCD_MAP_BACKENDS,
-	SVCD_MAP_SERVICES,   SVCD_MAP_CONNTRACK,  SVCD_MAP_STATS,
-	SVCD_MAP_REASONS,    SVCD_MAP_AFFINITY,	  SVCD_MAP_AFFINITY_MATCH,
-	SVCD_MAP_SOCK_REV,   SVCD_MAP_FRONTENDS6, SVCD_MAP_BACKENDS6,
-	SVCD_MAP_CONNTRACK6, SVCD_MAP_AFFINITY6,  SVCD_MAP_SRC_RANGES6,
-	SVCD_MAP_SOCK_REV6,  SVCD_MAP_SOCK_FWD,	  SVCD_MAP_SOCK_FWD6,
+	SVCD_MAP_FRONTENDS,    SVCD_MAP_SLOTS,	    SVCD_MAP_BACKENDS,
+	SVCD_MAP_SERVICES,     SVCD_MAP_CONNTRACK,  SVCD_MAP_STATS,
+	SVCD_MAP_REASONS,      SVCD_MAP_AFFINITY,   SVCD_MAP_AFFINITY_MATCH,
+	SVCD_MAP_SOCK_REV,     SVCD_MAP_FRONTENDS6, SVCD_MAP_BACKENDS6,
+	SVCD_MAP_CONNTRACK6,   SVCD_MAP_AFFINITY6,  SVCD_MAP_SRC_RANGES6,
+	SVCD_MAP_SOCK_REV6,    SVCD_MAP_SOCK_FWD,   SVCD_MAP_SOCK_FWD6,
+	SVCD_MAP_HOOK_REASONS,
 };
 
 /* Maps a pin dir may lack: the socket maps are pinned only once the
@@ -39,7 +40,8 @@ static bool may_be_missing(const char *name)
 	       !strcmp(name, SVCD_MAP_BACKENDS6) ||
 	       !strcmp(name, SVCD_MAP_CONNTRACK6) ||
 	       !strcmp(name, SVCD_MAP_AFFINITY6) ||
-	       !strcmp(name, SVCD_MAP_SRC_RANGES6);
+	       !strcmp(name, SVCD_MAP_SRC_RANGES6) ||
+	       !strcmp(name, SVCD_MAP_HOOK_REASONS);
 }
 
 static int count_one(const void *key, const void *value, void *arg)

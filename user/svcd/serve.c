@@ -119,7 +119,9 @@ static int reply_healthz(struct serve *s, const char *path,
 static int reply_metrics(struct serve *s, const char *path,
 			 struct httpd_reply *r)
 {
+	static __u64 hook_reasons[SVCD_HOOK_MAX][SVCD_R_MAX];
 	__u64 reasons[SVCD_R_MAX] = {};
+	int h;
 	unsigned long cum;
 	char *buf = NULL;
 	size_t len = 0;
@@ -202,6 +204,18 @@ static int reply_metrics(struct serve *s, const char *path,
 				"svcd_datapath_packets_total{reason=\"%s\"} %llu\n",
 				svcd_reason_names[i],
 				(unsigned long long)reasons[i]);
+	}
+	if (!svcd_maps_read_hook_reasons(s->maps, hook_reasons)) {
+		fprintf(f,
+			"# HELP svcd_datapath_hook_packets_total Packets (socket calls) each hook took, by verdict reason: a hook's reasons add up to what it took.\n"
+			"# TYPE svcd_datapath_hook_packets_total counter\n");
+		for (h = 0; h < SVCD_HOOK_MAX; h++)
+			for (i = 1; i < SVCD_R_MAX; i++)
+				fprintf(f,
+					"svcd_datapath_hook_packets_total{hook=\"%s\",reason=\"%s\"} %llu\n",
+					svcd_hook_names[h],
+					svcd_reason_names[i],
+					(unsigned long long)hook_reasons[h][i]);
 	}
 	fclose(f);
 	r->status = 200;

@@ -48,13 +48,13 @@ struct loader {
 
 /* Every map svcd pins, for --cleanup. */
 static const char *const pinned_maps[] = {
-	SVCD_MAP_FRONTENDS,	 SVCD_MAP_SLOTS,      SVCD_MAP_BACKENDS,
-	SVCD_MAP_CONNTRACK,	 SVCD_MAP_SERVICES,   SVCD_MAP_STATS,
-	SVCD_MAP_REASONS,	 SVCD_MAP_SRC_RANGES, SVCD_MAP_AFFINITY,
-	SVCD_MAP_AFFINITY_MATCH, SVCD_MAP_SOCK_REV,   SVCD_MAP_FRONTENDS6,
-	SVCD_MAP_BACKENDS6,	 SVCD_MAP_CONNTRACK6, SVCD_MAP_AFFINITY6,
-	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,  SVCD_MAP_SOCK_FWD,
-	SVCD_MAP_SOCK_FWD6,
+	SVCD_MAP_FRONTENDS,	 SVCD_MAP_SLOTS,	SVCD_MAP_BACKENDS,
+	SVCD_MAP_CONNTRACK,	 SVCD_MAP_SERVICES,	SVCD_MAP_STATS,
+	SVCD_MAP_REASONS,	 SVCD_MAP_SRC_RANGES,	SVCD_MAP_AFFINITY,
+	SVCD_MAP_AFFINITY_MATCH, SVCD_MAP_SOCK_REV,	SVCD_MAP_FRONTENDS6,
+	SVCD_MAP_BACKENDS6,	 SVCD_MAP_CONNTRACK6,	SVCD_MAP_AFFINITY6,
+	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,	SVCD_MAP_SOCK_FWD,
+	SVCD_MAP_SOCK_FWD6,	 SVCD_MAP_HOOK_REASONS,
 };
 
 /*
@@ -359,6 +359,11 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 		if (err)
 			goto out_destroy;
 	}
+	err = adopt_pinned(
+		l->skel->maps.svcd_hook_reasons, cfg->pin_dir,
+		bpf_map__max_entries(l->skel->maps.svcd_hook_reasons));
+	if (err)
+		goto out_destroy;
 	/* svcd_reasons is sized by the enum, never by a flag */
 	err = adopt_pinned(l->skel->maps.svcd_reasons, cfg->pin_dir,
 			   bpf_map__max_entries(l->skel->maps.svcd_reasons));

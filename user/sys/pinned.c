@@ -21,6 +21,7 @@ enum {
 	MAP_REASONS,
 	MAP_AFFINITY,
 	MAP_AFFINITY6,
+	MAP_HOOK_REASONS,
 	MAP_ALL,
 };
 
@@ -41,6 +42,7 @@ static const char *const map_names[MAP_ALL] = {
 	[WMAP_CONNTRACK6] = SVCD_MAP_CONNTRACK6,
 	[WMAP_SRC_RANGES6] = SVCD_MAP_SRC_RANGES6,
 	[MAP_AFFINITY6] = SVCD_MAP_AFFINITY6,
+	[MAP_HOOK_REASONS] = SVCD_MAP_HOOK_REASONS,
 };
 
 /*
@@ -72,6 +74,8 @@ static const struct {
 	  { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(struct svcd_stats),
 	    0 } },
 	{ SVCD_MAP_REASONS,
+	  { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64), 0 } },
+	{ SVCD_MAP_HOOK_REASONS,
 	  { BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64), 0 } },
 	{ SVCD_MAP_AFFINITY,
 	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_affinity_key),
@@ -121,6 +125,8 @@ static int *fd_of(struct svcd_maps *maps, int i)
 		return &maps->affinity_fd;
 	if (i == MAP_AFFINITY6)
 		return &maps->affinity6_fd;
+	if (i == MAP_HOOK_REASONS)
+		return &maps->hook_reasons_fd;
 	return &maps->fd[i];
 }
 
@@ -251,6 +257,11 @@ int svcd_maps_open_pinned(const char *pin_dir, struct svcd_maps *maps)
 	for (i = 0; i < MAP_ALL; i++) {
 		fd = svcd_pinned_open(pin_dir, map_names[i], NULL, why,
 				      sizeof(why));
+		if (fd == -ENOENT && i == MAP_HOOK_REASONS) {
+			/* pinned by a build before per-hook counters */
+			pr_debug("%s: no per-hook counts", why);
+			continue;
+		}
 		if (fd == -ENOENT && is_v6_map(i)) {
 			/* pinned by a build before IPv6: read as empty,
 			 * written never (the loader pins them first) */
@@ -486,6 +497,28 @@ int svcd_maps_read_stats(const struct svcd_maps *m, __u32 service_id,
 {
 	return svcd_pinned_sum_percpu(m->stats_fd, &service_id, sizeof(*sum),
 				      sum);
+}
+
+int svcd_maps_read_hook_reasons(const struct svcd_maps *m,
+				__u64 counts[SVCD_HOOK_MAX][SVCD_R_MAX])
+{
+	__u32 hook, reason, key;
+	int err;
+
+	memset(counts, 0, SVCD_HOOK_MAX * SVCD_R_MAX * sizeof(**counts));
+	if (m->hook_reasons_fd < 0)
+		return -ENOENT;
+	for (hook = 0; hook < SVCD_HOOK_MAX; hook++) {
+		for (reason = 0; reason < SVCD_R_MAX; reason++) {
+			key = hook * SVCD_REASON_STRIDE + reason;
+			err = svcd_pinned_sum_percpu(m->hook_reasons_fd, &key,
+						     sizeof(**counts),
+						     &counts[hook][reason]);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
 }
 
 int svcd_maps_read_reasons(const struct svcd_maps *m, __u64 counts[SVCD_R_MAX])

@@ -99,11 +99,13 @@ int svcd_pinned_sum_percpu(int fd, const void *key, __u32 value_size,
 			   void *sum);
 
 struct svcd_maps {
-	int fd[WMAP_COUNT]; /* by enum writer_map; -1 when not open */
-	int stats_fd;	    /* SVCD_MAP_STATS */
-	int reasons_fd;	    /* SVCD_MAP_REASONS */
-	int affinity_fd;    /* SVCD_MAP_AFFINITY (datapath-written) */
-	int affinity6_fd;   /* SVCD_MAP_AFFINITY6 (datapath-written) */
+	int fd[WMAP_COUNT];  /* by enum writer_map; -1 when not open */
+	int stats_fd;	     /* SVCD_MAP_STATS */
+	int reasons_fd;	     /* SVCD_MAP_REASONS */
+	int affinity_fd;     /* SVCD_MAP_AFFINITY (datapath-written) */
+	int affinity6_fd;    /* SVCD_MAP_AFFINITY6 (datapath-written) */
+	int hook_reasons_fd; /* SVCD_MAP_HOOK_REASONS; -1: pinned by an
+			      * older build, no per-hook counts */
 };
 
 /*
@@ -134,5 +136,9 @@ int svcd_maps_read_stats(const struct svcd_maps *m, __u32 service_id,
 
 /* Packets per verdict reason, summed over CPUs. Returns 0 or -errno. */
 int svcd_maps_read_reasons(const struct svcd_maps *m, __u64 counts[SVCD_R_MAX]);
+/* The same per hook (svcd_hook_reasons). 0, -ENOENT (no such map: an
+ * older build pinned the maps) or -errno. */
+int svcd_maps_read_hook_reasons(const struct svcd_maps *m,
+				__u64 counts[SVCD_HOOK_MAX][SVCD_R_MAX]);
 
 #endif
