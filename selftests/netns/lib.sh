@@ -1339,6 +1339,33 @@ backends_in_are() {
 
 # reason_count REASON: svcd_reasons[REASON] ("drop_no_local", ...) of the
 # current svcd, -1 when it cannot be read.
+# hooks_add_up [HOOK...]: svcctl dump stats -o json of the current svcd:
+# every hook's total is the sum of its reasons, every reason's count in
+# svcd_reasons is the sum of that reason over the hooks, and each HOOK
+# named took packets (total > 0). Sets CHECK_WHY for check.
+hooks_add_up() {
+	CHECK_WHY=$(svcctl dump stats -o json 2>/dev/null | python3 -c 'import json,sys
+try:
+    d = json.load(sys.stdin)
+except Exception as e:
+    print("no JSON from svcctl dump stats: %s" % e); sys.exit(0)
+h, rs, bad = d.get("hooks"), d.get("reasons", {}), []
+if not h:
+    print("no \"hooks\" in svcctl dump stats -o json"); sys.exit(0)
+for name, v in h.items():
+    if v["total"] != sum(v["reasons"].values()):
+        bad.append("%s: total %d, reasons sum %d" % (name, v["total"], sum(v["reasons"].values())))
+for r, n in rs.items():
+    s = sum(v["reasons"].get(r, 0) for v in h.values())
+    if s != n:
+        bad.append("%s: svcd_reasons %d, hooks %d" % (r, n, s))
+for name in sys.argv[1:]:
+    if h.get(name, {}).get("total", 0) <= 0:
+        bad.append("%s took no packets" % name)
+print("; ".join(bad))' "$@")
+	[ -z "$CHECK_WHY" ]
+}
+
 reason_count() {
 	svcctl dump stats -o json 2>/dev/null | python3 -c 'import json,sys
 try:

@@ -113,4 +113,7 @@ EOF
 CHECK_WHY="$(same_port_direct 2>&1 | tail -n 1)"
 check direct-same-source-port eval '[ -z "$CHECK_WHY" ]'
 
+# counters that add up (issue 15): per hook, and over the hooks per reason
+check hooks-add-up hooks_add_up from_pod to_pod
+
 finish

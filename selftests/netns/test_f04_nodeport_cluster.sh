@@ -98,6 +98,7 @@ check conntrack-no-snat-local ct_all_with 10 \
 	"$fwd_from_client and e['destination'] == '$NODE_A_IP:30053'" \
 	"not e['snat'] and e['nat_source'] == e['source'] and e['nat_destination'] == '$A1_IP:5353'"
 
+check hooks-add-up hooks_add_up from_wire
 # XDP_TX really went out: no xdp_tx_errors on node A's uplink
 tx_errors() {
 	ip netns exec "$NODE_A" ethtool -S upl0 2>/dev/null |

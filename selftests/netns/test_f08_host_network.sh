@@ -139,6 +139,7 @@ check own-nodeport [ "$(jget "$T_DIR/nodeport.json" 'd.get("answered")')" = 30 ]
 CHECK_WHY="conntrack entries or tc translations for the node's own sockets: $(ct_match "e['destination'].startswith('$CIP:') or e['destination'].startswith('$NODE_IP:')" True) entries, reasons forward=$(reason_count forward) reverse=$(reason_count reverse)"
 check tc-untouched eval '[ "$(ct_match "True" True)" = "0 0" ] && [ "$(reason_count forward)" = 0 ] && [ "$(reason_count reverse)" = 0 ]'
 CHECK_WHY="svcd_reasons sock_forward=$(reason_count sock_forward) sock_reverse=$(reason_count sock_reverse) sock_refused=$(reason_count sock_refused) drop_no_local=$(reason_count drop_no_local); expected at least 290 / 21 / 1 / 1"
+check hooks-add-up hooks_add_up sock
 check sock-counted eval '[ "$(reason_count sock_forward)" -ge 290 ] && [ "$(reason_count sock_reverse)" -ge 21 ] && [ "$(reason_count sock_refused)" -ge 1 ] && [ "$(reason_count drop_no_local)" -ge 1 ]'
 
 # Scoping: a process of the node outside the cgroup is not translated (the

@@ -94,6 +94,7 @@ via "$NODE_B_IP" 30080 30053 a1 "$NODE_B_IP" b-remote-to-tc-only-node
 # (sent on by bpf_redirect_neigh), none handed over by an XDP program
 CHECK_WHY="node A's reasons: tx +$(($(reason_count tx) - tx0)), pass_to_tc $(reason_count pass_to_tc); expected tx > 0 and pass_to_tc 0"
 check counted-at-tc eval '[ $(($(reason_count tx) - tx0)) -gt 0 ] && [ "$(reason_count pass_to_tc)" = 0 ]'
+check hooks-add-up hooks_add_up from_pod from_wire_tc
 check conntrack-snat ct_all_with 10 \
 	"e['direction'] == 'forward' and e['source'].startswith('$CLIENT_IP:') and e['destination'] == '$NODE_A_IP:30081'" \
 	"e['snat'] and e['nat_source'].split(':')[0] == '$NODE_A_IP' and e['nat_destination'] == '$B1_IP:8080'"
