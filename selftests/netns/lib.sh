@@ -1408,6 +1408,19 @@ ct_all_with() {
 #                                      dropped, not refused
 # Both set CHECK_WHY for check.
 
+# via NODE_IP TPORT UPORT BACKEND SEEN TAG: 20 TCP attempts to
+# NODE_IP:TPORT and 20 UDP ones to NODE_IP:UPORT from $CLIENT, checked as
+# cases TAG-tcp and TAG-udp: every one answered by BACKEND, which saw SEEN.
+via() {
+	local ip=$1 tport=$2 uport=$3 be=$4 seen=$5 tag=$6
+	load "$CLIENT" "$T_DIR/$tag-tcp.json" --tcp --to "$ip:$tport" --count 20 \
+		--concurrency 4 --timeout-ms 3000
+	check "$tag-tcp" all_answered_by "$T_DIR/$tag-tcp.json" "$be" 20 "$seen"
+	load "$CLIENT" "$T_DIR/$tag-udp.json" --udp --to "$ip:$uport" --count 20 \
+		--concurrency 4 --timeout-ms 3000
+	check "$tag-udp" all_answered_by "$T_DIR/$tag-udp.json" "$be" 20 "$seen"
+}
+
 all_answered_by() {
 	CHECK_WHY="expected $3 answers from $2 seeing $4; got $(load_summary "$1") $(head -c 300 "$1.err")"
 	[ "$(jget "$1" '(d.get("answered"), d.get("answers"), d.get("seen"))')" = \

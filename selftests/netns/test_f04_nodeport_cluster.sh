@@ -66,17 +66,6 @@ check dump-services-nodeport [ "$(fe_type "$NODE_A_IP:30080/TCP")/$(fe_backends 
 CHECK_WHY="svcd log on node A: $(grep -i 'xdp\|uplink' "$SVCD_LOG" | tail -n 3)"
 check xdp-attached grep -qi 'upl0.*xdp\|xdp.*upl0' "$SVCD_LOG"
 
-# via NODE_IP PORT BACKEND SEEN: TCP and UDP from the client.
-via() {
-	local ip=$1 tport=$2 uport=$3 be=$4 seen=$5 tag=$6
-	load "$CLIENT" "$T_DIR/$tag-tcp.json" --tcp --to "$ip:$tport" --count 20 \
-		--concurrency 4 --timeout-ms 3000
-	check "$tag-tcp" all_answered_by "$T_DIR/$tag-tcp.json" "$be" 20 "$seen"
-	load "$CLIENT" "$T_DIR/$tag-udp.json" --udp --to "$ip:$uport" --count 20 \
-		--concurrency 4 --timeout-ms 3000
-	check "$tag-udp" all_answered_by "$T_DIR/$tag-udp.json" "$be" 20 "$seen"
-}
-
 # through node A: a1 is local (client address kept), b1 is remote (SNAT)
 via "$NODE_A_IP" 30080 30053 a1 "$CLIENT_IP" a-local
 via "$NODE_A_IP" 30081 30054 b1 "$NODE_A_IP" a-remote

@@ -76,16 +76,6 @@ metric_line() {
 CHECK_WHY="/metrics on node A: expected svcd_datapath_variant{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"} 1 and svcd_kernel_feature{...,feature=\"prog_xdp\",state=\"off\"} 0; got: $(grep -E 'variant|prog_xdp' "$T_DIR/metrics" 2>/dev/null | head -n 4)"
 check metrics-variant eval 'metric_line "^svcd_datapath_variant\{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"\} 1$" && metric_line "^svcd_kernel_feature\{kernel=\"$(uname -r)\",feature=\"prog_xdp\",state=\"off\"\} 0$" && metric_line "^svcd_kernel_feature\{.*feature=\"map_hash\",state=\"yes\"\} 1$"'
 
-# via NODE_IP TPORT UPORT BACKEND SEEN TAG: TCP and UDP from the client.
-via() {
-	local ip=$1 tport=$2 uport=$3 be=$4 seen=$5 tag=$6
-	load "$CLIENT" "$T_DIR/$tag-tcp.json" --tcp --to "$ip:$tport" --count 20 \
-		--concurrency 4 --timeout-ms 3000
-	check "$tag-tcp" all_answered_by "$T_DIR/$tag-tcp.json" "$be" 20 "$seen"
-	load "$CLIENT" "$T_DIR/$tag-udp.json" --udp --to "$ip:$uport" --count 20 \
-		--concurrency 4 --timeout-ms 3000
-	check "$tag-udp" all_answered_by "$T_DIR/$tag-udp.json" "$be" 20 "$seen"
-}
 tx0=$(reason_count tx)
 via "$NODE_A_IP" 30080 30053 a1 "$CLIENT_IP" a-local
 via "$NODE_A_IP" 30081 30054 b1 "$NODE_A_IP" a-remote
