@@ -296,6 +296,13 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 	return bpf_map__set_max_entries(map, info.max_entries);
 }
 
+/* The kernel has feature f, as probed; without probes (cfg->probes NULL)
+ * every feature is taken as there and a load says otherwise. */
+static bool have(const struct loader_config *cfg, enum probe_feature f)
+{
+	return !cfg->probes || probe_have(cfg->probes, f);
+}
+
 static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out);
 static int open_uplinks(struct loader *l);
 
@@ -375,8 +382,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	if (err)
 		goto out_destroy;
 
-	l->skel->rodata->coarse_clock =
-		probe_have(cfg->probes, FEAT_TC_COARSE_CLOCK);
+	l->skel->rodata->coarse_clock = have(cfg, FEAT_TC_COARSE_CLOCK);
 	if (!l->skel->rodata->coarse_clock)
 		pr_warn("datapath clock: no bpf_ktime_get_coarse_ns in tc (Linux 5.11): the exact clock, which costs a Service's packets about 30 ns more under a paravirtual clock");
 	load_refusal[0] = '\0';
@@ -436,9 +442,8 @@ static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out)
 	w->rodata->tc_only = tc_only;
 	/* one clock for the whole object, as every hook stamps the same
 	 * maps: coarse only when each program loaded here can read it */
-	w->rodata->coarse_clock =
-		probe_have(cfg->probes, FEAT_TC_COARSE_CLOCK) &&
-		(tc_only || probe_have(cfg->probes, FEAT_XDP_COARSE_CLOCK));
+	w->rodata->coarse_clock = have(cfg, FEAT_TC_COARSE_CLOCK) &&
+				  (tc_only || have(cfg, FEAT_XDP_COARSE_CLOCK));
 	if (tc_only)
 		bpf_program__set_autoload(w->progs.from_wire, false);
 	err = wire_bpf__load(w);
@@ -863,14 +868,11 @@ static int open_sock(struct loader *l)
 			return err;
 	}
 	l->sock->rodata->node_netns_cookie =
-		probe_have(l->cfg.probes, FEAT_SO_NETNS_COOKIE) ?
-			netns_cookie() :
-			0;
+		have(&l->cfg, FEAT_SO_NETNS_COOKIE) ? netns_cookie() : 0;
 	l->sock->rodata->translate_pods = l->cfg.sock_pods;
 	if (!l->sock->rodata->node_netns_cookie && !l->cfg.sock_pods)
 		pr_warn("socket programs: no SO_NETNS_COOKIE (Linux 5.14), so they cannot tell the node's sockets from pods': pods in the cgroup are translated at the socket too (--socket-lb host cannot hold)");
-	l->sock->rodata->have_set_retval =
-		probe_have(l->cfg.probes, FEAT_SOCK_SET_RETVAL);
+	l->sock->rodata->have_set_retval = have(&l->cfg, FEAT_SOCK_SET_RETVAL);
 	if (!l->sock->rodata->have_set_retval)
 		pr_info("socket programs: no bpf_set_retval (Linux 5.18): connect() to a Service without endpoints fails with EPERM, not ECONNREFUSED");
 	load_refusal[0] = '\0';
