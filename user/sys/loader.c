@@ -504,7 +504,7 @@ static int open_uplinks(struct loader *l)
 		       load_refusal[0] ? ": " : "", load_refusal, why);
 		return err;
 	}
-	pr_warn("uplinks: no XDP (%s): from_wire_tc does NodePort, externalIPs, LoadBalancer IPs and SNAT alone at tc ingress, about a third slower per packet than XDP",
+	pr_warn("uplinks: no XDP (%s): from_wire_tc does NodePort, externalIPs, LoadBalancer IPs and SNAT alone at tc ingress, with the skb work XDP avoids (README \"Kernels\": what it costs)",
 		why);
 	return 0;
 }
@@ -693,7 +693,7 @@ int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
 				       strerror(-err), load_refusal);
 				return err;
 			}
-			pr_warn("%s: attach %s to XDP: %s; tc only on this uplink (%s does all north-south work, about a third slower per packet)",
+			pr_warn("%s: attach %s to XDP: %s; tc only on this uplink (%s does all north-south work, with the skb work XDP avoids)",
 				ifname, SVCD_PROG_FROM_WIRE, strerror(-err),
 				SVCD_PROG_FROM_WIRE_TC);
 			w = NULL;
