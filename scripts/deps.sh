@@ -26,7 +26,7 @@ PKG_DEFAULT=(
 # make bench: the plots
 PKG_BENCH=(gnuplot-nox)
 # make vmtest: qemu, the initramfs, the kernel's vmlinux
-PKG_VM=(qemu-system-x86 busybox-static xz-utils)
+PKG_VM=(qemu-system-x86 busybox-static xz-utils zstd lz4 e2fsprogs)
 
 LOCK_WAIT=${LOCK_WAIT:-600}
 

@@ -24,7 +24,7 @@ ip link set lo up 2>/dev/null
 # pairs for the netns tests. The kernel would load most of them on demand;
 # loading them here makes a missing one visible at once.
 read -r up _ </proc/uptime
-echo "vmtest: host root mounted after ${up}s"
+echo "vmtest: root mounted after ${up}s"
 modprobe -a veth sch_ingress cls_bpf act_bpf ||
 	echo "vmtest: modprobe veth sch_ingress cls_bpf act_bpf failed"
 
