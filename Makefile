@@ -79,11 +79,17 @@ BINS := $(OUTPUT)/svcd $(OUTPUT)/svcctl
 TEST_BINS := $(OUTPUT)/unit_tests $(OUTPUT)/prog_tests
 
 .PHONY: all k8s check check-unit check-prog check-netns check-format bench demo demo-k8s \
-	deps install clean format vmtest
+	deps install clean format vmtest vmtest-matrix
 all: $(BINS) $(TEST_BINS)
 
 # ---- BPF ----------------------------------------------------------------
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# The netns tests' XDP_PASS program for router veths (lib.sh).
+all: $(OUTPUT)/xdp_pass.bpf.o
+$(OUTPUT)/xdp_pass.bpf.o: selftests/netns/xdp_pass.bpf.c | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -194,6 +200,11 @@ k8s:
 
 vmtest: all
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/vmtest.sh
+
+# The same tiers on each kernel of the matrix (Debian 12's 6.1, its cloud
+# flavour, 6.12): scripts/vmtest-matrix.sh; VMTEST_KERNELS picks others.
+vmtest-matrix: all
+	$(Q)OUTPUT=$(OUTPUT) ./scripts/vmtest-matrix.sh
 
 demo: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./scripts/demo.sh

@@ -315,7 +315,7 @@ prepare_initramfs() {
 # group of scripts/deps.sh and the essential ones); the libraries of the
 # built binaries and all dependencies are added below.
 DISK_PACKAGES="bash dash coreutils diffutils findutils grep gawk mawk sed
-	util-linux procps kmod iproute2 iptables nftables python3 curl socat
+	util-linux mount procps kmod iproute2 iptables nftables python3 curl socat
 	ethtool bpftool iputils-ping libc-bin gzip tar debianutils hostname
 	procps psmisc"
 
@@ -352,6 +352,10 @@ make_disk() {
 		while IFS= read -r f; do
 			if [ -f "$f" ] || [ -L "$f" ]; then printf '%s\n' "${f#/}"; fi
 		done >"$stage.list"
+	# The commands update-alternatives made (awk, iptables, ...): no
+	# package lists them.
+	find /usr/bin /usr/sbin -maxdepth 1 -lname '/etc/alternatives/*' |
+		sed 's|^/||' >>"$stage.list"
 	TMP_DIRS+=("$stage.list")
 	tar -C / --no-recursion -cf - -T "$stage.list" 2>/dev/null | tar -C "$stage" -xf - ||
 		die "the disk image: copying the packages' files failed"

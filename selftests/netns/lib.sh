@@ -987,7 +987,7 @@ cluster_write_raw() {
 #   GRO on the peer gives it NAPI, but on current kernels (seen on 6.18)
 #   veth_xdp_flush() kicks the peer's NAPI only when the peer has an XDP
 #   program, so the frames never come out: the router side of each veth
-#   gets a trivial XDP_PASS program (xdp_pass_obj, built with clang).
+#   gets a trivial XDP_PASS program (xdp_pass_obj, built by make).
 # - A packet sent by a local socket over veth stays CHECKSUM_PARTIAL (the
 #   L4 checksum field holds only the pseudo-header sum) across veths and
 #   forwarding, so XDP on the next node sees a checksum no NIC would
@@ -1015,10 +1015,15 @@ cluster_write_raw() {
 ROUTER_ADDR=198.19.0.254
 ROUTER_ADDR6=2001:db8::fe
 
-# xdp_pass_obj: builds (once per run) and prints an object with one
-# XDP_PASS program, section "xdp"; skips the test without clang.
+# xdp_pass_obj: prints the path of an object with one XDP_PASS program,
+# section "xdp": make's ($OUT_DIR/xdp_pass.bpf.o), else built once per run
+# (skips the test without clang).
 xdp_pass_obj() {
 	local o=$T_DIR/xdp_pass.bpf.o multiarch
+	if [ -s "$OUT_DIR/xdp_pass.bpf.o" ]; then
+		echo "$OUT_DIR/xdp_pass.bpf.o"
+		return
+	fi
 	if [ ! -s "$o" ]; then
 		command -v clang >/dev/null ||
 			skip_all "'clang' not found (an XDP_PASS program for the router's veths)"

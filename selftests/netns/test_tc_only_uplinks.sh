@@ -74,6 +74,21 @@ metric_line() {
 		grep -Eq "$1" "$T_DIR/metrics"
 }
 CHECK_WHY="/metrics on node A: expected svcd_datapath_variant{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"} 1 and svcd_kernel_feature{...,feature=\"prog_xdp\",state=\"off\"} 0; got: $(grep -E 'variant|prog_xdp' "$T_DIR/metrics" 2>/dev/null | head -n 4)"
+# svcctl status shows the variant of each hook, from what is loaded:
+# "variants" in JSON, a VARIANT column and a summary line in text.
+status_variants() {
+	svcctl status -o json 2>/dev/null | python3 -c 'import json,sys
+d = json.load(sys.stdin); v = d["variants"]
+rows = [a for a in d["attached"] if a.get("interface") == "upl0"]
+print(v["uplinks"].get("upl0"), v["pods"], v["clock"],
+      ",".join(sorted("%s=%s/%s" % (a["program"], a["variant"], a["clock"]) for a in rows)))'
+}
+status_text_variants() {
+	svcctl status 2>/dev/null | sed -n 's/^variants: //p'
+}
+out="$(status_variants)"
+CHECK_WHY="svcctl status -o json on the tc-only node: expected upl0 tc_only, pods tc, clock coarse, upl0's rows from_wire_tc and to_wire tc_only/tc; got '$out'; text: $(status_text_variants)"
+check status-variant-tc-only eval '[ "$out" = "tc_only tc coarse from_wire_tc=tc_only/coarse,to_wire=tc/coarse" ] && status_text_variants | grep -q "uplinks tc_only (1)"'
 check metrics-variant eval 'metric_line "^svcd_datapath_variant\{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"\} 1$" && metric_line "^svcd_kernel_feature\{kernel=\"$(uname -r)\",feature=\"prog_xdp\",state=\"off\"\} 0$" && metric_line "^svcd_kernel_feature\{.*feature=\"map_hash\",state=\"yes\"\} 1$"'
 
 tx0=$(reason_count tx)
@@ -125,12 +140,18 @@ CHECK_WHY="after the restart without --disable-feature: XDP '$(xdp_on_a)', tc in
 check switched-to-xdp wait_until 10 eval '[ -n "$(xdp_on_a)" ] && [ "$(tc_in_a)" = from_wire_tc ] && last_start_a | grep -q "upl0: attached from_wire (.* XDP)"'
 CHECK_WHY="/metrics after the switch: $(grep -E 'datapath_variant' "$T_DIR/metrics" 2>/dev/null | head -n 3)"
 check metrics-variant-xdp wait_until 5 metric_line '^svcd_datapath_variant\{hook="uplink",interface="upl0",variant="xdp_(native|generic)"\} 1$'
+out="$(status_variants)"
+CHECK_WHY="svcctl status -o json after the switch to XDP: expected upl0 xdp_native or xdp_generic on from_wire and from_wire_tc; got '$out'"
+check status-variant-xdp eval '[[ "$out" =~ ^(xdp_native|xdp_generic)\ tc\ coarse\ from_wire=(xdp_native|xdp_generic)/coarse,from_wire_tc=(xdp_native|xdp_generic)/coarse,to_wire=tc/coarse$ ]]'
 sleep 3
 # back to tc only, and to the exact clock (a kernel before 5.11): the
 # flows' conntrack stamps of the coarse clock stay valid
 restart_a --disable-feature prog_xdp,tc_coarse_clock
 CHECK_WHY="after the restart with --disable-feature prog_xdp,tc_coarse_clock: XDP '$(xdp_on_a)' (expected none: ours is detached); log: $(last_start_a | grep -a 'upl0\|clock' | tail -n 2)"
 check switched-back-to-tc-only wait_until 10 eval '[ -z "$(xdp_on_a)" ] && last_start_a | grep -q "upl0: attached from_wire_tc (tc ingress, tc only" && last_start_a | grep -q "warning: datapath clock: no bpf_ktime_get_coarse_ns"'
+out="$(status_variants)"
+CHECK_WHY="svcctl status -o json after the switch back with the exact clock: expected tc_only, clock exact on each row; got '$out'; text: $(svcctl status 2>/dev/null | grep upl0)"
+check status-variant-exact-clock eval '[ "$out" = "tc_only tc exact from_wire_tc=tc_only/exact,to_wire=tc/exact" ] && svcctl status 2>/dev/null | grep -q "from_wire_tc .*tc_only, exact clock"'
 wait "$UDP_PID" "$TCP_PID"
 CHECK_WHY="one UDP flow across both switches: expected all 240 answered by b1 seeing $NODE_A_IP (one SNAT port kept); got $(load_summary "$T_DIR/flow-udp.json")"
 check udp-flow-across-switches all_answered_by "$T_DIR/flow-udp.json" b1 240 "$NODE_A_IP"

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
+
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -138,19 +140,18 @@ static void cgroup_path_of(uint64_t id, char *out, size_t size)
 	fclose(f);
 }
 
-/* The .rodata variables of the loaded socket programs that say whose
- * sockets they translate (bpf/sock.bpf.c). */
-struct sock_rodata {
-	bool have_pods, pods; /* translate_pods */
-	bool have_cookie;
-	uint64_t cookie; /* node_netns_cookie */
+/* One variable of a loaded program's .rodata, looked up by name. */
+struct rodata_var {
+	const char *name;
+	bool have;
+	uint64_t value; /* little-endian integer of 1, 2, 4 or 8 bytes */
 };
 
 /* The value of each variable of interest in the .rodata map mfd (info in
  * *m), through the map's BTF: its value type is the DATASEC that gives
  * every variable's offset. 0 or -errno. */
-static int sock_rodata_read(int mfd, const struct bpf_map_info *m,
-			    struct sock_rodata *out)
+static int rodata_read(int mfd, const struct bpf_map_info *m,
+		       struct rodata_var *vars, size_t n)
 {
 	const struct btf_var_secinfo *vs;
 	const struct btf_type *sec, *var;
@@ -159,6 +160,7 @@ static int sock_rodata_read(int mfd, const struct bpf_map_info *m,
 	const char *name;
 	__u32 zero = 0;
 	int i, err = 0;
+	size_t k;
 
 	btf = btf__load_from_kernel_by_id(m->btf_id);
 	if (!btf)
@@ -179,14 +181,14 @@ static int sock_rodata_read(int mfd, const struct bpf_map_info *m,
 		name = var ? btf__name_by_offset(btf, var->name_off) : NULL;
 		if (!name || vs->offset + vs->size > m->value_size)
 			continue;
-		if (!strcmp(name, "translate_pods") && vs->size >= 1) {
-			out->have_pods = true;
-			out->pods = value[vs->offset] != 0;
-		} else if (!strcmp(name, "node_netns_cookie") &&
-			   vs->size == sizeof(out->cookie)) {
-			out->have_cookie = true;
-			memcpy(&out->cookie, value + vs->offset,
-			       sizeof(out->cookie));
+		for (k = 0; k < n; k++) {
+			if (strcmp(name, vars[k].name) ||
+			    (vs->size != 1 && vs->size != 2 && vs->size != 4 &&
+			     vs->size != 8))
+				continue;
+			vars[k].have = true;
+			vars[k].value = 0;
+			memcpy(&vars[k].value, value + vs->offset, vs->size);
 		}
 	}
 out:
@@ -196,35 +198,31 @@ out:
 }
 
 /*
- * The --socket-lb mode program prog_id was loaded with, from what is
- * loaded, not from flags: its .rodata map (libbpf names it
- * "<object>.rodata"). "all" when it translates pods' sockets
- * (translate_pods), or every socket of the cgroup because it cannot tell
- * the node's namespace from pods' (node_netns_cookie 0: no
- * SO_NETNS_COOKIE); "host" otherwise; "?" when it cannot be read.
+ * The .rodata variables vars[0..n) program prog_id was loaded with, from
+ * its ".rodata" map (libbpf names it "<object>.rodata"): how the loader
+ * chose its variant. A variable the program does not have stays !have.
  */
-static const char *sock_lb_mode(uint32_t prog_id)
+static void prog_rodata(uint32_t prog_id, struct rodata_var *vars, size_t n)
 {
-	struct sock_rodata rd = { .have_pods = false };
 	struct bpf_prog_info pinfo = {};
 	struct bpf_map_info minfo;
-	__u32 map_ids[16], len, i, n;
+	__u32 map_ids[16], len, i, nmaps;
 	size_t nlen;
 	int pfd, mfd;
 
 	pfd = bpf_prog_get_fd_by_id(prog_id);
 	if (pfd < 0)
-		return "?";
+		return;
 	pinfo.nr_map_ids = sizeof(map_ids) / sizeof(map_ids[0]);
 	pinfo.map_ids = (__u64)(unsigned long)map_ids;
 	len = sizeof(pinfo);
 	if (bpf_obj_get_info_by_fd(pfd, &pinfo, &len))
 		pinfo.nr_map_ids = 0;
 	close(pfd);
-	n = pinfo.nr_map_ids < sizeof(map_ids) / sizeof(map_ids[0]) ?
-		    pinfo.nr_map_ids :
-		    sizeof(map_ids) / sizeof(map_ids[0]);
-	for (i = 0; i < n && !rd.have_pods; i++) {
+	nmaps = pinfo.nr_map_ids < sizeof(map_ids) / sizeof(map_ids[0]) ?
+			pinfo.nr_map_ids :
+			sizeof(map_ids) / sizeof(map_ids[0]);
+	for (i = 0; i < nmaps; i++) {
 		mfd = bpf_map_get_fd_by_id(map_ids[i]);
 		if (mfd < 0)
 			continue;
@@ -235,19 +233,61 @@ static const char *sock_lb_mode(uint32_t prog_id)
 			nlen = strnlen(minfo.name, sizeof(minfo.name));
 		if (nlen >= 7 && !strcmp(minfo.name + nlen - 7, ".rodata") &&
 		    minfo.btf_id && minfo.btf_value_type_id)
-			sock_rodata_read(mfd, &minfo, &rd);
+			rodata_read(mfd, &minfo, vars, n);
 		close(mfd);
 	}
-	if (!rd.have_pods)
+}
+
+/*
+ * The --socket-lb mode program prog_id was loaded with, from what is
+ * loaded, not from flags. "all" when it translates pods' sockets
+ * (translate_pods), or every socket of the cgroup because it cannot tell
+ * the node's namespace from pods' (node_netns_cookie 0: no
+ * SO_NETNS_COOKIE); "host" otherwise; "?" when it cannot be read.
+ */
+static const char *sock_lb_mode(uint32_t prog_id)
+{
+	struct rodata_var v[] = { { .name = "translate_pods" },
+				  { .name = "node_netns_cookie" } };
+
+	prog_rodata(prog_id, v, 2);
+	if (!v[0].have)
 		return "?";
-	return rd.pods || (rd.have_cookie && !rd.cookie) ? "all" : "host";
+	return v[0].value || (v[1].have && !v[1].value) ? "all" : "host";
+}
+
+/*
+ * The variant of a tc or XDP program of svcd, from its .rodata: the
+ * uplink's tc program alone ("tc_only") or behind XDP (xdp, the XDP
+ * program's own mode; "xdp_missing" when it was loaded to work behind XDP
+ * and no XDP program of svcd is on the device), the pod programs "tc";
+ * *clock "coarse" or "exact"
+ * (coarse_clock), "?" when it cannot be read.
+ */
+static const char *tc_variant(uint32_t prog_id, const char *prog,
+			      const char *xdp_mode, const char **clock)
+{
+	struct rodata_var v[] = { { .name = "coarse_clock" },
+				  { .name = "tc_only" } };
+
+	prog_rodata(prog_id, v, 2);
+	*clock = !v[0].have ? "?" : v[0].value ? "coarse" : "exact";
+	if (strcmp(prog, SVCD_PROG_FROM_WIRE_TC))
+		return strcmp(prog, SVCD_PROG_FROM_WIRE) ? "tc" : xdp_mode;
+	if (v[1].have && v[1].value)
+		return "tc_only";
+	return xdp_mode[0] ? xdp_mode : "xdp_missing";
 }
 
 /* What `svcctl status` builds: two tables, or one JSON document. */
 struct status {
 	struct table maps, links;
 	cJSON *doc, *maps_arr, *links_arr; /* JSON mode: "maps", "attached" */
+	cJSON *uplinks_obj;    /* JSON mode: "variants": {"uplinks": {...}} */
 	const char *socket_lb; /* "all", "host", "off" (no socket link), "?" */
+	/* per hook, from what is attached (NULL: no such link) */
+	const char *pod_variant, *uplink_variant, *clock;
+	int n_pods, n_uplinks;
 };
 
 /* The fill level of the map pinned as NAME: a row of the maps table or an
@@ -309,14 +349,96 @@ static int status_maps_add(const struct ctx *c, struct status *st)
 	return 0;
 }
 
-/* svcd's tc filters on every link of this network namespace; 0 or an exit
- * status (reported). */
+/* One attached program: a row of the links table or an object of
+ * "attached". 0 or -ENOMEM. */
+static int status_link_row(const struct ctx *c, struct status *st,
+			   const struct if_nameindex *ifp, const char *hook,
+			   const char *prog, uint32_t prog_id,
+			   const char *variant, const char *clock)
+{
+	char id[24], var[64];
+	cJSON *obj;
+
+	if (!c->json) {
+		snprintf(id, sizeof(id), "%u", prog_id);
+		snprintf(var, sizeof(var), "%s%s", variant,
+			 strcmp(clock, "exact") ? "" : ", exact clock");
+		return table_row(&st->links, ifp->if_name, hook,
+				 prog[0] ? prog : "?", id, var);
+	}
+	obj = json_append_object(st->links_arr);
+	if (!obj)
+		return -ENOMEM;
+	cJSON_AddStringToObject(obj, "interface", ifp->if_name);
+	cJSON_AddNumberToObject(obj, "ifindex", ifp->if_index);
+	cJSON_AddStringToObject(obj, "hook", hook);
+	cJSON_AddStringToObject(obj, "program", prog);
+	cJSON_AddNumberToObject(obj, "prog_id", prog_id);
+	cJSON_AddStringToObject(obj, "variant", variant);
+	cJSON_AddStringToObject(obj, "clock", clock);
+	return 0;
+}
+
+/* svcd's XDP program on ifindex: 1 and its id, name and mode ("xdp_native"
+ * or "xdp_generic"), or 0 (none, or not svcd's). */
+static int xdp_of(int ifindex, uint32_t *prog_id, char name[16],
+		  const char **mode)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	name[0] = '\0';
+	if (bpf_xdp_query(ifindex, 0, &q) || q.attach_mode == XDP_ATTACHED_NONE)
+		return 0;
+	if (q.attach_mode == XDP_ATTACHED_DRV) {
+		*prog_id = q.drv_prog_id;
+		*mode = "xdp_native";
+	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
+		*prog_id = q.skb_prog_id;
+		*mode = "xdp_generic";
+	} else {
+		*prog_id = q.prog_id;
+		*mode = "xdp";
+	}
+	fd = bpf_prog_get_fd_by_id(*prog_id);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, 16, "%s", info.name);
+	close(fd);
+	return !strcmp(name, SVCD_PROG_FROM_WIRE);
+}
+
+/* The hooks' variants, for the summary: pod and uplink as seen on the
+ * links (the last uplink's wins in text; JSON has each). */
+static void status_variant_seen(struct status *st, const char *ifname,
+				const char *prog, const char *variant)
+{
+	if (!strcmp(prog, SVCD_PROG_FROM_POD)) {
+		st->pod_variant = "tc";
+		st->n_pods++;
+	} else if (!strcmp(prog, SVCD_PROG_FROM_WIRE_TC)) {
+		st->n_uplinks++;
+		if (st->uplinks_obj)
+			cJSON_AddStringToObject(st->uplinks_obj, ifname,
+						variant);
+		if (!st->uplink_variant)
+			st->uplink_variant = variant;
+		else if (strcmp(st->uplink_variant, variant))
+			st->uplink_variant = "mixed";
+	}
+}
+
+/* svcd's XDP program and tc filters on every link of this network
+ * namespace; 0 or an exit status (reported). */
 static int status_tc_add(const struct ctx *c, struct status *st)
 {
 	struct if_nameindex *ifs, *ifp;
-	char hook[64], id[24], name[16];
+	const char *xdp_mode, *variant, *clock;
+	char hook[64], name[16];
 	uint32_t prog_id;
-	cJSON *obj;
 	int p, err = 0;
 
 	ifs = if_nameindex();
@@ -324,6 +446,18 @@ static int status_tc_add(const struct ctx *c, struct status *st)
 		return fail(c, EXIT_RUNTIME, "list network interfaces: %s",
 			    strerror(errno));
 	for (ifp = ifs; !err && ifp->if_index; ifp++) {
+		xdp_mode = "";
+		prog_id = 0;
+		if (xdp_of(ifp->if_index, &prog_id, name, &xdp_mode) == 1) {
+			variant = tc_variant(prog_id, name, xdp_mode, &clock);
+			err = status_link_row(c, st, ifp,
+					      !strcmp(xdp_mode, "xdp_native") ?
+						      "xdp native" :
+						      "xdp generic",
+					      name, prog_id, variant, clock);
+		} else {
+			xdp_mode = "";
+		}
 		for (p = 0; !err && p < 2; p++) {
 			prog_id = 0;
 			if (loader_tc_query(ifp->if_index,
@@ -332,22 +466,14 @@ static int status_tc_add(const struct ctx *c, struct status *st)
 				continue;
 			snprintf(hook, sizeof(hook), "tc %s",
 				 p ? "egress" : "ingress");
-			if (!c->json) {
-				snprintf(id, sizeof(id), "%u", prog_id);
-				err = table_row(&st->links, ifp->if_name, hook,
-						name[0] ? name : "?", id);
-				continue;
-			}
-			obj = json_append_object(st->links_arr);
-			if (!obj) {
-				err = -ENOMEM;
-				break;
-			}
-			cJSON_AddStringToObject(obj, "interface", ifp->if_name);
-			cJSON_AddNumberToObject(obj, "ifindex", ifp->if_index);
-			cJSON_AddStringToObject(obj, "hook", hook);
-			cJSON_AddStringToObject(obj, "program", name);
-			cJSON_AddNumberToObject(obj, "prog_id", prog_id);
+			variant = tc_variant(prog_id, name, xdp_mode, &clock);
+			if (!strcmp(clock, "exact"))
+				st->clock = "exact";
+			else if (!strcmp(clock, "coarse") && !st->clock)
+				st->clock = "coarse";
+			status_variant_seen(st, ifp->if_name, name, variant);
+			err = status_link_row(c, st, ifp, hook, name, prog_id,
+					      variant, clock);
 		}
 	}
 	if_freenameindex(ifs);
@@ -378,7 +504,8 @@ static int status_sock_add(const struct ctx *c, struct status *st)
 			snprintf(id, sizeof(id), "%u", sl.prog_id);
 			if (table_row(&st->links, where,
 				      sock_hook_name(sl.attach_type),
-				      sl.prog_name[0] ? sl.prog_name : "?", id))
+				      sl.prog_name[0] ? sl.prog_name : "?", id,
+				      st->socket_lb))
 				return fail(c, EXIT_RUNTIME, "out of memory");
 			continue;
 		}
@@ -395,6 +522,7 @@ static int status_sock_add(const struct ctx *c, struct status *st)
 		cJSON_AddStringToObject(obj, "program", sl.prog_name);
 		cJSON_AddNumberToObject(obj, "prog_id", sl.prog_id);
 		cJSON_AddNumberToObject(obj, "link_id", sl.link_id);
+		cJSON_AddStringToObject(obj, "variant", st->socket_lb);
 	}
 	return 0;
 }
@@ -440,7 +568,11 @@ static void status_print_text(const struct ctx *c, struct status *st)
 {
 	printf("pin dir: %s\n", c->pin_dir);
 	status_kernel(c, st);
-	printf("socket LB: %s\n\n", st->socket_lb);
+	printf("socket LB: %s\n", st->socket_lb);
+	printf("variants: pods %s (%d), uplinks %s (%d), socket %s, clock %s\n\n",
+	       st->pod_variant ? st->pod_variant : "none", st->n_pods,
+	       st->uplink_variant ? st->uplink_variant : "none", st->n_uplinks,
+	       st->socket_lb, st->clock ? st->clock : "none");
 	table_print(&st->maps);
 	printf("\n");
 	if (st->links.nrows > 1)
@@ -452,8 +584,9 @@ static void status_print_text(const struct ctx *c, struct status *st)
 int do_status(const struct ctx *c, int argc, char **argv)
 {
 	struct status st = { .maps.ncols = 4,
-			     .links.ncols = 4,
+			     .links.ncols = 5,
 			     .socket_lb = "off" };
+	cJSON *variants = NULL;
 	int err;
 
 	if (argc > 0)
@@ -464,13 +597,17 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		cJSON_AddStringToObject(st.doc, "pin_dir", c->pin_dir);
 		st.maps_arr = cJSON_AddArrayToObject(st.doc, "maps");
 		st.links_arr = cJSON_AddArrayToObject(st.doc, "attached");
-		if (!st.maps_arr || !st.links_arr) {
+		variants = cJSON_AddObjectToObject(st.doc, "variants");
+		st.uplinks_obj = variants ? cJSON_AddObjectToObject(variants,
+								    "uplinks") :
+					    NULL;
+		if (!st.maps_arr || !st.links_arr || !st.uplinks_obj) {
 			err = fail(c, EXIT_RUNTIME, "out of memory");
 			goto out;
 		}
 	} else if (table_row(&st.maps, "MAP", "ENTRIES", "MAX", "ID") ||
 		   table_row(&st.links, "INTERFACE/CGROUP", "HOOK", "PROGRAM",
-			     "PROG_ID")) {
+			     "PROG_ID", "VARIANT")) {
 		err = fail(c, EXIT_RUNTIME, "out of memory");
 		goto out;
 	}
@@ -483,6 +620,12 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		goto out;
 	if (c->json) {
 		cJSON_AddStringToObject(st.doc, "socket_lb", st.socket_lb);
+		cJSON_AddStringToObject(variants, "pods",
+					st.pod_variant ? st.pod_variant :
+							 "none");
+		cJSON_AddStringToObject(variants, "socket", st.socket_lb);
+		cJSON_AddStringToObject(variants, "clock",
+					st.clock ? st.clock : "none");
 		status_kernel(c, &st);
 		err = print_json(c, st.doc);
 		st.doc = NULL;
