@@ -1179,7 +1179,7 @@ svcd_tc_run() {
 		measure_xlat "${CLIENT[svcd_tc]}" "$FRONTEND" "$dir/svcd_tc-clusterip.json" clusterip "$(pair_of clusterip 4)"
 		F+=("clusterip=@$dir/svcd_tc-clusterip.json")
 		if [ "$NP" = 1 ]; then
-			grep -q "upl0: attached from_wire_tc (tc ingress, tc only" "$B_SVCD_LOG" ||
+			grep -q "upl0: attached from_wire_tc (tcx\\? ingress, tc only" "$B_SVCD_LOG" ||
 				F+=("note=svcd's tc-only restart did not say 'upl0: attached from_wire_tc (tc ingress, tc only': $(grep -a 'upl0\|XDP' "$B_SVCD_LOG" | tail -n 1 | cut -c 19-220)")
 			measure "${EXT[svcd]}" "$NODE_IP:$NODEPORT" "$dir/svcd_tc-nodeport.json" "$(pair_of nodeport 4)"
 			F+=("nodeport=@$dir/svcd_tc-nodeport.json")

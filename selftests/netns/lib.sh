@@ -1015,6 +1015,18 @@ cluster_write_raw() {
 ROUTER_ADDR=198.19.0.254
 ROUTER_ADDR6=2001:db8::fe
 
+# tc_progs NS IFACE: the BPF programs on IFACE's tc hooks in NS, one line
+# each, "tcx ingress|egress NAME" (tcx links, from the kernel through
+# tcx_progs.py) or "tc ingress|egress NAME" (netlink filters).
+tc_progs() {
+	local dir
+	ip netns exec "$1" python3 "$NETNS_DIR/tcx_progs.py" "$2" 2>/dev/null
+	for dir in ingress egress; do
+		tc -n "$1" filter show dev "$2" "$dir" 2>/dev/null |
+			sed -n "s/.* bpf .*handle [^ ]* \([a-z_0-9]*\).*/tc $dir \1/p"
+	done
+}
+
 # xdp_pass_obj: prints the path of an object with one XDP_PASS program,
 # section "xdp": make's ($OUT_DIR/xdp_pass.bpf.o), else built once per run
 # (skips the test without clang).

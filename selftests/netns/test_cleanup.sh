@@ -31,14 +31,12 @@ cluster_write "$CLUSTER" \
 	"$(k8s_slice demo web-c1e2a web 'http:8080/TCP' 198.18.1.11,target=pod-a)"
 svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
 
-# bpf_filters: tc BPF filters on the pod interfaces, one line each.
+# bpf_filters: tc BPF programs (tcx links or netlink filters) on the pod
+# interfaces, one line each.
 bpf_filters() {
-	local ifn dir
+	local ifn
 	for ifn in "$(pod_iface "$CLIENT")" "$(pod_iface "$POD_A")"; do
-		for dir in ingress egress; do
-			tc -n "$NODE" filter show dev "$ifn" "$dir" 2>/dev/null |
-				grep -E ' bpf |bpf name|direct-action' | sed "s/^/$ifn $dir: /"
-		done
+		tc_progs "$NODE" "$ifn" | sed "s/^/$ifn: /"
 	done
 }
 

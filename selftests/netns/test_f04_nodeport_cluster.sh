@@ -123,8 +123,7 @@ tx_csum_offload "$CLIENT" eth0 off
 # NodePorts are then the stack's (refused: nothing listens there)
 uplink_progs() {
 	ip -n "$NODE_A" link show upl0 | grep -o 'xdp[a-z]*' | head -n 1
-	tc -n "$NODE_A" filter show dev upl0 ingress 2>/dev/null | grep -o 'bpf .*' | head -n 1
-	tc -n "$NODE_A" filter show dev upl0 egress 2>/dev/null | grep -o 'bpf .*' | head -n 1
+	tc_progs "$NODE_A" upl0
 }
 CHECK_WHY="before --cleanup: expected XDP and two tc programs on upl0, found: $(uplink_progs | xargs)"
 check uplink-programs-attached [ "$(uplink_progs | wc -l)" = 3 ]

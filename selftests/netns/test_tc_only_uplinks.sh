@@ -57,14 +57,13 @@ xdp_on_a() {
 }
 # tc_in_a: the program name of node A's upl0 tc ingress filter
 tc_in_a() {
-	tc -n "$NODE_A" filter show dev upl0 ingress 2>/dev/null |
-		grep -o 'from_wire[a-z_]*' | head -n 1
+	tc_progs "$NODE_A" upl0 | awk '$2 == "ingress" { print $3 }' | head -n 1
 }
 
 CHECK_WHY="expected one warning 'uplinks: no XDP (the kernel lacks prog_xdp): ...'; log: $(grep -a 'XDP\|uplink' "$SVCD_LOG" | tail -n 4)"
 check tc-only-said eval '[ "$(grep -c "warning: uplinks: no XDP (the kernel lacks prog_xdp): from_wire_tc does" "$SVCD_LOG")" = 1 ]'
 CHECK_WHY="expected 'upl0: attached from_wire_tc (tc ingress, tc only...'; log: $(grep -a 'upl0' "$SVCD_LOG" | tail -n 2)"
-check tc-only-attached grep -q 'upl0: attached from_wire_tc (tc ingress, tc only' "$SVCD_LOG"
+check tc-only-attached grep -q 'upl0: attached from_wire_tc (tcx\? ingress, tc only' "$SVCD_LOG"
 CHECK_WHY="node A's upl0: XDP '$(xdp_on_a)', tc ingress '$(tc_in_a)'; expected no XDP and from_wire_tc"
 check no-xdp-on-uplink eval '[ -z "$(xdp_on_a)" ] && [ "$(tc_in_a)" = from_wire_tc ]'
 
@@ -148,7 +147,7 @@ sleep 3
 # flows' conntrack stamps of the coarse clock stay valid
 restart_a --disable-feature prog_xdp,tc_coarse_clock
 CHECK_WHY="after the restart with --disable-feature prog_xdp,tc_coarse_clock: XDP '$(xdp_on_a)' (expected none: ours is detached); log: $(last_start_a | grep -a 'upl0\|clock' | tail -n 2)"
-check switched-back-to-tc-only wait_until 10 eval '[ -z "$(xdp_on_a)" ] && last_start_a | grep -q "upl0: attached from_wire_tc (tc ingress, tc only" && last_start_a | grep -q "warning: datapath clock: no bpf_ktime_get_coarse_ns"'
+check switched-back-to-tc-only wait_until 10 eval '[ -z "$(xdp_on_a)" ] && last_start_a | grep -q "upl0: attached from_wire_tc (tcx\\? ingress, tc only" && last_start_a | grep -q "warning: datapath clock: no bpf_ktime_get_coarse_ns"'
 out="$(status_variants)"
 CHECK_WHY="svcctl status -o json after the switch back with the exact clock: expected tc_only, clock exact on each row; got '$out'; text: $(svcctl status 2>/dev/null | grep upl0)"
 check status-variant-exact-clock eval '[ "$out" = "tc_only tc exact from_wire_tc=tc_only/exact,to_wire=tc/exact" ] && svcctl status 2>/dev/null | grep -q "from_wire_tc .*tc_only, exact clock"'

@@ -287,6 +287,7 @@ struct status {
 	const char *socket_lb; /* "all", "host", "off" (no socket link), "?" */
 	/* per hook, from what is attached (NULL: no such link) */
 	const char *pod_variant, *uplink_variant, *clock;
+	const char *tc_attach; /* "tcx", "netlink", "mixed" */
 	int n_pods, n_uplinks;
 };
 
@@ -458,14 +459,25 @@ static int status_tc_add(const struct ctx *c, struct status *st)
 		} else {
 			xdp_mode = "";
 		}
-		for (p = 0; !err && p < 2; p++) {
+		/* p: ingress, egress; tcx, then netlink filters */
+		for (p = 0; !err && p < 4; p++) {
+			enum bpf_tc_attach_point point = p & 1 ? BPF_TC_EGRESS :
+								 BPF_TC_INGRESS;
+
 			prog_id = 0;
-			if (loader_tc_query(ifp->if_index,
-					    p ? BPF_TC_EGRESS : BPF_TC_INGRESS,
-					    &prog_id, name) <= 0)
+			if ((p < 2 ? loader_tcx_query(ifp->if_index, point,
+						      &prog_id, name) :
+				     loader_tc_query(ifp->if_index, point,
+						     &prog_id, name)) <= 0)
 				continue;
-			snprintf(hook, sizeof(hook), "tc %s",
-				 p ? "egress" : "ingress");
+			snprintf(hook, sizeof(hook), "%s %s",
+				 p < 2 ? "tcx" : "tc",
+				 p & 1 ? "egress" : "ingress");
+			if (!st->tc_attach)
+				st->tc_attach = p < 2 ? "tcx" : "netlink";
+			else if (strcmp(st->tc_attach,
+					p < 2 ? "tcx" : "netlink"))
+				st->tc_attach = "mixed";
 			variant = tc_variant(prog_id, name, xdp_mode, &clock);
 			if (!strcmp(clock, "exact"))
 				st->clock = "exact";
@@ -626,6 +638,8 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		cJSON_AddStringToObject(variants, "socket", st.socket_lb);
 		cJSON_AddStringToObject(variants, "clock",
 					st.clock ? st.clock : "none");
+		cJSON_AddStringToObject(variants, "tc_attach",
+					st.tc_attach ? st.tc_attach : "none");
 		status_kernel(c, &st);
 		err = print_json(c, st.doc);
 		st.doc = NULL;

@@ -47,6 +47,7 @@ static void attach_link(struct svcd *s, int ifindex, const char *name,
 {
 	enum loader_xdp_mode mode = LOADER_XDP_NATIVE;
 	struct attached_link *link;
+	const char *tc;
 
 	if (uplink ? loader_attach_uplink(s->loader, ifindex, name, &mode) :
 		     loader_attach(s->loader, ifindex, name))
@@ -72,17 +73,19 @@ static void attach_link(struct svcd *s, int ifindex, const char *name,
 	snprintf(link->name, sizeof(link->name), "%s", name);
 	link->uplink = uplink;
 	link->mode = mode;
+	tc = loader_uses_tcx(s->loader) ? "tcx" : "tc";
 	if (uplink && mode == LOADER_XDP_NONE)
-		pr_info("%s: attached %s (tc ingress, tc only: no XDP) and %s (tc egress)",
-			name, SVCD_PROG_FROM_WIRE_TC, SVCD_PROG_TO_WIRE);
+		pr_info("%s: attached %s (%s ingress, tc only: no XDP) and %s (%s egress)",
+			name, SVCD_PROG_FROM_WIRE_TC, tc, SVCD_PROG_TO_WIRE,
+			tc);
 	else if (uplink)
-		pr_info("%s: attached %s (%s XDP), %s (tc ingress) and %s (tc egress)",
+		pr_info("%s: attached %s (%s XDP), %s (%s ingress) and %s (%s egress)",
 			name, SVCD_PROG_FROM_WIRE,
 			mode == LOADER_XDP_NATIVE ? "native" : "generic",
-			SVCD_PROG_FROM_WIRE_TC, SVCD_PROG_TO_WIRE);
+			SVCD_PROG_FROM_WIRE_TC, tc, SVCD_PROG_TO_WIRE, tc);
 	else
-		pr_info("%s: attached %s (tc ingress) and %s (tc egress)", name,
-			SVCD_PROG_FROM_POD, SVCD_PROG_TO_POD);
+		pr_info("%s: attached %s (%s ingress) and %s (%s egress)", name,
+			SVCD_PROG_FROM_POD, tc, SVCD_PROG_TO_POD, tc);
 }
 
 void links_variants(void *ctx, FILE *f)
@@ -101,6 +104,9 @@ void links_variants(void *ctx, FILE *f)
 			s->links[i].uplink ? "uplink" : "pod", s->links[i].name,
 			s->links[i].uplink ? uplink_variant[s->links[i].mode] :
 					     "tc");
+	fprintf(f,
+		"svcd_datapath_variant{hook=\"tc_attach\",interface=\"\",variant=\"%s\"} 1\n",
+		loader_uses_tcx(s->loader) ? "tcx" : "netlink");
 	fprintf(f,
 		"svcd_datapath_variant{hook=\"socket\",interface=\"\",variant=\"%s\"} 1\n",
 		!*s->opts->cgroup_path || !s->sock_attached ? "off" :
@@ -125,7 +131,7 @@ static void on_link_up(void *ctx, int ifindex, const char *name,
 	}
 	link = find_attached(s, ifindex);
 	if (link) {
-		n = loader_detach(ifindex, name);
+		n = loader_detach(s->opts->pin_dir, ifindex, name);
 		forget_attached(s, link);
 		if (n >= 0)
 			pr_info("%s: detached (renamed from %s, no longer matches --pod-ifaces or --uplinks)",
@@ -133,7 +139,7 @@ static void on_link_up(void *ctx, int ifindex, const char *name,
 		return;
 	}
 	/* Left behind by an earlier run with other --pod-ifaces? */
-	n = loader_detach(ifindex, name);
+	n = loader_detach(s->opts->pin_dir, ifindex, name);
 	if (n > 0)
 		pr_info("%s: detached svcd programs left by an earlier run (does not match --pod-ifaces or --uplinks)",
 			name);
@@ -144,6 +150,7 @@ static void on_link_gone(void *ctx, int ifindex, const char *name)
 	struct svcd *s = ctx;
 	struct attached_link *link;
 
+	loader_forget_link(s->opts->pin_dir, ifindex);
 	link = find_attached(s, ifindex);
 	if (!link)
 		return;

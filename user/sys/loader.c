@@ -7,6 +7,7 @@
  * the skeletons and the names of what is attached; cleanup must undo exactly
  * what attach does, and reads best beside it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -305,6 +306,7 @@ static bool have(const struct loader_config *cfg, enum probe_feature f)
 
 static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out);
 static int open_uplinks(struct loader *l);
+static int tcx_sweep(const char *pin_dir, bool all);
 
 int loader_open(const struct loader_config *cfg, struct loader **out)
 {
@@ -394,6 +396,8 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	err = open_uplinks(l);
 	if (err)
 		goto out_destroy;
+	/* tcx pins of interfaces deleted while no svcd ran */
+	tcx_sweep(cfg->pin_dir, false);
 	*out = l;
 	return 0;
 
@@ -542,9 +546,202 @@ static const char *point_name(enum bpf_tc_attach_point point)
 	return point == BPF_TC_INGRESS ? "ingress" : "egress";
 }
 
-static int attach_one(int ifindex, const char *ifname,
+/* ---- tcx: tc programs through pinned bpf_links (6.6) ---------------------- */
+
+static void tcx_path(char *path, size_t size, const char *pin_dir, int ifindex,
+		     enum bpf_tc_attach_point point)
+{
+	snprintf(path, size, "%s/%s%d_%s", pin_dir, SVCD_TCX_LINK_PREFIX,
+		 ifindex, point_name(point));
+}
+
+/*
+ * The tcx link pinned for ifindex's hook: 1 and *fd (the caller closes it)
+ * when the pin holds a live tcx link on that interface and hook; 0 when
+ * there is none. A pin left by an interface that is gone (the kernel
+ * detached its link) or not a tcx link of that hook is removed.
+ */
+static int tcx_pinned(const char *pin_dir, int ifindex,
+		      enum bpf_tc_attach_point point, int *fd)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info), want;
+	char path[PATH_MAX];
+	/* bpf_link_info's tcx member: { __u32 ifindex, attach_type } where
+	 * netns has { netns_ino, attach_type } (older headers) */
+	__u32 link_ifindex, link_type;
+
+	tcx_path(path, sizeof(path), pin_dir, ifindex, point);
+	*fd = bpf_obj_get(path);
+	if (*fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	want = point == BPF_TC_INGRESS ? SVCD_TCX_INGRESS : SVCD_TCX_EGRESS;
+	if (bpf_obj_get_info_by_fd(*fd, &info, &len))
+		info.type = 0;
+	link_ifindex = info.netns.netns_ino;
+	link_type = info.netns.attach_type;
+	if (info.type == SVCD_LINK_TYPE_TCX && link_ifindex == (__u32)ifindex &&
+	    link_type == want)
+		return 1;
+	close(*fd);
+	*fd = -1;
+	unlink(path);
+	return 0;
+}
+
+/* Remove svcd's tcx link from ifindex's hook: 1 when there was one, 0,
+ * or -errno. */
+static int tcx_detach(const char *pin_dir, int ifindex, const char *ifname,
+		      enum bpf_tc_attach_point point)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	err = tcx_pinned(pin_dir, ifindex, point, &fd);
+	if (err <= 0)
+		return err;
+	/* detach even if another process holds the link open */
+	err = bpf_link_detach(fd) ? -errno : 0;
+	close(fd);
+	if (err && err != -ENOLINK) {
+		pr_err("%s: detach svcd's tcx %s link: %s", ifname,
+		       point_name(point), strerror(-err));
+		return err;
+	}
+	tcx_path(path, sizeof(path), pin_dir, ifindex, point);
+	unlink(path);
+	return 1;
+}
+
+/*
+ * Every tcx pin under pin_dir: all (svcd --cleanup, after the links of
+ * this namespace went): detach and unlink what is left; else unlink only
+ * those whose interface is gone (deleted while no svcd ran). How many
+ * went.
+ */
+static int tcx_sweep(const char *pin_dir, bool all)
+{
+	struct bpf_link_info info;
+	char path[PATH_MAX];
+	struct dirent *de;
+	__u32 len;
+	int fd, n = 0;
+	DIR *d;
+
+	d = opendir(pin_dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, SVCD_TCX_LINK_PREFIX,
+			    strlen(SVCD_TCX_LINK_PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			memset(&info, 0, sizeof(info));
+			len = sizeof(info);
+			if (!all && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+			    info.type == SVCD_LINK_TYPE_TCX &&
+			    info.netns.netns_ino) {
+				close(fd); /* a live link: kept */
+				continue;
+			}
+			if (all)
+				bpf_link_detach(fd);
+			close(fd);
+		}
+		if (!unlink(path))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+void loader_forget_link(const char *pin_dir, int ifindex)
+{
+	int fd;
+
+	/* tcx_pinned removes a pin whose link lost its interface */
+	if (tcx_pinned(pin_dir, ifindex, BPF_TC_INGRESS, &fd) > 0)
+		close(fd);
+	if (tcx_pinned(pin_dir, ifindex, BPF_TC_EGRESS, &fd) > 0)
+		close(fd);
+}
+
+/* The tc program's names on a hook, svcd's any variant (pod or uplink). */
+static void tc_names(enum bpf_tc_attach_point point, const char **a,
+		     const char **b)
+{
+	*a = point == BPF_TC_INGRESS ? SVCD_PROG_FROM_POD : SVCD_PROG_TO_POD;
+	*b = point == BPF_TC_INGRESS ? SVCD_PROG_FROM_WIRE_TC :
+				       SVCD_PROG_TO_WIRE;
+}
+
+static int detach_filter(int ifindex, const char *ifname,
+			 enum bpf_tc_attach_point point, const char *prog_name,
+			 const char *alt_name);
+
+/*
+ * prog onto ifindex's hook through a tcx link: svcd's pinned link gets
+ * the new program in place (bpf_link update: no moment without it), else
+ * a new link is made and pinned. Then a netlink filter of svcd's on that
+ * hook (an earlier svcd's, or one run with tcx off) goes: tcx programs
+ * run before filters and ours never hands a packet on, so there is no gap
+ * and no packet seen twice.
+ */
+static int attach_tcx(const struct loader *l, int ifindex, const char *ifname,
 		      enum bpf_tc_attach_point point,
 		      const struct bpf_program *prog)
+{
+	int prog_fd = bpf_program__fd(prog), fd, err;
+	const char *a, *b;
+	char path[PATH_MAX];
+
+	err = tcx_pinned(l->cfg.pin_dir, ifindex, point, &fd);
+	if (err < 0) {
+		pr_err("%s: open svcd's tcx %s link: %s", ifname,
+		       point_name(point), strerror(-err));
+		return err;
+	}
+	if (err > 0) {
+		err = bpf_link_update(fd, prog_fd, NULL) ? -errno : 0;
+		close(fd);
+		if (err) {
+			pr_err("%s: replace the program of svcd's tcx %s link: %s",
+			       ifname, point_name(point), strerror(-err));
+			return err;
+		}
+	} else {
+		fd = bpf_link_create(
+			prog_fd, ifindex,
+			(enum bpf_attach_type)(point == BPF_TC_INGRESS ?
+						       SVCD_TCX_INGRESS :
+						       SVCD_TCX_EGRESS),
+			NULL);
+		if (fd < 0) {
+			err = fd;
+			pr_err("%s: attach %s to tcx %s: %s", ifname,
+			       bpf_program__name(prog), point_name(point),
+			       strerror(-err));
+			return err;
+		}
+		tcx_path(path, sizeof(path), l->cfg.pin_dir, ifindex, point);
+		err = bpf_obj_pin(fd, path) ? -errno : 0;
+		close(fd); /* unpinned, the link goes with it */
+		if (err) {
+			pr_err("%s: pin svcd's tcx %s link as %s: %s", ifname,
+			       point_name(point), path, strerror(-err));
+			return err;
+		}
+	}
+	tc_names(point, &a, &b);
+	err = detach_filter(ifindex, ifname, point, a, b);
+	return err < 0 ? err : 0;
+}
+
+static int attach_filter(int ifindex, const char *ifname,
+			 enum bpf_tc_attach_point point,
+			 const struct bpf_program *prog)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = point);
@@ -588,15 +785,41 @@ static int attach_one(int ifindex, const char *ifname,
 	return 0;
 }
 
+/*
+ * prog onto a tc hook of ifindex: through tcx where the kernel has it,
+ * else a netlink filter; after a netlink filter is in place, a tcx link of
+ * svcd's on that hook (a run with tcx) goes, so the switch back leaves no
+ * gap either.
+ */
+static int attach_one(const struct loader *l, int ifindex, const char *ifname,
+		      enum bpf_tc_attach_point point,
+		      const struct bpf_program *prog)
+{
+	int err;
+
+	if (loader_uses_tcx(l))
+		return attach_tcx(l, ifindex, ifname, point, prog);
+	err = attach_filter(ifindex, ifname, point, prog);
+	if (err)
+		return err;
+	err = tcx_detach(l->cfg.pin_dir, ifindex, ifname, point);
+	return err < 0 ? err : 0;
+}
+
+bool loader_uses_tcx(const struct loader *l)
+{
+	return l->cfg.probes && have(&l->cfg, FEAT_TCX);
+}
+
 int loader_attach(struct loader *l, int ifindex, const char *ifname)
 {
 	int err;
 
-	err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+	err = attach_one(l, ifindex, ifname, BPF_TC_INGRESS,
 			 l->skel->progs.from_pod);
 	if (err)
 		return err;
-	return attach_one(ifindex, ifname, BPF_TC_EGRESS,
+	return attach_one(l, ifindex, ifname, BPF_TC_EGRESS,
 			  l->skel->progs.to_pod);
 }
 
@@ -704,20 +927,20 @@ int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
 		 * no gap; a packet it translated meanwhile names no frontend
 		 * any more, so the tc-only program passes it. */
 		*mode = LOADER_XDP_NONE;
-		err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+		err = attach_one(l, ifindex, ifname, BPF_TC_INGRESS,
 				 l->wire_tc->progs.from_wire_tc);
 		if (!err)
-			err = attach_one(ifindex, ifname, BPF_TC_EGRESS,
+			err = attach_one(l, ifindex, ifname, BPF_TC_EGRESS,
 					 l->wire_tc->progs.to_wire);
 		if (!err)
 			err = detach_xdp(ifindex, ifname);
 		return err < 0 ? err : 0;
 	}
-	err = attach_one(ifindex, ifname, BPF_TC_INGRESS,
+	err = attach_one(l, ifindex, ifname, BPF_TC_INGRESS,
 			 w->progs.from_wire_tc);
 	if (err)
 		return err;
-	return attach_one(ifindex, ifname, BPF_TC_EGRESS, w->progs.to_wire);
+	return attach_one(l, ifindex, ifname, BPF_TC_EGRESS, w->progs.to_wire);
 }
 
 static int detach_xdp(int ifindex, const char *ifname)
@@ -741,9 +964,9 @@ static int detach_xdp(int ifindex, const char *ifname)
 	return 1;
 }
 
-static int detach_one(int ifindex, const char *ifname,
-		      enum bpf_tc_attach_point point, const char *prog_name,
-		      const char *alt_name)
+static int detach_filter(int ifindex, const char *ifname,
+			 enum bpf_tc_attach_point point, const char *prog_name,
+			 const char *alt_name)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = point);
@@ -779,14 +1002,27 @@ static int detach_one(int ifindex, const char *ifname,
 	return 1;
 }
 
-int loader_detach(int ifindex, const char *ifname)
+/* svcd's tc programs on one hook, both kinds: how many went, or -errno. */
+static int detach_one(const char *pin_dir, int ifindex, const char *ifname,
+		      enum bpf_tc_attach_point point)
+{
+	const char *a, *b;
+	int n, m;
+
+	tc_names(point, &a, &b);
+	n = tcx_detach(pin_dir, ifindex, ifname, point);
+	m = detach_filter(ifindex, ifname, point, a, b);
+	if (n < 0 || m < 0)
+		return n < 0 ? n : m;
+	return n + m;
+}
+
+int loader_detach(const char *pin_dir, int ifindex, const char *ifname)
 {
 	int in, eg, xdp;
 
-	in = detach_one(ifindex, ifname, BPF_TC_INGRESS, SVCD_PROG_FROM_POD,
-			SVCD_PROG_FROM_WIRE_TC);
-	eg = detach_one(ifindex, ifname, BPF_TC_EGRESS, SVCD_PROG_TO_POD,
-			SVCD_PROG_TO_WIRE);
+	in = detach_one(pin_dir, ifindex, ifname, BPF_TC_INGRESS);
+	eg = detach_one(pin_dir, ifindex, ifname, BPF_TC_EGRESS);
 	xdp = detach_xdp(ifindex, ifname);
 	if (in < 0)
 		return in;
@@ -1072,7 +1308,8 @@ int loader_detach_sock(const char *pin_dir)
 	return err ? err : n;
 }
 
-static int cleanup_links(struct loader_cleanup_stats *stats)
+static int cleanup_links(const char *pin_dir,
+			 struct loader_cleanup_stats *stats)
 {
 	struct if_nameindex *links, *link;
 	int err = 0, n;
@@ -1085,7 +1322,7 @@ static int cleanup_links(struct loader_cleanup_stats *stats)
 	}
 	for (link = links; link->if_index; link++) {
 		stats->links++;
-		n = loader_detach(link->if_index, link->if_name);
+		n = loader_detach(pin_dir, link->if_index, link->if_name);
 		if (n < 0) {
 			if (!err)
 				err = n;
@@ -1119,6 +1356,7 @@ static int cleanup_pins(const char *pin_dir, struct loader_cleanup_stats *stats)
 		       pin_dir, pin_dir);
 		return -EINVAL;
 	}
+	stats->filters += tcx_sweep(pin_dir, true);
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i]);
 		if (unlink(path)) {
@@ -1144,7 +1382,7 @@ int loader_cleanup(const char *pin_dir, struct loader_cleanup_stats *stats)
 	int err, err2;
 
 	memset(stats, 0, sizeof(*stats));
-	err = cleanup_links(stats);
+	err = cleanup_links(pin_dir, stats);
 	/* before the maps: the links hold the socket programs */
 	err2 = loader_detach_sock(pin_dir);
 	if (err2 > 0)

@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -39,6 +40,18 @@
 #define SVCD_PROG_FROM_WIRE "from_wire"	      /* XDP, uplinks */
 #define SVCD_PROG_FROM_WIRE_TC "from_wire_tc" /* tc ingress, uplinks */
 #define SVCD_PROG_TO_WIRE "to_wire"	      /* tc egress, uplinks */
+
+/*
+ * tcx (6.6): the tc programs attached through bpf_links instead of
+ * netlink filters where the kernel has it (FEAT_TCX), each link pinned
+ * under --pin-dir as SVCD_TCX_LINK_PREFIX + "IFINDEX_ingress" or
+ * "_egress" so it outlives svcd as a filter does. The attach types by
+ * number: the system's linux/bpf.h may predate them.
+ */
+#define SVCD_TCX_LINK_PREFIX "svcd_tcx_"
+#define SVCD_TCX_INGRESS 46   /* BPF_TCX_INGRESS */
+#define SVCD_TCX_EGRESS 47    /* BPF_TCX_EGRESS */
+#define SVCD_LINK_TYPE_TCX 11 /* BPF_LINK_TYPE_TCX */
 
 /*
  * The cgroup socket programs of F8 (sock.bpf.c), attached with bpf_links
@@ -137,11 +150,19 @@ int loader_attach_uplink(struct loader *l, int ifindex, const char *ifname,
 			 enum loader_xdp_mode *mode);
 
 /*
- * Remove svcd's filters (our handle, priority and program names) from
- * ifindex; other filters are never touched. Returns the number of
- * filters removed (0..2) or -errno.
+ * Remove svcd's programs from ifindex: its tc filters (our handle,
+ * priority and program names), its tcx links pinned under pin_dir, its
+ * XDP program; other programs are never touched. Returns the number of
+ * programs removed (0..3) or -errno.
  */
-int loader_detach(int ifindex, const char *ifname);
+int loader_detach(const char *pin_dir, int ifindex, const char *ifname);
+
+/* ifindex is gone: unpin svcd's tcx links on it (the kernel detached
+ * them already). */
+void loader_forget_link(const char *pin_dir, int ifindex);
+
+/* Whether the tc programs go through tcx links (else netlink filters). */
+bool loader_uses_tcx(const struct loader *l);
 
 /*
  * Look up the filter with svcd's handle and priority on one hook
@@ -176,6 +197,55 @@ static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
 		snprintf(name, 16, "%s", info.name);
 	close(fd);
 	return 1;
+}
+
+/* Whether s is the name of one of svcd's tc programs. */
+static inline bool loader_is_tc_prog(const char *s)
+{
+	return !strcmp(s, SVCD_PROG_FROM_POD) || !strcmp(s, SVCD_PROG_TO_POD) ||
+	       !strcmp(s, SVCD_PROG_FROM_WIRE_TC) ||
+	       !strcmp(s, SVCD_PROG_TO_WIRE);
+}
+
+/*
+ * Look up svcd's program among the tcx programs of one hook
+ * (BPF_TC_INGRESS or BPF_TC_EGRESS) of ifindex (this network namespace's):
+ * 1 and prog_id and name when one of them has a name of svcd's tc
+ * programs, 0 when none (or the kernel has no tcx), or -errno. Inline
+ * for svcctl.
+ */
+static inline int loader_tcx_query(int ifindex, enum bpf_tc_attach_point point,
+				   uint32_t *prog_id, char name[16])
+{
+	struct bpf_prog_info info;
+	__u32 ids[64], cnt = 64, i, len;
+	int err, fd;
+
+	name[0] = '\0';
+	err = bpf_prog_query(ifindex,
+			     (enum bpf_attach_type)(point == BPF_TC_INGRESS ?
+							    SVCD_TCX_INGRESS :
+							    SVCD_TCX_EGRESS),
+			     0, NULL, ids, &cnt);
+	if (err)
+		return errno == EINVAL || errno == ENOENT || errno == ENODEV ?
+			       0 :
+			       -errno;
+	for (i = 0; i < cnt && i < 64; i++) {
+		fd = bpf_prog_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (!err && loader_is_tc_prog(info.name)) {
+			*prog_id = ids[i];
+			snprintf(name, 16, "%s", info.name);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /*
