@@ -1015,6 +1015,12 @@ cluster_write_raw() {
 ROUTER_ADDR=198.19.0.254
 ROUTER_ADDR6=2001:db8::fe
 
+# re_quote STR: STR as a literal in an extended regex (a kernel release
+# like Debian's "6.12.118+deb12-amd64" has a "+").
+re_quote() {
+	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|/]/\\&/g'
+}
+
 # tc_progs NS IFACE: the BPF programs on IFACE's tc hooks in NS, one line
 # each, "tcx ingress|egress NAME" (tcx links, from the kernel through
 # tcx_progs.py) or "tc ingress|egress NAME" (netlink filters).

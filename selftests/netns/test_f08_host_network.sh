@@ -260,7 +260,8 @@ check socket-lb-bogus-exit-2 eval '[ $rc = 2 ] && [ "$(wc -l <"$T_DIR/bogus.err"
 stop_svcd
 start_svcd "$NODE" "$CLUSTER" --cgroup-path "$CG" --disable-feature sock_set_retval
 wait_frontends 15 198.19.96.81:80/TCP || fail feature-off-frontends "svcd did not come up with --disable-feature"
-RE="kernel $(uname -r): [0-9]+ of [0-9]+ features found.*; off by --disable-feature: sock_set_retval\$"
+REL_RE=$(re_quote "$(uname -r)")
+RE="kernel $REL_RE: [0-9]+ of [0-9]+ features found.*; off by --disable-feature: sock_set_retval\$"
 CHECK_WHY="expected one line 'kernel $(uname -r): N of M features found...; off by --disable-feature: sock_set_retval'; got: $(last_start | grep -a 'features')"
 check features-logged wait_until 10 eval 'last_start | grep -Eq "$RE"'
 wait_until 10 eval 'last_start | grep -q "socket LB: "'
@@ -273,7 +274,7 @@ k = json.load(sys.stdin)["kernel"]
 f = k["features"]
 print(k["release"], len(f), f.get("sock_set_retval"), all(v in ("yes", "no") for v in f.values()))')
 CHECK_WHY="svcctl status: expected the kernel '$(uname -r)' in text and JSON, JSON features all 'yes'/'no' with sock_set_retval the kernel's own answer (yes here: svcctl probes the kernel, the flag is svcd's), got text '$out', JSON '$j'"
-check status-kernel-features eval '[ "$out" = "$(uname -r)" ] && [[ "$j" =~ ^$(uname -r)\ [0-9]+\ (yes|no)\ True$ ]]'
+check status-kernel-features eval '[ "$out" = "$(uname -r)" ] && [[ "$j" =~ ^$REL_RE\ [0-9]+\ (yes|no)\ True$ ]]'
 ip netns exec "$NODE" timeout 20 "$SVCD" --from-file "$CLUSTER" \
 	--pin-dir "$BPFFS/bogus" --disable-feature sock_set_retval,no_such_one \
 	>"$T_DIR/bogusf.out" 2>"$T_DIR/bogusf.err"

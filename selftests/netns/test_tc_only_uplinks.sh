@@ -88,7 +88,7 @@ status_text_variants() {
 out="$(status_variants)"
 CHECK_WHY="svcctl status -o json on the tc-only node: expected upl0 tc_only, pods tc, clock coarse, upl0's rows from_wire_tc and to_wire tc_only/tc; got '$out'; text: $(status_text_variants)"
 check status-variant-tc-only eval '[ "$out" = "tc_only tc coarse from_wire_tc=tc_only/coarse,to_wire=tc/coarse" ] && status_text_variants | grep -q "uplinks tc_only (1)"'
-check metrics-variant eval 'metric_line "^svcd_datapath_variant\{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"\} 1$" && metric_line "^svcd_kernel_feature\{kernel=\"$(uname -r)\",feature=\"prog_xdp\",state=\"off\"\} 0$" && metric_line "^svcd_kernel_feature\{.*feature=\"map_hash\",state=\"yes\"\} 1$"'
+check metrics-variant eval 'metric_line "^svcd_datapath_variant\{hook=\"uplink\",interface=\"upl0\",variant=\"tc_only\"\} 1$" && metric_line "^svcd_kernel_feature\{kernel=\"$(re_quote "$(uname -r)")\",feature=\"prog_xdp\",state=\"off\"\} 0$" && metric_line "^svcd_kernel_feature\{.*feature=\"map_hash\",state=\"yes\"\} 1$"'
 
 tx0=$(reason_count tx)
 via "$NODE_A_IP" 30080 30053 a1 "$CLIENT_IP" a-local
