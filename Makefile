@@ -78,7 +78,8 @@ objs = $(patsubst %.c,$(OUTPUT)/obj/%.o,$(1))
 BINS := $(OUTPUT)/svcd $(OUTPUT)/svcctl
 TEST_BINS := $(OUTPUT)/unit_tests $(OUTPUT)/prog_tests
 
-.PHONY: all k8s check check-unit check-prog check-netns check-format bench demo demo-k8s \
+.PHONY: all k8s check check-unit check-prog check-netns check-agent check-format \
+	check-sanitize bench demo demo-k8s \
 	deps install clean format vmtest vmtest-matrix
 all: $(BINS) $(TEST_BINS)
 
@@ -189,8 +190,17 @@ check-prog: $(OUTPUT)/prog_tests
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh prog
 check-netns: $(BINS)
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh netns
+check-agent: all
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh agent
 check-format:
 	$(Q)OUTPUT=$(OUTPUT) ./selftests/run.sh format
+
+# The tiers CI runs under AddressSanitizer (with LeakSanitizer at exit) and
+# UndefinedBehaviorSanitizer: the unit tests and the agent (svcd against a
+# real API server); a report in any test's log fails it (netns/lib.sh).
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
+	$(Q)OUTPUT=build-san ./selftests/run.sh unit agent
 
 # kubectl, etcd, kube-apiserver, kube-controller-manager and kube-proxy of
 # the pinned Kubernetes, built once into /var/cache/svcd-k8s (needs Go;

@@ -182,7 +182,14 @@ vmlinux_from() {
 
 prepare_kernel() {
 	local pkg=$1 dir=$VM_DIR/$1 tmp deb krel
-	[ -e "$dir/.ready" ] && return 0
+	if [ -e "$dir/.ready" ]; then
+		# prepared by an older vmtest.sh that could not unpack it
+		if ! [ -e "$dir/vmlinux" ] && grep -q '^CONFIG_PVH=y' "$dir/config" &&
+			vmlinux_from "$dir/vmlinuz" "$dir/vmlinux.tmp"; then
+			mv "$dir/vmlinux.tmp" "$dir/vmlinux"
+		fi
+		return 0
+	fi
 	mkdir -p "$VM_DIR"
 	deb=$(ls "$VM_DIR/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 	if [ -z "$deb" ]; then

@@ -179,6 +179,20 @@ defer() {
 	CLEANUP+=("$(printf '%q ' "$@")")
 }
 
+# _sanitizer_scan_and_remove DIR: the last cleanup step, after every
+# process the test started is gone: a sanitizer report (make SANITIZE=1:
+# AddressSanitizer, LeakSanitizer at exit, UndefinedBehaviorSanitizer) in
+# any log under DIR fails the test, then DIR goes.
+_sanitizer_scan_and_remove() {
+	local f
+	for f in $(grep -rlE --include='*.log' --include='*.err' --include='*.out' \
+		'ERROR: (Address|Leak)Sanitizer|runtime error:' "$1" 2>/dev/null); do
+		echo "[FAIL] $TEST_ID/sanitizer: $(basename "$f"): $(grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | cut -c 1-200)" >&"$SAN_FD"
+		grep -m1 -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | sed 's/^/#   /' >&"$SAN_FD"
+	done
+	rm -rf "$1"
+}
+
 run_cleanup() {
 	local i
 	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
@@ -267,7 +281,9 @@ setup_test() {
 	done
 
 	T_DIR=$(mktemp -d /tmp/svcd-test.XXXXXX) || fail_all "mktemp failed"
-	defer rm -rf "$T_DIR"
+	# the cleanup's output goes nowhere: the scan's [FAIL] through fd 3's copy
+	exec {SAN_FD}>&1
+	defer _sanitizer_scan_and_remove "$T_DIR"
 	BPFFS=$T_DIR/bpf
 	mkdir -p "$BPFFS"
 	mount -t bpf bpf "$BPFFS" 2>/dev/null ||
