@@ -1329,7 +1329,7 @@ static int cleanup_links(const char *pin_dir,
 			continue;
 		}
 		if (n)
-			pr_info("%s: removed %d svcd program%s (tc, XDP)",
+			pr_info("%s: removed %d svcd program%s (tcx or tc, XDP)",
 				link->if_name, n, n == 1 ? "" : "s");
 		stats->filters += n;
 	}
