@@ -12,6 +12,9 @@
 # pure code of user/lib is built again into $(OUTPUT)/fuzz/obj with
 # coverage and sanitizers; the harnesses need neither libbpf nor curl.
 
+# Wherever it is included, the Makefile's default goal stays its own.
+FUZZ_OUTER_GOAL := $(.DEFAULT_GOAL)
+
 FUZZ_SECONDS ?= 60
 FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
@@ -66,3 +69,5 @@ $(OUTPUT)/fuzz/fuzz_kubeconfig: $(OUTPUT)/fuzz/obj/fuzz_kubeconfig.o \
 		$(filter-out $(FUZZ_KC_OBJ),$(FUZZ_LIB_OBJS)) $(FUZZ_KC_SANDBOXED)
 	$(call msg,FUZZLD,$@)
 	$(Q)$(CLANG) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LIB_LDLIBS) -o $@
+
+.DEFAULT_GOAL := $(FUZZ_OUTER_GOAL)
