@@ -71,9 +71,12 @@ static void watch_event(struct harness *h, int i, const char *line, size_t len)
 {
 	uint64_t gen = store_generation(h->st[i]);
 	size_t count = store_count(h->st[i]);
-	char err[256];
+	const char *rv = store_resource_version(h->st[i]);
+	char err[256], *rv_before = rv ? strdup(rv) : NULL;
 	int ret;
 
+	if (rv && !rv_before)
+		abort();
 	err[0] = '\0';
 	ret = store_apply_event(h->st[i], line, len, err, sizeof(err));
 	FUZZ_ASSERT(
@@ -88,6 +91,12 @@ static void watch_event(struct harness *h, int i, const char *line, size_t len)
 		FUZZ_ASSERT(store_generation(h->st[i]) == gen &&
 				    store_count(h->st[i]) == count,
 			    "the store untouched");
+	rv = store_resource_version(h->st[i]);
+	if (ret == -EINVAL)
+		FUZZ_ASSERT(!rv == !rv_before &&
+				    (!rv || !strcmp(rv, rv_before)),
+			    "a malformed line leaves the resourceVersion");
+	free(rv_before);
 }
 
 static void add_ref(void *ctx, const cJSON *obj)

@@ -79,7 +79,7 @@ for name in "${names[@]}"; do
 	newest=$(ls -t "$artifacts" | head -1)
 	echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, $((found > 0 ? found : 1)) crashes (exit $rc${newest:+, input $artifacts/$newest}; log $log)"
 	# what broke, and the frames of our code (not libFuzzer's or libc's)
-	grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: |.*runtime error)|^ +#[0-9]+ .* in .* [^ ]*(user|fuzz)/' "$log" |
+	grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: |.*runtime error)|^ +#[0-9]+ .* in .* [^ ]*/(user|fuzz)/[^ ]*\.[ch]:' "$log" |
 		head -20 | sed -E 's/^ +/    /; s/^([^ ])/    \1/'
 	failed=$((failed + 1))
 done
