@@ -20,6 +20,8 @@ PKG_DEFAULT=(
 	make gcc
 	# tests, demo, format check
 	iproute2 iptables nftables python3 curl socat ethtool clang-format kmod
+	# make fuzz: clang's libFuzzer, ASan and UBSan runtimes
+	libclang-rt-14-dev
 	# scripts/k8s.sh up: the control plane's certificates
 	openssl
 )

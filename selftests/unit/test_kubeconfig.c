@@ -129,6 +129,14 @@ void test_kubeconfig(void)
 		ASSERT_STREQ(err,
 			     "kubeconfig (string): user \"nope\" not found",
 			     "message");
+		/* a name with a newline (fuzz/corpus/kubeconfig/
+		 * regress-newline-in-name): still one line of message */
+		ASSERT_EQ(load_str("current-context: \"a\\nb\\tc\"\n", NULL,
+				   &kc, err, sizeof(err)),
+			  -EINVAL, "unknown context with a newline");
+		ASSERT_STREQ(err,
+			     "kubeconfig (string): context \"a?b?c\" not found",
+			     "one line");
 		ASSERT_EQ(load_str("apiVersion: v1\n", NULL, &kc, err,
 				   sizeof(err)),
 			  -EINVAL, "no current-context");

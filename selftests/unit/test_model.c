@@ -2542,6 +2542,33 @@ void test_model_drop_family(void)
 	fx_free(&f);
 }
 
+/* A state without sets still loses its source ranges of the family
+ * (fuzz/corpus/store/regress-drop-family-no-sets: an IPv6 LoadBalancer
+ * without ports, alone in the cluster, left its ranges for the IPv6
+ * placeholder maps of a node without IPv6). */
+void test_model_drop_family_no_sets(void)
+{
+	struct model_state st = {};
+
+	st.src_ranges = calloc(2, sizeof(*st.src_ranges));
+	if (!ASSERT_OK_PTR(st.src_ranges, "calloc"))
+		return;
+	st.n_src_ranges = 2;
+	st.src_ranges[0].family = MODEL_IPV6;
+	st.src_ranges[0].len = 64;
+	st.src_ranges[0].lb_addr6.w[0] = htonl(0x20010db8);
+	st.src_ranges[0].prefix6.w[0] = htonl(0x20010db8);
+	st.src_ranges[1].family = MODEL_IPV4;
+	st.src_ranges[1].len = 24;
+	st.src_ranges[1].lb_addr = htonl(0xc6136206);
+	st.src_ranges[1].prefix = htonl(0xc6130000);
+	ASSERT_EQ(model_state_drop_family(&st, MODEL_IPV6), 0,
+		  "no frontends to drop");
+	ASSERT_EQ(st.n_src_ranges, 1, "the IPv6 range dropped");
+	ASSERT_EQ(st.src_ranges[0].family, MODEL_IPV4, "the IPv4 range kept");
+	model_state_free(&st);
+}
+
 /* ---- incremental builds (model_inc) ------------------------------------ */
 
 #define INC_SVCS 16

@@ -2175,10 +2175,11 @@ size_t model_state_drop_family(struct model_state *state, int family)
 {
 	size_t i, n = 0, dropped, *where;
 
-	if (!state || !state->n_sets)
+	if (!state)
 		return 0;
-	where = calloc(state->n_sets, sizeof(*where));
-	if (!where)
+	/* no sets (so no frontends) may still leave source ranges to drop */
+	where = state->n_sets ? calloc(state->n_sets, sizeof(*where)) : NULL;
+	if (state->n_sets && !where)
 		return 0; /* nothing dropped: the writer reports the rest */
 	for (i = 0; i < state->n_sets; i++) {
 		if (state->sets[i].family == family) {

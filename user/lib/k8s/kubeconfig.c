@@ -28,6 +28,7 @@ set_err(char *err, size_t err_size, const char *source, const char *fmt, ...)
 {
 	size_t n;
 	va_list ap;
+	char *p;
 
 	if (!err || !err_size)
 		return;
@@ -37,6 +38,10 @@ set_err(char *err, size_t err_size, const char *source, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err + n, err_size - n, fmt, ap);
 	va_end(ap);
+	/* one line, whatever the names in the file hold ("a\nb" in YAML) */
+	for (p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 }
 
 #define perr(p, ...) set_err((p)->err, (p)->err_size, (p)->source, __VA_ARGS__)
