@@ -242,3 +242,4 @@ clean:
 	rm -rf build build-san
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
+include fuzz/fuzz.mk
