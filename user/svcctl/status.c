@@ -385,30 +385,13 @@ static int status_link_row(const struct ctx *c, struct status *st,
 static int xdp_of(int ifindex, uint32_t *prog_id, char name[16],
 		  const char **mode)
 {
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd;
+	__u32 flags = 0;
 
-	name[0] = '\0';
-	if (bpf_xdp_query(ifindex, 0, &q) || q.attach_mode == XDP_ATTACHED_NONE)
+	if (loader_xdp_query(ifindex, prog_id, &flags, name) <= 0)
 		return 0;
-	if (q.attach_mode == XDP_ATTACHED_DRV) {
-		*prog_id = q.drv_prog_id;
-		*mode = "xdp_native";
-	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
-		*prog_id = q.skb_prog_id;
-		*mode = "xdp_generic";
-	} else {
-		*prog_id = q.prog_id;
-		*mode = "xdp";
-	}
-	fd = bpf_prog_get_fd_by_id(*prog_id);
-	if (fd < 0)
-		return 0;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		snprintf(name, 16, "%s", info.name);
-	close(fd);
+	*mode = flags == XDP_FLAGS_DRV_MODE ? "xdp_native" :
+		flags == XDP_FLAGS_SKB_MODE ? "xdp_generic" :
+					      "xdp";
 	return !strcmp(name, SVCD_PROG_FROM_WIRE);
 }
 

@@ -823,41 +823,6 @@ int loader_attach(struct loader *l, int ifindex, const char *ifname)
 			  l->skel->progs.to_pod);
 }
 
-/* Name of the XDP program attached to ifindex (any mode), "" if none. */
-static int xdp_query(int ifindex, uint32_t *prog_id, __u32 *mode_flags,
-		     char name[16])
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int err, fd;
-
-	name[0] = '\0';
-	*prog_id = 0;
-	err = bpf_xdp_query(ifindex, 0, &q);
-	if (err)
-		return err;
-	if (q.attach_mode == XDP_ATTACHED_NONE)
-		return 0;
-	if (q.attach_mode == XDP_ATTACHED_DRV) {
-		*prog_id = q.drv_prog_id;
-		*mode_flags = XDP_FLAGS_DRV_MODE;
-	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
-		*prog_id = q.skb_prog_id;
-		*mode_flags = XDP_FLAGS_SKB_MODE;
-	} else {
-		*prog_id = q.prog_id;
-		*mode_flags = 0;
-	}
-	fd = bpf_prog_get_fd_by_id(*prog_id);
-	if (fd < 0)
-		return 1;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		snprintf(name, 16, "%s", info.name);
-	close(fd);
-	return 1;
-}
-
 /* from_wire onto XDP, native else generic; -EBUSY when another
  * program holds the hook (never replaced). */
 static int attach_xdp(struct wire_bpf *w, int ifindex, const char *ifname,
@@ -869,7 +834,7 @@ static int attach_xdp(struct wire_bpf *w, int ifindex, const char *ifname,
 	char name[16];
 	int err;
 
-	err = xdp_query(ifindex, &prog_id, &old_mode, name);
+	err = loader_xdp_query(ifindex, &prog_id, &old_mode, name);
 	if (err < 0) {
 		pr_err("%s: query XDP program: %s", ifname, strerror(-err));
 		return err;
@@ -950,7 +915,7 @@ static int detach_xdp(int ifindex, const char *ifname)
 	char name[16];
 	int err;
 
-	err = xdp_query(ifindex, &prog_id, &mode, name);
+	err = loader_xdp_query(ifindex, &prog_id, &mode, name);
 	if (err <= 0)
 		return err == -EINVAL || err == -EOPNOTSUPP ? 0 : err;
 	if (strcmp(name, SVCD_PROG_FROM_WIRE))

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -191,6 +193,45 @@ static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
 		return err;
 	*prog_id = opts.prog_id;
 	fd = bpf_prog_get_fd_by_id(opts.prog_id);
+	if (fd < 0)
+		return 1;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		snprintf(name, 16, "%s", info.name);
+	close(fd);
+	return 1;
+}
+
+/*
+ * The XDP program attached to ifindex (any mode): 1 and its id, mode
+ * (XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE or 0) and name ("" if it cannot
+ * be read), 0 when none, or -errno. Inline for svcctl.
+ */
+static inline int loader_xdp_query(int ifindex, uint32_t *prog_id,
+				   __u32 *mode_flags, char name[16])
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err, fd;
+
+	name[0] = '\0';
+	*prog_id = 0;
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err)
+		return err;
+	if (q.attach_mode == XDP_ATTACHED_NONE)
+		return 0;
+	if (q.attach_mode == XDP_ATTACHED_DRV) {
+		*prog_id = q.drv_prog_id;
+		*mode_flags = XDP_FLAGS_DRV_MODE;
+	} else if (q.attach_mode == XDP_ATTACHED_SKB) {
+		*prog_id = q.skb_prog_id;
+		*mode_flags = XDP_FLAGS_SKB_MODE;
+	} else {
+		*prog_id = q.prog_id;
+		*mode_flags = 0;
+	}
+	fd = bpf_prog_get_fd_by_id(*prog_id);
 	if (fd < 0)
 		return 1;
 	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
