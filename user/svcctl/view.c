@@ -110,7 +110,11 @@ int read_sorted(const struct ctx *c, const struct pinned *m, const char *name,
 /* Entry whose key (a u32 id) equals id, in entries sorted by it. */
 void *find_by_id(const struct svcd_entries *e, uint32_t id)
 {
-	char *rec = bsearch(&id, e->data, e->n, e->rec, cmp_u32_key);
+	char *rec;
+
+	if (!e->n) /* data is NULL then; bsearch's must not be */
+		return NULL;
+	rec = bsearch(&id, e->data, e->n, e->rec, cmp_u32_key);
 
 	return rec ? rec + e->vofs : NULL;
 }
