@@ -352,6 +352,7 @@ make_disk() {
 		case $t in /*) ;; *) t=/$t ;; esac
 		sedx+=(-e "s|^$l/|$t/|")
 	done
+	TMP_DIRS+=("$stage.list")
 	# shellcheck disable=SC2086
 	dpkg -L $pkgs 2>/dev/null | grep '^/.' |
 		grep -vE '^/usr/share/(doc|man|info|locale|lintian|bug)/' |
@@ -363,7 +364,6 @@ make_disk() {
 	# package lists them.
 	find /usr/bin /usr/sbin -maxdepth 1 -lname '/etc/alternatives/*' |
 		sed 's|^/||' >>"$stage.list"
-	TMP_DIRS+=("$stage.list")
 	tar -C / --no-recursion -cf - -T "$stage.list" 2>/dev/null | tar -C "$stage" -xf - ||
 		die "the disk image: copying the packages' files failed"
 	for l in /*; do
