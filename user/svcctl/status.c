@@ -267,10 +267,17 @@ static const char *sock_lb_mode(uint32_t prog_id)
 static const char *tc_variant(uint32_t prog_id, const char *prog,
 			      const char *xdp_mode, const char **clock)
 {
-	struct rodata_var v[] = { { .name = "coarse_clock" },
-				  { .name = "tc_only" } };
+	/* every pod interface runs the same program: read its .rodata
+	 * (a BTF load) once per program, not once per row */
+	static struct rodata_var v[] = { { .name = "coarse_clock" },
+					 { .name = "tc_only" } };
+	static uint32_t last_id;
 
-	prog_rodata(prog_id, v, 2);
+	if (prog_id != last_id) {
+		v[0].have = v[1].have = false;
+		prog_rodata(prog_id, v, 2);
+		last_id = prog_id;
+	}
 	*clock = !v[0].have ? "?" : v[0].value ? "coarse" : "exact";
 	if (strcmp(prog, SVCD_PROG_FROM_WIRE_TC))
 		return strcmp(prog, SVCD_PROG_FROM_WIRE) ? "tc" : xdp_mode;

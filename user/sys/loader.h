@@ -166,6 +166,26 @@ void loader_forget_link(const char *pin_dir, int ifindex);
 /* Whether the tc programs go through tcx links (else netlink filters). */
 bool loader_uses_tcx(const struct loader *l);
 
+/* The name of program id into name ("" when it cannot be read): 0, or
+ * -1 when it cannot. */
+static inline int loader_prog_name(uint32_t id, char name[16])
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err;
+
+	name[0] = '\0';
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return -1;
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	close(fd);
+	if (err)
+		return -1;
+	snprintf(name, 16, "%s", info.name);
+	return 0;
+}
+
 /*
  * Look up the filter with svcd's handle and priority on one hook
  * (BPF_TC_INGRESS or BPF_TC_EGRESS) of ifindex. Returns 1 and fills
@@ -180,9 +200,7 @@ static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
 			    .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SVCD_TC_HANDLE,
 			    .priority = SVCD_TC_PRIORITY);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int err, fd;
+	int err;
 
 	name[0] = '\0';
 	err = bpf_tc_query(&hook, &opts);
@@ -192,12 +210,7 @@ static inline int loader_tc_query(int ifindex, enum bpf_tc_attach_point point,
 	if (err)
 		return err;
 	*prog_id = opts.prog_id;
-	fd = bpf_prog_get_fd_by_id(opts.prog_id);
-	if (fd < 0)
-		return 1;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		snprintf(name, 16, "%s", info.name);
-	close(fd);
+	loader_prog_name(opts.prog_id, name);
 	return 1;
 }
 
@@ -210,9 +223,7 @@ static inline int loader_xdp_query(int ifindex, uint32_t *prog_id,
 				   __u32 *mode_flags, char name[16])
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int err, fd;
+	int err;
 
 	name[0] = '\0';
 	*prog_id = 0;
@@ -231,12 +242,7 @@ static inline int loader_xdp_query(int ifindex, uint32_t *prog_id,
 		*prog_id = q.prog_id;
 		*mode_flags = 0;
 	}
-	fd = bpf_prog_get_fd_by_id(*prog_id);
-	if (fd < 0)
-		return 1;
-	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-		snprintf(name, 16, "%s", info.name);
-	close(fd);
+	loader_prog_name(*prog_id, name);
 	return 1;
 }
 
@@ -258,9 +264,8 @@ static inline bool loader_is_tc_prog(const char *s)
 static inline int loader_tcx_query(int ifindex, enum bpf_tc_attach_point point,
 				   uint32_t *prog_id, char name[16])
 {
-	struct bpf_prog_info info;
-	__u32 ids[64], cnt = 64, i, len;
-	int err, fd;
+	__u32 ids[64], cnt = 64, i;
+	int err;
 
 	name[0] = '\0';
 	err = bpf_prog_query(ifindex,
@@ -273,19 +278,13 @@ static inline int loader_tcx_query(int ifindex, enum bpf_tc_attach_point point,
 			       0 :
 			       -errno;
 	for (i = 0; i < cnt && i < 64; i++) {
-		fd = bpf_prog_get_fd_by_id(ids[i]);
-		if (fd < 0)
-			continue;
-		memset(&info, 0, sizeof(info));
-		len = sizeof(info);
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
-		if (!err && loader_is_tc_prog(info.name)) {
+		if (!loader_prog_name(ids[i], name) &&
+		    loader_is_tc_prog(name)) {
 			*prog_id = ids[i];
-			snprintf(name, 16, "%s", info.name);
 			return 1;
 		}
 	}
+	name[0] = '\0';
 	return 0;
 }
 
@@ -323,11 +322,10 @@ struct loader_sock_link {
 static inline int loader_sock_link_query(const char *pin_dir, const char *prog,
 					 struct loader_sock_link *out)
 {
-	struct bpf_prog_info pinfo = {};
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
 	char path[4096];
-	int fd, pfd, err;
+	int fd, err;
 
 	out->prog_name[0] = '\0';
 	snprintf(path, sizeof(path), "%s/%s%s", pin_dir, SVCD_SOCK_LINK_PREFIX,
@@ -343,13 +341,7 @@ static inline int loader_sock_link_query(const char *pin_dir, const char *prog,
 	out->prog_id = info.prog_id;
 	out->cgroup_id = info.cgroup.cgroup_id;
 	out->attach_type = info.cgroup.attach_type;
-	pfd = bpf_prog_get_fd_by_id(info.prog_id);
-	if (pfd < 0)
-		return 1;
-	len = sizeof(pinfo);
-	if (!bpf_obj_get_info_by_fd(pfd, &pinfo, &len))
-		snprintf(out->prog_name, 16, "%s", pinfo.name);
-	close(pfd);
+	loader_prog_name(info.prog_id, out->prog_name);
 	return 1;
 }
 
