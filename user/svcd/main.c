@@ -439,6 +439,9 @@ static int run_agent(const struct options *o)
 		pr_err("epoll_ctl: %s", strerror(-err));
 		goto out;
 	}
+	/* every hook runs the new programs now: a map given a new size
+	 * takes what the old ones added meanwhile, and its old pin goes */
+	loader_migrate_finish(s.loader);
 
 	if (o->from_file) {
 		sync_once(&s);

@@ -24,6 +24,7 @@
 #include <linux/magic.h>
 
 #include "sys/loader.h"
+#include "sys/migrate.h"
 #include "sys/pinned.h"
 #include "lib/log.h"
 #include "lib/vlog.h"
@@ -45,6 +46,7 @@ struct loader {
 	struct wire_bpf *wire_tc; /* tc only (tc_only = 1); made when needed */
 	struct sock_bpf *sock;	  /* NULL: F8 off */
 	struct bpf_link *sock_links[SVCD_SOCK_PROGS]; /* pinned */
+	struct migrations migr; /* maps given a new size (sys/migrate.h) */
 };
 
 /* Every map svcd pins, for --cleanup. */
@@ -251,8 +253,9 @@ static int unpin_placeholder(const char *pin_dir, const char *name)
 	return 0;
 }
 
-static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
+static int adopt_pinned(struct loader *l, struct bpf_map *map, __u32 want)
 {
+	const char *pin_dir = l->cfg.pin_dir;
 	const char *name = bpf_map__name(map);
 	const struct svcd_map_layout *expect = svcd_map_layout(name);
 	struct svcd_map_layout declared = {
@@ -273,6 +276,9 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 		       name, have_s, expect ? want_s : "no such map");
 		return -EINVAL;
 	}
+	err = migrate_recover(pin_dir, name);
+	if (err)
+		return err;
 	fd = svcd_pinned_open(pin_dir, name, &info, why, sizeof(why));
 	if (fd == -ENOENT)
 		return want ? bpf_map__set_max_entries(map, want) : 0;
@@ -291,9 +297,13 @@ static int adopt_pinned(struct bpf_map *map, const char *pin_dir, __u32 want)
 			name, want);
 		return bpf_map__set_max_entries(map, want);
 	}
-	if (want && info.max_entries != want)
-		pr_warn("map %s: keeping the pinned size %u, not %u (resizing would drop its entries; run svcd --cleanup first to resize)",
-			name, info.max_entries, want);
+	if (want && info.max_entries != want) {
+		err = migrate_prepare(&l->migr, pin_dir, map, &info, want);
+		if (err < 0)
+			return err;
+		if (err)
+			return bpf_map__set_max_entries(map, want);
+	}
 	return bpf_map__set_max_entries(map, info.max_entries);
 }
 
@@ -364,22 +374,22 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	sizes[12].size =
 		v6 ? bpf_map__max_entries(l->skel->maps.svcd_src_ranges6) : 1;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		err = adopt_pinned(sizes[i].map, cfg->pin_dir, sizes[i].size);
+		err = adopt_pinned(l, sizes[i].map, sizes[i].size);
 		if (err)
 			goto out_destroy;
 	}
 	err = adopt_pinned(
-		l->skel->maps.svcd_hook_reasons, cfg->pin_dir,
+		l, l->skel->maps.svcd_hook_reasons,
 		bpf_map__max_entries(l->skel->maps.svcd_hook_reasons));
 	if (err)
 		goto out_destroy;
 	/* svcd_reasons is sized by the enum, never by a flag */
-	err = adopt_pinned(l->skel->maps.svcd_reasons, cfg->pin_dir,
+	err = adopt_pinned(l, l->skel->maps.svcd_reasons,
 			   bpf_map__max_entries(l->skel->maps.svcd_reasons));
 	if (err)
 		goto out_destroy;
 
-	err = adopt_pinned(l->skel->maps.svcd_src_ranges, cfg->pin_dir,
+	err = adopt_pinned(l, l->skel->maps.svcd_src_ranges,
 			   bpf_map__max_entries(l->skel->maps.svcd_src_ranges));
 	if (err)
 		goto out_destroy;
@@ -393,6 +403,10 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 		log_load_error(LOG_ERR, "pod_bpf", cfg->pin_dir, err, "");
 		goto out_destroy;
 	}
+	/* before the writer reads its mirror back from the new maps */
+	err = migrate_copy_new(&l->migr);
+	if (err)
+		goto out_destroy;
 	err = open_uplinks(l);
 	if (err)
 		goto out_destroy;
@@ -402,6 +416,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	return 0;
 
 out_destroy:
+	migrate_abort(&l->migr, cfg->pin_dir);
 	wire_bpf__destroy(l->wire);
 	wire_bpf__destroy(l->wire_tc);
 	pod_bpf__destroy(l->skel);
@@ -433,7 +448,7 @@ static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out)
 	bpf_object__for_each_map(map, w->obj) {
 		if (bpf_map__is_internal(map))
 			continue;
-		err = adopt_pinned(map, cfg->pin_dir, 0);
+		err = adopt_pinned(l, map, 0);
 		if (err)
 			goto err;
 	}
@@ -527,6 +542,11 @@ void loader_close(struct loader *l)
 	wire_bpf__destroy(l->wire_tc);
 	pod_bpf__destroy(l->skel);
 	free(l);
+}
+
+void loader_migrate_finish(struct loader *l)
+{
+	migrate_finish(&l->migr, l->cfg.pin_dir);
 }
 
 void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes)
@@ -1064,7 +1084,7 @@ static int open_sock(struct loader *l)
 			want = l->cfg.ipv6 ? l->cfg.max_conntrack : 1;
 		else
 			want = 0;
-		err = adopt_pinned(map, l->cfg.pin_dir, want); /* logs */
+		err = adopt_pinned(l, map, want); /* logs */
 		if (err)
 			return err;
 	}
@@ -1081,9 +1101,10 @@ static int open_sock(struct loader *l)
 	if (err) {
 		log_load_error(LOG_WARN, "sock_bpf", l->cfg.pin_dir, err,
 			       " (no socket LB: F8 off, pods via tc)");
+		migrate_abort(&l->migr, l->cfg.pin_dir);
 		return err;
 	}
-	return 0;
+	return migrate_copy_new(&l->migr);
 }
 
 /*
@@ -1323,6 +1344,11 @@ static int cleanup_pins(const char *pin_dir, struct loader_cleanup_stats *stats)
 	}
 	stats->filters += tcx_sweep(pin_dir, true);
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		/* one an interrupted migration left (sys/migrate.h) */
+		snprintf(path, sizeof(path), "%s/%s%s", pin_dir, pinned_maps[i],
+			 SVCD_MIGRATING_SUFFIX);
+		if (!unlink(path))
+			stats->maps++;
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, pinned_maps[i]);
 		if (unlink(path)) {
 			if (errno == ENOENT)

@@ -73,7 +73,8 @@ static const char *const svcd_sock_progs[SVCD_SOCK_PROGS] = {
 	"sock_getpeer6", /* cgroup/getpeername6 */
 };
 
-/* Requested sizes; a pinned map of another size is kept as it is. */
+/* Requested sizes; a pinned map of a smaller size is migrated to it
+ * (sys/migrate.h), one of a larger size kept unless it is an LRU map. */
 struct loader_config {
 	const char *pin_dir;
 	uint32_t max_frontends;
@@ -136,6 +137,9 @@ int loader_open(const struct loader_config *cfg, struct loader **out);
 /* Frees the skeleton; attached programs and pinned maps stay. */
 void loader_close(struct loader *l);
 void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes);
+/* After every hook has the new programs: the maps given a new size at
+ * this start stop being migrated (sys/migrate.h: pass 2, old pins gone). */
+void loader_migrate_finish(struct loader *l);
 
 /*
  * Attach from_pod to tc ingress and to_pod to tc egress of ifindex,
