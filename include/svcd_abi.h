@@ -259,6 +259,27 @@ _Static_assert(sizeof(struct svcd_sock_fwd_value) == 12, "sock fwd value size");
 /* per hook and reason (issue 15): see enum svcd_hook */
 #define SVCD_MAP_HOOK_REASONS "svcd_hook_reasons"
 
+/*
+ * svcd_shortfall (issue 16): made and written by the agent (no program
+ * reads it) after each sync, read by `svcctl status`. Array, key enum
+ * svcd_shortfall_map, value __u32: the Service ports (sets) the last sync
+ * could not install, or left at their previous version, because that map
+ * (or its id space) was full. All 0 when everything fit.
+ */
+#define SVCD_MAP_SHORTFALL "svcd_shortfall"
+
+enum svcd_shortfall_map {
+	SVCD_SF_SERVICES,	/* svcd_services: ids, --max-services */
+	SVCD_SF_BACKENDS,	/* svcd_backends: ids, --max-backends */
+	SVCD_SF_BACKENDS6,	/* svcd_backends6 */
+	SVCD_SF_SLOTS,		/* svcd_slots: --max-backends x 4 */
+	SVCD_SF_AFFINITY_MATCH, /* svcd_affinity_match: as slots */
+	SVCD_SF_FRONTENDS,	/* svcd_frontends: --max-services */
+	SVCD_SF_FRONTENDS6,	/* svcd_frontends6 */
+	SVCD_SF_COUNT,
+	SVCD_SF_MAX = 16, /* max_entries: room to grow */
+};
+
 /* ---- conntrack -------------------------------------------------------- */
 
 enum svcd_ct_dir {

@@ -296,7 +296,21 @@ struct status {
 	const char *pod_variant, *uplink_variant, *clock;
 	const char *tc_attach; /* "tcx", "netlink", "mixed" */
 	int n_pods, n_uplinks;
+	/* svcd_shortfall as the agent's last sync left it */
+	bool have_sf;
+	__u32 sf[SVCD_SF_COUNT];
 };
+
+/* The svcd_shortfall index of map name, or -1. */
+static int sf_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < SVCD_SF_COUNT; i++)
+		if (!strcmp(svcd_shortfall_name(i), name))
+			return i;
+	return -1;
+}
 
 /* The fill level of the map pinned as NAME: a row of the maps table or an
  * object of "maps"; 0 or an exit status (reported). */
@@ -321,6 +335,11 @@ static int status_map(const struct ctx *c, struct status *st, const char *name)
 		if (n >= 0)
 			cJSON_AddNumberToObject(obj, "entries", n);
 		cJSON_AddNumberToObject(obj, "max_entries", m.info.max_entries);
+		/* Service ports the last sync could not fit: absent when no
+		 * agent wrote svcd_shortfall (an older build) */
+		if (st->have_sf && sf_index(name) >= 0)
+			cJSON_AddNumberToObject(obj, "shortfall",
+						st->sf[sf_index(name)]);
 		goto out;
 	}
 	if (n >= 0)
@@ -568,6 +587,8 @@ static void status_kernel(const struct ctx *c, struct status *st)
 
 static void status_print_text(const struct ctx *c, struct status *st)
 {
+	int i;
+
 	printf("pin dir: %s\n", c->pin_dir);
 	status_kernel(c, st);
 	printf("socket LB: %s\n", st->socket_lb);
@@ -576,6 +597,11 @@ static void status_print_text(const struct ctx *c, struct status *st)
 	       st->uplink_variant ? st->uplink_variant : "none", st->n_uplinks,
 	       st->socket_lb, st->clock ? st->clock : "none");
 	table_print(&st->maps);
+	for (i = 0; st->have_sf && i < SVCD_SF_COUNT; i++)
+		if (st->sf[i])
+			printf("map %s is full: the last sync could not install %u Service ports (svcd %s gives it room)\n",
+			       svcd_shortfall_name(i), st->sf[i],
+			       svcd_shortfall_flag(i));
 	printf("\n");
 	if (st->links.nrows > 1)
 		table_print(&st->links);
@@ -613,6 +639,7 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		err = fail(c, EXIT_RUNTIME, "out of memory");
 		goto out;
 	}
+	st.have_sf = !svcd_shortfall_read(c->pin_dir, st.sf);
 	err = status_maps_add(c, &st);
 	if (!err)
 		err = status_tc_add(c, &st);

@@ -100,6 +100,7 @@ struct svcd {
 	bool sock_attached;   /* the cgroup socket programs are attached */
 	struct svcd_maps maps;
 	bool maps_open;
+	int shortfall_fd; /* svcd_shortfall, for svcctl status; -1: none */
 	struct writer *writer;
 	struct netlink *nl;
 	struct kubeconfig kc;

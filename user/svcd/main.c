@@ -379,6 +379,7 @@ static int setup_datapath(struct svcd *s)
 	if (err)
 		return err;
 	s->maps_open = true;
+	s->shortfall_fd = svcd_shortfall_open(o->pin_dir); /* logs */
 	limits.max_services = sizes.services;
 	limits.max_backends = sizes.backends;
 	s->writer = writer_new(&svcd_bpf_writer_ops, &s->maps, &limits);
@@ -402,6 +403,7 @@ static int run_agent(const struct options *o)
 		.sigfd = -1,
 		.inofd = -1,
 		.timerfd = -1,
+		.shortfall_fd = -1,
 	};
 	int err;
 
@@ -465,6 +467,7 @@ out:
 	close_fd(s.sigfd);
 	close_fd(s.inofd);
 	close_fd(s.timerfd);
+	close_fd(s.shortfall_fd);
 	free(s.links);
 	sync_state_free(&s);
 	return err;

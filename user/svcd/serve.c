@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sys/http.h"
+#include "sys/pinned.h"
 #include "lib/log.h"
 #include "svcd/serve.h"
 #include "svcd_abi_names.h"
@@ -160,6 +161,12 @@ static int reply_metrics(struct serve *s, const char *path,
 		s->syncs, s->sync_failures, s->last.ms / 1000.0,
 		s->last.services, s->last.frontends, s->last.backends,
 		s->last.errors);
+	fprintf(f,
+		"# HELP svcd_map_full_sets Service ports the last sync could not install (or left at their previous version) because the map or its id space was full.\n"
+		"# TYPE svcd_map_full_sets gauge\n");
+	for (i = 0; i < SVCD_SF_COUNT; i++)
+		fprintf(f, "svcd_map_full_sets{map=\"%s\"} %u\n",
+			svcd_shortfall_name(i), s->last.full[i]);
 	fprintf(f,
 		"# HELP svcd_change_to_maps_seconds From the first watch event of a batch (or a --from-file change) to the last map write of its sync.\n"
 		"# TYPE svcd_change_to_maps_seconds histogram\n");

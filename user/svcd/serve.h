@@ -22,6 +22,8 @@ struct serve_sync_info {
 	bool ok; /* the desired state was built and written */
 	double ms;
 	size_t services, frontends, backends, errors;
+	/* Service ports a full map stopped, by map (svcd_abi.h) */
+	uint32_t full[SVCD_SF_COUNT];
 };
 
 /* Addresses may be NULL/"" (not served). NULL + errno on failure. */

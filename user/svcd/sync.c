@@ -21,6 +21,7 @@
 #include "lib/arena.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "sys/pinned.h"
 #include "lib/model.h"
 #include "svcd/agent.h"
 
@@ -325,6 +326,7 @@ static void sync_finish(struct svcd *s, const struct sync_done *d)
 {
 	const struct writer_stats *ws = d->ws;
 	char tail[192];
+	int i;
 
 	if (s->serve && d->change_ns) {
 		uint64_t now = mono_ns();
@@ -343,6 +345,7 @@ static void sync_finish(struct svcd *s, const struct sync_done *d)
 			.errors = d->errors,
 		};
 
+		memcpy(info.full, ws->full, sizeof(info.full));
 		if (d->healthchecks)
 			serve_set_healthchecks(s->serve, d->healthchecks);
 		serve_note_sync(s->serve, &info);
@@ -373,6 +376,16 @@ static void sync_finish(struct svcd *s, const struct sync_done *d)
 	if (ws->udp_flows_flushed)
 		pr_info("sync: flushed %u UDP flows to removed backends",
 			ws->udp_flows_flushed);
+	/* a full map: one line a map, however many sets it stopped */
+	for (i = 0; i < SVCD_SF_COUNT; i++)
+		if (ws->full[i])
+			pr_err("sync: map %s is full: %u Service ports not installed or left at their previous version (the first: %s); %s gives it room, and a restart with it migrates the maps, flows kept",
+			       svcd_shortfall_name(i), ws->full[i],
+			       ws->full_first[i], svcd_shortfall_flag(i));
+	if (s->shortfall_fd >= 0 &&
+	    svcd_shortfall_write(s->shortfall_fd, ws->full))
+		pr_warn("sync: write %s: %s", SVCD_MAP_SHORTFALL,
+			strerror(errno));
 }
 
 /*

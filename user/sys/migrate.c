@@ -188,8 +188,8 @@ int migrate_recover(const char *pin_dir, const char *name)
 			name, old);
 		n = 0;
 	} else {
-		n = copy_entries(from, to, &fi, is_array(fi.type) ? BPF_ANY :
-								    BPF_NOEXIST,
+		n = copy_entries(from, to, &fi,
+				 is_array(fi.type) ? BPF_ANY : BPF_NOEXIST,
 				 &unfit);
 		if (n < 0) {
 			err = (int)n;

@@ -113,6 +113,9 @@ static const struct {
 	{ SVCD_MAP_SOCK_FWD6,
 	  { BPF_MAP_TYPE_LRU_HASH, sizeof(struct svcd_sock_rev6_key),
 	    sizeof(struct svcd_sock_fwd_value), 0 } },
+	/* the agent's, not a BPF object's (svcd_shortfall_open) */
+	{ SVCD_MAP_SHORTFALL,
+	  { BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32), 0 } },
 };
 
 static int *fd_of(struct svcd_maps *maps, int i)
@@ -538,4 +541,95 @@ int svcd_maps_read_reasons(const struct svcd_maps *m, __u64 counts[SVCD_R_MAX])
 			return err;
 	}
 	return 0;
+}
+
+int svcd_shortfall_open(const char *pin_dir)
+{
+	const struct svcd_map_layout *l = svcd_map_layout(SVCD_MAP_SHORTFALL);
+	char path[PATH_MAX], why[SVCD_PIN_WHY_LEN];
+	int fd, err;
+
+	fd = svcd_pinned_open(pin_dir, SVCD_MAP_SHORTFALL, NULL, why,
+			      sizeof(why));
+	if (fd >= 0)
+		return fd;
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, SVCD_MAP_SHORTFALL);
+	if (fd == -EINVAL) /* another layout: nothing in it is worth keeping */
+		unlink(path);
+	else if (fd != -ENOENT)
+		goto fail;
+	fd = bpf_map_create(l->type, SVCD_MAP_SHORTFALL, l->key_size,
+			    l->value_size, SVCD_SF_MAX, NULL);
+	if (fd < 0) {
+		fd = -errno;
+		snprintf(why, sizeof(why), "create %s: %s", SVCD_MAP_SHORTFALL,
+			 strerror(-fd));
+		goto fail;
+	}
+	if (bpf_obj_pin(fd, path)) {
+		err = -errno;
+		snprintf(why, sizeof(why), "pin %s in %.900s: %s",
+			 SVCD_MAP_SHORTFALL, pin_dir, strerror(-err));
+		close(fd);
+		fd = err;
+		goto fail;
+	}
+	return fd;
+fail:
+	pr_warn("%s; svcctl status shows no shortfall", why);
+	return fd;
+}
+
+int svcd_shortfall_write(int fd, const __u32 *sets)
+{
+	__u32 i;
+
+	for (i = 0; i < SVCD_SF_COUNT; i++)
+		if (bpf_map_update_elem(fd, &i, &sets[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+int svcd_shortfall_read(const char *pin_dir, __u32 *sets)
+{
+	char why[SVCD_PIN_WHY_LEN];
+	__u32 i;
+	int fd, err = 0;
+
+	fd = svcd_pinned_open(pin_dir, SVCD_MAP_SHORTFALL, NULL, why,
+			      sizeof(why));
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < SVCD_SF_COUNT && !err; i++)
+		if (bpf_map_lookup_elem(fd, &i, &sets[i]))
+			err = -errno;
+	close(fd);
+	return err;
+}
+
+const char *svcd_shortfall_name(int map)
+{
+	static const char *const names[SVCD_SF_COUNT] = {
+		[SVCD_SF_SERVICES] = SVCD_MAP_SERVICES,
+		[SVCD_SF_BACKENDS] = SVCD_MAP_BACKENDS,
+		[SVCD_SF_BACKENDS6] = SVCD_MAP_BACKENDS6,
+		[SVCD_SF_SLOTS] = SVCD_MAP_SLOTS,
+		[SVCD_SF_AFFINITY_MATCH] = SVCD_MAP_AFFINITY_MATCH,
+		[SVCD_SF_FRONTENDS] = SVCD_MAP_FRONTENDS,
+		[SVCD_SF_FRONTENDS6] = SVCD_MAP_FRONTENDS6,
+	};
+
+	return map >= 0 && map < SVCD_SF_COUNT ? names[map] : "?";
+}
+
+const char *svcd_shortfall_flag(int map)
+{
+	switch (map) {
+	case SVCD_SF_SERVICES:
+	case SVCD_SF_FRONTENDS:
+	case SVCD_SF_FRONTENDS6:
+		return "--max-services";
+	default:
+		return "--max-backends";
+	}
 }

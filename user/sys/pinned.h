@@ -141,4 +141,19 @@ int svcd_maps_read_reasons(const struct svcd_maps *m, __u64 counts[SVCD_R_MAX]);
 int svcd_maps_read_hook_reasons(const struct svcd_maps *m,
 				__u64 counts[SVCD_HOOK_MAX][SVCD_R_MAX]);
 
+/*
+ * svcd_shortfall (svcd_abi.h): the agent's count, per map, of the Service
+ * ports the last sync could not install because the map was full.
+ * svcd_shortfall_open() opens the pin or makes it (one warning line on
+ * failure: svcctl then shows none); returns the fd or -errno.
+ * svcd_shortfall_write() stores sets[SVCD_SF_COUNT]; svcd_shortfall_read()
+ * reads them back (-ENOENT: no agent made it). The name of each map, and
+ * the flag that gives it room.
+ */
+int svcd_shortfall_open(const char *pin_dir);
+int svcd_shortfall_write(int fd, const __u32 *sets);
+int svcd_shortfall_read(const char *pin_dir, __u32 *sets);
+const char *svcd_shortfall_name(int map);
+const char *svcd_shortfall_flag(int map);
+
 #endif

@@ -6,6 +6,7 @@
  * taken back and its previous version kept.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 
@@ -144,7 +145,35 @@ enum set_step {
 	STEP_FLUSH,
 };
 
-static void log_set_failure(const struct svc_ident *id, enum set_step step,
+/* The map a full-map failure at step was in, or -1 when the error is
+ * not a full map (or id space). */
+static int full_map(enum set_step step, int err, int family)
+{
+	bool v6 = family == MODEL_IPV6;
+	bool full = err == -E2BIG || err == -ENOSPC || err == -ENOMEM;
+
+	switch (step) {
+	case STEP_SERVICE_ID:
+		return SVCD_SF_SERVICES;
+	case STEP_BACKEND_ID:
+		return SVCD_SF_BACKENDS;
+	case STEP_SERVICES:
+		return full ? SVCD_SF_SERVICES : -1;
+	case STEP_BACKENDS:
+		return !full ? -1 : v6 ? SVCD_SF_BACKENDS6 : SVCD_SF_BACKENDS;
+	case STEP_SLOTS:
+		return full ? SVCD_SF_SLOTS : -1;
+	case STEP_AFFINITY:
+		return full ? SVCD_SF_AFFINITY_MATCH : -1;
+	case STEP_FRONTENDS:
+		return !full ? -1 : v6 ? SVCD_SF_FRONTENDS6 : SVCD_SF_FRONTENDS;
+	default:
+		return -1;
+	}
+}
+
+static void log_set_failure(struct writer_stats *stats,
+			    const struct svc_ident *id, enum set_step step,
 			    int err, bool had_previous)
 {
 	static const char *const maps[] = {
@@ -156,33 +185,37 @@ static void log_set_failure(const struct svc_ident *id, enum set_step step,
 	};
 	const char *outcome = had_previous ? "kept previous version" :
 					     "not installed";
+	int map = full_map(step, err, id->family);
 	char label[200];
 
 	set_label_fam(&id->info, id->family, label, sizeof(label));
+	if (map >= 0) {
+		/* the sync's one line says it (svcd/sync.c) */
+		if (!stats->full[map]++)
+			snprintf(stats->full_first[map],
+				 sizeof(stats->full_first[map]), "%s", label);
+		if (step == STEP_SERVICE_ID || step == STEP_BACKEND_ID)
+			pr_debug("service %s: no free %s id (-%s), %s", label,
+				 step == STEP_SERVICE_ID ? "service" :
+							   "backend",
+				 err_name(err), outcome);
+		else
+			pr_debug("service %s: %s map full (-%s), %s", label,
+				 maps[step], err_name(err), outcome);
+		return;
+	}
 	switch (step) {
 	case STEP_MEMORY:
 		pr_err("service %s: out of memory (-%s), %s", label,
 		       err_name(err), outcome);
 		break;
-	case STEP_SERVICE_ID:
-		pr_err("service %s: no free service id (-%s, raise the services map size), %s",
-		       label, err_name(err), outcome);
-		break;
 	case STEP_FLUSH:
 		pr_err("service %s: out of memory (-%s), UDP flows of removed backends not flushed",
 		       label, err_name(err));
 		break;
-	case STEP_BACKEND_ID:
-		pr_err("service %s: no free backend id (-%s, raise the backends map size), %s",
-		       label, err_name(err), outcome);
-		break;
 	default:
-		if (err == -E2BIG || err == -ENOSPC || err == -ENOMEM)
-			pr_err("service %s: %s map full (-%s), %s", label,
-			       maps[step], err_name(err), outcome);
-		else
-			pr_err("service %s: %s map update failed (-%s), %s",
-			       label, maps[step], err_name(err), outcome);
+		pr_err("service %s: %s map update failed (-%s), %s", label,
+		       maps[step], err_name(err), outcome);
 		break;
 	}
 }
@@ -449,7 +482,8 @@ int apply_set(struct sync *s, size_t set)
 			err = u64set_add(&s->udp_changed, a.sid);
 			if (err) {
 				/* Installed; only the flush is lost. */
-				log_set_failure(&a.id, STEP_FLUSH, err, true);
+				log_set_failure(s->stats, &a.id, STEP_FLUSH,
+						err, true);
 				note_err(s, err);
 			}
 			s->udp_family[a.id.family] = true;
@@ -471,7 +505,7 @@ int apply_set(struct sync *s, size_t set)
 	return 0;
 
 fail:
-	log_set_failure(&a.id, a.step, err, had_previous);
+	log_set_failure(s->stats, &a.id, a.step, err, had_previous);
 	s->stats->errors++;
 	if (a.sid)
 		undo_set(w, a.sid, &a.u);

@@ -39,6 +39,11 @@ struct writer_stats {
 	uint32_t udp_flows_flushed;
 	uint32_t src_ranges_added, src_ranges_removed;
 	uint32_t errors; /* sets left at their old version (or absent) */
+	/* of those, the ones a full map (or id space) stopped, by map
+	 * (enum svcd_shortfall_map), and the first such set's name; each
+	 * set's own line is at debug level, the sync says it once */
+	uint32_t full[SVCD_SF_COUNT];
+	char full_first[SVCD_SF_COUNT][200];
 };
 
 struct writer; /* opaque: the mirror of what the maps hold + id allocators */
