@@ -465,6 +465,91 @@ echo_listening() {
 	fi
 }
 
+# ---- long-lived flows (restarts, upgrades, migrations) --------------------
+#
+#   start_line_echo POD NAME PORT   a TCP server in POD that greets each
+#                                   connection with "NAME\n", then echoes
+#                                   every line back (svcd-echo closes at
+#                                   once, so it cannot hold a flow)
+#   start_long_flows NS ADDR PORT N SECONDS OUT
+#                                   N connections from NS to ADDR:PORT, each
+#                                   saying a line every 100 ms for SECONDS
+#                                   and expecting it back; in the
+#                                   background (LONG_PID), one JSON line into
+#                                   OUT at the end: {"flows", "failed",
+#                                   "rounds", "why", "backends"}. A flow that
+#                                   broke, went silent (3 s) or changed its
+#                                   echo is failed.
+#   long_flows_ok OUT MIN_ROUNDS    none failed, at least MIN_ROUNDS rounds,
+#                                   more than one backend greeted
+
+start_line_echo() {
+	local pod=$1 name=$2 port=$3
+	ip netns exec "$pod" python3 -c '
+import selectors, socket, sys
+name, port = sys.argv[1].encode(), int(sys.argv[2])
+sel = selectors.DefaultSelector()
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", port)); ls.listen(512); ls.setblocking(False)
+sel.register(ls, selectors.EVENT_READ)
+while True:
+    for k, _ in sel.select():
+        s = k.fileobj
+        if s is ls:
+            c, _ = ls.accept(); c.setblocking(True); c.sendall(name + b"\n")
+            c.setblocking(False); sel.register(c, selectors.EVENT_READ)
+            continue
+        try:
+            d = s.recv(4096)
+        except OSError:
+            d = b""
+        if not d:
+            sel.unregister(s); s.close(); continue
+        s.setblocking(True); s.sendall(d); s.setblocking(False)
+' "$name" "$port" >>"$T_DIR/lineecho-$name.log" 2>&1 &
+	defer kill_pid $!
+	wait_until 5 eval "ip netns exec $pod ss -Hltn 'sport = :$port' | grep -q ." ||
+		fail_all "the line echo $name in $pod did not listen on $port"
+}
+
+start_long_flows() {
+	local ns=$1 addr=$2 port=$3 n=$4 secs=$5 out=$6
+	ip netns exec "$ns" timeout $((secs + 30)) python3 -c '
+import json, socket, sys, time
+addr, port, n, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+flows, failed, why = [], 0, {}
+for i in range(n):
+    s = socket.create_connection((addr, port), timeout=3)
+    f = s.makefile("rb")
+    flows.append([s, f, f.readline().strip().decode(), True])
+start = time.time(); rounds = 0
+while time.time() - start < dur:
+    for fl in flows:
+        if not fl[3]:
+            continue
+        s, f = fl[0], fl[1]
+        try:
+            s.sendall(b"ping %d\n" % rounds)
+            got = f.readline()
+            if got != b"ping %d\n" % rounds:
+                raise OSError("got %r" % got[:40])
+        except OSError as e:
+            fl[3] = False; failed += 1
+            why[str(e)[:60]] = why.get(str(e)[:60], 0) + 1
+    rounds += 1
+    time.sleep(0.1)
+print(json.dumps({"flows": n, "failed": failed, "rounds": rounds, "why": why,
+                  "backends": sorted(set(fl[2] for fl in flows))}))
+' "$addr" "$port" "$n" "$secs" >"$out" 2>"$out.err" &
+	LONG_PID=$!
+	defer kill_pid "$LONG_PID"
+}
+
+long_flows_ok() {
+	[ "$(jget "$1" "d.get('failed') == 0 and d.get('rounds', 0) >= $2 and len(d.get('backends', [])) > 1")" = True ]
+}
+
 # load POD OUT_JSON ARGS...: svcd-load in POD (pod_exec: in its node's
 # cgroup when that node has socket LB), JSON summary into OUT_JSON.
 load() {

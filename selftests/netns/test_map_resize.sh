@@ -37,32 +37,7 @@ for p in a:11 b:12; do
 	pod=$(nsname "${p%%:*}")
 	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1
 	start_echo "$pod" "pod-${p%%:*}" 8080 --tcp
-	# the line echo of the long-lived flows
-	ip netns exec "$pod" python3 -c '
-import selectors, socket, sys
-name = sys.argv[1].encode()
-sel = selectors.DefaultSelector()
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("0.0.0.0", 7007)); ls.listen(512); ls.setblocking(False)
-sel.register(ls, selectors.EVENT_READ)
-while True:
-    for k, _ in sel.select():
-        s = k.fileobj
-        if s is ls:
-            c, _ = ls.accept(); c.setblocking(True); c.sendall(name + b"\n")
-            c.setblocking(False); sel.register(c, selectors.EVENT_READ)
-            continue
-        try:
-            d = s.recv(4096)
-        except OSError:
-            d = b""
-        if not d:
-            sel.unregister(s); s.close(); continue
-        s.sendall(d)
-' "pod-${p%%:*}" >>"$T_DIR/lineecho.log" 2>&1 &
-	defer kill_pid $!
-	wait_until 5 eval "ip netns exec $pod ss -Hltn 'sport = :7007' | grep -q ." ||
-		fail_all "the line echo in $pod did not listen on 7007"
+	start_line_echo "$pod" "pod-${p%%:*}" 7007
 done
 
 cluster_write "$CLUSTER" \
@@ -100,39 +75,7 @@ FE_ID=$(pin_field svcd_frontends id)
 ST_ID=$(pin_field svcd_reasons id)
 services_json "$T_DIR/services-before.json"
 
-# FLOWS long-lived connections, each saying a line every 100 ms for
-# DURATION s and expecting it back, on the backend that greeted it: one
-# JSON line at the end (a flow that broke, went silent or changed backend
-# is failed). Bounded: DURATION + 5 s at most.
-ip netns exec "$CLIENT" python3 -c '
-import json, socket, sys, time
-n, dur = int(sys.argv[1]), float(sys.argv[2])
-flows, failed, why = [], 0, {}
-for i in range(n):
-    s = socket.create_connection(("198.19.96.20", 7), timeout=3)
-    f = s.makefile("rb")
-    flows.append([s, f, f.readline().strip().decode(), True])
-start = time.time(); rounds = 0
-while time.time() - start < dur:
-    for fl in flows:
-        if not fl[3]:
-            continue
-        s, f = fl[0], fl[1]
-        try:
-            s.sendall(b"ping %d\n" % rounds)
-            got = f.readline()
-            if got != b"ping %d\n" % rounds:
-                raise OSError("got %r" % got[:40])
-        except OSError as e:
-            fl[3] = False; failed += 1
-            why[str(e)[:60]] = why.get(str(e)[:60], 0) + 1
-    rounds += 1
-    time.sleep(0.1)
-print(json.dumps({"flows": n, "failed": failed, "rounds": rounds, "why": why,
-                  "backends": sorted(set(fl[2] for fl in flows))}))
-' "$FLOWS" 9 >"$T_DIR/long.json" 2>"$T_DIR/long.err" &
-LONG_PID=$!
-defer kill_pid "$LONG_PID"
+start_long_flows "$CLIENT" 198.19.96.20 7 "$FLOWS" 9 "$T_DIR/long.json"
 
 ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to 198.19.96.20:80 \
 	--duration 10 --count 3000 --rate 300 --concurrency 8 --timeout-ms 5000 \
@@ -162,8 +105,8 @@ CHECK_WHY="10 s TCP load across the restart with larger maps: expected no failed
 check no-failed-connection [ "$(jget "$T_DIR/load.json" 'd.get("failed") == 0 and d.get("answered", 0) > 0')" = True ]
 
 wait "$LONG_PID"
-CHECK_WHY="$FLOWS long-lived flows across the migration: $(cat "$T_DIR/long.json" "$T_DIR/long.err" 2>/dev/null | head -5)"
-check long-flows-kept [ "$(jget "$T_DIR/long.json" 'd.get("failed") == 0 and d.get("rounds", 0) > 40 and len(d.get("backends", [])) == 2')" = True ]
+CHECK_WHY="$FLOWS long-lived flows across the migration: $(cat "$T_DIR/long.json" "$T_DIR/long.json.err" 2>/dev/null | head -5)"
+check long-flows-kept long_flows_ok "$T_DIR/long.json" 40
 
 CHECK_WHY="svcd_conntrack max_entries after the restart: $(pin_field svcd_conntrack max_entries), id $CT_ID -> $(pin_field svcd_conntrack id)"
 grown() { # NAME MIN OLD_ID: bigger than MIN, a map made anew
