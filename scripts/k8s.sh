@@ -44,7 +44,9 @@
 # the controllers a Service's life needs (see CONTROLLERS below: no
 # nodelifecycle or podgc, which would evict or delete Pods on Nodes that
 # no kubelet runs). DIR gets admin.kubeconfig (client certificate,
-# system:masters), the PKI, the logs, the PIDs and the namespace's name.
+# system:masters), kube-proxy.kubeconfig (system:kube-proxy, for a real
+# kube-proxy: tests that hand over between svcd and it),
+# the PKI, the logs, the PIDs and the namespace's name.
 # `up` waits for etcd's /health, the API server's /readyz and the
 # controller manager's /healthz, each with a deadline, then prints the
 # start-up time and the resident memory, and leaves the three running
@@ -408,6 +410,8 @@ EOF
 	cert apiserver kube-apiserver "" server
 	cert admin kubernetes-admin system:masters client
 	cert controller-manager system:kube-controller-manager "" client
+	# the default policy binds system:kube-proxy to system:node-proxier
+	cert kube-proxy system:kube-proxy "" client
 	openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
 		openssl pkey -out "$PKI/sa.key" 2>/dev/null &&
 		openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null ||
@@ -612,6 +616,7 @@ cmd_up() {
 	write_audit_policy
 	kubeconfig "$DIR/admin.kubeconfig" admin
 	kubeconfig "$DIR/controller-manager.kubeconfig" controller-manager
+	kubeconfig "$DIR/kube-proxy.kubeconfig" kube-proxy
 
 	NS=svcd-k8s-$(printf '%x%04x' $$ $((RANDOM ^ (RANDOM << 1) & 0xffff)))
 	ip netns add "$NS" || die "ip netns add $NS failed"

@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# handover: a node moves from the real kube-proxy (nftables mode, v1.37) to
+# svcd and back, against the real control plane, with a TCP load of new
+# connections the whole time (100 a second) and long-lived flows opened
+# before each switch:
+#
+#   in    kube-proxy serves demo/web; svcd starts beside it (its tc
+#         programs translate before netfilter sees a packet), then
+#         kube-proxy is stopped and `kube-proxy --cleanup` removes its
+#         table;
+#   out   kube-proxy starts beside svcd and syncs its rules; svcd is
+#         stopped and `svcd --cleanup` removes its programs and pins, so
+#         netfilter's rules take over.
+#
+# New connections must never fail in either switch, and whoever is left
+# must follow the next change. Flows already open are measured, not
+# required: neither side knows the other's NAT state, so a flow survives
+# a switch only when the new owner picks the same endpoint (or the flow
+# is left to the kernel conntrack entry that already holds its NAT); the
+# counts are logged ("long flows broken: N of 100").
+#
+#   client .20 -- node1 (kube-proxy nftables | svcd) -- pod-a .11, pod-b .12
+#                   +-- k8s-api -- svcd-k8s-*: etcd, kube-apiserver, controllers
+#
+#   demo/web 198.19.96.10: 80/TCP -> 8080 (svcd-echo), 7/TCP -> 7007 (the
+#   line echo of the long-lived flows)
+source "$(dirname "$0")/lib_k8s.sh"
+
+agent_setup
+NODE=$(nsname node)
+CLIENT=$(nsname client)
+make_node "$NODE"
+make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1
+for p in a:11 b:12; do
+	pod=$(nsname "${p%%:*}")
+	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1
+	start_echo "$pod" "pod-${p%%:*}" 8080 --tcp
+	start_line_echo "$pod" "pod-${p%%:*}" 7007
+done
+
+KP_BIN=$(dirname "$KUBECTL")/kube-proxy
+[ -x "$KP_BIN" ] || fail_all "$KP_BIN missing: run scripts/k8s.sh build (make check does it)"
+command -v nft >/dev/null || fail_all "no nft: kube-proxy's nftables mode needs it (make deps)"
+
+k8s_up "$NODE"
+k8s_node node1 && k8s_ns demo || fail_all "Node and namespace demo not created"
+k8s_svcd_kubeconfig
+FE=198.19.96.10:80/TCP
+k8s_service demo web '"clusterIP":"198.19.96.10","selector":{"app":"web"},"ports":[{"name":"http","port":80,"targetPort":8080},{"name":"long","port":7,"targetPort":7007}]' &&
+	k8s_pod demo pod-a node1 '{"app":"web"}' http=8080,long=7007 &&
+	k8s_pod_ready demo pod-a 198.18.1.11 true &&
+	k8s_pod demo pod-b node1 '{"app":"web"}' http=8080,long=7007 &&
+	k8s_pod_ready demo pod-b 198.18.1.12 true || fail_all "demo/web and its Pods not created"
+wait_until 30 k8s_slices_ready demo web 2 || fail_all "the EndpointSlice controller did not publish demo/web's 2 endpoints"
+
+KP_PID=
+KP_LOG=$T_DIR/kube-proxy.log
+start_kube_proxy() {
+	echo "---- start" >>"$KP_LOG"
+	ip netns exec "$NODE" "$KP_BIN" --kubeconfig "$K8S_DIR/kube-proxy.kubeconfig" \
+		--proxy-mode nftables --hostname-override node1 \
+		--cluster-cidr 198.18.0.0/16 --nodeport-addresses 198.18.1.1/32 \
+		--metrics-bind-address 127.0.0.1:10249 \
+		--healthz-bind-address 127.0.0.1:10256 \
+		--conntrack-max-per-core=0 --conntrack-min=0 \
+		--conntrack-tcp-timeout-established=0 \
+		--conntrack-tcp-timeout-close-wait=0 --oom-score-adj=0 \
+		>>"$KP_LOG" 2>&1 &
+	KP_PID=$!
+	defer stop_kube_proxy
+}
+stop_kube_proxy() {
+	[ -n "$KP_PID" ] || return 0
+	kill_pid "$KP_PID"
+	KP_PID=
+}
+# kube-proxy's rules for demo/web are in the node's nftables
+kp_has_web() {
+	ip netns exec "$NODE" nft list table ip kube-proxy 2>/dev/null | grep -q '198.19.96.10'
+}
+kp_table_gone() {
+	! ip netns exec "$NODE" nft list table ip kube-proxy >/dev/null 2>&1
+}
+# a load of new connections to demo/web:80 for SECS s, 100 a second
+start_probe() {
+	PROBE_OUT=$T_DIR/probe-$1.json
+	ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to 198.19.96.10:80 \
+		--duration "$2" --count $(($2 * 100)) --rate 100 --concurrency 4 \
+		--timeout-ms 3000 --log "$T_DIR/probe-$1.log" >"$PROBE_OUT" 2>&1 &
+	PROBE_PID=$!
+	defer kill_pid "$PROBE_PID"
+}
+svcd_progs() {
+	local ifc
+	for ifc in svp-1-20 svp-1-11 svp-1-12; do
+		tc_progs "$NODE" "$ifc"
+	done | grep -c .
+}
+
+# ---- kube-proxy alone
+start_kube_proxy
+wait_until 30 kp_has_web || { tail -n 5 "$KP_LOG"; fail_all "kube-proxy wrote no rules for demo/web in 30 s"; }
+reachable_by "$CLIENT" 198.19.96.10:80 pod-a pod-b
+CHECK_WHY="through kube-proxy's rules: '$REACHED'"
+check kube-proxy-serves [ "$REACHED" = "pod-a pod-b" ]
+
+# ---- in: svcd beside kube-proxy, then kube-proxy gone
+start_long_flows "$CLIENT" 198.19.96.10 7 100 14 "$T_DIR/long-in.json"
+start_probe in 16
+sleep 2
+start_svcd_api "$NODE"
+wait_backends 20 "$FE" "198.18.1.11:8080 198.18.1.12:8080" ||
+	{ dump_diag; fail_all "svcd did not program demo/web beside kube-proxy"; }
+log "svcd serving beside kube-proxy: $(svcd_progs) programs on the pod interfaces"
+sleep 3
+stop_kube_proxy
+ip netns exec "$NODE" "$KP_BIN" --cleanup >>"$KP_LOG" 2>&1
+CHECK_WHY="kube-proxy --cleanup left its table: $(ip netns exec "$NODE" nft list tables 2>&1 | xargs)"
+check in-kube-proxy-cleaned kp_table_gone
+wait "$PROBE_PID"
+CHECK_WHY="new connections across the switch to svcd: $(load_summary "$PROBE_OUT")"
+check in-no-failed-connection [ "$(jget "$PROBE_OUT" 'd.get("failed") == 0 and d.get("answered", 0) > 1000')" = True ]
+wait "$LONG_PID"
+log "in: long flows broken: $(jget "$T_DIR/long-in.json" 'd.get("failed")') of 100 ($(jget "$T_DIR/long-in.json" 'd.get("why")'))"
+k8s_pod_ready demo pod-b 198.18.1.12 false
+CHECK_WHY="svcd alone did not follow pod-b not Ready: '$(fe_backends "$FE")'"
+check in-svcd-follows wait_backends 30 "$FE" 198.18.1.11:8080
+k8s_pod_ready demo pod-b 198.18.1.12 true
+wait_backends 30 "$FE" "198.18.1.11:8080 198.18.1.12:8080" ||
+	log "pod-b Ready again not followed: $(fe_backends "$FE")"
+
+# ---- out: kube-proxy beside svcd, then svcd gone
+start_long_flows "$CLIENT" 198.19.96.10 7 100 14 "$T_DIR/long-out.json"
+start_probe out 16
+sleep 2
+start_kube_proxy
+wait_until 30 kp_has_web || fail out-kube-proxy-synced "kube-proxy wrote no rules in 30 s: $(tail -n 3 "$KP_LOG")"
+sleep 2
+stop_svcd
+ip netns exec "$NODE" "$SVCD" --cleanup --pin-dir "$PIN_DIR" >"$T_DIR/cleanup.log" 2>&1
+CHECK_WHY="after svcd --cleanup: $(svcd_progs) svcd programs on the pod interfaces, pin dir: $(ls "$PIN_DIR" 2>&1 | head -3 | xargs); $(tail -n 2 "$T_DIR/cleanup.log")"
+gone() { [ "$(svcd_progs)" = 0 ] && [ ! -e "$PIN_DIR" ]; }
+check out-svcd-cleaned gone
+wait "$PROBE_PID"
+CHECK_WHY="new connections across the switch to kube-proxy: $(load_summary "$PROBE_OUT")"
+check out-no-failed-connection [ "$(jget "$PROBE_OUT" 'd.get("failed") == 0 and d.get("answered", 0) > 1000')" = True ]
+wait "$LONG_PID"
+log "out: long flows broken: $(jget "$T_DIR/long-out.json" 'd.get("failed")') of 100 ($(jget "$T_DIR/long-out.json" 'd.get("why")'))"
+k8s_pod_ready demo pod-b 198.18.1.12 false
+kp_one_backend() {
+	reachable_by "$CLIENT" 198.19.96.10:80 pod-a
+	[ "$REACHED" = pod-a ]
+}
+CHECK_WHY="kube-proxy alone did not follow pod-b not Ready: '$REACHED'"
+check out-kube-proxy-follows wait_until 30 kp_one_backend
+
+finish
