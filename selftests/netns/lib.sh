@@ -471,10 +471,11 @@ echo_listening() {
 #                                   connection with "NAME\n", then echoes
 #                                   every line back (svcd-echo closes at
 #                                   once, so it cannot hold a flow)
-#   start_long_flows NS ADDR PORT N SECONDS OUT
+#   start_long_flows NS ADDR PORT N SECONDS OUT [idle]
 #                                   N connections from NS to ADDR:PORT, each
 #                                   saying a line every 100 ms for SECONDS
-#                                   and expecting it back; in the
+#                                   (idle: once at the start and once after
+#                                   SECONDS) and expecting it back; in the
 #                                   background (LONG_PID), one JSON line into
 #                                   OUT at the end: {"flows", "failed",
 #                                   "rounds", "why", "backends"}. A flow that
@@ -514,17 +515,20 @@ while True:
 }
 
 start_long_flows() {
-	local ns=$1 addr=$2 port=$3 n=$4 secs=$5 out=$6
+	local ns=$1 addr=$2 port=$3 n=$4 secs=$5 out=$6 mode=${7:-busy}
 	ip netns exec "$ns" timeout $((secs + 30)) python3 -c '
 import json, socket, sys, time
 addr, port, n, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+idle = sys.argv[5] == "idle"
 flows, failed, why = [], 0, {}
 for i in range(n):
     s = socket.create_connection((addr, port), timeout=3)
     f = s.makefile("rb")
     flows.append([s, f, f.readline().strip().decode(), True])
 start = time.time(); rounds = 0
-while time.time() - start < dur:
+while time.time() - start < dur or (idle and rounds < 2):
+    if idle and rounds == 1:
+        time.sleep(max(0, dur - (time.time() - start)))
     for fl in flows:
         if not fl[3]:
             continue
@@ -541,7 +545,7 @@ while time.time() - start < dur:
     time.sleep(0.1)
 print(json.dumps({"flows": n, "failed": failed, "rounds": rounds, "why": why,
                   "backends": sorted(set(fl[2] for fl in flows))}))
-' "$addr" "$port" "$n" "$secs" >"$out" 2>"$out.err" &
+' "$addr" "$port" "$n" "$secs" "$mode" >"$out" 2>"$out.err" &
 	LONG_PID=$!
 	defer kill_pid "$LONG_PID"
 }

@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# syn_flood: conntrack under pressure (issue 16, capacity). client2 sends
+# TCP SYNs from random ports to a NodePort of node A as fast as one
+# Python process can for FLOOD_S s, never answering the SYN-ACKs (dropped
+# in client2's own nftables), against a conntrack map of 4,096 entries:
+# each SYN takes an entry. Meanwhile client keeps 50 busy flows (a line
+# every 100 ms), 50 idle ones (a line before and after the flood), and
+# opens new connections (50 a second).
+#
+# The policy (docs/design.md, "Conntrack under pressure"): svcd_conntrack
+# is an LRU map, so a flood evicts the least recently used entries,
+# established flows' among them. Checked: the flood fills the map and the
+# legitimate client's new connections are all served. Measured and logged
+# ("established flows broken by the flood: busy N of 50, idle M of 50"),
+# not required: a flow whose entries were evicted is translated anew at
+# its next packet, to the same backend or not (two here), and one that
+# lost only its reply entry is reset. Kernel conntrack instead protects
+# assured flows and drops new ones when full.
+#
+#       client 198.19.0.100              client2 198.19.0.101 (flood)
+#            | eth0                            | eth0
+#   +--------|-------------- router -----------|----------------+
+#   +------|-----------------------------------|----------------+
+#          | upl0 198.19.0.1/32 (XDP)          | upl0 198.19.0.2/32
+#   +------|------ node A --------+     +------|------ node B --------+
+#   |  svcd --max-conntrack 4096  |     |  (no svcd)                  |
+#   +----|------------------------+     +-----------------------------+
+#     pod a1 198.18.1.10: 8080 (svcd-echo), 7007; pod a2 198.18.1.20: 7007
+#
+#   demo/np   NodePort 30080/TCP -> a1:8080
+#   demo/long NodePort 30070/TCP -> a1:7007, a2:7007 (line echoes)
+source "$(dirname "$0")/lib.sh"
+
+setup_test
+make_two_nodes
+CLUSTER=$T_DIR/cluster.json
+FLOOD_S=${SVCD_TEST_FLOOD_S:-8}
+CT_MAX=4096
+
+start_echo "$POD_A1" a1 8080 --tcp
+start_line_echo "$POD_A1" a1 7007
+start_line_echo "$POD_A2" a2 7007
+cluster_write "$CLUSTER" \
+	"$(k8s_service_x demo np 198.19.96.30 'tcp:80/TCP:8080@30080' type=NodePort)" \
+	"$(k8s_slice demo np-1 np 'tcp:8080/TCP' "$A1_IP,node=nodea,target=a1")" \
+	"$(k8s_service_x demo long 198.19.96.31 'long:7/TCP:7007@30070' type=NodePort)" \
+	"$(k8s_slice demo long-1 long 'long:7007/TCP' "$A1_IP,node=nodea,target=a1" "$A2_IP,node=nodea,target=a2")"
+start_node_svcd "$NODE_A" nodeA "$CLUSTER" --uplinks upl0 --max-conntrack "$CT_MAX"
+node_svcd_wait "$NODE_A" 15 "$NODE_A_IP:30080/TCP" "$NODE_A_IP:30070/TCP" ||
+	{ dump_diag; fail_all "svcd on node A did not install the NodePorts"; }
+use_svcd "$NODE_A"
+
+# client2 never answers: its SYN-ACKs and anything else from node A dropped
+ip netns exec "$CLIENT2" nft -f - <<EOF || fail_all "nft in $CLIENT2 failed"
+table inet flood {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		ip saddr $NODE_A_IP drop
+	}
+}
+EOF
+
+ct_count() {
+	svcctl dump conntrack -o json 2>/dev/null |
+		python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null
+}
+
+start_long_flows "$CLIENT" "$NODE_A_IP" 30070 50 $((FLOOD_S + 6)) "$T_DIR/busy.json"
+BUSY_PID=$LONG_PID
+start_long_flows "$CLIENT" "$NODE_A_IP" 30070 50 $((FLOOD_S + 6)) "$T_DIR/idle.json" idle
+IDLE_PID=$LONG_PID
+sleep 2
+wait_until 10 eval '[ "$(ct_count)" -ge 200 ]' ||
+	log "the long flows hold $(ct_count) conntrack entries before the flood"
+CT_BEFORE=$(ct_count)
+ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to "$NODE_A_IP:30080" \
+	--duration "$FLOOD_S" --count $((FLOOD_S * 50)) --rate 50 --concurrency 4 \
+	--timeout-ms 3000 >"$T_DIR/new.json" 2>&1 &
+NEW_PID=$!
+defer kill_pid "$NEW_PID"
+
+# the flood: raw SYNs from random source ports, FLOOD_S s, then a count
+ip netns exec "$CLIENT2" timeout $((FLOOD_S + 10)) python3 -c '
+import random, socket, struct, sys, time
+src, dst, dport, dur = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+sa, da = socket.inet_aton(src), socket.inet_aton(dst)
+def csum(b):
+    n = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while n >> 16:
+        n = (n & 0xffff) + (n >> 16)
+    return ~n & 0xffff
+sent, t0 = 0, time.time()
+while time.time() - t0 < dur:
+    for _ in range(256):
+        sport, seq = random.randint(1024, 65535), random.getrandbits(32)
+        h = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
+        c = csum(sa + da + struct.pack("!BBH", 0, 6, 20) + h)
+        s.sendto(h[:16] + struct.pack("!H", c) + h[18:], (dst, 0))
+        sent += 1
+print("%d %.2f" % (sent, time.time() - t0))
+' "$CLIENT2_IP" "$NODE_A_IP" 30080 "$FLOOD_S" >"$T_DIR/flood.out" 2>&1
+read -r SENT SECS <"$T_DIR/flood.out"
+CT_AFTER=$(ct_count)
+log "flood: ${SENT:-?} SYNs in ${SECS:-?} s ($(awk -v n="${SENT:-0}" -v t="${SECS:-1}" 'BEGIN { printf "%.0f", n / t }') a second) against $CT_MAX conntrack entries; entries before $CT_BEFORE, after $CT_AFTER"
+CHECK_WHY="the flood sent ${SENT:-nothing} SYNs: $(head -c 300 "$T_DIR/flood.out")"
+check flood-sent [ "${SENT:-0}" -gt $((CT_MAX * 4)) ]
+CHECK_WHY="conntrack entries after the flood: $CT_AFTER of $CT_MAX (the flood should fill it)"
+check conntrack-filled [ "${CT_AFTER:-0}" -ge $((CT_MAX * 3 / 4)) ]
+
+wait "$NEW_PID"
+CHECK_WHY="new connections of client during the flood: $(load_summary "$T_DIR/new.json")"
+check new-connections-served [ "$(jget "$T_DIR/new.json" 'd.get("failed") == 0 and d.get("answered", 0) > 0')" = True ]
+wait "$BUSY_PID"
+wait "$IDLE_PID"
+BUSY_BROKEN=$(jget "$T_DIR/busy.json" 'd.get("failed")')
+IDLE_BROKEN=$(jget "$T_DIR/idle.json" 'd.get("failed")')
+log "established flows broken by the flood: busy ${BUSY_BROKEN:-?} of 50 ($(jget "$T_DIR/busy.json" 'd.get("why")')), idle ${IDLE_BROKEN:-?} of 50 ($(jget "$T_DIR/idle.json" 'd.get("why")')); the LRU policy (docs/design.md)"
+CHECK_WHY="the long-flow cohorts did not run: $(cat "$T_DIR/busy.json"* "$T_DIR/idle.json"* | head -4)"
+measured() {
+	[ "$(jget "$T_DIR/busy.json" 'd.get("rounds", 0) > 30 and len(d.get("backends", [])) == 2')" = True ] &&
+		[ "$(jget "$T_DIR/idle.json" 'd.get("rounds") == 2')" = True ]
+}
+check flows-measured measured
+log "svcd's drop reasons after the flood: $(svcctl dump stats -o json 2>/dev/null | python3 -c 'import json,sys; d = json.load(sys.stdin); r = d.get("reasons", {}) if isinstance(d, dict) else {}; print(" ".join("%s=%s" % kv for kv in sorted(r.items()) if kv[1] and not kv[0].startswith("pass")))' 2>/dev/null)"
+
+finish
