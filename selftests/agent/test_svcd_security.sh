@@ -14,8 +14,8 @@
 # connection limit (a header byte a second) and a request with a 1 MiB URL
 # on the healthz and healthCheckNodePort ports: /healthz from another
 # address, /metrics and the healthCheckNodePort still answer within 2 s,
-# the oversize request is refused within 2 s, and a Service created
-# meanwhile is programmed. (5) At -v 4 (the most verbose level), through
+# the oversize request is refused within 2 s, a Service created meanwhile
+# is programmed, and every slow client is cut at the connection deadline. (5) At -v 4 (the most verbose level), through
 # 401s (a stale token file, then rotated), a 500 burst, a 410 and dropped
 # watches, neither bearer token nor any of the client key's material
 # appears in svcd's output or in /metrics.
@@ -48,7 +48,8 @@ CLIENT_IP=198.19.0.100
 HZ=$NODE_IP:10256
 MX=127.0.0.1:10249
 HC_PORT=32000
-CONN_LIMIT=64 # HTTPD_CONN_LIMIT (user/sys/http.h)
+CONN_LIMIT=64   # HTTPD_CONN_LIMIT (user/sys/http.h)
+CONN_DEADLINE=10 # HTTPD_CONN_DEADLINE_S
 # Distinctive secrets: any of these strings in svcd's output is a leak.
 API_TOKEN=svcd-good-token-$RUN_ID-$(openssl rand -hex 12)
 STALE_TOKEN=svcd-stale-token-$RUN_ID-$(openssl rand -hex 12)
@@ -342,7 +343,7 @@ def slow(hp, n, secs, ready):
     alive = 0
     for s in socks:
         try:
-            alive += s.recv(1) == b"" and 0 or 1
+            alive += 0 if s.recv(1) == b"" else 1
         except BlockingIOError:
             alive += 1
         except OSError:
@@ -389,7 +390,7 @@ sys.exit(0 if d.get("status") == int(sys.argv[2]) and d["elapsed"] < 2 else 1)' 
 
 N_SLOW=$((CONN_LIMIT + 16))
 SLOW_PIDS=()
-SLOW_S=12
+SLOW_S=$((CONN_DEADLINE + 2))
 for l in "$HZ" "$NODE_IP:$HC_PORT"; do
 	ip netns exec "$CLIENT" python3 "$CLIENT_PY" slow "$l" "$N_SLOW" "$SLOW_S" \
 		"$T_DIR/slow-${l##*:}.ready" >"$T_DIR/slow-${l##*:}.json" 2>&1 &
@@ -418,7 +419,11 @@ check slow-healthz-answers-later answers_fast "$NODE" "$HZ" /healthz 200
 for p in "${SLOW_PIDS[@]}"; do
 	wait "$p"
 done
-log "slow clients: healthz $(cat "$T_DIR/slow-${HZ##*:}.json"), hc $(cat "$T_DIR/slow-$HC_PORT.json")"
+for l in "$HZ" "$NODE_IP:$HC_PORT"; do
+	CHECK_WHY="slow clients of $l after ${SLOW_S} s: $(cat "$T_DIR/slow-${l##*:}.json") (want none still open: cut at the ${CONN_DEADLINE} s deadline)"
+	check "slow-clients-cut-${l##*:}" python3 -c 'import json, sys
+sys.exit(0 if json.load(open(sys.argv[1]))["open_at_end"] == 0 else 1)' "$T_DIR/slow-${l##*:}.json"
+done
 CHECK_WHY="svcd (pid $SVCD_PID) exited"
 check slow-svcd-alive svcd_alive
 
