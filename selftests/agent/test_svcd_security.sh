@@ -16,9 +16,10 @@
 # address, /metrics and the healthCheckNodePort still answer within 2 s,
 # the oversize request is refused within 2 s, a Service created meanwhile
 # is programmed, and every slow client is cut at the connection deadline. (5) At -v 4 (the most verbose level), through
-# 401s (a stale token file, then rotated), a 500 burst, a 410 and dropped
-# watches, neither bearer token nor any of the client key's material
-# appears in svcd's output or in /metrics.
+# 401s (a stale token file, then rotated), a 500 burst, a 503 whose body
+# repeats the request's Authorization header (svcd logs the start of an
+# error body), a 410 and dropped watches, neither bearer token nor any of
+# the client key's material appears in svcd's output or in /metrics.
 #
 #   +-- client ----------------+
 #   | eth0 198.19.0.100/24     |  slow and oversize clients (python3)
@@ -218,6 +219,14 @@ got_500() {
 }
 CHECK_WHY="no HTTP 500 logged within 15 s of a 500 burst"
 check secrets-500-burst-logged wait_until 15 got_500
+# a server (a proxy's debugging page) that repeats the request's
+# Authorization header in its error body, which svcd logs
+ctl /faults '{"status_burst": {"code": 503, "count": 2, "echo_auth": true}}' >/dev/null
+got_echo() {
+	svcd_log_since_start | grep -q -E 'k8s: (list|watch) [a-z]+: HTTP 503: .*request headers: Authorization'
+}
+CHECK_WHY="no HTTP 503 with the echoed header logged within 15 s"
+check secrets-echoing-server-logged wait_until 15 got_echo
 ctl /faults '{"force_410": true}' >/dev/null
 check secrets-410-taken wait_until 15 fault_taken force_410
 ctl /faults '{"drop_watch_after": 1, "drop_abrupt": true}' >/dev/null
