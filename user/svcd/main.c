@@ -173,13 +173,13 @@ static void on_k8s_change(void *ctx)
 	sync_soon(ctx, true);
 }
 
-/* --kubeconfig [--master], or in-cluster credentials with --master. */
-static int setup_k8s(struct svcd *s)
+/* --kubeconfig [--master], or in-cluster credentials with --master; read
+ * before anything is loaded or pinned, so a refused kubeconfig
+ * (insecure-skip-tls-verify, an unreadable file) leaves nothing behind. */
+static int load_credentials(struct svcd *s)
 {
 	const struct options *o = s->opts;
-	struct k8s_client_config kcfg = { .node_name = s->node_name };
 	char err_line[512] = "";
-	const char *env;
 	int err;
 
 	if (o->kubeconfig)
@@ -202,6 +202,16 @@ static int setup_k8s(struct svcd *s)
 			return err;
 		}
 	}
+	return 0;
+}
+
+/* The API client, on the credentials load_credentials() read. */
+static int setup_k8s(struct svcd *s)
+{
+	struct k8s_client_config kcfg = { .node_name = s->node_name };
+	const char *env;
+	int err;
+
 	/* Tests: short watches, so that faults the API simulator injects
 	 * into the next watch come soon (the idle limit follows, sys/k8s_watch.c). */
 	env = getenv("SVCD_K8S_WATCH_TIMEOUT_S");
@@ -411,6 +421,11 @@ static int run_agent(const struct options *o)
 	err = setup_loop(&s);
 	if (err)
 		goto out;
+	if (!o->from_file) {
+		err = load_credentials(&s);
+		if (err)
+			goto out;
+	}
 	err = setup_datapath(&s);
 	if (err)
 		goto out;
