@@ -3,11 +3,12 @@
 # svcd_security: the security defaults of issue 16, each a check that can
 # fail. (1) The pin directory is 0700 and every pin in it (maps, tcx and
 # cgroup links) 0600, owned by root, also after a restart under umask 000
-# that reuses the pins. (2) TLS to the API server: a kubeconfig with
+# that reuses the pins and finds the directory opened up to 0755 (closed
+# again, with a warning). (2) TLS to the API server: a kubeconfig with
 # insecure-skip-tls-verify makes svcd exit non-zero with one error line
-# naming it, before it loads or pins anything; a server certificate not signed by the kubeconfig's CA is
-# refused (an error line, nothing installed, the bearer token never sent);
-# the right CA syncs. (3) With its default flags svcd listens on nothing
+# naming it, before it loads or pins anything; a server certificate not
+# signed by the kubeconfig's CA is refused (a warning line per attempt,
+# nothing installed, the bearer token never sent); the right CA syncs. (3) With its default flags svcd listens on nothing
 # (its only sockets are connections to the API server); with the bind
 # flags it listens on exactly those addresses plus the healthCheckNodePort
 # of the one Service that has one. (4) More slow clients than the
@@ -126,6 +127,10 @@ EOF
 write_kubeconfig "$T_DIR/kc-good" "$APISIM_CA"
 write_kubeconfig "$T_DIR/kc-other-ca" "$T_DIR/other-ca.crt"
 write_kubeconfig "$T_DIR/kc-insecure" "$APISIM_CA" "    insecure-skip-tls-verify: true"
+
+svcd_log_since_start_has() {
+	svcd_log_since_start | grep -q -E -- "$1"
+}
 
 # svcd_socks: svcd's TCP and UDP sockets in its namespace, one line each,
 # "STATE LOCAL PEER" (ss; -p names the process).
@@ -267,6 +272,8 @@ stop_svcd
 ctl /apply "$(obj_list "$(k8s_service_x demo lb 198.19.96.40 "tcp:80/TCP:8080@30090" \
 	type=LoadBalancer etp=Local hc=$HC_PORT lb=198.19.20.5)" \
 	"$(k8s_slice demo lb-1 lb tcp:8080/TCP 198.18.1.11,node=node1)")" >/dev/null
+# someone opened the pin dir up while svcd was down
+chmod 0755 "$PIN_DIR"
 umask 000
 start_svcd_api "$NODE" -v 4 --cgroup-path "$SVCD_CG" \
 	--healthz-bind-address "$HZ" --metrics-bind-address "$MX"
@@ -274,6 +281,8 @@ umask 022
 wait_backends 20 198.19.96.40:80/TCP 198.18.1.11:8080 ||
 	{ dump_diag; fail_all "svcd's second start did not program demo/lb"; }
 pins_ok pins-modes-after-restart-umask-000
+CHECK_WHY="no warning that the pin dir was 0755: $(svcd_log_since_start | grep -m 2 -- '--pin-dir')"
+check pins-dir-closed-again-with-warning svcd_log_since_start_has "^svcd: warning: --pin-dir $PIN_DIR was mode 0755: now 0700"
 CHECK_WHY="pins before the restart: $PINS_BEFORE; after: $(ls "$PIN_DIR" | sort | xargs)"
 check pins-reused [ "$(ls "$PIN_DIR" | sort | xargs)" = "$PINS_BEFORE" ]
 

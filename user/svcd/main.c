@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -171,6 +172,23 @@ static void on_k8s_change(void *ctx)
 {
 	/* Many events -> one sync, like file writes. */
 	sync_soon(ctx, true);
+}
+
+/* The pin dir is svcd's alone: one made by svcd is 0700, and one found
+ * open to others (made by hand, or chmod'ed) is closed again, with a
+ * warning. The pins themselves are 0600, made so by the kernel. */
+static void private_pin_dir(const char *pin_dir)
+{
+	struct stat st;
+
+	if (stat(pin_dir, &st) || !(st.st_mode & 077))
+		return;
+	if (chmod(pin_dir, 0700))
+		pr_warn("--pin-dir %s is mode %04o and chmod 0700 failed: %s",
+			pin_dir, st.st_mode & 07777, strerror(errno));
+	else
+		pr_warn("--pin-dir %s was mode %04o: now 0700", pin_dir,
+			st.st_mode & 07777);
 }
 
 /* --kubeconfig [--master], or in-cluster credentials with --master; read
@@ -366,6 +384,7 @@ static int setup_datapath(struct svcd *s)
 	err = loader_prepare_pin_dir(o->pin_dir);
 	if (err)
 		return err;
+	private_pin_dir(o->pin_dir);
 	err = loader_open(&lcfg, &s->loader);
 	if (err)
 		return err;
