@@ -434,9 +434,9 @@ static void run_listener(struct listener *l)
 		MHD_run(l->daemon);
 }
 
-/* Arms the timerfd to the nearest MHD timeout over every listener or
- * min_ms, whichever comes first (1 ms at least: MHD says 0 while it has
- * buffered work), or disarms it. */
+/* Arms the timerfd to the nearest MHD timeout over every listener or to
+ * min ms (a connection's deadline), whichever comes first (1 ms at least:
+ * MHD says 0 while it has buffered work), or disarms it. */
 static void arm_timer(struct httpd *h, MHD_UNSIGNED_LONG_LONG min)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
