@@ -246,22 +246,30 @@ ctl /faults '{"drop_watch_after": 0}' >/dev/null
 
 # ---- 1: pin modes -------------------------------------------------------------------
 # pins_ok CASE: PIN_DIR and its parent 0700, every pin 0600, all root's;
-# tcx and cgroup links among them.
+# among them the tcx links (where the kernel has tcx: svcctl status says
+# which tc attach svcd used) and the cgroup links (where svcd attached its
+# socket programs: its "socket LB:" line).
 pins_ok() {
-	local bad
+	local bad tc_attach
 	bad=$(find "$BPFFS/sec" -printf '%m %u %g %y %p\n' | awk '
 		$2 != "root" || $3 != "root" { print; next }
 		$4 == "d" && $1 != "700" { print; next }
 		$4 != "d" && ($4 != "f" || $1 != "600") { print }')
+	tc_attach=$(svcctl status -o json 2>/dev/null | python3 -c 'import json, sys
+print(json.load(sys.stdin).get("variants", {}).get("tc_attach", "-"))' 2>/dev/null)
 	if [ -n "$bad" ]; then
 		fail "$1" "pins or directories with another mode or owner than 0700/0600 root:" "$bad"
-	elif ! ls "$PIN_DIR" | grep -q '^svcd_tcx_'; then
-		fail "$1" "no tcx link pinned (is tcx missing? then this case proves less): $(ls "$PIN_DIR" | xargs)"
-	elif ! ls "$PIN_DIR" | grep -q '^svcd_sock_'; then
-		fail "$1" "no cgroup link pinned: $(ls "$PIN_DIR" | xargs)"
+	elif [ "$tc_attach" = tcx ] && ! ls "$PIN_DIR" | grep -q '^svcd_tcx_'; then
+		fail "$1" "svcctl status says tcx, but no tcx link is pinned: $(ls "$PIN_DIR" | xargs)"
+	elif svcd_log_since_start_has '^svcd: info: socket LB: ' &&
+		! ls "$PIN_DIR" | grep -q '^svcd_link_sock_'; then
+		fail "$1" "socket programs attached, but no cgroup link is pinned: $(ls "$PIN_DIR" | xargs)"
 	else
+		[ "$tc_attach" = tcx ] || log "tc attach '$tc_attach' (no tcx): no link pins of pod interfaces to check"
+		svcd_log_since_start_has '^svcd: info: socket LB: ' ||
+			log "no socket programs attached: no cgroup link pins to check"
 		ok "$1"
-		log "$(find "$PIN_DIR" -type f | wc -l) pins, all 0600: $(ls "$PIN_DIR" | xargs | cut -c 1-300)..."
+		log "$(ls "$PIN_DIR" | grep -c .) pins, all 0600: $(ls "$PIN_DIR" | grep -c '^svcd_tcx_') tcx links, $(ls "$PIN_DIR" | grep -c '^svcd_link_') cgroup links, the rest maps"
 	fi
 }
 pins_ok pins-modes
