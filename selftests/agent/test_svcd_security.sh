@@ -237,11 +237,17 @@ CHECK_WHY="no HTTP 503 with the echoed header, token masked, logged within 15 s:
 check secrets-echoed-token-redacted wait_until 15 got_echo
 ctl /faults '{"force_410": true}' >/dev/null
 check secrets-410-taken wait_until 15 fault_taken force_410
+drops=$(apisim_count 'watch=1.* dropped')
 ctl /faults '{"drop_watch_after": 1, "drop_abrupt": true}' >/dev/null
 ctl /apply "$(obj_list "$(obj_service demo late0 198.19.96.20 http:80/TCP:8080)" \
 	"$(obj_slice demo late0-1 late0 http:8080/TCP 198.18.1.11)")" >/dev/null
 CHECK_WHY="demo/late0 not programmed within 15 s (dropped watches)"
 check secrets-reconnects-sync wait_backends 15 198.19.96.20:80/TCP 198.18.1.11:8080
+watches_dropped() {
+	[ "$(($(apisim_count 'watch=1.* dropped') - drops))" -ge 1 ]
+}
+CHECK_WHY="apisim dropped no watch of svcd's within 10 s"
+check secrets-watches-dropped wait_until 10 watches_dropped
 ctl /faults '{"drop_watch_after": 0}' >/dev/null
 
 # ---- 1: pin modes -------------------------------------------------------------------
