@@ -11,7 +11,8 @@
 # nothing installed, the bearer token never sent); the right CA syncs. (3) With its default flags svcd listens on nothing
 # (its only sockets are connections to the API server); with the bind
 # flags it listens on exactly those addresses plus the healthCheckNodePort
-# of the one Service that has one. (4) More slow clients than the
+# of the one Service that has one (on the wildcard address, or with
+# --nodeport-addresses on the node addresses inside it only). (4) More slow clients than the
 # connection limit (a header byte a second) and a request with a 1 MiB URL
 # on the healthz and healthCheckNodePort ports: /healthz from another
 # address, /metrics and the healthCheckNodePort still answer within 2 s,
@@ -461,6 +462,19 @@ sys.exit(0 if json.load(open(sys.argv[1]))["open_at_end"] == 0 else 1)' "$T_DIR/
 done
 CHECK_WHY="svcd (pid $SVCD_PID) exited"
 check slow-svcd-alive svcd_alive
+
+# ---- 3: --nodeport-addresses: healthCheckNodePorts on those node addresses only ---------
+stop_svcd
+start_svcd_api "$NODE" -v 4 --cgroup-path "$SVCD_CG" \
+	--healthz-bind-address "$HZ" --metrics-bind-address "$MX" \
+	--nodeport-addresses 198.19.0.0/24
+wait_backends 20 198.19.96.40:80/TCP 198.18.1.11:8080 ||
+	{ dump_diag; fail_all "svcd's third start did not program demo/lb"; }
+hc_on_node_addr() {
+	listeners_are "$HZ" "$MX" "$NODE_IP:$HC_PORT"
+}
+check listen-hc-nodeport-addresses-only wait_until 5 hc_on_node_addr
+check listen-hc-node-addr-answers answers_fast "$CLIENT" "$NODE_IP:$HC_PORT" / 200
 
 # ---- 5: no secret in svcd's output or /metrics ------------------------------------------
 ip netns exec "$NODE" curl -sS --max-time 5 "http://$MX/metrics" >"$T_DIR/metrics.out" 2>&1

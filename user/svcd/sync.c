@@ -394,6 +394,12 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 	int err;
 
 	build_cfg(s, &cfg, &node);
+	/* healthCheckNodePorts on the addresses NodePorts answer on, when
+	 * --nodeport-addresses narrows them (kube-proxy's rule) */
+	if (s->serve && s->opts->nodeport_cidrs.n)
+		serve_set_hc_addresses(s->serve, cfg.node_addrs,
+				       cfg.n_node_addrs, cfg.node_addrs6,
+				       cfg.n_node_addrs6);
 	model_errors_clear(s);
 	if (doc)
 		err = model_build(doc, &cfg, on_model_error, s, &state);
