@@ -1,27 +1,34 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# svcd_security: the security defaults of issue 16, each a check that can
-# fail. (1) The pin directory is 0700 and every pin in it (maps, tcx and
-# cgroup links) 0600, owned by root, also after a restart under umask 000
-# that reuses the pins and finds the directory opened up to 0755 (closed
-# again, with a warning). (2) TLS to the API server: a kubeconfig with
-# insecure-skip-tls-verify makes svcd exit non-zero with one error line
-# naming it, before it loads or pins anything; a server certificate not
-# signed by the kubeconfig's CA is refused (a warning line per attempt,
-# nothing installed, the bearer token never sent); the right CA syncs. (3) With its default flags svcd listens on nothing
-# (its only sockets are connections to the API server); with the bind
-# flags it listens on exactly those addresses plus the healthCheckNodePort
-# of the one Service that has one (on the wildcard address, or with
-# --nodeport-addresses on the node addresses inside it only). (4) More slow clients than the
-# connection limit (a header byte a second) and a request with a 1 MiB URL
-# on the healthz and healthCheckNodePort ports: /healthz from another
-# address, /metrics and the healthCheckNodePort still answer within 2 s,
-# the oversize request is refused within 2 s, a Service created meanwhile
-# is programmed, and every slow client is cut at the connection deadline. (5) At -v 4 (the most verbose level), through
-# 401s (a stale token file, then rotated), a 500 burst, a 503 whose body
-# repeats the request's Authorization header (svcd logs the start of an
-# error body), a 410 and dropped watches, neither bearer token nor any of
-# the client key's material appears in svcd's output or in /metrics.
+# svcd_security: the security defaults of issue 16 part 6, each a check
+# that can fail.
+# (1) The pin directory (and the parent svcd makes) is 0700 and every pin
+#     in it (maps, tcx and cgroup links) 0600, owned by root; also after a
+#     restart under umask 000 that reuses the pins and finds the directory
+#     opened up to 0755 (closed again, with a warning).
+# (2) TLS to the API server: a kubeconfig with insecure-skip-tls-verify
+#     makes svcd exit non-zero with one error line naming it, before it
+#     loads or pins anything; a server certificate not signed by the
+#     kubeconfig's CA is refused (a warning line per attempt, nothing
+#     installed, the bearer token never sent); the right CA syncs.
+# (3) With its default flags svcd listens on nothing (its only sockets are
+#     connections to the API server); with the bind flags on exactly those
+#     addresses plus the healthCheckNodePort of the one Service that has
+#     one: on the wildcard address, or with --nodeport-addresses on the
+#     node address inside it only.
+# (4) 80 slow clients (more than the connection limit; a header byte a
+#     second) and a request with a 1 MiB URL on the healthz and
+#     healthCheckNodePort ports: /healthz from another address, /metrics
+#     and the healthCheckNodePort answer within 2 s, the oversize request
+#     is refused within 2 s, a Service created meanwhile is programmed, and
+#     every slow client is cut at the connection deadline.
+# (5) At -v 4 (the most verbose level), through 401s (a stale token file,
+#     then rotated), a 500 burst, a 503 whose body repeats the request's
+#     Authorization header (svcd logs the start of an error body: the
+#     token must show as [redacted]), a 410 and dropped watches, neither
+#     bearer token nor any of the client key's material appears in svcd's
+#     output or in /metrics.
+# No kubectl: objects go through apisim's control listener.
 #
 #   +-- client ----------------+
 #   | eth0 198.19.0.100/24     |  slow and oversize clients (python3)
@@ -29,17 +36,19 @@
 #   +---|------------------------------ node1 -------------------------------+
 #   |  upl0 198.19.0.1/24                                                    |
 #   |  svcd --kubeconfig ──https──> apisim 127.0.0.1 (TLS, bearer token)     |
-#   |       --healthz-bind-address 198.19.0.1:10256 (second start)           |
-#   |       --metrics-bind-address 127.0.0.1:10249  (second start)           |
+#   |       --healthz-bind-address 198.19.0.1:10256 (second, third start)    |
+#   |       --metrics-bind-address 127.0.0.1:10249  (second, third start)    |
+#   |       --nodeport-addresses 198.19.0.0/24      (third start)            |
 #   |       --cgroup-path <the test's cgroup>  (cgroup link pins)            |
-#   |  svp-1-11 (tcx link pins)                                              |
+#   |  svp-1-11 198.18.1.1 (tcx link pins)                                   |
 #   +---|--------------------------------------------------------------------+
 #   +---|-- pod a 198.18.1.11 --+
 #
 #   demo/web    198.19.96.10:80 -> 198.18.1.11:8080
 #   demo/lb     LoadBalancer etp=Local, healthCheckNodePort 32000,
-#               endpoint on node1 (second start)
-#   demo/lateN  198.19.96.2N:80, created while the slow clients hold on
+#               endpoint on node1 (from the second start)
+#   demo/lateN  198.19.96.2N:80, created during dropped watches (late0)
+#               and while the slow clients hold on (late1)
 source "$(dirname "$0")/lib_agent.sh"
 
 agent_setup --apisim-only
