@@ -484,6 +484,17 @@ hc_on_node_addr() {
 }
 check listen-hc-nodeport-addresses-only wait_until 5 hc_on_node_addr
 check listen-hc-node-addr-answers answers_fast "$CLIENT" "$NODE_IP:$HC_PORT" / 200
+# a node address added inside the CIDR, then removed: the listeners
+# follow from the next sync, as the NodePorts do (test_svcd_node_addrs.sh)
+ip -n "$NODE" addr add 198.19.0.2/24 dev upl0
+ctl /apply "$(obj_list "$(obj_slice demo web-1 web http:8080/TCP 198.18.1.11 198.18.1.12)")" >/dev/null
+hc_on_two_addrs() {
+	listeners_are "$HZ" "$MX" "$NODE_IP:$HC_PORT" "198.19.0.2:$HC_PORT"
+}
+check listen-hc-follows-added-address wait_until 10 hc_on_two_addrs
+ip -n "$NODE" addr del 198.19.0.2/24 dev upl0
+ctl /apply "$(obj_list "$(obj_slice demo web-1 web http:8080/TCP 198.18.1.11)")" >/dev/null
+check listen-hc-follows-removed-address wait_until 10 hc_on_node_addr
 
 # ---- 5: no secret in svcd's output or /metrics ------------------------------------------
 ip netns exec "$NODE" curl -sS --max-time 5 "http://$MX/metrics" >"$T_DIR/metrics.out" 2>&1
