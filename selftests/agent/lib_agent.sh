@@ -6,6 +6,8 @@
 #
 #	source "$(dirname "$0")/lib_agent.sh"
 #	agent_setup			# setup_test; kubectl (scripts/k8s.sh build), curl, openssl
+#	agent_setup --apisim-only	# the same without kubectl: objects go
+#					# through apisim's control listener (ctl /apply)
 #	make_node "$NODE"; make_pod ...; start_echo ...
 #	start_apisim "$NODE"		# apisim inside NODE on 127.0.0.1
 #	kc create -f FILE		# kubectl against it (runs inside NODE)
@@ -39,6 +41,8 @@ REF_NODE=		# namespace of the fresh --from-file svcd (check_fresh_sync)
 REF_N=0
 
 agent_setup() {
+	local apisim_only=
+	[ "${1:-}" = --apisim-only ] && apisim_only=1
 	setup_test
 	# AGENT_KEEP_LOGS=DIR: copy the logs there at exit (debugging).
 	if [ -n "${AGENT_KEEP_LOGS:-}" ]; then
@@ -49,6 +53,7 @@ agent_setup() {
 	for t in curl openssl timeout python3; do
 		command -v "$t" >/dev/null || fail_all "'$t' not found (scripts/deps.sh)"
 	done
+	[ -z "$apisim_only" ] || return 0
 	# kubectl and the control plane of the pinned Kubernetes build
 	# (scripts/k8s.sh build; make check builds them first): missing is a
 	# failure, not a skip

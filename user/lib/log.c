@@ -42,3 +42,47 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		line[--len] = '\0';
 	fprintf(stderr, "%s: %s: %s\n", log_prefix, names[level], line);
 }
+
+/* Masks the n characters at p; returns how many it left there. */
+static size_t mask(char *p, size_t n)
+{
+	static const char word[] = "[redacted]";
+
+	if (n < sizeof(word) - 1) {
+		memset(p, '*', n);
+		return n;
+	}
+	memcpy(p, word, sizeof(word) - 1);
+	return sizeof(word) - 1;
+}
+
+unsigned int log_redact(char *s, const char *secret)
+{
+	size_t slen, len, k, left;
+	unsigned int n = 0;
+	char *p;
+
+	if (!s || !secret)
+		return 0;
+	slen = strlen(secret);
+	if (slen < LOG_REDACT_MIN_TAIL)
+		return 0;
+	p = s;
+	while ((p = strstr(p, secret))) {
+		left = mask(p, slen);
+		memmove(p + left, p + slen, strlen(p + slen) + 1);
+		p += left;
+		n++;
+	}
+	/* the longest tail that starts the secret */
+	len = strlen(s);
+	for (k = slen - 1 < len ? slen - 1 : len; k >= LOG_REDACT_MIN_TAIL;
+	     k--) {
+		if (!memcmp(s + len - k, secret, k)) {
+			s[len - k + mask(s + len - k, k)] = '\0';
+			n++;
+			break;
+		}
+	}
+	return n;
+}

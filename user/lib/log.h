@@ -21,6 +21,18 @@ void log_set_prefix(const char *prefix);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/*
+ * Masks every copy of secret in s, in place, and a trailing start of it of
+ * LOG_REDACT_MIN_TAIL characters or more (text cut off mid-secret): with
+ * "[redacted]" where the copy is at least that long, else with '*'. For
+ * text from elsewhere (a server's error body) that may repeat a credential
+ * svcd sent. A secret shorter than LOG_REDACT_MIN_TAIL is left alone (no
+ * credential is that short, and masking it would garble messages).
+ * Returns the number of copies masked.
+ */
+#define LOG_REDACT_MIN_TAIL 4
+unsigned int log_redact(char *s, const char *secret);
+
 #define pr_err(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define pr_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define pr_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -173,13 +174,30 @@ static void on_k8s_change(void *ctx)
 	sync_soon(ctx, true);
 }
 
-/* --kubeconfig [--master], or in-cluster credentials with --master. */
-static int setup_k8s(struct svcd *s)
+/* The pin dir is svcd's alone: one made by svcd is 0700, and one found
+ * open to others (made by hand, or chmod'ed) is closed again, with a
+ * warning. The pins themselves are 0600, made so by the kernel. */
+static void private_pin_dir(const char *pin_dir)
+{
+	struct stat st;
+
+	if (stat(pin_dir, &st) || !(st.st_mode & 077))
+		return;
+	if (chmod(pin_dir, 0700))
+		pr_warn("--pin-dir %s is mode %04o and chmod 0700 failed: %s",
+			pin_dir, st.st_mode & 07777, strerror(errno));
+	else
+		pr_warn("--pin-dir %s was mode %04o: now 0700", pin_dir,
+			st.st_mode & 07777);
+}
+
+/* --kubeconfig [--master], or in-cluster credentials with --master; read
+ * before anything is loaded or pinned, so a refused kubeconfig
+ * (insecure-skip-tls-verify, an unreadable file) leaves nothing behind. */
+static int load_credentials(struct svcd *s)
 {
 	const struct options *o = s->opts;
-	struct k8s_client_config kcfg = { .node_name = s->node_name };
 	char err_line[512] = "";
-	const char *env;
 	int err;
 
 	if (o->kubeconfig)
@@ -202,6 +220,16 @@ static int setup_k8s(struct svcd *s)
 			return err;
 		}
 	}
+	return 0;
+}
+
+/* The API client, on the credentials load_credentials() read. */
+static int setup_k8s(struct svcd *s)
+{
+	struct k8s_client_config kcfg = { .node_name = s->node_name };
+	const char *env;
+	int err;
+
 	/* Tests: short watches, so that faults the API simulator injects
 	 * into the next watch come soon (the idle limit follows, sys/k8s_watch.c). */
 	env = getenv("SVCD_K8S_WATCH_TIMEOUT_S");
@@ -356,6 +384,7 @@ static int setup_datapath(struct svcd *s)
 	err = loader_prepare_pin_dir(o->pin_dir);
 	if (err)
 		return err;
+	private_pin_dir(o->pin_dir);
 	err = loader_open(&lcfg, &s->loader);
 	if (err)
 		return err;
@@ -413,6 +442,11 @@ static int run_agent(const struct options *o)
 	err = setup_loop(&s);
 	if (err)
 		goto out;
+	if (!o->from_file) {
+		err = load_credentials(&s);
+		if (err)
+			goto out;
+	}
 	err = setup_datapath(&s);
 	if (err)
 		goto out;

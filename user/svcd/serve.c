@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* serve.c - see serve.h. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -18,10 +19,18 @@
 #define TAG_HEALTHZ 0x10000u
 #define TAG_METRICS 0x10001u
 
+/* listeners of one healthCheckNodePort: one per node address at most */
+#define HC_MAX_LISTENERS 16
+
+/* A node address a healthCheckNodePort listens on: "ADDR" or "[ADDR6]". */
+typedef char hc_addr[INET6_ADDRSTRLEN + 2];
+
 struct healthcheck {
 	uint16_t port;
-	int listener;  /* "[::]:port" (both families) or "0.0.0.0:port" */
-	int listener4; /* "0.0.0.0:port" beside "[::]" under bindv6only; -1 */
+	/* "[::]:port" (both families), "0.0.0.0:port" (beside "[::]" under
+	 * bindv6only), or, with --nodeport-addresses, one per node address */
+	int ls[HC_MAX_LISTENERS];
+	size_t n_ls;
 	char name[SVCD_NAME_LEN];
 	uint32_t local_endpoints;
 	bool seen; /* in the latest state */
@@ -40,6 +49,11 @@ struct serve {
 	struct healthcheck *hcs;
 	size_t n_hcs, cap_hcs;
 	bool ipv6; /* the node serves IPv6: health checks on [::] too */
+	/* --nodeport-addresses: health checks on these only (else on the
+	 * wildcard address) */
+	bool hc_restricted;
+	hc_addr *hc_addrs;
+	size_t n_hc_addrs;
 	struct serve_sync_info last;
 	time_t last_ok; /* wall clock of the last good sync, 0 = none */
 	unsigned long syncs, sync_failures;
@@ -274,6 +288,7 @@ void serve_free(struct serve *s)
 		return;
 	httpd_free(s->httpd);
 	free(s->hcs);
+	free(s->hc_addrs);
 	free(s);
 }
 
@@ -312,35 +327,107 @@ static bool bindv6only(void)
 	return v != 0;
 }
 
+static void hc_unlisten(struct serve *s, struct healthcheck *hc)
+{
+	size_t i;
+
+	for (i = 0; i < hc->n_ls; i++)
+		httpd_unlisten(s->httpd, hc->ls[i]);
+	hc->n_ls = 0;
+}
+
+/* With --nodeport-addresses, as kube-proxy's: a listener on each node
+ * address NodePorts answer on, none while there is none. Each failure is
+ * logged with its address. */
+static int hc_listen_addrs(struct serve *s, struct healthcheck *hc,
+			   uint16_t port)
+{
+	char addr[sizeof(hc_addr) + 8];
+	size_t i;
+	int id;
+
+	for (i = 0; i < s->n_hc_addrs; i++) {
+		if (hc->n_ls == HC_MAX_LISTENERS) {
+			pr_warn("healthCheckNodePort %u: listens on the first %d node addresses only",
+				port, HC_MAX_LISTENERS);
+			break;
+		}
+		snprintf(addr, sizeof(addr), "%s:%u", s->hc_addrs[i], port);
+		id = httpd_listen(s->httpd, addr, port);
+		if (id >= 0)
+			hc->ls[hc->n_ls++] = id;
+	}
+	return 0;
+}
+
 /*
  * On a node that serves IPv6 a healthCheckNodePort answers on both
  * families, as kube-proxy's (one server per family): "[::]:port", which
  * takes IPv4 too, and "0.0.0.0:port" beside it when bindv6only says it
  * does not. On an IPv4 node, or where the namespace has no IPv6 sockets,
- * "0.0.0.0:port" as before. Returns 0 or the error (logged).
+ * "0.0.0.0:port" as before. With --nodeport-addresses, on the node
+ * addresses instead (hc_listen_addrs). Returns 0 or the error (logged).
  */
 static int hc_listen(struct serve *s, struct healthcheck *hc, uint16_t port)
 {
 	char addr[32];
+	int id;
 
-	hc->listener = hc->listener4 = -1;
+	hc->n_ls = 0;
+	if (s->hc_restricted)
+		return hc_listen_addrs(s, hc, port);
 	if (s->ipv6 && ipv6_usable()) {
 		snprintf(addr, sizeof(addr), "[::]:%u", port);
-		hc->listener = httpd_listen(s->httpd, addr, port);
-		if (hc->listener >= 0 && !bindv6only())
-			return 0;
+		id = httpd_listen(s->httpd, addr, port);
+		if (id >= 0) {
+			hc->ls[hc->n_ls++] = id;
+			if (!bindv6only())
+				return 0;
+		}
 	}
 	snprintf(addr, sizeof(addr), "0.0.0.0:%u", port);
-	if (hc->listener < 0) {
-		hc->listener = httpd_listen(s->httpd, addr, port);
-		return hc->listener < 0 ? hc->listener : 0;
+	id = httpd_listen(s->httpd, addr, port);
+	if (id < 0) {
+		hc_unlisten(s, hc);
+		return id;
 	}
-	hc->listener4 = httpd_listen(s->httpd, addr, port);
-	if (hc->listener4 < 0) {
-		httpd_unlisten(s->httpd, hc->listener);
-		return hc->listener4;
-	}
+	hc->ls[hc->n_ls++] = id;
 	return 0;
+}
+
+void serve_set_hc_addresses(struct serve *s, const __be32 *addrs,
+			    size_t n_addrs, const union svcd_ip6 *addrs6,
+			    size_t n_addrs6)
+{
+	char text[INET6_ADDRSTRLEN];
+	size_t i, n = 0;
+	hc_addr *list;
+
+	if (!s->ipv6)
+		n_addrs6 = 0;
+	list = calloc(n_addrs + n_addrs6 + 1, sizeof(*list));
+	if (!list)
+		return; /* the listeners stay as they are */
+	for (i = 0; i < n_addrs; i++)
+		if (inet_ntop(AF_INET, &addrs[i], list[n], sizeof(list[n])))
+			n++;
+	for (i = 0; i < n_addrs6; i++)
+		if (inet_ntop(AF_INET6, &addrs6[i], text, sizeof(text)))
+			snprintf(list[n++], sizeof(list[0]), "[%s]", text);
+	if (s->hc_restricted && n == s->n_hc_addrs &&
+	    !memcmp(list, s->hc_addrs, n * sizeof(*list))) {
+		free(list);
+		return;
+	}
+	free(s->hc_addrs);
+	s->hc_addrs = list;
+	s->n_hc_addrs = n;
+	s->hc_restricted = true;
+	/* the node's addresses changed: every health check moves with them */
+	for (i = 0; i < s->n_hcs; i++) {
+		hc_unlisten(s, &s->hcs[i]);
+		hc_listen(s, &s->hcs[i], s->hcs[i].port);
+	}
 }
 
 void serve_set_ipv6(struct serve *s, bool ipv6)
@@ -403,8 +490,7 @@ void serve_set_healthchecks(struct serve *s, const struct model_state *st)
 		}
 		pr_info("Service %s: healthCheckNodePort %u closed",
 			s->hcs[j].name, s->hcs[j].port);
-		httpd_unlisten(s->httpd, s->hcs[j].listener);
-		httpd_unlisten(s->httpd, s->hcs[j].listener4);
+		hc_unlisten(s, &s->hcs[j]);
 		s->hcs[j] = s->hcs[--s->n_hcs];
 	}
 }

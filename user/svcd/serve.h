@@ -36,6 +36,15 @@ void serve_dispatch(struct serve *s);
 /* The node serves IPv6: healthCheckNodePorts opened from now on listen
  * on both families ("[::]:port"), not on "0.0.0.0:port" alone. */
 void serve_set_ipv6(struct serve *s, bool ipv6);
+/*
+ * --nodeport-addresses: healthCheckNodePorts listen on these node
+ * addresses only (IPv6 ones when the node serves IPv6), as kube-proxy's;
+ * without a call, on the wildcard address. A changed list moves every
+ * listener.
+ */
+void serve_set_hc_addresses(struct serve *s, const __be32 *addrs,
+			    size_t n_addrs, const union svcd_ip6 *addrs6,
+			    size_t n_addrs6);
 /* Opens, updates and closes healthCheckNodePort listeners. */
 void serve_set_healthchecks(struct serve *s, const struct model_state *st);
 void serve_note_sync(struct serve *s, const struct serve_sync_info *info);

@@ -302,6 +302,12 @@ static void build_cfg(struct svcd *s, struct model_config *cfg,
 	/* NodePorts answer on this node's addresses, as kube-proxy's
 	 * --nodeport-addresses picks them (default: all of them). */
 	node_addrs_now(s, cfg);
+	/* and so do healthCheckNodePorts when that flag narrows them
+	 * (kube-proxy's rule; else the wildcard address) */
+	if (s->serve && s->opts->nodeport_cidrs.n)
+		serve_set_hc_addresses(s->serve, cfg->node_addrs,
+				       cfg->n_node_addrs, cfg->node_addrs6,
+				       cfg->n_node_addrs6);
 }
 
 /* What a sync did, for its /metrics figures and its log line. */

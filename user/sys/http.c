@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sys/http.h"
@@ -21,11 +22,20 @@
 /* epoll data of the timerfd; a listener's is its id */
 #define HTTPD_TIMER_ID UINT32_MAX
 
+/* An accepted connection, for its deadline; MHD's socket context. */
+struct conn {
+	struct conn *prev, *next;
+	int fd;
+	uint64_t deadline_ms;
+	bool cut; /* shut down at its deadline; MHD closes it */
+};
+
 struct listener {
 	struct httpd *h;
 	struct MHD_Daemon *daemon;
 	uint32_t tag;
-	char name[64]; /* "ADDR:PORT", for messages */
+	struct conn *first, *last; /* by accept time, so by deadline */
+	char name[64];		   /* "ADDR:PORT", for messages */
 };
 
 struct httpd {
@@ -232,21 +242,108 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	pr_debug("http %s: %s", name, msg);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * MHD's connection timeout counts idleness only: a client sending a header
+ * byte every second would hold its connection for as long as the memory
+ * limit lasts (hours). Each connection therefore gets a deadline at
+ * accept; at it, shutdown() makes MHD read EOF and close the connection
+ * itself (the fd stays MHD's).
+ */
+static void on_connection(void *cls, struct MHD_Connection *mc,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	const union MHD_ConnectionInfo *info;
+	struct listener *l = cls;
+	struct conn *c;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(
+			mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		c = calloc(1, sizeof(*c));
+		if (!c || !info) {
+			free(c); /* no deadline: MHD's idle timeout still holds */
+			*socket_context = NULL;
+			return;
+		}
+		c->fd = info->connect_fd;
+		c->deadline_ms = now_ms() + HTTPD_CONN_DEADLINE_S * 1000ull;
+		c->prev = l->last;
+		if (l->last)
+			l->last->next = c;
+		else
+			l->first = c;
+		l->last = c;
+		*socket_context = c;
+		return;
+	}
+	c = *socket_context; /* MHD_CONNECTION_NOTIFY_CLOSED */
+	if (!c)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->first = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->last = c->prev;
+	free(c);
+	*socket_context = NULL;
+}
+
+static void run_listener(struct listener *l);
+
+/* Cuts the connections past their deadline; returns the next deadline of
+ * one not cut yet, or 0. */
+static uint64_t cut_late(struct listener *l, uint64_t now)
+{
+	struct conn *c;
+	bool cut = false;
+
+	for (c = l->first; c; c = c->next) {
+		if (c->cut)
+			continue;
+		if (c->deadline_ms > now)
+			break;
+		pr_debug("http %s: a connection open for %d s: closed", l->name,
+			 HTTPD_CONN_DEADLINE_S);
+		shutdown(c->fd, SHUT_RDWR);
+		c->cut = true;
+		cut = true;
+	}
+	if (cut)
+		run_listener(l); /* MHD reads the EOFs now */
+	for (c = l->first; c; c = c->next)
+		if (!c->cut)
+			return c->deadline_ms;
+	return 0;
+}
+
 static struct MHD_Daemon *start_daemon(struct listener *l, int fd, int family)
 {
 	unsigned int flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
 	if (family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l->name,
-				MHD_OPTION_LISTEN_SOCKET, fd,
-				MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned int)HTTPD_CONN_TIMEOUT_S,
-				MHD_OPTION_CONNECTION_LIMIT,
-				(unsigned int)HTTPD_CONN_LIMIT,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-				(size_t)HTTPD_CONN_MEMORY, MHD_OPTION_END);
+	return MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER,
+		on_mhd_log, l->name, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)HTTPD_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)HTTPD_CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)HTTPD_CONN_PER_IP, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, l, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)HTTPD_CONN_MEMORY, MHD_OPTION_END);
 }
 
 int httpd_listen(struct httpd *h, const char *addr_port, uint32_t tag)
@@ -337,11 +434,12 @@ static void run_listener(struct listener *l)
 		MHD_run(l->daemon);
 }
 
-/* Arms the timerfd to the nearest MHD timeout over every listener (1 ms
- * at least: MHD says 0 while it has buffered work), or disarms it. */
-static void arm_timer(struct httpd *h)
+/* Arms the timerfd to the nearest MHD timeout over every listener or to
+ * min ms (a connection's deadline), whichever comes first (1 ms at least:
+ * MHD says 0 while it has buffered work), or disarms it. */
+static void arm_timer(struct httpd *h, MHD_UNSIGNED_LONG_LONG min)
 {
-	MHD_UNSIGNED_LONG_LONG ms, min = ULLONG_MAX;
+	MHD_UNSIGNED_LONG_LONG ms;
 	struct itimerspec its = {};
 	int id;
 
@@ -361,8 +459,8 @@ static void arm_timer(struct httpd *h)
 void httpd_dispatch(struct httpd *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
+	uint64_t expirations, now, next = 0, d;
 	struct epoll_event evs[32];
-	uint64_t expirations;
 	bool timer = false;
 	uint32_t id;
 	int n, i;
@@ -384,5 +482,14 @@ void httpd_dispatch(struct httpd *h)
 			if (h->ls[id] &&
 			    MHD_get_timeout(h->ls[id]->daemon, &ms) && !ms)
 				run_listener(h->ls[id]);
-	arm_timer(h);
+	/* Deadlines: slow clients that were never idle long enough. */
+	now = now_ms();
+	for (id = 0; id < HTTPD_MAX_LISTENERS; id++) {
+		if (!h->ls[id])
+			continue;
+		d = cut_late(h->ls[id], now);
+		if (d && (!next || d < next))
+			next = d;
+	}
+	arm_timer(h, next ? next - now : ULLONG_MAX);
 }

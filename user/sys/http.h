@@ -9,7 +9,12 @@
  * timerfd armed to the nearest MHD timeout, so the caller polls a single
  * fd (httpd_fd) and calls httpd_dispatch when it is readable: a slow or
  * idle client is dropped after HTTPD_CONN_TIMEOUT_S without the caller
- * bounding its own wait. One request per connection (Connection: close).
+ * bounding its own wait. A client that trickles a byte now and then (never
+ * idle that long) is cut HTTPD_CONN_DEADLINE_S after its accept, and one
+ * address holds at most HTTPD_CONN_PER_IP of a listener's HTTPD_CONN_LIMIT
+ * connections: slow clients from one address cannot keep a health checker
+ * at another out (test_svcd_security.sh). One request per connection
+ * (Connection: close).
  * GET and HEAD are answered by the caller's handler (HEAD without the
  * body); any other method gets 405. Requests larger than the
  * per-connection memory limit are refused by MHD (431 or a close), never
@@ -21,7 +26,9 @@
 #include <stdint.h>
 
 #define HTTPD_CONN_TIMEOUT_S 5	      /* idle or slow client: dropped */
+#define HTTPD_CONN_DEADLINE_S 10      /* any client: cut after this */
 #define HTTPD_CONN_LIMIT 64	      /* connections per listener */
+#define HTTPD_CONN_PER_IP 16	      /* of those, per client address */
 #define HTTPD_CONN_MEMORY (16 * 1024) /* bytes per connection, request too */
 #define HTTPD_MAX_LISTENERS 1024
 

@@ -457,6 +457,8 @@ watcher_wait(struct watcher *w, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(cause, sizeof(cause), fmt, ap);
 		va_end(ap);
+		/* the cause may quote the server, which may quote us */
+		log_redact(cause, c->token);
 		pr_warn("k8s: %s %s: %s; next attempt in %u ms%s", what,
 			res_names[w->res], cause, ms,
 			server_said ? " (Retry-After)" : "");
@@ -631,6 +633,8 @@ static void http_error(struct watcher *w, long code)
 	for (i = 0; msg[i]; i++)
 		if (msg[i] == '\n' || msg[i] == '\r')
 			msg[i] = ' ';
+	/* now: after a 401 the token below is already the next one */
+	log_redact(msg, c->token);
 	c->stats.errors++;
 	if (code == 410) {
 		c->stats.http_410++;
