@@ -80,10 +80,12 @@ ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to "$NODE_A_IP:30080" \
 NEW_PID=$!
 defer kill_pid "$NEW_PID"
 
-# the flood: raw SYNs from random source ports, FLOOD_S s, then a count
-ip netns exec "$CLIENT2" timeout $((FLOOD_S + 10)) python3 -c '
+# the flood: raw SYNs from random source ports, FLOOD_S s (longer, up to
+# 30 s, until 3 x CT_MAX are sent: a slow machine or a VM), then a count
+ip netns exec "$CLIENT2" timeout 40 python3 -c '
 import random, socket, struct, sys, time
 src, dst, dport, dur = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+least = int(sys.argv[5])
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
 sa, da = socket.inet_aton(src), socket.inet_aton(dst)
 def csum(b):
@@ -92,7 +94,7 @@ def csum(b):
         n = (n & 0xffff) + (n >> 16)
     return ~n & 0xffff
 sent, t0 = 0, time.time()
-while time.time() - t0 < dur:
+while (time.time() - t0 < dur or sent < least) and time.time() - t0 < 30:
     for _ in range(256):
         sport, seq = random.randint(1024, 65535), random.getrandbits(32)
         h = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
@@ -100,12 +102,12 @@ while time.time() - t0 < dur:
         s.sendto(h[:16] + struct.pack("!H", c) + h[18:], (dst, 0))
         sent += 1
 print("%d %.2f" % (sent, time.time() - t0))
-' "$CLIENT2_IP" "$NODE_A_IP" 30080 "$FLOOD_S" >"$T_DIR/flood.out" 2>&1
+' "$CLIENT2_IP" "$NODE_A_IP" 30080 "$FLOOD_S" $((CT_MAX * 3)) >"$T_DIR/flood.out" 2>&1
 read -r SENT SECS <"$T_DIR/flood.out"
 CT_AFTER=$(ct_count)
 log "flood: ${SENT:-?} SYNs in ${SECS:-?} s ($(awk -v n="${SENT:-0}" -v t="${SECS:-1}" 'BEGIN { printf "%.0f", n / t }') a second) against $CT_MAX conntrack entries; entries before $CT_BEFORE, after $CT_AFTER"
 CHECK_WHY="the flood sent ${SENT:-nothing} SYNs: $(head -c 300 "$T_DIR/flood.out")"
-check flood-sent [ "${SENT:-0}" -gt $((CT_MAX * 4)) ]
+check flood-sent [ "${SENT:-0}" -ge $((CT_MAX * 3)) ]
 CHECK_WHY="conntrack entries after the flood: $CT_AFTER of $CT_MAX (the flood should fill it)"
 check conntrack-filled [ "${CT_AFTER:-0}" -ge $((CT_MAX * 3 / 4)) ]
 
