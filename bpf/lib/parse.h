@@ -287,6 +287,7 @@ struct icmp_err4 {
 	__be32 outer_daddr;
 	__u16 icmp_off;
 	__u16 in_l3_off;
+	__u32 end; /* where the outer IP packet ends: padding is no quote */
 };
 
 struct icmp_err6 {
@@ -294,6 +295,7 @@ struct icmp_err6 {
 	union svcd_ip6 outer_daddr;
 	__u16 icmp_off;
 	__u16 in_l3_off;
+	__u32 end; /* as icmp_err4's */
 };
 
 #define ICMP4_DEST_UNREACH 3
@@ -339,6 +341,9 @@ static __always_inline int parse_icmp_err4(void *data, void *data_end,
 	e->in.saddr = in->saddr;
 	e->in.daddr = in->daddr;
 	e->in.proto = in->protocol;
+	e->end = sizeof(struct ethhdr) + bpf_ntohs(ip->tot_len);
+	if (e->end > (__u32)(data_end - data))
+		return -SVCD_R_PASS_OTHER_PROTO;
 	e->outer_daddr = ip->daddr;
 	e->icmp_off = (__u16)((void *)icmp - data);
 	e->in_l3_off = (__u16)((void *)in - data);
@@ -364,6 +369,10 @@ static __always_inline int parse_icmp_err6(void *data, void *data_end,
 	__builtin_memcpy(&e->in.saddr, &in->saddr, sizeof(e->in.saddr));
 	__builtin_memcpy(&e->in.daddr, &in->daddr, sizeof(e->in.daddr));
 	__builtin_memcpy(&e->outer_daddr, &ip6->daddr, sizeof(e->outer_daddr));
+	e->end = sizeof(struct ethhdr) + sizeof(*ip6) +
+		 bpf_ntohs(ip6->payload_len);
+	if (e->end > (__u32)(data_end - data))
+		return -SVCD_R_PASS_OTHER_PROTO;
 	e->in.proto = in->nexthdr;
 	e->icmp_off = (__u16)((void *)icmp - data);
 	e->in_l3_off = (__u16)((void *)in - data);
