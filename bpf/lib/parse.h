@@ -287,7 +287,10 @@ struct icmp_err4 {
 	__be32 outer_daddr;
 	__u16 icmp_off;
 	__u16 in_l3_off;
-	__u32 end; /* where the outer IP packet ends: padding is no quote */
+	/* where the outer IP packet ends: padding is no quote. Past
+	 * data_end in a non-linear skb, whose head alone tc sees (the
+	 * rewrite reads with bpf_skb_load_bytes) */
+	__u32 end;
 };
 
 struct icmp_err6 {
@@ -342,8 +345,6 @@ static __always_inline int parse_icmp_err4(void *data, void *data_end,
 	e->in.daddr = in->daddr;
 	e->in.proto = in->protocol;
 	e->end = sizeof(struct ethhdr) + bpf_ntohs(ip->tot_len);
-	if (e->end > (__u32)(data_end - data))
-		return -SVCD_R_PASS_OTHER_PROTO;
 	e->outer_daddr = ip->daddr;
 	e->icmp_off = (__u16)((void *)icmp - data);
 	e->in_l3_off = (__u16)((void *)in - data);
@@ -371,8 +372,6 @@ static __always_inline int parse_icmp_err6(void *data, void *data_end,
 	__builtin_memcpy(&e->outer_daddr, &ip6->daddr, sizeof(e->outer_daddr));
 	e->end = sizeof(struct ethhdr) + sizeof(*ip6) +
 		 bpf_ntohs(ip6->payload_len);
-	if (e->end > (__u32)(data_end - data))
-		return -SVCD_R_PASS_OTHER_PROTO;
 	e->in.proto = in->nexthdr;
 	e->icmp_off = (__u16)((void *)icmp - data);
 	e->in_l3_off = (__u16)((void *)in - data);
