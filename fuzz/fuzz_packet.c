@@ -623,15 +623,18 @@ static void check_translated(const struct run *r)
  * whatever the input's were. */
 static void check_refusal(const struct run *r)
 {
-	struct pkt_parsed pi, po;
+	struct pkt_parsed po;
+	struct tuple ti, to;
 	bool icmp;
 
-	pkt_parse(r->in->data, r->in->len, &pi);
-	if (pkt_parse(r->out->data, r->out->len, &po) || !po.l4)
+	if (!tuple_of(r->in, &ti))
+		violation(r, "refused a frame without an IP/L4 tuple");
+	if (pkt_parse(r->out->data, r->out->len, &po) || !po.l4 ||
+	    !tuple_of(r->out, &to))
 		violation(r, "refusal does not parse");
-	if (pi.proto == IPPROTO_TCP) {
+	if (ti.proto == IPPROTO_TCP) {
 		if (po.proto != IPPROTO_TCP || !(po.tcp_flags & PKT_RST) ||
-		    po.sport != pi.dport || po.dport != pi.sport)
+		    to.sport != ti.dport || to.dport != ti.sport)
 			violation(r, "TCP refusal is not a RST from the "
 				     "frontend port");
 	} else {
@@ -645,10 +648,8 @@ static void check_refusal(const struct run *r)
 	}
 	if ((po.ipv4 && !po.ip_csum_ok) || !po.l4_csum_ok)
 		violation(r, "refusal's checksums are wrong");
-	if (po.ipv4 != pi.ipv4 ||
-	    (po.ipv4 ? po.daddr != pi.saddr || po.saddr != pi.daddr :
-		       memcmp(po.daddr6, pi.saddr6, 16) ||
-			       memcmp(po.saddr6, pi.daddr6, 16)))
+	if (to.v6 != ti.v6 || memcmp(&to.daddr, &ti.saddr, sizeof(to.daddr)) ||
+	    memcmp(&to.saddr, &ti.daddr, sizeof(to.saddr)))
 		violation(r, "refusal is not from the frontend to the sender");
 }
 
