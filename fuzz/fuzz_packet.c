@@ -435,20 +435,23 @@ struct tuple {
  * no room for the ports. An IP length past the frame's end is no reason
  * to refuse one: a tc program sees only the linear head of a non-linear
  * skb, so the datapath takes such frames, and pktbuild's parser does not:
- * it parses a copy with the length cut to the frame.
+ * it parses a copy with the length cut to the frame (and an IPv6 payload
+ * length of 0 taken as "up to the end").
  */
 static bool tuple_of(const struct pkt *pkt, struct tuple *t)
 {
 	static struct pkt cut;
 	struct pkt_parsed p;
-	size_t room;
+	size_t room, len;
 
 	memset(t, 0, sizeof(*t));
 	cut = *pkt;
 	if (cut.len >= ETH_HLEN + 40 && cut.data[12] == 0x86 &&
 	    cut.data[13] == 0xdd) {
 		room = cut.len - ETH_HLEN - 40;
-		if (((size_t)cut.data[18] << 8 | cut.data[19]) > room)
+		len = (size_t)cut.data[18] << 8 | cut.data[19];
+		/* 0: a jumbogram's, or a BIG TCP GSO packet's */
+		if (!len || len > room)
 			put16(cut.data + 18, (__u16)room);
 	} else if (cut.len >= ETH_HLEN + 20 && cut.data[12] == 0x08 &&
 		   cut.data[13] == 0x00) {
@@ -1123,8 +1126,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Figures at the end of a run, for scripts/fuzz.sh's log: the datapath's
- * own coverage, as the (hook, reason) pairs reached. */
+/* Figures at the end of a run, for scripts/fuzz.sh: the datapath's own
+ * coverage, as the (hook, reason) pairs reached, and each pair. */
 static void __attribute__((destructor)) report(void)
 {
 	struct counters c;
@@ -1132,7 +1135,7 @@ static void __attribute__((destructor)) report(void)
 
 	if (!pt.skel || read_counters(&c))
 		return;
-	fprintf(stderr, "fuzz_packet: %lu packets run; reached:", n_runs);
+	fprintf(stderr, "fuzz_packet: reached:");
 	for (h = 0; h < SVCD_HOOK_MAX; h++)
 		for (r = 0; r < SVCD_R_MAX; r++)
 			if (c.hooks[h][r]) {
@@ -1141,7 +1144,7 @@ static void __attribute__((destructor)) report(void)
 					pt_reason_name(r));
 			}
 	fprintf(stderr,
-		"\nfuzz_packet: %d hook/reason pairs reached; %lu "
+		"\nfuzz-figures: %lu packets, %d hook/reason pairs, %lu "
 		"reverse entries shared by two live flows (allowed)\n",
-		reached, n_collisions);
+		n_runs, reached, n_collisions);
 }

@@ -4,8 +4,10 @@
 # (all of them by default) for FUZZ_SECONDS (default 60) on its corpus,
 # one after the other, and say what each did:
 #
-#   fuzz NAME: N execs, cov X, ft Y, corpus Z, 0 crashes
+#   fuzz NAME: N execs, cov X, ft Y, corpus Z, 0 crashes[, FIGURES]
 #
+# (FIGURES: what the harness printed on a line "fuzz-figures: ...", e.g.
+# fuzz_packet's datapath coverage, which libFuzzer's cov cannot see.)
 # then "N passed, N failed, N skipped". A harness that crashed, broke an
 # assertion, leaked, timed out or ran out of memory failed: its input is
 # in $OUTPUT/fuzz/artifacts/NAME/ (crash-*, leak-*, timeout-*, oom-*), its
@@ -77,14 +79,15 @@ for name in "${names[@]}"; do
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$stats")
 	corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$stats")
 	[ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$stats")
+	figures=$(sed -n 's/^fuzz-figures: //p' "$log" | tail -1)
 	found=$(($(ls "$artifacts" | wc -l) - before))
 	if [ $rc -eq 0 ] && [ $found -eq 0 ]; then
-		echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, 0 crashes"
+		echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, 0 crashes${figures:+, $figures}"
 		passed=$((passed + 1))
 		continue
 	fi
 	newest=$(ls -t "$artifacts" | head -1)
-	echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, $((found > 0 ? found : 1)) crashes (exit $rc${newest:+, input $artifacts/$newest}; log $log)"
+	echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, $((found > 0 ? found : 1)) crashes${figures:+, $figures} (exit $rc${newest:+, input $artifacts/$newest}; log $log)"
 	# what broke, and the frames of our code (not libFuzzer's or libc's)
 	grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: |.*runtime error)|^ +#[0-9]+ .* in .* [^ ]*/(user|fuzz)/[^ ]*\.[ch]:' "$log" |
 		head -20 | sed -E 's/^ +/    /; s/^([^ ])/    \1/'
