@@ -762,24 +762,51 @@ struct counters {
 	__u64 hooks[SVCD_HOOK_MAX][SVCD_R_MAX];
 };
 
-static __u64 *percpu;
+#define HOOK_KEYS (SVCD_HOOK_MAX * SVCD_REASON_STRIDE)
+
+static __u64 *percpu; /* HOOK_KEYS x ncpus */
+static __u32 batch_keys[HOOK_KEYS];
+static bool no_batch; /* a kernel before 5.6: a lookup per key */
+
+/* Entries 0..n-1 of a per-CPU array summed over the CPUs into sums[]: one
+ * batch lookup, not n (the lookups were most of a run's cost). */
+static int read_percpu(int fd, __u32 n, __u64 *sums)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = n, next, key;
+	int cpu, err;
+
+	if (!no_batch) {
+		err = bpf_map_lookup_batch(fd, NULL, &next, batch_keys, percpu,
+					   &count, &opts);
+		if ((!err || errno == ENOENT) && count == n)
+			goto sum;
+		no_batch = true;
+	}
+	for (key = 0; key < n; key++)
+		if (bpf_map_lookup_elem(fd, &key, percpu + key * pt.ncpus))
+			return -errno;
+sum:
+	for (key = 0; key < n; key++) {
+		sums[key] = 0;
+		for (cpu = 0; cpu < pt.ncpus; cpu++)
+			sums[key] += percpu[key * pt.ncpus + cpu];
+	}
+	return 0;
+}
 
 static int read_counters(struct counters *c)
 {
-	__u32 h, r, key;
-	int cpu;
+	static __u64 sums[HOOK_KEYS];
+	int err, h;
 
-	if (pt_reasons_get(&pt, c->reasons))
-		return -EIO;
+	err = read_percpu(pt.reasons, SVCD_R_MAX, c->reasons);
+	err = err ?: read_percpu(pt.hook_reasons, HOOK_KEYS, sums);
+	if (err)
+		return err;
 	for (h = 0; h < SVCD_HOOK_MAX; h++)
-		for (r = 0; r < SVCD_R_MAX; r++) {
-			key = h * SVCD_REASON_STRIDE + r;
-			if (bpf_map_lookup_elem(pt.hook_reasons, &key, percpu))
-				return -errno;
-			c->hooks[h][r] = 0;
-			for (cpu = 0; cpu < pt.ncpus; cpu++)
-				c->hooks[h][r] += percpu[cpu];
-		}
+		memcpy(c->hooks[h], sums + h * SVCD_REASON_STRIDE,
+		       sizeof(c->hooks[h]));
 	return 0;
 }
 
@@ -1149,11 +1176,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (seed_dir)
 		exit(write_seeds(seed_dir) ? 1 : 0);
-	percpu = calloc(
-		libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1,
-		sizeof(*percpu));
-	if (!percpu)
-		abort();
 	if (setup()) {
 		if (setup_failed)
 			exit(1);
@@ -1161,7 +1183,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fflush(stdout);
 		exit(0);
 	}
-	if (read_counters(&counts)) {
+	percpu = calloc((size_t)HOOK_KEYS * pt.ncpus, sizeof(*percpu));
+	if (!percpu || read_counters(&counts)) {
 		fprintf(stderr, "fuzz_packet: cannot read the counters\n");
 		exit(1);
 	}
