@@ -185,8 +185,15 @@ static __always_inline int parse_flow4(void *data, void *data_end,
 		return ret;
 	f->l4_off = (__u16)(c.pos - data);
 	if (ret == IPPROTO_TCP)
-		return parse_tcp(&c, &l4);
-	return parse_udp(&c, &l4);
+		ret = parse_tcp(&c, &l4);
+	else
+		ret = parse_udp(&c, &l4);
+	/* tot_len must hold the headers parsed, as it must hold ihl: the
+	 * stack trims a packet to it, so a shorter one is malformed. (Past
+	 * data_end is no sign: a non-linear skb's head ends there.) */
+	if (!ret && (__u32)(c.pos - data) > (__u32)f->l3_off + f->ip_len)
+		return -SVCD_R_PASS_MALFORMED;
+	return ret;
 }
 
 /*
@@ -257,18 +264,31 @@ static __always_inline int parse_flow6(void *data, void *data_end,
 {
 	struct cursor c = { .pos = data + sizeof(struct ethhdr),
 			    .end = data_end };
+	struct ipv6hdr *ip6 = c.pos;
 	struct l4_fields l4 = L4_FIELDS_OF(f);
+	__u32 payload_len;
 	int ret;
 
 	f->l3_off = sizeof(struct ethhdr);
 	ret = parse_ipv6(&c, f);
 	if (ret < 0)
 		return ret;
+	/* parse_ipv6() checked its own copy of the pointer, not this one */
+	if ((void *)(ip6 + 1) > data_end)
+		return -SVCD_R_PASS_MALFORMED;
+	payload_len = bpf_ntohs(ip6->payload_len);
 	f->l4_off = (__u16)(c.pos - data);
-	if (ret == IPPROTO_TCP)
-		return parse_tcp(&c, &l4);
-	ret = parse_udp(&c, &l4);
-	if (!ret && !f->udp_check)
+	if (ret == IPPROTO_TCP) {
+		ret = parse_tcp(&c, &l4);
+	} else {
+		ret = parse_udp(&c, &l4);
+		if (!ret && !f->udp_check)
+			return -SVCD_R_PASS_MALFORMED;
+	}
+	/* As parse_flow4: the payload length must hold the extension and
+	 * L4 headers. 0 is a jumbogram's or a BIG TCP packet's. */
+	if (!ret && payload_len &&
+	    (__u32)(c.pos - data) > f->l3_off + sizeof(*ip6) + payload_len)
 		return -SVCD_R_PASS_MALFORMED;
 	return ret;
 }
