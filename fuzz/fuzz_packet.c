@@ -873,6 +873,7 @@ static void run_packet(int prog, int nth, struct pkt *in)
 	struct run r = { .prog = prog, .in = in, .out = &out, .reason = -1 };
 	int err;
 
+	out.len = 0; /* what a failed run leaves to print */
 	err = pt_run(&pt, progs[prog], in, &out, &r.verdict);
 	/* the kernel refuses some frames (shorter than an Ethernet or an
 	 * IPv4 header): the program never saw them */
