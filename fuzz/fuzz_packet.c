@@ -112,12 +112,14 @@ bool test__start_subtest(const char *name)
 #define EMPTY_UDP_PORT bpf_htons(54)
 #define AFFINITY_PORT bpf_htons(83)
 #define NO_SLOT_PORT bpf_htons(84)
+#define LOCAL_NONE_PORT bpf_htons(85)
 #define NP_LOCAL_BE bpf_htons(30081)
 #define NP_NO_NEIGH bpf_htons(30082)
 #define NP_OTHER_UPLINK bpf_htons(30083)
 #define NP_LOCAL_NONE bpf_htons(30084)
 #define NP_EMPTY bpf_htons(30085)
 #define NP_HOST bpf_htons(30086)
+#define NP_NO_SLOT bpf_htons(30087)
 #define SNAT_PORT 62000 /* one port: SNAT is deterministic */
 
 #define CLUSTER_NP (SVCD_TYPE_NODE_PORT | SVCD_FE_SNAT | SVCD_FE_NODE_ADDR)
@@ -151,6 +153,9 @@ static const struct pt_service world[] = {
 	    .backends = { BE(BE_B, BACKEND_B, 0) }),
 	SVC(13, FRONTEND, NO_SLOT_PORT, IPPROTO_TCP, .no_slots = true,
 	    .backends = { BE(BE_B, BACKEND_B, 0) }),
+	/* internalTrafficPolicy Local, endpoints elsewhere only */
+	SVC(14, FRONTEND, LOCAL_NONE_PORT, IPPROTO_TCP,
+	    .flags = SVCD_FE_LOCAL_ONLY | SVCD_FE_EMPTY_DROP),
 	/* from outside (from_wire, from_wire_tc, to_wire) */
 	SVC(20, NODE_A, NODEPORT_TCP, IPPROTO_TCP, .external = true,
 	    .flags = CLUSTER_NP, .backends = { BE(BE_B, BACKEND_B, 0) }),
@@ -169,6 +174,9 @@ static const struct pt_service world[] = {
 	SVC(27, NODE_A, NP_HOST, IPPROTO_TCP, .external = true,
 	    .flags = CLUSTER_NP,
 	    .backends = { BE(BE_HOST, NODE_A, SVCD_BE_LOCAL) }),
+	SVC(30, NODE_A, NP_NO_SLOT, IPPROTO_TCP, .external = true,
+	    .flags = CLUSTER_NP, .no_slots = true,
+	    .backends = { BE(BE_B, BACKEND_B, 0) }),
 	SVC(28, EXTERNAL_IP, SVC_PORT, IPPROTO_TCP, .external = true,
 	    .flags = SVCD_TYPE_EXTERNAL_IP | SVCD_FE_SNAT,
 	    .backends = { BE(BE_B, BACKEND_B, 0) }),
@@ -1005,6 +1013,12 @@ static const struct seed seeds[] = {
 					AFFINITY_PORT, PKT_SYN)),
 		    P(FROM_POD, TCP_PKT(CLIENT, bpf_htons(40001), FRONTEND,
 					AFFINITY_PORT, PKT_SYN)) } },
+	{ .name = "local_none",
+	  .pkts = { P(FROM_POD, TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND,
+					LOCAL_NONE_PORT, PKT_SYN)) } },
+	{ .name = "nodeport_no_slot",
+	  .pkts = { P(FROM_WIRE, EXT_TO(NODE_A, NP_NO_SLOT, PKT_SYN)),
+		    P(FROM_WIRE_TC, EXT_TO(NODE_A, NP_NO_SLOT, PKT_SYN)) } },
 	{ .name = "no_slot",
 	  .pkts = { P(FROM_POD, TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND,
 					NO_SLOT_PORT, PKT_SYN)) } },
