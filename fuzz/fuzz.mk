@@ -10,7 +10,8 @@
 #
 # clang's libFuzzer with ASan and UBSan (Debian: libclang-rt-14-dev). The
 # pure code of user/lib is built again into $(OUTPUT)/fuzz/obj with
-# coverage and sanitizers; the harnesses need neither libbpf nor curl.
+# coverage and sanitizers; the harnesses need neither libbpf nor curl,
+# but for fuzz_packet, which runs the shipped BPF objects (rules below).
 
 # Wherever it is included, the Makefile's default goal stays its own.
 FUZZ_OUTER_GOAL := $(.DEFAULT_GOAL)
@@ -28,10 +29,10 @@ FUZZ_LIB_OBJS := $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(LIB_SRCS))
 FUZZ_KC_OBJ := $(OUTPUT)/fuzz/obj/user/lib/k8s/kubeconfig.o
 FUZZ_KC_SANDBOXED := $(OUTPUT)/fuzz/obj/kubeconfig-sandboxed.o
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-seed-packet
 # Without clang's libFuzzer runtime nothing is built and scripts/fuzz.sh
 # says SKIP for each harness. Asked of clang only when fuzzing.
-ifneq ($(filter fuzz fuzz-build,$(MAKECMDGOALS)),)
+ifneq ($(filter fuzz fuzz-build fuzz-seed-packet,$(MAKECMDGOALS)),)
 FUZZ_RT := $(wildcard $(shell $(CLANG) -print-file-name=libclang_rt.fuzzer-$(shell uname -m).a 2>/dev/null))
 endif
 ifeq ($(FUZZ_RT),)
@@ -69,5 +70,31 @@ $(OUTPUT)/fuzz/fuzz_kubeconfig: $(OUTPUT)/fuzz/obj/fuzz_kubeconfig.o \
 		$(filter-out $(FUZZ_KC_OBJ),$(FUZZ_LIB_OBJS)) $(FUZZ_KC_SANDBOXED)
 	$(call msg,FUZZLD,$@)
 	$(Q)$(CLANG) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LIB_LDLIBS) -o $@
+
+# fuzz_packet: the BPF programs through BPF_PROG_TEST_RUN, built with the
+# prog tests' progtest.c and pktbuild.c against the skeletons and libbpf.
+FUZZ_PKT_CFLAGS := $(FUZZ_CFLAGS) -I$(OUTPUT) -Iselftests -Iselftests/prog
+FUZZ_PKT_OBJS := $(OUTPUT)/fuzz/obj/fuzz_packet.o \
+	$(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(PROG_LIB_SRCS))
+
+$(OUTPUT)/fuzz/obj/fuzz_packet.o: fuzz/fuzz_packet.c | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_PKT_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/obj/selftests/prog/%.o: selftests/prog/%.c | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(FUZZ_PKT_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_packet: $(FUZZ_PKT_OBJS)
+	$(call msg,FUZZLD,$@)
+	$(Q)$(CLANG) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(USER_LDLIBS) -o $@
+
+# The seeds of fuzz/corpus/packet/test-*: the prog tests' packets.
+fuzz-seed-packet: $(OUTPUT)/fuzz/fuzz_packet
+	$(Q)rm -f fuzz/corpus/packet/test-*
+	$(Q)mkdir -p fuzz/corpus/packet
+	$(Q)FUZZ_PACKET_SEEDS=fuzz/corpus/packet $<
 
 .DEFAULT_GOAL := $(FUZZ_OUTER_GOAL)

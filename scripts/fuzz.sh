@@ -4,14 +4,17 @@
 # (all of them by default) for FUZZ_SECONDS (default 60) on its corpus,
 # one after the other, and say what each did:
 #
-#   fuzz NAME: N execs, cov X, ft Y, corpus Z, 0 crashes
+#   fuzz NAME: N execs, cov X, ft Y, corpus Z, 0 crashes[, FIGURES]
 #
+# (FIGURES: what the harness printed on a line "fuzz-figures: ...", e.g.
+# fuzz_packet's datapath coverage, which libFuzzer's cov cannot see.)
 # then "N passed, N failed, N skipped". A harness that crashed, broke an
 # assertion, leaked, timed out or ran out of memory failed: its input is
 # in $OUTPUT/fuzz/artifacts/NAME/ (crash-*, leak-*, timeout-*, oom-*), its
 # log in $OUTPUT/fuzz/logs/NAME.log, and the log's tail (the stack) is
 # printed. A harness not built (no libFuzzer runtime: fuzz/fuzz.mk) is
-# skipped. New inputs go to $OUTPUT/fuzz/corpus/NAME/ (kept between
+# skipped, and so is one that says "SKIP: why" (fuzz_packet without
+# root or BPF). New inputs go to $OUTPUT/fuzz/corpus/NAME/ (kept between
 # runs); fuzz/corpus/NAME/ holds the seeds and is only read. Exit 1 when
 # one failed. `make fuzz` builds and runs this.
 set -uo pipefail
@@ -27,6 +30,7 @@ max_len() {
 	case $1 in
 	fromfile | objtext) echo 65536 ;;
 	store | linesplit) echo 16384 ;;
+	packet) echo 2048 ;; # a few frames of a flow
 	kubeconfig) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
@@ -64,20 +68,26 @@ for name in "${names[@]}"; do
 		-artifact_prefix="$artifacts/" "$corpus" "fuzz/corpus/$name" \
 		</dev/null >"$log" 2>&1
 	rc=$?
+	if [ $rc -eq 0 ] && grep -q '^SKIP: ' "$log"; then
+		echo "fuzz $name: SKIP, $(sed -n 's/^SKIP: //p' "$log" | head -1)"
+		skipped=$((skipped + 1))
+		continue
+	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	stats=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1)
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$stats")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$stats")
 	corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$stats")
 	[ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$stats")
+	figures=$(sed -n 's/^fuzz-figures: //p' "$log" | tail -1)
 	found=$(($(ls "$artifacts" | wc -l) - before))
 	if [ $rc -eq 0 ] && [ $found -eq 0 ]; then
-		echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, 0 crashes"
+		echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, 0 crashes${figures:+, $figures}"
 		passed=$((passed + 1))
 		continue
 	fi
 	newest=$(ls -t "$artifacts" | head -1)
-	echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, $((found > 0 ? found : 1)) crashes (exit $rc${newest:+, input $artifacts/$newest}; log $log)"
+	echo "fuzz $name: ${execs:-?} execs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, $((found > 0 ? found : 1)) crashes${figures:+, $figures} (exit $rc${newest:+, input $artifacts/$newest}; log $log)"
 	# what broke, and the frames of our code (not libFuzzer's or libc's)
 	grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz: |.*runtime error)|^ +#[0-9]+ .* in .* [^ ]*/(user|fuzz)/[^ ]*\.[ch]:' "$log" |
 		head -20 | sed -E 's/^ +/    /; s/^([^ ])/    \1/'

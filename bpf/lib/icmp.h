@@ -38,11 +38,14 @@ static __always_inline __u16 csum_apply_diff(__u16 check, __s64 diff)
 /*
  * The rewrite for both families; v6 is a constant at each call, so every
  * length below is one. saddr/daddr: the quoted packet's new addresses
- * (4 or 16 bytes); the outer destination becomes saddr.
+ * (4 or 16 bytes); the outer destination becomes saddr. end: where the
+ * outer IP packet ends; the ICMP checksum covers nothing after it (tc
+ * ingress sees Ethernet padding before the stack trims it), so neither
+ * does the quote.
  */
 static __always_inline int
 icmp_err_rewrite(struct __sk_buff *skb, const bool v6, __u32 icmp_off,
-		 __u32 in_l3_off, __u8 proto, const void *saddr,
+		 __u32 in_l3_off, __u32 end, __u8 proto, const void *saddr,
 		 const void *daddr, __be16 sport, __be16 dport,
 		 const void *outer_daddr)
 {
@@ -58,7 +61,8 @@ icmp_err_rewrite(struct __sk_buff *skb, const bool v6, __u32 icmp_off,
 	bool tcp_csum = false;
 	__s64 d, pd;
 
-	if (bpf_skb_load_bytes(skb, in_l3_off, oldb, quote))
+	if (in_l3_off + quote > end ||
+	    bpf_skb_load_bytes(skb, in_l3_off, oldb, quote))
 		return -SVCD_R_DROP_REWRITE;
 	__builtin_memcpy(newb, oldb, sizeof(newb));
 	__builtin_memcpy(n + aoff, saddr, alen);
@@ -78,7 +82,7 @@ icmp_err_rewrite(struct __sk_buff *skb, const bool v6, __u32 icmp_off,
 			if (!*check)
 				*check = 0xffff;
 		}
-	} else if (in_l3_off + hlen + 20 <= skb->len &&
+	} else if (in_l3_off + hlen + 20 <= end &&
 		   !bpf_skb_load_bytes(skb, in_l3_off + hlen + 16, &otcp, 4)) {
 		/* TCP's checksum is at 16: only in a quote of 20+ bytes */
 		ntcp = otcp;

@@ -20,7 +20,7 @@ static __always_inline int AFN(tc_icmp_error)(struct __sk_buff *skb, int reason)
 	if (AFN(parse_icmp_err)(data, data_end, &e) ||
 	    AFN(svc_icmp_error)(&e, &t) != SVCD_R_ICMP_ERROR)
 		return reason;
-	ret = icmp_err_rewrite(skb, SVC_AF == 6, e.icmp_off, e.in_l3_off,
+	ret = icmp_err_rewrite(skb, SVC_AF == 6, e.icmp_off, e.in_l3_off, e.end,
 			       e.in.proto, &t.saddr, &t.daddr, t.sport, t.dport,
 			       &e.outer_daddr);
 	return ret ? ret : SVCD_R_ICMP_ERROR;

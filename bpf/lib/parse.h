@@ -185,8 +185,15 @@ static __always_inline int parse_flow4(void *data, void *data_end,
 		return ret;
 	f->l4_off = (__u16)(c.pos - data);
 	if (ret == IPPROTO_TCP)
-		return parse_tcp(&c, &l4);
-	return parse_udp(&c, &l4);
+		ret = parse_tcp(&c, &l4);
+	else
+		ret = parse_udp(&c, &l4);
+	/* tot_len must hold the headers parsed, as it must hold ihl: the
+	 * stack trims a packet to it, so a shorter one is malformed. (Past
+	 * data_end is no sign: a non-linear skb's head ends there.) */
+	if (!ret && (__u32)(c.pos - data) > (__u32)f->l3_off + f->ip_len)
+		return -SVCD_R_PASS_MALFORMED;
+	return ret;
 }
 
 /*
@@ -257,18 +264,31 @@ static __always_inline int parse_flow6(void *data, void *data_end,
 {
 	struct cursor c = { .pos = data + sizeof(struct ethhdr),
 			    .end = data_end };
+	struct ipv6hdr *ip6 = c.pos;
 	struct l4_fields l4 = L4_FIELDS_OF(f);
+	__u32 payload_len;
 	int ret;
 
 	f->l3_off = sizeof(struct ethhdr);
 	ret = parse_ipv6(&c, f);
 	if (ret < 0)
 		return ret;
+	/* parse_ipv6() checked its own copy of the pointer, not this one */
+	if ((void *)(ip6 + 1) > data_end)
+		return -SVCD_R_PASS_MALFORMED;
+	payload_len = bpf_ntohs(ip6->payload_len);
 	f->l4_off = (__u16)(c.pos - data);
-	if (ret == IPPROTO_TCP)
-		return parse_tcp(&c, &l4);
-	ret = parse_udp(&c, &l4);
-	if (!ret && !f->udp_check)
+	if (ret == IPPROTO_TCP) {
+		ret = parse_tcp(&c, &l4);
+	} else {
+		ret = parse_udp(&c, &l4);
+		if (!ret && !f->udp_check)
+			return -SVCD_R_PASS_MALFORMED;
+	}
+	/* As parse_flow4: the payload length must hold the extension and
+	 * L4 headers. 0 is a jumbogram's or a BIG TCP packet's. */
+	if (!ret && payload_len &&
+	    (__u32)(c.pos - data) > f->l3_off + sizeof(*ip6) + payload_len)
 		return -SVCD_R_PASS_MALFORMED;
 	return ret;
 }
@@ -287,6 +307,10 @@ struct icmp_err4 {
 	__be32 outer_daddr;
 	__u16 icmp_off;
 	__u16 in_l3_off;
+	/* where the outer IP packet ends: padding is no quote. Past
+	 * data_end in a non-linear skb, whose head alone tc sees (the
+	 * rewrite reads with bpf_skb_load_bytes) */
+	__u32 end;
 };
 
 struct icmp_err6 {
@@ -294,6 +318,7 @@ struct icmp_err6 {
 	union svcd_ip6 outer_daddr;
 	__u16 icmp_off;
 	__u16 in_l3_off;
+	__u32 end; /* as icmp_err4's */
 };
 
 #define ICMP4_DEST_UNREACH 3
@@ -339,6 +364,7 @@ static __always_inline int parse_icmp_err4(void *data, void *data_end,
 	e->in.saddr = in->saddr;
 	e->in.daddr = in->daddr;
 	e->in.proto = in->protocol;
+	e->end = sizeof(struct ethhdr) + bpf_ntohs(ip->tot_len);
 	e->outer_daddr = ip->daddr;
 	e->icmp_off = (__u16)((void *)icmp - data);
 	e->in_l3_off = (__u16)((void *)in - data);
@@ -364,6 +390,8 @@ static __always_inline int parse_icmp_err6(void *data, void *data_end,
 	__builtin_memcpy(&e->in.saddr, &in->saddr, sizeof(e->in.saddr));
 	__builtin_memcpy(&e->in.daddr, &in->daddr, sizeof(e->in.daddr));
 	__builtin_memcpy(&e->outer_daddr, &ip6->daddr, sizeof(e->outer_daddr));
+	e->end = sizeof(struct ethhdr) + sizeof(*ip6) +
+		 bpf_ntohs(ip6->payload_len);
 	e->in.proto = in->nexthdr;
 	e->icmp_off = (__u16)((void *)icmp - data);
 	e->in_l3_off = (__u16)((void *)in - data);

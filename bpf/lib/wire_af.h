@@ -79,8 +79,9 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 	void *data_end = (void *)(long)skb->data_end;
 	struct AFN(snat_config) snat;
 	struct AFN(nat_target) t;
+	struct bpf_fib_lookup params;
 	flow_t f = {};
-	int ret;
+	int ret, reason;
 
 	ret = AFN(parse_flow)(data, data_end, &f);
 	if (ret == -SVCD_R_PASS_OTHER_PROTO)
@@ -96,13 +97,21 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 		if (ret != SVCD_R_FORWARD)
 			return ret;
 	}
+	reason = ret;
 	ret = AFN(nat_apply)(skb, &f, &t);
 	if (ret)
 		return ret;
 	stats_add(t.service_id, STAT_PACKET, skb->len);
+	ret = AFN(fib_lookup_target)(skb, skb->ifindex, &f, &t, &params);
+	/* A hostNetwork backend (an address of this node): no interface to
+	 * send it out of; the stack delivers it, as after from_wire's
+	 * XDP_PASS. A node address as the new source would be a martian. */
+	if (ret == BPF_FIB_LKUP_RET_NOT_FWDED &&
+	    !(t.ct_flags & SVCD_CT_LOCAL_SRC))
+		return reason;
 	/* counted here (tc_verdict() does not count a redirect); a failed
 	 * one is counted there, under its own reason */
-	ret = AFN(tc_fib_redirect)(skb, &f, &t);
+	ret = tc_fib_redirect(skb, ret, &params);
 	if (ret == TC_ACT_REDIRECT)
 		stats_reason(SVCD_HOOK_FROM_WIRE_TC, SVCD_R_TX);
 	return ret;

@@ -135,13 +135,22 @@ static void expect_run(struct pt *pt, enum pt_prog prog, const struct pkt *in,
 static const __u8 mac_a[6] = { 2, 0, 0, 0, 0, 0x0a };
 static const __u8 mac_b[6] = { 2, 0, 0, 0, 0, 0x0b };
 
+/* Bytes after the IP packet (Ethernet padding, a trailer): tc ingress
+ * sees them before the stack trims the skb to the IP length. */
+static void pad_frame(struct pkt *f, size_t pad)
+{
+	memset(f->data + f->len, 0xaa, pad);
+	f->len += pad;
+}
+
 /*
  * A ClusterIP flow (from_pod DNAT to A), then an error about its packet
  * C -> A, from a router (to_pod, toward the client pod) or from backend
- * A itself (from_pod, A's interface).
+ * A itself (from_pod, A's interface). pad: bytes after the error's IP
+ * packet, which must stay as they are.
  */
 static void pod_error(struct pt *pt, const struct icmp_kind *k, bool udp,
-		      bool from_backend, size_t quote)
+		      bool from_backend, size_t quote, size_t pad)
 {
 	struct pkt_spec syn = C_TO_FE(PKT_SYN), dnat = C_TO_A(PKT_SYN);
 	struct pkt_spec uq = UDP_C_TO_FE(.payload = "query", .payload_len = 5);
@@ -163,6 +172,8 @@ static void pod_error(struct pt *pt, const struct icmp_kind *k, bool udp,
 	if (error_frame(pt, k, from, CLIENT, sent, quote, mac_b, mac_a, &err) ||
 	    error_frame(pt, k, from, CLIENT, first, quote, mac_b, mac_a, &want))
 		return;
+	pad_frame(&err, pad);
+	pad_frame(&want, pad);
 	expect_run(pt, from_backend ? PT_FROM_POD : PT_TO_POD, &err, TC_ACT_OK,
 		   SVCD_R_ICMP_ERROR, &want, &out);
 }
@@ -222,17 +233,23 @@ static void run_pod(int family)
 		return;
 	pt_family(&pt, family);
 	if (test__start_subtest("tcp_port_unreachable_full_quote_to_pod"))
-		pod_error(&pt, &port_unreach, false, false, 1000);
+		pod_error(&pt, &port_unreach, false, false, 1000, 0);
 	if (test__start_subtest("tcp_time_exceeded_8_byte_quote_to_pod"))
 		pod_error(&pt, &time_exceeded, false, false,
-			  (family == 6 ? 40 : 20) + 8);
+			  (family == 6 ? 40 : 20) + 8, 0);
+	/* fuzz/corpus/packet/regress-icmp-quote-padding: the quoted TCP
+	 * checksum was sought in the padding past the ICMP message, which
+	 * was rewritten and its change put in the ICMP checksum */
+	if (test__start_subtest("tcp_8_byte_quote_with_padding_to_pod"))
+		pod_error(&pt, &time_exceeded, false, false,
+			  (family == 6 ? 40 : 20) + 8, 24);
 	if (test__start_subtest("tcp_packet_too_big_to_pod"))
-		pod_error(&pt, &too_big, false, false, 1000);
+		pod_error(&pt, &too_big, false, false, 1000, 0);
 	if (test__start_subtest("udp_port_unreachable_from_backend"))
-		pod_error(&pt, &port_unreach, true, true, 1000);
+		pod_error(&pt, &port_unreach, true, true, 1000, 0);
 	if (test__start_subtest("udp_port_unreachable_8_byte_quote"))
 		pod_error(&pt, &port_unreach, true, false,
-			  (family == 6 ? 40 : 20) + 8);
+			  (family == 6 ? 40 : 20) + 8, 0);
 	if (test__start_subtest("udp_hairpin_error_outer_destination"))
 		hairpin_error(&pt);
 	if (test__start_subtest("error_about_untranslated_packet_passes"))

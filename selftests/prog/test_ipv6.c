@@ -4,7 +4,8 @@
  * (walked up to 4 and translated through; a fragment header, an unknown
  * next header or a 5th header pass untranslated as PASS_EXT_HDR, never
  * half-translated), ICMPv6 neighbour discovery passing untouched, UDP
- * without a checksum (invalid over IPv6) passing untranslated, and a
+ * without a checksum (invalid over IPv6) or a payload length short of its
+ * headers passing untranslated, and a
  * refusal of a packet with extension headers (dropped: the quote would
  * have a variable length). The rows every family shares run as IPv6 in
  * forward6, flows6, refuse6, ... (the same tables, pt_family(6)).
@@ -171,6 +172,23 @@ static const struct pt_case ipv6_cases[] = {
 				    UDP_C_TO_FE(.udp_zero_csum = true,
 						.payload = "q",
 						.payload_len = 1)) } },
+	},
+	{
+		/* the payload length must hold the extension and L4 headers
+		 * (fuzz/corpus/packet/regress-ipv6-short-payload-length); 0
+		 * is a jumbogram's or a BIG TCP packet's */
+		.name = "payload_length_short_of_headers_passes",
+		.services = { &svc_tcp_a },
+		.steps = {
+			{ PASSES(PT_FROM_POD, SVCD_R_PASS_MALFORMED,
+				 C_TO_FE(PKT_SYN, HBH, .tot_len = 3)) },
+			{ PASSES(PT_FROM_POD, SVCD_R_PASS_MALFORMED,
+				 C_TO_FE(PKT_SYN, .tot_len = 12)) },
+			{ PASSES(PT_TO_POD, SVCD_R_PASS_MALFORMED,
+				 A_TO_C(PKT_ACK, .tot_len = 19)) },
+			{ FWD(SVC_ID, BE_A, C_TO_FE(PKT_SYN, .tot_len = 20),
+			      C_TO_A(PKT_SYN, .tot_len = 20)) },
+		},
 	},
 	{
 		.name = "refusal_with_ext_header_dropped",

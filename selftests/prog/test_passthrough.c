@@ -85,6 +85,10 @@ static const char sctp_init[16] = { 0x9c, 0x40, 0x00, 0x50 };
 		    SVCD_R_PASS_MALFORMED,                                                                                                                                                                                    \
 		    C_TO_FE(PKT_SYN, .ip_opts = ip_opts4, .ip_opts_len = 4,                                                                                                                                                   \
 			    .tot_len = 22)),                                                                                                                                                                                  \
+		ROW(tag "tot_len_short_of_tcp_header", p, SVCD_R_PASS_MALFORMED,                                                                                                                                              \
+		    C_TO_FE(PKT_SYN, .tot_len = 30)),                                                                                                                                                                         \
+		ROW(tag "tot_len_short_of_udp_header", p, SVCD_R_PASS_MALFORMED,                                                                                                                                              \
+		    UDP_C_TO_FE(.tot_len = 24)),                                                                                                                                                                              \
 		ROW(tag "truncated_tcp_header", p, SVCD_R_PASS_MALFORMED,                                                                                                                                                     \
 		    C_TO_FE(PKT_SYN, .truncate = ETH + IPH + 12)),                                                                                                                                                            \
 		ROW(tag "tcp_doff_below_5", p, SVCD_R_PASS_MALFORMED,                                                                                                                                                         \

@@ -797,6 +797,33 @@ static const struct pt_case wire_tc_only_cases[] = {
 			     .ct_count = PT_CT_ENTRIES(2) } },
 	},
 	{
+		/* a hostNetwork backend (node A itself): no interface to
+		 * redirect to, the stack delivers it, as after from_wire's
+		 * XDP_PASS (found by fuzz_packet's seed nodeport_host) */
+		.name = "tc_only_nodeport_host_backend_to_the_stack",
+		.services = { &np_tcp_host },
+		.steps = {
+			{ .prog = PT_FROM_WIRE_TC,
+			  .in = EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN),
+			  .out = EXT_TO(NODE_A, BACKEND_PORT, PKT_SYN),
+			  .verdict = TC_ACT_OK, .reason = SVCD_R_FORWARD,
+			  .out_kind = PT_OUT_PKT, .service_id = NP_TCP,
+			  .stats = NEW_FLOW, .ct_backend = BE_HOST,
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ .prog = PT_TO_WIRE,
+			  .in = TCP_PKT(NODE_A, BACKEND_PORT, EXT_CLIENT,
+					EXT_PORT, PKT_SYN | PKT_ACK,
+					.seq = SEQ_B, .ack = SEQ_C + 1),
+			  .out = TCP_PKT(NODE_A, NODEPORT_TCP, EXT_CLIENT,
+					 EXT_PORT, PKT_SYN | PKT_ACK,
+					 .seq = SEQ_B, .ack = SEQ_C + 1),
+			  .verdict = TC_ACT_OK, .reason = SVCD_R_REVERSE,
+			  .out_kind = PT_OUT_PKT, .service_id = NP_TCP,
+			  .stats = ONE_PACKET,
+			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED) },
+		},
+	},
+	{
 		.name = "tc_only_nodeport_remote_backend_snat_and_reply",
 		.services = { &np_tcp_remote },
 		.steps = {
