@@ -505,9 +505,13 @@ while True:
             d = s.recv(4096)
         except OSError:
             d = b""
+        if d:
+            try:
+                s.setblocking(True); s.sendall(d); s.setblocking(False)
+            except OSError:
+                d = b""
         if not d:
-            sel.unregister(s); s.close(); continue
-        s.setblocking(True); s.sendall(d); s.setblocking(False)
+            sel.unregister(s); s.close()
 ' "$name" "$port" >>"$T_DIR/lineecho-$name.log" 2>&1 &
 	defer kill_pid $!
 	wait_until 5 eval "ip netns exec $pod ss -Hltn 'sport = :$port' | grep -q ." ||
@@ -517,34 +521,59 @@ while True:
 start_long_flows() {
 	local ns=$1 addr=$2 port=$3 n=$4 secs=$5 out=$6 mode=${7:-busy}
 	ip netns exec "$ns" timeout $((secs + 30)) python3 -c '
-import json, socket, sys, time
+import json, select, socket, sys, time
 addr, port, n, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 idle = sys.argv[5] == "idle"
 flows, failed, why = [], 0, {}
+def fail(fl, e):
+    global failed
+    fl["ok"] = False; failed += 1
+    why[str(e)[:60]] = why.get(str(e)[:60], 0) + 1
 for i in range(n):
-    s = socket.create_connection((addr, port), timeout=3)
-    f = s.makefile("rb")
-    flows.append([s, f, f.readline().strip().decode(), True])
+    try:
+        s = socket.create_connection((addr, port), timeout=3)
+        f = s.makefile("rb")
+        flows.append({"s": s, "who": f.readline().strip().decode(), "ok": True, "buf": b""})
+        s.setblocking(False)
+    except OSError as e:
+        failed += 1
+        why["open: " + str(e)[:50]] = why.get("open: " + str(e)[:50], 0) + 1
 start = time.time(); rounds = 0
 while time.time() - start < dur or (idle and rounds < 2):
     if idle and rounds == 1:
         time.sleep(max(0, dur - (time.time() - start)))
+    # one round: a line to every flow, then every echo within 2 s
+    want = b"ping %d\n" % rounds
+    pending = {}
     for fl in flows:
-        if not fl[3]:
+        if not fl["ok"]:
             continue
-        s, f = fl[0], fl[1]
         try:
-            s.sendall(b"ping %d\n" % rounds)
-            got = f.readline()
-            if got != b"ping %d\n" % rounds:
-                raise OSError("got %r" % got[:40])
+            fl["s"].send(want); fl["buf"] = b""; pending[fl["s"]] = fl
         except OSError as e:
-            fl[3] = False; failed += 1
-            why[str(e)[:60]] = why.get(str(e)[:60], 0) + 1
+            fail(fl, e)
+    deadline = time.time() + 2
+    while pending and time.time() < deadline:
+        r, _, _ = select.select(list(pending), [], [], max(0, deadline - time.time()))
+        for s in r:
+            fl = pending[s]
+            try:
+                d = s.recv(4096)
+                if not d:
+                    raise OSError("closed")
+            except OSError as e:
+                del pending[s]; fail(fl, e); continue
+            fl["buf"] += d
+            if fl["buf"].endswith(b"\n"):
+                del pending[s]
+                if fl["buf"] != want:
+                    fail(fl, OSError("got %r" % fl["buf"][:40]))
+    for fl in pending.values():
+        fail(fl, OSError("no echo in 2 s"))
     rounds += 1
     time.sleep(0.1)
 print(json.dumps({"flows": n, "failed": failed, "rounds": rounds, "why": why,
-                  "backends": sorted(set(fl[2] for fl in flows))}))
+                  "backends": sorted(set(fl["who"] for fl in flows))}))
 ' "$addr" "$port" "$n" "$secs" "$mode" >"$out" 2>"$out.err" &
 	LONG_PID=$!
 	defer kill_pid "$LONG_PID"

@@ -297,7 +297,9 @@ static int adopt_pinned(struct loader *l, struct bpf_map *map, __u32 want)
 			name, want);
 		return bpf_map__set_max_entries(map, want);
 	}
-	if (want && info.max_entries != want) {
+	/* want 1: the placeholder of a map this start does not use (IPv6
+	 * on a node without it); a larger pinned one is kept as it is */
+	if (want > 1 && info.max_entries != want) {
 		err = migrate_prepare(&l->migr, pin_dir, map, &info, want);
 		if (err < 0)
 			return err;
