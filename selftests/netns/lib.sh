@@ -657,6 +657,22 @@ services_json() {
 	svcctl dump services -o json >"$1" 2>/dev/null
 }
 
+# services_norm [FILE]: the services dump (FILE, else svcctl's now) without
+# its counters, sorted: what a restart, an upgrade or a migration must keep.
+services_norm() {
+	{ if [ -n "${1:-}" ]; then cat "$1"; else svcctl dump services -o json 2>/dev/null; fi; } |
+		python3 -c 'import json,sys
+d = json.load(sys.stdin)
+drop = {"packets", "bytes", "new_flows", "no_backend", "map_full", "stats"}
+def clean(x):
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items() if k not in drop}
+    if isinstance(x, list):
+        return [clean(v) for v in x]
+    return x
+print(json.dumps(sorted((clean(s) for s in d), key=lambda s: json.dumps(s, sort_keys=True)), sort_keys=True))'
+}
+
 # fe_backends FE: the backends of frontend FE ("198.19.96.10:80/TCP") as
 # sorted "addr:port" words, "-" when FE is absent; state/weight with -l.
 fe_backends() {

@@ -56,19 +56,6 @@ pin_field() {
 		python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1]))' "$2" 2>/dev/null
 }
 
-# services_norm FILE: the services dump without counters, sorted.
-services_norm() {
-	python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-drop = {"packets", "bytes", "new_flows", "no_backend", "map_full", "stats"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in drop}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
-print(json.dumps(sorted((clean(s) for s in d), key=lambda s: json.dumps(s, sort_keys=True)), sort_keys=True))' "$1"
-}
 
 CT_ID=$(pin_field svcd_conntrack id)
 FE_ID=$(pin_field svcd_frontends id)

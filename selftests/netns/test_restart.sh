@@ -52,19 +52,6 @@ map_ids() {
 	done
 }
 
-# services_norm FILE: the services dump without counters, sorted.
-services_norm() {
-	python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-drop = {"packets", "bytes", "new_flows", "no_backend", "map_full", "stats"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in drop}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
-print(json.dumps(sorted((clean(s) for s in d), key=lambda s: json.dumps(s, sort_keys=True)), sort_keys=True))' "$1"
-}
 
 # udp_flow_entry: the conntrack entries (forward and reverse) of the UDP
 # flow from 198.18.1.20:UDP_SPORT, without ages and flags that move.

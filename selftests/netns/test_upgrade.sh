@@ -81,18 +81,6 @@ map_ids() {
 				python3 -c 'import json,sys; print(json.load(sys.stdin).get("id"))' 2>/dev/null)"
 	done
 }
-services_norm() {
-	svcctl dump services -o json 2>/dev/null | python3 -c 'import json,sys
-d = json.load(sys.stdin)
-drop = {"packets", "bytes", "new_flows", "no_backend", "map_full", "stats"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in drop}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
-print(json.dumps(sorted((clean(s) for s in d), key=lambda s: json.dumps(s, sort_keys=True)), sort_keys=True))'
-}
 
 start_as release || { dump_diag; fail_all "the release's svcd did not install demo/web"; }
 IDS=$(map_ids)
