@@ -45,7 +45,9 @@ web_objects() {
 		echo
 	done
 }
-mapfile -t WEB < <(web_objects 10)
+# (a file, not <(...): the VM's /dev has no /dev/fd)
+web_objects 10 >"$T_DIR/web.objs"
+mapfile -t WEB <"$T_DIR/web.objs"
 cluster_write "$CLUSTER" "${WEB[@]}"
 start_svcd "$NODE" "$CLUSTER" "${SMALL[@]}"
 wait_until 15 grep -q 'sync: map svcd_services is full' "$SVCD_LOG" ||
@@ -139,7 +141,8 @@ big_objects() {
 		echo
 	done
 }
-mapfile -t BIGS < <(big_objects)
+big_objects >"$T_DIR/big.objs"
+mapfile -t BIGS <"$T_DIR/big.objs"
 cluster_write "$CLUSTER" "${WEB[@]}" "${BIGS[@]}"
 wait_until 15 eval 'svcd_log_since_start | grep -q "sync: map svcd_backends is full"'
 INST3=$(installed)
