@@ -101,6 +101,7 @@ struct svcd {
 	struct svcd_maps maps;
 	bool maps_open;
 	int shortfall_fd; /* svcd_shortfall, for svcctl status; -1: none */
+	__u32 shortfall[SVCD_SF_COUNT]; /* as last written there */
 	struct writer *writer;
 	struct netlink *nl;
 	struct kubeconfig kc;

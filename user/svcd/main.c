@@ -409,6 +409,8 @@ static int setup_datapath(struct svcd *s)
 		return err;
 	s->maps_open = true;
 	s->shortfall_fd = svcd_shortfall_open(o->pin_dir); /* logs */
+	/* the first sync writes it whatever an earlier run left there */
+	memset(s->shortfall, 0xff, sizeof(s->shortfall));
 	limits.max_services = sizes.services;
 	limits.max_backends = sizes.backends;
 	s->writer = writer_new(&svcd_bpf_writer_ops, &s->maps, &limits);

@@ -388,10 +388,15 @@ static void sync_finish(struct svcd *s, const struct sync_done *d)
 			pr_err("sync: map %s is full: %u Service ports not installed or left at their previous version (the first: %s); %s gives it room, and a restart with it migrates the maps, flows kept",
 			       svcd_shortfall_name(i), ws->full[i],
 			       ws->full_first[i], svcd_shortfall_flag(i));
+	/* written when it changes, not at every (per-event) sync */
 	if (s->shortfall_fd >= 0 &&
-	    svcd_shortfall_write(s->shortfall_fd, ws->full))
-		pr_warn("sync: write %s: %s", SVCD_MAP_SHORTFALL,
-			strerror(errno));
+	    memcmp(s->shortfall, ws->full, sizeof(s->shortfall))) {
+		if (svcd_shortfall_write(s->shortfall_fd, ws->full))
+			pr_warn("sync: write %s: %s", SVCD_MAP_SHORTFALL,
+				strerror(errno));
+		else
+			memcpy(s->shortfall, ws->full, sizeof(s->shortfall));
+	}
 }
 
 /*
