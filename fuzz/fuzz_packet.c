@@ -524,7 +524,9 @@ static bool ct_lookup(const struct tuple *t, __u8 dir, struct tuple *nat)
 		};
 		struct svcd_ct6_value val;
 
-		if (bpf_map_lookup_elem(pt.conntrack6, &key, &val))
+		/* svcd_conntrack6, or svcd_ct6_syn mid-handshake */
+		if (bpf_map_lookup_elem(pt.conntrack6, &key, &val) &&
+		    bpf_map_lookup_elem(pt.ct6_syn, &key, &val))
 			return false;
 		nat->saddr = val.nat_saddr;
 		nat->daddr = val.nat_daddr;
@@ -541,7 +543,8 @@ static bool ct_lookup(const struct tuple *t, __u8 dir, struct tuple *nat)
 		};
 		struct svcd_ct_value val;
 
-		if (bpf_map_lookup_elem(pt.conntrack, &key, &val))
+		if (bpf_map_lookup_elem(pt.conntrack, &key, &val) &&
+		    bpf_map_lookup_elem(pt.ct_syn, &key, &val))
 			return false;
 		memset(&nat->saddr, 0, sizeof(nat->saddr));
 		memset(&nat->daddr, 0, sizeof(nat->daddr));
@@ -910,6 +913,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n;
 
 	if (empty_map(pt.conntrack) || empty_map(pt.conntrack6) ||
+	    empty_map(pt.ct_syn) || empty_map(pt.ct6_syn) ||
 	    empty_map(pt.affinity) || empty_map(pt.affinity6)) {
 		fprintf(stderr, "fuzz_packet: cannot empty conntrack\n");
 		abort();

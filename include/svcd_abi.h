@@ -18,6 +18,8 @@
 #define SVCD_MAP_SLOTS "svcd_slots"
 #define SVCD_MAP_BACKENDS "svcd_backends"
 #define SVCD_MAP_CONNTRACK "svcd_conntrack"
+/* embryonic TCP flows (SYN seen, handshake not over): same layout */
+#define SVCD_MAP_CT_SYN "svcd_ct_syn"
 #define SVCD_MAP_SERVICES "svcd_services"
 #define SVCD_MAP_STATS "svcd_stats"
 #define SVCD_MAP_REASONS "svcd_reasons"
@@ -29,6 +31,7 @@
 #define SVCD_MAP_FRONTENDS6 "svcd_frontends6"
 #define SVCD_MAP_BACKENDS6 "svcd_backends6"
 #define SVCD_MAP_CONNTRACK6 "svcd_conntrack6"
+#define SVCD_MAP_CT6_SYN "svcd_ct6_syn"
 #define SVCD_MAP_AFFINITY6 "svcd_affinity6"
 
 /* ---- default sizes (all overridable by svcd flags) -------------------- */
@@ -37,6 +40,9 @@
 #define SVCD_DEF_BACKENDS 262144
 #define SVCD_DEF_SLOTS 1048576
 #define SVCD_DEF_CONNTRACK 262144
+/* svcd_ct_syn's size for a conntrack size: handshakes in flight need far
+ * fewer entries than flows, and a floor keeps small nodes usable. */
+#define SVCD_CT_SYN_SIZE(ct) ((ct) / 4 > 256 ? (ct) / 4 : 256)
 #define SVCD_DEF_AFFINITY 65536 /* {service, client} pairs remembered */
 
 /* Largest slot table of one service; weights are scaled down to fit. */

@@ -29,6 +29,7 @@
 #define ct_key_t struct svcd_ct_key
 #define ct_val_t struct svcd_ct_value
 #define CT_MAP svcd_conntrack
+#define CT_SYN_MAP svcd_ct_syn
 #define backend_t struct svcd_backend
 #define BACKENDS_MAP svcd_backends
 #define aff_key_t struct svcd_affinity_key
@@ -49,6 +50,7 @@
 #define ct_key_t struct svcd_ct6_key
 #define ct_val_t struct svcd_ct6_value
 #define CT_MAP svcd_conntrack6
+#define CT_SYN_MAP svcd_ct6_syn
 #define backend_t struct svcd_backend6
 #define BACKENDS_MAP svcd_backends6
 #define aff_key_t struct svcd_affinity6_key

@@ -6,6 +6,7 @@
 #undef ct_key_t
 #undef ct_val_t
 #undef CT_MAP
+#undef CT_SYN_MAP
 #undef backend_t
 #undef BACKENDS_MAP
 #undef aff_key_t

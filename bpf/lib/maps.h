@@ -62,6 +62,21 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_conntrack SEC(".maps");
 
+/*
+ * Embryonic TCP flows: the entry pair of a SYN lives here, not in
+ * svcd_conntrack, until the handshake ends (the client's first ACK after
+ * the backend's reply); then it moves there. A SYN flood churns only this
+ * map, so it cannot evict established flows (docs/design.md, "Conntrack
+ * under pressure"). Sized by svcd before load (SVCD_CT_SYN_SIZE).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK / 4);
+	__type(key, struct svcd_ct_key);
+	__type(value, struct svcd_ct_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_ct_syn SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SVCD_DEF_SERVICES);
@@ -146,6 +161,15 @@ struct {
 	__type(value, struct svcd_ct6_value);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_conntrack6 SEC(".maps");
+
+/* svcd_ct_syn for IPv6 flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SVCD_DEF_CONNTRACK / 4);
+	__type(key, struct svcd_ct6_key);
+	__type(value, struct svcd_ct6_value);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_ct6_syn SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

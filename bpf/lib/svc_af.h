@@ -169,6 +169,7 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 {
 	ct_val_t *ct, *fwd;
 	ct_key_t key, fwd_key;
+	void *ct_map = &CT_MAP;
 	__u64 now;
 
 	/* A SYN without ACK opens a connection: never a reply. */
@@ -177,8 +178,20 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 		return -SVCD_R_PASS_NOT_OURS;
 	AFN(ct_key_of)(f, SVCD_CT_REVERSE, &key);
 	ct = bpf_map_lookup_elem(&CT_MAP, &key);
-	if (!ct)
-		return -SVCD_R_PASS_NOT_OURS;
+	if (!ct) {
+		/* A handshake's reply (SYN-ACK, or a RST or FIN before the
+		 * client's ACK) finds its pair in the embryonic map; no
+		 * other packet pays that lookup. Data before the client's
+		 * ACK (a TCP Fast Open server's) is not translated: the
+		 * server sends it again after the ACK. */
+		if (f->proto != IPPROTO_TCP ||
+		    !(f->tcp_flags & (TCP_SYN | TCP_RST | TCP_FIN)))
+			return -SVCD_R_PASS_NOT_OURS;
+		ct_map = &CT_SYN_MAP;
+		ct = bpf_map_lookup_elem(&CT_SYN_MAP, &key);
+		if (!ct)
+			return -SVCD_R_PASS_NOT_OURS;
+	}
 	now = svcd_now();
 
 	/* The forward entry decides the flow's lifetime: replies move its
@@ -193,7 +206,8 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 	    (f->proto == IPPROTO_TCP && (f->tcp_flags & (TCP_FIN | TCP_RST))) ||
 	    ns_since(now, ct->last_seen_ns) > SVCD_CT_REFRESH_NS) {
 		AFN(fwd_key_of)(ct, f->proto, &fwd_key);
-		fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
+		/* the flow's own map: an embryonic pair stays together */
+		fwd = bpf_map_lookup_elem(ct_map, &fwd_key);
 		if (fwd)
 			AFN(ct_touch)(fwd, f, true, now);
 	}
@@ -256,7 +270,7 @@ static __always_inline void AFN(rev_key_of)(const flow_t *f,
 static __always_inline int
 AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 		    const struct AFN(snat_config) * snat, const ct_val_t *rev,
-		    __u64 now, __be16 *port)
+		    __u64 now, void *ct_map, void *other_map, __be16 *port)
 {
 	__u32 range = (__u32)snat->port_max - snat->port_min + 1;
 	__u32 start = bpf_get_prandom_u32();
@@ -274,7 +288,13 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 		ct_val_t *old;
 
 		AFN(rev_key_of)(f, be, snat->addr, p, &key);
-		if (!bpf_map_update_elem(&CT_MAP, &key, rev, BPF_NOEXIST)) {
+		/* A port is a flow's in either conntrack map: one the other
+		 * map holds for a live flow is taken (an embryonic flow's
+		 * moves to svcd_conntrack whole when its handshake ends). */
+		old = bpf_map_lookup_elem(other_map, &key);
+		if (old && !AFN(snat_port_dead)(old, now))
+			continue;
+		if (!bpf_map_update_elem(ct_map, &key, rev, BPF_NOEXIST)) {
 			*port = p;
 			return 0;
 		}
@@ -283,10 +303,10 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 		 * lifetime), or a busy backend exhausts the range in
 		 * seconds; two CPUs reusing the same dead port at once is a
 		 * race this accepts. */
-		old = bpf_map_lookup_elem(&CT_MAP, &key);
+		old = bpf_map_lookup_elem(ct_map, &key);
 		if (!old || !AFN(snat_port_dead)(old, now))
 			continue;
-		if (!bpf_map_update_elem(&CT_MAP, &key, rev, BPF_EXIST)) {
+		if (!bpf_map_update_elem(ct_map, &key, rev, BPF_EXIST)) {
 			*port = p;
 			return 0;
 		}
@@ -294,18 +314,21 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 	return -SVCD_R_DROP_SNAT_PORTS;
 }
 
-/* Steps 11-12: remember the flow both ways. unseen: the caller has not
- * looked the forward key up (a TCP SYN without ACK, see svc_forward();
- * never with SNAT), so a live entry there may still be found: then
- * CT_LIVE, *live set. */
+/* Steps 11-12: remember the flow both ways, in svcd_ct_syn for a TCP SYN
+ * (embryonic: the flow moves to svcd_conntrack when its handshake ends),
+ * else in svcd_conntrack. unseen: the caller has not looked the forward
+ * key up in svcd_ct_syn (a TCP SYN without ACK, see svc_forward(); never
+ * with SNAT), so a live entry there may still be found: then CT_LIVE,
+ * *live set. */
 static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 					  const struct svcd_frontend_value *fe,
 					  const backend_t *be, __u32 backend_id,
 					  __u64 now,
 					  const struct AFN(snat_config) * snat,
-					  bool unseen, ct_val_t *fwd,
-					  ct_val_t **live)
+					  bool embryonic, bool unseen,
+					  ct_val_t *fwd, ct_val_t **live)
 {
+	void *ct_map = embryonic ? (void *)&CT_SYN_MAP : (void *)&CT_MAP;
 	ct_val_t rev, *old;
 	ct_key_t key;
 	__be16 port;
@@ -324,7 +347,10 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 		 * from_pod anyway: it keeps the client's address. */
 		if (ADDR_IS_ZERO(snat->addr) || snat->port_max < snat->port_min)
 			return -SVCD_R_DROP_SNAT_PORTS;
-		ret = AFN(snat_take_port)(f, be, snat, &rev, now, &port);
+		ret = AFN(snat_take_port)(f, be, snat, &rev, now, ct_map,
+					  embryonic ? (void *)&CT_MAP :
+						      (void *)&CT_SYN_MAP,
+					  &port);
 		if (ret)
 			return ret;
 		fwd->nat_saddr = snat->addr;
@@ -345,24 +371,24 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 			 * reverse entry follows before this packet leaves,
 			 * so no reply can precede it. */
 			AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
-			ret = bpf_map_update_elem(&CT_MAP, &key, fwd,
+			ret = bpf_map_update_elem(ct_map, &key, fwd,
 						  BPF_NOEXIST);
 			if (ret == -EEXIST) {
-				old = bpf_map_lookup_elem(&CT_MAP, &key);
+				old = bpf_map_lookup_elem(ct_map, &key);
 				if (old && AFN(ct_is_live)(old, f, now)) {
 					*live = old;
 					return CT_LIVE;
 				}
-				ret = bpf_map_update_elem(&CT_MAP, &key, fwd,
+				ret = bpf_map_update_elem(ct_map, &key, fwd,
 							  BPF_ANY);
 			}
 			if (ret)
 				return -SVCD_R_DROP_CT_FULL;
 			AFN(rev_key_of)
 			(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
-			if (bpf_map_update_elem(&CT_MAP, &key, &rev, BPF_ANY)) {
+			if (bpf_map_update_elem(ct_map, &key, &rev, BPF_ANY)) {
 				AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
-				bpf_map_delete_elem(&CT_MAP, &key);
+				bpf_map_delete_elem(ct_map, &key);
 				return -SVCD_R_DROP_CT_FULL;
 			}
 			return 0;
@@ -370,14 +396,14 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 		/* The reverse entry first: once the forward one exists, a
 		 * reply can come back at any moment. */
 		AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
-		if (bpf_map_update_elem(&CT_MAP, &key, &rev, BPF_ANY))
+		if (bpf_map_update_elem(ct_map, &key, &rev, BPF_ANY))
 			return -SVCD_R_DROP_CT_FULL;
 	}
 	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
-	if (bpf_map_update_elem(&CT_MAP, &key, fwd, BPF_ANY)) {
+	if (bpf_map_update_elem(ct_map, &key, fwd, BPF_ANY)) {
 		/* Give back the reverse entry (and the SNAT port it holds). */
 		AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
-		bpf_map_delete_elem(&CT_MAP, &key);
+		bpf_map_delete_elem(ct_map, &key);
 		return -SVCD_R_DROP_CT_FULL;
 	}
 	return 0;
@@ -395,30 +421,77 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
  * two live connections on one backend tuple collide whatever is done
  * (kube-proxy's conntrack drops the second one).
  */
-static __always_inline void AFN(ct_forget_reused)(const flow_t *f, __u64 now)
+static __always_inline void AFN(ct_forget_reused_in)(const flow_t *f,
+						     __u64 now, void *ct_map,
+						     ct_key_t *key,
+						     ct_key_t *fwd_key)
 {
-	ct_key_t key = {
-		.saddr = f->daddr,
-		.daddr = f->saddr,
-		.sport = f->dport,
-		.dport = f->sport,
-		.proto = f->proto,
-		.dir = SVCD_CT_REVERSE,
-	};
 	ct_val_t *rev, *fwd;
-	ct_key_t fwd_key;
 
-	rev = bpf_map_lookup_elem(&CT_MAP, &key);
+	key->saddr = f->daddr;
+	key->daddr = f->saddr;
+	key->sport = f->dport;
+	key->dport = f->sport;
+	key->proto = f->proto;
+	key->dir = SVCD_CT_REVERSE;
+	key->pad = 0;
+	rev = bpf_map_lookup_elem(ct_map, key);
 	if (!rev)
 		return;
-	AFN(fwd_key_of)(rev, f->proto, &fwd_key);
-	fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
+	AFN(fwd_key_of)(rev, f->proto, fwd_key);
+	fwd = bpf_map_lookup_elem(ct_map, fwd_key);
 	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
 	    ns_since(now, fwd->last_seen_ns) <= AFN(ct_lifetime)(fwd))
 		return;
 	if (fwd)
-		bpf_map_delete_elem(&CT_MAP, &fwd_key);
-	bpf_map_delete_elem(&CT_MAP, &key);
+		bpf_map_delete_elem(ct_map, fwd_key);
+	bpf_map_delete_elem(ct_map, key);
+}
+
+/* Both maps: an embryonic flow's reverse entry would capture the SYN-ACK
+ * just as well. */
+static __always_inline void AFN(ct_forget_reused)(const flow_t *f, __u64 now)
+{
+	ct_key_t key, fwd_key;
+
+	AFN(ct_forget_reused_in)(f, now, &CT_MAP, &key, &fwd_key);
+	AFN(ct_forget_reused_in)(f, now, &CT_SYN_MAP, &key, &fwd_key);
+}
+
+/*
+ * The end of a handshake: the client's first ACK (no SYN, no RST) after
+ * the backend answered (ESTABLISHED) moves the embryonic pair to
+ * svcd_conntrack. The forward entry first: this packet has not left, so
+ * no reply can come but a retransmitted SYN-ACK, which svc_reverse()
+ * still finds in svcd_ct_syn. Returns the entry to go on with: the moved
+ * one, or ct when nothing moved (svcd_conntrack refused it, which an LRU
+ * does not). *key: the forward key; used as scratch (stack is scarce).
+ */
+static __always_inline ct_val_t *AFN(ct_promote)(const flow_t *f, ct_val_t *ct,
+						 ct_key_t *key)
+{
+	ct_val_t *moved, *rev;
+
+	if ((f->tcp_flags & (TCP_SYN | TCP_RST | TCP_ACK)) != TCP_ACK ||
+	    ct->tcp_state != SVCD_TCP_ESTABLISHED)
+		return ct;
+	if (bpf_map_update_elem(&CT_MAP, key, ct, BPF_ANY))
+		return ct;
+	moved = bpf_map_lookup_elem(&CT_MAP, key);
+	if (!moved)
+		return ct;
+	bpf_map_delete_elem(&CT_SYN_MAP, key);
+	key->saddr = moved->nat_daddr;
+	key->sport = moved->nat_dport;
+	key->daddr = moved->nat_saddr;
+	key->dport = moved->nat_sport;
+	key->dir = SVCD_CT_REVERSE;
+	/* A pair evicted by half: the reply entry is gone, and so is the
+	 * flow (as it would be in svcd_conntrack). */
+	rev = bpf_map_lookup_elem(&CT_SYN_MAP, key);
+	if (rev && !bpf_map_update_elem(&CT_MAP, key, rev, BPF_ANY))
+		bpf_map_delete_elem(&CT_SYN_MAP, key);
+	return moved;
 }
 
 /* loadBalancerSourceRanges: is this source allowed to this LB IP? */
@@ -454,7 +527,7 @@ AFN(svc_forward)(const flow_t *f, __u8 scope,
 	backend_t *be;
 	ct_key_t key;
 	__u32 backend_id = 0;
-	bool unseen;
+	bool embryonic = false, unseen = false;
 	__u64 now;
 	int ret;
 
@@ -474,19 +547,34 @@ AFN(svc_forward)(const flow_t *f, __u8 scope,
 		goto not_forward;
 	}
 
-	/* A SYN without ACK nearly always opens a flow conntrack has never
+	/* A SYN without ACK opens an embryonic flow (svcd_ct_syn). The
+	 * tuple's entry in svcd_conntrack answers first: a live flow goes
+	 * on; one that is over is forgotten, or the client's ACK after the
+	 * new SYN would find it still "live" (closing) and follow its old
+	 * backend. In svcd_ct_syn a SYN nearly always opens a flow never
 	 * seen: ct_create() inserts it with BPF_NOEXIST and looks only if
-	 * that fails, so a new flow pays no lookup that could only miss.
-	 * Internal scope only (from_pod): the wire hooks' SNAT needs the
-	 * lookup before it takes a port, and their stack has no room for
-	 * both paths (scope is a constant: the other path compiles away). */
-	unseen = scope == SVCD_SCOPE_INTERNAL && f->proto == IPPROTO_TCP &&
-		 (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
-	if (!unseen) {
-		AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
-		ct = bpf_map_lookup_elem(&CT_MAP, &key);
-		if (ct && AFN(ct_is_live)(ct, f, now))
+	 * that fails (a retransmitted SYN), so a new flow pays no lookup
+	 * that could only miss. Internal scope only (from_pod): the wire
+	 * hooks' SNAT needs the lookup before it takes a port, and their
+	 * stack has no room for both paths (scope is a constant: the other
+	 * path compiles away). */
+	embryonic = f->proto == IPPROTO_TCP &&
+		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN;
+	unseen = scope == SVCD_SCOPE_INTERNAL && embryonic;
+	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+	ct = bpf_map_lookup_elem(&CT_MAP, &key);
+	if (ct) {
+		if (AFN(ct_is_live)(ct, f, now))
 			goto live;
+		if (embryonic)
+			bpf_map_delete_elem(&CT_MAP, &key);
+	} else if (f->proto == IPPROTO_TCP && !unseen) {
+		/* a retransmitted SYN, or the end of a handshake */
+		ct = bpf_map_lookup_elem(&CT_SYN_MAP, &key);
+		if (ct && AFN(ct_is_live)(ct, f, now)) {
+			ct = AFN(ct_promote)(f, ct, &key);
+			goto live;
+		}
 	}
 	ret = 0;
 not_forward:
@@ -509,8 +597,8 @@ not_forward:
 		be = SELECT_BACKEND(&fe, &backend_id);
 	if (!be)
 		return -SVCD_R_DROP_NO_SLOT;
-	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat, unseen,
-			     &new_ct, &ct);
+	ret = AFN(ct_create)(f, scope, &fe, be, backend_id, now, snat,
+			     embryonic, unseen, &new_ct, &ct);
 	if (ret == CT_LIVE)
 		goto live;
 	if (ret) {
@@ -574,6 +662,8 @@ static __always_inline int AFN(svc_icmp_error)(const struct AFN(icmp_err) * e,
 	key.dir = SVCD_CT_REVERSE;
 	key.pad = 0;
 	ct = bpf_map_lookup_elem(&CT_MAP, &key);
+	if (!ct && key.proto == IPPROTO_TCP)
+		ct = bpf_map_lookup_elem(&CT_SYN_MAP, &key); /* about a SYN */
 	if (!ct)
 		return -SVCD_R_PASS_OTHER_PROTO;
 	t->saddr = ct->nat_saddr;

@@ -31,6 +31,8 @@ static int libbpf_to_test_log(enum libbpf_print_level level, const char *fmt,
 
 	if (level == LIBBPF_DEBUG)
 		return 0;
+	if (getenv("PT_LIBBPF_STDERR")) /* a whole verifier log */
+		return vfprintf(stderr, fmt, ap);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	test__log("  libbpf: %s", line);
 	return 0;
@@ -76,10 +78,14 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	set_size(pt->skel->maps.svcd_frontends6, sizes->frontends);
 	set_size(pt->skel->maps.svcd_backends6, sizes->backends);
 	set_size(pt->skel->maps.svcd_conntrack6, sizes->conntrack);
+	set_size(pt->skel->maps.svcd_ct_syn, SVCD_CT_SYN_SIZE(sizes->conntrack));
+	set_size(pt->skel->maps.svcd_ct6_syn, SVCD_CT_SYN_SIZE(sizes->conntrack));
 
 	err = pod_bpf__load(pt->skel);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
+		/* EACCES is also the verifier's refusal: as root, a
+		 * failure, never a skip */
+		if ((err == -EPERM || err == -EACCES) && geteuid())
 			test__skip(
 				"loading BPF needs CAP_BPF and CAP_NET_ADMIN (run as root): %s",
 				strerror(-err));
@@ -110,6 +116,8 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	pt->frontends6 = bpf_map__fd(pt->skel->maps.svcd_frontends6);
 	pt->backends6 = bpf_map__fd(pt->skel->maps.svcd_backends6);
 	pt->conntrack6 = bpf_map__fd(pt->skel->maps.svcd_conntrack6);
+	pt->ct_syn = bpf_map__fd(pt->skel->maps.svcd_ct_syn);
+	pt->ct6_syn = bpf_map__fd(pt->skel->maps.svcd_ct6_syn);
 	pt->affinity6 = bpf_map__fd(pt->skel->maps.svcd_affinity6);
 	pt->src_ranges6 = bpf_map__fd(pt->skel->maps.svcd_src_ranges6);
 	pt->n_stats = bpf_map__max_entries(pt->skel->maps.svcd_stats);
@@ -166,7 +174,9 @@ int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg)
 		bpf_program__set_autoload(pt->wire->progs.from_wire, false);
 	err = wire_bpf__load(pt->wire);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
+		/* EACCES is also the verifier's refusal: as root, a
+		 * failure, never a skip */
+		if ((err == -EPERM || err == -EACCES) && geteuid())
 			test__skip(
 				"loading BPF needs CAP_BPF and CAP_NET_ADMIN (run as root): %s",
 				strerror(-err));
@@ -318,6 +328,8 @@ int pt_reset(struct pt *pt)
 	int err;
 
 	err = empty_hash(pt->conntrack, sizeof(struct svcd_ct_key));
+	err = err ?: empty_hash(pt->ct_syn, sizeof(struct svcd_ct_key));
+	err = err ?: empty_hash(pt->ct6_syn, sizeof(struct svcd_ct6_key));
 	err = err   ?:
 		      empty_hash(pt->frontends,
 				 sizeof(struct svcd_frontend_key));
@@ -582,7 +594,10 @@ int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
 	if (pt->v6) {
 		pkt_ip6_of(saddr, key6.saddr.b);
 		pkt_ip6_of(daddr, key6.daddr.b);
-		if (bpf_map_lookup_elem(pt->conntrack6, &key6, &v6))
+		/* svcd_conntrack6, or svcd_ct6_syn for a flow whose
+		 * handshake is not over */
+		if (bpf_map_lookup_elem(pt->conntrack6, &key6, &v6) &&
+		    bpf_map_lookup_elem(pt->ct6_syn, &key6, &v6))
 			return -errno;
 		/* the IPv4 stand-ins, so that callers compare one way */
 		val->nat_saddr = pkt_ip4_of(v6.nat_saddr.b);
@@ -599,7 +614,8 @@ int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
 		return 0;
 	}
 	/* a plain lookup: BPF_F_LOCK and friends would touch the LRU */
-	if (bpf_map_lookup_elem(pt->conntrack, &key, val))
+	if (bpf_map_lookup_elem(pt->conntrack, &key, val) &&
+	    bpf_map_lookup_elem(pt->ct_syn, &key, val))
 		return -errno;
 	return 0;
 }
@@ -621,7 +637,14 @@ static int count_keys(int fd)
 /* Both families: a row run as IPv6 must leave no IPv4 entry either. */
 int pt_ct_count(struct pt *pt)
 {
-	return count_keys(pt->conntrack) + count_keys(pt->conntrack6);
+	return count_keys(pt->conntrack) + count_keys(pt->conntrack6) +
+	       count_keys(pt->ct_syn) + count_keys(pt->ct6_syn);
+}
+
+/* Of those, the embryonic ones (svcd_ct_syn, svcd_ct6_syn). */
+int pt_ct_syn_count(struct pt *pt)
+{
+	return count_keys(pt->ct_syn) + count_keys(pt->ct6_syn);
 }
 
 int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,

@@ -36,6 +36,8 @@ struct pt {
 	/* IPv6 twins: svcd_frontends6, backends6, conntrack6, affinity6,
 	 * src_ranges6 */
 	int frontends6, backends6, conntrack6, affinity6, src_ranges6;
+	/* embryonic TCP flows (svcd_ct_syn, svcd_ct6_syn) */
+	int ct_syn, ct6_syn;
 	bool v6; /* pt_family(pt, 6): tables run as IPv6 (pktbuild.h) */
 	/* pt_open_wire(): wire.bpf.o over the same maps */
 	struct wire_bpf *wire;
@@ -143,6 +145,8 @@ int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
 	      __be16 dport, __u8 proto, __u8 dir, struct svcd_ct_value *val);
 /* Number of conntrack entries. */
 int pt_ct_count(struct pt *pt);
+/* Of those, embryonic TCP flows' (svcd_ct_syn, svcd_ct6_syn). */
+int pt_ct_syn_count(struct pt *pt);
 /* The affinity entry of {service_id, client}: 0, or -ENOENT. */
 int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,
 		    struct svcd_affinity_value *val);

@@ -5,6 +5,8 @@
  * translated back in from_pod and to_pod exactly once, hairpin round trips,
  * FIN/RST close a flow so that a new SYN is a new flow.
  */
+#include <stdio.h>
+#include <string.h>
 #include <bpf/bpf.h>
 
 #include "runner.h"
@@ -104,6 +106,10 @@ static const struct pt_case flow_cases[] = {
 			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
 			      FE_TO_C(PKT_SYN | PKT_ACK)),
 			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED),
+			  .ct_count = PT_CT_ENTRIES(2) },
+			/* the handshake's end: the pair leaves svcd_ct_syn */
+			{ FWD(SVC_ID, C_TO_FE(PKT_ACK), C_TO_A(PKT_ACK),
+			      ONE_PACKET),
 			  .ct_count = PT_CT_ENTRIES(2) },
 			{ REV(PT_FROM_POD, SVC_ID,
 			      A_TO_C(PKT_ACK, .payload = "hello",
@@ -330,6 +336,8 @@ static const struct pt_case flow_cases[] = {
 			      NEW_FLOW) },
 			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
 			      FE_TO_C(PKT_SYN | PKT_ACK)) },
+			{ FWD(SVC_ID, C_TO_FE(PKT_ACK), C_TO_A(PKT_ACK),
+			      ONE_PACKET) },
 			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
 			       C_TO_A(PKT_SYN)),
 			  .ct_count = PT_CT_ENTRIES(2) },
@@ -405,7 +413,8 @@ static void reply_touches_forward_when_needed(struct pt *pt)
 {
 	struct pkt_spec syn = C_TO_FE(PKT_SYN),
 			synack = A_TO_C(PKT_SYN | PKT_ACK);
-	struct pkt_spec ack = A_TO_C(PKT_ACK), fin = A_TO_C(PKT_FIN | PKT_ACK);
+	struct pkt_spec ack = A_TO_C(PKT_ACK), fin = A_TO_C(PKT_FIN | PKT_ACK),
+			client_ack = C_TO_FE(PKT_ACK);
 	struct svcd_ct_value fwd, rev;
 	const __u64 mark = 12345; /* in the past, and recognisable */
 
@@ -413,6 +422,7 @@ static void reply_touches_forward_when_needed(struct pt *pt)
 	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_a), "set service") ||
 	    !run_from_pod(pt, &syn, "SYN") ||
 	    !run_from_pod(pt, &synack, "SYN-ACK") ||
+	    !run_from_pod(pt, &client_ack, "the client's ACK") ||
 	    !flow_entries(pt, &fwd, &rev))
 		return;
 	ASSERT_EQ(fwd.tcp_state, SVCD_TCP_ESTABLISHED,
@@ -450,6 +460,102 @@ static void reply_touches_forward_when_needed(struct pt *pt)
 	ASSERT_EQ(rev.tcp_state, SVCD_TCP_CLOSING, "and the reverse entry");
 }
 
+/* Runs one packet through from_pod; true when it left as want. */
+static bool from_pod_gives(struct pt *pt, const struct pkt_spec *spec,
+			   const struct pkt_spec *want_spec, const char *what)
+{
+	struct pkt in, out, want;
+	__u32 retval;
+
+	pkt_build(spec, &in);
+	pkt_build(want_spec, &want);
+	return ASSERT_OK(pt_run(pt, PT_FROM_POD, &in, &out, &retval), what) &&
+	       ASSERT_EQ(retval, TC_ACT_OK, what) &&
+	       ASSERT_EQ(out.len, want.len, what) &&
+	       ASSERT_OK(memcmp(out.data, want.data, want.len), what);
+}
+
+/*
+ * docs/design.md "Conntrack under pressure": a SYN's entry pair lives in
+ * svcd_ct_syn until the handshake ends (the client's ACK after the
+ * backend's SYN-ACK), then moves whole to svcd_conntrack; an ACK before
+ * any reply moves nothing.
+ */
+static void handshake_moves_pair(struct pt *pt)
+{
+	struct pkt_spec syn = C_TO_FE(PKT_SYN), synack = A_TO_C(PKT_SYN | PKT_ACK),
+			ack = C_TO_FE(PKT_ACK), ack_out = C_TO_A(PKT_ACK),
+			reply = A_TO_C(PKT_ACK), reply_out = FE_TO_C(PKT_ACK);
+	struct svcd_ct_value fwd, rev;
+
+	if (!ASSERT_OK(pt_reset(pt), "empty the maps") ||
+	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_a), "set service") ||
+	    !run_from_pod(pt, &syn, "SYN"))
+		return;
+	ASSERT_EQ(pt_ct_syn_count(pt), 2, "SYN: a pair in svcd_ct_syn");
+	ASSERT_EQ(pt_ct_count(pt), 2, "SYN: nothing in svcd_conntrack");
+	/* an ACK before the backend answered: translated, not moved */
+	if (!from_pod_gives(pt, &ack, &ack_out, "ACK before the SYN-ACK"))
+		return;
+	ASSERT_EQ(pt_ct_syn_count(pt), 2, "early ACK: still embryonic");
+	if (!run_from_pod(pt, &synack, "SYN-ACK"))
+		return;
+	ASSERT_EQ(pt_ct_syn_count(pt), 2, "SYN-ACK: still embryonic");
+	if (!from_pod_gives(pt, &ack, &ack_out, "the client's ACK"))
+		return;
+	ASSERT_EQ(pt_ct_syn_count(pt), 0, "ACK: svcd_ct_syn empty");
+	ASSERT_EQ(pt_ct_count(pt), 2, "ACK: the pair in svcd_conntrack");
+	if (!flow_entries(pt, &fwd, &rev))
+		return;
+	ASSERT_EQ(fwd.backend_id, BE_A, "moved: same backend");
+	ASSERT_EQ(fwd.tcp_state, SVCD_TCP_ESTABLISHED, "moved: established");
+	ASSERT_EQ(rev.tcp_state, SVCD_TCP_ESTABLISHED, "reverse moved too");
+	from_pod_gives(pt, &reply, &reply_out, "a reply after the move");
+}
+
+/*
+ * A SYN flood churns svcd_ct_syn only: an established flow's pair in
+ * svcd_conntrack survives twice svcd_ct_syn's size in SYNs, and its next
+ * packet still goes to its backend after the service moved to B.
+ */
+static void syn_flood_spares_established(struct pt *pt)
+{
+	struct pkt_spec syn = C_TO_FE(PKT_SYN), synack = A_TO_C(PKT_SYN | PKT_ACK),
+			ack = C_TO_FE(PKT_ACK), ack_out = C_TO_A(PKT_ACK);
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info), size, i;
+	struct svcd_ct_value fwd, rev;
+	char what[64];
+
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(pt->ct_syn, &info, &len),
+		       "svcd_ct_syn's size"))
+		return;
+	size = info.max_entries;
+
+	if (!ASSERT_OK(pt_reset(pt), "empty the maps") ||
+	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_a), "set service") ||
+	    !run_from_pod(pt, &syn, "SYN") ||
+	    !run_from_pod(pt, &synack, "SYN-ACK") ||
+	    !run_from_pod(pt, &ack, "ACK"))
+		return;
+	for (i = 0; i < 2 * size; i++) {
+		struct pkt_spec flood = TCP_PKT(CLIENT, bpf_htons(1024 + i),
+						FRONTEND, TCP_PORT, PKT_SYN);
+
+		snprintf(what, sizeof(what), "flood SYN %u", i);
+		if (!run_from_pod(pt, &flood, what))
+			return;
+	}
+	ASSERT_LE(pt_ct_syn_count(pt), (int)size, "svcd_ct_syn at most full");
+	ASSERT_GE(pt_ct_syn_count(pt), (int)size / 2, "the flood filled it");
+	ASSERT_EQ(pt_ct_count(pt) - pt_ct_syn_count(pt), 2,
+		  "svcd_conntrack: the established pair only");
+	if (!flow_entries(pt, &fwd, &rev) ||
+	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_b), "service moves to B"))
+		return;
+	from_pod_gives(pt, &ack, &ack_out, "established flow after the flood");
+}
+
 /* IPv6: the same TCP/UDP lifecycles (states, lifetimes, port reuse). */
 void test_flows6(void)
 {
@@ -471,5 +577,9 @@ void test_flows(void)
 	pt_run_table(&pt, flow_cases, ARRAY_SIZE(flow_cases));
 	if (test__start_subtest("reply_touches_forward_when_needed"))
 		reply_touches_forward_when_needed(&pt);
+	if (test__start_subtest("handshake_moves_pair"))
+		handshake_moves_pair(&pt);
+	if (test__start_subtest("syn_flood_spares_established"))
+		syn_flood_spares_established(&pt);
 	pt_close(&pt);
 }

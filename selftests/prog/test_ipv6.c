@@ -63,6 +63,12 @@ static const struct pt_case ipv6_cases[] = {
 			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK, HBH),
 			      FE_TO_C(PKT_SYN | PKT_ACK, HBH)),
 			  .ct_state = PT_STATE(SVCD_TCP_ESTABLISHED) },
+			/* the client's ACK ends the handshake */
+			{ .prog = PT_FROM_POD, .in = C_TO_FE(PKT_ACK, HBH),
+			  .out = C_TO_A(PKT_ACK, HBH), .verdict = TC_ACT_OK,
+			  .reason = SVCD_R_FORWARD, .out_kind = PT_OUT_PKT,
+			  .service_id = SVC_ID, .stats = ONE_PACKET,
+			  .ct_count = PT_CT_ENTRIES(2) },
 			{ REV(PT_TO_POD, SVC_ID, A_TO_C(PKT_ACK, HBH),
 			      FE_TO_C(PKT_ACK, HBH)) },
 		},

@@ -58,6 +58,7 @@ static const char *const pinned_maps[] = {
 	SVCD_MAP_BACKENDS6,	 SVCD_MAP_CONNTRACK6,	SVCD_MAP_AFFINITY6,
 	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,	SVCD_MAP_SOCK_FWD,
 	SVCD_MAP_SOCK_FWD6,	 SVCD_MAP_HOOK_REASONS, SVCD_MAP_SHORTFALL,
+	SVCD_MAP_CT_SYN,	 SVCD_MAP_CT6_SYN,
 };
 
 /*
@@ -327,7 +328,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	struct {
 		struct bpf_map *map;
 		__u32 size;
-	} sizes[13];
+	} sizes[15];
 	/* IPv6 maps: full size only when the node serves IPv6 (cfg->ipv6);
 	 * else a 1-entry placeholder the programs can still name. */
 	__u32 v6 = cfg->ipv6 ? 1 : 0;
@@ -375,6 +376,11 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	sizes[12].map = l->skel->maps.svcd_src_ranges6;
 	sizes[12].size =
 		v6 ? bpf_map__max_entries(l->skel->maps.svcd_src_ranges6) : 1;
+	/* embryonic flows: a share of conntrack (SVCD_CT_SYN_SIZE) */
+	sizes[13].map = l->skel->maps.svcd_ct_syn;
+	sizes[13].size = SVCD_CT_SYN_SIZE(cfg->max_conntrack);
+	sizes[14].map = l->skel->maps.svcd_ct6_syn;
+	sizes[14].size = v6 ? SVCD_CT_SYN_SIZE(cfg->max_conntrack) : 1;
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		err = adopt_pinned(l, sizes[i].map, sizes[i].size);
 		if (err)
