@@ -183,24 +183,33 @@ out:
 	return err;
 }
 
-/* svcd_conntrack and svcd_conntrack6, as one list of ct_view. */
+/* svcd_conntrack and svcd_conntrack6, then the embryonic flows of
+ * svcd_ct_syn and svcd_ct6_syn (absent under an svcd before them), as
+ * one list of ct_view. */
 static int dump_conntrack(const struct ctx *c)
 {
+	static const char *const names[4] = {
+		SVCD_MAP_CONNTRACK6, SVCD_MAP_CT_SYN, SVCD_MAP_CT6_SYN, NULL
+	};
 	struct map_dump d = { .m.fd = -1, .t.ncols = 7 };
-	struct map_dump d6 = { .m.fd = -1 };
+	struct map_dump more[3] = { { .m.fd = -1 }, { .m.fd = -1 },
+				    { .m.fd = -1 } };
 	struct ct_view *rows = NULL;
-	size_t i, n = 0;
+	size_t i, k, n = 0, total;
 	uint64_t now;
 	int err;
 
 	err = map_dump_read(c, &d, SVCD_MAP_CONNTRACK, NULL);
-	if (!err)
-		err = open_map_opt(c, SVCD_MAP_CONNTRACK6, &d6.m);
-	if (!err)
-		err = read_sorted(c, &d6.m, SVCD_MAP_CONNTRACK6, &d6.e, NULL);
+	for (k = 0; !err && names[k]; k++) {
+		err = open_map_opt(c, names[k], &more[k].m);
+		if (!err)
+			err = read_sorted(c, &more[k].m, names[k], &more[k].e,
+					  NULL);
+	}
 	if (err)
 		goto out;
-	rows = calloc(d.e.n + d6.e.n + 1, sizeof(*rows));
+	total = d.e.n + more[0].e.n + more[1].e.n + more[2].e.n;
+	rows = calloc(total + 1, sizeof(*rows));
 	if (!rows) {
 		err = fail(c, EXIT_RUNTIME, "out of memory");
 		goto out;
@@ -208,9 +217,19 @@ static int dump_conntrack(const struct ctx *c)
 	for (i = 0; i < d.e.n; i++)
 		ct_view4(&rows[n++], svcd_entry_key(&d.e, i),
 			 svcd_entry_value(&d.e, i));
-	for (i = 0; i < d6.e.n; i++)
-		ct_view6(&rows[n++], svcd_entry_key(&d6.e, i),
-			 svcd_entry_value(&d6.e, i));
+	for (i = 0; i < more[0].e.n; i++)
+		ct_view6(&rows[n++], svcd_entry_key(&more[0].e, i),
+			 svcd_entry_value(&more[0].e, i));
+	for (i = 0; i < more[1].e.n; i++) {
+		ct_view4(&rows[n], svcd_entry_key(&more[1].e, i),
+			 svcd_entry_value(&more[1].e, i));
+		rows[n++].embryonic = true;
+	}
+	for (i = 0; i < more[2].e.n; i++) {
+		ct_view6(&rows[n], svcd_entry_key(&more[2].e, i),
+			 svcd_entry_value(&more[2].e, i));
+		rows[n++].embryonic = true;
+	}
 	qsort(rows, n, sizeof(*rows), cmp_ct_view);
 	now = now_ns();
 	if (c->json)
@@ -227,7 +246,8 @@ static int dump_conntrack(const struct ctx *c)
 	err = dump_output(c, err, &d.arr, &d.t);
 out:
 	free(rows);
-	map_dump_free(&d6);
+	for (k = 0; k < 3; k++)
+		map_dump_free(&more[k]);
 	map_dump_free(&d);
 	return err;
 }

@@ -651,19 +651,23 @@ cJSON *ct_json(const struct ct_view *c, uint64_t now)
 	cJSON_AddNumberToObject(obj, "age", ns_ago(now, c->created_ns));
 	cJSON_AddNumberToObject(obj, "idle", ns_ago(now, c->last_seen_ns));
 	cJSON_AddStringToObject(obj, "family", family_name(c->family));
+	cJSON_AddBoolToObject(obj, "embryonic", c->embryonic);
 	return obj;
 }
 
 int ct_table_row(struct table *t, const struct ct_view *c, uint64_t now)
 {
 	char tuple[2 * ADDR_STR_LEN + 16], nat[2 * ADDR_STR_LEN + 16];
-	char be[16], age[24], idle[24];
+	char be[16], age[24], idle[24], state[40];
 
 	ct_tuple(c, tuple, sizeof(tuple));
+	/* "syn-sent*": the entry waits in svcd_ct_syn for the handshake */
+	snprintf(state, sizeof(state), "%s%s", tcp_state(c),
+		 c->embryonic ? "*" : "");
 	ct_nat(c, nat, sizeof(nat));
 	snprintf(be, sizeof(be), "%u", c->backend_id);
 	snprintf(age, sizeof(age), "%.1f", ns_ago(now, c->created_ns));
 	snprintf(idle, sizeof(idle), "%.1f", ns_ago(now, c->last_seen_ns));
 	return table_row(t, c->dir == SVCD_CT_FORWARD ? "fwd" : "rev", tuple,
-			 nat, be, tcp_state(c), age, idle);
+			 nat, be, state, age, idle);
 }

@@ -116,6 +116,7 @@ struct ct_view {
 	__u8 proto, dir, flags, tcp_state;
 	__u32 backend_id, service_id;
 	__u64 created_ns, last_seen_ns;
+	bool embryonic; /* from svcd_ct_syn/svcd_ct6_syn: handshake not over */
 };
 
 /* From a key and its value (v NULL: the key alone, value fields zero). */
