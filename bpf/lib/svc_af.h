@@ -421,8 +421,8 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
  * two live connections on one backend tuple collide whatever is done
  * (kube-proxy's conntrack drops the second one).
  */
-static __always_inline void AFN(ct_forget_reused_in)(const flow_t *f,
-						     __u64 now, void *ct_map,
+static __always_inline void AFN(ct_forget_reused_in)(const flow_t *f, __u64 now,
+						     void *ct_map,
 						     ct_key_t *key,
 						     ct_key_t *fwd_key)
 {

@@ -78,8 +78,10 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	set_size(pt->skel->maps.svcd_frontends6, sizes->frontends);
 	set_size(pt->skel->maps.svcd_backends6, sizes->backends);
 	set_size(pt->skel->maps.svcd_conntrack6, sizes->conntrack);
-	set_size(pt->skel->maps.svcd_ct_syn, SVCD_CT_SYN_SIZE(sizes->conntrack));
-	set_size(pt->skel->maps.svcd_ct6_syn, SVCD_CT_SYN_SIZE(sizes->conntrack));
+	set_size(pt->skel->maps.svcd_ct_syn,
+		 SVCD_CT_SYN_SIZE(sizes->conntrack));
+	set_size(pt->skel->maps.svcd_ct6_syn,
+		 SVCD_CT_SYN_SIZE(sizes->conntrack));
 
 	err = pod_bpf__load(pt->skel);
 	if (err) {

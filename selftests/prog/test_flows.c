@@ -483,7 +483,8 @@ static bool from_pod_gives(struct pt *pt, const struct pkt_spec *spec,
  */
 static void handshake_moves_pair(struct pt *pt)
 {
-	struct pkt_spec syn = C_TO_FE(PKT_SYN), synack = A_TO_C(PKT_SYN | PKT_ACK),
+	struct pkt_spec syn = C_TO_FE(PKT_SYN),
+			synack = A_TO_C(PKT_SYN | PKT_ACK),
 			ack = C_TO_FE(PKT_ACK), ack_out = C_TO_A(PKT_ACK),
 			reply = A_TO_C(PKT_ACK), reply_out = FE_TO_C(PKT_ACK);
 	struct svcd_ct_value fwd, rev;
@@ -520,7 +521,8 @@ static void handshake_moves_pair(struct pt *pt)
  */
 static void syn_flood_spares_established(struct pt *pt)
 {
-	struct pkt_spec syn = C_TO_FE(PKT_SYN), synack = A_TO_C(PKT_SYN | PKT_ACK),
+	struct pkt_spec syn = C_TO_FE(PKT_SYN),
+			synack = A_TO_C(PKT_SYN | PKT_ACK),
 			ack = C_TO_FE(PKT_ACK), ack_out = C_TO_A(PKT_ACK);
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info), size, i;

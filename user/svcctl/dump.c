@@ -188,11 +188,12 @@ out:
  * one list of ct_view. */
 static int dump_conntrack(const struct ctx *c)
 {
-	static const char *const names[4] = {
-		SVCD_MAP_CONNTRACK6, SVCD_MAP_CT_SYN, SVCD_MAP_CT6_SYN, NULL
-	};
+	static const char *const names[4] = { SVCD_MAP_CONNTRACK6,
+					      SVCD_MAP_CT_SYN, SVCD_MAP_CT6_SYN,
+					      NULL };
 	struct map_dump d = { .m.fd = -1, .t.ncols = 7 };
-	struct map_dump more[3] = { { .m.fd = -1 }, { .m.fd = -1 },
+	struct map_dump more[3] = { { .m.fd = -1 },
+				    { .m.fd = -1 },
 				    { .m.fd = -1 } };
 	struct ct_view *rows = NULL;
 	size_t i, k, n = 0, total;
