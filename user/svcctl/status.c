@@ -26,12 +26,13 @@ static const char *const status_maps[] = {
 	SVCD_MAP_SOCK_REV,     SVCD_MAP_FRONTENDS6, SVCD_MAP_BACKENDS6,
 	SVCD_MAP_CONNTRACK6,   SVCD_MAP_AFFINITY6,  SVCD_MAP_SRC_RANGES6,
 	SVCD_MAP_SOCK_REV6,    SVCD_MAP_SOCK_FWD,   SVCD_MAP_SOCK_FWD6,
-	SVCD_MAP_HOOK_REASONS,
+	SVCD_MAP_HOOK_REASONS, SVCD_MAP_CT_SYN,	    SVCD_MAP_CT6_SYN,
 };
 
 /* Maps a pin dir may lack: the socket maps are pinned only once the
  * socket programs were loaded (F8), and a pin dir of a build before IPv6
- * has no IPv6 map. Such a map is left out of the list. */
+ * has no IPv6 map, one before embryonic conntrack no svcd_ct_syn. Such a
+ * map is left out of the list. */
 static bool may_be_missing(const char *name)
 {
 	return !strcmp(name, SVCD_MAP_SOCK_REV) ||
@@ -43,7 +44,9 @@ static bool may_be_missing(const char *name)
 	       !strcmp(name, SVCD_MAP_CONNTRACK6) ||
 	       !strcmp(name, SVCD_MAP_AFFINITY6) ||
 	       !strcmp(name, SVCD_MAP_SRC_RANGES6) ||
-	       !strcmp(name, SVCD_MAP_HOOK_REASONS);
+	       !strcmp(name, SVCD_MAP_HOOK_REASONS) ||
+	       !strcmp(name, SVCD_MAP_CT_SYN) ||
+	       !strcmp(name, SVCD_MAP_CT6_SYN);
 }
 
 static int count_one(const void *key, const void *value, void *arg)
