@@ -177,21 +177,26 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
 		return -SVCD_R_PASS_NOT_OURS;
 	AFN(ct_key_of)(f, SVCD_CT_REVERSE, &key);
-	ct = bpf_map_lookup_elem(&CT_MAP, &key);
-	if (!ct) {
-		/* A handshake's reply (SYN-ACK, or a RST or FIN before the
-		 * client's ACK) finds its pair in the embryonic map; no
-		 * other packet pays that lookup. Data before the client's
-		 * ACK (a TCP Fast Open server's) is not translated: the
-		 * server sends it again after the ACK. */
-		if (f->proto != IPPROTO_TCP ||
-		    !(f->tcp_flags & (TCP_SYN | TCP_RST | TCP_FIN)))
-			return -SVCD_R_PASS_NOT_OURS;
-		ct_map = &CT_SYN_MAP;
+	/* A handshake's reply (SYN-ACK, or a RST or FIN before the client's
+	 * ACK) belongs to the embryonic pair first: svcd_conntrack may still
+	 * hold the reverse entry of an older flow on the same backend tuple
+	 * (the client reused its port toward another frontend), which the
+	 * new flow replaces when its handshake ends. Other replies never
+	 * look in svcd_ct_syn. Data before the client's ACK (a TCP Fast Open
+	 * server's) is not translated: the server sends it again after the
+	 * ACK. */
+	if (f->proto == IPPROTO_TCP &&
+	    (f->tcp_flags & (TCP_SYN | TCP_RST | TCP_FIN))) {
 		ct = bpf_map_lookup_elem(&CT_SYN_MAP, &key);
-		if (!ct)
-			return -SVCD_R_PASS_NOT_OURS;
+		if (ct)
+			ct_map = &CT_SYN_MAP;
+		else
+			ct = bpf_map_lookup_elem(&CT_MAP, &key);
+	} else {
+		ct = bpf_map_lookup_elem(&CT_MAP, &key);
 	}
+	if (!ct)
+		return -SVCD_R_PASS_NOT_OURS;
 	now = svcd_now();
 
 	/* The forward entry decides the flow's lifetime: replies move its

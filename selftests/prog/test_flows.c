@@ -23,6 +23,18 @@ static const struct pt_service svc_udp_b =
 static const struct pt_service svc_tcp_self =
 	SVC_TCP_ON(1, BACKEND(BE_SELF, CLIENT));
 
+/* a second frontend on backend A (another Service on the same pods) */
+#define FRONTEND2 IP4(198, 19, 96, 11)
+#define SVC_ID2 9
+static const struct pt_service svc2_tcp_a = {
+	.id = SVC_ID2,
+	.addr = FRONTEND2,
+	.port = TCP_PORT,
+	.proto = IPPROTO_TCP,
+	.rev = 1,
+	.backends = { BACKEND(BE_A, BACKEND_A) },
+};
+
 static const __u8 ip_opts[] = { 0x94, 0x04, 0x00, 0x00 }; /* router alert */
 
 /* client -> frontend, translated to backend A or B */
@@ -288,6 +300,33 @@ static const struct pt_case flow_cases[] = {
 			  FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_B(PKT_SYN),
 			      NEW_FLOW),
 			  .ct_backend = BE_B },
+		},
+	},
+	{
+		/* the client reuses its port toward another frontend on
+		 * the same backend once the first flow closed (netns
+		 * test_f15_weights: two loads in a row): the backend tuple's
+		 * old reverse entry is still in svcd_conntrack, yet the
+		 * SYN-ACK is the new flow's, from the new frontend */
+		.name = "port_reused_toward_another_frontend",
+		.services = { &svc_tcp_a, &svc2_tcp_a },
+		.steps = {
+			{ FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_A(PKT_SYN),
+			      NEW_FLOW) },
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
+			      FE_TO_C(PKT_SYN | PKT_ACK)) },
+			{ FWD(SVC_ID, C_TO_FE(PKT_ACK), C_TO_A(PKT_ACK),
+			      ONE_PACKET) },
+			{ FWD(SVC_ID, C_TO_FE(PKT_FIN | PKT_ACK),
+			      C_TO_A(PKT_FIN | PKT_ACK), ONE_PACKET) },
+			{ FWD(SVC_ID2,
+			      TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND2, TCP_PORT,
+				      PKT_SYN, .seq = SEQ_C),
+			      C_TO_A(PKT_SYN), NEW_FLOW) },
+			{ REV(PT_FROM_POD, SVC_ID2, A_TO_C(PKT_SYN | PKT_ACK),
+			      TCP_PKT(FRONTEND2, TCP_PORT, CLIENT, CLIENT_PORT,
+				      PKT_SYN | PKT_ACK, .seq = SEQ_B,
+				      .ack = SEQ_C + 1)) },
 		},
 	},
 	{
