@@ -319,6 +319,20 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 	return -SVCD_R_DROP_SNAT_PORTS;
 }
 
+/* An embryonic flow's reverse key, taken in svcd_conntrack by an older
+ * flow on the same backend tuple (the client reused its port toward
+ * another frontend of that backend): the new flow's, as it was before
+ * svcd_ct_syn, when the new reverse entry overwrote the old. Else the
+ * backend's replies that only svcd_conntrack is asked about (the ACK of
+ * its TIME_WAIT socket, which makes the client reset it) would be shown
+ * as the old frontend's. */
+static __always_inline void AFN(ct_forget_old_reverse)(bool embryonic,
+						       const ct_key_t *rev_key)
+{
+	if (embryonic)
+		bpf_map_delete_elem(&CT_MAP, rev_key);
+}
+
 /* Steps 11-12: remember the flow both ways, in svcd_ct_syn for a TCP SYN
  * (embryonic: the flow moves to svcd_conntrack when its handshake ends),
  * else in svcd_conntrack. unseen: the caller has not looked the forward
@@ -396,6 +410,7 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 				bpf_map_delete_elem(ct_map, &key);
 				return -SVCD_R_DROP_CT_FULL;
 			}
+			AFN(ct_forget_old_reverse)(embryonic, &key);
 			return 0;
 		}
 		/* The reverse entry first: once the forward one exists, a
@@ -403,6 +418,7 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 		AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
 		if (bpf_map_update_elem(ct_map, &key, &rev, BPF_ANY))
 			return -SVCD_R_DROP_CT_FULL;
+		AFN(ct_forget_old_reverse)(embryonic, &key);
 	}
 	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
 	if (bpf_map_update_elem(ct_map, &key, fwd, BPF_ANY)) {
