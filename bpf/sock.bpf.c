@@ -392,7 +392,8 @@ static __always_inline int sock_forward(struct bpf_sock_addr *ctx, bool connect)
 	struct svcd_backend *be = NULL;
 	int ret;
 
-	if (who == SOCK_NOT_OURS)
+	/* draining (svcd_control): the stack's rules take new flows */
+	if (who == SOCK_NOT_OURS || svcd_draining())
 		return -SVCD_R_PASS_NOT_OURS;
 	ret = sock_pick4(ctx, who, !connect && ctx->protocol == IPPROTO_UDP,
 			 addr, port, &fe, &be);
@@ -439,7 +440,8 @@ static __always_inline int sock_forward6(struct bpf_sock_addr *ctx,
 	union svcd_ip6 addr;
 	int ret;
 
-	if (who == SOCK_NOT_OURS)
+	/* draining (svcd_control): the stack's rules take new flows */
+	if (who == SOCK_NOT_OURS || svcd_draining())
 		return -SVCD_R_PASS_NOT_OURS;
 	if (sock_read_ip6(ctx, &addr)) {
 		ret = sock_pick4(ctx, who, sticky, addr.w[3], port, &fe, &be);

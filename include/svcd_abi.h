@@ -286,6 +286,21 @@ enum svcd_shortfall_map {
 	SVCD_SF_MAX = 16, /* max_entries: room to grow */
 };
 
+/*
+ * svcd_control: one entry (key 0) every program reads before it makes a
+ * new flow. SVCD_CTL_DRAIN (set by `svcd --cleanup --drain`, cleared by
+ * every agent start): no new flow is translated, at any hook (packets
+ * and sockets pass as not ours, for kube-proxy's rules to take), while
+ * the flows conntrack holds are still translated until they end.
+ */
+#define SVCD_MAP_CONTROL "svcd_control"
+#define SVCD_CTL_DRAIN 1u
+
+struct svcd_control {
+	__u32 flags; /* SVCD_CTL_* */
+	__u32 pad;
+};
+
 /* ---- conntrack -------------------------------------------------------- */
 
 enum svcd_ct_dir {

@@ -62,6 +62,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } svcd_conntrack SEC(".maps");
 
+/* svcd_abi.h: the drain switch of `svcd --cleanup --drain`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct svcd_control);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} svcd_control SEC(".maps");
+
+/* No new flow while draining (one array lookup, inlined by the
+ * verifier; only on the way to a new flow). */
+static __always_inline int svcd_draining(void)
+{
+	__u32 key = 0;
+	struct svcd_control *c = bpf_map_lookup_elem(&svcd_control, &key);
+
+	return c && (c->flags & SVCD_CTL_DRAIN);
+}
+
 /*
  * Embryonic TCP flows: the entry pair of a SYN lives here, not in
  * svcd_conntrack, until the handshake ends (the client's first ACK after

@@ -604,6 +604,10 @@ not_forward:
 		return SVCD_R_REVERSE;
 	if (ret)
 		return ret;
+	/* svcd --cleanup --drain: new flows are left to the stack (and
+	 * kube-proxy's rules), tracked ones go on above */
+	if (svcd_draining())
+		return -SVCD_R_PASS_NOT_OURS;
 
 	if (fe.slot_count == 0) {
 		stats_add(fe.service_id, STAT_NO_BACKEND, 0);

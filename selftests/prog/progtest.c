@@ -120,6 +120,7 @@ int pt_open(struct pt *pt, const struct pt_sizes *sizes)
 	pt->conntrack6 = bpf_map__fd(pt->skel->maps.svcd_conntrack6);
 	pt->ct_syn = bpf_map__fd(pt->skel->maps.svcd_ct_syn);
 	pt->ct6_syn = bpf_map__fd(pt->skel->maps.svcd_ct6_syn);
+	pt->control = bpf_map__fd(pt->skel->maps.svcd_control);
 	pt->affinity6 = bpf_map__fd(pt->skel->maps.svcd_affinity6);
 	pt->src_ranges6 = bpf_map__fd(pt->skel->maps.svcd_src_ranges6);
 	pt->n_stats = bpf_map__max_entries(pt->skel->maps.svcd_stats);
@@ -329,7 +330,8 @@ int pt_reset(struct pt *pt)
 {
 	int err;
 
-	err = empty_hash(pt->conntrack, sizeof(struct svcd_ct_key));
+	err = pt_control_set(pt, 0);
+	err = err ?: empty_hash(pt->conntrack, sizeof(struct svcd_ct_key));
 	err = err ?: empty_hash(pt->ct_syn, sizeof(struct svcd_ct_key));
 	err = err ?: empty_hash(pt->ct6_syn, sizeof(struct svcd_ct6_key));
 	err = err   ?:
@@ -647,6 +649,15 @@ int pt_ct_count(struct pt *pt)
 int pt_ct_syn_count(struct pt *pt)
 {
 	return count_keys(pt->ct_syn) + count_keys(pt->ct6_syn);
+}
+
+int pt_control_set(struct pt *pt, __u32 flags)
+{
+	struct svcd_control ctl = { .flags = flags };
+	__u32 key = 0;
+
+	return bpf_map_update_elem(pt->control, &key, &ctl, BPF_ANY) ? -errno :
+									0;
 }
 
 int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,

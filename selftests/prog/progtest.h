@@ -38,6 +38,7 @@ struct pt {
 	int frontends6, backends6, conntrack6, affinity6, src_ranges6;
 	/* embryonic TCP flows (svcd_ct_syn, svcd_ct6_syn) */
 	int ct_syn, ct6_syn;
+	int control; /* svcd_control */
 	bool v6; /* pt_family(pt, 6): tables run as IPv6 (pktbuild.h) */
 	/* pt_open_wire(): wire.bpf.o over the same maps */
 	struct wire_bpf *wire;
@@ -147,6 +148,8 @@ int pt_ct_get(struct pt *pt, __be32 saddr, __be32 daddr, __be16 sport,
 int pt_ct_count(struct pt *pt);
 /* Of those, embryonic TCP flows' (svcd_ct_syn, svcd_ct6_syn). */
 int pt_ct_syn_count(struct pt *pt);
+/* svcd_control's flags (SVCD_CTL_*); 0 or -errno. */
+int pt_control_set(struct pt *pt, __u32 flags);
 /* The affinity entry of {service_id, client}: 0, or -ENOENT. */
 int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,
 		    struct svcd_affinity_value *val);

@@ -597,6 +597,42 @@ static void syn_flood_spares_established(struct pt *pt)
 	from_pod_gives(pt, &ack, &ack_out, "established flow after the flood");
 }
 
+/*
+ * svcd --cleanup --drain (svcd_control SVCD_CTL_DRAIN): a new flow passes
+ * untranslated, for the stack's rules (kube-proxy's) to take; the flows
+ * conntrack holds are still translated both ways; cleared, new flows are
+ * translated again.
+ */
+static void drain_keeps_tracked_flows(struct pt *pt)
+{
+	struct pkt_spec syn = C_TO_FE(PKT_SYN), synack = A_TO_C(PKT_SYN | PKT_ACK),
+			ack = C_TO_FE(PKT_ACK), ack_out = C_TO_A(PKT_ACK),
+			reply = A_TO_C(PKT_ACK), reply_out = FE_TO_C(PKT_ACK);
+	struct pkt_spec syn2 = TCP_PKT(CLIENT, bpf_htons(40001), FRONTEND,
+				       TCP_PORT, PKT_SYN, .seq = SEQ_C),
+			syn2_out = TCP_PKT(CLIENT, bpf_htons(40001), BACKEND_A,
+					   BACKEND_PORT, PKT_SYN, .seq = SEQ_C),
+			udp = UDP_C_TO_FE();
+
+	if (!ASSERT_OK(pt_reset(pt), "empty the maps") ||
+	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_a), "set service") ||
+	    !ASSERT_OK(pt_service_set(pt, &svc_udp_a), "set UDP service") ||
+	    !run_from_pod(pt, &syn, "SYN") ||
+	    !run_from_pod(pt, &synack, "SYN-ACK") ||
+	    !run_from_pod(pt, &ack, "ACK") ||
+	    !ASSERT_OK(pt_control_set(pt, SVCD_CTL_DRAIN), "drain"))
+		return;
+	from_pod_gives(pt, &syn2, &syn2, "draining: a new SYN passes as it is");
+	from_pod_gives(pt, &udp, &udp,
+		       "draining: a new UDP flow passes as it is");
+	ASSERT_EQ(pt_ct_count(pt), 2, "draining: no entry made");
+	from_pod_gives(pt, &ack, &ack_out, "draining: tracked flow forward");
+	from_pod_gives(pt, &reply, &reply_out, "draining: tracked flow reply");
+	if (!ASSERT_OK(pt_control_set(pt, 0), "drain off"))
+		return;
+	from_pod_gives(pt, &syn2, &syn2_out, "drain off: the SYN translated");
+}
+
 /* IPv6: the same TCP/UDP lifecycles (states, lifetimes, port reuse). */
 void test_flows6(void)
 {
@@ -622,5 +658,7 @@ void test_flows(void)
 		handshake_moves_pair(&pt);
 	if (test__start_subtest("syn_flood_spares_established"))
 		syn_flood_spares_established(&pt);
+	if (test__start_subtest("drain_keeps_tracked_flows"))
+		drain_keeps_tracked_flows(&pt);
 	pt_close(&pt);
 }

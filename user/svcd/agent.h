@@ -62,6 +62,7 @@ struct options {
 	const char *metrics_addr;
 	const char *healthz_addr;
 	bool cleanup;
+	uint32_t drain_s; /* --drain: 0 none */
 	bool help;
 	int verbosity;
 	uint32_t max_services;

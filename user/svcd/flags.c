@@ -32,6 +32,7 @@ enum {
 	OPT_SNAT_PORTS,
 	OPT_SOCKET_LB,
 	OPT_DISABLE_FEATURE,
+	OPT_DRAIN,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_ADDR },
 	{ "healthz-bind-address", required_argument, NULL, OPT_HEALTHZ_ADDR },
 	{ "cleanup", no_argument, NULL, OPT_CLEANUP },
+	{ "drain", required_argument, NULL, OPT_DRAIN },
 	{ "v", required_argument, NULL, 'v' },
 	{ "max-services", required_argument, NULL, OPT_MAX_SERVICES },
 	{ "max-backends", required_argument, NULL, OPT_MAX_BACKENDS },
@@ -121,6 +123,10 @@ void usage(FILE *f)
 		"  --cleanup                 remove svcd's tc filters from every link of\n"
 		"                            this network namespace, its cgroup socket\n"
 		"                            programs and its pinned maps\n"
+		"  --drain SECONDS           with --cleanup: first leave new flows to\n"
+		"                            the stack's rules (kube-proxy's) and keep\n"
+		"                            translating the tracked ones until they\n"
+		"                            end, at most SECONDS\n"
 		"  -v, --v LEVEL             log level: 0 errors and warnings, 2 info\n"
 		"                            (default), 3 debug, 4 libbpf debug\n"
 		"  --max-services N          size of the service maps (default %u)\n"
@@ -315,6 +321,10 @@ void options_free(struct options *o)
 /* What no single flag can check: the source, empty paths. */
 static int check_args(const struct options *o)
 {
+	if (o->drain_s && !o->cleanup) {
+		pr_err("--drain SECONDS goes with --cleanup: it drains before the cleanup");
+		return -EINVAL;
+	}
 	if (o->from_file && (o->kubeconfig || o->master)) {
 		pr_err("--from-file excludes --kubeconfig and --master: pick one source");
 		return -EINVAL;
@@ -436,6 +446,10 @@ int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_CLEANUP:
 			o->cleanup = true;
+			break;
+		case OPT_DRAIN:
+			err = parse_u32("--drain", optarg, 1, 86400,
+					&o->drain_s);
 			break;
 		case 'v':
 			err = parse_u32("-v", optarg, 0, 10, &v);

@@ -27,6 +27,7 @@
 #include "lib/log.h"
 #include "svcd/agent.h"
 #include "svcd_abi.h"
+#include "sys/drain.h"
 
 #define EXIT_USAGE 2
 
@@ -509,11 +510,32 @@ out:
 	return err;
 }
 
+static volatile bool drain_stop;
+
+static void on_drain_signal(int sig)
+{
+	(void)sig;
+	drain_stop = true;
+}
+
 static int run_cleanup(const struct options *o)
 {
 	struct loader_cleanup_stats st;
+	struct sigaction sa = { .sa_handler = on_drain_signal };
+	unsigned long left;
 	int err;
 
+	if (o->drain_s) {
+		/* SIGINT/SIGTERM end the wait, not the cleanup */
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		err = drain_wait(o->pin_dir, o->drain_s, &drain_stop, &left);
+		if (err == -ENOENT)
+			pr_info("drain: no svcd maps pinned in %s: nothing to drain",
+				o->pin_dir);
+		else if (err)
+			return err;
+	}
 	err = loader_cleanup(o->pin_dir, &st);
 	pr_info("cleanup: removed %u programs (tc filters and XDP; %u links looked at), %u cgroup socket links, %u pinned maps from %s%s",
 		st.filters, st.links, st.sock_links, st.maps, o->pin_dir,

@@ -58,7 +58,7 @@ static const char *const pinned_maps[] = {
 	SVCD_MAP_BACKENDS6,	 SVCD_MAP_CONNTRACK6,	SVCD_MAP_AFFINITY6,
 	SVCD_MAP_SRC_RANGES6,	 SVCD_MAP_SOCK_REV6,	SVCD_MAP_SOCK_FWD,
 	SVCD_MAP_SOCK_FWD6,	 SVCD_MAP_HOOK_REASONS, SVCD_MAP_SHORTFALL,
-	SVCD_MAP_CT_SYN,	 SVCD_MAP_CT6_SYN,
+	SVCD_MAP_CT_SYN,	 SVCD_MAP_CT6_SYN,	SVCD_MAP_CONTROL,
 };
 
 /*
@@ -310,6 +310,24 @@ static int adopt_pinned(struct loader *l, struct bpf_map *map, __u32 want)
 	return bpf_map__set_max_entries(map, info.max_entries);
 }
 
+/* A start takes new flows back from a drain (`svcd --cleanup --drain`)
+ * that was under way or was cut short: svcd_control cleared. */
+static void take_new_flows(struct loader *l)
+{
+	int fd = bpf_map__fd(l->skel->maps.svcd_control);
+	struct svcd_control ctl = {};
+	__u32 key = 0;
+
+	if (!bpf_map_lookup_elem(fd, &key, &ctl) &&
+	    (ctl.flags & SVCD_CTL_DRAIN))
+		pr_warn("%s/%s: a drain (svcd --cleanup --drain) was under way; this start translates new flows again",
+			l->cfg.pin_dir, SVCD_MAP_CONTROL);
+	ctl.flags = 0;
+	if (bpf_map_update_elem(fd, &key, &ctl, BPF_ANY))
+		pr_warn("%s/%s: cannot clear the drain switch: %s",
+			l->cfg.pin_dir, SVCD_MAP_CONTROL, strerror(errno));
+}
+
 /* The kernel has feature f, as probed; without probes (cfg->probes NULL)
  * every feature is taken as there and a load says otherwise. */
 static bool have(const struct loader_config *cfg, enum probe_feature f)
@@ -418,6 +436,7 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 	err = open_uplinks(l);
 	if (err)
 		goto out_destroy;
+	take_new_flows(l);
 	/* tcx pins of interfaces deleted while no svcd ran */
 	tcx_sweep(cfg->pin_dir, false);
 	*out = l;

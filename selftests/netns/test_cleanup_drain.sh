@@ -1,0 +1,130 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# cleanup_drain: `svcd --cleanup --drain SECONDS` hands a node over to the
+# stack's rules (kube-proxy's; here one nft DNAT rule standing in for
+# them) without cutting the flows svcd translates: from the moment it
+# starts, new connections to the ClusterIP are left to the stack and land
+# where its rule says (pod kp), while 20 long-lived flows opened through
+# svcd (a line echoed every 100 ms) keep their backends (a and b) until
+# they end; then the cleanup runs, well before the deadline. A drain cut
+# by its deadline says how many flows it cut.
+#
+#   +-- client .20 --+  +-- a .11 --+  +-- b .12 --+  +-- kp .13 --+
+#   +---|------------+  +---|-------+  +---|-------+  +---|--------+
+#   +---|------------------ |--- node1 ----|--------------|---------+
+#   |  svp-1-20          svp-1-11      svp-1-12       svp-1-13 svcd |
+#   |  nft: 198.19.96.41:7 dnat to 198.18.1.13:7007 (kube-proxy's)  |
+#   +---------------------------------------------------------------+
+#
+#   demo/long 198.19.96.41: 7/TCP -> 7007 (a, b: line echoes)
+source "$(dirname "$0")/lib.sh"
+
+setup_test
+NODE=$(nsname node)
+CLIENT=$(nsname client)
+CLUSTER=$T_DIR/cluster.json
+FE=198.19.96.41:7/TCP
+FLOW_S=14
+
+make_node "$NODE"
+make_pod "$NODE" "$CLIENT" 198.18.1.20 198.18.1.1
+for p in a:11 b:12 kp:13; do
+	pod=$(nsname "${p%%:*}")
+	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1
+	start_line_echo "$pod" "${p%%:*}" 7007
+done
+cluster_write "$CLUSTER" \
+	"$(k8s_service demo long 198.19.96.41 'long:7/TCP:7007')" \
+	"$(k8s_slice demo long-1 long 'long:7007/TCP' 198.18.1.11,target=a 198.18.1.12,target=b)"
+svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
+
+# who_answers N OUT: N new connections from client to the ClusterIP, the
+# first line of each (the answering pod's name) counted into OUT (JSON).
+who_answers() {
+	ip netns exec "$CLIENT" python3 -c '
+import json, socket, sys
+n, got = int(sys.argv[1]), {}
+for i in range(n):
+    try:
+        s = socket.create_connection(("198.19.96.41", 7), timeout=2)
+        who = s.makefile("rb").readline().strip().decode() or "empty"
+        s.close()
+    except OSError as e:
+        who = "error: " + str(e)[:40]
+    got[who] = got.get(who, 0) + 1
+print(json.dumps(got))' "$1" >"$2" 2>&1
+}
+
+who_answers 20 "$T_DIR/before.json"
+CHECK_WHY="before the drain: $(cat "$T_DIR/before.json") (a and b only)"
+check svcd-serves [ "$(jget "$T_DIR/before.json" 'sorted(d) == ["a", "b"]')" = True ]
+
+start_long_flows "$CLIENT" 198.19.96.41 7 20 "$FLOW_S" "$T_DIR/long.json"
+FLOWS_PID=$LONG_PID
+sleep 2
+
+# kube-proxy's rule, which svcd's programs leave no packet to yet
+ip netns exec "$NODE" nft -f - <<EOF || fail_all "nft in $NODE failed"
+table ip kp {
+	chain pre {
+		type nat hook prerouting priority dstnat; policy accept;
+		ip daddr 198.19.96.41 tcp dport 7 dnat to 198.18.1.13:7007
+	}
+}
+EOF
+stop_svcd
+DRAIN_T0=$(date +%s.%N)
+ip netns exec "$NODE" "$SVCD" --cleanup --drain 60 --pin-dir "$PIN_DIR" \
+	>"$T_DIR/drain.log" 2>&1 &
+DRAIN_PID=$!
+defer kill_pid "$DRAIN_PID"
+sleep 1
+who_answers 20 "$T_DIR/during.json"
+CHECK_WHY="new connections while draining: $(cat "$T_DIR/during.json") (kp only: the stack's rule); $(tail -3 "$T_DIR/drain.log")"
+check new-flows-to-stack [ "$(jget "$T_DIR/during.json" 'd == {"kp": 20}')" = True ]
+
+wait "$FLOWS_PID"
+CHECK_WHY="long flows across the drain: $(head -c 400 "$T_DIR/long.json")"
+check long-flows-kept long_flows_ok "$T_DIR/long.json" $((FLOW_S * 5))
+
+wait_until 20 pid_gone "$DRAIN_PID"
+wait "$DRAIN_PID"
+rc=$?
+DRAIN_S=$(awk -v a="$DRAIN_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+log "svcd --cleanup --drain 60 ended after about $DRAIN_S s (exit $rc): $(tr '\n' '|' <"$T_DIR/drain.log")"
+CHECK_WHY="svcd --cleanup --drain exited $rc: $(cat "$T_DIR/drain.log")"
+check drain-exit-0 [ "$rc" -eq 0 ]
+CHECK_WHY="the drain did not end when the flows did (no 'no flow left' line, or 60 s): $(cat "$T_DIR/drain.log")"
+drained_early() {
+	grep -q "drain: no flow left after" "$T_DIR/drain.log" &&
+		awk -v s="$DRAIN_S" 'BEGIN { exit !(s < 40) }'
+}
+check drained-when-flows-ended drained_early
+CHECK_WHY="pins left after the drain's cleanup: $(ls "$PIN_DIR" 2>&1 | head -5)"
+check cleaned [ -z "$(ls -A "$PIN_DIR" 2>/dev/null)" ]
+who_answers 10 "$T_DIR/after.json"
+CHECK_WHY="after the cleanup: $(cat "$T_DIR/after.json") (kp only)"
+check stack-serves-after [ "$(jget "$T_DIR/after.json" 'd == {"kp": 10}')" = True ]
+
+# a drain its deadline cuts: one idle flow left open through svcd
+ip netns exec "$NODE" nft delete table ip kp
+svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
+start_long_flows "$CLIENT" 198.19.96.41 7 1 8 "$T_DIR/idle.json" idle
+IDLE_PID=$LONG_PID
+sleep 1
+stop_svcd
+ip netns exec "$NODE" "$SVCD" --cleanup --drain 2 --pin-dir "$PIN_DIR" \
+	>"$T_DIR/cut.log" 2>&1
+rc=$?
+CHECK_WHY="svcd --cleanup --drain 2 exited $rc with a flow open: $(cat "$T_DIR/cut.log")"
+cut_said() {
+	[ "$rc" -eq 0 ] &&
+		grep -q "drain: 2 s passed, 1 flows still live (TCP 1, UDP 0): they are cut by the cleanup" "$T_DIR/cut.log"
+}
+check deadline-cuts cut_said
+kill_pid "$IDLE_PID"
+
+CHECK_WHY="--drain without --cleanup was accepted"
+check drain-needs-cleanup eval '! ip netns exec "$NODE" "$SVCD" --drain 5 --pin-dir "$PIN_DIR" >"$T_DIR/usage.log" 2>&1 && grep -q "goes with --cleanup" "$T_DIR/usage.log"'
+
+finish
