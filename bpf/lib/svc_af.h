@@ -319,6 +319,28 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 	return -SVCD_R_DROP_SNAT_PORTS;
 }
 
+/* A new SYN on the tuple of a flow that is over: both its entries go,
+ * the reverse one first (read from the forward value). Else its reverse
+ * entry would still capture the backend's replies on that tuple: those of
+ * a flow the stack's rules took while svcd drains (svcd --cleanup
+ * --drain), or of the new flow if it is given another backend. *key: the
+ * forward key; used as scratch. */
+static __always_inline void AFN(ct_forget_dead)(const ct_val_t *fwd,
+						ct_key_t *key)
+{
+	ct_key_t rev_key;
+
+	rev_key.saddr = fwd->nat_daddr;
+	rev_key.sport = fwd->nat_dport;
+	rev_key.daddr = fwd->nat_saddr;
+	rev_key.dport = fwd->nat_sport;
+	rev_key.proto = key->proto;
+	rev_key.dir = SVCD_CT_REVERSE;
+	rev_key.pad = 0;
+	bpf_map_delete_elem(&CT_MAP, &rev_key);
+	bpf_map_delete_elem(&CT_MAP, key);
+}
+
 /* An embryonic flow's reverse key, taken in svcd_conntrack by an older
  * flow on the same backend tuple (the client reused its port toward
  * another frontend of that backend): the new flow's, as it was before
@@ -588,7 +610,7 @@ AFN(svc_forward)(const flow_t *f, __u8 scope,
 		if (AFN(ct_is_live)(ct, f, now))
 			goto live;
 		if (embryonic)
-			bpf_map_delete_elem(&CT_MAP, &key);
+			AFN(ct_forget_dead)(ct, &key);
 	} else if (f->proto == IPPROTO_TCP && !unseen) {
 		/* a retransmitted SYN, or the end of a handshake */
 		ct = bpf_map_lookup_elem(&CT_SYN_MAP, &key);

@@ -657,7 +657,7 @@ int pt_control_set(struct pt *pt, __u32 flags)
 	__u32 key = 0;
 
 	return bpf_map_update_elem(pt->control, &key, &ctl, BPF_ANY) ? -errno :
-									0;
+								       0;
 }
 
 int pt_affinity_get(struct pt *pt, __u32 service_id, __be32 client,

@@ -39,7 +39,7 @@ struct pt {
 	/* embryonic TCP flows (svcd_ct_syn, svcd_ct6_syn) */
 	int ct_syn, ct6_syn;
 	int control; /* svcd_control */
-	bool v6; /* pt_family(pt, 6): tables run as IPv6 (pktbuild.h) */
+	bool v6;     /* pt_family(pt, 6): tables run as IPv6 (pktbuild.h) */
 	/* pt_open_wire(): wire.bpf.o over the same maps */
 	struct wire_bpf *wire;
 	int from_wire, from_wire_tc, to_wire; /* program fds */

@@ -605,14 +605,16 @@ static void syn_flood_spares_established(struct pt *pt)
  */
 static void drain_keeps_tracked_flows(struct pt *pt)
 {
-	struct pkt_spec syn = C_TO_FE(PKT_SYN), synack = A_TO_C(PKT_SYN | PKT_ACK),
+	struct pkt_spec syn = C_TO_FE(PKT_SYN),
+			synack = A_TO_C(PKT_SYN | PKT_ACK),
 			ack = C_TO_FE(PKT_ACK), ack_out = C_TO_A(PKT_ACK),
 			reply = A_TO_C(PKT_ACK), reply_out = FE_TO_C(PKT_ACK);
 	struct pkt_spec syn2 = TCP_PKT(CLIENT, bpf_htons(40001), FRONTEND,
 				       TCP_PORT, PKT_SYN, .seq = SEQ_C),
 			syn2_out = TCP_PKT(CLIENT, bpf_htons(40001), BACKEND_A,
 					   BACKEND_PORT, PKT_SYN, .seq = SEQ_C),
-			udp = UDP_C_TO_FE();
+			udp = UDP_C_TO_FE(), fin = C_TO_FE(PKT_FIN | PKT_ACK),
+			fin_out = C_TO_A(PKT_FIN | PKT_ACK);
 
 	if (!ASSERT_OK(pt_reset(pt), "empty the maps") ||
 	    !ASSERT_OK(pt_service_set(pt, &svc_tcp_a), "set service") ||
@@ -628,6 +630,14 @@ static void drain_keeps_tracked_flows(struct pt *pt)
 	ASSERT_EQ(pt_ct_count(pt), 2, "draining: no entry made");
 	from_pod_gives(pt, &ack, &ack_out, "draining: tracked flow forward");
 	from_pod_gives(pt, &reply, &reply_out, "draining: tracked flow reply");
+	/* the tracked flow closes; the client reuses its port for a new
+	 * connection, which the stack's rules take (to A again): svcd's
+	 * dead pair must not translate A's SYN-ACK */
+	if (!from_pod_gives(pt, &fin, &fin_out, "draining: FIN") ||
+	    !from_pod_gives(pt, &syn, &syn, "draining: SYN on the old tuple"))
+		return;
+	from_pod_gives(pt, &synack, &synack,
+		       "draining: the stack's flow's SYN-ACK untouched");
 	if (!ASSERT_OK(pt_control_set(pt, 0), "drain off"))
 		return;
 	from_pod_gives(pt, &syn2, &syn2_out, "drain off: the SYN translated");

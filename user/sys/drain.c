@@ -129,8 +129,8 @@ int drain_count(const char *pin_dir, struct drain_flows *out)
 	return 0;
 }
 
-int drain_wait(const char *pin_dir, unsigned int timeout_s,
-	       volatile bool *stop, unsigned long *left)
+int drain_wait(const char *pin_dir, unsigned int timeout_s, volatile bool *stop,
+	       unsigned long *left)
 {
 	__u64 start = mono_ns(), deadline, last_line = 0, now;
 	struct drain_flows f;

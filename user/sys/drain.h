@@ -37,7 +37,7 @@ int drain_count(const char *pin_dir, struct drain_flows *out);
  * every 5 s and when the count reaches zero. *left: live flows at the end.
  * 0 (also at the deadline), -ENOENT (nothing pinned), or -errno.
  */
-int drain_wait(const char *pin_dir, unsigned int timeout_s,
-	       volatile bool *stop, unsigned long *left);
+int drain_wait(const char *pin_dir, unsigned int timeout_s, volatile bool *stop,
+	       unsigned long *left);
 
 #endif
