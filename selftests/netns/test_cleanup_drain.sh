@@ -79,6 +79,9 @@ ip netns exec "$NODE" "$SVCD" --cleanup --drain 60 --pin-dir "$PIN_DIR" \
 DRAIN_PID=$!
 defer kill_pid "$DRAIN_PID"
 sleep 1
+svcctl status -o json >"$T_DIR/status.json" 2>&1
+CHECK_WHY="svcctl status while draining: $(svcctl status 2>&1 | grep -i drain || head -c 300 "$T_DIR/status.json")"
+check status-says-draining [ "$(jget "$T_DIR/status.json" 'd.get("draining")')" = True ]
 who_answers 20 "$T_DIR/during.json"
 CHECK_WHY="new connections while draining: $(cat "$T_DIR/during.json") (kp only: the stack's rule); $(tail -3 "$T_DIR/drain.log")"
 check new-flows-to-stack [ "$(jget "$T_DIR/during.json" 'd == {"kp": 20}')" = True ]
@@ -109,6 +112,21 @@ check stack-serves-after [ "$(jget "$T_DIR/after.json" 'd == {"kp": 10}')" = Tru
 # a drain its deadline cuts: one idle flow left open through svcd
 ip netns exec "$NODE" nft delete table ip kp
 svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
+# a drain left set (a cut-short --cleanup --drain): the next start
+# translates new flows again, and says so
+stop_svcd
+ip netns exec "$NODE" bpftool map update pinned "$PIN_DIR/svcd_control" \
+	key 0 0 0 0 value 1 0 0 0 0 0 0 0 || fail_all "bpftool could not set the drain switch"
+svcctl status -o json >"$T_DIR/status1.json" 2>&1
+svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
+svcctl status -o json >"$T_DIR/status2.json" 2>&1
+CHECK_WHY="svcctl status with the switch set: $(head -c 200 "$T_DIR/status1.json"); after a new start: $(head -c 200 "$T_DIR/status2.json"); log: $(grep -i drain "$T_DIR/svcd.log" | tail -2)"
+start_clears() {
+	[ "$(jget "$T_DIR/status1.json" 'd.get("draining")')" = True ] &&
+		[ "$(jget "$T_DIR/status2.json" 'd.get("draining")')" = False ] &&
+		grep -q "a drain (svcd --cleanup --drain) was under way; this start translates new flows again" "$T_DIR/svcd.log"
+}
+check start-clears-drain start_clears
 start_long_flows "$CLIENT" 198.19.96.41 7 1 8 "$T_DIR/idle.json" idle
 IDLE_PID=$LONG_PID
 sleep 1

@@ -27,6 +27,7 @@ static const char *const status_maps[] = {
 	SVCD_MAP_CONNTRACK6,   SVCD_MAP_AFFINITY6,  SVCD_MAP_SRC_RANGES6,
 	SVCD_MAP_SOCK_REV6,    SVCD_MAP_SOCK_FWD,   SVCD_MAP_SOCK_FWD6,
 	SVCD_MAP_HOOK_REASONS, SVCD_MAP_CT_SYN,	    SVCD_MAP_CT6_SYN,
+	SVCD_MAP_CONTROL,
 };
 
 /* Maps a pin dir may lack: the socket maps are pinned only once the
@@ -46,7 +47,8 @@ static bool may_be_missing(const char *name)
 	       !strcmp(name, SVCD_MAP_SRC_RANGES6) ||
 	       !strcmp(name, SVCD_MAP_HOOK_REASONS) ||
 	       !strcmp(name, SVCD_MAP_CT_SYN) ||
-	       !strcmp(name, SVCD_MAP_CT6_SYN);
+	       !strcmp(name, SVCD_MAP_CT6_SYN) ||
+	       !strcmp(name, SVCD_MAP_CONTROL);
 }
 
 static int count_one(const void *key, const void *value, void *arg)
@@ -302,7 +304,27 @@ struct status {
 	/* svcd_shortfall as the agent's last sync left it */
 	bool have_sf;
 	__u32 sf[SVCD_SF_COUNT];
+	bool draining; /* svcd_control: SVCD_CTL_DRAIN set */
 };
+
+/* svcd_control's drain switch (false when not pinned: an older build). */
+static bool status_draining(const struct ctx *c)
+{
+	struct svcd_control ctl = {};
+	char why[SVCD_PIN_WHY_LEN];
+	__u32 key = 0;
+	bool on;
+	int fd;
+
+	fd = svcd_pinned_open(c->pin_dir, SVCD_MAP_CONTROL, NULL, why,
+			      sizeof(why));
+	if (fd < 0)
+		return false;
+	on = !bpf_map_lookup_elem(fd, &key, &ctl) &&
+	     (ctl.flags & SVCD_CTL_DRAIN);
+	close(fd);
+	return on;
+}
 
 /* The svcd_shortfall index of map name, or -1. */
 static int sf_index(const char *name)
@@ -595,6 +617,8 @@ static void status_print_text(const struct ctx *c, struct status *st)
 	printf("pin dir: %s\n", c->pin_dir);
 	status_kernel(c, st);
 	printf("socket LB: %s\n", st->socket_lb);
+	if (st->draining)
+		printf("draining: new flows are left to the stack's rules (svcd --cleanup --drain); tracked flows are still translated\n");
 	printf("variants: pods %s (%d), uplinks %s (%d), socket %s, clock %s\n\n",
 	       st->pod_variant ? st->pod_variant : "none", st->n_pods,
 	       st->uplink_variant ? st->uplink_variant : "none", st->n_uplinks,
@@ -643,6 +667,7 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		goto out;
 	}
 	st.have_sf = !svcd_shortfall_read(c->pin_dir, st.sf);
+	st.draining = status_draining(c);
 	err = status_maps_add(c, &st);
 	if (!err)
 		err = status_tc_add(c, &st);
@@ -652,6 +677,7 @@ int do_status(const struct ctx *c, int argc, char **argv)
 		goto out;
 	if (c->json) {
 		cJSON_AddStringToObject(st.doc, "socket_lb", st.socket_lb);
+		cJSON_AddBoolToObject(st.doc, "draining", st.draining);
 		cJSON_AddStringToObject(variants, "pods",
 					st.pod_variant ? st.pod_variant :
 							 "none");
