@@ -161,6 +161,20 @@ static __always_inline void AFN(fwd_key_of)(const ct_val_t *rev, __u8 proto,
 	key->pad = 0;
 }
 
+/* The reverse key of the flow a forward entry belongs to: the backend's
+ * tuple toward the source it saw, both in the forward value. */
+static __always_inline void AFN(rev_key_of_fwd)(const ct_val_t *fwd, __u8 proto,
+						ct_key_t *key)
+{
+	key->saddr = fwd->nat_daddr;
+	key->sport = fwd->nat_dport;
+	key->daddr = fwd->nat_saddr;
+	key->dport = fwd->nat_sport;
+	key->proto = proto;
+	key->dir = SVCD_CT_REVERSE;
+	key->pad = 0;
+}
+
 /* Step 6 of docs/datapath.md: a reply from a backend. The clock is read
  * only for a packet of a tracked flow (here and in svc_forward()): a
  * packet that is no service's never needs it. */
@@ -330,13 +344,7 @@ static __always_inline void AFN(ct_forget_dead)(const ct_val_t *fwd,
 {
 	ct_key_t rev_key;
 
-	rev_key.saddr = fwd->nat_daddr;
-	rev_key.sport = fwd->nat_dport;
-	rev_key.daddr = fwd->nat_saddr;
-	rev_key.dport = fwd->nat_sport;
-	rev_key.proto = key->proto;
-	rev_key.dir = SVCD_CT_REVERSE;
-	rev_key.pad = 0;
+	AFN(rev_key_of_fwd)(fwd, key->proto, &rev_key);
 	bpf_map_delete_elem(&CT_MAP, &rev_key);
 	bpf_map_delete_elem(&CT_MAP, key);
 }
@@ -524,11 +532,7 @@ static __always_inline ct_val_t *AFN(ct_promote)(const flow_t *f, ct_val_t *ct,
 	if (!moved)
 		return ct;
 	bpf_map_delete_elem(&CT_SYN_MAP, key);
-	key->saddr = moved->nat_daddr;
-	key->sport = moved->nat_dport;
-	key->daddr = moved->nat_saddr;
-	key->dport = moved->nat_sport;
-	key->dir = SVCD_CT_REVERSE;
+	AFN(rev_key_of_fwd)(moved, f->proto, key);
 	/* A pair evicted by half: the reply entry is gone, and so is the
 	 * flow (as it would be in svcd_conntrack). */
 	rev = bpf_map_lookup_elem(&CT_SYN_MAP, key);

@@ -51,6 +51,16 @@ static const __u8 ip_opts[] = { 0x94, 0x04, 0x00, 0x00 }; /* router alert */
 	.prog = (prog_), .in = in_, .verdict = TC_ACT_OK, .reason = (reason_), \
 	.out_kind = PT_OUT_SAME
 
+/* The first three steps of a TCP flow through from_pod: the SYN, the
+ * backend's SYN-ACK, the client's ACK that ends the handshake. */
+#define HANDSHAKE_A                                                        \
+	{ FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_A(PKT_SYN), NEW_FLOW) },      \
+		{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),      \
+		      FE_TO_C(PKT_SYN | PKT_ACK)) },                       \
+	{                                                                  \
+		FWD(SVC_ID, C_TO_FE(PKT_ACK), C_TO_A(PKT_ACK), ONE_PACKET) \
+	}
+
 static const struct pt_case flow_cases[] = {
 	{
 		.name = "tcp_established_keeps_backend_after_slot_change",
@@ -311,12 +321,7 @@ static const struct pt_case flow_cases[] = {
 		.name = "port_reused_toward_another_frontend",
 		.services = { &svc_tcp_a, &svc2_tcp_a },
 		.steps = {
-			{ FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_A(PKT_SYN),
-			      NEW_FLOW) },
-			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
-			      FE_TO_C(PKT_SYN | PKT_ACK)) },
-			{ FWD(SVC_ID, C_TO_FE(PKT_ACK), C_TO_A(PKT_ACK),
-			      ONE_PACKET) },
+			HANDSHAKE_A,
 			{ FWD(SVC_ID, C_TO_FE(PKT_FIN | PKT_ACK),
 			      C_TO_A(PKT_FIN | PKT_ACK), ONE_PACKET) },
 			{ FWD(SVC_ID2,
@@ -371,12 +376,7 @@ static const struct pt_case flow_cases[] = {
 		.name = "direct_syn_on_live_flow_tuple",
 		.services = { &svc_tcp_a },
 		.steps = {
-			{ FWD(SVC_ID, C_TO_FE(PKT_SYN), C_TO_A(PKT_SYN),
-			      NEW_FLOW) },
-			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
-			      FE_TO_C(PKT_SYN | PKT_ACK)) },
-			{ FWD(SVC_ID, C_TO_FE(PKT_ACK), C_TO_A(PKT_ACK),
-			      ONE_PACKET) },
+			HANDSHAKE_A,
 			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
 			       C_TO_A(PKT_SYN)),
 			  .ct_count = PT_CT_ENTRIES(2) },
