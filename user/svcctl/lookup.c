@@ -144,6 +144,7 @@ static int lookup_flow(const struct ctx *c, struct lookup *l)
 	struct pinned ct = { .fd = -1 };
 	struct svcd_ct6_value v6val;
 	struct svcd_ct_value v4val;
+	bool embryonic = false;
 	int err;
 
 	if (v6)
@@ -158,10 +159,21 @@ static int lookup_flow(const struct ctx *c, struct lookup *l)
 	else if (ct.fd >= 0 && errno != ENOENT)
 		err = fail(c, EXIT_RUNTIME, "look up flow: %s",
 			   strerror(errno));
+	close_map(&ct);
+	/* a TCP flow whose handshake is not over: the embryonic map */
+	if (!err && !l->have_flow && l->proto == IPPROTO_TCP) {
+		err = open_map_opt(c, v6 ? SVCD_MAP_CT6_SYN : SVCD_MAP_CT_SYN,
+				   &ct);
+		if (!err && ct.fd >= 0 &&
+		    !bpf_map_lookup_elem(ct.fd, v6 ? (void *)&k6 : &k4,
+					 v6 ? (void *)&v6val : &v4val))
+			l->have_flow = embryonic = true;
+	}
 	if (v6)
 		ct_view6(&l->flow, &k6, l->have_flow ? &v6val : NULL);
 	else
 		ct_view4(&l->flow, &k4, l->have_flow ? &v4val : NULL);
+	l->flow.embryonic = embryonic;
 	close_map(&ct);
 	return err;
 }
