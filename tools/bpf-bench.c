@@ -44,6 +44,12 @@
  *                  the same measurement of a non-service SYN, and the
  *                  difference of the two medians estimates the program's
  *                  cost of a new flow in that cold state.
+ *   handshake    a connection's first three packets through from_pod,
+ *                one run each (cold, as "new flow (1)"): the client's SYN
+ *                to PING:80, PONG's SYN-ACK back, the client's ACK (which
+ *                moves the flow from svcd_ct_syn to svcd_conntrack); the
+ *                median over F connections of the three runs' sum, and
+ *                "net" that sum less three one-run non-service packets.
  *   not a service  an ACK to an address that is no frontend: from_pod
  *                parses the headers, misses conntrack and the frontend
  *                map and passes it. This is the "parse only" baseline:
@@ -120,6 +126,8 @@ struct result {
 	double not_service_1run_ns; /* one run per call, like new_flow_ns */
 	double new_flow_chain_ns;   /* chain new flows per call */
 	double new_flow_net_ns;	    /* new_flow_ns - not_service_1run_ns */
+	double handshake_ns;	    /* SYN + SYN-ACK + ACK, one run each */
+	double handshake_net_ns;    /* less 3 x not_service_1run_ns */
 };
 
 static int print_libbpf(enum libbpf_print_level level, const char *fmt,
@@ -573,7 +581,7 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		   int rounds, struct result *r)
 {
 	__u8 in[256], out[256];
-	double est[16], reply[16], other[16], *fresh, *once, *chained;
+	double est[16], reply[16], other[16], *fresh, *once, *chained, *hs;
 	int calls = new_flows / chain > 0 ? new_flows / chain : 1;
 	long long counted, before;
 	double sum = 0;
@@ -587,10 +595,12 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 	fresh = calloc(new_flows, sizeof(*fresh));
 	once = calloc(new_flows, sizeof(*once));
 	chained = calloc(calls, sizeof(*chained));
-	if (!fresh || !once || !chained) {
+	hs = calloc(new_flows, sizeof(*hs));
+	if (!fresh || !once || !chained || !hs) {
 		free(fresh);
 		free(once);
 		free(chained);
+		free(hs);
 		return -ENOMEM;
 	}
 	for (k = 0; k < rounds; k++) {
@@ -663,6 +673,33 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 		}
 		once[i] = ns;
 	}
+	/* handshakes: SYN, the backend's SYN-ACK, the client's ACK */
+	for (i = 0; i < new_flows; i++) {
+		__be16 p = htons(port++);
+		double sum3 = 0;
+
+		build_pkt(in, CLIENT, p, PING, htons(80), 0x02);
+		err = run(b, in, out, 1, &retval, &ns);
+		if (err || retval != TC_ACT_OK || !out_daddr_is(out, PONG))
+			goto hs_fail;
+		sum3 += ns;
+		build_pkt(in, PONG, htons(80), CLIENT, p, 0x12);
+		err = run(b, in, out, 1, &retval, &ns);
+		if (err || retval != TC_ACT_OK || !out_saddr_is(out, PING))
+			goto hs_fail;
+		sum3 += ns;
+		build_pkt(in, CLIENT, p, PING, htons(80), 0x10);
+		err = run(b, in, out, 1, &retval, &ns);
+		if (err || retval != TC_ACT_OK || !out_daddr_is(out, PONG))
+			goto hs_fail;
+		hs[i] = sum3 + ns;
+		continue;
+hs_fail:
+		fprintf(stderr,
+			"svcd-bpf-bench: handshake %d: err %d verdict %u: not translated\n",
+			i, err, retval);
+		goto fail;
+	}
 	/* call -1 warms the ring's services up, as the repeat loop's first
 	 * runs do for the figures above; it is checked, not timed */
 	for (i = -1; i < calls; i++) {
@@ -689,14 +726,18 @@ static int measure(struct bench *b, long n, int repeat, int new_flows,
 	r->not_service_1run_ns = median(once, new_flows);
 	r->new_flow_net_ns = r->new_flow_ns - r->not_service_1run_ns;
 	r->new_flow_chain_ns = median(chained, calls);
+	r->handshake_ns = median(hs, new_flows);
+	r->handshake_net_ns = r->handshake_ns - 3 * r->not_service_1run_ns;
 	free(fresh);
 	free(once);
 	free(chained);
+	free(hs);
 	return 0;
 fail:
 	free(fresh);
 	free(once);
 	free(chained);
+	free(hs);
 	return -EIO;
 }
 
@@ -831,13 +872,15 @@ int main(int argc, char **argv)
 			       "\"new_flow_chain_ns\":%.1f,"
 			       "\"new_flow_ns\":%.1f,\"new_flow_mean_ns\":%.1f,"
 			       "\"new_flow_net_ns\":%.1f,"
-			       "\"not_service_ns\":%.1f,\"not_service_1run_ns\":%.1f}",
+			       "\"not_service_ns\":%.1f,\"not_service_1run_ns\":%.1f,"
+			       "\"handshake_ns\":%.1f,\"handshake_net_ns\":%.1f}",
 			       i ? "," : "", res[i].services, res[i].installed,
 			       res[i].established_ns, res[i].reply_ns,
 			       res[i].new_flow_chain_ns, res[i].new_flow_ns,
 			       res[i].new_flow_mean_ns, res[i].new_flow_net_ns,
 			       res[i].not_service_ns,
-			       res[i].not_service_1run_ns);
+			       res[i].not_service_1run_ns, res[i].handshake_ns,
+			       res[i].handshake_net_ns);
 		printf("]}\n");
 		return 0;
 	}
@@ -846,17 +889,22 @@ int main(int argc, char **argv)
 	       "  new flow: %d SYNs chained in one call (a ring of services: every\n"
 	       "    run a new flow), median of %d calls: the program's own cost\n"
 	       "  (1): one run per call, median of %d SYNs: each also pays the call's\n"
-	       "    own overhead, cold; (1) net = new flow (1) - not a service (1)\n",
+	       "    own overhead, cold; (1) net = new flow (1) - not a service (1)\n"
+	       "  handshake (1): SYN + SYN-ACK + ACK, one run each, median of %d;\n"
+	       "    net = less 3 x not a service (1)\n",
 	       family == 6 ? " IPv6" : "", repeat, rounds, chain,
-	       new_flows / chain > 0 ? new_flows / chain : 1, new_flows);
-	printf("%10s %12s %8s %14s %9s | %13s %18s %8s\n", "services",
-	       "established", "reply", "not a service", "new flow",
-	       "new flow (1)", "not a service (1)", "(1) net");
+	       new_flows / chain > 0 ? new_flows / chain : 1, new_flows,
+	       new_flows);
+	printf("%10s %12s %8s %14s %9s | %13s %18s %8s | %13s %8s\n",
+	       "services", "established", "reply", "not a service", "new flow",
+	       "new flow (1)", "not a service (1)", "(1) net", "handshake (1)",
+	       "net");
 	for (i = 0; i < n_sizes; i++)
-		printf("%10ld %12.1f %8.1f %14.1f %9.1f | %13.1f %18.1f %8.1f\n",
+		printf("%10ld %12.1f %8.1f %14.1f %9.1f | %13.1f %18.1f %8.1f | %13.1f %8.1f\n",
 		       res[i].services, res[i].established_ns, res[i].reply_ns,
 		       res[i].not_service_ns, res[i].new_flow_chain_ns,
 		       res[i].new_flow_ns, res[i].not_service_1run_ns,
-		       res[i].new_flow_net_ns);
+		       res[i].new_flow_net_ns, res[i].handshake_ns,
+		       res[i].handshake_net_ns);
 	return 0;
 }

@@ -364,14 +364,17 @@ def apiload_table(out, loads):
 def perpacket_table(out, pp):
     res = pp.get("results", [])
     out.append("| Services installed | established flow | reply | new flow (SYN) | "
-               "not a service, repeat loop (\"parse only\") | not a service, one run per call |")
-    out.append("|---:|---:|---:|---:|---:|---:|")
+               "not a service, repeat loop (\"parse only\") | not a service, one run per call | "
+               "handshake (SYN, SYN-ACK, ACK), one run each |")
+    out.append("|---:|---:|---:|---:|---:|---:|---:|")
     for r in res:
         reply = r.get("reply_ns")
-        out.append("| %s | %.0f ns | %s | %.0f ns | %.0f ns | %.0f ns |" % (
+        hs = r.get("handshake_ns")
+        out.append("| %s | %.0f ns | %s | %.0f ns | %.0f ns | %.0f ns | %s |" % (
             "{:,}".format(r["services"]), r["established_ns"],
             "-" if reply is None else "%.0f ns" % reply, r["new_flow_ns"],
-            r["not_service_ns"], r["not_service_1run_ns"]))
+            r["not_service_ns"], r["not_service_1run_ns"],
+            "-" if hs is None else "%.0f ns" % hs))
     out.append("")
     out.append("from_pod through BPF_PROG_TEST_RUN (svcd-bpf-bench): established and "
                "not-a-service with repeat %d (median of %d rounds); the established ACK "
