@@ -165,7 +165,7 @@ out ct dump conntrack
 check conntrack-text has ct "[2001:db8:1::20]:41000 -> [2001:db8:96::a]:80/TCP" \
 	"dst [2001:db8:1::11]:8080" "ESTABLISHED"
 out ct-json dump conntrack -o json
-CT_KEYS='["age", "backend_id", "destination", "direction", "family", "idle", "nat", "nat_destination", "nat_source", "proto", "seen_fin", "seen_reply", "service_id", "snat", "source", "tcp_state"]'
+CT_KEYS='["age", "backend_id", "destination", "direction", "embryonic", "family", "idle", "nat", "nat_destination", "nat_source", "proto", "seen_fin", "seen_reply", "service_id", "snat", "source", "tcp_state"]'
 check conntrack-json pyj ct-json "sorted((e['direction'], e['source'], e['destination'], e['nat_destination'], e['family'], e['backend_id'], e['tcp_state'], e['seen_reply']) for e in d) == [('forward', '[2001:db8:1::20]:41000', '[2001:db8:96::a]:80', '[2001:db8:1::11]:8080', 'IPv6', 200001, 'ESTABLISHED', True), ('reverse', '[2001:db8:1::11]:8080', '[2001:db8:1::20]:41000', '[2001:db8:1::20]:41000', 'IPv6', 200001, 'ESTABLISHED', True)] and all(sorted(e) == $CT_KEYS and 4 < e['age'] < 60 for e in d)"
 
 # ---- affinity ----------------------------------------------------------------
