@@ -118,8 +118,15 @@ stop_svcd
 ip netns exec "$NODE" bpftool map update pinned "$PIN_DIR/svcd_control" \
 	key 0 0 0 0 value 1 0 0 0 0 0 0 0 || fail_all "bpftool could not set the drain switch"
 svcctl status -o json >"$T_DIR/status1.json" 2>&1
+# the frontends are already in the pinned maps, so svcd_start_and_wait
+# may return before the new svcd has opened them (a slow VM): wait, a
+# bounded time, for the switch to be cleared
 svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
-svcctl status -o json >"$T_DIR/status2.json" 2>&1
+not_draining() {
+	svcctl status -o json >"$T_DIR/status2.json" 2>&1
+	[ "$(jget "$T_DIR/status2.json" 'd.get("draining")')" = False ]
+}
+wait_until 30 not_draining
 CHECK_WHY="svcctl status with the switch set: $(head -c 200 "$T_DIR/status1.json"); after a new start: $(head -c 200 "$T_DIR/status2.json"); log: $(grep -i drain "$T_DIR/svcd.log" | tail -2)"
 start_clears() {
 	[ "$(jget "$T_DIR/status1.json" 'd.get("draining")')" = True ] &&
