@@ -78,8 +78,13 @@ ip netns exec "$NODE" "$SVCD" --cleanup --drain 60 --pin-dir "$PIN_DIR" \
 	>"$T_DIR/drain.log" 2>&1 &
 DRAIN_PID=$!
 defer kill_pid "$DRAIN_PID"
-sleep 1
-svcctl status -o json >"$T_DIR/status.json" 2>&1
+# the drain's process sets the switch once it has started (seconds in a
+# slow VM): wait for it, a bounded time, before the new connections
+draining_now() {
+	svcctl status -o json >"$T_DIR/status.json" 2>&1
+	[ "$(jget "$T_DIR/status.json" 'd.get("draining")')" = True ]
+}
+wait_until 20 draining_now
 CHECK_WHY="svcctl status while draining: $(svcctl status 2>&1 | grep -i drain || head -c 300 "$T_DIR/status.json")"
 check status-says-draining [ "$(jget "$T_DIR/status.json" 'd.get("draining")')" = True ]
 who_answers 20 "$T_DIR/during.json"
