@@ -45,6 +45,13 @@
 #define SVCD_CT_SYN_SIZE(ct) ((ct) / 4 > 256 ? (ct) / 4 : 256)
 #define SVCD_DEF_AFFINITY 65536 /* {service, client} pairs remembered */
 
+/* A TCP SYN whose backend tuple an older flow of the same client port
+ * still holds (the port reused toward another frontend on that backend,
+ * whose socket of the old connection may be in TIME_WAIT) gets a source
+ * port drawn from this range, as netfilter's NAT does on a clash. */
+#define SVCD_REMAP_PORT_MIN 32768
+#define SVCD_REMAP_PORT_MAX 60999
+
 /* Largest slot table of one service; weights are scaled down to fit. */
 #define SVCD_MAX_SLOTS_PER_SERVICE 16384
 #define SVCD_MAX_WEIGHT 255
@@ -320,7 +327,7 @@ struct svcd_ct_key {
 _Static_assert(sizeof(struct svcd_ct_key) == 16, "ct key size");
 
 /* svcd_ct_value.flags */
-#define SVCD_CT_SNAT 0x01     /* source rewritten too (hairpin) */
+#define SVCD_CT_SNAT 0x01     /* source rewritten too (hairpin, SNAT, remap) */
 #define SVCD_CT_SEEN_FIN 0x02 /* a FIN or RST was seen: short lifetime */
 #define SVCD_CT_SEEN_REPLY 0x04
 /* After translation the source is a node address (SNAT, or the reply of a

@@ -91,7 +91,11 @@ passed=$(grep -c '^\[ OK \]' "$log")
 failed=$(grep -c '^\[FAIL\]' "$log")
 skipped=$(grep -c '^\[SKIP\]' "$log")
 echo
-grep '^\[FAIL\]' "$log" | sed 's/^/failed: /'
+# each failure with the first lines of its reason (a CI log may keep only
+# its tail)
+awk '/^\[FAIL\]/ { print "failed: " $0; n = 3; next }
+     n > 0 && /^#   / { print "  " substr($0, 1, 400); n--; next }
+     { n = 0 }' "$log"
 grep '^\[SKIP\]' "$log" | sed 's/^/skipped: /'
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

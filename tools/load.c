@@ -241,22 +241,6 @@ static void finish(struct load *l, struct attempt *a)
 	a->state = A_IDLE;
 }
 
-static void fail(struct load *l, struct attempt *a, int err)
-{
-	double t = now();
-	enum fail_kind kind = classify(err);
-
-	l->failed++;
-	l->fails[kind]++;
-	count_add(&l->errors, err == ETIMEDOUT ? "timeout" : errno_name(err));
-	sample_add(&l->fail_lat, (t - a->start) * 1e3);
-	if (l->log)
-		fprintf(l->log, "%.3f %llu FAIL %s %s\n", (t - l->t0) * 1e3,
-			(unsigned long long)a->id, fail_names[kind],
-			err == ETIMEDOUT ? "timeout" : errno_name(err));
-	finish(l, a);
-}
-
 /* "addr:port" or "[addr6]:port" of SA, as svcd-echo writes it. */
 static void format_addr(char *buf, size_t len,
 			const struct sockaddr_storage *sa)
@@ -272,6 +256,28 @@ static void format_addr(char *buf, size_t len,
 		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
 		snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
 	}
+}
+
+static void fail(struct load *l, struct attempt *a, int err)
+{
+	double t = now();
+	enum fail_kind kind = classify(err);
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	char self[64] = "-";
+
+	/* the local address, to find the attempt's packets and flow entries */
+	if (a->fd >= 0 && !getsockname(a->fd, (struct sockaddr *)&local, &llen))
+		format_addr(self, sizeof(self), &local);
+	l->failed++;
+	l->fails[kind]++;
+	count_add(&l->errors, err == ETIMEDOUT ? "timeout" : errno_name(err));
+	sample_add(&l->fail_lat, (t - a->start) * 1e3);
+	if (l->log)
+		fprintf(l->log, "%.3f %llu FAIL %s %s %s\n", (t - l->t0) * 1e3,
+			(unsigned long long)a->id, fail_names[kind],
+			err == ETIMEDOUT ? "timeout" : errno_name(err), self);
+	finish(l, a);
 }
 
 /* A full line "NAME IP:PORT" (or "NAME [IP6]:PORT") arrived. */
@@ -307,8 +313,9 @@ static void answer(struct load *l, struct attempt *a)
 	}
 	sample_add(&l->ok_lat, (t - a->start) * 1e3);
 	if (l->log)
-		fprintf(l->log, "%.3f %llu OK %s %s %s\n", (t - l->t0) * 1e3,
-			(unsigned long long)a->id, name, seen, self);
+		fprintf(l->log, "%.3f %llu OK %s %s %.1fms %s\n",
+			(t - l->t0) * 1e3, (unsigned long long)a->id, name,
+			seen, (t - a->start) * 1e3, self);
 	finish(l, a);
 }
 

@@ -19,6 +19,11 @@
 /* A SNAT port of a closed TCP flow is free again after this long. */
 #define SNAT_REUSE_CLOSED_NS (2 * SVCD_NS_PER_SEC)
 
+/* ct_remap_port(): what became of a SYN's backend tuple, and its tries
+ * of a random port (a range of 28k ports nearly always has the first) */
+#define REMAP_PORT_TRIES 2
+enum { REMAP_FREE, REMAP_DONE, REMAP_FAILED };
+
 #define SVC_AF 4
 #include "af.h"
 #include "svc_af.h"

@@ -333,34 +333,70 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 	return -SVCD_R_DROP_SNAT_PORTS;
 }
 
-/* A new SYN on the tuple of a flow that is over: both its entries go,
- * the reverse one first (read from the forward value). Else its reverse
- * entry would still capture the backend's replies on that tuple: those of
- * a flow the stack's rules took while svcd drains (svcd --cleanup
- * --drain), or of the new flow if it is given another backend. *key: the
- * forward key; used as scratch. */
+/* A new SYN on the tuple of a flow that is over: its forward entry goes,
+ * or the client's ACK after the SYN would still find it "live" (closing)
+ * and follow the old backend. Its reverse entry stays while svcd serves:
+ * it says the backend's tuple toward this client port was used lately, so
+ * a new flow to the same backend gets another port (ct_remap_port(): that
+ * backend may hold the old connection in TIME_WAIT). While svcd drains
+ * (svcd --cleanup --drain) it goes too, read from the forward value, or it
+ * would capture the backend's replies to the flow the stack's rules take.
+ * *key: the forward key. */
 static __always_inline void AFN(ct_forget_dead)(const ct_val_t *fwd,
-						ct_key_t *key)
+						const ct_key_t *key)
 {
 	ct_key_t rev_key;
 
-	AFN(rev_key_of_fwd)(fwd, key->proto, &rev_key);
-	bpf_map_delete_elem(&CT_MAP, &rev_key);
+	if (svcd_draining()) {
+		AFN(rev_key_of_fwd)(fwd, key->proto, &rev_key);
+		bpf_map_delete_elem(&CT_MAP, &rev_key);
+	}
 	bpf_map_delete_elem(&CT_MAP, key);
 }
 
-/* An embryonic flow's reverse key, taken in svcd_conntrack by an older
- * flow on the same backend tuple (the client reused its port toward
- * another frontend of that backend): the new flow's, as it was before
- * svcd_ct_syn, when the new reverse entry overwrote the old. Else the
- * backend's replies that only svcd_conntrack is asked about (the ACK of
- * its TIME_WAIT socket, which makes the client reset it) would be shown
- * as the old frontend's. */
-static __always_inline void AFN(ct_forget_old_reverse)(bool embryonic,
-						       const ct_key_t *rev_key)
+/*
+ * A TCP SYN whose backend tuple svcd_conntrack still gives to an older
+ * flow (*rev_key: the client reused its source port toward another
+ * frontend on the same backend): the backend may still hold the old
+ * connection in TIME_WAIT, which refuses the new SYN about half the time
+ * (its timestamps and sequence numbers came from another destination, so
+ * PAWS rejects them) and answers with an ACK; the client resets it and
+ * connects a second later, or three. As netfilter's NAT does on such a
+ * clash, the new flow gets another source port (a fresh tuple for the
+ * backend); the client keeps its own. Returns REMAP_FREE (no older flow:
+ * nothing done), REMAP_DONE (the reverse entry is in ct_map, fwd has the
+ * port) or REMAP_FAILED: no port was free, and the older flow's reverse
+ * entry is gone, so that the replies of the backend that only
+ * svcd_conntrack is asked about (the ACK of its TIME_WAIT socket, which
+ * makes the client reset it) are not shown as the old frontend's; the
+ * caller goes on with the client's port.
+ */
+static __always_inline int AFN(ct_remap_port)(const ct_val_t *rev, void *ct_map,
+					      ct_key_t *key, ct_val_t *fwd)
 {
-	if (embryonic)
-		bpf_map_delete_elem(&CT_MAP, rev_key);
+	__be16 port;
+	int i;
+
+	if (!bpf_map_lookup_elem(&CT_MAP, key))
+		return REMAP_FREE;
+	/* key: the reverse key, whose destination is the client's port */
+	for (i = 0; i < REMAP_PORT_TRIES; i++) {
+		port = bpf_htons(SVCD_REMAP_PORT_MIN +
+				 bpf_get_prandom_u32() %
+					 (SVCD_REMAP_PORT_MAX -
+					  SVCD_REMAP_PORT_MIN + 1));
+		key->dport = port;
+		if (bpf_map_lookup_elem(&CT_MAP, key))
+			continue;
+		if (!bpf_map_update_elem(ct_map, key, rev, BPF_NOEXIST)) {
+			fwd->nat_sport = port;
+			fwd->flags |= SVCD_CT_SNAT;
+			return REMAP_DONE;
+		}
+	}
+	key->dport = fwd->nat_sport;
+	bpf_map_delete_elem(&CT_MAP, key);
+	return REMAP_FAILED;
 }
 
 /* Steps 11-12: remember the flow both ways, in svcd_ct_syn for a TCP SYN
@@ -435,20 +471,33 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 				return -SVCD_R_DROP_CT_FULL;
 			AFN(rev_key_of)
 			(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+			if (AFN(ct_remap_port)(&rev, ct_map, &key, fwd) ==
+			    REMAP_DONE) {
+				/* the forward entry learns the port */
+				AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
+				if (!bpf_map_update_elem(ct_map, &key, fwd,
+							 BPF_ANY))
+					return 0;
+				bpf_map_delete_elem(ct_map, &key);
+				AFN(rev_key_of)
+				(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
+				bpf_map_delete_elem(ct_map, &key);
+				return -SVCD_R_DROP_CT_FULL;
+			}
 			if (bpf_map_update_elem(ct_map, &key, &rev, BPF_ANY)) {
 				AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
 				bpf_map_delete_elem(ct_map, &key);
 				return -SVCD_R_DROP_CT_FULL;
 			}
-			AFN(ct_forget_old_reverse)(embryonic, &key);
 			return 0;
 		}
 		/* The reverse entry first: once the forward one exists, a
 		 * reply can come back at any moment. */
 		AFN(rev_key_of)(f, be, fwd->nat_saddr, fwd->nat_sport, &key);
-		if (bpf_map_update_elem(ct_map, &key, &rev, BPF_ANY))
+		if ((!embryonic || AFN(ct_remap_port)(&rev, ct_map, &key,
+						      fwd) != REMAP_DONE) &&
+		    bpf_map_update_elem(ct_map, &key, &rev, BPF_ANY))
 			return -SVCD_R_DROP_CT_FULL;
-		AFN(ct_forget_old_reverse)(embryonic, &key);
 	}
 	AFN(ct_key_of)(f, SVCD_CT_FORWARD, &key);
 	if (bpf_map_update_elem(ct_map, &key, fwd, BPF_ANY)) {

@@ -592,6 +592,49 @@ load() {
 	[ -s "$out" ] || echo '{}' >"$out"
 }
 
+# _ns_short NS: the name nsname was given ("b" of svcd-test-b-RUNID)
+_ns_short() {
+	local n=${1%-"$RUN_ID"}
+	echo "${n##*-}"
+}
+
+# load_fail_diag LOG [EARLIER_LOG...]: for each failed attempt in svcd-load's
+# --log LOG, or one answered after 900 ms or more (a retransmitted SYN; at
+# most 5 in all), its line, the earlier attempts from the same local
+# address and port in the EARLIER_LOGs, and svcd's flow entries on that port:
+# a failure report that says which flow it was. DIAG_NS: namespaces whose
+# sockets on that port and TCP counters are shown too.
+load_fail_diag() {
+	local log=$1 line self port ns
+	shift
+	awk '$3 == "FAIL" || ($3 == "OK" && $6 + 0 >= 900)' "$log" 2>/dev/null |
+		head -n 5 | while read -r line; do
+		self=${line##* }
+		port=${self##*:}
+		echo "failed or slow: $line"
+		[ "$port" != - ] || continue
+		awk -v s="$self" '$NF == s' "$@" /dev/null 2>/dev/null | tail -n 3 | sed 's/^/  same port earlier: /'
+		svcctl dump conntrack 2>/dev/null | grep -a -E ":$port([^0-9]|\$)" | head -n 8 | sed 's/^/  flow entry: /'
+		for ns in $DIAG_NS; do
+			ip netns exec "$ns" ss -tanH "( sport = :$port or dport = :$port )" 2>/dev/null |
+				sed "s/^/  socket in $(_ns_short "$ns"): /"
+		done
+	done
+	awk '$3 == "FAIL" || ($3 == "OK" && $6 + 0 >= 900) { n++ } END { exit !n }' \
+		"$log" 2>/dev/null || return 0
+	tcp_counters $DIAG_NS
+}
+
+# tcp_counters NS...: one line a namespace, its TCP counters that tell a
+# TIME_WAIT's or a challenge's answer, resets and retransmitted SYNs
+tcp_counters() {
+	local ns
+	for ns in "$@"; do
+		echo "  counters in $(_ns_short "$ns"): $(ip netns exec "$ns" nstat -az 2>/dev/null |
+			awk '$2 != 0 && $1 ~ /PAWS|TimeWait|TW|Challenge|OutRsts|InErrs|AttemptFails|EstabResets|SynRetrans|OOW|ListenDrops|ReqQFull/ { printf "%s=%s ", $1, $2 }')"
+	done
+}
+
 # jget FILE PYEXPR: evaluate PYEXPR with d = the JSON in FILE; prints it.
 jget() {
 	python3 -c 'import json,sys

@@ -41,10 +41,12 @@ answered_by() {
 		[ "$(jget "$1" 'd.get("answers", {}).get("'"$2"'", 0)')" = "$3" ]
 }
 
-# no_snat FILE: every backend saw the client's own address:port.
+# no_snat FILE: every backend saw the client's own address, and nearly
+# always its port (svcd remaps a port whose backend tuple an older flow
+# still holds: docs/datapath.md, step 11).
 no_snat() {
-	CHECK_WHY="expected the backend to see 198.18.1.20 and the client's port in every answer; got $(load_summary "$1")"
-	[ "$(jget "$1" 'd.get("seen_self")')" = "$(jget "$1" 'd.get("answered")')" ] &&
+	CHECK_WHY="expected the backend to see 198.18.1.20 in every answer, and the client's port in at least 80 %; got $(load_summary "$1")"
+	[ "$(jget "$1" 'd.get("answered", 0) > 0 and d.get("seen_self", 0) >= 0.8 * d.get("answered")')" = True ] &&
 		[ "$(jget "$1" 'list(d.get("seen", {}))')" = '["198.18.1.20"]' ]
 }
 

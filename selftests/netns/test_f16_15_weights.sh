@@ -103,12 +103,48 @@ PY
 # full run of timeouts would take minutes).
 n=$N
 frontends_present "$FE18" "$FE19" || n=20
+# syn_retrans: the client's SYN retransmissions so far
+syn_retrans() {
+	ip netns exec "$CLIENT" nstat -az TcpExtTCPSynRetrans 2>/dev/null |
+		awk '$1 == "TcpExtTCPSynRetrans" { print $2; exit }'
+}
+
+# remapped FRONTEND_ADDR: forward entries toward it whose client port was
+# remapped (a reused port's backend tuple still held by an older flow)
+remapped() {
+	svcctl -o json dump conntrack 2>/dev/null | python3 -c 'import json,sys
+print(sum(1 for e in json.load(sys.stdin) if e.get("direction") == "forward"
+	  and e.get("destination", "").startswith("[" + sys.argv[1] + "]:")
+	  and e.get("source") != e.get("nat_source")))' "$1" 2>/dev/null
+}
+
 for svc in by-addr6:18 by-name6:19; do
-	load "$CLIENT" "$T_DIR/${svc%%:*}.json" --tcp --to "[2001:db8:96::${svc#*:}]:80" \
-		--count "$n" --duration 120 --concurrency 16 --timeout-ms 3000
-	check "${svc%%:*}-split" chi2 "$T_DIR/${svc%%:*}.json"
-	CHECK_WHY="expected every backend to see the client's own address; got seen=$(jget "$T_DIR/${svc%%:*}.json" 'd.get("seen")') seen_self=$(jget "$T_DIR/${svc%%:*}.json" 'd.get("seen_self")')"
-	check "${svc%%:*}-no-snat" [ "$(jget "$T_DIR/${svc%%:*}.json" 'd.get("seen") == {"2001:db8:1::20": '"$N"'} and d.get("seen_self") == '"$N")" = True ]
+	name=${svc%%:*}
+	retrans0=$(syn_retrans)
+	load "$CLIENT" "$T_DIR/$name.json" --tcp --to "[2001:db8:96::${svc#*:}]:80" \
+		--count "$n" --duration 120 --concurrency 16 --timeout-ms 3000 \
+		--log "$T_DIR/$name.log"
+	retrans=$(($(syn_retrans) - retrans0))
+	check "$name-split" chi2 "$T_DIR/$name.json"
+	DIAG_NS="$CLIENT $(nsname a) $(nsname b) $(nsname c)" \
+		load_fail_diag "$T_DIR/$name.log" "$T_DIR"/by-addr6.log | sed 's/^/# /'
+	# The second load reuses the first one's client ports toward the
+	# same pods: without the remap, a pod's TIME_WAIT socket of the old
+	# connection refuses about half of those SYNs (PAWS), and each costs
+	# the client a retransmitted SYN a second later (169 of 3,600 in one
+	# run), now and then two (a failure at 3 s).
+	# A few remain: a pod's TIME_WAIT socket of a connection svcd never
+	# saw (the direct ones above) or no longer remembers.
+	CHECK_WHY="$retrans SYNs retransmitted by the client during the load (a pod refused them; at most 5)"
+	check "$name-no-syn-retransmit" [ "$retrans" -le 5 ]
+	# No SNAT: every backend saw the client's own address, and nearly
+	# always its port (a remapped one where the port's backend tuple was
+	# still an older flow's).
+	remap=$(remapped "2001:db8:96::${svc#*:}")
+	log "$name: $remap client ports remapped, $retrans SYNs retransmitted"
+	tcp_counters "$CLIENT" "$(nsname a)" "$(nsname b)" "$(nsname c)" | sed 's/^/# /'
+	CHECK_WHY="expected every backend to see the client's own address, and its port in at least 80 % of the connections ($remap remapped); got seen=$(jget "$T_DIR/$name.json" 'd.get("seen")') seen_self=$(jget "$T_DIR/$name.json" 'd.get("seen_self")')"
+	check "$name-no-snat" [ "$(jget "$T_DIR/$name.json" 'd.get("seen") == {"2001:db8:1::20": '"$N"'} and d.get("seen_self") >= 0.8 * '"$N")" = True ]
 done
 
 finish

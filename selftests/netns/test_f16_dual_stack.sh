@@ -118,10 +118,12 @@ concurrent() {
 }
 
 # served_both FILE SEEN: all N answered, by a1 and by b1 (each at least
-# once), and every backend saw SEEN, the client's own address:port.
+# once), and every backend saw SEEN, the client's own address (and nearly
+# always its port: svcd remaps a port whose backend tuple an older flow
+# still holds).
 served_both() {
-	CHECK_WHY="expected $N answers from a1 and b1, each seeing $2 and the client's own port; got $(load_summary "$1") $(head -c 200 "$1.err")"
-	[ "$(jget "$1" 'd.get("answered") == '"$N"' and sorted(d.get("answers", {})) == ["a1", "b1"] and d.get("seen") == {"'"$2"'": '"$N"'} and d.get("seen_self") == '"$N")" = True ]
+	CHECK_WHY="expected $N answers from a1 and b1, each seeing $2, at least 80 % the client's own port; got $(load_summary "$1") $(head -c 200 "$1.err")"
+	[ "$(jget "$1" 'd.get("answered") == '"$N"' and sorted(d.get("answers", {})) == ["a1", "b1"] and d.get("seen") == {"'"$2"'": '"$N"'} and d.get("seen_self", 0) >= 0.8 * '"$N")" = True ]
 }
 
 # pod a2 -> both ClusterIPs, TCP and UDP, at once

@@ -68,16 +68,21 @@ ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to 198.19.96.20:80 \
 	--duration 10 --count 3000 --rate 300 --concurrency 8 --timeout-ms 5000 \
 	--log "$T_DIR/load.log" >"$T_DIR/load.json" 2>&1 &
 LOAD_PID=$!
+LOAD_T0=$(date +%s%N)
 defer kill_pid "$LOAD_PID"
+# since_load: ms since the load began (its log's clock, near enough)
+since_load() { echo $((($(date +%s%N) - LOAD_T0) / 1000000)); }
 
 wait_until 8 lines_at_least "$T_DIR/load.log" 900 ||
 	log "load is slow: $(wc -l <"$T_DIR/load.log") attempts after 8 s"
 CT_USED=$(svcctl dump conntrack -o json 2>/dev/null |
 	python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' 2>/dev/null)
 log "conntrack holds ${CT_USED:-?} entries; svcd restarted with larger maps"
+log "svcd stopped at $(since_load) ms of the load"
 kill -TERM "$SVCD_PID"
 wait "$SVCD_PID" 2>/dev/null
 start_svcd "$NODE" "$CLUSTER" "${LARGE[@]}"
+log "svcd started again at $(since_load) ms"
 if wait_frontends 15 "$FE_TCP" "$FE_LONG" &&
 	wait_backends 10 "$FE_TCP" "198.18.1.11:8080 198.18.1.12:8080"; then
 	ok restarted
@@ -86,10 +91,12 @@ else
 fi
 wait_until 10 grep -q 'map svcd_conntrack: migrated' "$SVCD_LOG" ||
 	log "no 'migrated' line for svcd_conntrack yet"
+log "migrated by $(since_load) ms: $(grep -a -c 'migrated from' "$SVCD_LOG") maps"
 
 wait "$LOAD_PID"
 CHECK_WHY="10 s TCP load across the restart with larger maps: expected no failed connection; got $(load_summary "$T_DIR/load.json")"
 check no-failed-connection [ "$(jget "$T_DIR/load.json" 'd.get("failed") == 0 and d.get("answered", 0) > 0')" = True ]
+load_fail_diag "$T_DIR/load.log" | sed 's/^/# /'
 
 wait "$LONG_PID"
 CHECK_WHY="$FLOWS long-lived flows across the migration: $(cat "$T_DIR/long.json" "$T_DIR/long.json.err" 2>/dev/null | head -5)"

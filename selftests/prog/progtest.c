@@ -1073,10 +1073,12 @@ static void check_snat(struct pt *pt, int step, const struct pt_step *st,
 	port = ntohs(po.sport);
 	snprintf(msg, sizeof(msg), "step %d: SNAT port %u >= range start", step,
 		 port);
-	ASSERT_GE(port, pt->snat_port_min, msg);
+	ASSERT_GE(port, st->remapped ? SVCD_REMAP_PORT_MIN : pt->snat_port_min,
+		  msg);
 	snprintf(msg, sizeof(msg), "step %d: SNAT port %u <= range end", step,
 		 port);
-	ASSERT_LE(port, pt->snat_port_max, msg);
+	ASSERT_LE(port, st->remapped ? SVCD_REMAP_PORT_MAX : pt->snat_port_max,
+		  msg);
 	if (pt->snat_port) {
 		snprintf(msg, sizeof(msg),
 			 "step %d: SNAT port is the flow's first one", step);

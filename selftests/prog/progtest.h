@@ -208,6 +208,9 @@ struct pt_step {
 			    * turned around), whatever the reason */
 	bool to_snat_port; /* the input's destination port is the SNAT port
 			    * picked earlier in the case */
+	bool remapped;	   /* PT_OUT_SNAT: the client's port remapped on a
+			    * backend tuple clash (SVCD_REMAP_PORT_MIN..MAX),
+			    * not a port of the loaded SNAT range */
 	bool handoff;	   /* XDP: the output carries from_wire's handoff
 			    * mark as metadata; else it must carry none */
 	bool uncounted;	   /* no svcd_reasons entry may move */
@@ -220,7 +223,7 @@ struct pt_step {
 #define PT_STATE(s) (1 + (s))
 #define PT_FLAGS(f) (1 + (f))
 #define PT_CT_ENTRIES(n) (1 + (n))
-#define PT_MAX_STEPS 6
+#define PT_MAX_STEPS 8
 #define PT_MAX_SERVICES 3
 
 /* One loadBalancerSourceRanges entry: sources in prefix/len may reach lb. */

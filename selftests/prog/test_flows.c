@@ -42,6 +42,11 @@ static const __u8 ip_opts[] = { 0x94, 0x04, 0x00, 0x00 }; /* router alert */
 	.prog = PT_FROM_POD, .in = in_, .out = out_, .verdict = TC_ACT_OK, \
 	.reason = SVCD_R_FORWARD, .out_kind = PT_OUT_PKT,                  \
 	.service_id = (svc_id), .stats = stats_
+/* the same with the client's port remapped (a backend tuple clash) */
+#define FWD_REMAPPED(svc_id, in_, out_, stats_)                              \
+	.prog = PT_FROM_POD, .in = in_, .out = out_, .verdict = TC_ACT_OK,   \
+	.reason = SVCD_R_FORWARD, .out_kind = PT_OUT_SNAT, .remapped = true, \
+	.service_id = (svc_id), .stats = stats_
 /* backend -> client, translated back to frontend -> client */
 #define REV(prog_, svc_id, in_, out_)                                  \
 	.prog = (prog_), .in = in_, .out = out_, .verdict = TC_ACT_OK, \
@@ -315,23 +320,55 @@ static const struct pt_case flow_cases[] = {
 	{
 		/* the client reuses its port toward another frontend on
 		 * the same backend once the first flow closed (netns
-		 * test_f15_weights: two loads in a row): the backend tuple's
-		 * old reverse entry is still in svcd_conntrack, yet the
-		 * SYN-ACK is the new flow's, from the new frontend */
+		 * test_f15_weights: two loads in a row): the backend tuple
+		 * is still the old flow's (and A's socket of it may be in
+		 * TIME_WAIT), so the new flow gets another source port, and
+		 * its SYN-ACK is the new flow's, from the new frontend; the
+		 * old flow keeps its entries */
 		.name = "port_reused_toward_another_frontend",
 		.services = { &svc_tcp_a, &svc2_tcp_a },
 		.steps = {
 			HANDSHAKE_A,
 			{ FWD(SVC_ID, C_TO_FE(PKT_FIN | PKT_ACK),
 			      C_TO_A(PKT_FIN | PKT_ACK), ONE_PACKET) },
-			{ FWD(SVC_ID2,
-			      TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND2, TCP_PORT,
-				      PKT_SYN, .seq = SEQ_C),
-			      C_TO_A(PKT_SYN), NEW_FLOW) },
+			{ FWD_REMAPPED(SVC_ID2,
+				       TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND2,
+					       TCP_PORT, PKT_SYN, .seq = SEQ_C),
+				       C_TO_A(PKT_SYN), NEW_FLOW),
+			  .ct_count = PT_CT_ENTRIES(4) },
 			{ REV(PT_FROM_POD, SVC_ID2, A_TO_C(PKT_SYN | PKT_ACK),
 			      TCP_PKT(FRONTEND2, TCP_PORT, CLIENT, CLIENT_PORT,
 				      PKT_SYN | PKT_ACK, .seq = SEQ_B,
-				      .ack = SEQ_C + 1)) },
+				      .ack = SEQ_C + 1)),
+			  .to_snat_port = true },
+			/* the handshake's end: the client's port again */
+			{ FWD_REMAPPED(SVC_ID2,
+				       TCP_PKT(CLIENT, CLIENT_PORT, FRONTEND2,
+					       TCP_PORT, PKT_ACK, .seq = SEQ_C),
+				       C_TO_A(PKT_ACK), ONE_PACKET) },
+			/* the old flow's reply still reads as the old
+			 * frontend's */
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_ACK),
+			      FE_TO_C(PKT_ACK)) },
+		},
+	},
+	{
+		/* the client reuses its port toward the same frontend once
+		 * the first flow closed, and the new flow lands on the same
+		 * backend: its tuple is the old flow's (whose reverse entry
+		 * stays for that reason), so the client's port is remapped */
+		.name = "port_reused_same_backend_remapped",
+		.services = { &svc_tcp_a },
+		.steps = {
+			HANDSHAKE_A,
+			{ FWD(SVC_ID, C_TO_FE(PKT_FIN | PKT_ACK),
+			      C_TO_A(PKT_FIN | PKT_ACK), ONE_PACKET) },
+			{ FWD_REMAPPED(SVC_ID, C_TO_FE(PKT_SYN),
+				       C_TO_A(PKT_SYN), NEW_FLOW),
+			  .ct_count = PT_CT_ENTRIES(3) },
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
+			      FE_TO_C(PKT_SYN | PKT_ACK)),
+			  .to_snat_port = true },
 		},
 	},
 	{

@@ -467,6 +467,9 @@ static int run_agent(const struct options *o)
 		goto out;
 	}
 
+	/* the entries the old programs made since load, in the new maps
+	 * before the new programs meet their flows' next packets */
+	loader_migrate_catch_up(s.loader);
 	/* Attaches to every existing match through on_link_up. */
 	s.nl = netlink_open(&link_ops, &s);
 	if (!s.nl) {

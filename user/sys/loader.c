@@ -571,6 +571,11 @@ void loader_close(struct loader *l)
 	free(l);
 }
 
+void loader_migrate_catch_up(struct loader *l)
+{
+	migrate_catch_up(&l->migr);
+}
+
 void loader_migrate_finish(struct loader *l)
 {
 	migrate_finish(&l->migr, l->cfg.pin_dir);

@@ -137,6 +137,9 @@ int loader_open(const struct loader_config *cfg, struct loader **out);
 /* Frees the skeleton; attached programs and pinned maps stay. */
 void loader_close(struct loader *l);
 void loader_get_sizes(const struct loader *l, struct loader_sizes *sizes);
+/* Just before the hooks get the new programs: the maps given a new size
+ * take what the old programs added since load (sys/migrate.h). */
+void loader_migrate_catch_up(struct loader *l);
 /* After every hook has the new programs: the maps given a new size at
  * this start stop being migrated (sys/migrate.h: pass 2, old pins gone). */
 void loader_migrate_finish(struct loader *l);

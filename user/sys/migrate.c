@@ -251,6 +251,29 @@ int migrate_copy_new(struct migrations *mg)
 	return 0;
 }
 
+void migrate_catch_up(struct migrations *mg)
+{
+	struct bpf_map_info fi = {};
+	struct migration *m;
+	__u32 len;
+	long n;
+	int i, to;
+
+	for (i = 0; i < mg->n; i++) {
+		m = &mg->m[i];
+		to = bpf_map__fd(m->map);
+		if (m->old_fd < 0 || !m->first_done || to < 0 ||
+		    !datapath_writes(m->type))
+			continue;
+		len = sizeof(fi);
+		if (bpf_obj_get_info_by_fd(m->old_fd, &fi, &len))
+			continue; /* pass 2 says it */
+		n = copy_entries(m->old_fd, to, &fi, BPF_NOEXIST, &m->unfit);
+		if (n > 0)
+			m->carried += (__u32)n;
+	}
+}
+
 void migrate_finish(struct migrations *mg, const char *pin_dir)
 {
 	struct bpf_map_info fi = {};

@@ -17,9 +17,14 @@
  *      datapath writes: conntrack, affinity, socket maps), and the old
  *      pin goes.
  *
- * A flow whose conntrack entry the old programs created after pass 1 and
- * whose next packet meets a new program before pass 2 has copied it is
- * the one window left (milliseconds: between the first swap and pass 2).
+ * Just before the swap, a catch-up pass copies what the old programs made
+ * since pass 1 (a load with a slow start can be seconds). A flow whose
+ * conntrack entry the old programs created after that pass and whose next
+ * packet meets a new program before pass 2 has copied it is the one window
+ * left (milliseconds: between the catch-up and pass 2). A TCP handshake in
+ * it loses its SYN-ACK (the client's retransmitted SYN, a second later,
+ * finds its pair); its first ACK, if the new programs see it first, is
+ * taken as a flow picked up mid-stream.
  * Growing is always done; shrinking only for LRU maps (they evict by
  * themselves), never for the writer's maps, whose ids may lie past the
  * new size (svcd --cleanup starts afresh at any size).
@@ -74,6 +79,11 @@ int migrate_recover(const char *pin_dir, const char *name);
 /* Pass 1 for every migrated map whose new map exists (after each
  * skeleton's load). 0 or -errno (logged). */
 int migrate_copy_new(struct migrations *mg);
+
+/* Just before the hooks are swapped: the entries the old programs made
+ * since pass 1 (a handshake's, most of all), so that the new programs
+ * find them at once; pass 2 then only has the swap's own to carry. */
+void migrate_catch_up(struct migrations *mg);
 
 /* Pass 2 and the old pins removed; idempotent. Logs one line a map. */
 void migrate_finish(struct migrations *mg, const char *pin_dir);
