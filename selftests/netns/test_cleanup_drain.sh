@@ -7,16 +7,21 @@
 # where its rule says (pod kp), while 20 long-lived flows opened through
 # svcd (a line echoed every 100 ms) keep their backends (a and b) until
 # they end; then the cleanup runs, well before the deadline. A drain cut
-# by its deadline says how many flows it cut.
+# by its deadline says how many flows it cut. The stack tracked the
+# replies svcd translated (frontend -> client) as connections of its own:
+# the drain deletes those entries (ctnetlink), so that a client reusing
+# such a port meets the stack's rule (without it: ENETUNREACH, timeouts).
 #
 #   +-- client .20 --+  +-- a .11 --+  +-- b .12 --+  +-- kp .13 --+
 #   +---|------------+  +---|-------+  +---|-------+  +---|--------+
 #   +---|------------------ |--- node1 ----|--------------|---------+
 #   |  svp-1-20          svp-1-11      svp-1-12       svp-1-13 svcd |
 #   |  nft: 198.19.96.41:7 dnat to 198.18.1.13:7007 (kube-proxy's)  |
+#   |       198.19.96.41:80 dnat to 198.18.1.13:8080                |
 #   +---------------------------------------------------------------+
 #
-#   demo/long 198.19.96.41: 7/TCP -> 7007 (a, b: line echoes)
+#   demo/long 198.19.96.41: 7/TCP -> 7007 (a, b: line echoes),
+#                           80/TCP -> 8080 (svcd-echo)
 source "$(dirname "$0")/lib.sh"
 
 setup_test
@@ -32,11 +37,12 @@ for p in a:11 b:12 kp:13; do
 	pod=$(nsname "${p%%:*}")
 	make_pod "$NODE" "$pod" "198.18.1.${p#*:}" 198.18.1.1
 	start_line_echo "$pod" "${p%%:*}" 7007
+	start_echo "$pod" "${p%%:*}" 8080 --tcp
 done
 cluster_write "$CLUSTER" \
-	"$(k8s_service demo long 198.19.96.41 'long:7/TCP:7007')" \
-	"$(k8s_slice demo long-1 long 'long:7007/TCP' 198.18.1.11,target=a 198.18.1.12,target=b)"
-svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE"
+	"$(k8s_service demo long 198.19.96.41 'long:7/TCP:7007,http:80/TCP:8080')" \
+	"$(k8s_slice demo long-1 long 'long:7007/TCP,http:8080/TCP' 198.18.1.11,target=a 198.18.1.12,target=b)"
+svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE" 198.19.96.41:80/TCP
 
 # who_answers N OUT: N new connections from client to the ClusterIP, the
 # first line of each (the answering pod's name) counted into OUT (JSON).
@@ -69,9 +75,47 @@ table ip kp {
 	chain pre {
 		type nat hook prerouting priority dstnat; policy accept;
 		ip daddr 198.19.96.41 tcp dport 7 dnat to 198.18.1.13:7007
+		ip daddr 198.19.96.41 tcp dport 80 dnat to 198.18.1.13:8080
 	}
 }
 EOF
+# Connections through svcd while the stack tracks: it records each
+# translated reply (198.19.96.41:80 -> client) for up to 120 s. svcd-echo
+# closes first, so the client's ports are free again at once.
+ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to 198.19.96.41:80 \
+	--count 200 --concurrency 4 --timeout-ms 3000 --log "$T_DIR/pre.log" \
+	>"$T_DIR/pre.json" 2>&1
+PORTS=($(awk '$3 == "OK" { sub(/.*:/, "", $NF); print $NF }' "$T_DIR/pre.log" | head -n 100))
+STACK_CT=$(ip netns exec "$NODE" grep -c 'src=198.19.96.41 .*sport=80 ' /proc/net/nf_conntrack 2>/dev/null)
+log "200 connections through svcd ($(load_summary "$T_DIR/pre.json")); the stack tracks ${STACK_CT:-?} translated replies"
+
+# reuse_ports OUT PORT...: a connection to 198.19.96.41:80 from each
+# PORT (a port svcd translated a flow of) the client can bind, the
+# answering pods counted
+reuse_ports() {
+	local out=$1
+	shift
+	ip netns exec "$CLIENT" python3 -c '
+import json, socket, sys
+got = {}
+for p in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(2)
+    try:
+        s.bind(("198.18.1.20", int(p)))
+    except OSError:
+        s.close()
+        continue  # the client holds the port (TIME_WAIT): not a reuse
+    try:
+        s.connect(("198.19.96.41", 80))
+        who = (s.makefile("rb").readline().split() or [b"empty"])[0].decode()
+    except OSError as e:
+        who = "error: " + str(e)[:40]
+    s.close()
+    got[who] = got.get(who, 0) + 1
+print(json.dumps(got))' "$@" >"$out" 2>&1
+}
 stop_svcd
 DRAIN_T0=$(date +%s.%N)
 ip netns exec "$NODE" "$SVCD" --cleanup --drain 60 --pin-dir "$PIN_DIR" \
@@ -90,6 +134,10 @@ check status-says-draining [ "$(jget "$T_DIR/status.json" 'd.get("draining")')" 
 who_answers 20 "$T_DIR/during.json"
 CHECK_WHY="new connections while draining: $(cat "$T_DIR/during.json") (kp only: the stack's rule); $(tail -3 "$T_DIR/drain.log")"
 check new-flows-to-stack [ "$(jget "$T_DIR/during.json" 'd == {"kp": 20}')" = True ]
+# the drain's first pass deleted the stack's entries of the ended flows
+reuse_ports "$T_DIR/reuse-during.json" "${PORTS[@]:0:50}"
+CHECK_WHY="connections from 50 ports of flows svcd translated (those the client could bind), while draining: $(cat "$T_DIR/reuse-during.json") (kp only, at least 40; the stack tracked ${STACK_CT:-?} translated replies)"
+check reused-ports-to-stack [ "$(jget "$T_DIR/reuse-during.json" 'list(d) == ["kp"] and d["kp"] >= 40')" = True ]
 
 wait "$FLOWS_PID"
 CHECK_WHY="long flows across the drain: $(head -c 400 "$T_DIR/long.json")"
@@ -113,6 +161,11 @@ check cleaned [ -z "$(ls -A "$PIN_DIR" 2>/dev/null)" ]
 who_answers 10 "$T_DIR/after.json"
 CHECK_WHY="after the cleanup: $(cat "$T_DIR/after.json") (kp only)"
 check stack-serves-after [ "$(jget "$T_DIR/after.json" 'd == {"kp": 10}')" = True ]
+CHECK_WHY="the drain's line on the stack's conntrack: $(grep -i conntrack "$T_DIR/drain.log")"
+check drain-forgot-stack-entries grep -q "entries of translated replies of ended flows deleted from the stack's conntrack" "$T_DIR/drain.log"
+reuse_ports "$T_DIR/reuse-after.json" "${PORTS[@]:50:50}"
+CHECK_WHY="connections from 50 ports of flows svcd translated (those the client could bind), after the cleanup: $(cat "$T_DIR/reuse-after.json") (kp only, at least 40)"
+check reused-ports-after-cleanup [ "$(jget "$T_DIR/reuse-after.json" 'list(d) == ["kp"] and d["kp"] >= 40')" = True ]
 
 # a drain its deadline cuts: one idle flow left open through svcd
 ip netns exec "$NODE" nft delete table ip kp

@@ -135,8 +135,8 @@ for svc in by-addr6:18 by-name6:19; do
 	# run), now and then two (a failure at 3 s).
 	# A few remain: a pod's TIME_WAIT socket of a connection svcd never
 	# saw (the direct ones above) or no longer remembers.
-	CHECK_WHY="$retrans SYNs retransmitted by the client during the load (a pod refused them; at most 5)"
-	check "$name-no-syn-retransmit" [ "$retrans" -le 5 ]
+	CHECK_WHY="$retrans SYNs retransmitted by the client during the load (a pod refused them; at most 10)"
+	check "$name-no-syn-retransmit" [ "$retrans" -le 10 ]
 	# No SNAT: every backend saw the client's own address, and nearly
 	# always its port (a remapped one where the port's backend tuple was
 	# still an older flow's).

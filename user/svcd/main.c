@@ -28,6 +28,7 @@
 #include "svcd/agent.h"
 #include "svcd_abi.h"
 #include "sys/drain.h"
+#include "sys/nfct.h"
 
 #define EXIT_USAGE 2
 
@@ -525,8 +526,10 @@ static int run_cleanup(const struct options *o)
 {
 	struct loader_cleanup_stats st;
 	struct sigaction sa = { .sa_handler = on_drain_signal };
+	int err, fds[2] = { -1, -1 };
 	unsigned long left;
-	int err;
+	struct nfct *nf;
+	long n;
 
 	if (o->drain_s) {
 		/* SIGINT/SIGTERM end the wait, not the cleanup */
@@ -539,10 +542,24 @@ static int run_cleanup(const struct options *o)
 		else if (err)
 			return err;
 	}
+	/* the flows' table outlives its pin until the stack's entries of
+	 * their translated replies are gone (sys/nfct.h) */
+	nf = nfct_open();
+	if (nf && drain_open_ct(o->pin_dir, fds))
+		fds[0] = fds[1] = -1;
 	err = loader_cleanup(o->pin_dir, &st);
 	pr_info("cleanup: removed %u programs (tc filters and XDP; %u links looked at), %u cgroup socket links, %u pinned maps from %s%s",
 		st.filters, st.links, st.sock_links, st.maps, o->pin_dir,
 		st.dir_removed ? " and the directory" : "");
+	n = drain_forget_stack(fds, nf, 0, true);
+	if (n > 0)
+		pr_info("cleanup: %ld entries of replies svcd translated deleted from the stack's conntrack (a client reusing their ports now meets the stack's rules)",
+			n);
+	else if (n < 0)
+		pr_warn("cleanup: the stack's conntrack entries of translated replies: %s",
+			strerror((int)-n));
+	drain_close_ct(fds);
+	nfct_close(nf);
 	return err;
 }
 

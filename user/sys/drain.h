@@ -12,6 +12,7 @@
 #define SVCD_SYS_DRAIN_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 /* A UDP flow counts as over once idle this long (its datapath lifetime is
  * 120 s, but a UDP exchange is rarely silent for seconds mid-way). */
@@ -39,5 +40,24 @@ int drain_count(const char *pin_dir, struct drain_flows *out);
  */
 int drain_wait(const char *pin_dir, unsigned int timeout_s, volatile bool *stop,
 	       unsigned long *left);
+
+struct nfct;
+
+/* The pinned svcd_conntrack and svcd_conntrack6 of PIN_DIR into fds (-1
+ * each that is not there): 0, or -ENOENT when neither is. The fds keep
+ * the maps readable after the cleanup unpins them. */
+int drain_open_ct(const char *pin_dir, int fds[2]);
+void drain_close_ct(int fds[2]);
+
+/*
+ * Deletes from the stack's conntrack (sys/nfct.h) the entries of the
+ * replies svcd translated (frontend -> client) for the forward entries of
+ * fds: those of flows that are over, or all with all set; only flows seen
+ * since `since` (CLOCK_MONOTONIC_COARSE ns; 0: any within the 180 s the
+ * stack keeps them). Returns the entries deleted, or -errno; 0 when nf is
+ * NULL (nothing tracked).
+ */
+long drain_forget_stack(const int fds[2], struct nfct *nf, __u64 since,
+			bool all);
 
 #endif
