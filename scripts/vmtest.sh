@@ -467,6 +467,9 @@ printf '%s\n' "$CALLER_PWD" >"$RUN/cwd"
 	done
 	# Relative to the project, as on the host.
 	printf 'export OUTPUT=%q\n' "$OUT_DIR"
+	# kvm or tcg: a test whose load would only measure an emulated
+	# CPU's speed (test_syn_flood) paces itself under tcg
+	printf 'export VMTEST_ACCEL=%q\n' "$ACCEL"
 } >"$RUN/env"
 CONSOLE=$RUN/console.log
 
