@@ -251,51 +251,47 @@ int migrate_copy_new(struct migrations *mg)
 	return 0;
 }
 
-void migrate_catch_up(struct migrations *mg)
+/* The entries the old programs made since the last pass, for a map the
+ * datapath writes: the count, 0 for another map, or -errno. */
+static long copy_datapath_made(struct migration *m)
 {
 	struct bpf_map_info fi = {};
-	struct migration *m;
-	__u32 len;
+	__u32 len = sizeof(fi);
+	int to = bpf_map__fd(m->map);
 	long n;
-	int i, to;
 
-	for (i = 0; i < mg->n; i++) {
-		m = &mg->m[i];
-		to = bpf_map__fd(m->map);
-		if (m->old_fd < 0 || !m->first_done || to < 0 ||
-		    !datapath_writes(m->type))
-			continue;
-		len = sizeof(fi);
-		if (bpf_obj_get_info_by_fd(m->old_fd, &fi, &len))
-			continue; /* pass 2 says it */
-		n = copy_entries(m->old_fd, to, &fi, BPF_NOEXIST, &m->unfit);
-		if (n > 0)
-			m->carried += (__u32)n;
-	}
+	if (to < 0 || !datapath_writes(m->type))
+		return 0;
+	if (bpf_obj_get_info_by_fd(m->old_fd, &fi, &len))
+		return -errno;
+	n = copy_entries(m->old_fd, to, &fi, BPF_NOEXIST, &m->unfit);
+	if (n > 0)
+		m->carried += (__u32)n;
+	return n;
+}
+
+void migrate_catch_up(struct migrations *mg)
+{
+	int i;
+
+	/* a failure here is pass 2's to say */
+	for (i = 0; i < mg->n; i++)
+		if (mg->m[i].old_fd >= 0 && mg->m[i].first_done)
+			copy_datapath_made(&mg->m[i]);
 }
 
 void migrate_finish(struct migrations *mg, const char *pin_dir)
 {
-	struct bpf_map_info fi = {};
 	char old[PATH_MAX];
 	struct migration *m;
-	__u32 len;
-	long n = 0;
-	int i, to;
+	long n;
+	int i;
 
 	for (i = 0; i < mg->n; i++) {
 		m = &mg->m[i];
-		to = bpf_map__fd(m->map);
-		if (m->old_fd < 0 || !m->first_done || to < 0)
+		if (m->old_fd < 0 || !m->first_done || bpf_map__fd(m->map) < 0)
 			continue;
-		n = 0;
-		len = sizeof(fi);
-		if (datapath_writes(m->type) &&
-		    !bpf_obj_get_info_by_fd(m->old_fd, &fi, &len))
-			n = copy_entries(m->old_fd, to, &fi, BPF_NOEXIST,
-					 &m->unfit);
-		if (n > 0)
-			m->carried += (__u32)n;
+		n = copy_datapath_made(m);
 		pin_path(old, sizeof(old), pin_dir, m->name, true);
 		if (unlink(old) && errno != ENOENT)
 			pr_warn("map %s: remove the old map's pin %s: %s",
