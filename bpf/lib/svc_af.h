@@ -285,6 +285,9 @@ static __always_inline void AFN(rev_key_of)(const flow_t *f,
 /*
  * SNAT: find a node port whose reverse entry toward this backend is free,
  * and take it in the same step (BPF_NOEXIST), so two CPUs never share one.
+ * A port of a flow that is over is taken only when none of the tries found
+ * a free one: the backend may still hold that flow's connection in
+ * TIME_WAIT, which refuses about half of the SYNs on its tuple (PAWS).
  */
 static __always_inline int
 AFN(snat_take_port)(const flow_t *f, const backend_t *be,
@@ -293,6 +296,8 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 {
 	__u32 range = (__u32)snat->port_max - snat->port_min + 1;
 	__u32 start = bpf_get_prandom_u32();
+	__u64 dead_flags = BPF_NOEXIST;
+	__be16 dead = 0;
 	ct_key_t key;
 	int i;
 
@@ -308,11 +313,14 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 
 		AFN(rev_key_of)(f, be, snat->addr, p, &key);
 		/* A port is a flow's in either conntrack map: one the other
-		 * map holds for a live flow is taken (an embryonic flow's
-		 * moves to svcd_conntrack whole when its handshake ends). */
+		 * map holds is taken, or over (an embryonic flow's moves to
+		 * svcd_conntrack whole when its handshake ends). */
 		old = bpf_map_lookup_elem(other_map, &key);
-		if (old && !AFN(snat_port_dead)(old, now))
+		if (old) {
+			if (!dead && AFN(snat_port_dead)(old, now))
+				dead = p;
 			continue;
+		}
 		if (!bpf_map_update_elem(ct_map, &key, rev, BPF_NOEXIST)) {
 			*port = p;
 			return 0;
@@ -323,14 +331,18 @@ AFN(snat_take_port)(const flow_t *f, const backend_t *be,
 		 * seconds; two CPUs reusing the same dead port at once is a
 		 * race this accepts. */
 		old = bpf_map_lookup_elem(ct_map, &key);
-		if (!old || !AFN(snat_port_dead)(old, now))
-			continue;
-		if (!bpf_map_update_elem(ct_map, &key, rev, BPF_EXIST)) {
-			*port = p;
-			return 0;
+		if (!dead && old && AFN(snat_port_dead)(old, now)) {
+			dead = p;
+			dead_flags = BPF_EXIST;
 		}
 	}
-	return -SVCD_R_DROP_SNAT_PORTS;
+	if (!dead)
+		return -SVCD_R_DROP_SNAT_PORTS;
+	AFN(rev_key_of)(f, be, snat->addr, dead, &key);
+	if (bpf_map_update_elem(ct_map, &key, rev, dead_flags))
+		return -SVCD_R_DROP_SNAT_PORTS;
+	*port = dead;
+	return 0;
 }
 
 /* A new SYN on the tuple of a flow that is over: its forward entry goes,
