@@ -172,8 +172,11 @@ static int forget_entry(struct forget_ctx *c, int family, const void *saddr,
 	bool over;
 	int r;
 
+	/* since: the last pass's start; the datapath refreshes last_seen at
+	 * most once per SVCD_CT_REFRESH_NS, so a flow that ended after that
+	 * start may show a stamp up to that much older */
 	if (dir != SVCD_CT_FORWARD || idle > STACK_CT_MAX_NS ||
-	    (c->since && last_seen_ns + SVCD_NS_PER_SEC < c->since))
+	    (c->since && last_seen_ns + SVCD_CT_REFRESH_NS < c->since))
 		return 0;
 	over = proto == IPPROTO_UDP ? idle > SVCD_DRAIN_UDP_IDLE_NS :
 				      tcp_state == SVCD_TCP_CLOSING ||
