@@ -428,6 +428,7 @@ static bool reason_passes(int reason)
 	case SVCD_R_PASS_REFUSE_STACK:
 	case SVCD_R_PASS_TO_TC:
 	case SVCD_R_PASS_EXT_HDR:
+	case SVCD_R_PASS_STALE_REPLY:
 		return true;
 	default:
 		return false;

@@ -31,6 +31,7 @@ static const char *const svcd_reason_names[] = {
 	[SVCD_R_SOCK_REFUSED] = "sock_refused",
 	[SVCD_R_PASS_EXT_HDR] = "pass_ext_hdr",
 	[SVCD_R_ICMP_ERROR] = "icmp_error",
+	[SVCD_R_PASS_STALE_REPLY] = "pass_stale_reply",
 };
 _Static_assert(sizeof(svcd_reason_names) / sizeof(svcd_reason_names[0]) ==
 		       SVCD_R_MAX,

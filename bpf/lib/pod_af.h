@@ -53,6 +53,8 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb)
 		ret = AFN(svc_reverse)(&f, &t);
 		if (ret == SVCD_R_REVERSE)
 			return AFN(apply)(skb, &f, &t, ret, SVCD_HOOK_FROM_POD);
+		if (ret == -SVCD_R_PASS_STALE_REPLY)
+			return ret;
 	}
 	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, &AFN(no_snat), &t,
 			       client_first);

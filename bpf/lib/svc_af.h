@@ -184,6 +184,7 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 	ct_val_t *ct, *fwd;
 	ct_key_t key, fwd_key;
 	void *ct_map = &CT_MAP;
+	bool embryonic = false;
 	__u64 now;
 
 	/* A SYN without ACK opens a connection: never a reply. */
@@ -202,16 +203,38 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 	if (f->proto == IPPROTO_TCP &&
 	    (f->tcp_flags & (TCP_SYN | TCP_RST | TCP_FIN))) {
 		ct = bpf_map_lookup_elem(&CT_SYN_MAP, &key);
-		if (ct)
+		if (ct) {
 			ct_map = &CT_SYN_MAP;
-		else
+			embryonic = true;
+		} else {
 			ct = bpf_map_lookup_elem(&CT_MAP, &key);
+		}
 	} else {
 		ct = bpf_map_lookup_elem(&CT_MAP, &key);
 	}
 	if (!ct)
 		return -SVCD_R_PASS_NOT_OURS;
 	now = svcd_now();
+	/* A SYN-ACK that no handshake of svcd's expects, on the tuple of a
+	 * flow that is over (closed, or silent for longer than a
+	 * handshake's retries): the backend answers a connection svcd did
+	 * not make on a client port an old flow used (the stack's rules
+	 * took it while svcd drains, or a socket connected to the backend
+	 * itself). Translating it would show the client the old flow's
+	 * frontend: its handshake would never end. The forward entry
+	 * holds the flow's state (a client's FIN moves only that one); an
+	 * orphan reverse entry (its flow's forward entry went with a later
+	 * flow on the client's tuple) is over too. The stale entry goes,
+	 * so the rest of that connection's replies pass as well. */
+	if (!embryonic && (f->tcp_flags & TCP_SYN)) {
+		AFN(fwd_key_of)(ct, f->proto, &fwd_key);
+		fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
+		if (!fwd || fwd->tcp_state == SVCD_TCP_CLOSING ||
+		    ns_since(now, fwd->last_seen_ns) > SVCD_CT_LIFETIME_SYN) {
+			bpf_map_delete_elem(&CT_MAP, &key);
+			return -SVCD_R_PASS_STALE_REPLY;
+		}
+	}
 
 	/* The forward entry decides the flow's lifetime: replies move its
 	 * TCP state too (SYN_SENT -> ESTABLISHED, FIN/RST -> CLOSING) and
@@ -686,7 +709,9 @@ AFN(svc_forward)(const flow_t *f, __u8 scope,
 	}
 	ret = 0;
 not_forward:
-	/* Step 6 after all (a SYN without ACK skips it inside). */
+	/* Step 6 after all (a SYN without ACK skips it inside; a stale
+	 * SYN-ACK, which it passes, counts as not ours here: a third outcome
+	 * overflows from_pod's 512-byte stack). */
 	if (rev_after && AFN(svc_reverse)(f, t) == SVCD_R_REVERSE)
 		return SVCD_R_REVERSE;
 	if (ret)

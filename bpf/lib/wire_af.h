@@ -62,6 +62,8 @@ static __always_inline int AFN(from_wire)(struct xdp_md *ctx)
 	ret = AFN(svc_reverse)(&f, &t);
 	if (ret == SVCD_R_REVERSE)
 		return AFN(xdp_output)(ctx, &f, &t, ret);
+	if (ret == -SVCD_R_PASS_STALE_REPLY)
+		return ret;
 	AFN(snat_of)(&snat);
 	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t, false);
 	if (ret == SVCD_R_FORWARD)
@@ -90,6 +92,8 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 	if (ret < 0)
 		return ret;
 	ret = AFN(svc_reverse)(&f, &t);
+	if (ret == -SVCD_R_PASS_STALE_REPLY)
+		return ret;
 	if (ret != SVCD_R_REVERSE) {
 		AFN(snat_of)(&snat);
 		ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t,

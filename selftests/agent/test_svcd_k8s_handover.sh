@@ -110,6 +110,11 @@ event() {
 probe_fails() {
 	grep FAIL "$T_DIR/probe-$1.log" 2>/dev/null | awk '{ printf "%s %s %s; ", $1, $4, $5 }' | head -c 600
 }
+# long_fails OUT: a long-flow file's failures (ms of the probe's clock,
+# local port, why), for a failed check
+long_fails() {
+	jget "$1" "'; '.join('%.0f %s %s' % ((t - $PROBE_T0) * 1000, p, w) for t, p, w in d.get('fails', []))"
+}
 svcd_progs() {
 	local ifc
 	for ifc in svp-1-20 svp-1-11 svp-1-12; do
@@ -126,6 +131,7 @@ check kube-proxy-serves [ "$REACHED" = "pod-a pod-b" ]
 
 # ---- in: svcd beside kube-proxy, then kube-proxy gone
 start_long_flows "$CLIENT" 198.19.96.10 7 100 14 "$T_DIR/long-in.json"
+long_flows_opened "$T_DIR/long-in.json"
 start_probe in 16
 sleep 2
 start_svcd_api "$NODE"
@@ -153,6 +159,7 @@ wait_backends 30 "$FE" "198.18.1.11:8080 198.18.1.12:8080" ||
 # ---- out: kube-proxy beside svcd, then svcd gone
 log "port 7 before out: $(ip netns exec "$CLIENT" timeout 3 bash -c 'exec 3<>/dev/tcp/198.19.96.10/7; head -1 <&3' 2>&1 | head -2 | xargs); backends $(fe_backends 198.19.96.10:7/TCP)"
 start_long_flows "$CLIENT" 198.19.96.10 7 100 14 "$T_DIR/long-out.json"
+long_flows_opened "$T_DIR/long-out.json"
 start_probe out 16
 sleep 2
 event kube-proxy-start
@@ -183,11 +190,15 @@ check out-no-gap [ "$(jget "$PROBE_OUT" 'd.get("failed", 999) * 20 <= d.get("att
 wait "$LONG_PID"
 rc=$?
 [ -s "$T_DIR/long-out.json" ] || log "out: the long flows said nothing (exit $rc)"
-log "out: long flows broken: $(jget "$T_DIR/long-out.json" 'd.get("failed")') of 100 ($(jget "$T_DIR/long-out.json" 'd.get("why")'); $(head -c 200 "$T_DIR/long-out.json.err"))"
-# The drain carries the long flows: 0 of 100 broke in 6 of 7 runs, 2 in
-# one, at the same moment as a burst of failed new connections (see
-# above; not explained yet). At most 5 may break, so a drain that does
-# not carry them (all 100 break without it) fails.
+log "out: long flows broken: $(jget "$T_DIR/long-out.json" 'd.get("failed")') of 100 ($(jget "$T_DIR/long-out.json" 'd.get("why")'); $(head -c 200 "$T_DIR/long-out.json.err")); events: $EVENTS; failures (ms, port, why; an echo missed 2 s before its line): $(long_fails "$T_DIR/long-out.json")"
+log "out: the drain: $(grep -E 'drain' "$T_DIR/cleanup.log" | head -12 | cut -c1-160 | tr '\n' '|')"
+# The drain carries the long flows: at most 5 of 100 may break, so a
+# drain that does not carry them (all 100 break without it) fails. The
+# switch waits until all are open: on a loaded machine (the sanitizer
+# tier) opening them took longer than the way to the drain, and up to 9
+# broke, all opened around the drain's start, some on client ports whose
+# older flow's reverse entry caught the SYN-ACK of the connection
+# kube-proxy's rules had taken (now passed: pass_stale_reply).
 long_out_ok() {
 	[ "$(jget "$T_DIR/long-out.json" 'd.get("flows") == 100 and d.get("failed", 100) <= 5 and d.get("rounds", 0) >= 50')" = True ]
 }

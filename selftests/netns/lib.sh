@@ -477,8 +477,12 @@ echo_listening() {
 #                                   (idle: once at the start and once after
 #                                   SECONDS) and expecting it back; in the
 #                                   background (LONG_PID), one JSON line into
-#                                   OUT at the end: {"flows", "failed",
-#                                   "rounds", "why", "backends"}. A flow that
+#                                   OUT at the end (OUT.open once all
+#                                   are open: long_flows_opened OUT
+#                                   waits for it): {"flows", "failed",
+#                                   "rounds", "why", "backends", "fails":
+#                                   [[epoch s, local port, why]], at most
+#                                   20}. A flow that
 #                                   broke, went silent (3 s) or changed its
 #                                   echo is failed.
 #   long_flows_ok OUT MIN_ROUNDS    none failed, at least MIN_ROUNDS rounds,
@@ -524,20 +528,25 @@ start_long_flows() {
 import json, select, socket, sys, time
 addr, port, n, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 idle = sys.argv[5] == "idle"
-flows, failed, why = [], 0, {}
+flows, failed, why, fails = [], 0, {}, []
 def fail(fl, e):
     global failed
     fl["ok"] = False; failed += 1
     why[str(e)[:60]] = why.get(str(e)[:60], 0) + 1
+    if len(fails) < 20:
+        fails.append([round(time.time(), 3), fl["port"], str(e)[:40]])
 for i in range(n):
     try:
         s = socket.create_connection((addr, port), timeout=3)
         f = s.makefile("rb")
-        flows.append({"s": s, "who": f.readline().strip().decode(), "ok": True, "buf": b""})
+        flows.append({"s": s, "who": f.readline().strip().decode(), "ok": True, "buf": b"",
+                      "port": s.getsockname()[1]})
         s.setblocking(False)
     except OSError as e:
         failed += 1
         why["open: " + str(e)[:50]] = why.get("open: " + str(e)[:50], 0) + 1
+with open(sys.argv[6], "w") as o:
+    o.write("%d\n" % len(flows))
 start = time.time(); rounds = 0
 while time.time() - start < dur or (idle and rounds < 2):
     if idle and rounds == 1:
@@ -573,10 +582,19 @@ while time.time() - start < dur or (idle and rounds < 2):
     rounds += 1
     time.sleep(0.1)
 print(json.dumps({"flows": n, "failed": failed, "rounds": rounds, "why": why,
-                  "backends": sorted(set(fl["who"] for fl in flows))}))
-' "$addr" "$port" "$n" "$secs" "$mode" >"$out" 2>"$out.err" &
+                  "backends": sorted(set(fl["who"] for fl in flows)), "fails": fails}))
+' "$addr" "$port" "$n" "$secs" "$mode" "$out.open" >"$out" 2>"$out.err" &
 	LONG_PID=$!
 	defer kill_pid "$LONG_PID"
+}
+
+# long_flows_opened OUT: wait (30 s at most) until every flow of
+# start_long_flows ... OUT tried to open (their SECONDS start then), so
+# that a switch the test makes next meets them open, not in their
+# handshakes (a loaded machine takes seconds to open 100).
+long_flows_opened() {
+	wait_until 30 test -s "$1.open" ||
+		log "the long flows of $(basename "$1") were not open after 30 s"
 }
 
 long_flows_ok() {

@@ -11,6 +11,8 @@
 # replies svcd translated (frontend -> client) as connections of its own:
 # the drain deletes those entries (ctnetlink), so that a client reusing
 # such a port meets the stack's rule (without it: ENETUNREACH, timeouts).
+# A SYN-ACK of the stack's connection that meets svcd's entry of an older
+# flow on its tuple passes untranslated (demo/one, 30 fixed ports).
 #
 #   +-- client .20 --+  +-- a .11 --+  +-- b .12 --+  +-- kp .13 --+
 #   +---|------------+  +---|-------+  +---|-------+  +---|--------+
@@ -22,6 +24,7 @@
 #
 #   demo/long 198.19.96.41: 7/TCP -> 7007 (a, b: line echoes),
 #                           80/TCP -> 8080 (svcd-echo)
+#   demo/one  198.19.96.42: 81/TCP -> 8080 (a only)
 source "$(dirname "$0")/lib.sh"
 
 setup_test
@@ -41,8 +44,10 @@ for p in a:11 b:12 kp:13; do
 done
 cluster_write "$CLUSTER" \
 	"$(k8s_service demo long 198.19.96.41 'long:7/TCP:7007,http:80/TCP:8080')" \
-	"$(k8s_slice demo long-1 long 'long:7007/TCP,http:8080/TCP' 198.18.1.11,target=a 198.18.1.12,target=b)"
-svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE" 198.19.96.41:80/TCP
+	"$(k8s_slice demo long-1 long 'long:7007/TCP,http:8080/TCP' 198.18.1.11,target=a 198.18.1.12,target=b)" \
+	"$(k8s_service demo one 198.19.96.42 'http:81/TCP:8080')" \
+	"$(k8s_slice demo one-1 one 'http:8080/TCP' 198.18.1.11,target=a)"
+svcd_start_and_wait "$NODE" "$CLUSTER" 15 "$FE" 198.19.96.41:80/TCP 198.19.96.42:81/TCP
 
 # who_answers N OUT: N new connections from client to the ClusterIP, the
 # first line of each (the answering pod's name) counted into OUT (JSON).
@@ -65,8 +70,43 @@ who_answers 20 "$T_DIR/before.json"
 CHECK_WHY="before the drain: $(cat "$T_DIR/before.json") (a and b only)"
 check svcd-serves [ "$(jget "$T_DIR/before.json" 'sorted(d) == ["a", "b"]')" = True ]
 
+# same_ports OUT: a connection to demo/one 198.19.96.42:81 (pod a only,
+# for svcd and for the stack's rule) from each of the client ports
+# 42001-42030, the answering pods counted. Twice while svcd serves: the
+# second time each flow finds the first one's tuple on a (svcd-echo
+# closed first: TIME_WAIT) and gets another port, the first flow's
+# reverse entry staying behind. Both before the stack tracks anything
+# (else netfilter, seeing the tuple in use, would give the stack's
+# connection below another port). Then while draining: the stack's rule
+# takes the connection to a, whose SYN-ACK meets that stale entry; it
+# must pass untranslated (pass_stale_reply), or the client is shown the
+# old flow's frontend and the connection never opens.
+same_ports() {
+	ip netns exec "$CLIENT" python3 -c '
+import json, socket, sys
+got = {}
+for p in range(42001, 42031):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(3)
+    try:
+        s.bind(("198.18.1.20", p))
+        s.connect(("198.19.96.42", 81))
+        who = (s.makefile("rb").readline().split() or [b"empty"])[0].decode()
+    except OSError as e:
+        who = "error: " + str(e)[:40]
+    s.close()
+    got[who] = got.get(who, 0) + 1
+print(json.dumps(got))' >"$1" 2>&1
+}
+same_ports "$T_DIR/same-1.json"
+same_ports "$T_DIR/same-2.json"
+CHECK_WHY="demo/one from 30 fixed ports through svcd, twice: $(cat "$T_DIR/same-1.json") $(cat "$T_DIR/same-2.json") (a only)"
+check same-ports-through-svcd [ "$(jget "$T_DIR/same-1.json" 'd == {"a": 30}')$(jget "$T_DIR/same-2.json" 'd == {"a": 30}')" = TrueTrue ]
+
 start_long_flows "$CLIENT" 198.19.96.41 7 20 "$FLOW_S" "$T_DIR/long.json"
 FLOWS_PID=$LONG_PID
+long_flows_opened "$T_DIR/long.json"
 sleep 2
 
 # kube-proxy's rule, which svcd's programs leave no packet to yet
@@ -76,6 +116,7 @@ table ip kp {
 		type nat hook prerouting priority dstnat; policy accept;
 		ip daddr 198.19.96.41 tcp dport 7 dnat to 198.18.1.13:7007
 		ip daddr 198.19.96.41 tcp dport 80 dnat to 198.18.1.13:8080
+		ip daddr 198.19.96.42 tcp dport 81 dnat to 198.18.1.11:8080
 	}
 }
 EOF
@@ -134,6 +175,14 @@ check status-says-draining [ "$(jget "$T_DIR/status.json" 'd.get("draining")')" 
 who_answers 20 "$T_DIR/during.json"
 CHECK_WHY="new connections while draining: $(cat "$T_DIR/during.json") (kp only: the stack's rule); $(tail -3 "$T_DIR/drain.log")"
 check new-flows-to-stack [ "$(jget "$T_DIR/during.json" 'd == {"kp": 20}')" = True ]
+STALE0=$(svcctl dump stats -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"].get("pass_stale_reply", 0))' 2>/dev/null)
+same_ports "$T_DIR/same-3.json"
+STALE1=$(svcctl dump stats -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["reasons"].get("pass_stale_reply", 0))' 2>/dev/null)
+CHECK_WHY="demo/one from the same 30 ports while draining (the stack's rule, to a): $(cat "$T_DIR/same-3.json"), before: $(cat "$T_DIR/same-2.json"); pass_stale_reply $STALE0 -> $STALE1"
+check stale-replies-pass [ "$(jget "$T_DIR/same-3.json" 'd == {"a": 30}')" = True ]
+# and they met the stale entries (the case exercised, not dodged)
+CHECK_WHY="pass_stale_reply counted $STALE0 -> $STALE1 over those 30 (at least 20: a SYN-ACK retransmitted counts again)"
+check stale-replies-counted [ $((${STALE1:-0} - ${STALE0:-0})) -ge 20 ]
 # the drain's first pass deleted the stack's entries of the ended flows
 reuse_ports "$T_DIR/reuse-during.json" "${PORTS[@]:0:50}"
 CHECK_WHY="connections from 50 ports of flows svcd translated (those the client could bind), while draining: $(cat "$T_DIR/reuse-during.json") (kp only, at least 40; the stack tracked ${STACK_CT:-?} translated replies)"
@@ -194,6 +243,7 @@ start_clears() {
 check start-clears-drain start_clears
 start_long_flows "$CLIENT" 198.19.96.41 7 1 8 "$T_DIR/idle.json" idle
 IDLE_PID=$LONG_PID
+long_flows_opened "$T_DIR/idle.json"
 sleep 1
 stop_svcd
 ip netns exec "$NODE" "$SVCD" --cleanup --drain 2 --pin-dir "$PIN_DIR" \

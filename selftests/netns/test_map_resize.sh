@@ -63,6 +63,7 @@ ST_ID=$(pin_field svcd_reasons id)
 services_json "$T_DIR/services-before.json"
 
 start_long_flows "$CLIENT" 198.19.96.20 7 "$FLOWS" 9 "$T_DIR/long.json"
+long_flows_opened "$T_DIR/long.json"
 
 ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to 198.19.96.20:80 \
 	--duration 10 --count 3000 --rate 300 --concurrency 8 --timeout-ms 5000 \

@@ -78,6 +78,8 @@ start_long_flows "$CLIENT" "$NODE_A_IP" 30070 50 $((FLOOD_S + 6)) "$T_DIR/busy.j
 BUSY_PID=$LONG_PID
 start_long_flows "$CLIENT" "$NODE_A_IP" 30070 50 $((FLOOD_S + 6)) "$T_DIR/idle.json" idle
 IDLE_PID=$LONG_PID
+long_flows_opened "$T_DIR/busy.json"
+long_flows_opened "$T_DIR/idle.json"
 sleep 2
 wait_until 10 eval '[ "$(ct_count)" -ge 200 ]' ||
 	log "the long flows hold $(ct_count) conntrack entries before the flood"

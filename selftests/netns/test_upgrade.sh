@@ -88,6 +88,7 @@ SVCS=$(services_norm)
 log "release ${PREV_REV:0:12} serving; maps: $IDS"
 
 start_long_flows "$CLIENT" 198.19.96.20 7 100 24 "$T_DIR/long.json"
+long_flows_opened "$T_DIR/long.json"
 ip netns exec "$CLIENT" "$LOAD_BIN" --json --tcp --to 198.19.96.20:80 \
 	--duration 24 --count 3600 --rate 150 --concurrency 8 --timeout-ms 5000 \
 	--log "$T_DIR/load.log" >"$T_DIR/load.json" 2>&1 &

@@ -372,6 +372,38 @@ static const struct pt_case flow_cases[] = {
 		},
 	},
 	{
+		/* the client closed; a connection svcd never saw (the
+		 * stack's rules took its SYN while svcd drained, or a socket
+		 * connected to A itself) reuses the port, and A answers it:
+		 * the closed flow's reverse entry must not show the client
+		 * the frontend. It goes, and so the rest of A's replies
+		 * pass too. */
+		.name = "stale_synack_on_closed_flow_passes",
+		.services = { &svc_tcp_a },
+		.steps = {
+			HANDSHAKE_A,
+			{ FWD(SVC_ID, C_TO_FE(PKT_FIN | PKT_ACK),
+			      C_TO_A(PKT_FIN | PKT_ACK), ONE_PACKET) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_STALE_REPLY,
+			       A_TO_C(PKT_SYN | PKT_ACK)),
+			  .ct_count = PT_CT_ENTRIES(1) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       A_TO_C(PKT_ACK)) },
+		},
+	},
+	{
+		/* A sends its SYN-ACK again after the handshake ended (the
+		 * client's ACK was slow): the live flow's, translated */
+		.name = "synack_again_after_handshake_translated",
+		.services = { &svc_tcp_a },
+		.steps = {
+			HANDSHAKE_A,
+			{ REV(PT_FROM_POD, SVC_ID, A_TO_C(PKT_SYN | PKT_ACK),
+			      FE_TO_C(PKT_SYN | PKT_ACK)),
+			  .ct_count = PT_CT_ENTRIES(2) },
+		},
+	},
+	{
 		.name = "backend_fin_in_to_pod_closes_flow",
 		.services = { &svc_tcp_a },
 		.steps = {

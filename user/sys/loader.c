@@ -409,9 +409,11 @@ int loader_open(const struct loader_config *cfg, struct loader **out)
 		bpf_map__max_entries(l->skel->maps.svcd_hook_reasons));
 	if (err)
 		goto out_destroy;
-	/* svcd_reasons is sized by the enum, never by a flag */
-	err = adopt_pinned(l, l->skel->maps.svcd_reasons,
-			   bpf_map__max_entries(l->skel->maps.svcd_reasons));
+	/* svcd_reasons is sized by the enum, never by a flag: one pinned by
+	 * an older build, with fewer reasons, is kept as it is (its id
+	 * too; the reasons it lacks count in svcd_hook_reasons only, until
+	 * svcd --cleanup), as svcd_maps_read_reasons() expects */
+	err = adopt_pinned(l, l->skel->maps.svcd_reasons, 0);
 	if (err)
 		goto out_destroy;
 
