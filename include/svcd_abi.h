@@ -498,11 +498,10 @@ enum svcd_reason {
 			      * parser walks: passed untranslated */
 	SVCD_R_ICMP_ERROR,   /* ICMP/ICMPv6 error about a translated flow:
 			      * its quoted tuple translated back */
-	SVCD_R_PASS_STALE_REPLY, /* a SYN-ACK on the backend tuple of a flow
-				  * conntrack holds as over: the answer to
-				  * a connection svcd did not make; the old
-				  * reverse entry is deleted, the packet
-				  * passed untranslated */
+	/* A SYN-ACK on the backend tuple of a flow conntrack holds as over:
+	 * the answer to a connection svcd did not make; the old reverse
+	 * entry is deleted, the packet passed untranslated. */
+	SVCD_R_PASS_STALE_REPLY,
 	SVCD_R_MAX,
 };
 
