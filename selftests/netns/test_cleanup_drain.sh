@@ -70,6 +70,36 @@ who_answers 20 "$T_DIR/before.json"
 CHECK_WHY="before the drain: $(cat "$T_DIR/before.json") (a and b only)"
 check svcd-serves [ "$(jget "$T_DIR/before.json" 'sorted(d) == ["a", "b"]')" = True ]
 
+# from_ports OUT ADDR:PORT TIMEOUT PORT...: a connection to ADDR:PORT from
+# each client PORT the client can bind (one it holds, in TIME_WAIT, is
+# skipped: not a reuse), the first word of each answer (the pod's name)
+# counted into OUT (JSON)
+from_ports() {
+	local out=$1 dst=$2 timeout=$3
+	shift 3
+	ip netns exec "$CLIENT" python3 -c '
+import json, socket, sys
+addr, port = sys.argv[1].rsplit(":", 1)
+got = {}
+for p in sys.argv[3:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(float(sys.argv[2]))
+    try:
+        s.bind(("198.18.1.20", int(p)))
+    except OSError:
+        s.close()
+        continue
+    try:
+        s.connect((addr, int(port)))
+        who = (s.makefile("rb").readline().split() or [b"empty"])[0].decode()
+    except OSError as e:
+        who = "error: " + str(e)[:40]
+    s.close()
+    got[who] = got.get(who, 0) + 1
+print(json.dumps(got))' "$dst" "$timeout" "$@" >"$out" 2>&1
+}
+
 # same_ports OUT: a connection to demo/one 198.19.96.42:81 (pod a only,
 # for svcd and for the stack's rule) from each of the client ports
 # 42001-42030, the answering pods counted. Twice while svcd serves: the
@@ -82,22 +112,7 @@ check svcd-serves [ "$(jget "$T_DIR/before.json" 'sorted(d) == ["a", "b"]')" = T
 # must pass untranslated (pass_stale_reply), or the client is shown the
 # old flow's frontend and the connection never opens.
 same_ports() {
-	ip netns exec "$CLIENT" python3 -c '
-import json, socket, sys
-got = {}
-for p in range(42001, 42031):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.settimeout(3)
-    try:
-        s.bind(("198.18.1.20", p))
-        s.connect(("198.19.96.42", 81))
-        who = (s.makefile("rb").readline().split() or [b"empty"])[0].decode()
-    except OSError as e:
-        who = "error: " + str(e)[:40]
-    s.close()
-    got[who] = got.get(who, 0) + 1
-print(json.dumps(got))' >"$1" 2>&1
+	from_ports "$1" 198.19.96.42:81 3 $(seq 42001 42030)
 }
 same_ports "$T_DIR/same-1.json"
 same_ports "$T_DIR/same-2.json"
@@ -136,26 +151,7 @@ log "200 connections through svcd ($(load_summary "$T_DIR/pre.json")); the stack
 reuse_ports() {
 	local out=$1
 	shift
-	ip netns exec "$CLIENT" python3 -c '
-import json, socket, sys
-got = {}
-for p in sys.argv[1:]:
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.settimeout(2)
-    try:
-        s.bind(("198.18.1.20", int(p)))
-    except OSError:
-        s.close()
-        continue  # the client holds the port (TIME_WAIT): not a reuse
-    try:
-        s.connect(("198.19.96.41", 80))
-        who = (s.makefile("rb").readline().split() or [b"empty"])[0].decode()
-    except OSError as e:
-        who = "error: " + str(e)[:40]
-    s.close()
-    got[who] = got.get(who, 0) + 1
-print(json.dumps(got))' "$@" >"$out" 2>&1
+	from_ports "$out" 198.19.96.41:80 2 "$@"
 }
 stop_svcd
 DRAIN_T0=$(date +%s.%N)
