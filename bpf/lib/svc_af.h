@@ -409,10 +409,23 @@ static __always_inline void AFN(ct_forget_dead)(const ct_val_t *fwd,
 static __always_inline int AFN(ct_remap_port)(const ct_val_t *rev, void *ct_map,
 					      ct_key_t *key, ct_val_t *fwd)
 {
+	ct_val_t *old;
 	__be16 port;
 	int i;
 
-	if (!bpf_map_lookup_elem(&CT_MAP, key))
+	old = bpf_map_lookup_elem(&CT_MAP, key);
+	if (!old)
+		return REMAP_FREE;
+	/* The older flow came from this very client tuple (the client
+	 * reused its port toward the same frontend): Linux draws a
+	 * connection's timestamp offset and ISN from its four-tuple, so the
+	 * backend's TIME_WAIT sees them move forward and takes the SYN. A
+	 * port of svcd's choosing would meet some other flow's TIME_WAIT
+	 * under another offset instead, which PAWS refuses half the time. */
+	if (ADDR_EQ(old->nat_saddr, rev->nat_saddr) &&
+	    old->nat_sport == rev->nat_sport &&
+	    ADDR_EQ(old->nat_daddr, rev->nat_daddr) &&
+	    old->nat_dport == rev->nat_dport)
 		return REMAP_FREE;
 	/* key: the reverse key, whose destination is the client's port */
 	for (i = 0; i < REMAP_PORT_TRIES; i++) {

@@ -1079,6 +1079,12 @@ static void check_snat(struct pt *pt, int step, const struct pt_step *st,
 		 port);
 	ASSERT_LE(port, st->remapped ? SVCD_REMAP_PORT_MAX : pt->snat_port_max,
 		  msg);
+	if (st->remapped) {
+		snprintf(msg, sizeof(msg),
+			 "step %d: remapped port %u is not the client's", step,
+			 port);
+		ASSERT_NEQ(po.sport, st->in.sport, msg);
+	}
 	if (pt->snat_port) {
 		snprintf(msg, sizeof(msg),
 			 "step %d: SNAT port is the flow's first one", step);
