@@ -526,10 +526,11 @@ static int run_cleanup(const struct options *o)
 {
 	struct loader_cleanup_stats st;
 	struct sigaction sa = { .sa_handler = on_drain_signal };
-	int err, fds[2] = { -1, -1 };
+	struct drain_ct ct = { .fd = { -1, -1, -1, -1 } };
+	struct drain_pass p = {};
 	unsigned long left;
 	struct nfct *nf;
-	long n;
+	int err;
 
 	if (o->drain_s) {
 		/* SIGINT/SIGTERM end the wait, not the cleanup */
@@ -545,20 +546,21 @@ static int run_cleanup(const struct options *o)
 	/* the flows' table outlives its pin until the stack's entries of
 	 * their translated replies are gone (sys/nfct.h) */
 	nf = nfct_open();
-	if (nf && drain_open_ct(o->pin_dir, fds))
-		fds[0] = fds[1] = -1;
+	if (nf && drain_open_ct(o->pin_dir, &ct))
+		drain_close_ct(&ct);
 	err = loader_cleanup(o->pin_dir, &st);
 	pr_info("cleanup: removed %u programs (tc filters and XDP; %u links looked at), %u cgroup socket links, %u pinned maps from %s%s",
 		st.filters, st.links, st.sock_links, st.maps, o->pin_dir,
 		st.dir_removed ? " and the directory" : "");
-	n = drain_forget_stack(fds, nf, 0, true);
-	if (n > 0)
-		pr_info("cleanup: %ld entries of replies svcd translated deleted from the stack's conntrack (a client reusing their ports now meets the stack's rules)",
-			n);
-	else if (n < 0)
-		pr_warn("cleanup: the stack's conntrack entries of translated replies: %s",
-			strerror((int)-n));
-	drain_close_ct(fds);
+	if (nf && !drain_pass(&ct, nf, 0, true, &p)) {
+		if (p.forgot)
+			pr_info("cleanup: %lu entries of replies svcd translated deleted from the stack's conntrack (a client reusing their ports now meets the stack's rules)",
+				p.forgot);
+		else if (p.nf_err)
+			pr_warn("cleanup: the stack's conntrack entries of translated replies: %s",
+				strerror(-p.nf_err));
+	}
+	drain_close_ct(&ct);
 	nfct_close(nf);
 	return err;
 }

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include <bpf/bpf.h>
 
 /* A UDP flow counts as over once idle this long (its datapath lifetime is
  * 120 s, but a UDP exchange is rarely silent for seconds mid-way). */
@@ -28,12 +29,8 @@ struct drain_flows {
  * error line. */
 int drain_begin(const char *pin_dir);
 
-/* The live flows in svcd_conntrack, svcd_conntrack6 and the embryonic
- * maps (forward entries). 0 or -errno (a missing map counts none). */
-int drain_count(const char *pin_dir, struct drain_flows *out);
-
 /*
- * drain_begin(), then drain_count() every 500 ms until no flow is live,
+ * drain_begin(), then drain_pass() every 500 ms until no flow is live,
  * *stop turns true (a signal), or timeout_s pass; a progress line at most
  * every 5 s and when the count reaches zero. *left: live flows at the end.
  * 0 (also at the deadline), -ENOENT (nothing pinned), or -errno.
@@ -43,21 +40,36 @@ int drain_wait(const char *pin_dir, unsigned int timeout_s, volatile bool *stop,
 
 struct nfct;
 
-/* The pinned svcd_conntrack and svcd_conntrack6 of PIN_DIR into fds (-1
- * each that is not there): 0, or -ENOENT when neither is. The fds keep
- * the maps readable after the cleanup unpins them. */
-int drain_open_ct(const char *pin_dir, int fds[2]);
-void drain_close_ct(int fds[2]);
+/* svcd_conntrack, svcd_conntrack6 and the embryonic svcd_ct_syn and
+ * svcd_ct6_syn, open: the fds keep the maps readable after the cleanup
+ * unpins them. */
+#define DRAIN_CT_MAPS 4
+struct drain_ct {
+	int fd[DRAIN_CT_MAPS]; /* -1: not pinned */
+	struct bpf_map_info info[DRAIN_CT_MAPS];
+};
+
+/* The pinned maps of PIN_DIR into ct: 0, -ENOENT when none is there (ct
+ * then has none open), or another -errno with one error line. */
+int drain_open_ct(const char *pin_dir, struct drain_ct *ct);
+void drain_close_ct(struct drain_ct *ct);
+
+struct drain_pass {
+	struct drain_flows live; /* forward entries live now */
+	unsigned long forgot;	 /* the stack's entries deleted */
+	int nf_err;		 /* the first ctnetlink error, or 0 */
+};
 
 /*
- * Deletes from the stack's conntrack (sys/nfct.h) the entries of the
- * replies svcd translated (frontend -> client) for the forward entries of
- * fds: those of flows that are over, or all with all set; only flows seen
- * since `since` (CLOCK_MONOTONIC_COARSE ns; 0: any within the 180 s the
- * stack keeps them). Returns the entries deleted, or -errno; 0 when nf is
- * NULL (nothing tracked).
+ * One walk of every map of ct: counts the live flows (forward entries)
+ * and, when nf is not NULL (sys/nfct.h), deletes from the stack's
+ * conntrack the entries of the replies svcd translated (frontend ->
+ * client) of flows that are over, or of all with all set; only those of
+ * flows seen since `since` (CLOCK_MONOTONIC_COARSE ns; 0: any within the
+ * 180 s the stack keeps them). 0, or -errno when a map could not be read
+ * (one error line).
  */
-long drain_forget_stack(const int fds[2], struct nfct *nf, __u64 since,
-			bool all);
+int drain_pass(const struct drain_ct *ct, struct nfct *nf, __u64 since,
+	       bool all, struct drain_pass *out);
 
 #endif
