@@ -522,10 +522,17 @@ while True:
 		fail_all "the line echo $name in $pod did not listen on $port"
 }
 
+# start_long_flows NS ADDR PORT N SECS OUT [busy|idle]: N TCP flows from NS
+# to the line echo at ADDR:PORT, each sent a line and its echo awaited
+# (2 s) every ~100 ms for SECS s (idle: at the start and the end only).
+# OUT: a JSON summary (flows, failed, rounds, why, backends; fails: time,
+# client port, why; ports; reused); OUT.open once all are open
+# (long_flows_opened). LONG_PORTS_FROM=JSON: the client ports of that
+# earlier run are bound again where free.
 start_long_flows() {
 	local ns=$1 addr=$2 port=$3 n=$4 secs=$5 out=$6 mode=${7:-busy}
 	ip netns exec "$ns" timeout $((secs + 30)) python3 -c '
-import json, select, socket, sys, time
+import errno, json, select, socket, sys, time
 addr, port, n, dur = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 idle = sys.argv[5] == "idle"
 flows, failed, why, fails = [], 0, {}, []
@@ -535,9 +542,38 @@ def fail(fl, e):
     why[str(e)[:60]] = why.get(str(e)[:60], 0) + 1
     if len(fails) < 20:
         fails.append([round(time.time(), 3), fl["port"], str(e)[:40]])
+# LONG_PORTS_FROM: the output of an earlier run, whose client ports
+# are bound again, all at once, where free and answered within 3 s (a
+# backend may still hold an older connection on the port: its challenge
+# ACK and the reset cost a SYN retransmission); the others get their own
+pre = []
+if len(sys.argv) > 7 and sys.argv[7]:
+    pend = {}
+    for p in json.load(open(sys.argv[7])).get("ports", [])[:n]:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setblocking(False)
+        try:
+            s.bind(("", p))
+            if s.connect_ex((addr, port)) in (0, errno.EINPROGRESS):
+                pend[s] = p; continue
+        except OSError:
+            pass
+        s.close()
+    deadline = time.time() + 3
+    while pend and time.time() < deadline:
+        _, w, _ = select.select([], list(pend), [], max(0, deadline - time.time()))
+        for s in w:
+            del pend[s]
+            if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                s.close(); continue
+            s.setblocking(True); s.settimeout(3); pre.append(s)
+    for s in pend:
+        s.close()
+reused = len(pre)
 for i in range(n):
     try:
-        s = socket.create_connection((addr, port), timeout=3)
+        s = pre.pop() if pre else socket.create_connection((addr, port), timeout=3)
         f = s.makefile("rb")
         flows.append({"s": s, "who": f.readline().strip().decode(), "ok": True, "buf": b"",
                       "port": s.getsockname()[1]})
@@ -582,8 +618,9 @@ while time.time() - start < dur or (idle and rounds < 2):
     rounds += 1
     time.sleep(0.1)
 print(json.dumps({"flows": n, "failed": failed, "rounds": rounds, "why": why,
-                  "backends": sorted(set(fl["who"] for fl in flows)), "fails": fails}))
-' "$addr" "$port" "$n" "$secs" "$mode" "$out.open" >"$out" 2>"$out.err" &
+                  "backends": sorted(set(fl["who"] for fl in flows)), "fails": fails,
+                  "ports": [fl["port"] for fl in flows], "reused": reused}))
+' "$addr" "$port" "$n" "$secs" "$mode" "$out.open" "${LONG_PORTS_FROM:-}" >"$out" 2>"$out.err" &
 	LONG_PID=$!
 	defer kill_pid "$LONG_PID"
 }

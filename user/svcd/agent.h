@@ -109,6 +109,7 @@ struct svcd {
 	bool kc_loaded;
 	struct k8s_client *k8s;
 	bool k8s_synced_once;
+	bool stack_swept; /* sweep_stack_dnat() ran (after the first sync) */
 	struct model_inc *inc; /* the API source's incremental builds */
 	struct serve *serve;   /* health checks, /healthz, /metrics */
 	int epfd, sigfd, inofd, timerfd;

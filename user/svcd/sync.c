@@ -22,6 +22,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "sys/pinned.h"
+#include "sys/takeover.h"
 #include "lib/model.h"
 #include "svcd/agent.h"
 
@@ -405,6 +406,35 @@ static void sync_finish(struct svcd *s, const struct sync_done *d)
  * list or the start), for svcd_change_to_maps_seconds. With the API
  * source the whole state seeds the incremental builds (s->inc).
  */
+/*
+ * After the first sync of this start, the frontends are in the maps: the
+ * stack's conntrack entries of the flows another proxy's DNAT sent to
+ * them go (sys/takeover.h). One dump of the stack's table, once.
+ */
+static void sweep_stack_dnat(struct svcd *s)
+{
+	struct takeover_result r;
+	uint64_t t0 = mono_ns();
+	double ms;
+	int err;
+
+	if (!s->maps_open)
+		return;
+	err = takeover_sweep(s->maps.fd[WMAP_FRONTENDS],
+			     s->maps.fd[WMAP_FRONTENDS6], &r);
+	ms = (double)(mono_ns() - t0) / 1e6;
+	if (err)
+		pr_warn("takeover: the stack's conntrack: %s (%lu entries of other NAT toward svcd's frontends deleted before it, in %.1f ms)",
+			strerror(-err), r.deleted, ms);
+	else if (r.matched)
+		pr_info("takeover: %lu of the stack's conntrack entries that NAT sent to svcd's frontends deleted in %.1f ms (%lu found; another proxy's flows, kube-proxy's: svcd translates them now, and the entries would clash with its flows on the same client ports)",
+			r.deleted, ms, r.matched);
+	else
+		pr_debug(
+			"takeover: none of the stack's %lu DNAT conntrack entries goes to svcd's frontends (%.1f ms)",
+			r.dnat, ms);
+}
+
 static void sync_apply(struct svcd *s, const char *source, const char *text,
 		       size_t len, const cJSON *doc, struct timespec *t0,
 		       uint64_t change_ns)
@@ -452,6 +482,10 @@ static void sync_apply(struct svcd *s, const char *source, const char *text,
 
 	/* Errors are logged by the writer per set, counted in ws. */
 	writer_sync(s->writer, &state, &ws);
+	if (!s->stack_swept) {
+		s->stack_swept = true;
+		sweep_stack_dnat(s);
+	}
 	/* a set left at its old version: the next sync retries it whole */
 	if (ws.errors && s->inc)
 		model_inc_reset(s->inc);

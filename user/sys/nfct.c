@@ -57,7 +57,7 @@ struct nfct *nfct_open(void)
 		return NULL;
 	n->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if (n->fd < 0 || bind(n->fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		pr_warn("conntrack: no ctnetlink socket (%s): the stack's entries of translated replies stay (a client port reused within 120 s may then miss the new proxy's rules)",
+		pr_warn("conntrack: no ctnetlink socket (%s): the stack's conntrack entries svcd would delete stay (a client port reused while they last may then miss the proxy's NAT)",
 			strerror(errno));
 		if (n->fd >= 0)
 			close(n->fd);
@@ -130,4 +130,150 @@ int nfct_delete(struct nfct *n, const struct nfct_tuple *t)
 			return 1;
 		return err == -ENOENT ? 0 : err;
 	}
+}
+
+/* The attributes in [p, p + left), by type (at most max). */
+static void attrs_parse(const char *p, long left, const struct nlattr **tb,
+			int max)
+{
+	const struct nlattr *a;
+	int type;
+
+	memset(tb, 0, (size_t)(max + 1) * sizeof(*tb));
+	while (left >= NLA_HDRLEN) {
+		a = (const struct nlattr *)p;
+		if (a->nla_len < NLA_HDRLEN || a->nla_len > left)
+			break;
+		type = a->nla_type & NLA_TYPE_MASK;
+		if (type <= max)
+			tb[type] = a;
+		p += NLA_ALIGN(a->nla_len);
+		left -= NLA_ALIGN(a->nla_len);
+	}
+}
+
+/* The attributes nested in a. */
+static void nla_parse(const struct nlattr *a, const struct nlattr **tb, int max)
+{
+	attrs_parse((const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN, tb,
+		    max);
+}
+
+static const void *nla_data(const struct nlattr *a, size_t len)
+{
+	return a && a->nla_len >= NLA_HDRLEN + len ?
+		       (const char *)a + NLA_HDRLEN :
+		       NULL;
+}
+
+/* CTA_TUPLE_ORIG or _REPLY into *t: 0, or -EINVAL when a part is missing. */
+static int parse_tuple(const struct nlattr *nest, int family,
+		       struct nfct_tuple *t)
+{
+	const struct nlattr *tb[CTA_TUPLE_MAX + 1], *ip[CTA_IP_MAX + 1],
+		*pr[CTA_PROTO_MAX + 1];
+	bool v6 = family == AF_INET6;
+	size_t alen = v6 ? 16 : 4;
+	const void *src, *dst, *num;
+
+	if (!nest)
+		return -EINVAL;
+	nla_parse(nest, tb, CTA_TUPLE_MAX);
+	if (!tb[CTA_TUPLE_IP] || !tb[CTA_TUPLE_PROTO])
+		return -EINVAL;
+	nla_parse(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX);
+	nla_parse(tb[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
+	src = nla_data(ip[v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC], alen);
+	dst = nla_data(ip[v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST], alen);
+	num = nla_data(pr[CTA_PROTO_NUM], 1);
+	if (!src || !dst || !num)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	t->family = family;
+	memcpy(t->src, src, alen);
+	memcpy(t->dst, dst, alen);
+	t->proto = *(const __u8 *)num;
+	/* ICMP and others have no ports: 0 */
+	if (nla_data(pr[CTA_PROTO_SRC_PORT], 2))
+		memcpy(&t->sport, nla_data(pr[CTA_PROTO_SRC_PORT], 2), 2);
+	if (nla_data(pr[CTA_PROTO_DST_PORT], 2))
+		memcpy(&t->dport, nla_data(pr[CTA_PROTO_DST_PORT], 2), 2);
+	return 0;
+}
+
+/* One CT_NEW message of a dump into *e: 0, or -EINVAL (skipped). */
+static int parse_entry(const struct nlmsghdr *h, int family,
+		       struct nfct_entry *e)
+{
+	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+	const struct nlattr *tb[CTA_MAX + 1];
+	const __be32 *status;
+
+	if (h->nlmsg_len < off)
+		return -EINVAL;
+	attrs_parse((const char *)h + off, (long)(h->nlmsg_len - off), tb,
+		    CTA_MAX);
+	if (parse_tuple(tb[CTA_TUPLE_ORIG], family, &e->orig) ||
+	    parse_tuple(tb[CTA_TUPLE_REPLY], family, &e->reply))
+		return -EINVAL;
+	status = nla_data(tb[CTA_STATUS], 4);
+	e->status = status ? ntohl(*status) : 0;
+	return 0;
+}
+
+int nfct_dump(struct nfct *n, int family, nfct_entry_fn fn, void *arg)
+{
+	struct {
+		struct nlmsghdr h;
+		struct nfgenmsg g;
+	} req = {
+		.h = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct nfgenmsg)),
+		       .nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) |
+				     IPCTNL_MSG_CT_GET,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
+		.g = { .nfgen_family = (__u8)family, .version = NFNETLINK_V0 },
+	};
+	const size_t cap = 64 * 1024;
+	struct nfct_entry e;
+	struct nlmsghdr *h;
+	char *buf;
+	ssize_t got;
+	size_t len;
+	int ret = 0;
+
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	req.h.nlmsg_seq = ++n->seq;
+	if (send(n->fd, &req, sizeof(req), 0) < 0) {
+		free(buf);
+		return -errno;
+	}
+	for (;;) {
+		got = recv(n->fd, buf, cap, 0);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		len = (size_t)got;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != n->seq)
+				continue; /* an answer to an earlier request */
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				ret = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+				goto out;
+			}
+			/* once fn stopped, the rest is read, not handed */
+			if (!ret && !parse_entry(h, family, &e))
+				ret = fn(&e, arg);
+		}
+	}
+out:
+	free(buf);
+	return ret;
 }

@@ -41,4 +41,18 @@ void nfct_close(struct nfct *n);
  * or -errno. */
 int nfct_delete(struct nfct *n, const struct nfct_tuple *t);
 
+/* One entry of a dump: its tuples and status (IPS_* bits). */
+struct nfct_entry {
+	struct nfct_tuple orig, reply;
+	__u32 status;
+};
+
+/* Called for each entry; nonzero stops the dump with that value. */
+typedef int (*nfct_entry_fn)(const struct nfct_entry *e, void *arg);
+
+/* Every entry of family (AF_INET or AF_INET6) through fn. 0, fn's nonzero
+ * value, or -errno. No other request may run on n meanwhile (fn must not
+ * delete: collect, then delete after the dump). */
+int nfct_dump(struct nfct *n, int family, nfct_entry_fn fn, void *arg);
+
 #endif
