@@ -113,7 +113,7 @@ for step in this release this; do
 done
 
 wait "$LOAD_PID"
-CHECK_WHY="24 s TCP load across upgrade, downgrade and upgrade: expected no failed connection; got $(load_summary "$T_DIR/load.json")"
+CHECK_WHY="24 s TCP load across upgrade, downgrade and upgrade: expected no failed connection; got $(load_summary "$T_DIR/load.json"); $(DIAG_NS="$CLIENT" load_fail_diag "$T_DIR/load.log" | head -c 900)"
 check no-failed-connection [ "$(jget "$T_DIR/load.json" 'd.get("failed") == 0 and d.get("answered", 0) > 3000')" = True ]
 wait "$LONG_PID"
 CHECK_WHY="100 long-lived flows across the three switches: $(cat "$T_DIR/long.json" "$T_DIR/long.json.err" 2>/dev/null | head -5)"
