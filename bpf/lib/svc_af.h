@@ -225,12 +225,18 @@ static __always_inline int AFN(svc_reverse)(const flow_t *f,
 	 * holds the flow's state (a client's FIN moves only that one); an
 	 * orphan reverse entry (its flow's forward entry went with a later
 	 * flow on the client's tuple) is over too. The stale entry goes,
-	 * so the rest of that connection's replies pass as well. */
+	 * so the rest of that connection's replies pass as well, and so
+	 * does the over flow's forward entry: left alone, it would go on
+	 * translating the client's packets (a closing flow is live for
+	 * them) with no reverse entry for their replies (fuzz_packet: a
+	 * client's FIN, the SYN-ACK, the client's ACK). */
 	if (!embryonic && (f->tcp_flags & TCP_SYN)) {
 		AFN(fwd_key_of)(ct, f->proto, &fwd_key);
 		fwd = bpf_map_lookup_elem(&CT_MAP, &fwd_key);
 		if (!fwd || fwd->tcp_state == SVCD_TCP_CLOSING ||
 		    ns_since(now, fwd->last_seen_ns) > SVCD_CT_LIFETIME_SYN) {
+			if (fwd)
+				bpf_map_delete_elem(&CT_MAP, &fwd_key);
 			bpf_map_delete_elem(&CT_MAP, &key);
 			return -SVCD_R_PASS_STALE_REPLY;
 		}
