@@ -10,6 +10,8 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
+#include <libmnl/libmnl.h>
+
 #include "sys/nfct.h"
 #include "lib/log.h"
 
@@ -132,37 +134,37 @@ int nfct_delete(struct nfct *n, const struct nfct_tuple *t)
 	}
 }
 
-/* The attributes in [p, p + left), by type (at most max). */
-static void attrs_parse(const char *p, long left, const struct nlattr **tb,
-			int max)
+/* An attribute table filled by mnl_attr_parse*(): types above max are
+ * not ours (a newer kernel's), skipped. */
+struct attrs {
+	const struct nlattr **tb;
+	int max;
+};
+
+static int attr_cb(const struct nlattr *a, void *data)
 {
-	const struct nlattr *a;
-	int type;
+	const struct attrs *t = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type <= t->max)
+		t->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static void parse_nested(const struct nlattr *nest, const struct nlattr **tb,
+			 int max)
+{
+	struct attrs t = { .tb = tb, .max = max };
 
 	memset(tb, 0, (size_t)(max + 1) * sizeof(*tb));
-	while (left >= NLA_HDRLEN) {
-		a = (const struct nlattr *)p;
-		if (a->nla_len < NLA_HDRLEN || a->nla_len > left)
-			break;
-		type = a->nla_type & NLA_TYPE_MASK;
-		if (type <= max)
-			tb[type] = a;
-		p += NLA_ALIGN(a->nla_len);
-		left -= NLA_ALIGN(a->nla_len);
-	}
+	mnl_attr_parse_nested(nest, attr_cb, &t);
 }
 
-/* The attributes nested in a. */
-static void nla_parse(const struct nlattr *a, const struct nlattr **tb, int max)
+/* a's payload when it holds at least len bytes, else NULL */
+static const void *payload(const struct nlattr *a, size_t len)
 {
-	attrs_parse((const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN, tb,
-		    max);
-}
-
-static const void *nla_data(const struct nlattr *a, size_t len)
-{
-	return a && a->nla_len >= NLA_HDRLEN + len ?
-		       (const char *)a + NLA_HDRLEN :
+	return a && mnl_attr_get_payload_len(a) >= len ?
+		       mnl_attr_get_payload(a) :
 		       NULL;
 }
 
@@ -174,18 +176,18 @@ static int parse_tuple(const struct nlattr *nest, int family,
 		*pr[CTA_PROTO_MAX + 1];
 	bool v6 = family == AF_INET6;
 	size_t alen = v6 ? 16 : 4;
-	const void *src, *dst, *num;
+	const void *src, *dst, *num, *sport, *dport;
 
 	if (!nest)
 		return -EINVAL;
-	nla_parse(nest, tb, CTA_TUPLE_MAX);
+	parse_nested(nest, tb, CTA_TUPLE_MAX);
 	if (!tb[CTA_TUPLE_IP] || !tb[CTA_TUPLE_PROTO])
 		return -EINVAL;
-	nla_parse(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX);
-	nla_parse(tb[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
-	src = nla_data(ip[v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC], alen);
-	dst = nla_data(ip[v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST], alen);
-	num = nla_data(pr[CTA_PROTO_NUM], 1);
+	parse_nested(tb[CTA_TUPLE_IP], ip, CTA_IP_MAX);
+	parse_nested(tb[CTA_TUPLE_PROTO], pr, CTA_PROTO_MAX);
+	src = payload(ip[v6 ? CTA_IP_V6_SRC : CTA_IP_V4_SRC], alen);
+	dst = payload(ip[v6 ? CTA_IP_V6_DST : CTA_IP_V4_DST], alen);
+	num = payload(pr[CTA_PROTO_NUM], 1);
 	if (!src || !dst || !num)
 		return -EINVAL;
 	memset(t, 0, sizeof(*t));
@@ -194,31 +196,41 @@ static int parse_tuple(const struct nlattr *nest, int family,
 	memcpy(t->dst, dst, alen);
 	t->proto = *(const __u8 *)num;
 	/* ICMP and others have no ports: 0 */
-	if (nla_data(pr[CTA_PROTO_SRC_PORT], 2))
-		memcpy(&t->sport, nla_data(pr[CTA_PROTO_SRC_PORT], 2), 2);
-	if (nla_data(pr[CTA_PROTO_DST_PORT], 2))
-		memcpy(&t->dport, nla_data(pr[CTA_PROTO_DST_PORT], 2), 2);
+	sport = payload(pr[CTA_PROTO_SRC_PORT], 2);
+	dport = payload(pr[CTA_PROTO_DST_PORT], 2);
+	if (sport)
+		memcpy(&t->sport, sport, 2);
+	if (dport)
+		memcpy(&t->dport, dport, 2);
 	return 0;
 }
 
-/* One CT_NEW message of a dump into *e: 0, or -EINVAL (skipped). */
-static int parse_entry(const struct nlmsghdr *h, int family,
-		       struct nfct_entry *e)
+struct dump {
+	int family;
+	nfct_entry_fn fn;
+	void *arg;
+	int ret; /* fn's first nonzero value */
+};
+
+/* One CT_NEW message of a dump; an entry that does not parse is skipped.
+ * Once fn stopped, the rest is read (to NLMSG_DONE), not handed. */
+static int dump_cb(const struct nlmsghdr *h, void *data)
 {
-	size_t off = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(struct nfgenmsg));
-	const struct nlattr *tb[CTA_MAX + 1];
+	const struct nlattr *tb[CTA_MAX + 1] = {};
+	struct attrs t = { .tb = tb, .max = CTA_MAX };
+	struct dump *d = data;
+	struct nfct_entry e;
 	const __be32 *status;
 
-	if (h->nlmsg_len < off)
-		return -EINVAL;
-	attrs_parse((const char *)h + off, (long)(h->nlmsg_len - off), tb,
-		    CTA_MAX);
-	if (parse_tuple(tb[CTA_TUPLE_ORIG], family, &e->orig) ||
-	    parse_tuple(tb[CTA_TUPLE_REPLY], family, &e->reply))
-		return -EINVAL;
-	status = nla_data(tb[CTA_STATUS], 4);
-	e->status = status ? ntohl(*status) : 0;
-	return 0;
+	if (d->ret ||
+	    mnl_attr_parse(h, sizeof(struct nfgenmsg), attr_cb, &t) < 0 ||
+	    parse_tuple(tb[CTA_TUPLE_ORIG], d->family, &e.orig) ||
+	    parse_tuple(tb[CTA_TUPLE_REPLY], d->family, &e.reply))
+		return MNL_CB_OK;
+	status = payload(tb[CTA_STATUS], 4);
+	e.status = status ? ntohl(*status) : 0;
+	d->ret = d->fn(&e, d->arg);
+	return MNL_CB_OK;
 }
 
 int nfct_dump(struct nfct *n, int family, nfct_entry_fn fn, void *arg)
@@ -233,13 +245,11 @@ int nfct_dump(struct nfct *n, int family, nfct_entry_fn fn, void *arg)
 		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP },
 		.g = { .nfgen_family = (__u8)family, .version = NFNETLINK_V0 },
 	};
+	struct dump d = { .family = family, .fn = fn, .arg = arg };
 	const size_t cap = 64 * 1024;
-	struct nfct_entry e;
-	struct nlmsghdr *h;
-	char *buf;
 	ssize_t got;
-	size_t len;
-	int ret = 0;
+	char *buf;
+	int r, ret = 0;
 
 	buf = malloc(cap);
 	if (!buf)
@@ -251,29 +261,21 @@ int nfct_dump(struct nfct *n, int family, nfct_entry_fn fn, void *arg)
 	}
 	for (;;) {
 		got = recv(n->fd, buf, cap, 0);
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got < 0) {
-			if (errno == EINTR)
-				continue;
 			ret = -errno;
 			break;
 		}
-		len = (size_t)got;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != n->seq)
-				continue; /* an answer to an earlier request */
-			if (h->nlmsg_type == NLMSG_DONE)
-				goto out;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				ret = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			/* once fn stopped, the rest is read, not handed */
-			if (!ret && !parse_entry(h, family, &e))
-				ret = fn(&e, arg);
+		r = mnl_cb_run(buf, (size_t)got, n->seq, 0, dump_cb, &d);
+		if (r == MNL_CB_STOP)
+			break; /* NLMSG_DONE */
+		/* ESRCH: an answer to an earlier request, skipped */
+		if (r < 0 && errno != ESRCH) {
+			ret = -errno;
+			break;
 		}
 	}
-out:
 	free(buf);
-	return ret;
+	return ret ? ret : d.ret;
 }
