@@ -58,6 +58,19 @@ const volatile __u8 xdp_tx_ok = 1;
  * would be translated again).
  */
 const volatile __u8 tc_only = 0;
+/*
+ * 1: from_wire marks what it hands over in the XDP metadata, and
+ * from_wire_tc takes only those. 0: the kernel's XDP cannot call
+ * bpf_xdp_adjust_meta (6.18.44-fc-v1300 refuses it), so from_wire passes
+ * such packets unmarked and from_wire_tc looks at every packet, as
+ * tc_only does: one XDP translated are no frontend's or flow's as they
+ * arrive (a frontend's packet has the backend's address by then, a
+ * reply the frontend's), so it passes them untouched, at the cost of its
+ * lookups. Its port-reuse check (svc_af.h ct_forget_reused()) stays off:
+ * from_wire made it for every untranslated packet, and on a packet it
+ * translated the check would find that packet's own new flow.
+ */
+const volatile __u8 xdp_meta = 1;
 
 /* from_wire -> from_wire_tc: "this packet is yours" in the metadata. */
 #define HANDOFF_MAGIC 0x5cd0ff5e
@@ -94,6 +107,8 @@ static __always_inline int xdp_handoff(struct xdp_md *ctx)
 {
 	void *data, *meta;
 
+	if (!xdp_meta)
+		return -SVCD_R_PASS_TO_TC;
 	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32)))
 		return -SVCD_R_DROP_FIB;
 	data = (void *)(long)ctx->data;
@@ -157,7 +172,7 @@ int from_wire_tc(struct __sk_buff *skb)
 	void *data_end = (void *)(long)skb->data_end;
 	int proto, ret;
 
-	if (!tc_only && !handed_over(skb))
+	if (!tc_only && xdp_meta && !handed_over(skb))
 		return TC_ACT_OK;
 	proto = eth_proto(data, data_end);
 	if (proto == bpf_htons(ETH_P_IP))

@@ -57,7 +57,7 @@ static __always_inline int AFN(from_pod)(struct __sk_buff *skb)
 			return ret;
 	}
 	ret = AFN(svc_forward)(&f, SVCD_SCOPE_INTERNAL, &AFN(no_snat), &t,
-			       client_first);
+			       client_first, true);
 	if (ret == SVCD_R_FORWARD || ret == SVCD_R_REVERSE)
 		return AFN(apply)(skb, &f, &t, ret, SVCD_HOOK_FROM_POD);
 	if (ret == SVCD_R_REFUSED) {

@@ -564,16 +564,27 @@ static __always_inline int AFN(ct_create)(const flow_t *f, __u8 scope,
 }
 
 /*
- * A SYN that is no service's opens a connection straight to an address
- * and port that a translated flow of this client may have used, on the
- * same four-tuple as the backend saw it: a client reuses a source port
- * for another destination. If that old flow is over (closing, or past
- * its lifetime), its reverse entry would capture the new connection's
- * replies (the backend's SYN-ACK, or its TIME_WAIT socket's ACK) and
- * show them as the frontend's, so the client never sees them and the
- * connect times out. Forget the old pair. A flow still live keeps it:
- * two live connections on one backend tuple collide whatever is done
- * (kube-proxy's conntrack drops the second one).
+ * A packet that is no service's, sent straight to an address and port that
+ * a translated flow of this client may have used, on the same four-tuple
+ * as the backend saw it: a client reuses a source port for another
+ * destination (the backend itself, or a frontend that another node
+ * translated to it). The old flow's reverse entry would capture the new
+ * flow's replies and show them as the frontend's, so the client never
+ * sees them. Forget the old pair:
+ *
+ * - TCP, on the SYN: if the old flow is over (closing, or past its
+ *   lifetime); its reverse entry would take the backend's SYN-ACK (or
+ *   its TIME_WAIT socket's ACK) and the connect would time out. A flow
+ *   still live keeps it: two live connections on one backend tuple
+ *   collide whatever is done (kube-proxy's conntrack drops the second).
+ * - UDP, on every datagram (there is no opening packet to wait for, and
+ *   a UDP flow is "live" for 120 s after its last datagram): the latest
+ *   flow on the tuple wins, as a later flow through a frontend does on
+ *   this node (ct_create() overwrites the reverse entry). The client
+ *   reused the port because its old socket is gone. One lookup per
+ *   datagram that is no service's; test_f07_pod_to_nodeport failed in CI
+ *   on a port a pod's UDP load happened to reuse toward the same backend
+ *   through another node's frontend.
  */
 static __always_inline void AFN(ct_forget_reused_in)(const flow_t *f, __u64 now,
 						     void *ct_map,
@@ -594,7 +605,8 @@ static __always_inline void AFN(ct_forget_reused_in)(const flow_t *f, __u64 now,
 		return;
 	AFN(fwd_key_of)(rev, f->proto, fwd_key);
 	fwd = bpf_map_lookup_elem(ct_map, fwd_key);
-	if (fwd && fwd->tcp_state != SVCD_TCP_CLOSING &&
+	if (fwd && f->proto == IPPROTO_TCP &&
+	    fwd->tcp_state != SVCD_TCP_CLOSING &&
 	    ns_since(now, fwd->last_seen_ns) <= AFN(ct_lifetime)(fwd))
 		return;
 	if (fwd)
@@ -602,12 +614,22 @@ static __always_inline void AFN(ct_forget_reused_in)(const flow_t *f, __u64 now,
 	bpf_map_delete_elem(ct_map, key);
 }
 
-/* Both maps: an embryonic flow's reverse entry would capture the SYN-ACK
- * just as well. */
-static __always_inline void AFN(ct_forget_reused)(const flow_t *f, __u64 now)
+/* A TCP SYN: both maps (an embryonic flow's reverse entry would capture
+ * the SYN-ACK just as well). UDP: svcd_conntrack only (UDP flows are never
+ * embryonic), and no clock: the old flow goes whatever its age. */
+static __always_inline void AFN(ct_forget_reused)(const flow_t *f)
 {
 	ct_key_t key, fwd_key;
+	__u64 now;
 
+	if (f->proto == IPPROTO_UDP) {
+		AFN(ct_forget_reused_in)(f, 0, &CT_MAP, &key, &fwd_key);
+		return;
+	}
+	if (f->proto != IPPROTO_TCP ||
+	    (f->tcp_flags & (TCP_SYN | TCP_ACK)) != TCP_SYN)
+		return;
+	now = svcd_now();
 	AFN(ct_forget_reused_in)(f, now, &CT_MAP, &key, &fwd_key);
 	AFN(ct_forget_reused_in)(f, now, &CT_SYN_MAP, &key, &fwd_key);
 }
@@ -666,11 +688,15 @@ static __always_inline bool AFN(src_range_allows)(const flow_t *f)
  * live forward entry answers at once, and every other outcome is decided
  * only after step 6 missed: SVCD_R_REVERSE with *t set when it hits. The
  * wire hooks pass a constant false, which compiles the step away.
+ *
+ * reuse_check: a packet that is no frontend's may end an older flow on
+ * its backend tuple (ct_forget_reused()). Off only where the packet may
+ * be one another hook translated already (from_wire_tc beside from_wire).
  */
 static __always_inline int
 AFN(svc_forward)(const flow_t *f, __u8 scope,
 		 const struct AFN(snat_config) * snat,
-		 struct AFN(nat_target) * t, bool rev_after)
+		 struct AFN(nat_target) * t, bool rev_after, bool reuse_check)
 {
 	struct svcd_frontend_value *fe_ptr, fe;
 	ct_val_t *ct, new_ct;
@@ -683,9 +709,8 @@ AFN(svc_forward)(const flow_t *f, __u8 scope,
 
 	fe_ptr = AFN(lb_lookup_frontend)(f, scope);
 	if (!fe_ptr) {
-		if (f->proto == IPPROTO_TCP &&
-		    (f->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
-			AFN(ct_forget_reused)(f, svcd_now());
+		if (reuse_check)
+			AFN(ct_forget_reused)(f);
 		ret = -SVCD_R_PASS_NOT_OURS;
 		goto not_forward;
 	}

@@ -65,7 +65,7 @@ static __always_inline int AFN(from_wire)(struct xdp_md *ctx)
 	if (ret == -SVCD_R_PASS_STALE_REPLY)
 		return ret;
 	AFN(snat_of)(&snat);
-	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t, false);
+	ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t, false, true);
 	if (ret == SVCD_R_FORWARD)
 		return AFN(xdp_output)(ctx, &f, &t, ret);
 	if (ret == SVCD_R_REFUSED)
@@ -97,7 +97,7 @@ static __always_inline int AFN(from_wire_tc)(struct __sk_buff *skb)
 	if (ret != SVCD_R_REVERSE) {
 		AFN(snat_of)(&snat);
 		ret = AFN(svc_forward)(&f, SVCD_SCOPE_EXTERNAL, &snat, &t,
-				       false);
+				       false, tc_only);
 		if (ret != SVCD_R_FORWARD)
 			return ret;
 	}

@@ -81,6 +81,27 @@ both other-node-back-to-own "$NODE_B_IP" 30080 30053 a1 "$NODE_B_IP"
 # an externalIP, from a pod: like a ClusterIP, no SNAT
 both externalip "$EIP" 80 53 b1 "$A2_IP"
 
+# A client port reused toward the same backend through another node's
+# frontend (CI once, by chance: a port of other-node-local's UDP reused by
+# externalip-udp). Node B translated the first datagrams (its NodePort,
+# to b1); node A the next ones (the externalIP, to b1, no SNAT), which
+# reach node B with b1 as their destination on the same backend tuple:
+# node B's older flow must not capture b1's replies and show them as its
+# NodePort's (the latest flow wins, svc_af.h ct_forget_reused()), and
+# going back to the NodePort is a new flow again.
+for p in 41001 41002 41003; do
+	for step in "np:$NODE_B_IP:30054" "eip:$EIP:53" "np-again:$NODE_B_IP:30054"; do
+		load "$POD_A2" "$T_DIR/reuse-$p-${step%%:*}.json" --udp \
+			--to "${step#*:}" --sport "$p" --count 3 --timeout-ms 2000
+	done
+done
+for step in np eip np-again; do
+	for p in 41001 41002 41003; do
+		check "udp-port-reused-$step-$p" all_answered_by \
+			"$T_DIR/reuse-$p-$step.json" b1 3 "$A2_IP"
+	done
+done
+
 use_svcd "$NODE_B"
 for port in 30080:8080 30053:5353; do
 	check "other-node-conntrack-snat-${port%%:*}" ct_all_with 5 \

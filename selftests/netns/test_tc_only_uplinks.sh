@@ -139,6 +139,14 @@ CHECK_WHY="after the restart without --disable-feature: XDP '$(xdp_on_a)', tc in
 check switched-to-xdp wait_until 10 eval '[ -n "$(xdp_on_a)" ] && [ "$(tc_in_a)" = from_wire_tc ] && last_start_a | grep -q "upl0: attached from_wire (.* XDP)"'
 CHECK_WHY="/metrics after the switch: $(grep -E 'datapath_variant' "$T_DIR/metrics" 2>/dev/null | head -n 3)"
 check metrics-variant-xdp wait_until 5 metric_line '^svcd_datapath_variant\{hook="uplink",interface="upl0",variant="xdp_(native|generic)"\} 1$'
+# how from_wire hands over to from_wire_tc follows the kernel: marked in
+# the XDP metadata, or unmarked where its XDP cannot call
+# bpf_xdp_adjust_meta (from_wire_tc then looks at every packet)
+meta_state=$(sed -n 's/^svcd_kernel_feature{.*feature="xdp_adjust_meta",state="\([a-z]*\)"} [01]$/\1/p' "$T_DIR/metrics")
+handover=unmarked
+[ "$meta_state" = yes ] && handover=metadata
+CHECK_WHY="/metrics after the switch: xdp_adjust_meta '$meta_state', expected the xdp_handover variant $handover; got: $(grep -E 'xdp_handover' "$T_DIR/metrics" 2>/dev/null | head -n 2)"
+check metrics-xdp-handover metric_line "^svcd_datapath_variant\\{hook=\"xdp_handover\",interface=\"\",variant=\"$handover\"\\} 1\$"
 out="$(status_variants)"
 CHECK_WHY="svcctl status -o json after the switch to XDP: expected upl0 xdp_native or xdp_generic on from_wire and from_wire_tc; got '$out'"
 check status-variant-xdp eval '[[ "$out" =~ ^(xdp_native|xdp_generic)\ tc\ coarse\ from_wire=(xdp_native|xdp_generic)/coarse,from_wire_tc=(xdp_native|xdp_generic)/coarse,to_wire=tc/coarse$ ]]'

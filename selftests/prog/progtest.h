@@ -52,6 +52,7 @@ struct pt {
 	/* XDP metadata the last run left in front of the frame */
 	__u8 meta[32];
 	__u32 meta_len;
+	bool xdp_meta; /* from_wire marks its handoffs (wire.bpf.c xdp_meta) */
 };
 
 /*
@@ -70,6 +71,10 @@ struct pt_wire_config {
 	__u16 port_min, port_max; /* host order */
 	bool tc_only;	  /* the variant without XDP: from_wire not loaded */
 	bool exact_clock; /* coarse_clock = 0 (a kernel before 5.11) */
+	/* xdp_meta = 0: from_wire hands over unmarked and from_wire_tc
+	 * looks at every packet, as svcd loads it on a kernel whose XDP
+	 * cannot call bpf_xdp_adjust_meta (chosen so on such a kernel) */
+	bool no_meta;
 };
 int pt_open_wire(struct pt *pt, const struct pt_wire_config *cfg);
 void pt_close(struct pt *pt);
@@ -240,7 +245,13 @@ struct pt_case {
 	const struct pt_service *services[PT_MAX_SERVICES]; /* maps to set */
 	struct pt_src_range ranges[PT_MAX_RANGES];	    /* maps to set */
 	struct pt_step steps[PT_MAX_STEPS];
+	/* the row is about one way of handing over (wire.bpf.c xdp_meta),
+	 * and left out of runs of the other: PT_META_ONLY, PT_NO_META_ONLY */
+	int meta_mode;
 };
+
+#define PT_META_ONLY 1
+#define PT_NO_META_ONLY 2
 
 /* A row about an IPv4 header feature (options, fragments, ICMP, ...):
  * pt_run_table() leaves it out of an IPv6 run. */

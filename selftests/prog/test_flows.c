@@ -457,6 +457,55 @@ static const struct pt_case flow_cases[] = {
 		},
 	},
 	{
+		/* a UDP client reuses its port straight toward A (or toward
+		 * a frontend that another node translated to A) while its
+		 * flow through the frontend is still live: the latest flow
+		 * on A's tuple wins, the old pair goes, and A's replies
+		 * reach the client as A's (CI: test_f07_pod_to_nodeport,
+		 * a port reused toward b1 through another node's
+		 * externalIP); back through the frontend, a new flow */
+		.name = "udp_direct_on_live_flow_tuple_forgets_it",
+		.services = { &svc_udp_a },
+		.steps = {
+			{ FWD(SVC_ID_UDP, UDP_C_TO_FE(), UDP_C_TO_A(),
+			      NEW_FLOW) },
+			{ REV(PT_FROM_POD, SVC_ID_UDP, UDP_A_TO_C(),
+			      UDP_FE_TO_C()) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       UDP_C_TO_A()),
+			  .ct_count = PT_CT_ENTRIES(0) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       UDP_A_TO_C()) },
+			{ PASS(PT_TO_POD, SVCD_R_PASS_NOT_OURS,
+			       UDP_A_TO_C()) },
+			{ FWD(SVC_ID_UDP, UDP_C_TO_FE(), UDP_C_TO_A(),
+			      NEW_FLOW),
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ REV(PT_FROM_POD, SVC_ID_UDP, UDP_A_TO_C(),
+			      UDP_FE_TO_C()) },
+		},
+	},
+	{
+		/* datagrams straight to A from other tuples (another client
+		 * port, another port of A) leave the flow alone */
+		.name = "udp_direct_on_other_tuples_keeps_flow",
+		.services = { &svc_udp_a },
+		.steps = {
+			{ FWD(SVC_ID_UDP, UDP_C_TO_FE(), UDP_C_TO_A(),
+			      NEW_FLOW) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       UDP_PKT(CLIENT, bpf_htons(40001), BACKEND_A,
+				       BACKEND_PORT)),
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ PASS(PT_FROM_POD, SVCD_R_PASS_NOT_OURS,
+			       UDP_PKT(CLIENT, CLIENT_PORT, BACKEND_A,
+				       bpf_htons(8081))),
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ REV(PT_FROM_POD, SVC_ID_UDP, UDP_A_TO_C(),
+			      UDP_FE_TO_C()) },
+		},
+	},
+	{
 		/* a backend talking to the client on its own is not a
 		 * reply: nothing to translate */
 		.name = "backend_initiated_packet_not_translated",

@@ -226,6 +226,27 @@ static const struct pt_case wire_cases[] = {
 		} },
 	},
 	{
+		/* the client's next datagram from the same port goes to A
+		 * itself (or to a frontend another node translated to A):
+		 * the NodePort flow's pair goes, and A's reply leaves as
+		 * A's (svc_af.h ct_forget_reused()) */
+		.name = "nodeport_udp_then_straight_to_backend_forgets_flow",
+		.services = { &np_udp_local },
+		.steps = {
+			{ PASS_DNAT(NP_UDP, BE_A,
+				    UDP_EXT_TO(NODE_A, NODEPORT_UDP),
+				    UDP_EXT_TO_BE(BACKEND_A)) },
+			{ XDP_PASSED(SVCD_R_PASS_NOT_OURS,
+				     UDP_EXT_TO_BE(BACKEND_A)) },
+			{ .prog = PT_FROM_POD,
+			  .in = UDP_PKT(BACKEND_A, BACKEND_PORT, EXT_CLIENT,
+					EXT_PORT),
+			  .verdict = TC_ACT_OK,
+			  .reason = SVCD_R_PASS_NOT_OURS,
+			  .out_kind = PT_OUT_SAME },
+		},
+	},
+	{
 		.name = "nodeport_udp_zero_checksum_local_stays_zero",
 		.services = { &np_udp_local },
 		.steps = { {
@@ -609,6 +630,7 @@ static const struct pt_case wire_pass_cases[] = {
 	{
 		/* from_wire_tc only finishes what from_wire marked */
 		.name = "from_wire_tc_ignores_unmarked",
+		.meta_mode = PT_META_ONLY,
 		.services = { &np_tcp_remote },
 		.steps = { { .prog = PT_FROM_WIRE_TC,
 			     .in = EXT_TO(NODE_A, NODEPORT_TCP, PKT_SYN),
@@ -616,6 +638,37 @@ static const struct pt_case wire_pass_cases[] = {
 			     .uncounted = true,
 			     .out_kind = PT_OUT_SAME,
 			     .ct_count = PT_CT_ENTRIES(0) } },
+	},
+	{
+		/* without metadata from_wire_tc looks at every packet, the
+		 * ones from_wire translated and passed too: a UDP datagram
+		 * DNATed to a local backend is no frontend's or flow's any
+		 * more, so it passes untouched, and its new flow stays (the
+		 * port-reuse check, which would take the datagram for a
+		 * client's straight to the backend, is from_wire's alone) */
+		.name = "no_meta_tc_passes_what_xdp_translated",
+		.meta_mode = PT_NO_META_ONLY,
+		.services = { &np_udp_local },
+		.steps = {
+			{ PASS_DNAT(NP_UDP, BE_A,
+				    UDP_EXT_TO(NODE_A, NODEPORT_UDP),
+				    UDP_EXT_TO_BE(BACKEND_A)) },
+			{ .prog = PT_FROM_WIRE_TC,
+			  .in = UDP_EXT_TO_BE(BACKEND_A),
+			  .verdict = TC_ACT_OK,
+			  .reason = SVCD_R_PASS_NOT_OURS,
+			  .out_kind = PT_OUT_SAME,
+			  .ct_count = PT_CT_ENTRIES(2) },
+			{ .prog = PT_FROM_POD,
+			  .in = UDP_PKT(BACKEND_A, BACKEND_PORT, EXT_CLIENT,
+					EXT_PORT),
+			  .out = UDP_FROM_TO_CLIENT(NODE_A, NODEPORT_UDP),
+			  .verdict = TC_ACT_REDIRECT,
+			  .reason = SVCD_R_REVERSE,
+			  .out_kind = PT_OUT_PKT,
+			  .service_id = NP_UDP,
+			  .stats = ONE_PACKET },
+		},
 	},
 	{
 		.name = "to_wire_not_ours",
@@ -906,13 +959,14 @@ void test_wire_tc_only_exact_clock(void)
 	run_wire_tc_only(4, true);
 }
 
-static void run_wire(int family)
+static void run_wire(int family, bool no_meta)
 {
 	size_t i;
-	static const struct pt_wire_config cfg = {
+	const struct pt_wire_config cfg = {
 		.snat_addr = NODE_A,
 		.port_min = WIRE_SNAT_MIN,
 		.port_max = WIRE_SNAT_MAX,
+		.no_meta = no_meta,
 	};
 	struct pt pt;
 
@@ -942,7 +996,20 @@ out:
 
 void test_wire(void)
 {
-	run_wire(4);
+	run_wire(4, false);
+}
+
+/* The same tables with from_wire handing over unmarked (wire.bpf.c
+ * xdp_meta = 0), as svcd loads it on a kernel whose XDP cannot call
+ * bpf_xdp_adjust_meta; on every kernel, so both ways stay tested. */
+void test_wire_no_meta(void)
+{
+	run_wire(4, true);
+}
+
+void test_wire6_no_meta(void)
+{
+	run_wire(6, true);
 }
 
 /* IPv6 on the uplinks: NodePort/externalIP/LB DNAT with XDP_TX, passes
@@ -951,5 +1018,5 @@ void test_wire(void)
  * IPv6 routes). */
 void test_wire6(void)
 {
-	run_wire(6);
+	run_wire(6, false);
 }

@@ -107,6 +107,10 @@ void links_variants(void *ctx, FILE *f)
 	fprintf(f,
 		"svcd_datapath_variant{hook=\"tc_attach\",interface=\"\",variant=\"%s\"} 1\n",
 		loader_uses_tcx(s->loader) ? "tcx" : "netlink");
+	if (s->opts->uplinks.n)
+		fprintf(f,
+			"svcd_datapath_variant{hook=\"xdp_handover\",interface=\"\",variant=\"%s\"} 1\n",
+			loader_xdp_meta(s->loader) ? "metadata" : "unmarked");
 	fprintf(f,
 		"svcd_datapath_variant{hook=\"socket\",interface=\"\",variant=\"%s\"} 1\n",
 		!*s->opts->cgroup_path || !s->sock_attached ? "off" :

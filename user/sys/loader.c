@@ -488,6 +488,8 @@ static int open_wire(struct loader *l, bool tc_only, struct wire_bpf **out)
 	w->rodata->snat_port_max = cfg->snat_port_max;
 	w->rodata->xdp_tx_ok = cfg->xdp_tx_ok;
 	w->rodata->tc_only = tc_only;
+	/* without it, from_wire_tc looks at every packet (wire.bpf.c) */
+	w->rodata->xdp_meta = have(cfg, FEAT_XDP_ADJUST_META);
 	/* one clock for the whole object, as every hook stamps the same
 	 * maps: coarse only when each program loaded here can read it */
 	w->rodata->coarse_clock = have(cfg, FEAT_TC_COARSE_CLOCK) &&
@@ -510,7 +512,6 @@ static const char *xdp_missing(const struct probes *p)
 {
 	static const enum probe_feature need[] = {
 		FEAT_PROG_XDP,
-		FEAT_XDP_ADJUST_META,
 		FEAT_XDP_FIB_LOOKUP,
 	};
 	size_t i;
@@ -537,8 +538,12 @@ static int open_uplinks(struct loader *l)
 		return 0;
 	if (!missing) {
 		err = open_wire(l, false, &l->wire);
-		if (!err)
+		if (!err) {
+			if (!have(&l->cfg, FEAT_XDP_ADJUST_META))
+				pr_info("uplinks: XDP without metadata (the kernel lacks %s): from_wire_tc looks at every packet XDP passes, not only those it hands over",
+					probe_name(FEAT_XDP_ADJUST_META));
 			return 0;
+		}
 		snprintf(why, sizeof(why),
 			 "the XDP variant did not load: %s%s%s", strerror(-err),
 			 load_refusal[0] ? ": " : "", load_refusal);
@@ -863,6 +868,11 @@ static int attach_one(const struct loader *l, int ifindex, const char *ifname,
 bool loader_uses_tcx(const struct loader *l)
 {
 	return l->cfg.probes && have(&l->cfg, FEAT_TCX);
+}
+
+bool loader_xdp_meta(const struct loader *l)
+{
+	return l->wire && l->wire->rodata->xdp_meta;
 }
 
 int loader_attach(struct loader *l, int ifindex, const char *ifname)

@@ -173,6 +173,11 @@ void loader_forget_link(const char *pin_dir, int ifindex);
 /* Whether the tc programs go through tcx links (else netlink filters). */
 bool loader_uses_tcx(const struct loader *l);
 
+/* With --uplinks and XDP loaded: from_wire marks what it hands over to
+ * from_wire_tc in the XDP metadata (else from_wire_tc looks at every
+ * packet: the kernel's XDP cannot call bpf_xdp_adjust_meta). */
+bool loader_xdp_meta(const struct loader *l);
+
 /* The name of program id into name ("" when it cannot be read): 0, or
  * -1 when it cannot. */
 static inline int loader_prog_name(uint32_t id, char name[16])

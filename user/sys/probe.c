@@ -169,6 +169,35 @@ static const struct bpf_insn ret_one[] = {
 	{ .code = BPF_JMP | BPF_EXIT },
 };
 
+/*
+ * A helper the kernel knows but refuses for this program type: libbpf's
+ * probe (1.1, Debian 12's) reads the verifier's "program of this type
+ * cannot use helper" as support, and so said yes to bpf_xdp_adjust_meta
+ * on a kernel whose XDP cannot call it (6.18.44-fc-v1300). The same
+ * program (call; exit), loaded here with its log read.
+ */
+static int probe_helper(enum bpf_prog_type type, enum bpf_func_id id)
+{
+	const struct bpf_insn prog[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = id },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	char log[4096] = "";
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log,
+		    .log_size = sizeof(log), .log_level = 1);
+	int fd, r;
+
+	r = libbpf_probe_bpf_helper(type, id, NULL);
+	if (r != 1)
+		return r;
+	fd = bpf_prog_load(type, NULL, "GPL", prog, 2, &opts);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return strstr(log, "cannot use helper") ? 0 : 1;
+}
+
 /* A sock_addr program of that expected attach type loads. */
 static int probe_sock_attach(enum bpf_attach_type type)
 {
@@ -298,7 +327,7 @@ static int probe_one(const struct probe_desc *d)
 	case K_MAP:
 		return libbpf_probe_bpf_map_type(d->arg, NULL);
 	case K_HELPER:
-		return libbpf_probe_bpf_helper(d->arg, d->arg2, NULL);
+		return probe_helper(d->arg, d->arg2);
 	case K_SOCK_ATTACH:
 		a = probe_sock_attach(d->arg);
 		b = probe_sock_attach(d->arg2);
@@ -309,6 +338,13 @@ static int probe_one(const struct probe_desc *d)
 		return d->custom();
 	}
 	return -EINVAL;
+}
+
+int probe_feature(enum probe_feature f)
+{
+	if (f < 0 || f >= FEAT_MAX)
+		return -EINVAL;
+	return probe_one(&descs[f]);
 }
 
 int probes_run(struct probes *p, const char *const *disabled, size_t nd)

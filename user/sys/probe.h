@@ -94,6 +94,10 @@ int probe_by_name(const char *name);
  */
 int probes_run(struct probes *p, const char *const *disabled, size_t nd);
 
+/* One feature alone: 1 found, 0 missing, negative errno when the probe
+ * cannot run (the prog tests, which load what svcd would). */
+int probe_feature(enum probe_feature f);
+
 /* The feature is usable: found and not forced off. */
 static inline bool probe_have(const struct probes *p, enum probe_feature f)
 {
