@@ -815,9 +815,14 @@ sys.exit(0 if any(str(s.get("frontend","")).upper() == sys.argv[2].upper() for s
 
 # wait_frontends TIMEOUT FE...: until svcd is up and every FE is in the
 # maps; returns 1 (and says why) when svcd died or the deadline passed.
+# Under emulation (scripts/vmtest.sh, tcg) the deadline is 3 times longer:
+# the verifier alone takes 2.4 s for from_pod on the host's 6.18 and about
+# ten times that emulated, and a start loads every program (CI's 6.1 VM
+# once put node A's IPv6 frontends in the maps after 15 s, in 3 tests).
 wait_frontends() {
 	local timeout=$1
 	shift
+	[ "${VMTEST_ACCEL:-}" = tcg ] && timeout=$((timeout * 3))
 	if ! wait_until "$timeout" svcd_up_with "$@"; then
 		if ! svcd_alive; then
 			log "svcd (pid $SVCD_PID) exited"
