@@ -559,6 +559,12 @@ if [ "$DEFAULT_CMD" = 1 ]; then
 	failed=$(grep -c '^\[FAIL\]' "$CONSOLE" || true)
 	skipped=$(grep -c '^\[SKIP\]' "$CONSOLE" || true)
 	[ -n "$vm_fail" ] && failed=$((failed + 1))
+	# run.sh's own list of failures is lost with a VM that did not
+	# finish: each one here again (a CI log may keep only its tail),
+	# and the tests that took longest, for a timeout's budget
+	grep '^\[FAIL\]' "$CONSOLE" | sed 's/^/failed: /' || true
+	grep '^# time: ' "$CONSOLE" | sort -t: -k3 -n -r | head -n 8 |
+		sed 's/^# time: /slowest: /' || true
 	echo "linux-$krel_guest: $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ] && [ "$rc" -eq 0 ]
 	exit

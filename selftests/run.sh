@@ -36,7 +36,9 @@ run_tier() {
 	echo "==== tier: $tier"
 	case $tier in
 	unit | prog)
-		run_runner "$OUTPUT/${tier}_tests" || rc=$? ;;
+		local t0=$SECONDS
+		run_runner "$OUTPUT/${tier}_tests" || rc=$?
+		echo "# time: tier $tier: $((SECONDS - t0)) s" ;;
 	netns | agent)
 		local t
 		# the agent tier's kubectl and control plane (a real
@@ -48,10 +50,14 @@ run_tier() {
 		for t in selftests/$tier/test_*.sh; do
 			[ -e "$t" ] || continue
 			echo "---- $t"
+			local t0=$SECONDS
 			timeout --kill-after=10 600 bash "$t" || {
 				local r=$?
 				echo "[FAIL] $(basename "$t" .sh): exited $r"
 			}
+			# how long each test took: a tier's time budget
+			# (CI's VM under emulation) is read from these
+			echo "# time: $(basename "$t" .sh): $((SECONDS - t0)) s"
 		done ;;
 	format)
 		local bad f
