@@ -281,6 +281,7 @@ setup_test() {
 	done
 
 	T_DIR=$(mktemp -d /tmp/svcd-test.XXXXXX) || fail_all "mktemp failed"
+	_json_serve
 	# the cleanup's output goes nowhere: the scan's [FAIL] through fd 3's copy
 	exec {SAN_FD}>&1
 	defer _sanitizer_scan_and_remove "$T_DIR"
@@ -692,10 +693,7 @@ tcp_counters() {
 
 # jget FILE PYEXPR: evaluate PYEXPR with d = the JSON in FILE; prints it.
 jget() {
-	python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-r = eval(sys.argv[2])
-print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1" "$2"
+	json_ask jget "$1" "$2"
 }
 
 # answers FILE: "name=count ..." sorted, for messages.
@@ -706,6 +704,43 @@ answers() {
 # load_summary FILE: one line for failure messages.
 load_summary() {
 	jget "$1" '"attempts=%s answered=%s failures=%s answers=%s seen=%s seen_self=%s" % (d.get("attempts"), d.get("answered"), d.get("failures"), d.get("answers"), d.get("seen"), d.get("seen_self"))'
+}
+
+# ---- JSON questions (lib_json.py) ---------------------------------------------
+#
+# jget, frontends_present, fe_backends and services_norm ask lib_json.py,
+# which setup_test starts once as the test's coprocess: a python3 per
+# question costs about 0.7 s under emulation (CI's 6.1 VM), and a test asks
+# dozens, some in wait loops. A subshell without the coprocess's pipes (a
+# pipeline's, a background job's) runs lib_json.py --once instead.
+
+_json_serve() {
+	command -v python3 >/dev/null || return 0
+	coproc JSONQ { exec python3 "$NETNS_DIR/lib_json.py"; }
+	JSONQ_IN=${JSONQ[1]}
+	JSONQ_OUT=${JSONQ[0]}
+}
+
+# json_ask QUESTION WORD...: its text on stdout (an error's on stderr) and
+# its status (lib_json.py's doc)
+json_ask() {
+	local reply st
+	# the coprocess's pipes, the very ones the test's shell holds: a
+	# subshell that lost them may have reused the numbers
+	if [ -n "${JSONQ_IN:-}" ] &&
+		[ "/proc/$BASHPID/fd/$JSONQ_IN" -ef "/proc/$$/fd/$JSONQ_IN" ] &&
+		[ "/proc/$BASHPID/fd/$JSONQ_OUT" -ef "/proc/$$/fd/$JSONQ_OUT" ] &&
+		printf '%s\0' "$#" "$@" >&"$JSONQ_IN" 2>/dev/null &&
+		IFS= read -r -d '' reply <&"$JSONQ_OUT"; then
+		st=${reply:0:1}
+		reply=${reply:1}
+		case $st in
+		2) echo "lib_json: $reply" >&2; return 1 ;;
+		*) [ "$1" = frontends ] || printf '%s\n' "$reply"
+		   return "$st" ;;
+		esac
+	fi
+	python3 "$NETNS_DIR/lib_json.py" --once "$@"
 }
 
 # ---- svcd ---------------------------------------------------------------------
@@ -758,17 +793,12 @@ services_json() {
 # services_norm [FILE]: the services dump (FILE, else svcctl's now) without
 # its counters, sorted: what a restart, an upgrade or a migration must keep.
 services_norm() {
-	{ if [ -n "${1:-}" ]; then cat "$1"; else svcctl dump services -o json 2>/dev/null; fi; } |
-		python3 -c 'import json,sys
-d = json.load(sys.stdin)
-drop = {"packets", "bytes", "new_flows", "no_backend", "map_full", "stats"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in drop}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
-print(json.dumps(sorted((clean(s) for s in d), key=lambda s: json.dumps(s, sort_keys=True)), sort_keys=True))'
+	local f=${1:-}
+	if [ -z "$f" ]; then
+		f=$T_DIR/norm.$BASHPID.json
+		svcctl dump services -o json >"$f" 2>/dev/null
+	fi
+	json_ask norm "$f"
 }
 
 # fe_backends FE: the backends of frontend FE ("198.19.96.10:80/TCP") as
@@ -778,39 +808,15 @@ fe_backends() {
 	[ "$1" = -l ] && { long=1; shift; }
 	f=$T_DIR/services.$BASHPID.json
 	services_json "$f" || { echo "-"; return 1; }
-	python3 - "$f" "$1" "$long" <<'EOF'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception:
-    print("-"); sys.exit(1)
-fe = sys.argv[2].upper()
-for s in d if isinstance(d, list) else []:
-    if str(s.get("frontend", "")).upper() != fe:
-        continue
-    out = []
-    for b in s.get("backends", []):
-        w = b.get("address") or "?"
-        if sys.argv[3] == "1":
-            w += "=%s/%s" % (b.get("weight"), b.get("state"))
-        out.append(w)
-    print(" ".join(sorted(out)))
-    sys.exit(0)
-print("-")
-sys.exit(1)
-EOF
+	json_ask backends "$f" "$1" "$long"
 }
 
 # frontends_present FE...: all frontends are in the maps.
 frontends_present() {
-	local f fe
+	local f
 	f=$T_DIR/services.$BASHPID.json
 	services_json "$f" || return 1
-	for fe in "$@"; do
-		python3 -c 'import json,sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if any(str(s.get("frontend","")).upper() == sys.argv[2].upper() for s in d) else 1)' "$f" "$fe" 2>/dev/null || return 1
-	done
+	json_ask frontends "$f" "$@" 2>/dev/null
 }
 
 # wait_frontends TIMEOUT FE...: until svcd is up and every FE is in the
