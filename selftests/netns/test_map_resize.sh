@@ -164,12 +164,15 @@ if bpftool map create "$PIN_DIR/svcd_conntrack_migrating" type lru_hash \
 	start_svcd "$NODE" "$CLUSTER" --max-services 32 --max-backends 128 \
 		--max-conntrack 8192 --max-affinity 4096
 	wait_frontends 15 "$FE_TCP" "$FE_LONG" || fail recover-started "svcd did not come back"
-	CHECK_WHY="after the start: $(ls "$PIN_DIR" | grep -c migrating) _migrating pins; log: $(svcd_log_since_start | grep -i 'interrupted')"
 	merged() {
 		[ ! -e "$PIN_DIR/svcd_conntrack_migrating" ] &&
 			bpftool map lookup pinned "$PIN_DIR/svcd_conntrack" key $KEY >/dev/null 2>&1 &&
 			svcd_log_since_start | grep -q 'map svcd_conntrack: an interrupted migration finished: 1 entries merged'
 	}
+	# the frontends were pinned already: the wait may end before the
+	# new svcd opened the maps (bounded)
+	wait_until 15 merged
+	CHECK_WHY="after the start: $(ls "$PIN_DIR" | grep -c migrating) _migrating pins; log: $(svcd_log_since_start | grep -i 'interrupted')"
 	check interrupted-merged merged
 	# the same without the new map: the old pin is renamed back
 	stop_svcd
@@ -179,11 +182,12 @@ if bpftool map create "$PIN_DIR/svcd_conntrack_migrating" type lru_hash \
 	start_svcd "$NODE" "$CLUSTER" --max-services 32 --max-backends 128 \
 		--max-conntrack 8192 --max-affinity 4096
 	wait_frontends 15 "$FE_TCP" "$FE_LONG" || fail recover-started "svcd did not come back"
-	CHECK_WHY="svcd_affinity id after the start: $(pin_field svcd_affinity id), was $AF_ID; $(ls "$PIN_DIR" | grep migrating)"
 	renamed_back() {
 		[ "$(pin_field svcd_affinity id)" = "$AF_ID" ] &&
 			[ ! -e "$PIN_DIR/svcd_affinity_migrating" ]
 	}
+	wait_until 15 renamed_back
+	CHECK_WHY="svcd_affinity id after the start: $(pin_field svcd_affinity id), was $AF_ID; $(ls "$PIN_DIR" | grep migrating)"
 	check interrupted-renamed-back renamed_back
 else
 	fail interrupted-merged "bpftool could not make the old map: $(head -3 "$T_DIR/bpftool.err")"
