@@ -48,7 +48,7 @@
 #	VMTEST_ACCEL	auto (default: KVM when /dev/kvm opens and the CPU has
 #			VT-x/AMD-V, else TCG), kvm or tcg
 #	VMTEST_CPU	qemu's -cpu under TCG (default max)
-#	VMTEST_TIMEOUT	seconds for the whole VM (default 2700 under TCG,
+#	VMTEST_TIMEOUT	seconds for the whole VM (default 3000 under TCG,
 #			900 under KVM)
 #	VMTEST_CPUS	guest CPUs (default 2)
 #	VMTEST_MEM	guest memory in MiB (default 2048)
@@ -433,7 +433,7 @@ if [ "$ACCEL" = kvm ]; then
 else
 	# shellcheck disable=SC2054 # -accel's own commas
 	ACCEL_ARGS=(-accel tcg,thread=multi -cpu "${VMTEST_CPU:-max}")
-	TIMEOUT=${VMTEST_TIMEOUT:-2700}
+	TIMEOUT=${VMTEST_TIMEOUT:-3000}
 fi
 
 DEFAULT_CMD=0
