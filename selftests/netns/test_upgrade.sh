@@ -117,7 +117,13 @@ CHECK_WHY="24 s TCP load across upgrade, downgrade and upgrade: expected no fail
 check no-failed-connection [ "$(jget "$T_DIR/load.json" 'd.get("failed") == 0 and d.get("answered", 0) > 3000')" = True ]
 wait "$LONG_PID"
 CHECK_WHY="100 long-lived flows across the three switches: $(cat "$T_DIR/long.json" "$T_DIR/long.json.err" 2>/dev/null | head -5)"
-check long-flows-kept long_flows_ok "$T_DIR/long.json" 150
+# rounds: 100 echoes each, then 0.1 s; about 200 in the 24 s on a host.
+# Emulated (CI's 6.1 VM), with three svcd starts and the load sharing two
+# CPUs, a round of python took twice as long (114 rounds): 3 a second
+# there, each still needing all 100 echoes within 2 s.
+MIN_ROUNDS=150
+[ "${VMTEST_ACCEL:-}" = tcg ] && MIN_ROUNDS=72
+check long-flows-kept long_flows_ok "$T_DIR/long.json" "$MIN_ROUNDS"
 
 # every map the release pinned keeps its id; this build may add maps of
 # its own (made at the first upgrade, kept across the downgrade)
