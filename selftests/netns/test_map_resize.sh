@@ -101,7 +101,12 @@ load_fail_diag "$T_DIR/load.log" | sed 's/^/# /'
 
 wait "$LONG_PID"
 CHECK_WHY="$FLOWS long-lived flows across the migration: $(cat "$T_DIR/long.json" "$T_DIR/long.json.err" 2>/dev/null | head -5)"
-check long-flows-kept long_flows_ok "$T_DIR/long.json" 40
+# at least 40 rounds (a host makes far more); emulated, with svcd's
+# restart and the migration sharing two CPUs, CI's 6.1 VM made 38 with
+# none of the 100 flows failed: 20 there
+MIN_ROUNDS=40
+[ "${VMTEST_ACCEL:-}" = tcg ] && MIN_ROUNDS=20
+check long-flows-kept long_flows_ok "$T_DIR/long.json" "$MIN_ROUNDS"
 
 CHECK_WHY="svcd_conntrack max_entries after the restart: $(pin_field svcd_conntrack max_entries), id $CT_ID -> $(pin_field svcd_conntrack id)"
 grown() { # NAME MIN OLD_ID: bigger than MIN, a map made anew

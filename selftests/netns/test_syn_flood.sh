@@ -92,10 +92,12 @@ defer kill_pid "$NEW_PID"
 
 # the flood: raw SYNs from random source ports, FLOOD_S s (longer, up to
 # 30 s, until 3 x CT_MAX are sent: a slow machine or a VM), then a count.
-# Under emulation (scripts/vmtest.sh, tcg) it is paced to 3,000 a second:
-# unpaced, it takes all of the emulated CPUs, and the busy flows miss
-# their 2 s echo and new connections time out for lack of CPU, all
-# conntrack entries kept (a build from before svcd_ct_syn alike).
+# Under emulation (scripts/vmtest.sh, tcg) it is paced to 1,500 a second
+# (still 3 x CT_MAX in about 8 s): unpaced, it takes all of the emulated
+# CPUs, and the busy flows miss their 2 s echo and new connections time
+# out for lack of CPU, all conntrack entries kept (a build from before
+# svcd_ct_syn alike); at 3,000 a second CI's 6.1 VM passed once and once
+# broke 23 of 50 busy flows that way ("no echo in 2 s").
 # Elsewhere it is paced to 20,000 a second, 20 times what svcd_ct_syn
 # holds and beyond the 14,000 that broke busy flows before it: unpaced,
 # XDP on the uplink (6.18.44-fc-v1300, 2 CPUs) let 75,000-96,000 a second
@@ -103,7 +105,7 @@ defer kill_pid "$NEW_PID"
 # of 50, every run, conntrack entries all kept), which is no policy's
 # failure; tc only (47,000 a second) kept them all.
 FLOOD_RATE=${SVCD_TEST_FLOOD_RATE:-20000}
-[ "${VMTEST_ACCEL:-}" = tcg ] && FLOOD_RATE=3000
+[ "${VMTEST_ACCEL:-}" = tcg ] && FLOOD_RATE=1500
 ip netns exec "$CLIENT2" timeout 40 python3 -c '
 import random, socket, struct, sys, time
 src, dst, dport, dur = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
