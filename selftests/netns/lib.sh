@@ -681,6 +681,25 @@ load_fail_diag() {
 	tcp_counters $DIAG_NS
 }
 
+# port_state WHY NS...: for each "port N:" in WHY (a check's reason), svcd's
+# flow entries on that port and the NSes' sockets on it, then the NSes' TCP
+# counters; one line, for a check's reason
+port_state() {
+	_port_state "$@" 2>&1 | tr -s ' \n' ' '
+}
+_port_state() {
+	local why=$1 port ns
+	shift
+	for port in $(grep -o 'port [0-9]*:' <<<"$why" | tr -dc '0-9\n' | head -n 3); do
+		svcctl dump conntrack 2>/dev/null | grep -a -E ":$port([^0-9]|\$)" | head -n 8 | sed "s/^/flow entry: /"
+		for ns in "$@"; do
+			ip netns exec "$ns" ss -tanoH "( sport = :$port or dport = :$port )" 2>/dev/null |
+				sed "s/^/socket in $(_ns_short "$ns"): /"
+		done
+	done
+	tcp_counters "$@"
+}
+
 # tcp_counters NS...: one line a namespace, its TCP counters that tell a
 # TIME_WAIT's or a challenge's answer, resets and retransmitted SYNs
 tcp_counters() {

@@ -107,16 +107,22 @@ def serve():
         buf += c
         while b"\0" in buf:
             w, buf = buf.split(b"\0", 1)
+            # any bytes (a path is bytes), and a count that is no number
+            # is answered as an error, not the end of the helper
             if want is None:
-                want = int(w)
+                want = int(w) if w.isdigit() else 0
             else:
-                words.append(w.decode())
+                words.append(w.decode(errors="surrogateescape"))
             if len(words) < want:
                 continue
-            status, text, err = answer(words)
+            if want:
+                status, text, err = answer(words)
+            else:
+                status, text, err = 1, "", "bad request count %r" % w[:20]
             words, want = [], None
+            reply = (err or text).replace("\0", "\\0")
             out.write(b"%d" % (2 if err else status) +
-                      (err or text).encode() + b"\0")
+                      reply.encode(errors="replace") + b"\0")
             out.flush()
 
 
