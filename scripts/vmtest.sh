@@ -48,6 +48,8 @@
 #	VMTEST_ACCEL	auto (default: KVM when /dev/kvm opens and the CPU has
 #			VT-x/AMD-V, else TCG), kvm or tcg
 #	VMTEST_CPU	qemu's -cpu under TCG (default max)
+#	SELFTEST_RETRIES  under TCG, how many times a netns test with a
+#			failed case runs again (default 1; 0: none)
 #	VMTEST_TIMEOUT	seconds for the whole VM (default 3000 under TCG,
 #			900 under KVM)
 #	VMTEST_CPUS	guest CPUs (default 2)
@@ -471,6 +473,11 @@ printf '%s\n' "$CALLER_PWD" >"$RUN/cwd"
 	# kvm or tcg: a test whose load would only measure an emulated
 	# CPU's speed (test_syn_flood) paces itself under tcg
 	printf 'export VMTEST_ACCEL=%q\n' "$ACCEL"
+	# under emulation a netns test with a failed case runs once more
+	# (selftests/run.sh, run_retried; its first run is kept and listed)
+	if [ "$ACCEL" = tcg ]; then
+		printf 'export SELFTEST_RETRIES=%q\n' "${SELFTEST_RETRIES:-1}"
+	fi
 } >"$RUN/env"
 CONSOLE=$RUN/console.log
 
@@ -570,6 +577,7 @@ if [ "$DEFAULT_CMD" = 1 ]; then
 	# finish: each one here again (a CI log may keep only its tail),
 	# and the tests that took longest, for a timeout's budget
 	grep '^\[FAIL\]' "$CONSOLE" | sed 's/^/failed: /' || true
+	grep '^first run: \[FAIL\]' "$CONSOLE" | sed 's/^first run: /retried: /' || true
 	grep '^# time: ' "$CONSOLE" | sort -t: -k3 -n -r | head -n 8 |
 		sed 's/^# time: /slowest: /' || true
 	echo "linux-$krel_guest: $passed passed, $failed failed, $skipped skipped"

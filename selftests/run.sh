@@ -31,6 +31,39 @@ run_runner() {
 	return "$rc"
 }
 
+# One netns or agent test script, bounded; its exit status as a [FAIL] line.
+run_test() {
+	timeout --kill-after=10 600 bash "$1" || {
+		local r=$?
+		echo "[FAIL] $(basename "$1" .sh): exited $r"
+	}
+}
+
+# SELFTEST_RETRIES=1 (scripts/vmtest.sh sets it under emulation, tcg, and
+# nowhere else): a test script with a failed case runs once more and its
+# second run counts. The first run's lines are kept, each case line
+# prefixed "first run: " (so no count sees them), then a [RETRY] line; the
+# summary at the end lists every retried case. An emulated VM runs these
+# tests 5-20 times slower on two shared CPUs: what they check there is the
+# kernel's behaviour, and a connection timing out once in 1,000 under
+# emulation (CI: one case per run, a different one each time) would
+# otherwise fail the whole run. The host tier never retries.
+RETRIES=${SELFTEST_RETRIES:-0}
+run_retried() {
+	local out n
+	out=$(mktemp /tmp/svcd-test-out.XXXXXX)
+	run_test "$1" >"$out" 2>&1
+	n=$(grep -c '^\[FAIL\]' "$out")
+	if [ "$n" -gt 0 ]; then
+		sed -E 's/^\[(FAIL|SKIP| OK )\]/first run: [\1]/' "$out"
+		echo "[RETRY] $(basename "$1" .sh): $n case(s) failed in its first run (above); it runs again and that run counts (SELFTEST_RETRIES)"
+		run_test "$1"
+	else
+		cat "$out"
+	fi
+	rm -f "$out"
+}
+
 run_tier() {
 	local tier=$1 rc=0
 	echo "==== tier: $tier"
@@ -51,10 +84,11 @@ run_tier() {
 			[ -e "$t" ] || continue
 			echo "---- $t"
 			local t0=$SECONDS
-			timeout --kill-after=10 600 bash "$t" || {
-				local r=$?
-				echo "[FAIL] $(basename "$t" .sh): exited $r"
-			}
+			if [ "$RETRIES" -gt 0 ]; then
+				run_retried "$t"
+			else
+				run_test "$t"
+			fi
 			# how long each test took: a tier's time budget
 			# (CI's VM under emulation) is read from these
 			echo "# time: $(basename "$t" .sh): $((SECONDS - t0)) s"
@@ -103,5 +137,9 @@ awk '/^\[FAIL\]/ { print "failed: " $0; n = 3; next }
      n > 0 && /^#   / { print "  " substr($0, 1, 400); n--; next }
      { n = 0 }' "$log"
 grep '^\[SKIP\]' "$log" | sed 's/^/skipped: /'
+# what a retry hid (SELFTEST_RETRIES): the first run's failures, reasons too
+awk '/^first run: \[FAIL\]/ { print "retried: " substr($0, 12); n = 2; next }
+     n > 0 && /^#   / { print "  " substr($0, 1, 400); n--; next }
+     { n = 0 }' "$log"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

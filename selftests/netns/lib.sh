@@ -642,9 +642,12 @@ long_flows_ok() {
 # load POD OUT_JSON ARGS...: svcd-load in POD (pod_exec: in its node's
 # cgroup when that node has socket LB), JSON summary into OUT_JSON.
 load() {
-	local pod=$1 out=$2
+	local pod=$1 out=$2 log=()
 	shift 2
-	pod_exec "$pod" "$LOAD_BIN" --json "$@" >"$out" 2>"$out.err"
+	# every attempt's line (load_summary reports the failed ones' flows)
+	[[ " $* " == *" --log "* ]] || log=(--log "$out.log")
+	echo "$pod" >"$out.pod"
+	pod_exec "$pod" "$LOAD_BIN" --json "${log[@]}" "$@" >"$out" 2>"$out.err"
 	[ -s "$out" ] || echo '{}' >"$out"
 }
 
@@ -722,7 +725,16 @@ answers() {
 
 # load_summary FILE: one line for failure messages.
 load_summary() {
-	jget "$1" '"attempts=%s answered=%s failures=%s answers=%s seen=%s seen_self=%s" % (d.get("attempts"), d.get("answered"), d.get("failures"), d.get("answers"), d.get("seen"), d.get("seen_self"))'
+	local sum
+	sum=$(jget "$1" '"attempts=%s answered=%s failures=%s answers=%s seen=%s seen_self=%s" % (d.get("attempts"), d.get("answered"), d.get("failures"), d.get("answers"), d.get("seen"), d.get("seen_self"))')
+	# an attempt that timed out (where none should: LOAD_DIAG=0 where
+	# they should): its flow in svcd's maps, the client's sockets on
+	# its port and TCP counters (load_fail_diag), on the same line
+	if [ "${LOAD_DIAG:-1}" = 1 ] && [ -s "$1.log" ] &&
+		[ "$(jget "$1" 'd.get("failures", {}).get("timeout", 0) > 0')" = True ]; then
+		sum="$sum; $(DIAG_NS=$(cat "$1.pod" 2>/dev/null) load_fail_diag "$1.log" 2>&1 | tr -s ' \n' ' ' | head -c 900)"
+	fi
+	echo "$sum"
 }
 
 # ---- JSON questions (lib_json.py) ---------------------------------------------
@@ -1730,6 +1742,6 @@ all_answered_by() {
 
 all_dropped() {
 	local n=${2:-3}
-	CHECK_WHY="expected $n attempts to time out (dropped, not refused); got $(load_summary "$1")"
+	CHECK_WHY="expected $n attempts to time out (dropped, not refused); got $(LOAD_DIAG=0 load_summary "$1")"
 	[ "$(jget "$1" '(d.get("answered"), d.get("failures", {}).get("timeout"))')" = "(0, $n)" ]
 }
