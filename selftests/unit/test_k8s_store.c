@@ -582,17 +582,61 @@ static void count_err(void *ctx, const char *line)
 	(*(size_t *)ctx)++;
 }
 
+/* model_build_source() over the stores, as svcd's API source builds:
+ * each object freed at the next get(), so a string the build kept
+ * without copying is a use after free (ASan) or a wrong result. */
+struct stores_src {
+	const struct store *const *stores;
+	cJSON *obj;
+};
+
+static const cJSON *stores_get(void *ctx, size_t i)
+{
+	struct stores_src *ss = ctx;
+
+	cJSON_Delete(ss->obj);
+	ss->obj = store_object_at(ss->stores, 2, i);
+	return ss->obj;
+}
+
+/* Weights by pod name (targetRef), zone hints, a broken Service and an
+ * orphan slice: what the example clusters lack. */
+static const char named_doc[] =
+	"{\"kind\":\"List\",\"apiVersion\":\"v1\",\"items\":["
+	"{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"web\","
+	"\"annotations\":{\"svcd.io/weights\":\"pod-a=1, pod-b=3,198.18.1.13=0\"}},"
+	"\"spec\":{\"clusterIP\":\"198.19.0.10\",\"ports\":[{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\"}],"
+	"\"trafficDistribution\":\"PreferClose\"}},"
+	"{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"bad\"},"
+	"\"spec\":{\"clusterIP\":\"198.19.0.11\",\"ports\":[{\"port\":70000}]}},"
+	"{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"web-1\","
+	"\"labels\":{\"kubernetes.io/service-name\":\"web\"}},\"addressType\":\"IPv4\","
+	"\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":["
+	"{\"addresses\":[\"198.18.1.11\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"pod-a\"},\"nodeName\":\"node-a\",\"zone\":\"z1\","
+	"\"hints\":{\"forZones\":[{\"name\":\"z1\"}]}},"
+	"{\"addresses\":[\"198.18.1.12\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"pod-b\"},\"nodeName\":\"node-b\",\"zone\":\"z1\","
+	"\"hints\":{\"forZones\":[{\"name\":\"z1\"}]}},"
+	"{\"addresses\":[\"198.18.1.13\"],\"targetRef\":{\"kind\":\"Pod\",\"name\":\"pod-c\"},\"nodeName\":\"node-c\",\"zone\":\"z2\","
+	"\"hints\":{\"forZones\":[{\"name\":\"z2\"}]}}]},"
+	"{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\",\"metadata\":{\"namespace\":\"ns\",\"name\":\"gone-1\","
+	"\"labels\":{\"kubernetes.io/service-name\":\"gone\"}},\"addressType\":\"IPv4\","
+	"\"ports\":[{\"port\":80}],\"endpoints\":[{\"addresses\":[\"198.18.1.14\"]}]}"
+	"]}";
+
 /*
  * The API source's whole build (objects through the stores: pruned, kept
- * as text, parsed back by store_build_list) equals the build of the full
- * objects, on the repo's example clusters; and one Service's objects
- * (store_get, store_for_group) are its objects in that list.
+ * as text, parsed back by store_build_list, or one at a time by
+ * store_object_at for model_build_source) equals the build of the full
+ * objects, on the repo's example clusters and a List with what they lack;
+ * and one Service's objects (store_get, store_for_group) are its objects
+ * in that list.
  */
 void test_k8s_store_pruned_build(void)
 {
 	static const char *const files[] = {
 		"examples/demo-cluster.json",
 		"examples/demo-dual-stack.json",
+		"named-weights-and-zones",
 	};
 	__be32 addrs[1] = { htonl(0xc6120001) };
 	union svcd_ip6 addrs6[1] = {};
@@ -615,10 +659,15 @@ void test_k8s_store_pruned_build(void)
 		struct store *sls =
 			store_new("EndpointSlice", "discovery.k8s.io/v1");
 		const struct store *stores[2] = { svcs, sls };
+		struct stores_src ss = { .stores = stores };
+		struct model_state streamed = {};
+		size_t errs_streamed = 0;
 		cJSON *doc, *svc_items, *sl_items, *it, *list;
-		char *text = read_all(files[f]);
+		bool file = !strncmp(files[f], "examples/", 9);
+		char *text = file ? read_all(files[f]) : strdup(named_doc);
 
-		if (!test__start_subtest(files[f] + strlen("examples/")))
+		cfg.node_zone = file ? NULL : "z1";
+		if (!test__start_subtest(files[f] + (file ? 9 : 0)))
 			goto next;
 		if (!ASSERT_OK_PTR(text, files[f]) ||
 		    !ASSERT_OK_PTR(svcs, "store_new") ||
@@ -665,6 +714,38 @@ void test_k8s_store_pruned_build(void)
 			ASSERT_GT(full.n_sets, 0, "something built");
 			cJSON_Delete(list);
 		}
+		ASSERT_EQ(store_objects(stores, 2),
+			  store_count(svcs) + store_count(sls), "objects");
+		ASSERT_TRUE(!store_object_at(stores, 2, store_objects(stores, 2)),
+			    "past the end");
+		ASSERT_OK(model_build_source(
+				  &(struct model_source){
+					  .n = store_objects(stores, 2),
+					  .get = stores_get,
+					  .ctx = &ss,
+				  },
+				  &cfg, count_err, &errs_streamed, &streamed),
+			  "build one object at a time");
+		cJSON_Delete(ss.obj);
+		ASSERT_TRUE(same_built(&full, &streamed),
+			    "one object at a time builds the same state");
+		ASSERT_EQ(errs_streamed, errs_full, "same problems, streamed");
+		if (!file) {
+			/* the names and the zone were used: pod-a 1, pod-b 3
+			 * (z1's), pod-c not in this zone; one broken Service
+			 * and one orphan slice reported */
+			ASSERT_EQ(errs_full, 2, "problems in the named List");
+			ASSERT_EQ(streamed.n_sets, 1, "one set");
+			if (streamed.n_sets == 1 &&
+			    ASSERT_EQ(streamed.sets[0].n_backends, 2,
+				      "z1's two pods")) {
+				ASSERT_EQ(streamed.sets[0].backends[0].weight,
+					  1, "pod-a by name");
+				ASSERT_EQ(streamed.sets[0].backends[1].weight,
+					  3, "pod-b by name");
+			}
+		}
+		model_state_free(&streamed);
 		/* every Service's objects, one Service at a time */
 		cJSON_ArrayForEach(it, svc_items) {
 			const cJSON *meta = cJSON_GetObjectItem(it, "metadata");
@@ -680,7 +761,8 @@ void test_k8s_store_pruned_build(void)
 			store_for_group(sls, key, count_obj, &n_sl);
 		}
 		ASSERT_EQ(n_svc, store_count(svcs), "store_get finds each");
-		ASSERT_EQ(n_sl, cJSON_GetArraySize(sl_items),
+		/* (the named List's orphan slice belongs to no Service) */
+		ASSERT_EQ(n_sl, cJSON_GetArraySize(sl_items) - !file,
 			  "store_for_group finds each slice");
 		model_state_free(&full);
 		model_state_free(&pruned);

@@ -175,7 +175,21 @@ struct build {
 	size_t np_skipped[MODEL_FAMILIES];
 	char np_first[MODEL_FAMILIES][SVCD_NAME_LEN];
 	const struct svc *np_last[MODEL_FAMILIES];
+	/* model_build_source(): each object is gone after its parse, so
+	 * the strings the build points at (targetRef names, weight
+	 * annotations, the Node's zone) are copied into strs */
+	bool transient;
+	struct str_chunk *strs;
 };
+
+/* Copies of strings, for a build whose objects do not outlive their parse. */
+struct str_chunk {
+	struct str_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+#define STR_CHUNK_SIZE 65536
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -197,6 +211,38 @@ static void *array_add(void **data, size_t *len, size_t *cap, size_t size)
 	memset(p, 0, size);
 	(*len)++;
 	return p;
+}
+
+/*
+ * *str as the build may keep it: itself while the objects outlive the
+ * build (model_build), a copy while they do not (model_build_source).
+ * Returns 0 or -ENOMEM (*str unchanged).
+ */
+static int keep_str(struct build *b, const char **str)
+{
+	struct str_chunk *c = b->strs;
+	size_t len;
+	char *p;
+
+	if (!b->transient || !*str)
+		return 0;
+	len = strlen(*str) + 1;
+	if (!c || c->cap - c->used < len) {
+		size_t cap = len > STR_CHUNK_SIZE ? len : STR_CHUNK_SIZE;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return -ENOMEM;
+		c->next = b->strs;
+		c->used = 0;
+		c->cap = cap;
+		b->strs = c;
+	}
+	p = c->data + c->used;
+	memcpy(p, *str, len);
+	c->used += len;
+	*str = p;
+	return 0;
 }
 
 static void report(struct build *b, const char *fmt, ...)
@@ -429,8 +475,11 @@ static void node_item(struct build *b, const cJSON *meta, const char *name)
 	    strcmp(name, b->cfg->node_name))
 		return;
 	zone = field(field(meta, "labels"), LABEL_ZONE);
-	if (cJSON_IsString(zone) && *zone->valuestring)
+	if (cJSON_IsString(zone) && *zone->valuestring) {
 		b->node_zone = zone->valuestring;
+		if (keep_str(b, &b->node_zone))
+			b->node_zone = NULL; /* out of memory: no zone */
+	}
 }
 
 static void name_item(struct build *b, struct item *it)
@@ -980,7 +1029,11 @@ static int parse_weights(struct build *b, struct svc *s, const cJSON *meta)
 	if (!cJSON_IsString(it)) {
 		ret = -EINVAL;
 	} else {
-		ret = parse_weight_rules(s, it->valuestring, &bad);
+		const char *text = it->valuestring;
+
+		if (keep_str(b, &text))
+			return -ENOMEM;
+		ret = parse_weight_rules(s, text, &bad);
 		if (ret == -ENOMEM)
 			return ret;
 	}
@@ -1161,6 +1214,8 @@ static int parse_endpoint(struct build *b, struct slice *sl, const cJSON *it,
 	ep->local = node && cfg->node_name && !strcmp(node, cfg->node_name);
 	if (get_string(field(it, "targetRef"), "name", &ep->target_name))
 		ep->target_name = NULL;
+	if (keep_str(b, &ep->target_name))
+		return -ENOMEM;
 
 	list = field(hints, "forNodes");
 	ep->node_hints = cJSON_IsArray(list) && cJSON_GetArraySize(list);
@@ -2048,6 +2103,51 @@ static void build_free(struct build *b)
 	free(b->items);
 	free(b->table.keys);
 	free(b->table.owners);
+	while (b->strs) {
+		struct str_chunk *next = b->strs->next;
+
+		free(b->strs);
+		b->strs = next;
+	}
+}
+
+/* Steps 3-5 of a whole build, once every object is parsed: link, build,
+ * sort. Fills *out or frees what was built; frees b's working state. */
+static int build_finish(struct build *b, int ret, struct model_state *out)
+{
+	const struct model_config *cfg = b->cfg;
+	size_t i;
+
+	if (!ret)
+		ret = link_slices(b);
+	for (i = 0; i < b->n_svcs && !ret; i++) {
+		struct svc *s = &b->svcs[i];
+
+		if (s->state != SVC_OK)
+			continue;
+		if (s->n_slices)
+			qsort_r(s->slices, s->n_slices, sizeof(*s->slices),
+				slice_index_cmp, b->slices);
+		ret = build_service(b, i);
+	}
+	if (!ret)
+		ret = sort_sets(&b->state);
+	for (i = 0; i < b->n_svcs && !ret; i++)
+		b->state.n_lost += b->svcs[i].state == SVC_LOST;
+	for (i = 0; i < MODEL_FAMILIES && !ret && !cfg->no_nodeport_summary;
+	     i++)
+		if (b->np_skipped[i])
+			report(b,
+			       "NodePorts: the node has no %s address; %s NodePorts of %zu Service(s) (%s%s) not served",
+			       fam_name((int)i), fam_name((int)i),
+			       b->np_skipped[i], b->np_first[i],
+			       b->np_skipped[i] > 1 ? ", ..." : "");
+	if (ret)
+		model_state_free(&b->state);
+	else
+		*out = b->state;
+	build_free(b);
+	return ret;
 }
 
 int model_build(const cJSON *doc, const struct model_config *cfg,
@@ -2060,7 +2160,6 @@ int model_build(const cJSON *doc, const struct model_config *cfg,
 		.node_zone = cfg ? cfg->node_zone : NULL,
 	};
 	const cJSON *items;
-	size_t i;
 	int ret;
 
 	if (!cfg || !out)
@@ -2073,36 +2172,44 @@ int model_build(const cJSON *doc, const struct model_config *cfg,
 	ret = name_items(&b, items);
 	if (!ret)
 		ret = parse_items(&b);
-	if (!ret)
-		ret = link_slices(&b);
-	for (i = 0; i < b.n_svcs && !ret; i++) {
-		struct svc *s = &b.svcs[i];
+	return build_finish(&b, ret, out);
+}
 
-		if (s->state != SVC_OK)
-			continue;
-		if (s->n_slices)
-			qsort_r(s->slices, s->n_slices, sizeof(*s->slices),
-				slice_index_cmp, b.slices);
-		ret = build_service(&b, i);
+int model_build_source(const struct model_source *src,
+		       const struct model_config *cfg, model_error_fn err,
+		       void *err_ctx, struct model_state *out)
+{
+	struct build b = {
+		.cfg = cfg,
+		.err = err,
+		.err_ctx = err_ctx,
+		.node_zone = cfg ? cfg->node_zone : NULL,
+		.transient = true,
+	};
+	struct item it;
+	size_t i;
+	int ret = 0;
+
+	if (!src || !src->get || !cfg || !out)
+		return -EINVAL;
+	/* One object at a time: named, parsed into the build's own
+	 * structures (strings copied), and let go by the next get(). No
+	 * duplicates to look for: the source has none. */
+	for (i = 0; i < src->n && !ret; i++) {
+		memset(&it, 0, sizeof(it));
+		it.index = i;
+		it.obj = src->get(src->ctx, i);
+		if (!it.obj) {
+			ret = -ENOMEM;
+			break;
+		}
+		name_item(&b, &it);
+		if (it.kind == KIND_SERVICE)
+			ret = add_service(&b, &it);
+		else if (it.kind == KIND_SLICE)
+			ret = add_slice(&b, &it);
 	}
-	if (!ret)
-		ret = sort_sets(&b.state);
-	for (i = 0; i < b.n_svcs && !ret; i++)
-		b.state.n_lost += b.svcs[i].state == SVC_LOST;
-	for (i = 0; i < MODEL_FAMILIES && !ret && !cfg->no_nodeport_summary;
-	     i++)
-		if (b.np_skipped[i])
-			report(&b,
-			       "NodePorts: the node has no %s address; %s NodePorts of %zu Service(s) (%s%s) not served",
-			       fam_name((int)i), fam_name((int)i),
-			       b.np_skipped[i], b.np_first[i],
-			       b.np_skipped[i] > 1 ? ", ..." : "");
-	if (ret)
-		model_state_free(&b.state);
-	else
-		*out = b.state;
-	build_free(&b);
-	return ret;
+	return build_finish(&b, ret, out);
 }
 
 /* The parse lives only inside model_build_text(): in an arena (arena.h),

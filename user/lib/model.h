@@ -151,6 +151,26 @@ typedef void (*model_error_fn)(void *ctx, const char *line);
 int model_build(const cJSON *doc, const struct model_config *cfg,
 		model_error_fn err, void *err_ctx, struct model_state *out);
 
+/*
+ * Objects one at a time, for a whole build that never holds them all in
+ * memory (the API source's store: 10,000 Services and their
+ * EndpointSlices as one cJSON tree are 100+ MiB): get(ctx, i) returns
+ * object i of n, valid until the next get() (NULL: out of memory); the
+ * build copies what it keeps. The source has no two objects of one kind
+ * and one name and no Node objects (the zone comes from cfg->node_zone).
+ */
+struct model_source {
+	size_t n;
+	const cJSON *(*get)(void *ctx, size_t i);
+	void *ctx;
+};
+
+/* model_build() over a source: the same result as over a List of its
+ * objects in the same order. Returns 0, -EINVAL (no source) or -ENOMEM. */
+int model_build_source(const struct model_source *src,
+		       const struct model_config *cfg, model_error_fn err,
+		       void *err_ctx, struct model_state *out);
+
 /* Same, from JSON text (reports a parse error as one line through err). */
 int model_build_text(const char *text, size_t len,
 		     const struct model_config *cfg, model_error_fn err,

@@ -960,12 +960,20 @@ bool k8s_client_synced(const struct k8s_client *c)
 	return c->w[K8S_SERVICES].listed && c->w[K8S_ENDPOINTSLICES].listed;
 }
 
-cJSON *k8s_client_build_list(const struct k8s_client *c)
+size_t k8s_client_objects(const struct k8s_client *c)
 {
 	const struct store *stores[] = { c->w[K8S_SERVICES].store,
 					 c->w[K8S_ENDPOINTSLICES].store };
 
-	return store_build_list(stores, 2);
+	return store_objects(stores, 2);
+}
+
+cJSON *k8s_client_object_at(const struct k8s_client *c, size_t i)
+{
+	const struct store *stores[] = { c->w[K8S_SERVICES].store,
+					 c->w[K8S_ENDPOINTSLICES].store };
+
+	return store_object_at(stores, 2, i);
 }
 
 int k8s_client_node_info(const struct k8s_client *c,

@@ -52,11 +52,14 @@ int k8s_client_dispatch(struct k8s_client *c);
 bool k8s_client_synced(const struct k8s_client *c);
 
 /*
- * The current Services and EndpointSlices as a JSON List for
- * model_build(). Valid until the next k8s_client_dispatch(); free it with
- * cJSON_Delete().
+ * The current Services and EndpointSlices, one object at a time, for
+ * model_build_source(): how many, and object i of them (Services first,
+ * each kind by namespace/name), parsed anew and owned by the caller
+ * (cJSON_Delete()); NULL when out of memory. Valid until the next
+ * k8s_client_dispatch().
  */
-cJSON *k8s_client_build_list(const struct k8s_client *c);
+size_t k8s_client_objects(const struct k8s_client *c);
+cJSON *k8s_client_object_at(const struct k8s_client *c, size_t i);
 
 /*
  * What watch events changed since the last call: the Services to rebuild

@@ -1185,6 +1185,27 @@ fail:
 	return NULL;
 }
 
+size_t store_objects(const struct store *const *stores, size_t n)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < n; i++)
+		total += stores[i]->n;
+	return total;
+}
+
+cJSON *store_object_at(const struct store *const *stores, size_t n, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (i < stores[k]->n)
+			return entry_parse(stores[k], &stores[k]->entries[i]);
+		i -= stores[k]->n;
+	}
+	return NULL;
+}
+
 /* Append the addresses of one type (InternalIP, ExternalIP), deduplicated. */
 static void node_addrs_of(const cJSON *addresses, const char *type,
 			  struct store_node_info *info)

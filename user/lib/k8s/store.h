@@ -7,10 +7,10 @@
  * for, plus the resourceVersion to resume a watch from.
  *
  * Pure over cJSON: no I/O, no curl, no globals. The HTTP side hands it
- * list pages and watch lines; the rebuild side asks for one List of
- * everything (store_build_list) and feeds it to model_build(), the same
- * path as --from-file, or, for a change, for the objects of the Services
- * it touched (store_take_touched, store_for_group).
+ * list pages and watch lines; the rebuild side asks for every object,
+ * one at a time (store_object_at, for model_build_source), or, for a
+ * change, for the objects of the Services it touched
+ * (store_take_touched, store_for_group).
  *
  * Coalescing: every change bumps the store's generation and sets dirty;
  * the event loop applies a burst of events, then rebuilds once for all
@@ -110,6 +110,16 @@ int store_apply_event(struct store *s, const char *line, size_t len, char *err,
  * Returns NULL on allocation failure.
  */
 cJSON *store_build_list(const struct store *const *stores, size_t n);
+
+/*
+ * The same objects one at a time, for a build that never holds them all
+ * (model_build_source): store_objects() is how many there are, and
+ * store_object_at() parses object i of them, in store_build_list()'s
+ * order, owned by the caller (cJSON_Delete()). NULL when out of memory
+ * or i is past the end.
+ */
+size_t store_objects(const struct store *const *stores, size_t n);
+cJSON *store_object_at(const struct store *const *stores, size_t n, size_t i);
 
 /*
  * What changed, for a sync that rebuilds only that. With an index label
