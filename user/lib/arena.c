@@ -20,6 +20,7 @@ struct arena_chunk {
 struct arena {
 	struct arena_chunk *chunks; /* the newest first */
 	size_t used;
+	size_t chunk; /* bytes mapped at a time, header included */
 };
 
 static struct arena *current; /* the arena cJSON's hooks allocate from */
@@ -33,8 +34,7 @@ static void *arena_alloc(size_t n)
 
 	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (!c || c->size - c->used < n) {
-		size = n > ARENA_CHUNK - sizeof(*c) ? n :
-						      ARENA_CHUNK - sizeof(*c);
+		size = n > a->chunk - sizeof(*c) ? n : a->chunk - sizeof(*c);
 		p = mmap(NULL, sizeof(*c) + size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 		if (p == MAP_FAILED)
@@ -58,7 +58,18 @@ static void arena_nofree(void *p)
 
 struct arena *arena_new(void)
 {
-	return calloc(1, sizeof(struct arena));
+	return arena_new_chunked(ARENA_CHUNK);
+}
+
+struct arena *arena_new_chunked(size_t chunk)
+{
+	struct arena *a = calloc(1, sizeof(*a));
+
+	if (a)
+		a->chunk = chunk > sizeof(struct arena_chunk) ?
+				   chunk :
+				   sizeof(struct arena_chunk) + 1;
+	return a;
 }
 
 void arena_use(struct arena *a)

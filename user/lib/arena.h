@@ -22,6 +22,10 @@ struct arena;
 
 /* An empty arena (nothing mapped until used); NULL when out of memory. */
 struct arena *arena_new(void);
+/* The same, mapping chunk bytes at a time (arena_new: 8 MiB), or what
+ * one allocation needs when that is more: a small chunk for an arena
+ * that only ever holds one small tree at a time. */
+struct arena *arena_new_chunked(size_t chunk);
 /* cJSON allocates from a from now on; NULL: from malloc() again. */
 void arena_use(struct arena *a);
 /* Forget everything a holds, keeping its newest chunk for what comes

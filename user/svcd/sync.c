@@ -647,6 +647,10 @@ static size_t names_unique(char **names, size_t n)
 	return k;
 }
 
+/* model_build_source() over the API source's stores. One object's tree
+ * at a time: 1 MiB holds any but an EndpointSlice of thousands of
+ * endpoints (which gets a chunk of its own). */
+#define API_OBJECT_ARENA (1u << 20)
 /* model_build_source() over the API source's stores. */
 struct api_source {
 	const struct k8s_client *k8s;
@@ -710,7 +714,7 @@ void sync_once(struct svcd *s)
 		/* One object at a time, each parsed into an arena that the
 		 * next one reuses: the build never holds the cluster as one
 		 * cJSON tree (100+ MiB at 10,000 Services). */
-		arena = arena_new();
+		arena = arena_new_chunked(API_OBJECT_ARENA);
 		if (!arena) {
 			pr_err("API objects: out of memory; maps left as they are");
 			return;
