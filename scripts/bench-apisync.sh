@@ -162,8 +162,9 @@ t1=$(date +%s.%N)
 sleep 1
 rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$SVCD_PID/status")
 hwm_kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$SVCD_PID/status")
-# One more Service at that scale: svcd rebuilds the desired state whole
-# and writes the difference; the next "sync:" line says how long it took.
+# One more Service at that scale: svcd builds that Service alone and
+# writes its sets (an incremental sync); the next "sync:" line says how
+# long it took.
 syncs=$(grep -c '^svcd: info: sync: ' "$SVCD_LOG")
 kapi measured --backends 198.18.255.1 --node "$NODE_NAME" >>"$T_DIR/kapi.log" 2>&1 ||
 	log "one more Service: kapi.py failed"
@@ -217,7 +218,7 @@ if m_sy:
     row("(ii)   model + map writes of the first sync", "%s ms (%s frontends, %s backends)" % (m_sy.group(4), m_sy.group(2), m_sy.group(3)))
 m_one = re.findall(r"sync: (\d+) services, .*\(\+1 ~0 -0\).* in ([\d.]+) ms", log)
 if m_one:
-    row("(ii) one Service added at that scale: its sync", "%s ms (desired state rebuilt whole, difference written)" % m_one[-1][1])
+    row("(ii) one Service added at that scale: its sync", "%s ms (that Service built alone, its sets written)" % m_one[-1][1])
 row("(ii) svcd VmRSS after the sync (VmHWM)", "%.1f MiB (%.1f MiB)" % (int(rss) / 1024.0, int(hwm) / 1024.0))
 if maps_f:
     total = 0
