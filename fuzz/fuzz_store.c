@@ -10,7 +10,8 @@
  * (store_apply_event()); each goes to all three stores, so that a line
  * of the wrong kind is refused as cleanly as a good one is taken. The
  * line "sync", and the end of the input, sync as svcd/sync.c does: a
- * whole build (store_build_list(), model_build()) that seeds model_inc,
+ * whole build (store_build_list(), model_build(), which must equal
+ * model_build_source() over the same stores) that seeds model_inc,
  * or, when only watch events touched some Services since the last seed,
  * model_inc_update() of each, which must hand the writer exactly the
  * whole build's sets, frontends and healthCheckNodePort of those
@@ -117,6 +118,21 @@ static cJSON *service_objects(struct harness *h, const char *name)
 		add_ref(arr, svc);
 	store_for_group(h->st[SLICES], name, add_ref, arr);
 	return arr;
+}
+
+/* model_build_source() over the stores, as svcd/sync.c builds whole. */
+struct source_state {
+	const struct store *const *stores;
+	cJSON *obj;
+};
+
+static const cJSON *source_get(void *ctx, size_t i)
+{
+	struct source_state *ss = ctx;
+
+	cJSON_Delete(ss->obj);
+	ss->obj = store_object_at(ss->stores, 2, i);
+	return ss->obj;
 }
 
 static bool same_set(const struct model_set *a, const struct model_set *b)
@@ -257,6 +273,7 @@ static void sync(struct harness *h)
 	char **names;
 	size_t n, i;
 	bool relisted;
+	struct source_state ss = {};
 	cJSON *list, *objs;
 	int err = 0;
 
@@ -275,6 +292,21 @@ static void sync(struct harness *h)
 	if (err)
 		goto out;
 	fuzz_check_state(&whole);
+	/* svcd builds whole one object at a time, each freed at the next:
+	 * the same state, and (ASan) no string kept from a freed object */
+	ss.stores = stores;
+	err = model_build_source(&(struct model_source){
+					 .n = store_objects(stores, 2),
+					 .get = source_get,
+					 .ctx = &ss,
+				 },
+				 &cfg, no_error, NULL, &part);
+	cJSON_Delete(ss.obj);
+	FUZZ_ASSERT(err == 0 || err == -ENOMEM, "the objects build");
+	if (!err)
+		fuzz_check_same_state(&whole, &part);
+	model_state_free(&part);
+	err = 0;
 
 	if (h->seeded && !relisted && n) {
 		for (i = 0; i < n && !err; i++) {
