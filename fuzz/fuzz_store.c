@@ -295,12 +295,13 @@ static void sync(struct harness *h)
 	/* svcd builds whole one object at a time, each freed at the next:
 	 * the same state, and (ASan) no string kept from a freed object */
 	ss.stores = stores;
-	err = model_build_source(&(struct model_source){
-					 .n = store_objects(stores, 2),
-					 .get = source_get,
-					 .ctx = &ss,
-				 },
-				 &cfg, no_error, NULL, &part);
+	err = model_build_source(
+		&(struct model_source){
+			.n = store_objects(stores, 2),
+			.get = source_get,
+			.ctx = &ss,
+		},
+		&cfg, no_error, NULL, &part);
 	cJSON_Delete(ss.obj);
 	FUZZ_ASSERT(err == 0 || err == -ENOMEM, "the objects build");
 	if (!err)

@@ -103,7 +103,8 @@ static inline void fuzz_check_same_state(const struct model_state *a,
 {
 	size_t i;
 
-	FUZZ_ASSERT(a->n_sets == b->n_sets && a->n_frontends == b->n_frontends &&
+	FUZZ_ASSERT(a->n_sets == b->n_sets &&
+			    a->n_frontends == b->n_frontends &&
 			    a->n_src_ranges == b->n_src_ranges &&
 			    a->n_healthchecks == b->n_healthchecks &&
 			    a->n_lost == b->n_lost,
@@ -111,17 +112,17 @@ static inline void fuzz_check_same_state(const struct model_state *a,
 	for (i = 0; i < a->n_sets; i++) {
 		const struct model_set *x = &a->sets[i], *y = &b->sets[i];
 
-		FUZZ_ASSERT(!strcmp(x->name, y->name) &&
-				    !strcmp(x->port_name, y->port_name) &&
-				    x->proto == y->proto && x->set == y->set &&
-				    x->family == y->family &&
-				    x->affinity_timeout == y->affinity_timeout &&
-				    x->n_backends == y->n_backends &&
-				    (!x->n_backends ||
-				     !memcmp(x->backends, y->backends,
-					     x->n_backends *
-						     sizeof(*x->backends))),
-			    "same set");
+		FUZZ_ASSERT(
+			!strcmp(x->name, y->name) &&
+				!strcmp(x->port_name, y->port_name) &&
+				x->proto == y->proto && x->set == y->set &&
+				x->family == y->family &&
+				x->affinity_timeout == y->affinity_timeout &&
+				x->n_backends == y->n_backends &&
+				(!x->n_backends ||
+				 !memcmp(x->backends, y->backends,
+					 x->n_backends * sizeof(*x->backends))),
+			"same set");
 	}
 	for (i = 0; i < a->n_frontends; i++)
 		FUZZ_ASSERT(fuzz_frontend_same_key(&a->frontends[i],
@@ -135,11 +136,11 @@ static inline void fuzz_check_same_state(const struct model_state *a,
 			    !memcmp(a->src_ranges, b->src_ranges,
 				    a->n_src_ranges * sizeof(*a->src_ranges)),
 		    "same source ranges");
-	FUZZ_ASSERT(!a->n_healthchecks ||
-			    !memcmp(a->healthchecks, b->healthchecks,
-				    a->n_healthchecks *
-					    sizeof(*a->healthchecks)),
-		    "same healthchecks");
+	FUZZ_ASSERT(
+		!a->n_healthchecks ||
+			!memcmp(a->healthchecks, b->healthchecks,
+				a->n_healthchecks * sizeof(*a->healthchecks)),
+		"same healthchecks");
 }
 
 /* After model_state_drop_family(st, family): nothing of it is left. */

@@ -716,7 +716,8 @@ void test_k8s_store_pruned_build(void)
 		}
 		ASSERT_EQ(store_objects(stores, 2),
 			  store_count(svcs) + store_count(sls), "objects");
-		ASSERT_TRUE(!store_object_at(stores, 2, store_objects(stores, 2)),
+		ASSERT_TRUE(!store_object_at(stores, 2,
+					     store_objects(stores, 2)),
 			    "past the end");
 		ASSERT_OK(model_build_source(
 				  &(struct model_source){

@@ -2111,7 +2111,7 @@ static void build_free(struct build *b)
 	}
 }
 
-/* Steps 3-5 of a whole build, once every object is parsed: link, build,
+/* Pass 3 of a whole build, once every object is parsed: link, build,
  * sort. Fills *out or frees what was built; frees b's working state. */
 static int build_finish(struct build *b, int ret, struct model_state *out)
 {

@@ -651,7 +651,7 @@ static size_t names_unique(char **names, size_t n)
  * at a time: 1 MiB holds any but an EndpointSlice of thousands of
  * endpoints (which gets a chunk of its own). */
 #define API_OBJECT_ARENA (1u << 20)
-/* model_build_source() over the API source's stores. */
+
 struct api_source {
 	const struct k8s_client *k8s;
 	struct arena *arena;
