@@ -49,6 +49,10 @@ run_test() {
 # emulation (CI: one case per run, a different one each time) would
 # otherwise fail the whole run. The host tier never retries.
 RETRIES=${SELFTEST_RETRIES:-0}
+if ! [[ $RETRIES =~ ^[0-9]+$ ]]; then
+	echo "run.sh: SELFTEST_RETRIES=$RETRIES is not a count; no retries" >&2
+	RETRIES=0
+fi
 run_retried() {
 	local out n
 	out=$(mktemp /tmp/svcd-test-out.XXXXXX)

@@ -673,32 +673,78 @@ load_fail_diag() {
 		echo "failed or slow: $line"
 		[ "$port" != - ] || continue
 		awk -v s="$self" '$NF == s' "$@" /dev/null 2>/dev/null | tail -n 3 | sed 's/^/  same port earlier: /'
-		svcctl dump conntrack 2>/dev/null | grep -a -E ":$port([^0-9]|\$)" | head -n 8 | sed 's/^/  flow entry: /'
-		for ns in $DIAG_NS; do
-			ip netns exec "$ns" ss -tanH "( sport = :$port or dport = :$port )" 2>/dev/null |
-				sed "s/^/  socket in $(_ns_short "$ns"): /"
-		done
+		# shellcheck disable=SC2086 # DIAG_NS: a list of names
+		port_flows "$port" $DIAG_NS
 	done
 	awk '$3 == "FAIL" || ($3 == "OK" && $6 + 0 >= 900) { n++ } END { exit !n }' \
 		"$log" 2>/dev/null || return 0
 	tcp_counters $DIAG_NS
 }
 
-# port_state WHY NS...: for each "port N:" in WHY (a check's reason), svcd's
-# flow entries on that port and the NSes' sockets on it, then the NSes' TCP
-# counters; one line, for a check's reason
+# same_port_direct NS ME VIP VPORT BACKEND BPORT WANT: from NS, source
+# ports 41001-41005 of ME, each connects through VIP:VPORT, then from the
+# same port straight to BACKEND:BPORT; both must answer WANT (the flow's
+# conntrack entries must not capture the direct connection's replies).
+# Prints "port N: via service X, direct Y" for each port that did not,
+# nothing when all did; the connects wait 7 s (the backend's TIME_WAIT
+# refuses some direct SYNs: docs/datapath.md step 7).
+same_port_direct() {
+	local ns=$1
+	shift
+	ip netns exec "$ns" python3 - "$@" <<'EOF'
+import socket, sys, time
+
+me, vip, vport, be, bport, want = sys.argv[1:7]
+fam = socket.AF_INET6 if ":" in me else socket.AF_INET
+
+def talk(sport, dst):
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((me, sport))
+    s.settimeout(7)
+    t0 = time.monotonic()
+    try:
+        s.connect(dst)
+        line = s.recv(200).decode(errors="replace").split()
+    except OSError as e:
+        return "error %s after %.1f s" % (e, time.monotonic() - t0)
+    finally:
+        s.close()
+    return line[0] if line else "empty"
+
+bad = []
+for sport in range(41001, 41006):
+    via = talk(sport, (vip, int(vport)))
+    direct = talk(sport, (be, int(bport)))
+    if (via, direct) != (want, want):
+        bad.append("port %d: via service %s, direct %s" % (sport, via, direct))
+print("; ".join(bad))
+sys.exit(1 if bad else 0)
+EOF
+}
+
+# port_flows PORT NS...: svcd's flow entries on PORT and each NS's TCP
+# sockets on it (with their timers), a line each
+port_flows() {
+	local port=$1 ns
+	shift
+	svcctl dump conntrack 2>/dev/null | grep -a -E ":$port([^0-9]|\$)" | head -n 8 | sed 's/^/  flow entry: /'
+	for ns in "$@"; do
+		ip netns exec "$ns" ss -tanoH "( sport = :$port or dport = :$port )" 2>/dev/null |
+			sed "s/^/  socket in $(_ns_short "$ns"): /"
+	done
+}
+
+# port_state WHY NS...: for each "port N:" in WHY (a check's reason), its
+# port_flows, then the NSes' TCP counters; one line, for a check's reason
 port_state() {
 	_port_state "$@" 2>&1 | tr -s ' \n' ' '
 }
 _port_state() {
-	local why=$1 port ns
+	local why=$1 port
 	shift
 	for port in $(grep -o 'port [0-9]*:' <<<"$why" | tr -dc '0-9\n' | head -n 3); do
-		svcctl dump conntrack 2>/dev/null | grep -a -E ":$port([^0-9]|\$)" | head -n 8 | sed "s/^/flow entry: /"
-		for ns in "$@"; do
-			ip netns exec "$ns" ss -tanoH "( sport = :$port or dport = :$port )" 2>/dev/null |
-				sed "s/^/socket in $(_ns_short "$ns"): /"
-		done
+		port_flows "$port" "$@"
 	done
 	tcp_counters "$@"
 }

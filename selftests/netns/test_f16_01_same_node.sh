@@ -120,38 +120,7 @@ check direct-untouched answered_by "$T_DIR/direct.json" pod-a 10
 # The client reuses a source port: first through the ClusterIP, then
 # straight to the backend (F1's case over IPv6): the first flow's
 # conntrack entries must not capture the second connection's replies.
-same_port_direct() {
-	ip netns exec "$CLIENT" python3 - "$C_IP" "$VIP" "$A_IP" <<'EOF'
-import socket, sys, time
-
-me, vip, be = sys.argv[1:4]
-
-def talk(sport, dst):
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((me, sport))
-    s.settimeout(7)
-    t0 = time.monotonic()
-    try:
-        s.connect(dst)
-        line = s.recv(200).decode(errors="replace").split()
-    except OSError as e:
-        return "error %s after %.1f s" % (e, time.monotonic() - t0)
-    finally:
-        s.close()
-    return line[0] if line else "empty"
-
-bad = []
-for sport in range(41001, 41006):
-    via = talk(sport, (vip, 80))
-    direct = talk(sport, (be, 8080))
-    if (via, direct) != ("pod-a", "pod-a"):
-        bad.append("port %d: via service %s, direct %s" % (sport, via, direct))
-print("; ".join(bad))
-sys.exit(1 if bad else 0)
-EOF
-}
-CHECK_WHY="$(same_port_direct 2>&1 | tail -n 1)"
+CHECK_WHY="$(same_port_direct "$CLIENT" "$C_IP" "$VIP" 80 "$A_IP" 8080 pod-a 2>&1 | tail -n 1)"
 # what svcd and the two kernels held when a port failed
 [ -z "$CHECK_WHY" ] || CHECK_WHY="$CHECK_WHY; $(port_state "$CHECK_WHY" "$CLIENT" "$POD_A")"
 check direct-same-source-port eval '[ -z "$CHECK_WHY" ]'
